@@ -1,0 +1,25 @@
+//! Switchboard's domain: plain types and the decisions of the intake pipeline, with no I/O.
+//!
+//! Everything here is deterministic: callers pass in the facts (what the database holds, the
+//! current time) and get back a decision. That keeps the rules testable without a database and
+//! identical on every storage backend.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod channel;
+pub mod conversation;
+pub mod identify;
+pub mod identity;
+pub mod ids;
+pub mod inbound;
+pub mod pick;
+pub mod role;
+pub mod time;
+
+pub use channel::ChannelKind;
+pub use conversation::{DeliveryStatus, Direction, Priority, Status};
+pub use identity::{Identity, IdentityKind, Region};
+pub use ids::*;
+pub use inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
+pub use role::{Permission, Role};
+pub use time::Timestamp;

@@ -1,0 +1,1 @@
+//! The storage conformance suite lives in `tests/it`: every story runs on SQLite and PostgreSQL.

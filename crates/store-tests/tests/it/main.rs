@@ -1,0 +1,88 @@
+//! Storage conformance: every story runs on a fresh SQLite file and a fresh PostgreSQL database.
+//! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (set by `scripts/test.sh`); without it
+//! the PostgreSQL half fails rather than silently skipping.
+
+mod stories;
+
+use std::sync::Arc;
+use switchboard_store::Store;
+
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    /// A raw connection to the same database, for checks below the store's surface.
+    pub raw: Box<dyn switchboard_store::sql::Conn>,
+    _dir: Option<TempDir>,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn sqlite() -> Backend {
+    let dir = std::env::temp_dir().join(format!("switchboard-conformance-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("switchboard.db");
+    let store = switchboard_store_sqlite::open(&path).expect("open sqlite");
+    let raw = Box::new(switchboard_store_sqlite::SqliteConn::open(&path, false).expect("raw sqlite"));
+    Backend { store: Arc::new(store), raw, _dir: Some(TempDir(dir)) }
+}
+
+pub fn postgres() -> Backend {
+    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .expect("SWITCHBOARD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL");
+    let name = format!("conformance_{}", uuid::Uuid::new_v4().simple());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+    client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("unexpected postgres url {admin}"),
+    };
+    let store = switchboard_store_postgres::open(&url).expect("open postgres");
+    let raw = Box::new(switchboard_store_postgres::PgConn::connect(&url).expect("raw postgres"));
+    Backend { store: Arc::new(store), raw, _dir: None }
+}
+
+/// Declares one story as two tests, `<story>::sqlite` and `<story>::postgres`.
+#[macro_export]
+macro_rules! conformance {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                // The open is blocking I/O; keep it off the async workers.
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::stories::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::stories::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+conformance!(
+    intake_is_idempotent_under_concurrent_retries,
+    vouched_details_link_and_unvouched_ones_suggest,
+    a_case_continues_across_channels,
+    continuity_and_reopen_windows_follow_message_time,
+    thread_keys_pick_and_start_conversations,
+    status_rules_and_audit_history,
+    replies_are_queued_and_delivered_through_the_job_queue,
+    failed_jobs_back_off_and_end_dead,
+    merge_moves_everything_and_undo_restores_exactly,
+    workspaces_are_isolated,
+    conversation_filters_and_cursor_pagination,
+    attachments_are_stored_with_the_message,
+    audit_log_is_append_only,
+);
+
+#[test]
+fn both_backends_ship_the_same_migration_versions() {
+    let versions = |m: &[switchboard_store::migrate::Migration]| m.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>();
+    assert_eq!(versions(switchboard_store_sqlite::MIGRATIONS), versions(switchboard_store_postgres::MIGRATIONS));
+}

@@ -1,0 +1,624 @@
+//! The conformance stories. Each gets a fresh backend and must behave the same on all of them.
+
+use crate::Backend;
+use serde_json::json;
+use std::sync::Arc;
+use switchboard_domain::conversation::DeliveryStatus;
+use switchboard_domain::time::{DAY_MS, HOUR_MS};
+use switchboard_domain::*;
+use switchboard_store::*;
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+struct World {
+    store: Arc<dyn Store>,
+    ws: Workspace,
+    agent: Agent,
+}
+
+async fn world(backend: &Backend) -> World {
+    let store = backend.store.clone();
+    let ws = store.ensure_default_workspace().await.expect("default workspace");
+    let agent = store.create_token(&ws.id, "Olga", Role::Agent).await.expect("token").agent;
+    World { store, ws, agent }
+}
+
+async fn api_channel(w: &World, name: &str) -> Channel {
+    w.store
+        .create_channel(NewChannel {
+            workspace_id: w.ws.id.clone(),
+            kind: ChannelKind::Api,
+            name: name.into(),
+            config: json!({"url": "http://127.0.0.1:9/replies"}),
+            secret: "s3cret".into(),
+        })
+        .await
+        .expect("channel")
+}
+
+struct Msg {
+    external_id: String,
+    user: String,
+    email: Option<(String, bool)>,
+    phone: Option<(String, bool)>,
+    at: Option<i64>,
+    thread: Option<ThreadHint>,
+    text: String,
+}
+
+fn msg(external_id: &str, user: &str) -> Msg {
+    Msg {
+        external_id: external_id.into(),
+        user: user.into(),
+        email: None,
+        phone: None,
+        at: None,
+        thread: None,
+        text: format!("message {external_id}"),
+    }
+}
+
+impl Msg {
+    fn email(mut self, e: &str, vouched: bool) -> Self {
+        self.email = Some((e.into(), vouched));
+        self
+    }
+    fn phone(mut self, p: &str, vouched: bool) -> Self {
+        self.phone = Some((p.into(), vouched));
+        self
+    }
+    fn at(mut self, ms: i64) -> Self {
+        self.at = Some(ms);
+        self
+    }
+    fn thread(mut self, t: ThreadHint) -> Self {
+        self.thread = Some(t);
+        self
+    }
+    fn build(&self, channel: &Channel) -> InboundMessage {
+        let mut hints = Vec::new();
+        if let Some((e, vouched)) = &self.email {
+            hints.push(IdentityHint { identity: Identity::email(e).expect("email"), vouched: *vouched });
+        }
+        if let Some((p, vouched)) = &self.phone {
+            hints.push(IdentityHint {
+                identity: Identity::phone(p, Some("PL".parse().expect("region"))).expect("phone"),
+                vouched: *vouched,
+            });
+        }
+        InboundMessage {
+            workspace_id: channel.workspace_id.clone(),
+            channel_id: channel.id.clone(),
+            channel_kind: channel.kind,
+            external_id: self.external_id.clone(),
+            sender: Identity::scoped(IdentityKind::Api, &channel.id, &self.user).expect("id"),
+            sender_name: Some(format!("User {}", self.user)),
+            hints,
+            subject: None,
+            text: self.text.clone(),
+            html: None,
+            sent_at: self.at.map(Timestamp),
+            thread: self.thread.clone(),
+            attachments: vec![],
+            auto_reply: false,
+        }
+    }
+}
+
+async fn send(w: &World, channel: &Channel, m: Msg) -> IntakeOutcome {
+    w.store.intake(m.build(channel)).await.expect("intake")
+}
+
+pub async fn intake_is_idempotent_under_concurrent_retries(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let inbound = msg("m-1", "u1").email("anna@example.pl", true).build(&ch);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (store, inbound) = (w.store.clone(), inbound.clone());
+            tokio::spawn(async move { store.intake(inbound).await.expect("intake") })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.expect("join"));
+    }
+    let first = outcomes.iter().find(|o| !o.duplicate).expect("one original");
+    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1, "exactly one stored");
+    for o in &outcomes {
+        assert_eq!((&o.message_id, &o.conversation_id, &o.contact_id), (&first.message_id, &first.conversation_id, &first.contact_id));
+    }
+    let messages = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
+    assert_eq!(messages.len(), 1);
+    let contacts = w.store.list_contacts(&w.ws.id, PageRequest { cursor: None, limit: 50 }).await.expect("contacts");
+    assert_eq!(contacts.items.len(), 1);
+    // The same external id on another channel is another message.
+    let other = api_channel(&w, "forum").await;
+    let o = send(&w, &other, msg("m-1", "u1")).await;
+    assert!(!o.duplicate);
+}
+
+pub async fn vouched_details_link_and_unvouched_ones_suggest(backend: Backend) {
+    let w = world(&backend).await;
+    let crm = api_channel(&w, "crm").await;
+    let chat = api_channel(&w, "chat").await;
+    let anna = send(&w, &crm, msg("1", "anna").email("Anna@Example.PL", true)).await;
+    // Unvouched: someone typed Anna's email into a form. Never merged, only suggested.
+    let stranger = send(&w, &chat, msg("2", "visitor").email("anna@example.pl", false)).await;
+    assert_ne!(stranger.contact_id, anna.contact_id);
+    let suggestions = w.store.merge_suggestions(&w.ws.id).await.expect("suggestions");
+    assert_eq!(suggestions.len(), 1);
+    assert_eq!(suggestions[0].contact_id, stranger.contact_id);
+    assert_eq!(suggestions[0].other_contact_id, anna.contact_id);
+    assert_eq!(suggestions[0].reason, "unverified_detail_matches");
+    // The claim is visible on the stranger's profile but never used for matching.
+    let s = w.store.contact(&w.ws.id, &stranger.contact_id).await.expect("contact");
+    assert!(s.identities.iter().any(|i| i.kind == IdentityKind::Email && !i.verified));
+    // Vouched: a signed integration vouches the email; the new id joins Anna.
+    let again = send(&w, &chat, msg("3", "anna-chat").email("anna@example.pl", true)).await;
+    assert_eq!(again.contact_id, anna.contact_id);
+    // A vouched detail owned by someone else never joins two existing people.
+    let boris = send(&w, &crm, msg("4", "boris").email("boris@example.ru", true)).await;
+    let clash = send(&w, &crm, msg("5", "boris").email("anna@example.pl", true)).await;
+    assert_eq!(clash.contact_id, boris.contact_id);
+    let suggestions = w.store.merge_suggestions(&w.ws.id).await.expect("suggestions");
+    assert!(suggestions.iter().any(|s| s.contact_id == boris.contact_id
+        && s.other_contact_id == anna.contact_id
+        && s.reason == "verified_detail_owned_by_other"));
+    let dismissed = w.store.dismiss_suggestion(&w.ws.id, &suggestions[0].id, Actor::Agent(w.agent.id.clone())).await.expect("dismiss");
+    assert_eq!(dismissed.status, "dismissed");
+    assert_eq!(w.store.merge_suggestions(&w.ws.id).await.expect("list").len(), suggestions.len() - 1);
+}
+
+pub async fn a_case_continues_across_channels(backend: Backend) {
+    let w = world(&backend).await;
+    let (a, b, c) = (api_channel(&w, "crm").await, api_channel(&w, "forum").await, api_channel(&w, "phone").await);
+    let first = send(&w, &a, msg("1", "x").email("x@example.com", true).at(T0)).await;
+    let second = send(&w, &b, msg("1", "y").email("x@example.com", true).phone("601 234 567", true).at(T0 + HOUR_MS)).await;
+    let third = send(&w, &c, msg("1", "z").phone("+48601234567", true).at(T0 + 2 * HOUR_MS)).await;
+    assert_eq!(second.contact_id, first.contact_id);
+    assert_eq!(third.contact_id, first.contact_id);
+    assert_eq!(second.conversation_id, first.conversation_id);
+    assert_eq!(third.conversation_id, first.conversation_id);
+    let conv = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conversation");
+    assert_eq!(conv.channels.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![a.id.clone(), b.id.clone(), c.id.clone()]);
+    assert_eq!(conv.last_channel_id.as_ref(), Some(&c.id));
+    let contact = w.store.contact(&w.ws.id, &first.contact_id).await.expect("contact");
+    let mut kinds: Vec<_> = contact.identities.iter().filter(|i| i.verified).map(|i| i.kind).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec![IdentityKind::Email, IdentityKind::Phone, IdentityKind::Api, IdentityKind::Api, IdentityKind::Api]);
+    // The agent's reply goes out on the channel the customer used last.
+    let reply = w
+        .store
+        .post_agent_message(&w.ws.id, &conv.id, NewAgentMessage { text: "Hello".into(), channel_id: None, internal: false }, &w.agent.id)
+        .await
+        .expect("reply");
+    assert_eq!(reply.channel.as_ref().map(|c| &c.id), Some(&c.id));
+    let delivery = w.store.delivery(&reply.id).await.expect("delivery");
+    assert_eq!(delivery.recipients.len(), 1);
+    assert!(delivery.recipients[0].value.ends_with(":z"));
+}
+
+pub async fn continuity_and_reopen_windows_follow_message_time(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u").at(T0)).await;
+    assert!(a.new_conversation);
+    let b = send(&w, &ch, msg("2", "u").at(T0 + 72 * HOUR_MS)).await;
+    assert_eq!(b.conversation_id, a.conversation_id, "exactly 72 h later still continues");
+    let c = send(&w, &ch, msg("3", "u").at(T0 + 144 * HOUR_MS + 1)).await;
+    assert_ne!(c.conversation_id, a.conversation_id, "past the window a new conversation starts");
+    // Solve it; a message within 7 days reopens it.
+    let actor = Actor::Agent(w.agent.id.clone());
+    let solved = w
+        .store
+        .update_conversation(
+            &w.ws.id,
+            &c.conversation_id,
+            ConversationPatch { status: Some(Status::Solved), ..Default::default() },
+            actor.clone(),
+        )
+        .await
+        .expect("solve");
+    assert_eq!(solved.status, Status::Solved);
+    let solved_at = solved.solved_at.expect("solved_at").millis();
+    let d = send(&w, &ch, msg("4", "u").at(solved_at + 6 * DAY_MS)).await;
+    assert_eq!(d.conversation_id, c.conversation_id);
+    let reopened = w.store.conversation(&w.ws.id, &c.conversation_id).await.expect("conv");
+    assert_eq!(reopened.status, Status::Open);
+    assert!(reopened.solved_at.is_none());
+    // Solved long ago: a new conversation.
+    w.store
+        .update_conversation(&w.ws.id, &c.conversation_id, ConversationPatch { status: Some(Status::Solved), ..Default::default() }, actor)
+        .await
+        .expect("solve again");
+    let e = send(&w, &ch, msg("5", "u").at(crate::stories::now_ms() + 8 * DAY_MS)).await;
+    assert_ne!(e.conversation_id, c.conversation_id);
+    assert!(e.new_conversation);
+}
+
+pub fn now_ms() -> i64 {
+    switchboard_store::now().millis()
+}
+
+pub async fn thread_keys_pick_and_start_conversations(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u").at(T0).thread(ThreadHint::Key("order-1".into()))).await;
+    let b = send(&w, &ch, msg("2", "u").at(T0 + 1000).thread(ThreadHint::Key("order-2".into()))).await;
+    assert_ne!(a.conversation_id, b.conversation_id, "an unseen thread id starts a new conversation");
+    let c = send(&w, &ch, msg("3", "u").at(T0 + 2000).thread(ThreadHint::Key("order-1".into()))).await;
+    assert_eq!(c.conversation_id, a.conversation_id);
+    // Even months later the explicit thread wins over the continuity window.
+    let d = send(&w, &ch, msg("4", "u").at(T0 + 90 * DAY_MS).thread(ThreadHint::Key("order-1".into()))).await;
+    assert_eq!(d.conversation_id, a.conversation_id);
+    // Reply-to an earlier message id.
+    let e = send(&w, &ch, msg("5", "u").at(T0 + 90 * DAY_MS + 1).thread(ThreadHint::ReplyTo(vec!["2".into()]))).await;
+    assert_eq!(e.conversation_id, b.conversation_id);
+    // Ticket number of the customer's own conversation.
+    let number = w.store.conversation(&w.ws.id, &b.conversation_id).await.expect("conv").number;
+    let f = send(&w, &ch, msg("6", "u").at(T0 + 90 * DAY_MS + 2).thread(ThreadHint::TicketNumber(number))).await;
+    assert_eq!(f.conversation_id, b.conversation_id);
+    // Someone else quoting that number does not get into it.
+    let g = send(&w, &ch, msg("7", "intruder").at(T0 + 90 * DAY_MS + 3).thread(ThreadHint::TicketNumber(number))).await;
+    assert_ne!(g.conversation_id, b.conversation_id);
+}
+
+pub async fn status_rules_and_audit_history(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u")).await;
+    let actor = Actor::Agent(w.agent.id.clone());
+    let conv = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conv");
+    assert_eq!((conv.status, conv.priority, conv.number), (Status::New, Priority::Normal, 1));
+    let team = w.store.create_team(&w.ws.id, "Billing", std::slice::from_ref(&w.agent.id)).await.expect("team");
+    let updated = w
+        .store
+        .update_conversation(
+            &w.ws.id,
+            &a.conversation_id,
+            ConversationPatch {
+                status: Some(Status::Pending),
+                priority: Some(Priority::High),
+                assignee: Some(Some(w.agent.id.clone())),
+                team: Some(Some(team.id.clone())),
+                tags: Some(vec!["Refund".into(), " refund ".into(), "vip".into()]),
+            },
+            actor.clone(),
+        )
+        .await
+        .expect("update");
+    assert_eq!(updated.status, Status::Pending);
+    assert_eq!(updated.priority, Priority::High);
+    assert_eq!(updated.assignee_id.as_ref(), Some(&w.agent.id));
+    assert_eq!(updated.team_id.as_ref(), Some(&team.id));
+    assert_eq!(updated.tags, vec!["refund".to_string(), "vip".to_string()]);
+    let forbidden = w
+        .store
+        .update_conversation(
+            &w.ws.id,
+            &a.conversation_id,
+            ConversationPatch { status: Some(Status::Closed), ..Default::default() },
+            actor.clone(),
+        )
+        .await;
+    assert!(matches!(forbidden, Err(StoreError::InvalidState(_))), "{forbidden:?}");
+    // A failed update stores nothing half-way: priority stays.
+    let bad = w
+        .store
+        .update_conversation(
+            &w.ws.id,
+            &a.conversation_id,
+            ConversationPatch { priority: Some(Priority::Low), assignee: Some(Some(AgentId::generate())), ..Default::default() },
+            actor.clone(),
+        )
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid { ref field, .. }) if field == "assignee"), "{bad:?}");
+    assert_eq!(w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conv").priority, Priority::High);
+    // A customer message wakes a pending conversation.
+    send(&w, &ch, msg("2", "u")).await;
+    assert_eq!(w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conv").status, Status::Open);
+    let actions: Vec<String> =
+        w.store.audit_log(&w.ws.id, &a.conversation_id).await.expect("audit").into_iter().map(|e| e.action).collect();
+    for expected in [
+        "conversation.created",
+        "message.received",
+        "status.changed",
+        "priority.changed",
+        "assignee.changed",
+        "team.changed",
+        "tags.changed",
+    ] {
+        assert!(actions.iter().any(|a| a == expected), "{expected} missing from {actions:?}");
+    }
+    assert_eq!(actions.iter().filter(|a| *a == "priority.changed").count(), 1);
+}
+
+pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u")).await;
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    assert_eq!(reply.delivery_status, Some(DeliveryStatus::Queued));
+    let note = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "VIP".into(), channel_id: None, internal: true },
+            &w.agent.id,
+        )
+        .await
+        .expect("note");
+    assert_eq!(note.direction, switchboard_domain::conversation::Direction::Note);
+    assert_eq!(note.delivery_status, None);
+    let conv = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conv");
+    assert!(conv.first_response_at.is_some());
+    assert_eq!(conv.status, Status::Open);
+    let jobs = w.store.claim_jobs(10, 60_000).await.expect("claim");
+    assert_eq!(jobs.len(), 1, "only the reply is a job, not the note");
+    assert_eq!(jobs[0].payload["message_id"], json!(reply.id));
+    assert!(w.store.claim_jobs(10, 60_000).await.expect("claim").is_empty(), "a leased job is not handed out twice");
+    w.store.finish_job(&jobs[0].id, JobOutcome::Done { external_id: Some("ext-9".into()) }).await.expect("finish");
+    let messages = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    let sent = messages.iter().find(|m| m.id == reply.id).expect("reply listed");
+    assert_eq!(sent.delivery_status, Some(DeliveryStatus::Sent));
+    assert_eq!(sent.external_id.as_deref(), Some("ext-9"));
+    let delivered = w.store.record_delivery(&ch.id, &reply.id, DeliveryStatus::Delivered, None).await.expect("delivered");
+    assert_eq!(delivered.delivery_status, Some(DeliveryStatus::Delivered));
+    let late = w.store.record_delivery(&ch.id, &reply.id, DeliveryStatus::Sent, None).await.expect("late report");
+    assert_eq!(late.delivery_status, Some(DeliveryStatus::Delivered), "statuses never move back");
+    // An expired lease makes the job claimable again (the worker crashed).
+    let r2 = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "Again".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let leased = w.store.claim_jobs(10, 1).await.expect("claim");
+    assert_eq!(leased.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let again = w.store.claim_jobs(10, 60_000).await.expect("claim");
+    assert_eq!(again.iter().map(|j| &j.id).collect::<Vec<_>>(), vec![&leased[0].id]);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].payload["message_id"], json!(r2.id));
+}
+
+pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u")).await;
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "x".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let job = w.store.claim_jobs(1, 60_000).await.expect("claim").remove(0);
+    let before = now_ms();
+    let retried =
+        w.store.finish_job(&job.id, JobOutcome::Failed { error: "503 from provider".into(), retryable: true }).await.expect("finish");
+    assert_eq!(retried.status, "queued");
+    assert!(retried.run_at.millis() >= before + 1000, "backs off before the next attempt");
+    assert!(w.store.claim_jobs(1, 60_000).await.expect("claim").is_empty(), "not due yet");
+    let m = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages").into_iter().find(|m| m.id == reply.id).expect("reply");
+    assert_eq!(m.delivery_status, Some(DeliveryStatus::Queued));
+    assert_eq!(m.delivery_error.as_deref(), Some("503 from provider"));
+    // A permanent failure ends dead at once, visibly, with the error on the message.
+    let r2 = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "y".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let job2 = w.store.claim_jobs(1, 60_000).await.expect("claim").remove(0);
+    assert_eq!(job2.payload["message_id"], json!(r2.id));
+    let dead =
+        w.store.finish_job(&job2.id, JobOutcome::Failed { error: "400 bad recipient".into(), retryable: false }).await.expect("finish");
+    assert_eq!(dead.status, "dead");
+    assert_eq!(w.store.dead_jobs(&w.ws.id).await.expect("dead").len(), 1);
+    let m = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages").into_iter().find(|m| m.id == r2.id).expect("r2");
+    assert_eq!(m.delivery_status, Some(DeliveryStatus::Failed));
+    assert_eq!(m.delivery_error.as_deref(), Some("400 bad recipient"));
+    assert!(matches!(w.store.finish_job(&job2.id, JobOutcome::Done { external_id: None }).await, Err(StoreError::InvalidState(_))));
+}
+
+pub async fn merge_moves_everything_and_undo_restores_exactly(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "anna").email("anna@example.pl", true)).await;
+    let b = send(&w, &ch, msg("2", "anna2").phone("601 234 567", true)).await;
+    assert_ne!(a.contact_id, b.contact_id);
+    let before_a = w.store.contact(&w.ws.id, &a.contact_id).await.expect("a");
+    let before_b = w.store.contact(&w.ws.id, &b.contact_id).await.expect("b");
+    let actor = Actor::Agent(w.agent.id.clone());
+    let merge = w.store.merge_contacts(&w.ws.id, &a.contact_id, &b.contact_id, actor.clone()).await.expect("merge");
+    assert_eq!(merge.moved_conversations, vec![b.conversation_id.clone()]);
+    let merged = w.store.contact(&w.ws.id, &a.contact_id).await.expect("a");
+    assert_eq!(merged.identities.len(), before_a.identities.len() + before_b.identities.len());
+    assert_eq!(w.store.conversation(&w.ws.id, &b.conversation_id).await.expect("conv").contact_id, a.contact_id);
+    assert_eq!(w.store.contact(&w.ws.id, &b.contact_id).await.expect("b").merged_into.as_ref(), Some(&a.contact_id));
+    // A message from the merged person's phone now lands on the survivor.
+    let c = send(&w, &ch, msg("3", "anna2")).await;
+    assert_eq!(c.contact_id, a.contact_id);
+    let undone = w.store.undo_merge(&w.ws.id, &merge.id, actor.clone()).await.expect("undo");
+    assert!(undone.undone_at.is_some());
+    let after_a = w.store.contact(&w.ws.id, &a.contact_id).await.expect("a");
+    let after_b = w.store.contact(&w.ws.id, &b.contact_id).await.expect("b");
+    assert_eq!(after_a.identities, before_a.identities);
+    assert_eq!(after_b.identities, before_b.identities);
+    assert_eq!(after_b.merged_into, None);
+    assert_eq!(after_a.name, before_a.name);
+    assert_eq!(after_b.name, before_b.name);
+    assert_eq!(w.store.conversation(&w.ws.id, &b.conversation_id).await.expect("conv").contact_id, b.contact_id);
+    assert!(matches!(w.store.undo_merge(&w.ws.id, &merge.id, actor.clone()).await, Err(StoreError::InvalidState(_))));
+    assert!(matches!(w.store.merge_contacts(&w.ws.id, &a.contact_id, &a.contact_id, actor).await, Err(StoreError::Invalid { .. })));
+}
+
+pub async fn workspaces_are_isolated(backend: Backend) {
+    let w = world(&backend).await;
+    let other_ws = w.store.create_workspace("acme", "ACME").await.expect("workspace");
+    assert!(matches!(w.store.create_workspace("acme", "again").await, Err(StoreError::Conflict { .. })));
+    let ch = api_channel(&w, "crm").await;
+    let other_ch = w
+        .store
+        .create_channel(NewChannel {
+            workspace_id: other_ws.id.clone(),
+            kind: ChannelKind::Api,
+            name: "crm".into(),
+            config: json!({}),
+            secret: "k".into(),
+        })
+        .await
+        .expect("channel");
+    let a = send(&w, &ch, msg("1", "u").email("same@example.com", true)).await;
+    let b = w.store.intake(msg("1", "u").email("same@example.com", true).build(&other_ch)).await.expect("intake");
+    assert_ne!(a.contact_id, b.contact_id, "the same email in two workspaces is two customers");
+    assert!(matches!(w.store.conversation(&other_ws.id, &a.conversation_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.store.contact(&other_ws.id, &a.contact_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.store.messages(&other_ws.id, &a.conversation_id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        w.store.update_conversation(&other_ws.id, &a.conversation_id, ConversationPatch::default(), Actor::System).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        w.store.merge_contacts(&other_ws.id, &b.contact_id, &a.contact_id, Actor::System).await,
+        Err(StoreError::Invalid { .. })
+    ));
+    // An agent of the other workspace cannot be assigned here.
+    let stranger = w.store.create_token(&other_ws.id, "Mallory", Role::Admin).await.expect("token");
+    let assign = w
+        .store
+        .update_conversation(
+            &w.ws.id,
+            &a.conversation_id,
+            ConversationPatch { assignee: Some(Some(stranger.agent.id)), ..Default::default() },
+            Actor::System,
+        )
+        .await;
+    assert!(matches!(assign, Err(StoreError::Invalid { .. })));
+    let principal = w.store.authenticate(&stranger.token).await.expect("auth").expect("known token");
+    assert_eq!(principal.workspace_id, other_ws.id);
+    assert_eq!(w.store.authenticate("sb_nope").await.expect("auth"), None);
+    assert_eq!(
+        w.store
+            .list_conversations(&other_ws.id, &ConversationFilter::default(), PageRequest { cursor: None, limit: 50 })
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let other = api_channel(&w, "forum").await;
+    for i in 0..7 {
+        let mut m = msg(&i.to_string(), &format!("user{i}")).at(T0 + i * 1000);
+        m.text = if i % 2 == 0 { format!("Refund for order {i}") } else { format!("Delivery question {i}") };
+        send(&w, if i < 5 { &ch } else { &other }, m).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = w
+            .store
+            .list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: cursor.as_deref(), limit: 3 })
+            .await
+            .expect("page");
+        seen.extend(page.items.iter().map(|c| c.number));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![7, 6, 5, 4, 3, 2, 1], "newest activity first, each exactly once");
+    let filter = |f: ConversationFilter| {
+        let store = w.store.clone();
+        let ws = w.ws.id.clone();
+        async move { store.list_conversations(&ws, &f, PageRequest { cursor: None, limit: 50 }).await.expect("list").items.len() }
+    };
+    assert_eq!(filter(ConversationFilter { q: Some("REFUND".into()), ..Default::default() }).await, 4);
+    assert_eq!(filter(ConversationFilter { q: Some("100%".into()), ..Default::default() }).await, 0);
+    assert_eq!(filter(ConversationFilter { channel_id: Some(other.id.clone()), ..Default::default() }).await, 2);
+    assert_eq!(filter(ConversationFilter { status: Some(Status::New), ..Default::default() }).await, 7);
+    assert_eq!(filter(ConversationFilter { status: Some(Status::Open), ..Default::default() }).await, 0);
+    assert_eq!(filter(ConversationFilter { assignee: Some(AssigneeFilter::Unassigned), ..Default::default() }).await, 7);
+    assert_eq!(filter(ConversationFilter { assignee: Some(AssigneeFilter::Agent(w.agent.id.clone())), ..Default::default() }).await, 0);
+    let bad = w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: Some("garbage"), limit: 3 }).await;
+    assert!(matches!(bad, Err(StoreError::Invalid { ref field, .. }) if field == "cursor"));
+}
+
+pub async fn attachments_are_stored_with_the_message(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let mut inbound = msg("1", "u").build(&ch);
+    inbound.attachments = vec![
+        AttachmentMeta {
+            filename: "invoice.pdf".into(),
+            content_type: "application/pdf".into(),
+            content: Some(b"%PDF-1.4 test".to_vec()),
+            url: None,
+            size: None,
+        },
+        AttachmentMeta {
+            filename: "photo.jpg".into(),
+            content_type: "image/jpeg".into(),
+            content: None,
+            url: Some("https://cdn.example.com/p.jpg".into()),
+            size: Some(1234),
+        },
+    ];
+    let o = w.store.intake(inbound).await.expect("intake");
+    let messages = w.store.messages(&w.ws.id, &o.conversation_id).await.expect("messages");
+    let attachments = &messages[0].attachments;
+    assert_eq!(attachments.len(), 2);
+    let pdf = attachments.iter().find(|a| a.filename == "invoice.pdf").expect("pdf");
+    assert_eq!(pdf.size, Some(13));
+    let (_, bytes) = w.store.attachment(&w.ws.id, &pdf.id).await.expect("content");
+    assert_eq!(bytes, b"%PDF-1.4 test");
+    let other = w.store.create_workspace("other", "Other").await.expect("ws");
+    assert!(matches!(w.store.attachment(&other.id, &pdf.id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn audit_log_is_append_only(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    send(&w, &ch, msg("1", "u")).await;
+    let mut raw = backend.raw;
+    // The raw connection is blocking I/O.
+    tokio::task::spawn_blocking(move || {
+        let raw = raw.as_mut();
+        let count = raw.query_one("SELECT COUNT(*) FROM audit_events", &[]).expect("count").int(0).expect("int");
+        assert!(count > 0);
+        assert!(raw.execute("UPDATE audit_events SET action = 'forged'", &[]).is_err());
+        assert!(raw.execute("DELETE FROM audit_events", &[]).is_err());
+        let after = raw.query_one("SELECT COUNT(*) FROM audit_events", &[]).expect("count").int(0).expect("int");
+        assert_eq!(after, count);
+    })
+    .await
+    .expect("raw checks");
+}

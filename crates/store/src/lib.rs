@@ -1,0 +1,127 @@
+//! Storage for Switchboard: the traits the rest of the program uses, and one SQL implementation
+//! shared by every backend. A backend crate only supplies connections and its migrations.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod migrate;
+pub mod model;
+pub mod pool;
+pub mod sql;
+pub mod writer;
+
+mod queries;
+mod sql_store;
+
+pub use error::{Result, StoreError};
+pub use model::*;
+pub use sql_store::SqlStore;
+
+use async_trait::async_trait;
+use switchboard_domain::*;
+
+/// Workspaces, agents, teams and API tokens.
+#[async_trait]
+pub trait WorkspaceStore: Send + Sync {
+    /// Creates the `default` workspace if missing and returns it.
+    async fn ensure_default_workspace(&self) -> Result<Workspace>;
+    async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace>;
+    /// Creates an agent named `name` with `role` and a token for it.
+    async fn create_token(&self, workspace: &WorkspaceId, name: &str, role: Role) -> Result<CreatedToken>;
+    async fn authenticate(&self, token: &str) -> Result<Option<Principal>>;
+    async fn list_agents(&self, workspace: &WorkspaceId) -> Result<Vec<Agent>>;
+    async fn create_team(&self, workspace: &WorkspaceId, name: &str, members: &[AgentId]) -> Result<Team>;
+    async fn list_teams(&self, workspace: &WorkspaceId) -> Result<Vec<Team>>;
+}
+
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
+    /// Any workspace's channel: webhooks are addressed by channel id alone.
+    async fn channel(&self, id: &ChannelId) -> Result<Channel>;
+    async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>>;
+}
+
+/// The intake pipeline's storage step: identify, pick, store, all in one transaction.
+#[async_trait]
+pub trait IntakeStore: Send + Sync {
+    async fn intake(&self, message: InboundMessage) -> Result<IntakeOutcome>;
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    async fn list_conversations(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Conversation>>;
+    async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation>;
+    async fn update_conversation(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        patch: ConversationPatch,
+        actor: Actor,
+    ) -> Result<Conversation>;
+    async fn messages(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>>;
+    /// An agent reply (queued for delivery in the same transaction) or an internal note.
+    async fn post_agent_message(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        message: NewAgentMessage,
+        author: &AgentId,
+    ) -> Result<Message>;
+    async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>>;
+    /// The content of an attachment of the workspace: (record, bytes).
+    async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)>;
+    /// A delivery report from the channel for one of our outbound messages.
+    async fn record_delivery(
+        &self,
+        channel: &ChannelId,
+        message: &MessageId,
+        status: switchboard_domain::conversation::DeliveryStatus,
+        error: Option<String>,
+    ) -> Result<Message>;
+}
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    async fn list_contacts(&self, workspace: &WorkspaceId, page: PageRequest<'_>) -> Result<Page<Contact>>;
+    async fn contact(&self, workspace: &WorkspaceId, id: &ContactId) -> Result<Contact>;
+    /// Moves everything of `other` onto `survivor`; the record lists exactly what moved.
+    async fn merge_contacts(&self, workspace: &WorkspaceId, survivor: &ContactId, other: &ContactId, actor: Actor) -> Result<MergeRecord>;
+    async fn undo_merge(&self, workspace: &WorkspaceId, merge: &MergeId, actor: Actor) -> Result<MergeRecord>;
+    async fn merge_record(&self, workspace: &WorkspaceId, merge: &MergeId) -> Result<MergeRecord>;
+    async fn merge_suggestions(&self, workspace: &WorkspaceId) -> Result<Vec<MergeSuggestion>>;
+    async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion>;
+}
+
+/// The durable job queue.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Leases up to `limit` due jobs for `lease_ms`; a crashed worker's lease simply expires.
+    async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>>;
+    async fn finish_job(&self, id: &JobId, outcome: JobOutcome) -> Result<Job>;
+    async fn job(&self, id: &JobId) -> Result<Job>;
+    async fn dead_jobs(&self, workspace: &WorkspaceId) -> Result<Vec<Job>>;
+    /// What a `deliver` job sends.
+    async fn delivery(&self, message: &MessageId) -> Result<Delivery>;
+}
+
+/// Everything; held as `Arc<dyn Store>` so handlers compile once.
+pub trait Store: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue {}
+impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue> Store for T {}
+
+/// The wall clock, in the domain's unit.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    Timestamp(ms)
+}
+
+/// Tokens are stored only as this hash.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}

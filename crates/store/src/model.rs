@@ -1,0 +1,296 @@
+//! Records the store reads and writes. Plain data; the web layer turns them into JSON.
+
+use switchboard_domain::conversation::{DeliveryStatus, Direction};
+use switchboard_domain::pick::Windows;
+use switchboard_domain::*;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub slug: String,
+    pub name: String,
+    pub windows: Windows,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agent {
+    pub id: AgentId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+}
+
+/// Who is calling: resolved from a bearer token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub workspace_id: WorkspaceId,
+    pub agent_id: AgentId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedToken {
+    pub agent: Agent,
+    /// The secret itself; only its hash is stored, so this is the only time it is seen.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    pub id: TeamId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub members: Vec<AgentId>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub name: String,
+    /// The full configuration, secrets included; the web layer redacts it for display.
+    pub config: serde_json::Value,
+    /// The key inbound webhooks are signed with (and outbound API calls are signed with).
+    pub secret: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewChannel {
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub config: serde_json::Value,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactIdentity {
+    pub kind: IdentityKind,
+    pub value: String,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
+    pub name: Option<String>,
+    pub identities: Vec<ContactIdentity>,
+    /// Set while this contact is merged into another one.
+    pub merged_into: Option<ContactId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRef {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub workspace_id: WorkspaceId,
+    pub number: i64,
+    pub subject: Option<String>,
+    pub status: Status,
+    pub priority: Priority,
+    pub contact_id: ContactId,
+    pub assignee_id: Option<AgentId>,
+    pub team_id: Option<TeamId>,
+    pub tags: Vec<String>,
+    /// Every channel the conversation has used, in order of first use.
+    pub channels: Vec<ChannelRef>,
+    /// The channel the customer wrote from most recently: where replies go by default.
+    pub last_channel_id: Option<ChannelId>,
+    pub created_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub last_customer_message_at: Option<Timestamp>,
+    pub last_activity_at: Timestamp,
+    pub solved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: Option<i64>,
+    pub url: Option<String>,
+    pub has_content: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub channel: Option<ChannelRef>,
+    pub direction: Direction,
+    pub external_id: Option<String>,
+    pub author_agent_id: Option<AgentId>,
+    pub author_contact_id: Option<ContactId>,
+    pub text: String,
+    pub html: Option<String>,
+    pub auto_reply: bool,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub delivery_error: Option<String>,
+    pub created_at: Timestamp,
+    pub attachments: Vec<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    System,
+    Agent(AgentId),
+    Contact(ContactId),
+}
+
+impl Actor {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::System => "system",
+            Actor::Agent(_) => "agent",
+            Actor::Contact(_) => "contact",
+        }
+    }
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Actor::System => None,
+            Actor::Agent(a) => Some(a.as_str()),
+            Actor::Contact(c) => Some(c.as_str()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: AuditEventId,
+    pub conversation_id: Option<ConversationId>,
+    pub contact_id: Option<ContactId>,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub data: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// The answer to an intake: the ids, and whether it had been stored before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
+    pub duplicate: bool,
+    pub new_conversation: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Agent(AgentId),
+    Unassigned,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub contact_id: Option<ContactId>,
+    pub status: Option<Status>,
+    pub channel_id: Option<ChannelId>,
+    pub assignee: Option<AssigneeFilter>,
+    /// Words searched in the subject and message texts.
+    pub q: Option<String>,
+}
+
+/// One page of a listing; `next_cursor` continues it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest<'a> {
+    pub cursor: Option<&'a str>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationPatch {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<AgentId>>,
+    pub team: Option<Option<TeamId>>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAgentMessage {
+    pub text: String,
+    /// Reply on this channel instead of the customer's most recent one.
+    pub channel_id: Option<ChannelId>,
+    /// An internal note: stored, never sent.
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeRecord {
+    pub id: MergeId,
+    pub survivor_id: ContactId,
+    pub merged_id: ContactId,
+    pub moved_identities: Vec<IdentityId>,
+    pub moved_conversations: Vec<ConversationId>,
+    pub created_at: Timestamp,
+    pub undone_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeSuggestion {
+    pub id: SuggestionId,
+    pub contact_id: ContactId,
+    pub other_contact_id: ContactId,
+    pub reason: String,
+    pub detail: ContactIdentity,
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub workspace_id: WorkspaceId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+/// How a claimed job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    /// Delivered to the provider, which may have given its own id for the message.
+    Done { external_id: Option<String> },
+    /// Try again after the backoff; becomes dead once attempts are used up.
+    Failed { error: String, retryable: bool },
+}
+
+/// Everything an outbound adapter needs to deliver one agent reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub message: Message,
+    pub channel: Channel,
+    pub conversation: Conversation,
+    /// The customer's identities on that channel's kind (where to send).
+    pub recipients: Vec<ContactIdentity>,
+    pub contact_name: Option<String>,
+}

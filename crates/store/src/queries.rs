@@ -1,0 +1,1417 @@
+//! Every SQL statement of the store, grouped by use case, written once for both backends
+//! (PostgreSQL `$n` placeholders; the SQLite backend renumbers them).
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::params;
+use crate::sql::{Conn, Dialect, Row, Value};
+use serde_json::json;
+use switchboard_domain::conversation::{DeliveryStatus, Direction};
+use switchboard_domain::identify::{ContactChoice, HintFacts, IdentityFacts, identify};
+use switchboard_domain::pick::{ConversationFacts, Pick, ThreadLookup, Windows, pick_conversation};
+use switchboard_domain::*;
+
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+fn parse_enum<T: std::str::FromStr>(raw: String, what: &str) -> Result<T> {
+    raw.parse().map_err(|_| StoreError::other(format!("bad {what} in database: {raw}")))
+}
+
+/// `$first, $first+1, ...` for an IN list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+// ---------------------------------------------------------------- workspaces, agents, tokens
+
+const WORKSPACE_COLS: &str = "id, slug, name, continuity_window_ms, reopen_window_ms, created_at";
+
+fn workspace_from(row: &Row) -> Result<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId::from_trusted(row.text(0)?),
+        slug: row.text(1)?,
+        name: row.text(2)?,
+        windows: Windows { continuity_ms: row.int(3)?, reopen_ms: row.int(4)? },
+        created_at: Timestamp(row.int(5)?),
+    })
+}
+
+pub fn workspace_by_slug(conn: &mut dyn Conn, slug: &str) -> Result<Workspace> {
+    let sql = format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE slug = $1");
+    workspace_from(&conn.query_one(&sql, params![slug])?)
+}
+
+pub fn create_workspace(conn: &mut dyn Conn, slug: &str, name: &str) -> Result<Workspace> {
+    let id = WorkspaceId::generate();
+    let inserted = conn.execute(
+        "INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING",
+        params![id.as_str(), slug, name, crate::now().millis()],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict { field: Some("slug".into()), message: format!("workspace {slug} exists") });
+    }
+    workspace_by_slug(conn, slug)
+}
+
+pub fn ensure_default_workspace(conn: &mut dyn Conn) -> Result<Workspace> {
+    match workspace_by_slug(conn, "default") {
+        Err(StoreError::NotFound) => create_workspace(conn, "default", "Default"),
+        other => other,
+    }
+}
+
+const AGENT_COLS: &str = "id, workspace_id, name, role, created_at";
+
+fn agent_from(row: &Row) -> Result<Agent> {
+    Ok(Agent {
+        id: AgentId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        name: row.text(2)?,
+        role: parse_enum(row.text(3)?, "role")?,
+        created_at: Timestamp(row.int(4)?),
+    })
+}
+
+pub fn create_token(conn: &mut dyn Conn, workspace: &WorkspaceId, name: &str, role: Role, token: &str) -> Result<CreatedToken> {
+    let now = crate::now().millis();
+    let agent_id = AgentId::generate();
+    conn.execute(
+        "INSERT INTO agents (id, workspace_id, name, role, created_at) VALUES ($1, $2, $3, $4, $5)",
+        params![agent_id.as_str(), workspace.as_str(), name, role.as_str(), now],
+    )?;
+    conn.execute(
+        "INSERT INTO api_tokens (id, workspace_id, agent_id, name, token_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![TokenId::generate().as_str(), workspace.as_str(), agent_id.as_str(), name, crate::token_hash(token), role.as_str(), now],
+    )?;
+    let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1");
+    Ok(CreatedToken { agent: agent_from(&conn.query_one(&sql, params![agent_id.as_str()])?)?, token: token.to_owned() })
+}
+
+pub fn authenticate(conn: &mut dyn Conn, token: &str) -> Result<Option<Principal>> {
+    let row = conn.query_opt(
+        "SELECT workspace_id, agent_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        params![crate::token_hash(token)],
+    )?;
+    row.map(|r| {
+        Ok(Principal {
+            workspace_id: WorkspaceId::from_trusted(r.text(0)?),
+            agent_id: AgentId::from_trusted(r.text(1)?),
+            role: parse_enum(r.text(2)?, "role")?,
+        })
+    })
+    .transpose()
+}
+
+pub fn list_agents(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Agent>> {
+    let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE workspace_id = $1 ORDER BY name, id");
+    conn.query(&sql, params![workspace.as_str()])?.iter().map(agent_from).collect()
+}
+
+fn agent_in_workspace(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AgentId) -> Result<bool> {
+    Ok(conn.query_opt("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])?.is_some())
+}
+
+fn team_in_workspace(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &TeamId) -> Result<bool> {
+    Ok(conn.query_opt("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])?.is_some())
+}
+
+pub fn create_team(conn: &mut dyn Conn, workspace: &WorkspaceId, name: &str, members: &[AgentId]) -> Result<Team> {
+    let id = TeamId::generate();
+    let now = crate::now().millis();
+    let inserted = conn.execute(
+        "INSERT INTO teams (id, workspace_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, name) DO NOTHING",
+        params![id.as_str(), workspace.as_str(), name, now],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict { field: Some("name".into()), message: "a team with this name exists".into() });
+    }
+    for (i, agent) in members.iter().enumerate() {
+        if !agent_in_workspace(conn, workspace, agent)? {
+            return Err(StoreError::invalid(&format!("members[{i}]"), "no such agent in this workspace"));
+        }
+        conn.execute(
+            "INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![id.as_str(), agent.as_str()],
+        )?;
+    }
+    list_teams(conn, workspace)?.into_iter().find(|t| t.id == id).ok_or(StoreError::NotFound)
+}
+
+pub fn list_teams(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Team>> {
+    let rows = conn.query(
+        "SELECT t.id, t.name, t.created_at, m.agent_id FROM teams t LEFT JOIN team_members m ON m.team_id = t.id \
+         WHERE t.workspace_id = $1 ORDER BY t.name, t.id, m.agent_id",
+        params![workspace.as_str()],
+    )?;
+    let mut teams: Vec<Team> = Vec::new();
+    for row in rows {
+        let id = TeamId::from_trusted(row.text(0)?);
+        if teams.last().is_none_or(|t| t.id != id) {
+            teams.push(Team {
+                id,
+                workspace_id: workspace.clone(),
+                name: row.text(1)?,
+                members: Vec::new(),
+                created_at: Timestamp(row.int(2)?),
+            });
+        }
+        if let (Some(agent), Some(team)) = (row.opt_text(3)?, teams.last_mut()) {
+            team.members.push(AgentId::from_trusted(agent));
+        }
+    }
+    Ok(teams)
+}
+
+// ---------------------------------------------------------------- channels
+
+const CHANNEL_COLS: &str = "id, workspace_id, kind, name, config, secret, created_at";
+
+fn channel_from(row: &Row) -> Result<Channel> {
+    Ok(Channel {
+        id: ChannelId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        kind: parse_enum(row.text(2)?, "channel kind")?,
+        name: row.text(3)?,
+        config: serde_json::from_str(&row.text(4)?).map_err(|e| StoreError::other(e.to_string()))?,
+        secret: row.text(5)?,
+        created_at: Timestamp(row.int(6)?),
+    })
+}
+
+pub fn create_channel(conn: &mut dyn Conn, new: &NewChannel) -> Result<Channel> {
+    let id = ChannelId::generate();
+    conn.execute(
+        "INSERT INTO channels (id, workspace_id, kind, name, config, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![
+            id.as_str(),
+            new.workspace_id.as_str(),
+            new.kind.as_str(),
+            new.name.as_str(),
+            new.config.to_string(),
+            new.secret.as_str(),
+            crate::now().millis()
+        ],
+    )?;
+    channel(conn, &id)
+}
+
+pub fn channel(conn: &mut dyn Conn, id: &ChannelId) -> Result<Channel> {
+    let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE id = $1");
+    channel_from(&conn.query_one(&sql, params![id.as_str()])?)
+}
+
+pub fn list_channels(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Channel>> {
+    let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id");
+    conn.query(&sql, params![workspace.as_str()])?.iter().map(channel_from).collect()
+}
+
+// ---------------------------------------------------------------- audit
+
+pub struct Audit<'a> {
+    pub workspace: &'a WorkspaceId,
+    pub conversation: Option<&'a ConversationId>,
+    pub contact: Option<&'a ContactId>,
+    pub actor: &'a Actor,
+}
+
+impl Audit<'_> {
+    pub fn record(&self, conn: &mut dyn Conn, action: &str, data: serde_json::Value) -> Result<()> {
+        conn.execute(
+            "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![
+                AuditEventId::generate().as_str(),
+                self.workspace.as_str(),
+                self.conversation.map(|c| c.as_str()),
+                self.contact.map(|c| c.as_str()),
+                self.actor.kind(),
+                self.actor.id(),
+                action,
+                data.to_string(),
+                crate::now().millis()
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn audit_from(row: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: AuditEventId::from_trusted(row.text(0)?),
+        conversation_id: row.opt_text(1)?.map(ConversationId::from_trusted),
+        contact_id: row.opt_text(2)?.map(ContactId::from_trusted),
+        actor_kind: row.text(3)?,
+        actor_id: row.opt_text(4)?,
+        action: row.text(5)?,
+        data: serde_json::from_str(&row.text(6)?).unwrap_or(serde_json::Value::Null),
+        created_at: Timestamp(row.int(7)?),
+    })
+}
+
+pub fn audit_log(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
+    conversation_row(conn, workspace, conversation)?;
+    conn.query(
+        "SELECT id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at FROM audit_events \
+         WHERE conversation_id = $1 AND workspace_id = $2 ORDER BY created_at, id",
+        params![conversation.as_str(), workspace.as_str()],
+    )?
+    .iter()
+    .map(audit_from)
+    .collect()
+}
+
+// ---------------------------------------------------------------- conversations
+
+const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
+     last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at";
+
+fn conversation_from(row: &Row) -> Result<Conversation> {
+    Ok(Conversation {
+        id: ConversationId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        number: row.int(2)?,
+        subject: row.opt_text(3)?,
+        status: parse_enum(row.text(4)?, "status")?,
+        priority: parse_enum(row.text(5)?, "priority")?,
+        contact_id: ContactId::from_trusted(row.text(6)?),
+        assignee_id: row.opt_text(7)?.map(AgentId::from_trusted),
+        team_id: row.opt_text(8)?.map(TeamId::from_trusted),
+        tags: serde_json::from_str(&row.text(9)?).unwrap_or_default(),
+        channels: Vec::new(),
+        last_channel_id: row.opt_text(10)?.map(ChannelId::from_trusted),
+        created_at: Timestamp(row.int(11)?),
+        first_response_at: ts(row.opt_int(12)?),
+        last_customer_message_at: ts(row.opt_int(13)?),
+        last_activity_at: Timestamp(row.int(14)?),
+        solved_at: ts(row.opt_int(15)?),
+        closed_at: ts(row.opt_int(16)?),
+        updated_at: Timestamp(row.int(17)?),
+    })
+}
+
+/// Fills `channels` of each conversation with one query.
+fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> Result<()> {
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT cc.conversation_id, c.id, c.kind FROM conversation_channels cc JOIN channels c ON c.id = cc.channel_id \
+         WHERE cc.conversation_id IN ({}) ORDER BY cc.first_used_at, c.id",
+        placeholders(1, conversations.len())
+    );
+    let ids: Vec<Value> = conversations.iter().map(|c| Value::from(c.id.as_str())).collect();
+    for row in conn.query(&sql, &ids)? {
+        let conversation = row.text(0)?;
+        if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
+            c.channels.push(ChannelRef { id: ChannelId::from_trusted(row.text(1)?), kind: parse_enum(row.text(2)?, "channel kind")? });
+        }
+    }
+    Ok(())
+}
+
+fn conversation_row(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
+    let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2");
+    conversation_from(&conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?)
+}
+
+pub fn conversation(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
+    let mut c = vec![conversation_row(conn, workspace, id)?];
+    attach_channels(conn, &mut c)?;
+    c.pop().ok_or(StoreError::NotFound)
+}
+
+/// Cursor of a listing ordered by (time, id) descending: `"{time}_{id}"`.
+fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, String)>> {
+    let Some(raw) = cursor else { return Ok(None) };
+    let bad = || StoreError::invalid("cursor", "not a cursor this server returned");
+    let (time, id) = raw.split_once('_').ok_or_else(bad)?;
+    let time: i64 = time.parse().map_err(|_| bad())?;
+    uuid_like(id).then_some(()).ok_or_else(bad)?;
+    Ok(Some((time, id.to_owned())))
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+pub fn list_conversations(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    page: PageRequest<'_>,
+) -> Result<Page<Conversation>> {
+    let mut sql = format!("SELECT {CONVERSATION_COLS} FROM conversations c WHERE workspace_id = $1");
+    let mut args: Vec<Value> = vec![workspace.as_str().into()];
+    let arg = |args: &mut Vec<Value>, v: Value| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    if let Some(contact) = &filter.contact_id {
+        let p = arg(&mut args, contact.as_str().into());
+        sql.push_str(&format!(" AND contact_id = {p}"));
+    }
+    if let Some(status) = filter.status {
+        let p = arg(&mut args, status.as_str().into());
+        sql.push_str(&format!(" AND status = {p}"));
+    }
+    if let Some(channel) = &filter.channel_id {
+        let p = arg(&mut args, channel.as_str().into());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM conversation_channels cc WHERE cc.conversation_id = c.id AND cc.channel_id = {p})"
+        ));
+    }
+    match &filter.assignee {
+        Some(AssigneeFilter::Agent(agent)) => {
+            let p = arg(&mut args, agent.as_str().into());
+            sql.push_str(&format!(" AND assignee_id = {p}"));
+        }
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
+        None => {}
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = arg(&mut args, format!("%{escaped}%").into());
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE(subject, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+             WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+    if let Some((time, id)) = parse_cursor(page.cursor)? {
+        let pt = arg(&mut args, time.into());
+        let pi = arg(&mut args, id.into());
+        sql.push_str(&format!(" AND (last_activity_at < {pt} OR (last_activity_at = {pt} AND id < {pi}))"));
+    }
+    let limit = page.limit.clamp(1, 200);
+    sql.push_str(&format!(" ORDER BY last_activity_at DESC, id DESC LIMIT {}", limit + 1));
+    let mut items = conn.query(&sql, &args)?.iter().map(conversation_from).collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|c| format!("{}_{}", c.last_activity_at.millis(), c.id))
+    } else {
+        None
+    };
+    attach_channels(conn, &mut items)?;
+    Ok(Page { items, next_cursor })
+}
+
+fn clean_tags(tags: Vec<String>) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, tag) in tags.into_iter().enumerate() {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > 64 || tag.chars().any(char::is_control) {
+            return Err(StoreError::invalid(&format!("tags[{i}]"), "a tag is 1 to 64 printable characters"));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn update_conversation(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    patch: &ConversationPatch,
+    actor: &Actor,
+) -> Result<Conversation> {
+    let current = conversation_row(conn, workspace, id)?;
+    let now = crate::now().millis();
+    let audit = Audit { workspace, conversation: Some(id), contact: Some(&current.contact_id), actor };
+    if let Some(status) = patch.status
+        && status != current.status
+    {
+        if !current.status.can_become(status) {
+            return Err(StoreError::InvalidState(format!("a {} conversation cannot become {}", current.status.as_str(), status.as_str())));
+        }
+        let solved_at = match status {
+            Status::Solved => Some(now),
+            Status::Closed => current.solved_at.map(|t| t.millis()).or(Some(now)),
+            _ => None,
+        };
+        let closed_at = (status == Status::Closed).then_some(now);
+        conn.execute(
+            "UPDATE conversations SET status = $1, solved_at = $2, closed_at = $3, updated_at = $4 WHERE id = $5",
+            params![status.as_str(), solved_at, closed_at, now, id.as_str()],
+        )?;
+        audit.record(conn, "status.changed", json!({"from": current.status.as_str(), "to": status.as_str()}))?;
+    }
+    if let Some(priority) = patch.priority
+        && priority != current.priority
+    {
+        conn.execute(
+            "UPDATE conversations SET priority = $1, updated_at = $2 WHERE id = $3",
+            params![priority.as_str(), now, id.as_str()],
+        )?;
+        audit.record(conn, "priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()}))?;
+    }
+    if let Some(assignee) = &patch.assignee
+        && *assignee != current.assignee_id
+    {
+        if let Some(agent) = assignee
+            && !agent_in_workspace(conn, workspace, agent)?
+        {
+            return Err(StoreError::invalid("assignee", "no such agent in this workspace"));
+        }
+        conn.execute(
+            "UPDATE conversations SET assignee_id = $1, updated_at = $2 WHERE id = $3",
+            params![assignee.as_ref().map(|a| a.as_str()), now, id.as_str()],
+        )?;
+        audit.record(conn, "assignee.changed", json!({"from": current.assignee_id, "to": assignee}))?;
+    }
+    if let Some(team) = &patch.team
+        && *team != current.team_id
+    {
+        if let Some(t) = team
+            && !team_in_workspace(conn, workspace, t)?
+        {
+            return Err(StoreError::invalid("team", "no such team in this workspace"));
+        }
+        conn.execute(
+            "UPDATE conversations SET team_id = $1, updated_at = $2 WHERE id = $3",
+            params![team.as_ref().map(|t| t.as_str()), now, id.as_str()],
+        )?;
+        audit.record(conn, "team.changed", json!({"from": current.team_id, "to": team}))?;
+    }
+    if let Some(tags) = &patch.tags {
+        let tags = clean_tags(tags.clone())?;
+        if tags != current.tags {
+            conn.execute(
+                "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",
+                params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
+            )?;
+            audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
+        }
+    }
+    conversation(conn, workspace, id)
+}
+
+// ---------------------------------------------------------------- messages
+
+const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
+     m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at";
+
+fn message_from(row: &Row) -> Result<Message> {
+    let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
+        (Some(id), Some(kind)) => Some(ChannelRef { id: ChannelId::from_trusted(id), kind: parse_enum(kind, "channel kind")? }),
+        _ => None,
+    };
+    Ok(Message {
+        id: MessageId::from_trusted(row.text(0)?),
+        conversation_id: ConversationId::from_trusted(row.text(1)?),
+        channel,
+        direction: parse_enum(row.text(4)?, "direction")?,
+        external_id: row.opt_text(5)?,
+        author_agent_id: row.opt_text(6)?.map(AgentId::from_trusted),
+        author_contact_id: row.opt_text(7)?.map(ContactId::from_trusted),
+        text: row.text(8)?,
+        html: row.opt_text(9)?,
+        auto_reply: row.bool(10)?,
+        delivery_status: row.opt_text(11)?.map(|s| parse_enum(s, "delivery status")).transpose()?,
+        delivery_error: row.opt_text(12)?,
+        created_at: Timestamp(row.int(13)?),
+        attachments: Vec::new(),
+    })
+}
+
+fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT message_id, id, filename, content_type, size, url, sha256 FROM attachments WHERE message_id IN ({}) ORDER BY id",
+        placeholders(1, messages.len())
+    );
+    let ids: Vec<Value> = messages.iter().map(|m| Value::from(m.id.as_str())).collect();
+    for row in conn.query(&sql, &ids)? {
+        let message = row.text(0)?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id.as_str() == message) {
+            m.attachments.push(Attachment {
+                id: AttachmentId::from_trusted(row.text(1)?),
+                filename: row.text(2)?,
+                content_type: row.text(3)?,
+                size: row.opt_int(4)?,
+                url: row.opt_text(5)?,
+                has_content: row.opt_text(6)?.is_some(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn message(conn: &mut dyn Conn, id: &MessageId) -> Result<Message> {
+    let sql = format!("SELECT {MESSAGE_COLS} FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id WHERE m.id = $1");
+    let mut m = vec![message_from(&conn.query_one(&sql, params![id.as_str()])?)?];
+    attach_attachments(conn, &mut m)?;
+    m.pop().ok_or(StoreError::NotFound)
+}
+
+pub fn messages(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>> {
+    conversation_row(conn, workspace, conversation)?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id \
+         WHERE m.conversation_id = $1 ORDER BY m.created_at, m.id"
+    );
+    let mut items = conn.query(&sql, params![conversation.as_str()])?.iter().map(message_from).collect::<Result<Vec<_>>>()?;
+    attach_attachments(conn, &mut items)?;
+    Ok(items)
+}
+
+pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
+    let row = conn.query_one(
+        "SELECT a.id, a.filename, a.content_type, a.size, a.url, b.content FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+         WHERE a.id = $1 AND a.workspace_id = $2",
+        params![id.as_str(), workspace.as_str()],
+    )?;
+    Ok((
+        Attachment {
+            id: AttachmentId::from_trusted(row.text(0)?),
+            filename: row.text(1)?,
+            content_type: row.text(2)?,
+            size: row.opt_int(3)?,
+            url: row.opt_text(4)?,
+            has_content: true,
+        },
+        row.bytes(5)?,
+    ))
+}
+
+fn contact_identities_on(
+    conn: &mut dyn Conn,
+    contact: &ContactId,
+    kind: IdentityKind,
+    channel: &ChannelId,
+) -> Result<Vec<ContactIdentity>> {
+    let rows = conn.query(
+        "SELECT kind, value, verified FROM identities WHERE contact_id = $1 AND kind = $2 AND verified ORDER BY created_at DESC, id DESC",
+        params![contact.as_str(), kind.as_str()],
+    )?;
+    let scoped_prefix = format!("{channel}:");
+    rows.iter()
+        .map(identity_from)
+        .filter(|i| match i {
+            // Channel-scoped ids only address the channel they came from.
+            Ok(i) if matches!(i.kind, IdentityKind::Api | IdentityKind::Widget) => i.value.starts_with(&scoped_prefix),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The identity kind a channel kind delivers to.
+pub fn identity_kind_for(channel: ChannelKind) -> IdentityKind {
+    match channel {
+        ChannelKind::Api => IdentityKind::Api,
+        ChannelKind::Email => IdentityKind::Email,
+        ChannelKind::Telegram => IdentityKind::Telegram,
+        ChannelKind::Whatsapp => IdentityKind::Whatsapp,
+        ChannelKind::Vk => IdentityKind::Vk,
+        ChannelKind::Viber => IdentityKind::Viber,
+        ChannelKind::TwilioSms | ChannelKind::TwilioVoice => IdentityKind::Phone,
+        ChannelKind::Widget => IdentityKind::Widget,
+    }
+}
+
+pub fn post_agent_message(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    conversation_id: &ConversationId,
+    new: &NewAgentMessage,
+    author: &AgentId,
+) -> Result<Message> {
+    let conv = conversation_row(conn, workspace, conversation_id)?;
+    let now = crate::now().millis();
+    let id = MessageId::generate();
+    let actor = Actor::Agent(author.clone());
+    let audit = Audit { workspace, conversation: Some(conversation_id), contact: Some(&conv.contact_id), actor: &actor };
+    if new.internal {
+        conn.execute(
+            "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_agent_id, text, created_at, received_at) \
+             VALUES ($1, $2, $3, NULL, 'note', $4, $5, $6, $6)",
+            params![id.as_str(), workspace.as_str(), conversation_id.as_str(), author.as_str(), new.text.as_str(), now],
+        )?;
+        conn.execute(
+            "UPDATE conversations SET last_activity_at = $1, updated_at = $1 WHERE id = $2 AND last_activity_at < $1",
+            params![now, conversation_id.as_str()],
+        )?;
+        audit.record(conn, "note.added", json!({"message_id": id}))?;
+        return message(conn, &id);
+    }
+    if conv.status == Status::Closed {
+        return Err(StoreError::InvalidState("a closed conversation takes no replies".into()));
+    }
+    let channel_id = new
+        .channel_id
+        .clone()
+        .or(conv.last_channel_id.clone())
+        .ok_or_else(|| StoreError::invalid("channel_id", "the conversation has no channel to reply on"))?;
+    let channel = match channel(conn, &channel_id) {
+        Ok(c) if c.workspace_id == *workspace => c,
+        Ok(_) | Err(StoreError::NotFound) => return Err(StoreError::invalid("channel_id", "no such channel in this workspace")),
+        Err(e) => return Err(e),
+    };
+    if contact_identities_on(conn, &conv.contact_id, identity_kind_for(channel.kind), &channel.id)?.is_empty() {
+        return Err(StoreError::invalid("channel_id", "the customer has no address on this channel"));
+    }
+    conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_agent_id, text, delivery_status, created_at, received_at) \
+         VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7)",
+        params![id.as_str(), workspace.as_str(), conversation_id.as_str(), channel.id.as_str(), author.as_str(), new.text.as_str(), now],
+    )?;
+    enqueue_job(conn, workspace, "deliver", &json!({"message_id": id}), now)?;
+    conn.execute(
+        "INSERT INTO conversation_channels (conversation_id, channel_id, first_used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        params![conversation_id.as_str(), channel.id.as_str(), now],
+    )?;
+    let status = if conv.status == Status::New { Status::Open } else { conv.status };
+    conn.execute(
+        "UPDATE conversations SET first_response_at = COALESCE(first_response_at, $1), last_activity_at = $1, status = $2, updated_at = $1 WHERE id = $3",
+        params![now, status.as_str(), conversation_id.as_str()],
+    )?;
+    audit.record(conn, "reply.queued", json!({"message_id": id, "channel_id": channel.id}))?;
+    if status != conv.status {
+        audit.record(conn, "status.changed", json!({"from": conv.status.as_str(), "to": status.as_str()}))?;
+    }
+    message(conn, &id)
+}
+
+pub fn record_delivery(
+    conn: &mut dyn Conn,
+    channel: &ChannelId,
+    id: &MessageId,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> Result<Message> {
+    let current = message(conn, id)?;
+    if current.direction != Direction::Out || current.channel.as_ref().map(|c| &c.id) != Some(channel) {
+        return Err(StoreError::NotFound);
+    }
+    let Some(from) = current.delivery_status else { return Err(StoreError::NotFound) };
+    if from == status || !from.can_become(status) {
+        return Ok(current); // late or repeated reports change nothing
+    }
+    conn.execute(
+        "UPDATE messages SET delivery_status = $1, delivery_error = $2 WHERE id = $3",
+        params![status.as_str(), error, id.as_str()],
+    )?;
+    message(conn, id)
+}
+
+// ---------------------------------------------------------------- intake
+
+fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {
+    Ok(conn
+        .query_opt(
+            "SELECT contact_id FROM identities WHERE workspace_id = $1 AND kind = $2 AND value = $3 AND verified",
+            params![workspace.as_str(), identity.kind().as_str(), identity.value()],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?
+        .map(ContactId::from_trusted))
+}
+
+fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<HintFacts> {
+    let rows = conn.query(
+        "SELECT i.contact_id, i.verified FROM identities i JOIN contacts c ON c.id = i.contact_id \
+         WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND c.merged_into IS NULL ORDER BY i.created_at, i.id",
+        params![workspace.as_str(), identity.kind().as_str(), identity.value()],
+    )?;
+    let mut facts = HintFacts::default();
+    for row in rows {
+        let contact = ContactId::from_trusted(row.text(0)?);
+        if row.bool(1)? {
+            facts.verified_owner = Some(contact);
+        } else if !facts.claimed_by.contains(&contact) {
+            facts.claimed_by.push(contact);
+        }
+    }
+    Ok(facts)
+}
+
+fn facts_of(conn: &mut dyn Conn, sql_where: &str, args: &[Value]) -> Result<Option<ConversationFacts>> {
+    let sql = format!("SELECT id, status, last_activity_at, solved_at FROM conversations WHERE {sql_where}");
+    conn.query_opt(&sql, args)?
+        .map(|r| {
+            Ok(ConversationFacts {
+                id: ConversationId::from_trusted(r.text(0)?),
+                status: parse_enum(r.text(1)?, "status")?,
+                last_activity_at: Timestamp(r.int(2)?),
+                solved_at: ts(r.opt_int(3)?),
+            })
+        })
+        .transpose()
+}
+
+fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId) -> Result<ThreadLookup> {
+    let found = |f: Option<ConversationFacts>, unknown: ThreadLookup| Ok(f.map_or(unknown, ThreadLookup::Found));
+    match &msg.thread {
+        None => Ok(ThreadLookup::NoHint),
+        Some(ThreadHint::Key(key)) => {
+            let f = facts_of(
+                conn,
+                "id = (SELECT conversation_id FROM conversation_threads WHERE channel_id = $1 AND thread_key = $2)",
+                params![msg.channel_id.as_str(), key.as_str()],
+            )?;
+            found(f, ThreadLookup::UnknownKey)
+        }
+        Some(ThreadHint::ReplyTo(ids)) if !ids.is_empty() => {
+            let ids: Vec<&String> = ids.iter().take(50).collect();
+            let sql = format!(
+                "id = (SELECT conversation_id FROM messages WHERE workspace_id = $1 AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
+                placeholders(2, ids.len())
+            );
+            let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
+            args.extend(ids.into_iter().map(Value::from));
+            let f = facts_of(conn, &sql, &args)?;
+            found(f, ThreadLookup::UnknownReference)
+        }
+        Some(ThreadHint::ReplyTo(_)) => Ok(ThreadLookup::UnknownReference),
+        // A ticket number only counts for that customer's own tickets: numbers are guessable.
+        Some(ThreadHint::TicketNumber(n)) => {
+            let f = facts_of(
+                conn,
+                "workspace_id = $1 AND number = $2 AND contact_id = $3",
+                params![msg.workspace_id.as_str(), *n, contact.as_str()],
+            )?;
+            found(f, ThreadLookup::UnknownReference)
+        }
+    }
+}
+
+fn insert_identity(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    contact: &ContactId,
+    identity: &Identity,
+    verified: bool,
+    now: i64,
+) -> Result<()> {
+    if verified {
+        // A detail the customer had only claimed is now proven: the claim becomes the identity.
+        conn.execute(
+            "DELETE FROM identities WHERE contact_id = $1 AND kind = $2 AND value = $3 AND NOT verified",
+            params![contact.as_str(), identity.kind().as_str(), identity.value()],
+        )?;
+        let inserted = conn.execute(
+            "INSERT INTO identities (id, workspace_id, contact_id, kind, value, verified, created_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6) \
+             ON CONFLICT DO NOTHING",
+            params![IdentityId::generate().as_str(), workspace.as_str(), contact.as_str(), identity.kind().as_str(), identity.value(), now],
+        )?;
+        // Someone else linked it between our read and this write (another node): start over.
+        if inserted == 0 {
+            return Err(StoreError::Retry);
+        }
+    } else {
+        let exists = conn
+            .query_opt(
+                "SELECT 1 FROM identities WHERE contact_id = $1 AND kind = $2 AND value = $3",
+                params![contact.as_str(), identity.kind().as_str(), identity.value()],
+            )?
+            .is_some();
+        if !exists {
+            conn.execute(
+                "INSERT INTO identities (id, workspace_id, contact_id, kind, value, verified, created_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6)",
+                params![IdentityId::generate().as_str(), workspace.as_str(), contact.as_str(), identity.kind().as_str(), identity.value(), now],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn clean_name(name: Option<&str>) -> Option<String> {
+    name.map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect())
+}
+
+pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp) -> Result<IntakeOutcome> {
+    // Idempotency first: the same provider message id again changes nothing.
+    if let Some(row) = conn.query_opt(
+        "SELECT id, conversation_id, author_contact_id FROM messages WHERE channel_id = $1 AND external_id = $2",
+        params![msg.channel_id.as_str(), msg.external_id.as_str()],
+    )? {
+        return Ok(IntakeOutcome {
+            message_id: MessageId::from_trusted(row.text(0)?),
+            conversation_id: ConversationId::from_trusted(row.text(1)?),
+            contact_id: ContactId::from_trusted(row.opt_text(2)?.unwrap_or_default()),
+            duplicate: true,
+            new_conversation: false,
+        });
+    }
+    let ws = &msg.workspace_id;
+    let windows_row =
+        conn.query_one("SELECT continuity_window_ms, reopen_window_ms FROM workspaces WHERE id = $1", params![ws.as_str()])?;
+    let windows = Windows { continuity_ms: windows_row.int(0)?, reopen_ms: windows_row.int(1)? };
+    let now = received_at.millis();
+    let at = msg.effective_time(received_at);
+
+    // 1. Identify the customer.
+    let facts = IdentityFacts {
+        sender_owner: verified_owner(conn, ws, &msg.sender)?,
+        hints: msg.hints.iter().map(|h| hint_facts(conn, ws, &h.identity)).collect::<Result<_>>()?,
+    };
+    let plan = identify(&msg.sender, &msg.hints, &facts);
+    let name = clean_name(msg.sender_name.as_deref());
+    let contact_id = match &plan.contact {
+        ContactChoice::Existing(id) => {
+            if let Some(name) = &name {
+                conn.execute(
+                    "UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3 AND name IS NULL",
+                    params![name.as_str(), now, id.as_str()],
+                )?;
+            }
+            id.clone()
+        }
+        ContactChoice::New => {
+            let id = ContactId::generate();
+            conn.execute(
+                "INSERT INTO contacts (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+                params![id.as_str(), ws.as_str(), name.clone(), now],
+            )?;
+            id
+        }
+    };
+    let actor = Actor::Contact(contact_id.clone());
+    for identity in &plan.link {
+        insert_identity(conn, ws, &contact_id, identity, true, now)?;
+    }
+    for identity in &plan.claims {
+        insert_identity(conn, ws, &contact_id, identity, false, now)?;
+    }
+    let contact_audit = Audit { workspace: ws, conversation: None, contact: Some(&contact_id), actor: &actor };
+    if plan.contact == ContactChoice::New {
+        contact_audit.record(conn, "contact.created", json!({"channel_id": msg.channel_id, "identity": msg.sender.to_string()}))?;
+    }
+    for identity in &plan.link {
+        contact_audit.record(
+            conn,
+            "identity.linked",
+            json!({"kind": identity.kind().as_str(), "value": identity.value(), "channel_id": msg.channel_id}),
+        )?;
+    }
+    for s in &plan.suggestions {
+        let inserted = conn.execute(
+            "INSERT INTO merge_suggestions (id, workspace_id, contact_id, other_contact_id, reason, detail_kind, detail_value, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8) ON CONFLICT DO NOTHING",
+            params![
+                SuggestionId::generate().as_str(),
+                ws.as_str(),
+                contact_id.as_str(),
+                s.other.as_str(),
+                s.reason.as_str(),
+                s.detail.kind().as_str(),
+                s.detail.value(),
+                now
+            ],
+        )?;
+        if inserted > 0 {
+            contact_audit.record(conn, "merge.suggested", json!({"other_contact_id": s.other, "reason": s.reason.as_str()}))?;
+        }
+    }
+
+    // 2. Pick the conversation.
+    let thread = thread_lookup(conn, msg, &contact_id)?;
+    let latest_active = facts_of(
+        conn,
+        "contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY last_activity_at DESC, id DESC LIMIT 1",
+        params![contact_id.as_str()],
+    )?;
+    let latest_solved =
+        facts_of(conn, "contact_id = $1 AND status = 'solved' ORDER BY solved_at DESC, id DESC LIMIT 1", params![contact_id.as_str()])?;
+    let pick = pick_conversation(&thread, latest_active.as_ref(), latest_solved.as_ref(), at, msg.auto_reply, windows);
+
+    // 3. Store.
+    let (conversation_id, new_conversation) = match &pick {
+        Pick::New => {
+            let number = conn
+                .query_one(
+                    "UPDATE workspaces SET next_number = next_number + 1 WHERE id = $1 RETURNING next_number - 1",
+                    params![ws.as_str()],
+                )?
+                .int(0)?;
+            let id = ConversationId::generate();
+            conn.execute(
+                "INSERT INTO conversations (id, workspace_id, number, contact_id, subject, status, priority, last_channel_id, created_at, \
+                 last_customer_message_at, last_activity_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'new', 'normal', $6, $7, $7, $7, $8)",
+                params![
+                    id.as_str(),
+                    ws.as_str(),
+                    number,
+                    contact_id.as_str(),
+                    msg.subject.clone(),
+                    msg.channel_id.as_str(),
+                    at.millis(),
+                    now
+                ],
+            )?;
+            if let Some(ThreadHint::Key(key)) = &msg.thread {
+                conn.execute(
+                    "INSERT INTO conversation_threads (channel_id, thread_key, conversation_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    params![msg.channel_id.as_str(), key.as_str(), id.as_str()],
+                )?;
+            }
+            Audit { workspace: ws, conversation: Some(&id), contact: Some(&contact_id), actor: &actor }.record(
+                conn,
+                "conversation.created",
+                json!({"number": number, "channel_id": msg.channel_id}),
+            )?;
+            (id, true)
+        }
+        Pick::Continue(id) | Pick::Reopen(id) | Pick::AppendQuietly(id) => {
+            let current = conversation_row(conn, ws, id)?;
+            let status = match pick {
+                Pick::AppendQuietly(_) => current.status,
+                _ if msg.auto_reply => current.status,
+                _ => current.status.after_customer_message(),
+            };
+            let solved_at = if status == Status::Solved { current.solved_at.map(|t| t.millis()) } else { None };
+            // The newest customer message decides the default reply channel; replayed history does not.
+            let newest = current.last_customer_message_at.is_none_or(|t| at >= t);
+            conn.execute(
+                "UPDATE conversations SET status = $1, solved_at = $2, \
+                 last_customer_message_at = CASE WHEN last_customer_message_at IS NULL OR last_customer_message_at < $3 THEN $3 ELSE last_customer_message_at END, \
+                 last_activity_at = CASE WHEN last_activity_at < $3 THEN $3 ELSE last_activity_at END, \
+                 last_channel_id = CASE WHEN $4 THEN $5 ELSE last_channel_id END, updated_at = $6 WHERE id = $7",
+                params![status.as_str(), solved_at, at.millis(), newest, msg.channel_id.as_str(), now, id.as_str()],
+            )?;
+            if status != current.status {
+                Audit { workspace: ws, conversation: Some(id), contact: Some(&contact_id), actor: &actor }.record(
+                    conn,
+                    "status.changed",
+                    json!({"from": current.status.as_str(), "to": status.as_str(), "reason": "customer_message"}),
+                )?;
+            }
+            (id.clone(), false)
+        }
+    };
+    let conv_audit = Audit { workspace: ws, conversation: Some(&conversation_id), contact: Some(&contact_id), actor: &actor };
+    let channel_added = conn.execute(
+        "INSERT INTO conversation_channels (conversation_id, channel_id, first_used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        params![conversation_id.as_str(), msg.channel_id.as_str(), at.millis()],
+    )?;
+    if channel_added > 0 && !new_conversation {
+        conv_audit.record(conn, "channel.added", json!({"channel_id": msg.channel_id, "kind": msg.channel_kind.as_str()}))?;
+    }
+    let message_id = MessageId::generate();
+    let inserted = conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, external_id, author_contact_id, text, html, auto_reply, created_at, received_at) \
+         VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+        params![
+            message_id.as_str(),
+            ws.as_str(),
+            conversation_id.as_str(),
+            msg.channel_id.as_str(),
+            msg.external_id.as_str(),
+            contact_id.as_str(),
+            msg.text.as_str(),
+            msg.html.clone(),
+            msg.auto_reply,
+            at.millis(),
+            now
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Retry); // the same message arrived through another node meanwhile
+    }
+    for attachment in &msg.attachments {
+        let sha = match &attachment.content {
+            Some(bytes) => {
+                use sha2::Digest;
+                let sha = hex::encode(sha2::Sha256::digest(bytes));
+                conn.execute(
+                    "INSERT INTO blobs (sha256, content, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    params![sha.as_str(), bytes.clone(), bytes.len() as i64],
+                )?;
+                Some(sha)
+            }
+            None => None,
+        };
+        let size = attachment.content.as_ref().map(|b| b.len() as i64).or(attachment.size.map(|s| s as i64));
+        conn.execute(
+            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![
+                AttachmentId::generate().as_str(),
+                ws.as_str(),
+                message_id.as_str(),
+                attachment.filename.as_str(),
+                attachment.content_type.as_str(),
+                size,
+                attachment.url.clone(),
+                sha
+            ],
+        )?;
+    }
+    conv_audit.record(
+        conn,
+        "message.received",
+        json!({"message_id": message_id, "channel_id": msg.channel_id, "auto_reply": msg.auto_reply}),
+    )?;
+    Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })
+}
+
+// ---------------------------------------------------------------- contacts and merges
+
+fn identity_from(row: &Row) -> Result<ContactIdentity> {
+    Ok(ContactIdentity { kind: parse_enum(row.text(0)?, "identity kind")?, value: row.text(1)?, verified: row.bool(2)? })
+}
+
+const CONTACT_COLS: &str = "id, workspace_id, name, merged_into, created_at, updated_at";
+
+fn contact_from(row: &Row) -> Result<Contact> {
+    Ok(Contact {
+        id: ContactId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        name: row.opt_text(2)?,
+        identities: Vec::new(),
+        merged_into: row.opt_text(3)?.map(ContactId::from_trusted),
+        created_at: Timestamp(row.int(4)?),
+        updated_at: Timestamp(row.int(5)?),
+    })
+}
+
+fn attach_identities(conn: &mut dyn Conn, contacts: &mut [Contact]) -> Result<()> {
+    if contacts.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT kind, value, verified, contact_id FROM identities WHERE contact_id IN ({}) ORDER BY created_at, id",
+        placeholders(1, contacts.len())
+    );
+    let ids: Vec<Value> = contacts.iter().map(|c| Value::from(c.id.as_str())).collect();
+    for row in conn.query(&sql, &ids)? {
+        let owner = row.text(3)?;
+        if let Some(c) = contacts.iter_mut().find(|c| c.id.as_str() == owner) {
+            c.identities.push(identity_from(&row)?);
+        }
+    }
+    Ok(())
+}
+
+pub fn contact(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ContactId) -> Result<Contact> {
+    let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1 AND workspace_id = $2");
+    let mut c = vec![contact_from(&conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?)?];
+    attach_identities(conn, &mut c)?;
+    c.pop().ok_or(StoreError::NotFound)
+}
+
+pub fn list_contacts(conn: &mut dyn Conn, workspace: &WorkspaceId, page: PageRequest<'_>) -> Result<Page<Contact>> {
+    let limit = page.limit.clamp(1, 200);
+    let mut args: Vec<Value> = vec![workspace.as_str().into()];
+    let mut sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL");
+    if let Some((time, id)) = parse_cursor(page.cursor)? {
+        args.push(time.into());
+        args.push(id.into());
+        sql.push_str(" AND (created_at < $2 OR (created_at = $2 AND id < $3))");
+    }
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", limit + 1));
+    let mut items = conn.query(&sql, &args)?.iter().map(contact_from).collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|c| format!("{}_{}", c.created_at.millis(), c.id))
+    } else {
+        None
+    };
+    attach_identities(conn, &mut items)?;
+    Ok(Page { items, next_cursor })
+}
+
+fn ids_of(conn: &mut dyn Conn, sql: &str, contact: &ContactId) -> Result<Vec<String>> {
+    conn.query(sql, params![contact.as_str()])?.iter().map(|r| r.text(0)).collect()
+}
+
+const MERGE_COLS: &str =
+    "id, survivor_id, merged_id, moved_identities, moved_conversations, created_at, undone_at, merged_name, survivor_name";
+
+fn merge_from(row: &Row) -> Result<MergeRecord> {
+    let list = |s: String| serde_json::from_str::<Vec<String>>(&s).map_err(|e| StoreError::other(e.to_string()));
+    Ok(MergeRecord {
+        id: MergeId::from_trusted(row.text(0)?),
+        survivor_id: ContactId::from_trusted(row.text(1)?),
+        merged_id: ContactId::from_trusted(row.text(2)?),
+        moved_identities: list(row.text(3)?)?.into_iter().map(IdentityId::from_trusted).collect(),
+        moved_conversations: list(row.text(4)?)?.into_iter().map(ConversationId::from_trusted).collect(),
+        created_at: Timestamp(row.int(5)?),
+        undone_at: ts(row.opt_int(6)?),
+    })
+}
+
+pub fn merge_record(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MergeId) -> Result<MergeRecord> {
+    let sql = format!("SELECT {MERGE_COLS} FROM merges WHERE id = $1 AND workspace_id = $2");
+    merge_from(&conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?)
+}
+
+pub fn merge_contacts(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    survivor: &ContactId,
+    other: &ContactId,
+    actor: &Actor,
+) -> Result<MergeRecord> {
+    if survivor == other {
+        return Err(StoreError::invalid("other_id", "a contact cannot be merged into itself"));
+    }
+    let keep = contact(conn, workspace, survivor)?;
+    let gone = match contact(conn, workspace, other) {
+        Err(StoreError::NotFound) => return Err(StoreError::invalid("other_id", "no such contact in this workspace")),
+        other => other?,
+    };
+    if keep.merged_into.is_some() {
+        return Err(StoreError::InvalidState("this contact was merged into another one".into()));
+    }
+    if gone.merged_into.is_some() {
+        return Err(StoreError::invalid("other_id", "that contact was already merged into another one"));
+    }
+    let now = crate::now().millis();
+    let identities = ids_of(conn, "SELECT id FROM identities WHERE contact_id = $1 ORDER BY id", other)?;
+    let conversations = ids_of(conn, "SELECT id FROM conversations WHERE contact_id = $1 ORDER BY id", other)?;
+    conn.execute("UPDATE identities SET contact_id = $1 WHERE contact_id = $2", params![survivor.as_str(), other.as_str()])?;
+    conn.execute(
+        "UPDATE conversations SET contact_id = $1, updated_at = $2 WHERE contact_id = $3",
+        params![survivor.as_str(), now, other.as_str()],
+    )?;
+    conn.execute("UPDATE contacts SET merged_into = $1, updated_at = $2 WHERE id = $3", params![survivor.as_str(), now, other.as_str()])?;
+    if keep.name.is_none() && gone.name.is_some() {
+        conn.execute("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3", params![gone.name.clone(), now, survivor.as_str()])?;
+    }
+    let id = MergeId::generate();
+    conn.execute(
+        "INSERT INTO merges (id, workspace_id, survivor_id, merged_id, moved_identities, moved_conversations, merged_name, survivor_name, actor_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params![
+            id.as_str(),
+            workspace.as_str(),
+            survivor.as_str(),
+            other.as_str(),
+            json!(identities).to_string(),
+            json!(conversations).to_string(),
+            gone.name.clone(),
+            keep.name.clone(),
+            actor.id(),
+            now
+        ],
+    )?;
+    for c in [survivor, other] {
+        Audit { workspace, conversation: None, contact: Some(c), actor }.record(
+            conn,
+            "contact.merged",
+            json!({"merge_id": id, "survivor_id": survivor, "merged_id": other}),
+        )?;
+    }
+    for conv in &conversations {
+        Audit { workspace, conversation: Some(&ConversationId::from_trusted(conv.clone())), contact: Some(survivor), actor }.record(
+            conn,
+            "contact.merged",
+            json!({"merge_id": id, "from_contact_id": other, "to_contact_id": survivor}),
+        )?;
+    }
+    merge_record(conn, workspace, &id)
+}
+
+pub fn undo_merge(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MergeId, actor: &Actor) -> Result<MergeRecord> {
+    let sql = format!("SELECT {MERGE_COLS} FROM merges WHERE id = $1 AND workspace_id = $2");
+    let row = conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?;
+    let record = merge_from(&row)?;
+    let (merged_name, survivor_name) = (row.opt_text(7)?, row.opt_text(8)?);
+    if record.undone_at.is_some() {
+        return Err(StoreError::InvalidState("this merge was already undone".into()));
+    }
+    let survivor = contact(conn, workspace, &record.survivor_id)?;
+    if survivor.merged_into.is_some() {
+        return Err(StoreError::InvalidState("the surviving contact was merged again since: undo that merge first".into()));
+    }
+    let now = crate::now().millis();
+    for identity in &record.moved_identities {
+        conn.execute(
+            "UPDATE identities SET contact_id = $1 WHERE id = $2 AND contact_id = $3",
+            params![record.merged_id.as_str(), identity.as_str(), record.survivor_id.as_str()],
+        )?;
+    }
+    for conv in &record.moved_conversations {
+        conn.execute(
+            "UPDATE conversations SET contact_id = $1, updated_at = $2 WHERE id = $3 AND contact_id = $4",
+            params![record.merged_id.as_str(), now, conv.as_str(), record.survivor_id.as_str()],
+        )?;
+    }
+    conn.execute(
+        "UPDATE contacts SET merged_into = NULL, name = $1, updated_at = $2 WHERE id = $3",
+        params![merged_name, now, record.merged_id.as_str()],
+    )?;
+    conn.execute("UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3", params![survivor_name, now, record.survivor_id.as_str()])?;
+    conn.execute("UPDATE merges SET undone_at = $1 WHERE id = $2", params![now, id.as_str()])?;
+    for c in [&record.survivor_id, &record.merged_id] {
+        Audit { workspace, conversation: None, contact: Some(c), actor }.record(conn, "contact.unmerged", json!({"merge_id": id}))?;
+    }
+    for conv in &record.moved_conversations {
+        Audit { workspace, conversation: Some(conv), contact: Some(&record.merged_id), actor }.record(
+            conn,
+            "contact.unmerged",
+            json!({"merge_id": id, "to_contact_id": record.merged_id}),
+        )?;
+    }
+    merge_record(conn, workspace, id)
+}
+
+const SUGGESTION_COLS: &str = "s.id, s.contact_id, s.other_contact_id, s.reason, s.detail_kind, s.detail_value, s.status, s.created_at";
+
+fn suggestion_from(row: &Row) -> Result<MergeSuggestion> {
+    Ok(MergeSuggestion {
+        id: SuggestionId::from_trusted(row.text(0)?),
+        contact_id: ContactId::from_trusted(row.text(1)?),
+        other_contact_id: ContactId::from_trusted(row.text(2)?),
+        reason: row.text(3)?,
+        detail: ContactIdentity { kind: parse_enum(row.text(4)?, "identity kind")?, value: row.text(5)?, verified: false },
+        status: row.text(6)?,
+        created_at: Timestamp(row.int(7)?),
+    })
+}
+
+/// Open suggestions between two contacts that both still exist on their own.
+pub fn merge_suggestions(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<MergeSuggestion>> {
+    let sql = format!(
+        "SELECT {SUGGESTION_COLS} FROM merge_suggestions s JOIN contacts a ON a.id = s.contact_id JOIN contacts b ON b.id = s.other_contact_id \
+         WHERE s.workspace_id = $1 AND s.status = 'open' AND a.merged_into IS NULL AND b.merged_into IS NULL ORDER BY s.created_at DESC, s.id DESC LIMIT 500"
+    );
+    conn.query(&sql, params![workspace.as_str()])?.iter().map(suggestion_from).collect()
+}
+
+pub fn dismiss_suggestion(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &SuggestionId, actor: &Actor) -> Result<MergeSuggestion> {
+    let changed = conn.execute(
+        "UPDATE merge_suggestions SET status = 'dismissed' WHERE id = $1 AND workspace_id = $2",
+        params![id.as_str(), workspace.as_str()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let sql = format!("SELECT {SUGGESTION_COLS} FROM merge_suggestions s WHERE s.id = $1");
+    let s = suggestion_from(&conn.query_one(&sql, params![id.as_str()])?)?;
+    Audit { workspace, conversation: None, contact: Some(&s.contact_id), actor }.record(
+        conn,
+        "merge.suggestion_dismissed",
+        json!({"suggestion_id": id, "other_contact_id": s.other_contact_id}),
+    )?;
+    Ok(s)
+}
+
+// ---------------------------------------------------------------- jobs
+
+const JOB_COLS: &str = "id, workspace_id, kind, payload, status, attempts, max_attempts, run_at, last_error";
+const DEFAULT_MAX_ATTEMPTS: i64 = 8;
+const RETRY_BASE_MS: i64 = 2_000;
+const RETRY_MAX_MS: i64 = 3_600_000;
+
+fn job_from(row: &Row) -> Result<Job> {
+    Ok(Job {
+        id: JobId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        kind: row.text(2)?,
+        payload: serde_json::from_str(&row.text(3)?).map_err(|e| StoreError::other(e.to_string()))?,
+        status: row.text(4)?,
+        attempts: row.int(5)?,
+        max_attempts: row.int(6)?,
+        run_at: Timestamp(row.int(7)?),
+        last_error: row.opt_text(8)?,
+    })
+}
+
+pub fn enqueue_job(conn: &mut dyn Conn, workspace: &WorkspaceId, kind: &str, payload: &serde_json::Value, run_at: i64) -> Result<JobId> {
+    let id = JobId::generate();
+    conn.execute(
+        "INSERT INTO jobs (id, workspace_id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $6)",
+        params![id.as_str(), workspace.as_str(), kind, payload.to_string(), DEFAULT_MAX_ATTEMPTS, run_at],
+    )?;
+    Ok(id)
+}
+
+pub fn claim_jobs(conn: &mut dyn Conn, limit: usize, lease_ms: i64) -> Result<Vec<Job>> {
+    let now = crate::now().millis();
+    // PostgreSQL: several nodes claim concurrently; SKIP LOCKED hands each job to one of them.
+    let lock = match conn.dialect() {
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        Dialect::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $1, updated_at = $2 WHERE id IN (\
+         SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $2) OR (status = 'running' AND lease_until < $2) \
+         ORDER BY run_at, id LIMIT {}{lock}) RETURNING {JOB_COLS}",
+        limit.clamp(1, 1000)
+    );
+    let mut jobs = conn.query(&sql, params![now + lease_ms, now])?.iter().map(job_from).collect::<Result<Vec<_>>>()?;
+    jobs.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
+    Ok(jobs)
+}
+
+pub fn job(conn: &mut dyn Conn, id: &JobId) -> Result<Job> {
+    let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1");
+    job_from(&conn.query_one(&sql, params![id.as_str()])?)
+}
+
+pub fn dead_jobs(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Job>> {
+    let sql =
+        format!("SELECT {JOB_COLS} FROM jobs WHERE workspace_id = $1 AND status = 'dead' ORDER BY updated_at DESC, id DESC LIMIT 500");
+    conn.query(&sql, params![workspace.as_str()])?.iter().map(job_from).collect()
+}
+
+fn job_message(job: &Job) -> Option<MessageId> {
+    (job.kind == "deliver")
+        .then(|| job.payload.get("message_id").and_then(|v| v.as_str()))
+        .flatten()
+        .map(|s| MessageId::from_trusted(s.to_owned()))
+}
+
+pub fn finish_job(conn: &mut dyn Conn, id: &JobId, outcome: &JobOutcome, jitter: f64) -> Result<Job> {
+    let current = job(conn, id)?;
+    if current.status != "running" {
+        return Err(StoreError::InvalidState(format!("job is {}, not running", current.status)));
+    }
+    let now = crate::now().millis();
+    let message = job_message(&current);
+    match outcome {
+        JobOutcome::Done { external_id } => {
+            conn.execute(
+                "UPDATE jobs SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2",
+                params![now, id.as_str()],
+            )?;
+            if let Some(m) = message {
+                conn.execute(
+                    "UPDATE messages SET delivery_status = 'sent', delivery_error = NULL, external_id = COALESCE(external_id, $1) \
+                     WHERE id = $2 AND delivery_status = 'queued'",
+                    params![external_id.clone(), m.as_str()],
+                )?;
+            }
+        }
+        JobOutcome::Failed { error, retryable } => {
+            let dead = !retryable || current.attempts >= current.max_attempts;
+            if dead {
+                conn.execute(
+                    "UPDATE jobs SET status = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3",
+                    params![error.as_str(), now, id.as_str()],
+                )?;
+            } else {
+                let delay = switchboard_domain::backoff::retry_delay_ms(current.attempts as u32, RETRY_BASE_MS, RETRY_MAX_MS, jitter);
+                conn.execute(
+                    "UPDATE jobs SET status = 'queued', lease_until = NULL, last_error = $1, run_at = $2, updated_at = $3 WHERE id = $4",
+                    params![error.as_str(), now + delay, now, id.as_str()],
+                )?;
+            }
+            if let Some(m) = message {
+                let status = if dead { "failed" } else { "queued" };
+                conn.execute(
+                    "UPDATE messages SET delivery_status = $1, delivery_error = $2 WHERE id = $3 AND delivery_status = 'queued'",
+                    params![status, error.as_str(), m.as_str()],
+                )?;
+            }
+        }
+    }
+    job(conn, id)
+}
+
+pub fn delivery(conn: &mut dyn Conn, id: &MessageId) -> Result<Delivery> {
+    let message = message(conn, id)?;
+    let channel_ref = message.channel.clone().ok_or(StoreError::NotFound)?;
+    let channel = channel(conn, &channel_ref.id)?;
+    let conversation = conversation(conn, &channel.workspace_id, &message.conversation_id)?;
+    let contact = contact(conn, &channel.workspace_id, &conversation.contact_id)?;
+    let recipients = contact_identities_on(conn, &contact.id, identity_kind_for(channel.kind), &channel.id)?;
+    Ok(Delivery { message, channel, conversation, recipients, contact_name: contact.name })
+}

@@ -1,0 +1,213 @@
+//! `SqlStore`: the store traits implemented once over any backend's connections. Writes go
+//! through the group-commit writer, reads through the read pool.
+
+use crate::error::Result;
+use crate::model::*;
+use crate::pool::ReadPool;
+use crate::queries as q;
+use crate::sql::{Conn, Connector};
+use crate::writer::Writer;
+use crate::*;
+use std::sync::Arc;
+use switchboard_domain::conversation::DeliveryStatus;
+
+#[derive(Clone)]
+pub struct SqlStore {
+    writer: Writer,
+    reads: Arc<ReadPool>,
+}
+
+impl SqlStore {
+    /// `write_conn` becomes the writer thread's connection; `connector` opens read connections.
+    pub fn new(write_conn: Box<dyn Conn>, connector: Arc<dyn Connector>, name: &str, max_idle_readers: usize) -> Result<Self> {
+        Ok(Self { writer: Writer::spawn(write_conn, name)?, reads: Arc::new(ReadPool::new(connector, max_idle_readers)) })
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
+        self.reads.read(f).await
+    }
+
+    async fn write<T: Send + 'static>(&self, f: impl FnMut(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
+        self.writer.write(f).await
+    }
+}
+
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("sb_{}", hex::encode(bytes))
+}
+
+#[async_trait]
+impl WorkspaceStore for SqlStore {
+    async fn ensure_default_workspace(&self) -> Result<Workspace> {
+        self.write(q::ensure_default_workspace).await
+    }
+    async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace> {
+        let (slug, name) = (slug.to_owned(), name.to_owned());
+        self.write(move |c| q::create_workspace(c, &slug, &name)).await
+    }
+    async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace> {
+        let slug = slug.to_owned();
+        self.read(move |c| q::workspace_by_slug(c, &slug)).await
+    }
+    async fn create_token(&self, workspace: &WorkspaceId, name: &str, role: Role) -> Result<CreatedToken> {
+        let (ws, name, token) = (workspace.clone(), name.to_owned(), random_token());
+        self.write(move |c| q::create_token(c, &ws, &name, role, &token)).await
+    }
+    async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        let token = token.to_owned();
+        self.read(move |c| q::authenticate(c, &token)).await
+    }
+    async fn list_agents(&self, workspace: &WorkspaceId) -> Result<Vec<Agent>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::list_agents(c, &ws)).await
+    }
+    async fn create_team(&self, workspace: &WorkspaceId, name: &str, members: &[AgentId]) -> Result<Team> {
+        let (ws, name, members) = (workspace.clone(), name.to_owned(), members.to_vec());
+        self.write(move |c| q::create_team(c, &ws, &name, &members)).await
+    }
+    async fn list_teams(&self, workspace: &WorkspaceId) -> Result<Vec<Team>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::list_teams(c, &ws)).await
+    }
+}
+
+#[async_trait]
+impl ChannelStore for SqlStore {
+    async fn create_channel(&self, channel: NewChannel) -> Result<Channel> {
+        self.write(move |c| q::create_channel(c, &channel)).await
+    }
+    async fn channel(&self, id: &ChannelId) -> Result<Channel> {
+        let id = id.clone();
+        self.read(move |c| q::channel(c, &id)).await
+    }
+    async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::list_channels(c, &ws)).await
+    }
+}
+
+#[async_trait]
+impl IntakeStore for SqlStore {
+    async fn intake(&self, message: InboundMessage) -> Result<IntakeOutcome> {
+        let received_at = now();
+        self.write(move |c| q::intake(c, &message, received_at)).await
+    }
+}
+
+#[async_trait]
+impl ConversationStore for SqlStore {
+    async fn list_conversations(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &ConversationFilter,
+        page: PageRequest<'_>,
+    ) -> Result<Page<Conversation>> {
+        let (ws, filter, cursor, limit) = (workspace.clone(), filter.clone(), page.cursor.map(str::to_owned), page.limit);
+        self.read(move |c| q::list_conversations(c, &ws, &filter, PageRequest { cursor: cursor.as_deref(), limit })).await
+    }
+    async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| q::conversation(c, &ws, &id)).await
+    }
+    async fn update_conversation(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        patch: ConversationPatch,
+        actor: Actor,
+    ) -> Result<Conversation> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| q::update_conversation(c, &ws, &id, &patch, &actor)).await
+    }
+    async fn messages(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>> {
+        let (ws, id) = (workspace.clone(), conversation.clone());
+        self.read(move |c| q::messages(c, &ws, &id)).await
+    }
+    async fn post_agent_message(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        message: NewAgentMessage,
+        author: &AgentId,
+    ) -> Result<Message> {
+        let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
+        self.write(move |c| q::post_agent_message(c, &ws, &id, &message, &author)).await
+    }
+    async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
+        let (ws, id) = (workspace.clone(), conversation.clone());
+        self.read(move |c| q::audit_log(c, &ws, &id)).await
+    }
+    async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| q::attachment(c, &ws, &id)).await
+    }
+    async fn record_delivery(
+        &self,
+        channel: &ChannelId,
+        message: &MessageId,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) -> Result<Message> {
+        let (ch, id) = (channel.clone(), message.clone());
+        self.write(move |c| q::record_delivery(c, &ch, &id, status, error.as_deref())).await
+    }
+}
+
+#[async_trait]
+impl ContactStore for SqlStore {
+    async fn list_contacts(&self, workspace: &WorkspaceId, page: PageRequest<'_>) -> Result<Page<Contact>> {
+        let (ws, cursor, limit) = (workspace.clone(), page.cursor.map(str::to_owned), page.limit);
+        self.read(move |c| q::list_contacts(c, &ws, PageRequest { cursor: cursor.as_deref(), limit })).await
+    }
+    async fn contact(&self, workspace: &WorkspaceId, id: &ContactId) -> Result<Contact> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| q::contact(c, &ws, &id)).await
+    }
+    async fn merge_contacts(&self, workspace: &WorkspaceId, survivor: &ContactId, other: &ContactId, actor: Actor) -> Result<MergeRecord> {
+        let (ws, a, b) = (workspace.clone(), survivor.clone(), other.clone());
+        self.write(move |c| q::merge_contacts(c, &ws, &a, &b, &actor)).await
+    }
+    async fn undo_merge(&self, workspace: &WorkspaceId, merge: &MergeId, actor: Actor) -> Result<MergeRecord> {
+        let (ws, id) = (workspace.clone(), merge.clone());
+        self.write(move |c| q::undo_merge(c, &ws, &id, &actor)).await
+    }
+    async fn merge_record(&self, workspace: &WorkspaceId, merge: &MergeId) -> Result<MergeRecord> {
+        let (ws, id) = (workspace.clone(), merge.clone());
+        self.read(move |c| q::merge_record(c, &ws, &id)).await
+    }
+    async fn merge_suggestions(&self, workspace: &WorkspaceId) -> Result<Vec<MergeSuggestion>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::merge_suggestions(c, &ws)).await
+    }
+    async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| q::dismiss_suggestion(c, &ws, &id, &actor)).await
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqlStore {
+    async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>> {
+        self.write(move |c| q::claim_jobs(c, limit, lease_ms)).await
+    }
+    async fn finish_job(&self, id: &JobId, outcome: JobOutcome) -> Result<Job> {
+        let id = id.clone();
+        let jitter: f64 = rand::random();
+        self.write(move |c| q::finish_job(c, &id, &outcome, jitter)).await
+    }
+    async fn job(&self, id: &JobId) -> Result<Job> {
+        let id = id.clone();
+        self.read(move |c| q::job(c, &id)).await
+    }
+    async fn dead_jobs(&self, workspace: &WorkspaceId) -> Result<Vec<Job>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::dead_jobs(c, &ws)).await
+    }
+    async fn delivery(&self, message: &MessageId) -> Result<Delivery> {
+        let id = message.clone();
+        self.read(move |c| q::delivery(c, &id)).await
+    }
+}
