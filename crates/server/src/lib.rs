@@ -1,1 +1,54 @@
+//! The switchboard program as a library: open the store, serve HTTP, run the workers. `main`
+//! only parses the command line; tests call `run` directly.
+#![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod worker;
+
+use config::Config;
+use std::sync::Arc;
+use switchboard_store::{Store, StoreError};
+use switchboard_web::AppState;
+
+/// Opens the configured database (SQLite under `data` unless `database_url` says otherwise),
+/// applying migrations, and makes sure the `default` workspace exists.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    let config = config.clone();
+    let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
+        match config.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Arc::new(switchboard_store_postgres::open(url)?))
+            }
+            Some(url) => {
+                let path = url.strip_prefix("sqlite://").ok_or_else(|| StoreError::other(format!("unsupported database URL: {url}")))?;
+                Ok(Arc::new(switchboard_store_sqlite::open(std::path::Path::new(path))?))
+            }
+            None => Ok(Arc::new(switchboard_store_sqlite::open(&config.data.join("switchboard.db"))?)),
+        }
+    })
+    .await
+    .map_err(|e| StoreError::other(e.to_string()))??;
+    store.ensure_default_workspace().await?;
+    Ok(store)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests and stops the worker.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let store = open_store(&config).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let state = AppState::new(store, public_url, config.max_body_bytes);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(worker::run(state.clone(), stop_rx));
+    let app = switchboard_web::router(state);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string());
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    served
+}

@@ -1,1 +1,178 @@
+//! The HTTP surface of Switchboard: the REST API, inbound webhooks, live events and the
+//! OpenAPI document. The router and the document are built from one route table, so the
+//! document cannot drift from what is served.
+#![forbid(unsafe_code)]
 
+pub mod api;
+pub mod dto;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod hooks;
+pub mod openapi;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{MethodRouter, get, patch, post};
+use std::sync::Arc;
+use switchboard_domain::WorkspaceId;
+use switchboard_store::Store;
+use tokio::sync::{Notify, broadcast};
+
+/// One committed change, published to the workspace's live subscribers.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub workspace_id: WorkspaceId,
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
+impl LiveEvent {
+    pub fn new(workspace: &WorkspaceId, kind: &'static str, data: serde_json::Value) -> Self {
+        Self { workspace_id: workspace.clone(), kind, data }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub events: broadcast::Sender<LiveEvent>,
+    /// Wakes the delivery worker as soon as a reply is queued.
+    pub jobs_waiting: Arc<Notify>,
+    /// Base URL that providers reach this server on (for `webhook_url`).
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: String, max_body_bytes: usize) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self { store, events, jobs_waiting: Arc::new(Notify::new()), public_url, max_body_bytes }
+    }
+
+    /// Sends to live subscribers; nobody listening is fine.
+    pub fn publish(&self, event: LiveEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// One served endpoint and its documentation.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Needs a bearer token (else: public, or signed webhook).
+    pub auth: Auth,
+    pub body: Option<serde_json::Value>,
+    pub ok_status: u16,
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    Bearer,
+    Signed,
+}
+
+/// Every endpoint. Paths use `{param}`, which is both axum's and OpenAPI's syntax.
+pub fn routes() -> Vec<Route> {
+    use openapi::schema as s;
+    let r = |method, path, summary, auth, body, ok_status, handler| Route { method, path, summary, auth, body, ok_status, handler };
+    vec![
+        r("get", "/healthz", "Liveness: 200 once the server accepts requests", Auth::Public, None, 200, || get(healthz)),
+        r("get", "/api/v1/openapi.json", "This document", Auth::Public, None, 200, || get(openapi::document)),
+        r("post", "/api/v1/channels", "Create a channel (admin)", Auth::Bearer, Some(s::create_channel()), 201, || {
+            post(api::create_channel)
+        }),
+        r("get", "/api/v1/channels", "List channels", Auth::Bearer, None, 200, || get(api::list_channels)),
+        r("get", "/api/v1/channels/{id}", "One channel (secrets redacted)", Auth::Bearer, None, 200, || get(api::get_channel)),
+        r(
+            "get",
+            "/api/v1/conversations",
+            "List conversations: filters contact_id, status, channel_id, assignee (id or `none`), q; cursor, limit",
+            Auth::Bearer,
+            None,
+            200,
+            || get(api::list_conversations),
+        ),
+        r("get", "/api/v1/conversations/{id}", "One conversation", Auth::Bearer, None, 200, || get(api::get_conversation)),
+        r(
+            "patch",
+            "/api/v1/conversations/{id}",
+            "Change status, priority, assignee, team, tags",
+            Auth::Bearer,
+            Some(s::patch_conversation()),
+            200,
+            || patch(api::patch_conversation),
+        ),
+        r("get", "/api/v1/conversations/{id}/messages", "Messages in time order", Auth::Bearer, None, 200, || get(api::list_messages)),
+        r(
+            "post",
+            "/api/v1/conversations/{id}/messages",
+            "Agent reply (queued for delivery) or internal note",
+            Auth::Bearer,
+            Some(s::post_message()),
+            201,
+            || post(api::post_message),
+        ),
+        r("get", "/api/v1/conversations/{id}/history", "Audit history of the conversation", Auth::Bearer, None, 200, || {
+            get(api::conversation_history)
+        }),
+        r("get", "/api/v1/attachments/{id}", "Download an attachment's content", Auth::Bearer, None, 200, || get(api::download_attachment)),
+        r("get", "/api/v1/contacts", "List contacts with identities", Auth::Bearer, None, 200, || get(api::list_contacts)),
+        r("get", "/api/v1/contacts/{id}", "One contact with identities", Auth::Bearer, None, 200, || get(api::get_contact)),
+        r("post", "/api/v1/contacts/{id}/merge", "Merge another contact into this one", Auth::Bearer, Some(s::merge()), 201, || {
+            post(api::merge_contact)
+        }),
+        r("get", "/api/v1/merges/{id}", "A merge record", Auth::Bearer, None, 200, || get(api::get_merge)),
+        r("post", "/api/v1/merges/{id}/undo", "Undo a merge exactly", Auth::Bearer, None, 200, || post(api::undo_merge)),
+        r("get", "/api/v1/merge-suggestions", "Open merge suggestions", Auth::Bearer, None, 200, || get(api::list_suggestions)),
+        r("post", "/api/v1/merge-suggestions/{id}/dismiss", "Dismiss a merge suggestion", Auth::Bearer, None, 200, || {
+            post(api::dismiss_suggestion)
+        }),
+        r("get", "/api/v1/agents", "Agents of the workspace", Auth::Bearer, None, 200, || get(api::list_agents)),
+        r("get", "/api/v1/teams", "Teams", Auth::Bearer, None, 200, || get(api::list_teams)),
+        r("post", "/api/v1/teams", "Create a team (supervisor)", Auth::Bearer, Some(s::create_team()), 201, || post(api::create_team)),
+        r("get", "/api/v1/jobs/dead", "Jobs that failed for good (supervisor)", Auth::Bearer, None, 200, || get(api::dead_jobs)),
+        r("get", "/api/v1/events", "Server-Sent Events of the workspace", Auth::Bearer, None, 200, || get(events::stream)),
+        r(
+            "post",
+            "/hooks/api/{id}",
+            "Generic inbound message, signed X-Switchboard-Signature: sha256=HMAC(body)",
+            Auth::Signed,
+            Some(s::api_inbound()),
+            200,
+            || post(hooks::api_inbound),
+        ),
+        r(
+            "post",
+            "/hooks/api/{id}/status",
+            "Delivery report for an outbound message, signed like inbound",
+            Auth::Signed,
+            Some(s::status_report()),
+            200,
+            || post(hooks::api_status),
+        ),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in routes() {
+        router = router.route(route.path, (route.handler)());
+    }
+    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found(extract::AcceptLang(lang): extract::AcceptLang) -> error::ApiError {
+    error::ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "error.route_not_found").lang(lang)
+}
+
+async fn method_not_allowed(extract::AcceptLang(lang): extract::AcceptLang) -> error::ApiError {
+    error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "error.method_not_allowed").lang(lang)
+}

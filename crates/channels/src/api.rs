@@ -1,0 +1,249 @@
+//! The generic API channel: how a CRM, a forum or a social-listening tool plugs in.
+//! Inbound: signed JSON (CONTRACT.md). Outbound: agent replies POSTed as signed JSON.
+
+use crate::{InboundError, SendError};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use switchboard_domain::*;
+
+/// The body of `POST /hooks/api/{channel_id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiInbound {
+    pub message_id: String,
+    pub from: ApiSender,
+    pub text: String,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<ApiAttachment>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSender {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiAttachment {
+    #[serde(default)]
+    pub url: Option<String>,
+    pub filename: String,
+    pub content_type: String,
+    #[serde(default)]
+    pub data_base64: Option<String>,
+}
+
+/// Limits that keep one request from filling the database.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+pub const MAX_ID_BYTES: usize = 200;
+pub const MAX_ATTACHMENTS: usize = 20;
+
+/// The channel facts the translation needs.
+pub struct ChannelContext<'a> {
+    pub workspace_id: &'a WorkspaceId,
+    pub channel_id: &'a ChannelId,
+    pub default_region: Option<Region>,
+}
+
+/// Parses a body that `serde_path_to_error` already decoded into `ApiInbound`.
+pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundMessage, InboundError> {
+    let id = body.message_id.trim();
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(InboundError::new("message_id", "must be 1 to 200 bytes"));
+    }
+    if body.text.len() > MAX_TEXT_BYTES {
+        return Err(InboundError::new("text", "longer than 256 KiB"));
+    }
+    if body.text.trim().is_empty() && body.attachments.is_empty() {
+        return Err(InboundError::new("text", "a message needs text or attachments"));
+    }
+    let sender = Identity::scoped(IdentityKind::Api, ctx.channel_id, &body.from.id)
+        .map_err(|_| InboundError::new("from.id", "must be 1 to 200 printable characters"))?;
+    // A signed integration vouches for the details it sends.
+    let mut hints = Vec::new();
+    if let Some(email) = body.from.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        let identity = Identity::email(email).map_err(|e| InboundError::new("from.email", e.to_string()))?;
+        hints.push(IdentityHint { identity, vouched: true });
+    }
+    if let Some(phone) = body.from.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        let identity = Identity::phone(phone, ctx.default_region).map_err(|e| InboundError::new("from.phone", e.to_string()))?;
+        hints.push(IdentityHint { identity, vouched: true });
+    }
+    let sent_at = body
+        .timestamp
+        .as_deref()
+        .map(|t| {
+            ::time::OffsetDateTime::parse(t, &::time::format_description::well_known::Rfc3339)
+                .map(|dt| Timestamp((dt.unix_timestamp_nanos() / 1_000_000) as i64))
+                .map_err(|_| InboundError::new("timestamp", "must be an RFC 3339 date-time"))
+        })
+        .transpose()?;
+    let thread = match body.thread_id.as_deref().map(str::trim) {
+        Some("") => return Err(InboundError::new("thread_id", "must not be empty")),
+        Some(t) if t.len() > MAX_ID_BYTES => return Err(InboundError::new("thread_id", "longer than 200 bytes")),
+        Some(t) => Some(ThreadHint::Key(t.to_owned())),
+        None => None,
+    };
+    if body.attachments.len() > MAX_ATTACHMENTS {
+        return Err(InboundError::new("attachments", "at most 20 attachments"));
+    }
+    let mut attachments = Vec::with_capacity(body.attachments.len());
+    for (i, a) in body.attachments.into_iter().enumerate() {
+        let field = |f: &str| format!("attachments[{i}].{f}");
+        if a.filename.trim().is_empty() || a.filename.len() > 255 {
+            return Err(InboundError::new(field("filename"), "must be 1 to 255 bytes"));
+        }
+        if !a.content_type.contains('/') || a.content_type.len() > 255 {
+            return Err(InboundError::new(field("content_type"), "must be a MIME type such as image/png"));
+        }
+        let content = a
+            .data_base64
+            .as_deref()
+            .map(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()))
+            .transpose()
+            .map_err(|_| InboundError::new(field("data_base64"), "not valid base64"))?;
+        if let Some(url) = &a.url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(InboundError::new(field("url"), "must be an http(s) URL"));
+        }
+        if content.is_none() && a.url.is_none() {
+            return Err(InboundError::new(field("url"), "an attachment needs url or data_base64"));
+        }
+        attachments.push(AttachmentMeta { filename: a.filename, content_type: a.content_type, content, url: a.url, size: None });
+    }
+    Ok(InboundMessage {
+        workspace_id: ctx.workspace_id.clone(),
+        channel_id: ctx.channel_id.clone(),
+        channel_kind: ChannelKind::Api,
+        external_id: id.to_owned(),
+        sender,
+        sender_name: body.from.name,
+        hints,
+        subject: body.subject.filter(|s| !s.trim().is_empty()),
+        text: body.text,
+        html: None,
+        sent_at,
+        thread,
+        attachments,
+        auto_reply: false,
+    })
+}
+
+/// What an API channel's `url` receives for each agent reply.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiOutbound {
+    /// Our message id: also the idempotency key, since a retry may repeat a delivery.
+    pub message_id: String,
+    pub conversation_id: String,
+    pub conversation_number: i64,
+    pub contact_id: String,
+    /// The customer's id in the receiving system (as it was sent to us in `from.id`).
+    pub to: ApiRecipient,
+    pub text: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiRecipient {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// The channel-local id inside a scoped identity value (`{channel_id}:{id}`).
+pub fn local_id(scoped_value: &str) -> &str {
+    scoped_value.split_once(':').map_or(scoped_value, |(_, id)| id)
+}
+
+/// POSTs the reply to the channel's URL, signed with the channel secret. A 2xx answer may name
+/// the receiver's own id for the message in `{"id": ...}`.
+pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload: &ApiOutbound) -> Result<Option<String>, SendError> {
+    let body = serde_json::to_vec(payload).map_err(|e| SendError { message: e.to_string(), retryable: false })?;
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-switchboard-signature", crate::signature::sign(secret, &body))
+        .header("idempotency-key", payload.message_id.as_str())
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| SendError { message: format!("cannot reach {url}: {e}"), retryable: true })?;
+    let status = response.status();
+    if status.is_success() {
+        let answer: Option<serde_json::Value> = response.json().await.ok();
+        return Ok(answer.and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_owned))));
+    }
+    // Client errors other than rate limiting will not get better by retrying.
+    let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+    let detail = response.text().await.unwrap_or_default();
+    Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(ws: &'a WorkspaceId, ch: &'a ChannelId) -> ChannelContext<'a> {
+        ChannelContext { workspace_id: ws, channel_id: ch, default_region: Some("RU".parse().expect("region")) }
+    }
+
+    fn parse(json: serde_json::Value) -> Result<InboundMessage, InboundError> {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let body: ApiInbound = serde_json::from_value(json).map_err(|e| InboundError::new("body", e.to_string()))?;
+        to_inbound(body, &ctx(&ws, &ch))
+    }
+
+    #[test]
+    fn full_message_translates() {
+        let m = parse(serde_json::json!({
+            "message_id": "42", "from": {"id": "u7", "name": "Иван", "email": "Ivan@Example.RU", "phone": "8 912 345-67-89"},
+            "text": "Здравствуйте", "timestamp": "2026-01-01T10:00:00+03:00", "thread_id": "T-1",
+            "attachments": [{"filename": "a.txt", "content_type": "text/plain", "data_base64": "aGk="}]
+        }))
+        .expect("valid");
+        assert_eq!(m.external_id, "42");
+        assert!(m.sender.value().ends_with(":u7"));
+        assert_eq!(m.hints.len(), 2);
+        assert!(m.hints.iter().all(|h| h.vouched));
+        assert_eq!(m.hints[0].identity.value(), "ivan@example.ru");
+        assert_eq!(m.hints[1].identity.value(), "+79123456789");
+        assert_eq!(m.sent_at, Some(Timestamp(1_767_250_800_000)));
+        assert_eq!(m.thread, Some(ThreadHint::Key("T-1".into())));
+        assert_eq!(m.attachments[0].content.as_deref(), Some(&b"hi"[..]));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let field = |json| parse(json).expect_err("invalid").field;
+        assert_eq!(field(serde_json::json!({"message_id": "1", "from": {"id": "u", "email": "nope"}, "text": "x"})), "from.email");
+        assert_eq!(field(serde_json::json!({"message_id": "1", "from": {"id": "u", "phone": "12"}, "text": "x"})), "from.phone");
+        assert_eq!(field(serde_json::json!({"message_id": "1", "from": {"id": "u"}, "text": "x", "timestamp": "yesterday"})), "timestamp");
+        assert_eq!(field(serde_json::json!({"message_id": "", "from": {"id": "u"}, "text": "x"})), "message_id");
+        assert_eq!(field(serde_json::json!({"message_id": "1", "from": {"id": " "}, "text": "x"})), "from.id");
+        assert_eq!(field(serde_json::json!({"message_id": "1", "from": {"id": "u"}, "text": " "})), "text");
+        assert_eq!(
+            field(
+                serde_json::json!({"message_id": "1", "from": {"id": "u"}, "text": "x", "attachments": [{"filename": "a", "content_type": "text/plain", "data_base64": "!!"}]})
+            ),
+            "attachments[0].data_base64"
+        );
+    }
+
+    #[test]
+    fn local_ids() {
+        assert_eq!(local_id("0190-ch:u7"), "u7");
+    }
+}

@@ -1,0 +1,219 @@
+//! The command line (CONTRACT.md): serve, migrate, token create, workspace create, demo,
+//! config example.
+
+use crate::config::{self, Config};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use switchboard_domain::Role;
+use switchboard_i18n::{Lang, t};
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Omnichannel customer service in one binary")]
+pub struct Cli {
+    /// TOML configuration file (see `switchboard config example`).
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, attachments).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://…`; overrides the SQLite file in --data.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Workspaces.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+    /// Fill the database with a realistic demo workspace.
+    Demo {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed alone on the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, default_value = "admin", value_parser = ["admin", "supervisor", "agent", "viewer"])]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print a commented example configuration.
+    Example,
+}
+
+fn lang() -> Lang {
+    let var = std::env::var("LC_ALL").ok().or_else(|| std::env::var("LANG").ok());
+    Lang::from_env_locale(var.as_deref())
+}
+
+fn valid_slug(slug: &str) -> bool {
+    (1..=50).contains(&slug.len()) && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("switchboard: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Config { command: ConfigCommand::Example } = cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    let mut config: Config = config::load(cli.config.as_deref())?;
+    if let Some(data) = cli.data {
+        config.data = data;
+    }
+    if let Some(url) = cli.database_url {
+        config.database_url = Some(url);
+    }
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let lang = lang();
+        match cli.command {
+            Command::Serve { listen } => {
+                if let Some(listen) = listen {
+                    config.listen = listen;
+                }
+                let listener =
+                    tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                tracing::info!("{}", t(lang, "cli.listening", &[("addr", &addr.to_string())]));
+                crate::run(config, listener, shutdown_signal()).await
+            }
+            Command::Migrate => {
+                let applied = match config.database_url.as_deref() {
+                    Some(url) if url.starts_with("postgres") => {
+                        let url = url.to_owned();
+                        tokio::task::spawn_blocking(move || switchboard_store_postgres::migrate_only(&url))
+                            .await
+                            .map_err(|e| e.to_string())?
+                    }
+                    Some(url) => {
+                        let path = PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url));
+                        tokio::task::spawn_blocking(move || switchboard_store_sqlite::migrate_only(&path))
+                            .await
+                            .map_err(|e| e.to_string())?
+                    }
+                    None => {
+                        std::fs::create_dir_all(&config.data).map_err(|e| format!("cannot create {}: {e}", config.data.display()))?;
+                        let path = config.data.join("switchboard.db");
+                        tokio::task::spawn_blocking(move || switchboard_store_sqlite::migrate_only(&path))
+                            .await
+                            .map_err(|e| e.to_string())?
+                    }
+                }
+                .map_err(|e| e.to_string())?;
+                println!("{}", t(lang, "cli.migrated", &[("count", &applied.len().to_string())]));
+                Ok(())
+            }
+            Command::Token { command: TokenCommand::Create { name, workspace, role } } => {
+                let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
+                let name = name.trim();
+                if name.is_empty() {
+                    return Err("--name must not be empty".into());
+                }
+                let store = crate::open_store(&config).await.map_err(|e| e.to_string())?;
+                let ws =
+                    store.workspace_by_slug(&workspace).await.map_err(|_| t(lang, "cli.unknown_workspace", &[("slug", &workspace)]))?;
+                let created = store.create_token(&ws.id, name, role).await.map_err(|e| e.to_string())?;
+                println!("{}", t(lang, "cli.token_created", &[("name", name), ("role", role.as_str()), ("workspace", &ws.slug)]));
+                println!("{}", created.token);
+                Ok(())
+            }
+            Command::Workspace { command: WorkspaceCommand::Create { slug, name } } => {
+                if !valid_slug(&slug) {
+                    return Err(format!("--slug {slug:?}: use 1 to 50 lower-case letters, digits and dashes"));
+                }
+                if name.trim().is_empty() {
+                    return Err("--name must not be empty".into());
+                }
+                let store = crate::open_store(&config).await.map_err(|e| e.to_string())?;
+                store.create_workspace(&slug, name.trim()).await.map_err(|e| e.to_string())?;
+                println!("{}", t(lang, "cli.workspace_created", &[("slug", &slug)]));
+                Ok(())
+            }
+            Command::Demo { workspace } => {
+                let store = crate::open_store(&config).await.map_err(|e| e.to_string())?;
+                let ws =
+                    store.workspace_by_slug(&workspace).await.map_err(|_| t(lang, "cli.unknown_workspace", &[("slug", &workspace)]))?;
+                let count = crate::demo::fill(&store, &ws.id).await.map_err(|e| e.to_string())?;
+                println!("{}", t(lang, "cli.demo_done", &[("workspace", &ws.slug), ("conversations", &count.to_string())]));
+                Ok(())
+            }
+            Command::Config { .. } => Ok(()),
+        }
+    })
+}
+
+fn init_logging(config: &Config) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

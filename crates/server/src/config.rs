@@ -1,0 +1,122 @@
+//! Configuration: defaults, then a TOML file, then `SWITCHBOARD_*` environment variables, then
+//! command-line flags. Secrets in it (the database URL's password) never reach the logs.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Data directory: the SQLite database lives here.
+    pub data: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; overrides the SQLite file in `data`.
+    pub database_url: Option<String>,
+    /// Base URL providers reach this server on; used in `webhook_url`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data: PathBuf::from("./data"),
+            database_url: None,
+            public_url: None,
+            max_body_bytes: 10 * 1024 * 1024,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data", &self.data)
+            .field("database_url", &self.database_url.as_ref().map(|_| "***"))
+            .field("public_url", &self.public_url)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+pub const EXAMPLE: &str = r#"# Switchboard configuration. Every key is optional; shown are the defaults.
+# Precedence: built-in defaults < this file < SWITCHBOARD_* environment variables < command-line flags.
+
+# Address the HTTP server listens on (SWITCHBOARD_LISTEN, --listen).
+listen = "127.0.0.1:8080"
+
+# Data directory: the SQLite database and attachments (SWITCHBOARD_DATA, --data).
+data = "./data"
+
+# Use PostgreSQL (or another SQLite file) instead (SWITCHBOARD_DATABASE_URL, --database-url).
+# database_url = "postgres://switchboard:secret@127.0.0.1:5432/switchboard"
+
+# Base URL providers reach this server on, used for webhook URLs (SWITCHBOARD_PUBLIC_URL).
+# public_url = "https://support.example.com"
+
+# Largest request body accepted, in bytes (SWITCHBOARD_MAX_BODY_BYTES).
+max_body_bytes = 10485760
+
+# "text" or "json" (SWITCHBOARD_LOG_FORMAT).
+log_format = "text"
+"#;
+
+/// Reads the file (if any) then the environment.
+pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
+    let mut config = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+            toml::from_str::<Config>(&text).map_err(|e| format!("config file {}: {e}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(v) = env("SWITCHBOARD_LISTEN") {
+        config.listen = v;
+    }
+    if let Some(v) = env("SWITCHBOARD_DATA") {
+        config.data = v.into();
+    }
+    if let Some(v) = env("SWITCHBOARD_DATABASE_URL") {
+        config.database_url = Some(v);
+    }
+    if let Some(v) = env("SWITCHBOARD_PUBLIC_URL") {
+        config.public_url = Some(v);
+    }
+    if let Some(v) = env("SWITCHBOARD_MAX_BODY_BYTES") {
+        config.max_body_bytes = v.parse().map_err(|_| format!("SWITCHBOARD_MAX_BODY_BYTES: not a number: {v}"))?;
+    }
+    if let Some(v) = env("SWITCHBOARD_LOG_FORMAT") {
+        config.log_format = v;
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_to_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).expect("example parses");
+        let defaults = Config::default();
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.data, defaults.data);
+        assert_eq!(parsed.max_body_bytes, defaults.max_body_bytes);
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_unknown_keys_rejected() {
+        let config = Config { database_url: Some("postgres://u:hunter2@h/db".into()), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! The delivery worker: claims due jobs from the durable queue and hands each agent reply to
+//! its channel's adapter; the job's outcome moves the message to sent, or back to the queue
+//! with the error, or to failed once retries are used up.
+
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_channels::SendError;
+use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
+use switchboard_domain::{ChannelKind, MessageId};
+use switchboard_store::{Delivery, Job, JobOutcome, Store};
+use switchboard_web::{AppState, LiveEvent};
+
+const LEASE_MS: i64 = 60_000;
+const BATCH: usize = 16;
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
+    loop {
+        let jobs = match state.store.claim_jobs(BATCH, LEASE_MS).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim jobs");
+                Vec::new()
+            }
+        };
+        let busy = !jobs.is_empty();
+        for job in jobs {
+            let outcome = perform(&state.store, &client, &job).await;
+            match state.store.finish_job(&job.id, outcome).await {
+                Ok(done) => {
+                    if let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok())
+                        && let Ok(d) = state.store.delivery(&message).await
+                    {
+                        state.publish(LiveEvent::new(
+                            &d.channel.workspace_id,
+                            "message.updated",
+                            switchboard_web::dto::message(&d.message),
+                        ));
+                    }
+                    if done.status == "dead" {
+                        tracing::warn!(job = %done.id, error = ?done.last_error, "job failed for good");
+                    }
+                }
+                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot record job outcome"),
+            }
+        }
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = state.jobs_waiting.notified() => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> JobOutcome {
+    let failed = |message: String, retryable: bool| JobOutcome::Failed { error: message, retryable };
+    if job.kind != "deliver" {
+        return failed(format!("unknown job kind {}", job.kind), false);
+    }
+    let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok()) else {
+        return failed("job has no message_id".into(), false);
+    };
+    let delivery = match store.delivery(&message).await {
+        Ok(d) => d,
+        Err(e) => return failed(format!("cannot load the message: {e}"), true),
+    };
+    match send(client, &delivery).await {
+        Ok(external_id) => JobOutcome::Done { external_id },
+        Err(SendError { message, retryable }) => failed(message, retryable),
+    }
+}
+
+async fn send(client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, SendError> {
+    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false };
+    let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
+    match d.channel.kind {
+        ChannelKind::Api => {
+            let url = d.channel.config.get("url").and_then(|u| u.as_str()).ok_or_else(|| permanent("the channel has no url configured"))?;
+            let payload = ApiOutbound {
+                message_id: d.message.id.to_string(),
+                conversation_id: d.conversation.id.to_string(),
+                conversation_number: d.conversation.number,
+                contact_id: d.conversation.contact_id.to_string(),
+                to: ApiRecipient { id: api::local_id(&recipient.value).to_owned(), name: d.contact_name.clone() },
+                text: d.message.text.clone(),
+                created_at: switchboard_web::dto::time(d.message.created_at),
+            };
+            api::deliver(client, url, &d.channel.secret, &payload).await
+        }
+        other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
+    }
+}

@@ -1,0 +1,434 @@
+//! Handlers of the authenticated REST API under `/api/v1`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, JsonBody};
+use crate::{AppState, LiveEvent, dto};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_domain::*;
+use switchboard_store::*;
+
+/// Unknown and malformed ids are both "not found": an id of another workspace looks the same.
+fn parse_id<T>(raw: &str, parse: fn(&str) -> Result<T, InvalidId>) -> ApiResult<T> {
+    parse(raw).map_err(|_| ApiError::not_found())
+}
+
+fn body_id<T>(raw: &str, field: &str, parse: fn(&str) -> Result<T, InvalidId>) -> ApiResult<T> {
+    parse(raw).map_err(|_| ApiError::bad_field(field, "not a valid id"))
+}
+
+fn store_err(lang: switchboard_i18n::Lang) -> impl Fn(StoreError) -> ApiError {
+    move |e| ApiError::from(e).lang(lang)
+}
+
+// ------------------------------------------------------------------ channels
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    kind: String,
+    name: String,
+    #[serde(default = "empty_object")]
+    config: Value,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
+    let obj = config.as_object().ok_or_else(|| ApiError::bad_field("config", "must be an object"))?;
+    if let Some(region) = obj.get("default_region") {
+        let ok = region.as_str().is_some_and(|r| r.parse::<Region>().is_ok());
+        if !ok {
+            return Err(ApiError::bad_field("config.default_region", "must be an ISO country code such as PL or RU"));
+        }
+    }
+    for key in ["url", "api_base_url", "public_url"] {
+        if let Some(v) = obj.get(key) {
+            let ok = v.as_str().is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
+            if !ok {
+                return Err(ApiError::bad_field(format!("config.{key}"), "must be an http(s) URL"));
+            }
+        }
+    }
+    if kind == ChannelKind::Widget
+        && let Some(origins) = obj.get("allowed_origins")
+        && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+    {
+        return Err(ApiError::bad_field("config.allowed_origins", "must be a list of origins"));
+    }
+    Ok(())
+}
+
+fn random_secret() -> String {
+    let a = uuid::Uuid::new_v4().simple().to_string();
+    let b = uuid::Uuid::new_v4().simple().to_string();
+    format!("{a}{b}")
+}
+
+pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody<CreateChannel>) -> ApiResult<Response> {
+    auth.require(Permission::ManageChannels)?;
+    let kind: ChannelKind = body.kind.parse().map_err(|_| ApiError::bad_field("kind", "unknown channel kind").lang(auth.lang))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_field("name", "must be 1 to 200 characters").lang(auth.lang));
+    }
+    validate_channel_config(kind, &body.config).map_err(|e| e.lang(auth.lang))?;
+    let secret = random_secret();
+    let channel = state
+        .store
+        .create_channel(NewChannel {
+            workspace_id: auth.principal.workspace_id.clone(),
+            kind,
+            name: name.to_owned(),
+            config: body.config,
+            secret,
+        })
+        .await
+        .map_err(store_err(auth.lang))?;
+    let mut out = dto::channel(&channel, &state.public_url);
+    // The secret is shown once, at creation.
+    out["secret"] = Value::String(channel.secret.clone());
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn list_channels(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let items = state.store.list_channels(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(|c| dto::channel(c, &state.public_url)).collect::<Vec<_>>()})))
+}
+
+pub async fn get_channel(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ChannelId::parse)?;
+    let channel = state.store.channel(&id).await.map_err(store_err(auth.lang))?;
+    if channel.workspace_id != auth.principal.workspace_id {
+        return Err(ApiError::not_found().lang(auth.lang));
+    }
+    Ok(Json(dto::channel(&channel, &state.public_url)))
+}
+
+// ------------------------------------------------------------------ conversations
+
+#[derive(Deserialize, Default)]
+pub struct ConversationQuery {
+    contact_id: Option<String>,
+    status: Option<String>,
+    channel_id: Option<String>,
+    assignee: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
+    match raw {
+        None => Ok(50),
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=200).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_field("limit", "must be a number from 1 to 200")),
+        },
+    }
+}
+
+pub async fn list_conversations(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: Result<Query<ConversationQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_field("query", e.body_text()))?;
+    let lang = auth.lang;
+    let filter = ConversationFilter {
+        contact_id: query
+            .contact_id
+            .as_deref()
+            .map(|c| body_id(c, "contact_id", ContactId::parse))
+            .transpose()
+            .map_err(|e| e.lang(lang))?,
+        status: query
+            .status
+            .as_deref()
+            .map(|s| s.parse::<Status>().map_err(|_| ApiError::bad_field("status", "unknown status").lang(lang)))
+            .transpose()?,
+        channel_id: query
+            .channel_id
+            .as_deref()
+            .map(|c| body_id(c, "channel_id", ChannelId::parse))
+            .transpose()
+            .map_err(|e| e.lang(lang))?,
+        assignee: match query.assignee.as_deref() {
+            None => None,
+            Some("none") | Some("unassigned") => Some(AssigneeFilter::Unassigned),
+            Some(a) => Some(AssigneeFilter::Agent(body_id(a, "assignee", AgentId::parse).map_err(|e| e.lang(lang))?)),
+        },
+        q: query.q.clone(),
+    };
+    let limit = parse_limit(query.limit.as_deref()).map_err(|e| e.lang(lang))?;
+    let page = state
+        .store
+        .list_conversations(&auth.principal.workspace_id, &filter, PageRequest { cursor: query.cursor.as_deref(), limit })
+        .await
+        .map_err(store_err(lang))?;
+    Ok(Json(json!({"items": page.items.iter().map(dto::conversation).collect::<Vec<_>>(), "next_cursor": page.next_cursor})))
+}
+
+pub async fn get_conversation(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(auth.lang))?;
+    let c = state.store.conversation(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(dto::conversation(&c)))
+}
+
+/// `null` and absent differ for `assignee` and `team`: null unassigns, absent keeps.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchConversation {
+    status: Option<String>,
+    priority: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    assignee: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+pub async fn patch_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchConversation>,
+) -> ApiResult<Json<Value>> {
+    auth.require(Permission::Triage)?;
+    let lang = auth.lang;
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(lang))?;
+    let patch = ConversationPatch {
+        status: body
+            .status
+            .as_deref()
+            .map(|s| s.parse().map_err(|_| ApiError::bad_field("status", "unknown status").lang(lang)))
+            .transpose()?,
+        priority: body
+            .priority
+            .as_deref()
+            .map(|p| p.parse().map_err(|_| ApiError::bad_field("priority", "must be low, normal, high or urgent").lang(lang)))
+            .transpose()?,
+        assignee: body
+            .assignee
+            .map(|a| a.map(|a| body_id(&a, "assignee", AgentId::parse)).transpose())
+            .transpose()
+            .map_err(|e| e.lang(lang))?,
+        team: body.team.map(|t| t.map(|t| body_id(&t, "team", TeamId::parse)).transpose()).transpose().map_err(|e| e.lang(lang))?,
+        tags: body.tags,
+    };
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let c = state.store.update_conversation(&auth.principal.workspace_id, &id, patch, actor).await.map_err(store_err(lang))?;
+    let out = dto::conversation(&c);
+    state.publish(LiveEvent::new(&c.workspace_id, "conversation.updated", out.clone()));
+    Ok(Json(out))
+}
+
+pub async fn list_messages(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(auth.lang))?;
+    let items = state.store.messages(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::message).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    text: String,
+    channel_id: Option<String>,
+    #[serde(default)]
+    internal: bool,
+}
+
+pub async fn post_message(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PostMessage>,
+) -> ApiResult<Response> {
+    auth.require(Permission::Write)?;
+    let lang = auth.lang;
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(lang))?;
+    if body.text.trim().is_empty() || body.text.len() > 64 * 1024 {
+        return Err(ApiError::bad_field("text", "must be 1 byte to 64 KiB").lang(lang));
+    }
+    let channel_id =
+        body.channel_id.as_deref().map(|c| body_id(c, "channel_id", ChannelId::parse)).transpose().map_err(|e| e.lang(lang))?;
+    let message = state
+        .store
+        .post_agent_message(
+            &auth.principal.workspace_id,
+            &id,
+            NewAgentMessage { text: body.text, channel_id, internal: body.internal },
+            &auth.principal.agent_id,
+        )
+        .await
+        .map_err(store_err(lang))?;
+    state.jobs_waiting.notify_one();
+    let out = dto::message(&message);
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "message.created", out.clone()));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn conversation_history(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(auth.lang))?;
+    let items = state.store.audit_log(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::audit).collect::<Vec<_>>()})))
+}
+
+pub async fn download_attachment(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = parse_id(&id, AttachmentId::parse).map_err(|e| e.lang(auth.lang))?;
+    let (attachment, bytes) = state.store.attachment(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    let disposition = format!("attachment; filename=\"{}\"", attachment.filename.replace(['"', '\\', '\r', '\n'], "_"));
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, attachment.content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+// ------------------------------------------------------------------ contacts
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_field("query", e.body_text()))?;
+    let limit = parse_limit(query.limit.as_deref()).map_err(|e| e.lang(auth.lang))?;
+    let page = state
+        .store
+        .list_contacts(&auth.principal.workspace_id, PageRequest { cursor: query.cursor.as_deref(), limit })
+        .await
+        .map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": page.items.iter().map(dto::contact).collect::<Vec<_>>(), "next_cursor": page.next_cursor})))
+}
+
+pub async fn get_contact(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ContactId::parse).map_err(|e| e.lang(auth.lang))?;
+    let c = state.store.contact(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(dto::contact(&c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    other_id: String,
+}
+
+pub async fn merge_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<MergeBody>,
+) -> ApiResult<Response> {
+    auth.require(Permission::MergeContacts)?;
+    let lang = auth.lang;
+    let id = parse_id(&id, ContactId::parse).map_err(|e| e.lang(lang))?;
+    let other = body_id(&body.other_id, "other_id", ContactId::parse).map_err(|e| e.lang(lang))?;
+    let record = state
+        .store
+        .merge_contacts(&auth.principal.workspace_id, &id, &other, Actor::Agent(auth.principal.agent_id.clone()))
+        .await
+        .map_err(store_err(lang))?;
+    let out = dto::merge(&record);
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.merged", out.clone()));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn get_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, MergeId::parse).map_err(|e| e.lang(auth.lang))?;
+    let record = state.store.merge_record(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(dto::merge(&record)))
+}
+
+pub async fn undo_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    auth.require(Permission::MergeContacts)?;
+    let id = parse_id(&id, MergeId::parse).map_err(|e| e.lang(auth.lang))?;
+    let record = state
+        .store
+        .undo_merge(&auth.principal.workspace_id, &id, Actor::Agent(auth.principal.agent_id.clone()))
+        .await
+        .map_err(store_err(auth.lang))?;
+    let out = dto::merge(&record);
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.unmerged", out.clone()));
+    Ok(Json(out))
+}
+
+pub async fn list_suggestions(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let items = state.store.merge_suggestions(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::suggestion).collect::<Vec<_>>()})))
+}
+
+pub async fn dismiss_suggestion(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    auth.require(Permission::MergeContacts)?;
+    let id = parse_id(&id, SuggestionId::parse).map_err(|e| e.lang(auth.lang))?;
+    let s = state
+        .store
+        .dismiss_suggestion(&auth.principal.workspace_id, &id, Actor::Agent(auth.principal.agent_id.clone()))
+        .await
+        .map_err(store_err(auth.lang))?;
+    Ok(Json(dto::suggestion(&s)))
+}
+
+// ------------------------------------------------------------------ agents, teams, jobs
+
+pub async fn list_agents(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let items = state.store.list_agents(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::agent).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    name: String,
+    #[serde(default)]
+    members: Vec<String>,
+}
+
+pub async fn create_team(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody<CreateTeam>) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    let lang = auth.lang;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::bad_field("name", "must be 1 to 100 characters").lang(lang));
+    }
+    let members = body
+        .members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| body_id(m, &format!("members[{i}]"), AgentId::parse))
+        .collect::<ApiResult<Vec<_>>>()
+        .map_err(|e| e.lang(lang))?;
+    let team = state.store.create_team(&auth.principal.workspace_id, name, &members).await.map_err(store_err(lang))?;
+    Ok((StatusCode::CREATED, Json(dto::team(&team))).into_response())
+}
+
+pub async fn list_teams(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let items = state.store.list_teams(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::team).collect::<Vec<_>>()})))
+}
+
+pub async fn dead_jobs(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require(Permission::ManageTeams)?;
+    let items = state.store.dead_jobs(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::job).collect::<Vec<_>>()})))
+}

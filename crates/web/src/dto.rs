@@ -1,0 +1,108 @@
+//! JSON shapes of the API (CONTRACT.md), built from store records.
+
+use serde_json::{Value, json};
+use switchboard_domain::Timestamp;
+use switchboard_store::*;
+
+pub fn time(t: Timestamp) -> String {
+    let dt =
+        ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000).unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
+    dt.format(&::time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn opt_time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(time(t)))
+}
+
+/// Config keys that hold secrets: accepted on write, never shown again.
+const SECRET_KEYS: &[&str] =
+    &["password", "secret", "secret_token", "bot_token", "access_token", "app_secret", "verify_token", "auth_token", "identity_secret"];
+
+pub fn redact(config: &Value) -> Value {
+    match config {
+        Value::Object(map) => {
+            Value::Object(map.iter().filter(|(k, _)| !SECRET_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), redact(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+pub fn channel(c: &Channel, public_url: &str) -> Value {
+    json!({
+        "id": c.id, "kind": c.kind.as_str(), "name": c.name,
+        "webhook_url": format!("{}/hooks/{}/{}", public_url.trim_end_matches('/'), c.kind.as_str(), c.id),
+        "config": redact(&c.config), "created_at": time(c.created_at),
+    })
+}
+
+pub fn conversation(c: &Conversation) -> Value {
+    json!({
+        "id": c.id, "number": c.number, "subject": c.subject, "status": c.status.as_str(), "priority": c.priority.as_str(),
+        "contact_id": c.contact_id, "assignee": c.assignee_id, "team": c.team_id, "tags": c.tags,
+        "channels": c.channels.iter().map(|ch| json!({"id": ch.id, "kind": ch.kind.as_str()})).collect::<Vec<_>>(),
+        "last_channel_id": c.last_channel_id,
+        "created_at": time(c.created_at), "first_response_at": opt_time(c.first_response_at),
+        "last_customer_message_at": opt_time(c.last_customer_message_at), "last_activity_at": time(c.last_activity_at),
+        "solved_at": opt_time(c.solved_at), "closed_at": opt_time(c.closed_at), "updated_at": time(c.updated_at),
+    })
+}
+
+pub fn message(m: &Message) -> Value {
+    json!({
+        "id": m.id, "conversation_id": m.conversation_id,
+        "channel_id": m.channel.as_ref().map(|c| &c.id), "channel_kind": m.channel.as_ref().map(|c| c.kind.as_str()),
+        "direction": m.direction.as_str(), "external_id": m.external_id,
+        "author_agent_id": m.author_agent_id, "author_contact_id": m.author_contact_id,
+        "text": m.text, "html": m.html, "auto_reply": m.auto_reply,
+        "delivery_status": m.delivery_status.map(|s| s.as_str()), "delivery_error": m.delivery_error,
+        "created_at": time(m.created_at),
+        "attachments": m.attachments.iter().map(|a| json!({
+            "id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url,
+            "download_url": a.has_content.then(|| format!("/api/v1/attachments/{}", a.id)),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn contact(c: &Contact) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "merged_into": c.merged_into,
+        "identities": c.identities.iter().map(|i| json!({"kind": i.kind.as_str(), "value": i.value, "verified": i.verified})).collect::<Vec<_>>(),
+        "created_at": time(c.created_at), "updated_at": time(c.updated_at),
+    })
+}
+
+pub fn merge(m: &MergeRecord) -> Value {
+    json!({
+        "id": m.id, "survivor_id": m.survivor_id, "merged_id": m.merged_id,
+        "moved_identities": m.moved_identities.len(), "moved_conversations": m.moved_conversations,
+        "created_at": time(m.created_at), "undone_at": opt_time(m.undone_at),
+        "undo": format!("/api/v1/merges/{}/undo", m.id),
+    })
+}
+
+pub fn suggestion(s: &MergeSuggestion) -> Value {
+    json!({
+        "id": s.id, "contact_id": s.contact_id, "other_contact_id": s.other_contact_id, "reason": s.reason,
+        "detail": {"kind": s.detail.kind.as_str(), "value": s.detail.value}, "status": s.status, "created_at": time(s.created_at),
+    })
+}
+
+pub fn audit(e: &AuditEntry) -> Value {
+    json!({
+        "id": e.id, "conversation_id": e.conversation_id, "contact_id": e.contact_id,
+        "actor": {"kind": e.actor_kind, "id": e.actor_id}, "action": e.action, "data": e.data, "created_at": time(e.created_at),
+    })
+}
+
+pub fn agent(a: &Agent) -> Value {
+    json!({"id": a.id, "name": a.name, "role": a.role.as_str(), "created_at": time(a.created_at)})
+}
+
+pub fn team(t: &Team) -> Value {
+    json!({"id": t.id, "name": t.name, "members": t.members, "created_at": time(t.created_at)})
+}
+
+pub fn job(j: &Job) -> Value {
+    json!({"id": j.id, "kind": j.kind, "payload": j.payload, "status": j.status, "attempts": j.attempts,
+           "max_attempts": j.max_attempts, "run_at": time(j.run_at), "last_error": j.last_error})
+}

@@ -1,0 +1,93 @@
+//! The one HTTP error type: maps store and input errors to statuses and the JSON error shape
+//! `{"error": {"code", "message", "field"?}}`, translated to the caller's language.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use switchboard_i18n::{Lang, t};
+use switchboard_store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    pub field: Option<String>,
+    pub lang: Lang,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, key: &'static str) -> Self {
+        Self { status, code, key, args: Vec::new(), field: None, lang: Lang::En }
+    }
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.args.push((name, value.into()));
+        self
+    }
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    pub fn lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    pub fn bad_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let field = field.into();
+        Self::new(StatusCode::BAD_REQUEST, "invalid_field", "error.bad_field")
+            .arg("field", field.clone())
+            .arg("detail", detail)
+            .field(field)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "error.not_found")
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "error.unauthorized")
+    }
+    pub fn bad_signature() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "bad_signature", "error.bad_signature")
+    }
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error.internal")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found(),
+            StoreError::Conflict { field, message } => {
+                let err = Self::new(StatusCode::CONFLICT, "conflict", "error.conflict").arg("detail", message);
+                match field {
+                    Some(f) => err.field(f),
+                    None => err,
+                }
+            }
+            StoreError::InvalidState(detail) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_state", "error.invalid_state").arg("detail", detail)
+            }
+            StoreError::Invalid { field, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reference", "error.bad_field")
+                .arg("field", field.clone())
+                .arg("detail", message)
+                .field(field),
+            StoreError::Retry | StoreError::Other(_) => Self::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let message = t(self.lang, self.key, &args);
+        let mut error = serde_json::json!({"code": self.code, "message": message});
+        if let Some(field) = self.field {
+            error["field"] = serde_json::Value::String(field);
+        }
+        (self.status, axum::Json(serde_json::json!({ "error": error }))).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,135 @@
+//! Request extractors: who is calling (`Auth`), the caller's language, and bodies read with a
+//! size limit and decoded with the failing field named.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use switchboard_domain::{Permission, Role};
+use switchboard_i18n::Lang;
+use switchboard_store::Principal;
+
+/// The caller's language from `Accept-Language`.
+pub fn lang_of(parts: &Parts) -> Lang {
+    Lang::negotiate(parts.headers.get("accept-language").and_then(|v| v.to_str().ok()))
+}
+
+/// An authenticated API caller: a bearer token of one workspace with one role.
+pub struct Auth {
+    pub principal: Principal,
+    pub lang: Lang,
+}
+
+impl Auth {
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.principal.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "error.forbidden")
+                .arg("role", self.principal.role.as_str())
+                .lang(self.lang))
+        }
+    }
+    pub fn role(&self) -> Role {
+        self.principal.role
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized().lang(lang))?;
+        let principal = state.store.authenticate(token).await.map_err(|e| ApiError::from(e).lang(lang))?;
+        let principal = principal.ok_or_else(|| ApiError::unauthorized().lang(lang))?;
+        Ok(Auth { principal, lang })
+    }
+}
+
+/// The raw body, read up to the configured limit (413 beyond it).
+pub struct RawBody {
+    pub bytes: axum::body::Bytes,
+    pub lang: Lang,
+    pub content_type: Option<String>,
+}
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let lang = lang_of(&parts);
+        let limit = state.max_body_bytes;
+        let too_large = || {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "error.body_too_large")
+                .arg("limit", limit.to_string())
+                .lang(lang)
+        };
+        let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+        let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(RawBody { bytes, lang, content_type })
+    }
+}
+
+/// Decodes JSON, naming the field at fault: `from.id`, `attachments[0].filename`.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let detail = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json").arg("detail", detail).lang(lang);
+        }
+        // serde reports a missing field at its parent's path; name the field itself.
+        if let Some(name) = detail.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+            return ApiError::new(StatusCode::BAD_REQUEST, "missing_field", "error.missing_field")
+                .arg("field", field.clone())
+                .field(field)
+                .lang(lang);
+        }
+        if let Some(name) = detail.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            let field = if path == "." { name.to_owned() } else { path.clone() };
+            return ApiError::bad_field(field, "unknown field").lang(lang);
+        }
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::bad_field(field, detail).lang(lang)
+    })
+}
+
+/// A JSON body: size-limited, decoded with field-level errors.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let raw = RawBody::from_request(req, state).await?;
+        decode_json(&raw.bytes, raw.lang).map(JsonBody)
+    }
+}
+
+/// The caller's language, for handlers without authentication.
+pub struct AcceptLang(pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for AcceptLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(AcceptLang(lang_of(parts)))
+    }
+}

@@ -1,0 +1,100 @@
+//! The OpenAPI 3 document, generated from the route table in `lib.rs`.
+
+use crate::{AppState, Auth, routes};
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+pub async fn document(State(_): State<AppState>) -> Json<Value> {
+    Json(build())
+}
+
+pub fn build() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for route in routes() {
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .collect();
+        let mut op = json!({
+            "summary": route.summary,
+            "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
+            "parameters": params,
+            "responses": {
+                route.ok_status.to_string(): {"description": "success"},
+                "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        });
+        match route.auth {
+            Auth::Bearer => op["security"] = json!([{"bearer": []}]),
+            Auth::Signed => op["security"] = json!([{"signature": []}]),
+            Auth::Public => op["security"] = json!([]),
+        }
+        if let Some(body) = route.body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+        }
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Switchboard API", "version": env!("CARGO_PKG_VERSION")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Switchboard-Signature"},
+            },
+            "schemas": {"Error": schema::error()},
+        },
+    })
+}
+
+/// Request schemas.
+pub mod schema {
+    use serde_json::{Value, json};
+
+    fn string() -> Value {
+        json!({"type": "string"})
+    }
+
+    pub fn error() -> Value {
+        json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
+            "properties": {"code": string(), "message": string(), "field": string()}}}})
+    }
+    pub fn create_channel() -> Value {
+        json!({"type": "object", "required": ["kind", "name"], "properties": {
+            "kind": {"type": "string", "enum": ["api", "email", "telegram", "whatsapp", "vk", "viber", "twilio_sms", "twilio_voice", "widget"]},
+            "name": string(), "config": {"type": "object"}}})
+    }
+    pub fn patch_conversation() -> Value {
+        json!({"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["new", "open", "pending", "on_hold", "solved", "closed"]},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"]},
+            "assignee": {"type": "string", "nullable": true}, "team": {"type": "string", "nullable": true},
+            "tags": {"type": "array", "items": string()}}})
+    }
+    pub fn post_message() -> Value {
+        json!({"type": "object", "required": ["text"], "properties": {"text": string(), "channel_id": string(), "internal": {"type": "boolean"}}})
+    }
+    pub fn merge() -> Value {
+        json!({"type": "object", "required": ["other_id"], "properties": {"other_id": string()}})
+    }
+    pub fn create_team() -> Value {
+        json!({"type": "object", "required": ["name"], "properties": {"name": string(), "members": {"type": "array", "items": string()}}})
+    }
+    pub fn api_inbound() -> Value {
+        json!({"type": "object", "required": ["message_id", "from", "text"], "properties": {
+            "message_id": string(),
+            "from": {"type": "object", "required": ["id"], "properties": {"id": string(), "name": string(), "email": string(), "phone": string()}},
+            "text": string(), "timestamp": {"type": "string", "format": "date-time"}, "thread_id": string(), "subject": string(),
+            "attachments": {"type": "array", "items": {"type": "object", "required": ["filename", "content_type"], "properties": {
+                "url": string(), "filename": string(), "content_type": string(), "data_base64": string()}}}}})
+    }
+    pub fn status_report() -> Value {
+        json!({"type": "object", "required": ["message_id", "status"], "properties": {
+            "message_id": string(), "status": {"type": "string", "enum": ["delivered", "failed"]}, "error": string()}})
+    }
+}
