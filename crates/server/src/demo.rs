@@ -72,7 +72,7 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
         kind: ChannelKind::Api,
         name: name.to_owned(),
         config: json!({"url": "http://127.0.0.1:9/demo-replies", "default_region": region}),
-        secret: uuid_like_secret(),
+        secret: random_secret(),
     };
     let crm = store.create_channel(channel("CRM", "RU")).await?;
     let forum = store.create_channel(channel("Forum", "PL")).await?;
@@ -152,11 +152,4 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
             .await?;
     }
     Ok(conversations.len())
-}
-
-fn uuid_like_secret() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

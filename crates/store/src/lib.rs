@@ -120,6 +120,14 @@ pub fn now() -> Timestamp {
     Timestamp(ms)
 }
 
+/// 192 random bits as hex: API tokens (with an `sb_` prefix) and channel secrets.
+pub fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// Tokens are stored only as this hash.
 pub fn token_hash(token: &str) -> String {
     use sha2::Digest;

@@ -33,10 +33,7 @@ impl SqlStore {
 }
 
 fn random_token() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("sb_{}", hex::encode(bytes))
+    format!("sb_{}", crate::random_secret())
 }
 
 #[async_trait]

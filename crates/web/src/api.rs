@@ -65,12 +65,6 @@ fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
     Ok(())
 }
 
-fn random_secret() -> String {
-    let a = uuid::Uuid::new_v4().simple().to_string();
-    let b = uuid::Uuid::new_v4().simple().to_string();
-    format!("{a}{b}")
-}
-
 pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody<CreateChannel>) -> ApiResult<Response> {
     auth.require(Permission::ManageChannels)?;
     let kind: ChannelKind = body.kind.parse().map_err(|_| ApiError::bad_field("kind", "unknown channel kind").lang(auth.lang))?;
@@ -79,7 +73,7 @@ pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(
         return Err(ApiError::bad_field("name", "must be 1 to 200 characters").lang(auth.lang));
     }
     validate_channel_config(kind, &body.config).map_err(|e| e.lang(auth.lang))?;
-    let secret = random_secret();
+    let secret = switchboard_store::random_secret();
     let channel = state
         .store
         .create_channel(NewChannel {
