@@ -117,7 +117,11 @@ fn run(cli: Cli) -> Result<(), String> {
         config.database_url = Some(url);
     }
     init_logging(&config);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads())
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let lang = lang();
         match cli.command {

@@ -20,6 +20,17 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Threads serving HTTP. Default: one per core less one, at least one.
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// The HTTP worker threads to start. One core is left to the database writer thread: every
+    /// write goes through it, and when HTTP workers take every core they preempt it and all
+    /// writes wait (measured in BENCHMARKS.md: intake on 2 cores is faster with 1 worker than 2).
+    pub fn worker_threads(&self) -> usize {
+        self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).max(1))
+    }
 }
 
 impl Default for Config {
@@ -31,6 +42,7 @@ impl Default for Config {
             public_url: None,
             max_body_bytes: 10 * 1024 * 1024,
             log_format: "text".into(),
+            workers: None,
         }
     }
 }
@@ -43,6 +55,8 @@ impl fmt::Debug for Config {
             .field("database_url", &self.database_url.as_ref().map(|_| "***"))
             .field("public_url", &self.public_url)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_format", &self.log_format)
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -67,6 +81,10 @@ max_body_bytes = 10485760
 
 # "text" or "json" (SWITCHBOARD_LOG_FORMAT).
 log_format = "text"
+
+# Threads serving HTTP (SWITCHBOARD_WORKERS). Default: one per core less one (at least one),
+# leaving a core to the database writer thread.
+# workers = 1
 "#;
 
 /// Reads the file (if any) then the environment.
@@ -97,6 +115,12 @@ pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
     if let Some(v) = env("SWITCHBOARD_LOG_FORMAT") {
         config.log_format = v;
     }
+    if let Some(v) = env("SWITCHBOARD_WORKERS") {
+        config.workers = Some(v.parse().map_err(|_| format!("SWITCHBOARD_WORKERS: not a number: {v}"))?);
+    }
+    if config.workers == Some(0) {
+        return Err("workers: must be at least 1".into());
+    }
     Ok(config)
 }
 
@@ -118,5 +142,19 @@ mod tests {
         let config = Config { database_url: Some("postgres://u:hunter2@h/db".into()), ..Config::default() };
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn workers_default_to_at_least_one_and_can_be_set() {
+        assert!(Config::default().worker_threads() >= 1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(Config::default().worker_threads(), cores.saturating_sub(1).max(1));
+        let config = Config { workers: Some(3), ..Config::default() };
+        assert_eq!(config.worker_threads(), 3);
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::write(&dir, "workers = 0\n").expect("write config");
+        let err = load(Some(&dir)).expect_err("0 workers is refused");
+        std::fs::remove_file(&dir).ok();
+        assert!(err.contains("workers"), "{err}");
     }
 }

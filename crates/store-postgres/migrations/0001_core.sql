@@ -79,7 +79,9 @@ CREATE TABLE identities (
     created_at BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX identities_verified ON identities (workspace_id, kind, value) WHERE verified;
-CREATE INDEX identities_lookup ON identities (workspace_id, kind, value);
+-- Each row is in exactly one of the two: a verified identity is looked up through the unique
+-- index, a claim through this one.
+CREATE INDEX identities_claims ON identities (workspace_id, kind, value) WHERE NOT verified;
 CREATE INDEX identities_contact ON identities (contact_id);
 
 CREATE TABLE conversations (
@@ -104,7 +106,9 @@ CREATE TABLE conversations (
     UNIQUE (workspace_id, number)
 );
 CREATE INDEX conversations_inbox ON conversations (workspace_id, last_activity_at, id);
-CREATE INDEX conversations_contact ON conversations (contact_id, status, last_activity_at);
+-- Without last_activity_at: a customer has few conversations to sort, and every message would
+-- otherwise move this entry.
+CREATE INDEX conversations_contact ON conversations (contact_id, status);
 
 CREATE TABLE conversation_channels (
     conversation_id TEXT NOT NULL REFERENCES conversations(id),
@@ -142,7 +146,6 @@ CREATE TABLE messages (
 -- Idempotent intake: a provider message id is stored once per channel.
 CREATE UNIQUE INDEX messages_external ON messages (channel_id, external_id);
 CREATE INDEX messages_conversation ON messages (conversation_id, created_at, id);
-CREATE INDEX messages_external_lookup ON messages (workspace_id, external_id);
 
 CREATE TABLE blobs (
     sha256 TEXT PRIMARY KEY,
@@ -174,7 +177,9 @@ CREATE TABLE audit_events (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX audit_conversation ON audit_events (conversation_id, created_at, id);
-CREATE INDEX audit_contact ON audit_events (contact_id, created_at, id);
+-- A contact's own history (created, identities linked, merges); conversation events are found
+-- through their conversation.
+CREATE INDEX audit_contact ON audit_events (contact_id, created_at, id) WHERE conversation_id IS NULL;
 
 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;

@@ -713,17 +713,17 @@ fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Ident
 }
 
 fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<HintFacts> {
-    let rows = conn.query(
-        "SELECT i.contact_id, i.verified FROM identities i JOIN contacts c ON c.id = i.contact_id \
-         WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND c.merged_into IS NULL ORDER BY i.created_at, i.id",
+    // Two lookups, one per partial index: a verified identity and the claims of the same detail.
+    let mut facts = HintFacts { verified_owner: verified_owner(conn, workspace, identity)?, claimed_by: Vec::new() };
+    let claims = conn.query(
+        "SELECT i.contact_id FROM identities i JOIN contacts c ON c.id = i.contact_id \
+         WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND NOT i.verified AND c.merged_into IS NULL \
+         ORDER BY i.created_at, i.id",
         params![workspace.as_str(), identity.kind().as_str(), identity.value()],
     )?;
-    let mut facts = HintFacts::default();
-    for row in rows {
+    for row in claims {
         let contact = ContactId::from_trusted(row.text(0)?);
-        if row.bool(1)? {
-            facts.verified_owner = Some(contact);
-        } else if !facts.claimed_by.contains(&contact) {
+        if !facts.claimed_by.contains(&contact) {
             facts.claimed_by.push(contact);
         }
     }
@@ -759,7 +759,8 @@ fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId)
         Some(ThreadHint::ReplyTo(ids)) if !ids.is_empty() => {
             let ids: Vec<&String> = ids.iter().take(50).collect();
             let sql = format!(
-                "id = (SELECT conversation_id FROM messages WHERE workspace_id = $1 AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
+                "id = (SELECT conversation_id FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
+                 AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
                 placeholders(2, ids.len())
             );
             let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
@@ -780,20 +781,25 @@ fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId)
     }
 }
 
+/// `may_have_claims` is false for a contact created in this transaction: it has no claims yet,
+/// so there is nothing to replace (one statement less on the path of every new customer).
 fn insert_identity(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
     contact: &ContactId,
     identity: &Identity,
     verified: bool,
+    may_have_claims: bool,
     now: i64,
 ) -> Result<()> {
     if verified {
         // A detail the customer had only claimed is now proven: the claim becomes the identity.
-        conn.execute(
-            "DELETE FROM identities WHERE contact_id = $1 AND kind = $2 AND value = $3 AND NOT verified",
-            params![contact.as_str(), identity.kind().as_str(), identity.value()],
-        )?;
+        if may_have_claims {
+            conn.execute(
+                "DELETE FROM identities WHERE contact_id = $1 AND kind = $2 AND value = $3 AND NOT verified",
+                params![contact.as_str(), identity.kind().as_str(), identity.value()],
+            )?;
+        }
         let inserted = conn.execute(
             "INSERT INTO identities (id, workspace_id, contact_id, kind, value, verified, created_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6) \
              ON CONFLICT DO NOTHING",
@@ -872,11 +878,12 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
         }
     };
     let actor = Actor::Contact(contact_id.clone());
+    let is_new = plan.contact == ContactChoice::New;
     for identity in &plan.link {
-        insert_identity(conn, ws, &contact_id, identity, true, now)?;
+        insert_identity(conn, ws, &contact_id, identity, true, !is_new, now)?;
     }
     for identity in &plan.claims {
-        insert_identity(conn, ws, &contact_id, identity, false, now)?;
+        insert_identity(conn, ws, &contact_id, identity, false, !is_new, now)?;
     }
     let contact_audit = Audit { workspace: ws, conversation: None, contact: Some(&contact_id), actor: &actor };
     if plan.contact == ContactChoice::New {
@@ -968,13 +975,19 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
             // The newest customer message decides the default reply channel; replayed history does not.
             let newest = current.last_customer_message_at.is_none_or(|t| at >= t);
             conn.execute(
-                "UPDATE conversations SET status = $1, solved_at = $2, \
-                 last_customer_message_at = CASE WHEN last_customer_message_at IS NULL OR last_customer_message_at < $3 THEN $3 ELSE last_customer_message_at END, \
-                 last_activity_at = CASE WHEN last_activity_at < $3 THEN $3 ELSE last_activity_at END, \
-                 last_channel_id = CASE WHEN $4 THEN $5 ELSE last_channel_id END, updated_at = $6 WHERE id = $7",
-                params![status.as_str(), solved_at, at.millis(), newest, msg.channel_id.as_str(), now, id.as_str()],
+                "UPDATE conversations SET \
+                 last_customer_message_at = CASE WHEN last_customer_message_at IS NULL OR last_customer_message_at < $1 THEN $1 ELSE last_customer_message_at END, \
+                 last_activity_at = CASE WHEN last_activity_at < $1 THEN $1 ELSE last_activity_at END, \
+                 last_channel_id = CASE WHEN $2 THEN $3 ELSE last_channel_id END, updated_at = $4 WHERE id = $5",
+                params![at.millis(), newest, msg.channel_id.as_str(), now, id.as_str()],
             )?;
+            // Apart, and only when it changes: an UPDATE naming `status` rewrites the
+            // customer's index entry even when the value stays the same.
             if status != current.status {
+                conn.execute(
+                    "UPDATE conversations SET status = $1, solved_at = $2 WHERE id = $3",
+                    params![status.as_str(), solved_at, id.as_str()],
+                )?;
                 Audit { workspace: ws, conversation: Some(id), contact: Some(&contact_id), actor: &actor }.record(
                     conn,
                     "status.changed",

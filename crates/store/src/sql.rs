@@ -1,6 +1,6 @@
 //! The small SQL interface every backend implements: run a statement with positional
 //! parameters, read rows back as plain values. All queries are written once, in PostgreSQL's
-//! `$1` placeholder style; the SQLite backend renumbers them to `?1`.
+//! `$1` placeholder style, which SQLite also accepts (as named parameters).
 
 use crate::error::StoreError;
 
@@ -117,6 +117,12 @@ pub trait Conn: Send {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
     /// Runs statements without parameters (transaction control, migrations).
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// For a backend whose COMMIT returns before the log is on disk: what makes it durable.
+    /// The writer then acknowledges a batch only after a `LogSync::sync` that began after its
+    /// COMMIT, and one sync covers every batch committed meanwhile. `None`: COMMIT is durable.
+    fn log_sync(&self) -> Option<Box<dyn LogSync>> {
+        None
+    }
 
     fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
         self.query_opt(sql, params)?.ok_or(StoreError::NotFound)
@@ -126,38 +132,12 @@ pub trait Conn: Send {
     }
 }
 
+/// Forces a backend's committed log to stable storage (see `Conn::log_sync`).
+pub trait LogSync: Send {
+    fn sync(&mut self) -> Result<(), StoreError>;
+}
+
 /// Opens new connections to the same database (for the read pool).
 pub trait Connector: Send + Sync {
     fn connect(&self) -> Result<Box<dyn Conn>, StoreError>;
-}
-
-/// Rewrites `$1`-style placeholders to SQLite's `?1` (same numbering), leaving string literals alone.
-pub fn dollar_to_question(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut in_string = false;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\'' {
-            in_string = !in_string;
-        }
-        if c == '$' && !in_string && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_renumbered_outside_strings() {
-        assert_eq!(
-            dollar_to_question("SELECT a FROM t WHERE b = $1 AND c = '$2' AND d = $10"),
-            "SELECT a FROM t WHERE b = ?1 AND c = '$2' AND d = ?10"
-        );
-    }
 }

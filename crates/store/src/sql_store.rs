@@ -15,12 +15,40 @@ use switchboard_domain::conversation::DeliveryStatus;
 pub struct SqlStore {
     writer: Writer,
     reads: Arc<ReadPool>,
+    channels: Arc<ChannelCache>,
+}
+
+/// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
+/// this saves that read its trip to the read pool. Sound because a channel does not change
+/// after it is created; an API that edits or deletes channels must invalidate here.
+#[derive(Default)]
+struct ChannelCache(std::sync::Mutex<std::collections::HashMap<ChannelId, Channel>>);
+
+impl ChannelCache {
+    /// Enough for every channel of a large installation; past it the cache starts over.
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, id: &ChannelId) -> Option<Channel> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    fn put(&self, channel: &Channel) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(channel.id.clone(), channel.clone());
+    }
 }
 
 impl SqlStore {
     /// `write_conn` becomes the writer thread's connection; `connector` opens read connections.
     pub fn new(write_conn: Box<dyn Conn>, connector: Arc<dyn Connector>, name: &str, max_idle_readers: usize) -> Result<Self> {
-        Ok(Self { writer: Writer::spawn(write_conn, name)?, reads: Arc::new(ReadPool::new(connector, max_idle_readers)) })
+        Ok(Self {
+            writer: Writer::spawn(write_conn, name)?,
+            reads: Arc::new(ReadPool::new(connector, max_idle_readers)),
+            channels: Arc::default(),
+        })
     }
 
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
@@ -77,8 +105,13 @@ impl ChannelStore for SqlStore {
         self.write(move |c| q::create_channel(c, &channel)).await
     }
     async fn channel(&self, id: &ChannelId) -> Result<Channel> {
+        if let Some(channel) = self.channels.get(id) {
+            return Ok(channel);
+        }
         let id = id.clone();
-        self.read(move |c| q::channel(c, &id)).await
+        let channel = self.read(move |c| q::channel(c, &id)).await?;
+        self.channels.put(&channel);
+        Ok(channel)
     }
     async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>> {
         let ws = workspace.clone();

@@ -2,24 +2,34 @@
 //! waiting, runs them in one transaction (each inside its own savepoint, so one failing request
 //! does not undo the others) and acknowledges all of them after the single COMMIT. Concurrent
 //! intakes thus share one fsync, and nothing is acknowledged before it is durable.
+//!
+//! When the backend's COMMIT does not itself reach the disk (SQLite with `synchronous=NORMAL`,
+//! see `Conn::log_sync`), the fsync moves to a second thread: the writer commits a batch, hands
+//! its answers to the syncer and starts the next batch while the disk works. The syncer fsyncs
+//! the log once for everything committed so far and only then answers. Durability per
+//! acknowledgement is unchanged; the writer just no longer waits for the disk.
 
 use crate::error::{Result, StoreError};
-use crate::sql::Conn;
+use crate::sql::{Conn, LogSync};
 use std::any::Any;
-use std::sync::mpsc;
-use tokio::sync::oneshot;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{mpsc, oneshot};
 
 type Work = Box<dyn FnMut(&mut dyn Conn) -> Result<Box<dyn Any + Send>> + Send>;
+type Reply = oneshot::Sender<Result<Box<dyn Any + Send>>>;
+/// A request's reply channel with the answer it gets once the batch is durable.
+type Answer = (Reply, Result<Box<dyn Any + Send>>);
 
 struct Request {
     work: Work,
-    reply: oneshot::Sender<Result<Box<dyn Any + Send>>>,
+    reply: Reply,
 }
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::SyncSender<Request>,
+    queue: mpsc::Sender<Request>,
 }
 
 /// Most requests taken into one transaction; bounds the time one batch holds the lock.
@@ -29,17 +39,22 @@ const MAX_RETRIES: u32 = 3;
 
 impl Writer {
     pub fn spawn(mut conn: Box<dyn Conn>, name: &str) -> Result<Self> {
-        let (queue, requests) = mpsc::sync_channel::<Request>(4096);
+        let (queue, mut requests) = mpsc::channel::<Request>(4096);
+        let broken = Arc::new(AtomicBool::new(false));
+        let syncer = match conn.log_sync() {
+            Some(log) => Some(Syncer::spawn(log, name, broken.clone())?),
+            None => None,
+        };
         std::thread::Builder::new()
             .name(format!("{name}-writer"))
-            .spawn(move || run(conn.as_mut(), &requests))
+            .spawn(move || run(conn.as_mut(), &mut requests, syncer.as_ref(), &broken))
             .map_err(|e| StoreError::other(format!("cannot start writer thread: {e}")))?;
         Ok(Self { queue })
     }
 
-    /// Runs `work` inside a write transaction; resolves after COMMIT. `work` may run more than
-    /// once if another node wrote the same rows concurrently, so it must not have side effects
-    /// outside the database.
+    /// Runs `work` inside a write transaction; resolves once it is committed and durable.
+    /// `work` may run more than once if another node wrote the same rows concurrently, so it
+    /// must not have side effects outside the database.
     pub async fn write<T, F>(&self, mut work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -47,25 +62,21 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let work: Work = Box::new(move |conn| work(conn).map(|v| Box::new(v) as Box<dyn Any + Send>));
-        let queue = self.queue.clone();
         // The queue is bounded: when the database falls behind, callers wait here (backpressure).
-        tokio::task::spawn_blocking(move || queue.send(Request { work, reply }))
-            .await
-            .map_err(|e| StoreError::other(format!("writer join: {e}")))?
-            .map_err(|_| StoreError::other("writer thread has stopped"))?;
+        self.queue.send(Request { work, reply }).await.map_err(|_| StoreError::other("writer thread has stopped"))?;
         let value = answer.await.map_err(|_| StoreError::other("writer dropped the request"))??;
         value.downcast::<T>().map(|b| *b).map_err(|_| StoreError::other("writer returned the wrong type"))
     }
 }
 
-fn run(conn: &mut dyn Conn, requests: &mpsc::Receiver<Request>) {
+fn run(conn: &mut dyn Conn, requests: &mut mpsc::Receiver<Request>, syncer: Option<&Syncer>, broken: &AtomicBool) {
     let mut retries: Vec<(Request, u32)> = Vec::new();
     loop {
         let mut batch: Vec<(Request, u32)> = std::mem::take(&mut retries);
         if batch.is_empty() {
-            match requests.recv() {
-                Ok(first) => batch.push((first, 0)),
-                Err(_) => return, // every handle dropped: the store is closed
+            match requests.blocking_recv() {
+                Some(first) => batch.push((first, 0)),
+                None => return, // every handle dropped: the store is closed
             }
         }
         while batch.len() < MAX_BATCH {
@@ -74,22 +85,94 @@ fn run(conn: &mut dyn Conn, requests: &mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch, &mut retries);
+        if broken.load(Ordering::SeqCst) {
+            // After a failed fsync the kernel may have dropped the dirty log pages: nothing
+            // written from now on could be promised durable. Refuse until restarted.
+            for (req, _) in batch {
+                let _ = req.reply.send(Err(StoreError::other("the database log could not be synced to disk; restart the server")));
+            }
+            continue;
+        }
+        let answers = run_batch(conn, batch, &mut retries);
+        match syncer {
+            Some(syncer) if answers.committed => syncer.after_sync(answers.replies),
+            _ => answers.send(),
+        }
     }
 }
 
-fn run_batch(conn: &mut dyn Conn, batch: Vec<(Request, u32)>, retries: &mut Vec<(Request, u32)>) {
-    let begin = match conn.dialect() {
+/// The outcome of one batch: each request's answer, and whether the COMMIT succeeded.
+struct Answers {
+    committed: bool,
+    replies: Vec<Answer>,
+}
+
+impl Answers {
+    fn send(self) {
+        for (reply, result) in self.replies {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn begin(conn: &mut dyn Conn) -> Result<()> {
+    conn.batch(match conn.dialect() {
         crate::sql::Dialect::Sqlite => "BEGIN IMMEDIATE",
         crate::sql::Dialect::Postgres => "BEGIN",
-    };
-    if let Err(e) = conn.batch(begin) {
-        for (req, _) in batch {
-            let _ = req.reply.send(Err(e.clone()));
-        }
-        return;
+    })
+}
+
+/// Runs a batch. First optimistically, every request straight into one transaction: almost
+/// every write succeeds, and a savepoint per request costs a statement journal on SQLite and two
+/// round trips on PostgreSQL. If any request fails, the whole transaction is rolled back and the
+/// batch runs again with one savepoint per request, so that only the failing one is undone.
+fn run_batch(conn: &mut dyn Conn, mut batch: Vec<(Request, u32)>, retries: &mut Vec<(Request, u32)>) -> Answers {
+    if let Err(e) = begin(conn) {
+        return Answers { committed: false, replies: batch.into_iter().map(|(req, _)| (req.reply, Err(e.clone()))).collect() };
     }
-    let mut done: Vec<(oneshot::Sender<_>, Result<Box<dyn Any + Send>>)> = Vec::with_capacity(batch.len());
+    let mut values = Vec::with_capacity(batch.len());
+    let mut failure = None;
+    for (req, _) in &mut batch {
+        match (req.work)(conn) {
+            Ok(value) => values.push(value),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if failure.is_none() {
+        match conn.batch("COMMIT") {
+            Ok(()) => {
+                let replies = batch.into_iter().zip(values).map(|((req, _), value)| (req.reply, Ok(value))).collect();
+                return Answers { committed: true, replies };
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    let _ = conn.batch("ROLLBACK");
+    drop(values);
+    match (batch.len(), failure) {
+        // One request: the rollback undid exactly it; no need to run it again.
+        (1, Some(err)) => {
+            let mut replies = Vec::new();
+            for (req, attempts) in batch {
+                match err {
+                    StoreError::Retry if attempts < MAX_RETRIES => retries.push((req, attempts + 1)),
+                    _ => replies.push((req.reply, Err(err.clone()))),
+                }
+            }
+            Answers { committed: false, replies }
+        }
+        _ => run_batch_with_savepoints(conn, batch, retries),
+    }
+}
+
+fn run_batch_with_savepoints(conn: &mut dyn Conn, batch: Vec<(Request, u32)>, retries: &mut Vec<(Request, u32)>) -> Answers {
+    if let Err(e) = begin(conn) {
+        return Answers { committed: false, replies: batch.into_iter().map(|(req, _)| (req.reply, Err(e.clone()))).collect() };
+    }
+    let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
     for (mut req, attempts) in batch {
         if let Err(e) = conn.batch("SAVEPOINT request") {
             done.push((req.reply, Err(e)));
@@ -112,15 +195,53 @@ fn run_batch(conn: &mut dyn Conn, batch: Vec<(Request, u32)>, retries: &mut Vec<
         }
     }
     match conn.batch("COMMIT") {
-        Ok(()) => {
-            for (reply, result) in done {
-                let _ = reply.send(result);
-            }
-        }
+        Ok(()) => Answers { committed: true, replies: done },
         Err(e) => {
             let _ = conn.batch("ROLLBACK");
-            for (reply, _) in done {
-                let _ = reply.send(Err(e.clone()));
+            Answers { committed: false, replies: done.into_iter().map(|(reply, _)| (reply, Err(e.clone()))).collect() }
+        }
+    }
+}
+
+/// The thread that makes committed batches durable before they are acknowledged.
+struct Syncer {
+    queue: std::sync::mpsc::Sender<Vec<Answer>>,
+}
+
+impl Syncer {
+    fn spawn(mut log: Box<dyn LogSync>, name: &str, broken: Arc<AtomicBool>) -> Result<Self> {
+        let (queue, committed) = std::sync::mpsc::channel::<Vec<Answer>>();
+        std::thread::Builder::new()
+            .name(format!("{name}-sync"))
+            .spawn(move || {
+                while let Ok(first) = committed.recv() {
+                    // Everything queued now was committed before this sync starts: one fsync covers it all.
+                    let mut waiting = first;
+                    while let Ok(more) = committed.try_recv() {
+                        waiting.extend(more);
+                    }
+                    let synced = if broken.load(Ordering::SeqCst) { Err(StoreError::other("the log is not synced")) } else { log.sync() };
+                    if let Err(e) = &synced {
+                        broken.store(true, Ordering::SeqCst);
+                        tracing::error!(error = %e, "cannot sync the database log; refusing further writes");
+                    }
+                    for (reply, result) in waiting {
+                        let _ = reply.send(match &synced {
+                            Ok(()) => result,
+                            Err(e) => Err(e.clone()),
+                        });
+                    }
+                }
+            })
+            .map_err(|e| StoreError::other(format!("cannot start sync thread: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    fn after_sync(&self, replies: Vec<Answer>) {
+        if let Err(std::sync::mpsc::SendError(replies)) = self.queue.send(replies) {
+            // The sync thread is gone: nothing can be promised durable.
+            for (reply, _) in replies {
+                let _ = reply.send(Err(StoreError::other("the sync thread has stopped")));
             }
         }
     }

@@ -1,0 +1,363 @@
+//! `switchboard-loadgen`: the benchmark behind BENCHMARKS.md. It starts a real `switchboard serve`
+//! on a fresh database, measures its idle RSS, then drives it over HTTP with concurrent clients:
+//! first `GET /healthz` (the ceiling of the HTTP stack on this machine), then signed intakes of
+//! new and returning customers through the API channel webhook. An intake counts only when the
+//! server answered 200, which it does only after the message is committed (fsync'd on SQLite).
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "switchboard-loadgen", about = "Measure durable intake throughput of a switchboard server over HTTP")]
+struct Args {
+    /// The switchboard binary to start (default: `switchboard` next to this program).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Database for the server, e.g. `postgres://user@127.0.0.1:5432/bench` (a fresh, empty database).
+    /// Default: SQLite in a fresh temporary data directory.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Concurrent HTTP clients, each sending its next request as soon as the previous one is answered.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Intake messages to send in total.
+    #[arg(long, default_value_t = 50_000)]
+    messages: usize,
+    /// Percentage of messages written by a customer who wrote before (the rest are new customers).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100))]
+    returning_percent: u32,
+    /// Seconds of `GET /healthz` load before the intake run.
+    #[arg(long, default_value_t = 5)]
+    healthz_seconds: u64,
+    /// Seconds to let the started server settle before its idle RSS is read.
+    #[arg(long, default_value_t = 3)]
+    idle_seconds: u64,
+}
+
+/// The server under test; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    data: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+fn switchboard(bin: &Path, data: &Path, database_url: Option<&str>) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data").arg(data).env("NO_COLOR", "1").env("LANG", "C").env_remove("LC_ALL").env_remove("SWITCHBOARD_CONFIG");
+    // Warnings only, except the line that tells the address.
+    cmd.env("SWITCHBOARD_LOG", "warn,switchboard_server::cli=info");
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    cmd
+}
+
+fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), String> {
+    let data = std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let out = switchboard(bin, &data, database_url)
+        .args(["token", "create", "--name", "loadgen"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("token create failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let token = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_owned();
+    let mut child = switchboard(bin, &data, database_url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            match line.find("http://127.0.0.1:") {
+                Some(at) => {
+                    let _ = tx.send(line[at..].chars().take_while(|c| !c.is_whitespace()).collect::<String>());
+                }
+                None => eprintln!("server: {line}"),
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| "the server did not report its address within 60 s".to_owned())?;
+    Ok((Server { child, base, data }, token))
+}
+
+/// Resident set size and its peak, in KiB, from /proc.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else { unreachable!("HMAC takes keys of any length") };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[derive(Default)]
+struct Run {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    duplicates: usize,
+    latencies_us: Vec<u64>,
+}
+
+impl Run {
+    fn merge(&mut self, other: Run) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.duplicates += other.duplicates;
+        self.first_error = self.first_error.take().or(other.first_error);
+        self.latencies_us.extend(other.latencies_us);
+    }
+    /// Nearest-rank percentile; call after `sorted`.
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
+        self.latencies_us[rank.clamp(1, self.latencies_us.len()) - 1] as f64 / 1000.0
+    }
+    fn sorted(mut self) -> Self {
+        self.latencies_us.sort_unstable();
+        self
+    }
+    fn fail(&mut self, why: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(why);
+    }
+}
+
+async fn healthz(http: reqwest::Client, base: String, until: Instant) -> Run {
+    let mut run = Run::default();
+    while Instant::now() < until {
+        let started = Instant::now();
+        match http.get(format!("{base}/healthz")).send().await {
+            Ok(res) if res.status() == 200 => {
+                let _ = res.bytes().await;
+                run.ok += 1;
+                run.latencies_us.push(started.elapsed().as_micros() as u64);
+            }
+            Ok(res) => run.fail(format!("healthz answered {}", res.status())),
+            Err(e) => run.fail(e.to_string()),
+        }
+    }
+    run
+}
+
+struct Intake {
+    http: reqwest::Client,
+    url: String,
+    secret: String,
+    next: Arc<AtomicUsize>,
+    total: usize,
+    returning_percent: u32,
+}
+
+async fn intake(client: usize, job: Arc<Intake>) -> Run {
+    let mut run = Run::default();
+    let mut rng = SmallRng::seed_from_u64(client as u64);
+    let mut customers: Vec<u64> = Vec::new();
+    loop {
+        let n = job.next.fetch_add(1, Ordering::Relaxed);
+        if n >= job.total {
+            return run;
+        }
+        let returning = !customers.is_empty() && rng.random_range(0..100) < job.returning_percent;
+        let customer = if returning {
+            customers[rng.random_range(0..customers.len())]
+        } else {
+            customers.push(n as u64);
+            n as u64
+        };
+        // New customers arrive with an email, a phone or neither, as they do from a CRM or a form.
+        let from = match customer % 3 {
+            0 => {
+                json!({"id": format!("u{customer}"), "name": format!("Customer {customer}"), "email": format!("customer{customer}@example.com")})
+            }
+            1 => json!({"id": format!("u{customer}"), "name": format!("Customer {customer}"), "phone": format!("+48 6{customer:08}")}),
+            _ => json!({"id": format!("u{customer}")}),
+        };
+        let body = serde_json::to_vec(&json!({
+            "message_id": format!("m{n}"),
+            "from": from,
+            "text": format!("Hello, this is message {n}: where is my order {}?", rng.random_range(10_000..99_999)),
+        }))
+        .unwrap_or_default();
+        let signature = sign(&job.secret, &body);
+        let started = Instant::now();
+        let res = job
+            .http
+            .post(&job.url)
+            .header("content-type", "application/json")
+            .header("x-switchboard-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match res {
+            Ok(res) if res.status() == 200 => match res.json::<Value>().await {
+                Ok(answer) => {
+                    run.latencies_us.push(started.elapsed().as_micros() as u64);
+                    run.ok += 1;
+                    if answer["duplicate"] == true {
+                        run.duplicates += 1;
+                    }
+                }
+                Err(e) => run.fail(e.to_string()),
+            },
+            Ok(res) => {
+                let status = res.status();
+                run.fail(format!("intake answered {status}: {}", res.text().await.unwrap_or_default()));
+            }
+            Err(e) => run.fail(e.to_string()),
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    // One thread: the load generator shares the machine with the server under test, and every
+    // core it takes is one the server does not get. 16 clients are 16 tasks, not 16 threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard-loadgen: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(bench(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard-loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: Args) -> Result<(), String> {
+    if args.clients == 0 || args.messages == 0 {
+        return Err("--clients and --messages must be at least 1".into());
+    }
+    let bin = match args.server.clone() {
+        Some(bin) => bin,
+        None => std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("switchboard"),
+    };
+    let backend = match args.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres") => "PostgreSQL",
+        Some(_) => "SQLite (--database-url)",
+        None => "SQLite",
+    };
+    let (server, token) = {
+        let (bin, url) = (bin.clone(), args.database_url.clone());
+        tokio::task::spawn_blocking(move || start(&bin, url.as_deref())).await.map_err(|e| e.to_string())??
+    };
+    let pid = server.child.id();
+    tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
+    let (idle_rss, _) = memory_kib(pid);
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let res = http
+        .post(format!("{}/api/v1/channels", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "api", "name": "loadgen", "config": {"url": "http://127.0.0.1:9/unused", "default_region": "PL"}}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if res.status() != 201 {
+        return Err(format!("creating the channel answered {}", res.status()));
+    }
+    let channel: Value = res.json().await.map_err(|e| e.to_string())?;
+    let (channel_id, secret) = match (channel["id"].as_str(), channel["secret"].as_str()) {
+        (Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
+        _ => return Err(format!("unexpected channel answer {channel}")),
+    };
+
+    // Ceiling: the cheapest request the server answers, same clients, same connections.
+    let until = Instant::now() + Duration::from_secs(args.healthz_seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.clients).map(|_| tokio::spawn(healthz(http.clone(), server.base.clone(), until))).collect();
+    let mut health = Run::default();
+    for t in tasks {
+        health.merge(t.await.map_err(|e| e.to_string())?);
+    }
+    let health_secs = started.elapsed().as_secs_f64();
+    let health = health.sorted();
+
+    let job = Arc::new(Intake {
+        http: http.clone(),
+        url: format!("{}/hooks/api/{channel_id}", server.base),
+        secret,
+        next: Arc::new(AtomicUsize::new(0)),
+        total: args.messages,
+        returning_percent: args.returning_percent,
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.clients).map(|c| tokio::spawn(intake(c, job.clone()))).collect();
+    let mut intakes = Run::default();
+    for t in tasks {
+        intakes.merge(t.await.map_err(|e| e.to_string())?);
+    }
+    let intake_secs = started.elapsed().as_secs_f64();
+    let intakes = intakes.sorted();
+    let (rss_after, peak_rss) = memory_kib(pid);
+    drop(server);
+
+    let health_rate = health.ok as f64 / health_secs;
+    let intake_rate = intakes.ok as f64 / intake_secs;
+    println!("backend:            {backend}");
+    println!("clients:            {}", args.clients);
+    println!("idle RSS:           {:.1} MiB", idle_rss as f64 / 1024.0);
+    println!(
+        "GET /healthz:       {} requests in {health_secs:.2} s = {health_rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {}",
+        health.ok,
+        health.percentile_ms(50.0),
+        health.percentile_ms(99.0),
+        health.errors
+    );
+    println!(
+        "intake:             {} messages in {intake_secs:.2} s = {intake_rate:.0} msg/s, p50 {:.2} ms, p99 {:.2} ms, errors {}, duplicates {}",
+        intakes.ok,
+        intakes.percentile_ms(50.0),
+        intakes.percentile_ms(99.0),
+        intakes.errors,
+        intakes.duplicates
+    );
+    println!("intake / healthz:   {:.1} %", 100.0 * intake_rate / health_rate.max(f64::MIN_POSITIVE));
+    println!("RSS after the run:  {:.1} MiB (peak {:.1} MiB)", rss_after as f64 / 1024.0, peak_rss as f64 / 1024.0);
+    if let Some(e) = intakes.first_error.or(health.first_error) {
+        return Err(format!("requests failed; the first: {e}"));
+    }
+    if intakes.duplicates > 0 {
+        return Err(format!("{} fresh messages were answered as duplicates", intakes.duplicates));
+    }
+    Ok(())
+}
