@@ -712,6 +712,22 @@ fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Ident
         .map(ContactId::from_trusted))
 }
 
+/// The contact that owns the sender's identity, and whether it still has no name.
+struct SenderOwner {
+    contact: ContactId,
+    nameless: bool,
+}
+
+fn sender_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<SenderOwner>> {
+    conn.query_opt(
+        "SELECT i.contact_id, CASE WHEN c.name IS NULL THEN 1 ELSE 0 END FROM identities i JOIN contacts c ON c.id = i.contact_id \
+         WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND i.verified",
+        params![workspace.as_str(), identity.kind().as_str(), identity.value()],
+    )?
+    .map(|r| Ok(SenderOwner { contact: ContactId::from_trusted(r.text(0)?), nameless: r.bool(1)? }))
+    .transpose()
+}
+
 fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<HintFacts> {
     // Two lookups, one per partial index: a verified identity and the claims of the same detail.
     let mut facts = HintFacts { verified_owner: verified_owner(conn, workspace, identity)?, claimed_by: Vec::new() };
@@ -730,31 +746,73 @@ fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity)
     Ok(facts)
 }
 
-fn facts_of(conn: &mut dyn Conn, sql_where: &str, args: &[Value]) -> Result<Option<ConversationFacts>> {
-    let sql = format!("SELECT id, status, last_activity_at, solved_at FROM conversations WHERE {sql_where}");
-    conn.query_opt(&sql, args)?
-        .map(|r| {
-            Ok(ConversationFacts {
-                id: ConversationId::from_trusted(r.text(0)?),
-                status: parse_enum(r.text(1)?, "status")?,
-                last_activity_at: Timestamp(r.int(2)?),
-                solved_at: ts(r.opt_int(3)?),
-            })
-        })
-        .transpose()
+/// A conversation the message may join, with what storing the message needs of it besides the
+/// facts the picking rules look at (so the chosen row is not read twice).
+struct Candidate {
+    facts: ConversationFacts,
+    last_customer_message_at: Option<Timestamp>,
+    last_channel_id: Option<String>,
 }
 
-fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId) -> Result<ThreadLookup> {
-    let found = |f: Option<ConversationFacts>, unknown: ThreadLookup| Ok(f.map_or(unknown, ThreadLookup::Found));
+const CANDIDATE_COLUMNS: &str = "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id";
+
+fn candidate_from(r: &Row, first: usize) -> Result<Candidate> {
+    Ok(Candidate {
+        facts: ConversationFacts {
+            id: ConversationId::from_trusted(r.text(first)?),
+            status: parse_enum(r.text(first + 1)?, "status")?,
+            last_activity_at: Timestamp(r.int(first + 2)?),
+            solved_at: ts(r.opt_int(first + 3)?),
+        },
+        last_customer_message_at: ts(r.opt_int(first + 4)?),
+        last_channel_id: r.opt_text(first + 5)?,
+    })
+}
+
+fn candidate_where(conn: &mut dyn Conn, sql_where: &str, args: &[Value]) -> Result<Option<Candidate>> {
+    let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM conversations WHERE {sql_where}");
+    conn.query_opt(&sql, args)?.map(|r| candidate_from(&r, 0)).transpose()
+}
+
+/// The customer's latest active conversation and latest solved one, in one statement (one
+/// round trip on PostgreSQL): the continuity and reopen rules choose between them.
+fn latest_candidates(conn: &mut dyn Conn, contact: &ContactId) -> Result<(Option<Candidate>, Option<Candidate>)> {
+    let sql = format!(
+        "SELECT 'active', {CANDIDATE_COLUMNS} FROM (SELECT {CANDIDATE_COLUMNS} FROM conversations \
+         WHERE contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY last_activity_at DESC, id DESC LIMIT 1) a \
+         UNION ALL \
+         SELECT 'solved', {CANDIDATE_COLUMNS} FROM (SELECT {CANDIDATE_COLUMNS} FROM conversations \
+         WHERE contact_id = $1 AND status = 'solved' ORDER BY solved_at DESC, id DESC LIMIT 1) s"
+    );
+    let (mut active, mut solved) = (None, None);
+    for row in conn.query(&sql, params![contact.as_str()])? {
+        let candidate = candidate_from(&row, 1)?;
+        if row.text(0)? == "active" {
+            active = Some(candidate);
+        } else {
+            solved = Some(candidate);
+        }
+    }
+    Ok((active, solved))
+}
+
+/// Resolves the message's explicit thread hint; a found conversation comes back as a candidate.
+fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId) -> Result<(ThreadLookup, Option<Candidate>)> {
+    let found = |c: Option<Candidate>, unknown: ThreadLookup| {
+        Ok(match c {
+            Some(c) => (ThreadLookup::Found(c.facts.clone()), Some(c)),
+            None => (unknown, None),
+        })
+    };
     match &msg.thread {
-        None => Ok(ThreadLookup::NoHint),
+        None => Ok((ThreadLookup::NoHint, None)),
         Some(ThreadHint::Key(key)) => {
-            let f = facts_of(
+            let c = candidate_where(
                 conn,
                 "id = (SELECT conversation_id FROM conversation_threads WHERE channel_id = $1 AND thread_key = $2)",
                 params![msg.channel_id.as_str(), key.as_str()],
             )?;
-            found(f, ThreadLookup::UnknownKey)
+            found(c, ThreadLookup::UnknownKey)
         }
         Some(ThreadHint::ReplyTo(ids)) if !ids.is_empty() => {
             let ids: Vec<&String> = ids.iter().take(50).collect();
@@ -765,18 +823,18 @@ fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId)
             );
             let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
             args.extend(ids.into_iter().map(Value::from));
-            let f = facts_of(conn, &sql, &args)?;
-            found(f, ThreadLookup::UnknownReference)
+            let c = candidate_where(conn, &sql, &args)?;
+            found(c, ThreadLookup::UnknownReference)
         }
-        Some(ThreadHint::ReplyTo(_)) => Ok(ThreadLookup::UnknownReference),
+        Some(ThreadHint::ReplyTo(_)) => Ok((ThreadLookup::UnknownReference, None)),
         // A ticket number only counts for that customer's own tickets: numbers are guessable.
         Some(ThreadHint::TicketNumber(n)) => {
-            let f = facts_of(
+            let c = candidate_where(
                 conn,
                 "workspace_id = $1 AND number = $2 AND contact_id = $3",
                 params![msg.workspace_id.as_str(), *n, contact.as_str()],
             )?;
-            found(f, ThreadLookup::UnknownReference)
+            found(c, ThreadLookup::UnknownReference)
         }
     }
 }
@@ -831,36 +889,41 @@ fn clean_name(name: Option<&str>) -> Option<String> {
 }
 
 pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp) -> Result<IntakeOutcome> {
-    // Idempotency first: the same provider message id again changes nothing.
-    if let Some(row) = conn.query_opt(
-        "SELECT id, conversation_id, author_contact_id FROM messages WHERE channel_id = $1 AND external_id = $2",
-        params![msg.channel_id.as_str(), msg.external_id.as_str()],
-    )? {
+    let ws = &msg.workspace_id;
+    // Idempotency first: the same provider message id again changes nothing. The workspace's
+    // windows come with it, in the same statement.
+    let first = conn.query_one(
+        "SELECT w.continuity_window_ms, w.reopen_window_ms, m.id, m.conversation_id, m.author_contact_id \
+         FROM workspaces w LEFT JOIN messages m ON m.channel_id = $2 AND m.external_id = $3 WHERE w.id = $1",
+        params![ws.as_str(), msg.channel_id.as_str(), msg.external_id.as_str()],
+    )?;
+    if let Some(message_id) = first.opt_text(2)? {
         return Ok(IntakeOutcome {
-            message_id: MessageId::from_trusted(row.text(0)?),
-            conversation_id: ConversationId::from_trusted(row.text(1)?),
-            contact_id: ContactId::from_trusted(row.opt_text(2)?.unwrap_or_default()),
+            message_id: MessageId::from_trusted(message_id),
+            conversation_id: ConversationId::from_trusted(first.text(3)?),
+            contact_id: ContactId::from_trusted(first.opt_text(4)?.unwrap_or_default()),
             duplicate: true,
             new_conversation: false,
         });
     }
-    let ws = &msg.workspace_id;
-    let windows_row =
-        conn.query_one("SELECT continuity_window_ms, reopen_window_ms FROM workspaces WHERE id = $1", params![ws.as_str()])?;
-    let windows = Windows { continuity_ms: windows_row.int(0)?, reopen_ms: windows_row.int(1)? };
+    let windows = Windows { continuity_ms: first.int(0)?, reopen_ms: first.int(1)? };
     let now = received_at.millis();
     let at = msg.effective_time(received_at);
 
     // 1. Identify the customer.
+    let name = clean_name(msg.sender_name.as_deref());
+    let sender = sender_owner(conn, ws, &msg.sender)?;
     let facts = IdentityFacts {
-        sender_owner: verified_owner(conn, ws, &msg.sender)?,
+        sender_owner: sender.as_ref().map(|s| s.contact.clone()),
         hints: msg.hints.iter().map(|h| hint_facts(conn, ws, &h.identity)).collect::<Result<_>>()?,
     };
     let plan = identify(&msg.sender, &msg.hints, &facts);
-    let name = clean_name(msg.sender_name.as_deref());
     let contact_id = match &plan.contact {
         ContactChoice::Existing(id) => {
-            if let Some(name) = &name {
+            // A nameless customer gets the name the channel now gives; the sender's own contact
+            // says whether it has one, so the UPDATE runs only when it will change something.
+            let nameless = sender.as_ref().filter(|s| &s.contact == id).is_none_or(|s| s.nameless);
+            if let Some(name) = name.as_ref().filter(|_| nameless) {
                 conn.execute(
                     "UPDATE contacts SET name = $1, updated_at = $2 WHERE id = $3 AND name IS NULL",
                     params![name.as_str(), now, id.as_str()],
@@ -916,19 +979,23 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
         }
     }
 
-    // 2. Pick the conversation.
-    let thread = thread_lookup(conn, msg, &contact_id)?;
-    let latest_active = facts_of(
-        conn,
-        "contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY last_activity_at DESC, id DESC LIMIT 1",
-        params![contact_id.as_str()],
-    )?;
-    let latest_solved =
-        facts_of(conn, "contact_id = $1 AND status = 'solved' ORDER BY solved_at DESC, id DESC LIMIT 1", params![contact_id.as_str()])?;
-    let pick = pick_conversation(&thread, latest_active.as_ref(), latest_solved.as_ref(), at, msg.auto_reply, windows);
+    // 2. Pick the conversation. A customer created just now has no conversations to continue.
+    let (thread, hinted) = thread_lookup(conn, msg, &contact_id)?;
+    let (latest_active, latest_solved) = match thread {
+        ThreadLookup::NoHint | ThreadLookup::UnknownReference if !is_new => latest_candidates(conn, &contact_id)?,
+        _ => (None, None),
+    };
+    let pick = pick_conversation(
+        &thread,
+        latest_active.as_ref().map(|c| &c.facts),
+        latest_solved.as_ref().map(|c| &c.facts),
+        at,
+        msg.auto_reply,
+        windows,
+    );
 
     // 3. Store.
-    let (conversation_id, new_conversation) = match &pick {
+    let (conversation_id, channel_listed) = match &pick {
         Pick::New => {
             let number = conn
                 .query_one(
@@ -962,16 +1029,20 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
                 "conversation.created",
                 json!({"number": number, "channel_id": msg.channel_id}),
             )?;
-            (id, true)
+            (id, false)
         }
         Pick::Continue(id) | Pick::Reopen(id) | Pick::AppendQuietly(id) => {
-            let current = conversation_row(conn, ws, id)?;
+            let current = [hinted, latest_active, latest_solved]
+                .into_iter()
+                .flatten()
+                .find(|c| &c.facts.id == id)
+                .ok_or_else(|| StoreError::other("the picked conversation is not among the candidates"))?;
             let status = match pick {
-                Pick::AppendQuietly(_) => current.status,
-                _ if msg.auto_reply => current.status,
-                _ => current.status.after_customer_message(),
+                Pick::AppendQuietly(_) => current.facts.status,
+                _ if msg.auto_reply => current.facts.status,
+                _ => current.facts.status.after_customer_message(),
             };
-            let solved_at = if status == Status::Solved { current.solved_at.map(|t| t.millis()) } else { None };
+            let solved_at = if status == Status::Solved { current.facts.solved_at.map(|t| t.millis()) } else { None };
             // The newest customer message decides the default reply channel; replayed history does not.
             let newest = current.last_customer_message_at.is_none_or(|t| at >= t);
             conn.execute(
@@ -983,7 +1054,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
             )?;
             // Apart, and only when it changes: an UPDATE naming `status` rewrites the
             // customer's index entry even when the value stays the same.
-            if status != current.status {
+            if status != current.facts.status {
                 conn.execute(
                     "UPDATE conversations SET status = $1, solved_at = $2 WHERE id = $3",
                     params![status.as_str(), solved_at, id.as_str()],
@@ -991,17 +1062,24 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
                 Audit { workspace: ws, conversation: Some(id), contact: Some(&contact_id), actor: &actor }.record(
                     conn,
                     "status.changed",
-                    json!({"from": current.status.as_str(), "to": status.as_str(), "reason": "customer_message"}),
+                    json!({"from": current.facts.status.as_str(), "to": status.as_str(), "reason": "customer_message"}),
                 )?;
             }
-            (id.clone(), false)
+            (id.clone(), current.last_channel_id.as_deref() == Some(msg.channel_id.as_str()))
         }
     };
+    let new_conversation = matches!(pick, Pick::New);
     let conv_audit = Audit { workspace: ws, conversation: Some(&conversation_id), contact: Some(&contact_id), actor: &actor };
-    let channel_added = conn.execute(
-        "INSERT INTO conversation_channels (conversation_id, channel_id, first_used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        params![conversation_id.as_str(), msg.channel_id.as_str(), at.millis()],
-    )?;
+    // The conversation's last customer channel is always among its channels (both are written
+    // together below), so a message on that same channel has nothing to add.
+    let channel_added = if channel_listed {
+        0
+    } else {
+        conn.execute(
+            "INSERT INTO conversation_channels (conversation_id, channel_id, first_used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            params![conversation_id.as_str(), msg.channel_id.as_str(), at.millis()],
+        )?
+    };
     if channel_added > 0 && !new_conversation {
         conv_audit.record(conn, "channel.added", json!({"channel_id": msg.channel_id, "kind": msg.channel_kind.as_str()}))?;
     }

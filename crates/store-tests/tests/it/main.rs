@@ -69,6 +69,7 @@ conformance!(
     intake_is_idempotent_under_concurrent_retries,
     vouched_details_link_and_unvouched_ones_suggest,
     a_case_continues_across_channels,
+    returning_customers_keep_one_entry_per_channel_and_their_first_name,
     continuity_and_reopen_windows_follow_message_time,
     thread_keys_pick_and_start_conversations,
     status_rules_and_audit_history,

@@ -44,6 +44,8 @@ struct Msg {
     at: Option<i64>,
     thread: Option<ThreadHint>,
     text: String,
+    /// The name the channel gives; `None` keeps the default "User {user}".
+    name: Option<Option<String>>,
 }
 
 fn msg(external_id: &str, user: &str) -> Msg {
@@ -55,6 +57,7 @@ fn msg(external_id: &str, user: &str) -> Msg {
         at: None,
         thread: None,
         text: format!("message {external_id}"),
+        name: None,
     }
 }
 
@@ -69,6 +72,10 @@ impl Msg {
     }
     fn at(mut self, ms: i64) -> Self {
         self.at = Some(ms);
+        self
+    }
+    fn named(mut self, name: Option<&str>) -> Self {
+        self.name = Some(name.map(str::to_owned));
         self
     }
     fn thread(mut self, t: ThreadHint) -> Self {
@@ -92,7 +99,7 @@ impl Msg {
             channel_kind: channel.kind,
             external_id: self.external_id.clone(),
             sender: Identity::scoped(IdentityKind::Api, &channel.id, &self.user).expect("id"),
-            sender_name: Some(format!("User {}", self.user)),
+            sender_name: self.name.clone().unwrap_or_else(|| Some(format!("User {}", self.user))),
             hints,
             subject: None,
             text: self.text.clone(),
@@ -197,6 +204,34 @@ pub async fn a_case_continues_across_channels(backend: Backend) {
     let delivery = w.store.delivery(&reply.id).await.expect("delivery");
     assert_eq!(delivery.recipients.len(), 1);
     assert!(delivery.recipients[0].value.ends_with(":z"));
+}
+
+pub async fn returning_customers_keep_one_entry_per_channel_and_their_first_name(backend: Backend) {
+    let w = world(&backend).await;
+    let (a, b) = (api_channel(&w, "crm").await, api_channel(&w, "forum").await);
+    // No name at first; the first name a channel gives is kept, a later different one is not.
+    let first = send(&w, &a, msg("1", "u").named(None).at(T0)).await;
+    assert_eq!(w.store.contact(&w.ws.id, &first.contact_id).await.expect("contact").name, None);
+    send(&w, &a, msg("2", "u").named(Some("Anna Nowak")).at(T0 + 1000)).await;
+    send(&w, &a, msg("3", "u").named(Some("Someone Else")).at(T0 + 2000)).await;
+    assert_eq!(w.store.contact(&w.ws.id, &first.contact_id).await.expect("contact").name.as_deref(), Some("Anna Nowak"));
+    // a, a, a, then b (same customer through a vouched email), then a again: two channels, one
+    // "channel.added" event (for b), and the last customer channel follows the messages.
+    let other = send(&w, &a, msg("4", "u").email("anna@example.com", true).at(T0 + 3000)).await;
+    let on_b = send(&w, &b, msg("1", "anna-b").email("anna@example.com", true).at(T0 + 4000)).await;
+    assert_eq!((other.contact_id.clone(), on_b.contact_id.clone()), (first.contact_id.clone(), first.contact_id.clone()));
+    let conv = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conv");
+    assert_eq!(conv.last_channel_id.as_ref(), Some(&b.id));
+    let back = send(&w, &a, msg("5", "u").at(T0 + 5000)).await;
+    assert_eq!(back.conversation_id, first.conversation_id);
+    let conv = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conv");
+    assert_eq!(conv.channels.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![a.id.clone(), b.id.clone()]);
+    assert_eq!(conv.last_channel_id.as_ref(), Some(&a.id));
+    let actions: Vec<String> =
+        w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("audit").into_iter().map(|e| e.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "channel.added").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "message.received").count(), 6, "{actions:?}");
+    assert_eq!(w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages").len(), 6);
 }
 
 pub async fn continuity_and_reopen_windows_follow_message_time(backend: Backend) {
