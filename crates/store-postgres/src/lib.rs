@@ -2,22 +2,26 @@
 //! shared store; jobs are claimed with `FOR UPDATE SKIP LOCKED`.
 #![forbid(unsafe_code)]
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use switchboard_store::migrate::{Migration, migrate};
 use switchboard_store::sql::{Conn, Connector, Dialect, Row, Value};
-use switchboard_store::{SqlStore, StoreError};
+use switchboard_store::{BusMessage, EventBus, SqlStore, StoreError};
 
 pub const MIGRATIONS: &[Migration] = &[(1, "core", include_str!("../migrations/0001_core.sql"))];
 
-/// Connects to `url`, applies migrations, starts the writer.
+/// Connects to `url`, applies migrations, starts the writer. Live events go through
+/// LISTEN/NOTIFY, so every node on the database sees them.
 pub fn open(url: &str) -> Result<SqlStore, StoreError> {
     let mut writer = PgConn::connect(url)?;
     migrate_locked(&mut writer)?;
     let connector = Arc::new(PgConnector { url: url.to_owned() });
-    SqlStore::new(Box::new(writer), connector, "postgres", 8)
+    Ok(SqlStore::new(Box::new(writer), connector, "postgres", 8)?.with_event_bus(Arc::new(NotifyBus::new(url))))
 }
 
 /// Applies migrations and returns the versions applied now.
@@ -166,5 +170,135 @@ impl Conn for PgConn {
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.client().batch_execute(sql).map_err(err)
+    }
+}
+
+/// The NOTIFY channel every node listens on.
+const EVENTS_CHANNEL: &str = "switchboard_events";
+/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+pub const MAX_EVENT_BYTES: usize = 7999;
+/// Events waiting for the sender thread; past this a burst drops events rather than memory.
+const SEND_QUEUE: usize = 4096;
+/// How long a listener waits for a notification before asking its subscriber whether to go on.
+const LISTEN_TICK: Duration = Duration::from_secs(1);
+/// Pause before reconnecting after the database went away.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
+/// Live events over LISTEN/NOTIFY. One thread with its own connection sends (in order, without
+/// making the caller wait on the network); each subscriber gets a thread with a listening
+/// connection that reconnects when the database goes away and then reports the gap.
+pub struct NotifyBus {
+    url: String,
+    sender: Mutex<Option<SyncSender<String>>>,
+}
+
+impl NotifyBus {
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_owned(), sender: Mutex::new(None) }
+    }
+
+    /// The sender thread, started on the first event.
+    fn sender(&self) -> Result<SyncSender<String>, StoreError> {
+        let mut slot = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = slot.as_ref() {
+            return Ok(tx.clone());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(SEND_QUEUE);
+        let url = self.url.clone();
+        std::thread::Builder::new()
+            .name("pg-notify".into())
+            .spawn(move || send_events(&url, &rx))
+            .map_err(|e| StoreError::other(format!("cannot start the event sender: {e}")))?;
+        *slot = Some(tx.clone());
+        Ok(tx)
+    }
+}
+
+impl EventBus for NotifyBus {
+    fn send(&self, event: String) {
+        if event.len() > MAX_EVENT_BYTES {
+            tracing::warn!(bytes = event.len(), "live event too large for NOTIFY; dropped");
+            return;
+        }
+        match self.sender().map(|tx| tx.try_send(event)) {
+            Ok(Ok(())) => {}
+            Ok(Err(TrySendError::Full(_))) => tracing::warn!("live event queue full; event dropped"),
+            Ok(Err(TrySendError::Disconnected(_))) => tracing::warn!("live event sender stopped; event dropped"),
+            Err(e) => tracing::warn!(error = %e, "live event dropped"),
+        }
+    }
+
+    fn max_event_bytes(&self) -> usize {
+        MAX_EVENT_BYTES
+    }
+
+    fn subscribe(&self, deliver: Box<dyn FnMut(BusMessage) -> bool + Send>) -> Result<(), StoreError> {
+        let url = self.url.clone();
+        std::thread::Builder::new()
+            .name("pg-listen".into())
+            .spawn(move || listen_events(&url, deliver))
+            .map(|_| ())
+            .map_err(|e| StoreError::other(format!("cannot start the event listener: {e}")))
+    }
+}
+
+/// Runs until every `NotifyBus` handle is gone.
+fn send_events(url: &str, events: &Receiver<String>) {
+    let mut client: Option<Client> = None;
+    while let Ok(event) = events.recv() {
+        // One retry on a fresh connection: a restarted database should not cost an event.
+        for _ in 0..2 {
+            if client.is_none() {
+                client = Client::connect(url, NoTls).map_err(|e| tracing::warn!(error = %e, "event sender cannot connect")).ok();
+            }
+            let Some(c) = client.as_mut() else { break };
+            match c.execute("SELECT pg_notify($1, $2)", &[&EVENTS_CHANNEL, &event]) {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "NOTIFY failed");
+                    client = None;
+                }
+            }
+        }
+    }
+}
+
+fn listen_events(url: &str, mut deliver: Box<dyn FnMut(BusMessage) -> bool + Send>) {
+    let mut connected_before = false;
+    loop {
+        let mut client =
+            match Client::connect(url, NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {EVENTS_CHANNEL}")).map(|()| c)) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener cannot connect; retrying");
+                    std::thread::sleep(RECONNECT_PAUSE);
+                    if !deliver(BusMessage::Idle) {
+                        return;
+                    }
+                    continue;
+                }
+            };
+        if connected_before && !deliver(BusMessage::Missed) {
+            return;
+        }
+        connected_before = true;
+        loop {
+            let next = client.notifications().timeout_iter(LISTEN_TICK).next();
+            let go_on = match next {
+                Ok(Some(n)) => deliver(BusMessage::Event(n.payload().to_owned())),
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                    break;
+                }
+                Ok(None) if client.is_closed() => {
+                    tracing::warn!("event listener lost its connection; reconnecting");
+                    break;
+                }
+                Ok(None) => deliver(BusMessage::Idle),
+            };
+            if !go_on {
+                return;
+            }
+        }
     }
 }

@@ -110,9 +110,39 @@ pub trait JobQueue: Send + Sync {
     async fn delivery(&self, message: &MessageId) -> Result<Delivery>;
 }
 
+/// What an event bus hands to its subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusMessage {
+    /// An event some node sent, as the text it was sent with.
+    Event(String),
+    /// The bus lost its connection and is back: events sent meanwhile were missed.
+    Missed,
+    /// Nothing arrived for a while; the subscriber may stop by returning false.
+    Idle,
+}
+
+/// Carries live events between every node that shares one database, so that an agent connected
+/// to one node sees what arrived through another. A single-node backend has none: its events
+/// stay in the process.
+pub trait EventBus: Send + Sync {
+    /// Sends an event to every node, this one included. Never blocks; an event that cannot be
+    /// sent is logged and dropped (live events are a notification, the database is the record).
+    fn send(&self, event: String);
+    /// The largest event, in bytes, the bus carries.
+    fn max_event_bytes(&self) -> usize;
+    /// Starts delivering every node's events, own ones included, in the order each node sent
+    /// them, until `deliver` returns false.
+    fn subscribe(&self, deliver: Box<dyn FnMut(BusMessage) -> bool + Send>) -> Result<()>;
+}
+
+/// Live events beyond this process.
+pub trait LiveEvents: Send + Sync {
+    fn event_bus(&self) -> Option<std::sync::Arc<dyn EventBus>>;
+}
+
 /// Everything; held as `Arc<dyn Store>` so handlers compile once.
-pub trait Store: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue {}
-impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue> Store for T {}
+pub trait Store: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue + LiveEvents {}
+impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue + LiveEvents> Store for T {}
 
 /// The wall clock, in the domain's unit.
 pub fn now() -> Timestamp {

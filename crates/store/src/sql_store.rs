@@ -16,6 +16,7 @@ pub struct SqlStore {
     writer: Writer,
     reads: Arc<ReadPool>,
     channels: Arc<ChannelCache>,
+    bus: Option<Arc<dyn EventBus>>,
 }
 
 /// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
@@ -48,7 +49,14 @@ impl SqlStore {
             writer: Writer::spawn(write_conn, name)?,
             reads: Arc::new(ReadPool::new(connector, max_idle_readers)),
             channels: Arc::default(),
+            bus: None,
         })
+    }
+
+    /// For a backend shared by several nodes: live events travel through `bus`.
+    pub fn with_event_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
+        self.bus = Some(bus);
+        self
     }
 
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
@@ -62,6 +70,12 @@ impl SqlStore {
 
 fn random_token() -> String {
     format!("sb_{}", crate::random_secret())
+}
+
+impl LiveEvents for SqlStore {
+    fn event_bus(&self) -> Option<Arc<dyn EventBus>> {
+        self.bus.clone()
+    }
 }
 
 #[async_trait]

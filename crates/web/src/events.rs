@@ -14,7 +14,7 @@ pub async fn stream(State(state): State<AppState>, auth: Auth) -> Sse<impl Strea
     let workspace = auth.principal.workspace_id;
     let events = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
         let out = match item {
-            Ok(LiveEvent { workspace_id, kind, data }) if workspace_id == workspace => {
+            Ok(LiveEvent { workspace_id, kind, data }) if workspace_id.as_ref().is_none_or(|w| *w == workspace) => {
                 Some(Ok(Event::default().event(kind).data(data.to_string())))
             }
             Ok(_) => None,

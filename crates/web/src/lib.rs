@@ -14,22 +14,63 @@ pub mod openapi;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get, patch, post};
+use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::WorkspaceId;
-use switchboard_store::Store;
+use switchboard_store::{BusMessage, EventBus, Store};
 use tokio::sync::{Notify, broadcast};
 
 /// One committed change, published to the workspace's live subscribers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LiveEvent {
-    pub workspace_id: WorkspaceId,
-    pub kind: &'static str,
+    /// `None` for a notice to every subscriber (that events were missed).
+    pub workspace_id: Option<WorkspaceId>,
+    pub kind: String,
     pub data: serde_json::Value,
 }
 
+/// A field longer than this (serialised) is left out of an event too large for the bus.
+const MAX_KEPT_FIELD_BYTES: usize = 256;
+
 impl LiveEvent {
-    pub fn new(workspace: &WorkspaceId, kind: &'static str, data: serde_json::Value) -> Self {
-        Self { workspace_id: workspace.clone(), kind, data }
+    pub fn new(workspace: &WorkspaceId, kind: &str, data: serde_json::Value) -> Self {
+        Self { workspace_id: Some(workspace.clone()), kind: kind.to_owned(), data }
+    }
+
+    /// Tells every subscriber that events were lost, so that it reloads instead of drifting.
+    pub fn lagged(data: serde_json::Value) -> Self {
+        Self { workspace_id: None, kind: "lagged".to_owned(), data }
+    }
+
+    /// The event as the text the bus carries between nodes. An event larger than `max_bytes`
+    /// keeps only its short fields (ids, statuses) and says `"truncated": true`; a subscriber
+    /// fetches the object for the rest.
+    pub fn to_wire(&self, max_bytes: usize) -> String {
+        let wire = |data: &serde_json::Value| json!({"w": self.workspace_id, "k": self.kind, "d": data}).to_string();
+        let full = wire(&self.data);
+        if full.len() <= max_bytes {
+            return full;
+        }
+        let mut short = serde_json::Map::new();
+        if let Some(fields) = self.data.as_object() {
+            for (name, value) in fields {
+                if value.to_string().len() <= MAX_KEPT_FIELD_BYTES {
+                    short.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        short.insert("truncated".into(), true.into());
+        let shortened = wire(&serde_json::Value::Object(short));
+        if shortened.len() <= max_bytes { shortened } else { wire(&json!({"truncated": true})) }
+    }
+
+    pub fn from_wire(text: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let workspace_id = match v.get("w")? {
+            serde_json::Value::Null => None,
+            w => Some(WorkspaceId::parse(w.as_str()?).ok()?),
+        };
+        Some(Self { workspace_id, kind: v.get("k")?.as_str()?.to_owned(), data: v.get("d")?.clone() })
     }
 }
 
@@ -37,6 +78,9 @@ impl LiveEvent {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub events: broadcast::Sender<LiveEvent>,
+    /// Set when the database is shared by several nodes: events travel through it, and come
+    /// back to this node's subscribers from there.
+    bus: Option<Arc<dyn EventBus>>,
     /// Wakes the delivery worker as soon as a reply is queued.
     pub jobs_waiting: Arc<Notify>,
     /// Base URL that providers reach this server on (for `webhook_url`).
@@ -47,13 +91,46 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: String, max_body_bytes: usize) -> Self {
         let (events, _) = broadcast::channel(1024);
-        Self { store, events, jobs_waiting: Arc::new(Notify::new()), public_url, max_body_bytes }
+        let bus = store.event_bus().filter(|bus| match subscribe(bus.as_ref(), &events) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen to other nodes' events; live events stay on this node");
+                false
+            }
+        });
+        Self { store, events, bus, jobs_waiting: Arc::new(Notify::new()), public_url, max_body_bytes }
     }
 
-    /// Sends to live subscribers; nobody listening is fine.
+    /// Sends to live subscribers (on every node when there is a bus); nobody listening is fine.
     pub fn publish(&self, event: LiveEvent) {
-        let _ = self.events.send(event);
+        match &self.bus {
+            Some(bus) => bus.send(event.to_wire(bus.max_event_bytes())),
+            None => {
+                let _ = self.events.send(event);
+            }
+        }
     }
+}
+
+/// Forwards the bus's events to this node's subscribers until the last `AppState` is gone.
+fn subscribe(bus: &dyn EventBus, events: &broadcast::Sender<LiveEvent>) -> switchboard_store::Result<()> {
+    let local = events.downgrade();
+    bus.subscribe(Box::new(move |message| {
+        let Some(local) = local.upgrade() else { return false };
+        match message {
+            BusMessage::Event(text) => match LiveEvent::from_wire(&text) {
+                Some(event) => {
+                    let _ = local.send(event);
+                }
+                None => tracing::warn!(event = %text, "unreadable live event from the bus"),
+            },
+            BusMessage::Missed => {
+                let _ = local.send(LiveEvent::lagged(json!({"reason": "reconnected"})));
+            }
+            BusMessage::Idle => {}
+        }
+        true
+    }))
 }
 
 /// One served endpoint and its documentation.
@@ -175,4 +252,34 @@ async fn not_found(extract::AcceptLang(lang): extract::AcceptLang) -> error::Api
 
 async fn method_not_allowed(extract::AcceptLang(lang): extract::AcceptLang) -> error::ApiError {
     error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "error.method_not_allowed").lang(lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_events_cross_the_bus_whole_or_truncated_within_the_limit() {
+        let ws = WorkspaceId::generate();
+        let small = LiveEvent::new(&ws, "message.created", json!({"id": "m1", "text": "hello"}));
+        assert_eq!(LiveEvent::from_wire(&small.to_wire(7999)), Some(small.clone()));
+
+        let big = LiveEvent::new(&ws, "message.updated", json!({"id": "m2", "status": "sent", "text": "x".repeat(10_000)}));
+        let wire = big.to_wire(7999);
+        assert!(wire.len() <= 7999, "{}", wire.len());
+        let back = LiveEvent::from_wire(&wire).expect("readable");
+        assert_eq!((back.workspace_id.as_ref(), back.kind.as_str()), (Some(&ws), "message.updated"));
+        assert_eq!(back.data, json!({"id": "m2", "status": "sent", "truncated": true}));
+
+        // Even when the short fields alone are too many, the event still fits and says so.
+        let wide: serde_json::Map<String, serde_json::Value> = (0..500).map(|i| (format!("field{i}"), json!("value"))).collect();
+        let wire = LiveEvent::new(&ws, "x", serde_json::Value::Object(wide)).to_wire(1000);
+        assert!(wire.len() <= 1000);
+        assert_eq!(LiveEvent::from_wire(&wire).expect("readable").data, json!({"truncated": true}));
+
+        let notice = LiveEvent::lagged(json!({"reason": "reconnected"}));
+        assert_eq!(LiveEvent::from_wire(&notice.to_wire(7999)), Some(notice));
+        assert_eq!(LiveEvent::from_wire("not json"), None);
+        assert_eq!(LiveEvent::from_wire(r#"{"w": "not-an-id", "k": "x", "d": {}}"#), None);
+    }
 }

@@ -221,22 +221,7 @@ async fn sigkill_during_a_burst_loses_nothing_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_during_a_burst_loses_nothing_on_postgres() {
-    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .expect("SWITCHBOARD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL");
-    let name = format!("crash_{}", uuid::Uuid::new_v4().simple());
-    let url = tokio::task::spawn_blocking({
-        let name = name.clone();
-        move || {
-            let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
-            client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
-            match admin.rsplit_once('/') {
-                Some((base, _)) => format!("{base}/{name}"),
-                None => panic!("unexpected postgres url {admin}"),
-            }
-        }
-    })
-    .await
-    .expect("join");
+    let url = crate::postgres_database("crash").await;
     let dir = temp_dir();
     sigkill_during_a_burst_loses_nothing(dir.0.clone(), Some(url)).await;
 }

@@ -2,6 +2,7 @@
 
 mod crash;
 mod endpoints;
+mod nodes;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -24,7 +25,12 @@ impl Drop for App {
 
 async fn spawn_app() -> App {
     let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
-    let config = Config { data: data.clone(), max_body_bytes: 64 * 1024, ..Config::default() };
+    spawn_app_with(Config { data, max_body_bytes: 64 * 1024, ..Config::default() }).await
+}
+
+/// A server on `config`'s database, with a fresh admin token.
+async fn spawn_app_with(config: Config) -> App {
+    let data = config.data.clone();
     let store = switchboard_server::open_store(&config).await.expect("store");
     let ws = store.workspace_by_slug("default").await.expect("default workspace");
     let admin = store.create_token(&ws.id, "admin", switchboard_domain::Role::Admin).await.expect("token").token;
@@ -43,6 +49,23 @@ async fn spawn_app() -> App {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     App { base, http, admin, data, _stop: stop }
+}
+
+/// A new, empty database in the test cluster that scripts/test.sh starts; its URL.
+async fn postgres_database(prefix: &str) -> String {
+    let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+        .expect("SWITCHBOARD_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL");
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+        client.batch_execute(&format!("CREATE DATABASE {name}")).expect("create database");
+        match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("unexpected postgres url {admin}"),
+        }
+    })
+    .await
+    .expect("join")
 }
 
 fn sign(secret: &str, body: &[u8]) -> String {

@@ -1,0 +1,107 @@
+//! Two nodes on one PostgreSQL database: live events reach the agents of both, whichever node
+//! the change came through (LISTEN/NOTIFY).
+
+use crate::{App, Config, postgres_database, spawn_app_with};
+use futures_util::{Stream, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// One server-sent event stream, read event by event.
+struct Events {
+    stream: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<String>> + Send>>,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &App) -> Self {
+        let res = app.http.get(format!("{}/api/v1/events", app.base)).bearer_auth(&app.admin).send().await.expect("sse");
+        assert_eq!(res.status(), 200);
+        let mut events = Self {
+            stream: Box::pin(res.bytes_stream().map(|r| r.map(|b| String::from_utf8_lossy(&b).into_owned()))),
+            buffer: String::new(),
+        };
+        // Subscribed from here on: the stream opens with "ready".
+        assert_eq!(events.next().await.0, "ready");
+        events
+    }
+
+    /// The next event as (kind, data); fails the test after 10 s without one.
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).map(str::to_owned);
+                match (field("event:"), field("data:")) {
+                    (Some(kind), Some(data)) => return (kind, serde_json::from_str(&data).expect("event data is JSON")),
+                    _ => continue, // a keep-alive comment
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("an event within 10 s")
+                .expect("stream open")
+                .expect("bytes");
+            self.buffer.push_str(&chunk);
+        }
+    }
+
+    /// Skips events until one of `kind` arrives.
+    async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let (k, data) = self.next().await;
+            if k == kind {
+                return data;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_events_reach_every_node_on_postgres() {
+    let url = postgres_database("nodes").await;
+    let node = |n: u32| Config {
+        data: std::env::temp_dir().join(format!("switchboard-node{n}-{}", uuid::Uuid::new_v4())),
+        database_url: Some(url.clone()),
+        max_body_bytes: 64 * 1024,
+        ..Config::default()
+    };
+    let (a, b) = (spawn_app_with(node(1)).await, spawn_app_with(node(2)).await);
+    let (mut on_a, mut on_b) = (Events::open(&a).await, Events::open(&b).await);
+
+    // A customer writes through node A: agents on both nodes see it.
+    let channel = a.channel("http://127.0.0.1:9/x").await;
+    let sent = a.send(&channel, json!({"message_id": "n1", "from": {"id": "c1"}, "text": "Hello"})).await;
+    for events in [&mut on_a, &mut on_b] {
+        let created = events.next_of("message.created").await;
+        assert_eq!(created["message_id"], sent["message_id"]);
+        assert_eq!(created["new_conversation"], true);
+    }
+
+    // An agent on node B replies with a text too large for one NOTIFY (PostgreSQL's limit is
+    // 8000 bytes): node A still hears of it, with the ids and `truncated`, and fetches the rest.
+    let conversation = sent["conversation_id"].as_str().expect("conversation id");
+    let long = "x".repeat(20_000);
+    let (status, reply) =
+        b.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&b.admin), Some(json!({"text": long}))).await;
+    assert_eq!(status, 201, "{reply}");
+    let heard = on_a.next_of("message.created").await;
+    assert_eq!(heard["id"], reply["id"]);
+    assert_eq!(heard["truncated"], true);
+    assert!(heard.get("text").is_none(), "the long field is left out: {heard}");
+    let (status, messages) = a.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&a.admin), None).await;
+    assert_eq!(status, 200);
+    assert!(messages["items"].as_array().expect("items").iter().any(|m| m["id"] == reply["id"] && m["text"] == long.as_str()));
+    // Node B's own subscribers get the event back from the database too.
+    let own = on_b.next_of("message.created").await;
+    assert_eq!(own["id"], reply["id"]);
+
+    // A status change through node A: node B's agents see it; events of one node arrive in the
+    // order that node sent them.
+    for status in ["pending", "open"] {
+        let (code, _) =
+            a.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&a.admin), Some(json!({"status": status}))).await;
+        assert_eq!(code, 200);
+    }
+    assert_eq!(on_b.next_of("conversation.updated").await["status"], "pending");
+    assert_eq!(on_b.next_of("conversation.updated").await["status"], "open");
+}
