@@ -754,7 +754,13 @@ struct Candidate {
     last_channel_id: Option<String>,
 }
 
-const CANDIDATE_COLUMNS: &str = "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id";
+/// The columns `candidate_from` reads; a macro so that the intake's fixed queries are built at
+/// compile time rather than formatted on every message.
+macro_rules! candidate_columns {
+    () => {
+        "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id"
+    };
+}
 
 fn candidate_from(r: &Row, first: usize) -> Result<Candidate> {
     Ok(Candidate {
@@ -770,22 +776,27 @@ fn candidate_from(r: &Row, first: usize) -> Result<Candidate> {
 }
 
 fn candidate_where(conn: &mut dyn Conn, sql_where: &str, args: &[Value]) -> Result<Option<Candidate>> {
-    let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM conversations WHERE {sql_where}");
+    let sql = format!("SELECT {} FROM conversations WHERE {sql_where}", candidate_columns!());
     conn.query_opt(&sql, args)?.map(|r| candidate_from(&r, 0)).transpose()
 }
 
 /// The customer's latest active conversation and latest solved one, in one statement (one
 /// round trip on PostgreSQL): the continuity and reopen rules choose between them.
 fn latest_candidates(conn: &mut dyn Conn, contact: &ContactId) -> Result<(Option<Candidate>, Option<Candidate>)> {
-    let sql = format!(
-        "SELECT 'active', {CANDIDATE_COLUMNS} FROM (SELECT {CANDIDATE_COLUMNS} FROM conversations \
-         WHERE contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY last_activity_at DESC, id DESC LIMIT 1) a \
-         UNION ALL \
-         SELECT 'solved', {CANDIDATE_COLUMNS} FROM (SELECT {CANDIDATE_COLUMNS} FROM conversations \
-         WHERE contact_id = $1 AND status = 'solved' ORDER BY solved_at DESC, id DESC LIMIT 1) s"
+    const SQL: &str = concat!(
+        "SELECT 'active', ",
+        candidate_columns!(),
+        " FROM (SELECT ",
+        candidate_columns!(),
+        " FROM conversations WHERE contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') \
+         ORDER BY last_activity_at DESC, id DESC LIMIT 1) a UNION ALL SELECT 'solved', ",
+        candidate_columns!(),
+        " FROM (SELECT ",
+        candidate_columns!(),
+        " FROM conversations WHERE contact_id = $1 AND status = 'solved' ORDER BY solved_at DESC, id DESC LIMIT 1) s"
     );
     let (mut active, mut solved) = (None, None);
-    for row in conn.query(&sql, params![contact.as_str()])? {
+    for row in conn.query(SQL, params![contact.as_str()])? {
         let candidate = candidate_from(&row, 1)?;
         if row.text(0)? == "active" {
             active = Some(candidate);
