@@ -123,7 +123,16 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
         if content.is_none() && a.url.is_none() {
             return Err(InboundError::new(field("url"), "an attachment needs url or data_base64"));
         }
-        attachments.push(AttachmentMeta { filename: a.filename, content_type: a.content_type, content, url: a.url, size: None });
+        attachments.push(AttachmentMeta {
+            id: AttachmentId::generate(),
+            filename: a.filename,
+            content_type: a.content_type,
+            content,
+            url: a.url,
+            size: None,
+            inline: false,
+            content_id: None,
+        });
     }
     Ok(InboundMessage {
         workspace_id: ctx.workspace_id.clone(),
@@ -140,6 +149,8 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
         thread,
         attachments,
         auto_reply: false,
+        quoted_text: None,
+        participants: Vec::new(),
     })
 }
 

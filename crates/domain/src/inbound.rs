@@ -2,7 +2,7 @@
 
 use crate::channel::ChannelKind;
 use crate::identity::Identity;
-use crate::ids::{ChannelId, WorkspaceId};
+use crate::ids::{AttachmentId, ChannelId, WorkspaceId};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +19,10 @@ pub struct InboundMessage {
     /// Further identities the message mentions, each saying whether the channel vouches for it.
     pub hints: Vec<IdentityHint>,
     pub subject: Option<String>,
+    /// What the customer wrote this time.
     pub text: String,
+    /// The earlier mail their client quoted below it: hidden by default, never thrown away.
+    pub quoted_text: Option<String>,
     /// Already sanitised HTML, when the channel has any.
     pub html: Option<String>,
     /// When the customer sent it, if the channel says; imports replay history with old times.
@@ -28,6 +31,16 @@ pub struct InboundMessage {
     pub attachments: Vec<AttachmentMeta>,
     /// Automatic mail (out-of-office, bounces): stored and marked, never reopens anything.
     pub auto_reply: bool,
+    /// Other people the message was also addressed to (email Cc): they join the conversation.
+    pub participants: Vec<Participant>,
+}
+
+/// Someone copied on a message. The identity is how the channel reaches them; a copied
+/// address becomes a customer of its own, never an identity of the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub identity: Identity,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +63,17 @@ pub enum ThreadHint {
     ReplyTo(Vec<String>),
     /// A ticket number the customer quoted (`[#1042]`).
     TicketNumber(i64),
+    /// Email's layers, tried in this order: the ids of earlier messages it answers
+    /// (In-Reply-To, References); the ticket number in the address it was sent to (our
+    /// per-conversation Reply-To); the ticket number in the subject. Ticket numbers count only
+    /// for the sender's own conversations and those they take part in.
+    Email { references: Vec<String>, address_ticket: Option<i64>, subject_ticket: Option<i64> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentMeta {
+    /// Chosen by the adapter, so that an email's HTML can point at its inline images.
+    pub id: AttachmentId,
     pub filename: String,
     pub content_type: String,
     /// Bytes when the channel delivered the content itself.
@@ -62,6 +82,9 @@ pub struct AttachmentMeta {
     pub url: Option<String>,
     /// Size in bytes when known.
     pub size: Option<u64>,
+    /// Shown inside the message body (an email's `cid:` image), not a file the customer sent.
+    pub inline: bool,
+    pub content_id: Option<String>,
 }
 
 impl InboundMessage {
@@ -70,4 +93,19 @@ impl InboundMessage {
     pub fn effective_time(&self, received_at: Timestamp) -> Timestamp {
         self.sent_at.unwrap_or(received_at)
     }
+}
+
+/// A mail server's report on one of our outbound messages (RFC 3464): a permanent failure marks
+/// the message failed; a delay is only noted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReportIn {
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    /// The report's own id: a report is recorded once.
+    pub external_id: String,
+    /// The external id (Message-ID) of our message it reports on.
+    pub about: String,
+    pub failed: bool,
+    /// What happened, to whom, and the remote server's words.
+    pub summary: String,
 }

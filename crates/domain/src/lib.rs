@@ -20,6 +20,6 @@ pub use channel::ChannelKind;
 pub use conversation::{DeliveryStatus, Direction, Priority, Status};
 pub use identity::{Identity, IdentityKind, Region};
 pub use ids::*;
-pub use inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
+pub use inbound::{AttachmentMeta, DeliveryReportIn, IdentityHint, InboundMessage, Participant, ThreadHint};
 pub use role::{Permission, Role};
 pub use time::Timestamp;

@@ -118,6 +118,8 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     thread: None,
                     attachments: vec![],
                     auto_reply: false,
+                    quoted_text: None,
+                    participants: Vec::new(),
                 })
                 .await?;
             conversations.insert(outcome.conversation_id.clone());

@@ -13,7 +13,8 @@ use switchboard_store::migrate::{Migration, migrate};
 use switchboard_store::sql::{Conn, Connector, Dialect, Row, Value};
 use switchboard_store::{BusMessage, EventBus, SqlStore, StoreError};
 
-pub const MIGRATIONS: &[Migration] = &[(1, "core", include_str!("../migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[Migration] =
+    &[(1, "core", include_str!("../migrations/0001_core.sql")), (2, "email", include_str!("../migrations/0002_email.sql"))];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through
 /// LISTEN/NOTIFY, so every node on the database sees them.

@@ -15,7 +15,8 @@ use switchboard_store::migrate::{Migration, migrate};
 use switchboard_store::sql::{Conn, Connector, Dialect, LogSync, Row, Value};
 use switchboard_store::{SqlStore, StoreError};
 
-pub const MIGRATIONS: &[Migration] = &[(1, "core", include_str!("../migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[Migration] =
+    &[(1, "core", include_str!("../migrations/0001_core.sql")), (2, "email", include_str!("../migrations/0002_email.sql"))];
 
 /// Opens (creating if needed) the database at `path`, applies migrations, starts the writer.
 pub fn open(path: &Path) -> Result<SqlStore, StoreError> {

@@ -46,6 +46,9 @@ pub trait ChannelStore: Send + Sync {
 #[async_trait]
 pub trait IntakeStore: Send + Sync {
     async fn intake(&self, message: InboundMessage) -> Result<IntakeOutcome>;
+    /// A mail server's report on one of our outbound messages; `NotFound` when it names no
+    /// message of ours.
+    async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome>;
 }
 
 #[async_trait]

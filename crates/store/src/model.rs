@@ -107,6 +107,8 @@ pub struct Conversation {
     pub tags: Vec<String>,
     /// Every channel the conversation has used, in order of first use.
     pub channels: Vec<ChannelRef>,
+    /// Other customers copied on it (email Cc), in the order they joined.
+    pub participants: Vec<ContactId>,
     /// The channel the customer wrote from most recently: where replies go by default.
     pub last_channel_id: Option<ChannelId>,
     pub created_at: Timestamp,
@@ -126,6 +128,9 @@ pub struct Attachment {
     pub size: Option<i64>,
     pub url: Option<String>,
     pub has_content: bool,
+    /// Shown inside the HTML body through `content_id`, not listed as a file.
+    pub inline: bool,
+    pub content_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +143,8 @@ pub struct Message {
     pub author_agent_id: Option<AgentId>,
     pub author_contact_id: Option<ContactId>,
     pub text: String,
+    /// The earlier mail the customer's client quoted below `text`.
+    pub quoted_text: Option<String>,
     pub html: Option<String>,
     pub auto_reply: bool,
     pub delivery_status: Option<DeliveryStatus>,

@@ -280,6 +280,7 @@ fn conversation_from(row: &Row) -> Result<Conversation> {
         team_id: row.opt_text(8)?.map(TeamId::from_trusted),
         tags: serde_json::from_str(&row.text(9)?).unwrap_or_default(),
         channels: Vec::new(),
+        participants: Vec::new(),
         last_channel_id: row.opt_text(10)?.map(ChannelId::from_trusted),
         created_at: Timestamp(row.int(11)?),
         first_response_at: ts(row.opt_int(12)?),
@@ -306,6 +307,16 @@ fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> R
         let conversation = row.text(0)?;
         if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
             c.channels.push(ChannelRef { id: ChannelId::from_trusted(row.text(1)?), kind: parse_enum(row.text(2)?, "channel kind")? });
+        }
+    }
+    let sql = format!(
+        "SELECT conversation_id, contact_id FROM conversation_participants WHERE conversation_id IN ({}) ORDER BY added_at, contact_id",
+        placeholders(1, conversations.len())
+    );
+    for row in conn.query(&sql, &ids)? {
+        let conversation = row.text(0)?;
+        if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
+            c.participants.push(ContactId::from_trusted(row.text(1)?));
         }
     }
     Ok(())
@@ -492,7 +503,7 @@ pub fn update_conversation(
 // ---------------------------------------------------------------- messages
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
-     m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at";
+     m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -513,6 +524,7 @@ fn message_from(row: &Row) -> Result<Message> {
         delivery_status: row.opt_text(11)?.map(|s| parse_enum(s, "delivery status")).transpose()?,
         delivery_error: row.opt_text(12)?,
         created_at: Timestamp(row.int(13)?),
+        quoted_text: row.opt_text(14)?,
         attachments: Vec::new(),
     })
 }
@@ -522,7 +534,8 @@ fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<(
         return Ok(());
     }
     let sql = format!(
-        "SELECT message_id, id, filename, content_type, size, url, sha256 FROM attachments WHERE message_id IN ({}) ORDER BY id",
+        "SELECT message_id, id, filename, content_type, size, url, sha256, inline, content_id FROM attachments \
+         WHERE message_id IN ({}) ORDER BY id",
         placeholders(1, messages.len())
     );
     let ids: Vec<Value> = messages.iter().map(|m| Value::from(m.id.as_str())).collect();
@@ -536,6 +549,8 @@ fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<(
                 size: row.opt_int(4)?,
                 url: row.opt_text(5)?,
                 has_content: row.opt_text(6)?.is_some(),
+                inline: row.bool(7)?,
+                content_id: row.opt_text(8)?,
             });
         }
     }
@@ -562,8 +577,8 @@ pub fn messages(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &Con
 
 pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
     let row = conn.query_one(
-        "SELECT a.id, a.filename, a.content_type, a.size, a.url, b.content FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE a.id = $1 AND a.workspace_id = $2",
+        "SELECT a.id, a.filename, a.content_type, a.size, a.url, b.content, a.inline, a.content_id FROM attachments a \
+         JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1 AND a.workspace_id = $2",
         params![id.as_str(), workspace.as_str()],
     )?;
     Ok((
@@ -574,6 +589,8 @@ pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentI
             size: row.opt_int(3)?,
             url: row.opt_text(4)?,
             has_content: true,
+            inline: row.bool(6)?,
+            content_id: row.opt_text(7)?,
         },
         row.bytes(5)?,
     ))
@@ -826,28 +843,50 @@ fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId)
             found(c, ThreadLookup::UnknownKey)
         }
         Some(ThreadHint::ReplyTo(ids)) if !ids.is_empty() => {
-            let ids: Vec<&String> = ids.iter().take(50).collect();
-            let sql = format!(
-                "id = (SELECT conversation_id FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
-                 AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
-                placeholders(2, ids.len())
-            );
-            let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
-            args.extend(ids.into_iter().map(Value::from));
-            let c = candidate_where(conn, &sql, &args)?;
-            found(c, ThreadLookup::UnknownReference)
+            found(referenced_conversation(conn, msg, ids)?, ThreadLookup::UnknownReference)
         }
         Some(ThreadHint::ReplyTo(_)) => Ok((ThreadLookup::UnknownReference, None)),
         // A ticket number only counts for that customer's own tickets: numbers are guessable.
-        Some(ThreadHint::TicketNumber(n)) => {
-            let c = candidate_where(
-                conn,
-                "workspace_id = $1 AND number = $2 AND contact_id = $3",
-                params![msg.workspace_id.as_str(), *n, contact.as_str()],
-            )?;
-            found(c, ThreadLookup::UnknownReference)
+        Some(ThreadHint::TicketNumber(n)) => found(own_ticket(conn, msg, contact, *n)?, ThreadLookup::UnknownReference),
+        Some(ThreadHint::Email { references, address_ticket, subject_ticket }) => {
+            if !references.is_empty()
+                && let Some(c) = referenced_conversation(conn, msg, references)?
+            {
+                return found(Some(c), ThreadLookup::UnknownReference);
+            }
+            for n in [address_ticket, subject_ticket].into_iter().flatten() {
+                if let Some(c) = own_ticket(conn, msg, contact, *n)? {
+                    return found(Some(c), ThreadLookup::UnknownReference);
+                }
+            }
+            Ok((ThreadLookup::UnknownReference, None))
         }
     }
+}
+
+/// The newest conversation holding one of the messages `ids` names (any channel of the
+/// workspace: message ids are not guessable, so whoever quotes one was sent it).
+fn referenced_conversation(conn: &mut dyn Conn, msg: &InboundMessage, ids: &[String]) -> Result<Option<Candidate>> {
+    let ids: Vec<&String> = ids.iter().rev().take(50).collect();
+    let sql = format!(
+        "id = (SELECT conversation_id FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
+         AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
+        placeholders(2, ids.len())
+    );
+    let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
+    args.extend(ids.into_iter().map(Value::from));
+    candidate_where(conn, &sql, &args)
+}
+
+/// Conversation `number`, if the sender is its customer or was copied on it: ticket numbers
+/// are guessable, so they never lead a stranger into someone else's conversation.
+fn own_ticket(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId, number: i64) -> Result<Option<Candidate>> {
+    candidate_where(
+        conn,
+        "workspace_id = $1 AND number = $2 AND (contact_id = $3 \
+         OR id IN (SELECT conversation_id FROM conversation_participants WHERE contact_id = $3))",
+        params![msg.workspace_id.as_str(), number, contact.as_str()],
+    )
 }
 
 /// `may_have_claims` is false for a contact created in this transaction: it has no claims yet,
@@ -1096,8 +1135,8 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
     }
     let message_id = MessageId::generate();
     let inserted = conn.execute(
-        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, external_id, author_contact_id, text, html, auto_reply, created_at, received_at) \
-         VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, external_id, author_contact_id, text, html, auto_reply, \
+         created_at, received_at, quoted_text) VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         params![
             message_id.as_str(),
             ws.as_str(),
@@ -1109,7 +1148,8 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
             msg.html.clone(),
             msg.auto_reply,
             at.millis(),
-            now
+            now,
+            msg.quoted_text.clone()
         ],
     )?;
     if inserted == 0 {
@@ -1130,16 +1170,19 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
         };
         let size = attachment.content.as_ref().map(|b| b.len() as i64).or(attachment.size.map(|s| s as i64));
         conn.execute(
-            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, sha256, inline, content_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             params![
-                AttachmentId::generate().as_str(),
+                attachment.id.as_str(),
                 ws.as_str(),
                 message_id.as_str(),
                 attachment.filename.as_str(),
                 attachment.content_type.as_str(),
                 size,
                 attachment.url.clone(),
-                sha
+                sha,
+                attachment.inline,
+                attachment.content_id.clone()
             ],
         )?;
     }
@@ -1148,7 +1191,115 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
         "message.received",
         json!({"message_id": message_id, "channel_id": msg.channel_id, "auto_reply": msg.auto_reply}),
     )?;
+    // An autoresponder's copy list is not people joining the conversation.
+    if !msg.auto_reply {
+        for p in &msg.participants {
+            add_participant(conn, ws, &conversation_id, &contact_id, p, now)?;
+        }
+    }
     Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })
+}
+
+/// Someone copied on a message joins its conversation: the customer who owns that identity, or
+/// a new customer for it. The sender themselves is never their own participant.
+fn add_participant(
+    conn: &mut dyn Conn,
+    ws: &WorkspaceId,
+    conversation: &ConversationId,
+    customer: &ContactId,
+    p: &Participant,
+    now: i64,
+) -> Result<()> {
+    let contact = match verified_owner(conn, ws, &p.identity)? {
+        Some(c) => c,
+        None => {
+            let id = ContactId::generate();
+            conn.execute(
+                "INSERT INTO contacts (id, workspace_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+                params![id.as_str(), ws.as_str(), clean_name(p.name.as_deref()), now],
+            )?;
+            insert_identity(conn, ws, &id, &p.identity, true, false, now)?;
+            let actor = Actor::Contact(id.clone());
+            Audit { workspace: ws, conversation: None, contact: Some(&id), actor: &actor }.record(
+                conn,
+                "contact.created",
+                json!({"identity": p.identity.to_string(), "as": "participant"}),
+            )?;
+            id
+        }
+    };
+    if &contact == customer {
+        return Ok(());
+    }
+    let added = conn.execute(
+        "INSERT INTO conversation_participants (conversation_id, contact_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        params![conversation.as_str(), contact.as_str(), now],
+    )?;
+    if added > 0 {
+        let actor = Actor::Contact(customer.clone());
+        Audit { workspace: ws, conversation: Some(conversation), contact: Some(&contact), actor: &actor }.record(
+            conn,
+            "participant.added",
+            json!({"contact_id": contact, "identity": p.identity.to_string()}),
+        )?;
+    }
+    Ok(())
+}
+
+/// A delivery report on one of our outbound messages: kept in that message's conversation as
+/// an automatic message, and a permanent failure marks the message failed with the reason.
+/// `NotFound` when the report is about no message of ours (the caller takes it in as mail).
+pub fn record_delivery_report(conn: &mut dyn Conn, report: &DeliveryReportIn, received_at: Timestamp) -> Result<IntakeOutcome> {
+    let ws = &report.workspace_id;
+    let about = conn
+        .query_opt(
+            "SELECT m.id, m.conversation_id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE m.channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) AND m.external_id = $2 AND m.direction = 'out'",
+            params![ws.as_str(), report.about.as_str()],
+        )?
+        .ok_or(StoreError::NotFound)?;
+    let (original, conversation, contact) =
+        (MessageId::from_trusted(about.text(0)?), ConversationId::from_trusted(about.text(1)?), ContactId::from_trusted(about.text(2)?));
+    let existing = conn.query_opt(
+        "SELECT id FROM messages WHERE channel_id = $1 AND external_id = $2",
+        params![report.channel_id.as_str(), report.external_id.as_str()],
+    )?;
+    if let Some(row) = existing {
+        return Ok(IntakeOutcome {
+            message_id: MessageId::from_trusted(row.text(0)?),
+            conversation_id: conversation,
+            contact_id: contact,
+            duplicate: true,
+            new_conversation: false,
+        });
+    }
+    let now = received_at.millis();
+    let message_id = MessageId::generate();
+    conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, external_id, text, auto_reply, created_at, received_at) \
+         VALUES ($1, $2, $3, $4, 'system', $5, $6, TRUE, $7, $7)",
+        params![
+            message_id.as_str(),
+            ws.as_str(),
+            conversation.as_str(),
+            report.channel_id.as_str(),
+            report.external_id.as_str(),
+            report.summary.as_str(),
+            now
+        ],
+    )?;
+    let actor = Actor::System;
+    let audit = Audit { workspace: ws, conversation: Some(&conversation), contact: Some(&contact), actor: &actor };
+    if report.failed {
+        conn.execute(
+            "UPDATE messages SET delivery_status = 'failed', delivery_error = $1 WHERE id = $2",
+            params![report.summary.as_str(), original.as_str()],
+        )?;
+        audit.record(conn, "delivery.failed", json!({"message_id": original, "report_id": message_id, "reason": report.summary}))?;
+    } else {
+        audit.record(conn, "delivery.delayed", json!({"message_id": original, "report_id": message_id, "reason": report.summary}))?;
+    }
+    Ok(IntakeOutcome { message_id, conversation_id: conversation, contact_id: contact, duplicate: false, new_conversation: false })
 }
 
 // ---------------------------------------------------------------- contacts and merges

@@ -139,6 +139,10 @@ impl IntakeStore for SqlStore {
         let received_at = now();
         self.write(move |c| q::intake(c, &message, received_at)).await
     }
+    async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
+        let received_at = now();
+        self.write(move |c| q::record_delivery_report(c, &report, received_at)).await
+    }
 }
 
 #[async_trait]

@@ -80,6 +80,8 @@ conformance!(
     conversation_filters_and_cursor_pagination,
     attachments_are_stored_with_the_message,
     audit_log_is_append_only,
+    email_threads_by_references_then_ticket_numbers_never_by_subject_alone,
+    delivery_reports_mark_our_message_failed,
 );
 
 #[test]

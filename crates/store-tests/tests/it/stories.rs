@@ -108,6 +108,8 @@ impl Msg {
             thread: self.thread.clone(),
             attachments: vec![],
             auto_reply: false,
+            quoted_text: None,
+            participants: Vec::new(),
         }
     }
 }
@@ -613,6 +615,9 @@ pub async fn attachments_are_stored_with_the_message(backend: Backend) {
     let mut inbound = msg("1", "u").build(&ch);
     inbound.attachments = vec![
         AttachmentMeta {
+            id: AttachmentId::generate(),
+            inline: false,
+            content_id: None,
             filename: "invoice.pdf".into(),
             content_type: "application/pdf".into(),
             content: Some(b"%PDF-1.4 test".to_vec()),
@@ -620,6 +625,9 @@ pub async fn attachments_are_stored_with_the_message(backend: Backend) {
             size: None,
         },
         AttachmentMeta {
+            id: AttachmentId::generate(),
+            inline: false,
+            content_id: None,
             filename: "photo.jpg".into(),
             content_type: "image/jpeg".into(),
             content: None,
@@ -656,4 +664,173 @@ pub async fn audit_log_is_append_only(backend: Backend) {
     })
     .await
     .expect("raw checks");
+}
+
+async fn email_channel(w: &World) -> Channel {
+    w.store
+        .create_channel(NewChannel {
+            workspace_id: w.ws.id.clone(),
+            kind: ChannelKind::Email,
+            name: "support".into(),
+            config: json!({"address": "support@helpdesk.example.com"}),
+            secret: "s3cret".into(),
+        })
+        .await
+        .expect("channel")
+}
+
+/// An email as the email adapter hands it over.
+fn mail(ch: &Channel, id: &str, from: &str, thread: Option<ThreadHint>) -> InboundMessage {
+    InboundMessage {
+        workspace_id: ch.workspace_id.clone(),
+        channel_id: ch.id.clone(),
+        channel_kind: ChannelKind::Email,
+        external_id: id.into(),
+        sender: Identity::email(from).expect("email"),
+        sender_name: None,
+        hints: Vec::new(),
+        subject: Some("Order 17".into()),
+        text: format!("mail {id}"),
+        quoted_text: Some("> earlier".into()),
+        html: None,
+        sent_at: None,
+        thread,
+        attachments: Vec::new(),
+        auto_reply: false,
+        participants: Vec::new(),
+    }
+}
+
+fn layers(references: &[&str], address_ticket: Option<i64>, subject_ticket: Option<i64>) -> Option<ThreadHint> {
+    Some(ThreadHint::Email { references: references.iter().map(|r| r.to_string()).collect(), address_ticket, subject_ticket })
+}
+
+pub async fn email_threads_by_references_then_ticket_numbers_never_by_subject_alone(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = email_channel(&w).await;
+    let mut first = mail(&ch, "a1@mail.example.pl", "anna@example.pl", None);
+    first.participants = vec![
+        Participant { identity: Identity::email("piotr@example.pl").expect("email"), name: Some("Piotr".into()) },
+        Participant { identity: Identity::email("Anna@example.pl").expect("email"), name: None },
+    ];
+    let a = w.store.intake(first).await.expect("intake");
+    let conv = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conversation");
+    assert_eq!(conv.participants.len(), 1, "the sender is not their own participant");
+    let piotr = conv.participants[0].clone();
+    assert_eq!(w.store.contact(&w.ws.id, &piotr).await.expect("contact").name.as_deref(), Some("Piotr"));
+    let stored = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    assert_eq!(stored[0].quoted_text.as_deref(), Some("> earlier"));
+
+    // Our reply gets its Message-ID when it is sent.
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("job");
+    w.store
+        .finish_job(&job.id, JobOutcome::Done { external_id: Some(format!("t{}.{}@helpdesk.example.com", conv.number, reply.id)) })
+        .await
+        .expect("sent");
+    let ours = format!("t{}.{}@helpdesk.example.com", conv.number, reply.id);
+
+    // 1. References: our outbound id, or the customer's own earlier mail, from any sender.
+    let by_ref =
+        w.store.intake(mail(&ch, "j1@example.com", "jan@example.com", layers(&["unknown@x", &ours], None, None))).await.expect("intake");
+    assert_eq!(by_ref.conversation_id, a.conversation_id);
+    let by_own = w
+        .store
+        .intake(mail(&ch, "a2@mail.example.pl", "anna@example.pl", layers(&["a1@mail.example.pl"], None, None)))
+        .await
+        .expect("intake");
+    assert_eq!(by_own.conversation_id, a.conversation_id);
+
+    // 2./3. Ticket numbers: only for the conversation's customer and its participants.
+    let stranger =
+        w.store.intake(mail(&ch, "s1@example.org", "stranger@example.org", layers(&[], None, Some(conv.number)))).await.expect("intake");
+    assert_ne!(stranger.conversation_id, a.conversation_id, "never joined by subject alone");
+    assert!(stranger.new_conversation);
+    let copied =
+        w.store.intake(mail(&ch, "p1@example.pl", "piotr@example.pl", layers(&[], None, Some(conv.number)))).await.expect("intake");
+    assert_eq!(copied.conversation_id, a.conversation_id);
+    assert_eq!(copied.contact_id, piotr);
+    let by_address = w
+        .store
+        .intake(mail(&ch, "a3@mail.example.pl", "anna@example.pl", layers(&["nobody@x"], Some(conv.number), Some(999))))
+        .await
+        .expect("intake");
+    assert_eq!(by_address.conversation_id, a.conversation_id);
+
+    // Automatic mail lands in a solved conversation without reopening it.
+    let actor = Actor::Agent(w.agent.id.clone());
+    w.store
+        .update_conversation(&w.ws.id, &a.conversation_id, ConversationPatch { status: Some(Status::Solved), ..Default::default() }, actor)
+        .await
+        .expect("solve");
+    let mut ooo = mail(&ch, "ooo@mail.example.pl", "anna@example.pl", layers(&[&ours], None, Some(conv.number)));
+    ooo.auto_reply = true;
+    ooo.participants = vec![Participant { identity: Identity::email("boss@example.pl").expect("email"), name: None }];
+    let quiet = w.store.intake(ooo).await.expect("intake");
+    assert_eq!(quiet.conversation_id, a.conversation_id);
+    let after = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conversation");
+    assert_eq!(after.status, Status::Solved, "an auto-reply does not reopen");
+    assert_eq!(after.participants, vec![piotr], "an autoresponder's copy list adds nobody");
+    let messages = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    assert!(messages.iter().any(|m| m.external_id.as_deref() == Some("ooo@mail.example.pl") && m.auto_reply));
+}
+
+pub async fn delivery_reports_mark_our_message_failed(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = email_channel(&w).await;
+    let a = w.store.intake(mail(&ch, "a1@mail.example.pl", "anna@example.pl", None)).await.expect("intake");
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "Sent".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("job");
+    w.store.finish_job(&job.id, JobOutcome::Done { external_id: Some("t1.r1@helpdesk.example.com".into()) }).await.expect("sent");
+    let report = |id: &str, about: &str, failed: bool| DeliveryReportIn {
+        workspace_id: w.ws.id.clone(),
+        channel_id: ch.id.clone(),
+        external_id: id.into(),
+        about: about.into(),
+        failed,
+        summary: if failed { "failed 5.1.1 for anna@example.pl: User unknown".into() } else { "delayed 4.4.1 for anna@example.pl".into() },
+    };
+    let delayed = w.store.record_delivery_report(report("dsn-1@mx", "t1.r1@helpdesk.example.com", false)).await.expect("report");
+    assert_eq!(delayed.conversation_id, a.conversation_id);
+    let sent = w.store.delivery(&reply.id).await.expect("delivery").message;
+    assert_eq!(sent.delivery_status, Some(DeliveryStatus::Sent), "a delay is only a warning");
+
+    let failed = w.store.record_delivery_report(report("dsn-2@mx", "t1.r1@helpdesk.example.com", true)).await.expect("report");
+    assert!(!failed.duplicate);
+    let again = w.store.record_delivery_report(report("dsn-2@mx", "t1.r1@helpdesk.example.com", true)).await.expect("report");
+    assert!(again.duplicate);
+    assert_eq!(again.message_id, failed.message_id);
+    let message = w.store.delivery(&reply.id).await.expect("delivery").message;
+    assert_eq!(message.delivery_status, Some(DeliveryStatus::Failed));
+    assert!(message.delivery_error.as_deref().is_some_and(|e| e.contains("5.1.1")));
+    let messages = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    let reports: Vec<_> = messages.iter().filter(|m| m.direction == Direction::System).collect();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|m| m.auto_reply));
+    let conv = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conversation");
+    assert_eq!(conv.status, Status::Open, "a report changes no status");
+
+    let unknown = w.store.record_delivery_report(report("dsn-3@mx", "not-ours@example.com", true)).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)));
+    let history = w.store.audit_log(&w.ws.id, &a.conversation_id).await.expect("audit");
+    assert!(history.iter().any(|e| e.action == "delivery.failed"));
+    assert!(history.iter().any(|e| e.action == "delivery.delayed"));
 }
