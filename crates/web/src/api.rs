@@ -56,6 +56,9 @@ fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
             }
         }
     }
+    if kind == ChannelKind::Email {
+        switchboard_email::config::EmailConfig::from_json(config).map_err(|(field, detail)| ApiError::bad_field(field, detail))?;
+    }
     if kind == ChannelKind::Widget
         && let Some(origins) = obj.get("allowed_origins")
         && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))

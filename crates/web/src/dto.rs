@@ -40,7 +40,7 @@ pub fn conversation(c: &Conversation) -> Value {
         "id": c.id, "number": c.number, "subject": c.subject, "status": c.status.as_str(), "priority": c.priority.as_str(),
         "contact_id": c.contact_id, "assignee": c.assignee_id, "team": c.team_id, "tags": c.tags,
         "channels": c.channels.iter().map(|ch| json!({"id": ch.id, "kind": ch.kind.as_str()})).collect::<Vec<_>>(),
-        "last_channel_id": c.last_channel_id,
+        "last_channel_id": c.last_channel_id, "participants": c.participants,
         "created_at": time(c.created_at), "first_response_at": opt_time(c.first_response_at),
         "last_customer_message_at": opt_time(c.last_customer_message_at), "last_activity_at": time(c.last_activity_at),
         "solved_at": opt_time(c.solved_at), "closed_at": opt_time(c.closed_at), "updated_at": time(c.updated_at),
@@ -53,11 +53,12 @@ pub fn message(m: &Message) -> Value {
         "channel_id": m.channel.as_ref().map(|c| &c.id), "channel_kind": m.channel.as_ref().map(|c| c.kind.as_str()),
         "direction": m.direction.as_str(), "external_id": m.external_id,
         "author_agent_id": m.author_agent_id, "author_contact_id": m.author_contact_id,
-        "text": m.text, "html": m.html, "auto_reply": m.auto_reply,
+        "text": m.text, "quoted_text": m.quoted_text, "html": m.html, "auto_reply": m.auto_reply,
         "delivery_status": m.delivery_status.map(|s| s.as_str()), "delivery_error": m.delivery_error,
         "created_at": time(m.created_at),
         "attachments": m.attachments.iter().map(|a| json!({
             "id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url,
+            "inline": a.inline, "content_id": a.content_id,
             "download_url": a.has_content.then(|| format!("/api/v1/attachments/{}", a.id)),
         })).collect::<Vec<_>>(),
     })

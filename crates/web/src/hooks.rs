@@ -2,16 +2,19 @@
 //! adapter, run the intake pipeline, answer only after the commit.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{RawBody, decode_json};
+use crate::extract::{EmailBody, RawBody, decode_json};
 use crate::{AppState, LiveEvent};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_channels::api::{ApiInbound, ChannelContext, to_inbound};
 use switchboard_channels::signature;
 use switchboard_domain::conversation::DeliveryStatus;
 use switchboard_domain::*;
+use switchboard_email::config::EmailConfig;
+use switchboard_email::inbound::EmailChannel;
 use switchboard_store::Channel;
 
 /// Finds the channel and checks the signature; unknown channels and bad signatures look alike
@@ -44,6 +47,27 @@ fn default_region(channel: &Channel) -> Option<Region> {
     channel.config.get("default_region").and_then(Value::as_str).and_then(|r| r.parse().ok())
 }
 
+/// Publishes what a stored inbound message changed.
+fn announce(state: &AppState, channel: &Channel, outcome: &switchboard_store::IntakeOutcome) {
+    if !outcome.duplicate {
+        state.publish(LiveEvent::new(
+            &channel.workspace_id,
+            "message.created",
+            json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "contact_id": outcome.contact_id,
+                   "channel_id": channel.id, "new_conversation": outcome.new_conversation}),
+        ));
+    }
+}
+
+fn intake_reply(outcome: &switchboard_store::IntakeOutcome) -> Json<Value> {
+    Json(json!({
+        "message_id": outcome.message_id,
+        "conversation_id": outcome.conversation_id,
+        "contact_id": outcome.contact_id,
+        "duplicate": outcome.duplicate,
+    }))
+}
+
 pub async fn api_inbound(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -56,20 +80,86 @@ pub async fn api_inbound(
     let ctx = ChannelContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
     let inbound = to_inbound(parsed, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
     let outcome = state.store.intake(inbound).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    if !outcome.duplicate {
-        state.publish(LiveEvent::new(
-            &channel.workspace_id,
-            "message.created",
-            json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "contact_id": outcome.contact_id,
-                   "channel_id": channel.id, "new_conversation": outcome.new_conversation}),
-        ));
+    announce(&state, &channel, &outcome);
+    Ok(intake_reply(&outcome))
+}
+
+/// `POST /hooks/email/{channel_id}`: one raw RFC 5322 message, signed like the API hook.
+pub async fn email_inbound(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    EmailBody(body): EmailBody,
+) -> ApiResult<Json<Value>> {
+    let channel = signed_channel(&state, &id, ChannelKind::Email, &body, &headers).await?;
+    let lang = body.lang;
+    let accepted = ["message/rfc822", "text/plain", "application/octet-stream"];
+    if let Some(ct) = body.content_type.as_deref()
+        && !accepted.iter().any(|a| ct.trim().to_ascii_lowercase().starts_with(a))
+    {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "error.unsupported_media_type")
+            .arg("expected", "message/rfc822")
+            .lang(lang));
     }
-    Ok(Json(json!({
-        "message_id": outcome.message_id,
-        "conversation_id": outcome.conversation_id,
-        "contact_id": outcome.contact_id,
-        "duplicate": outcome.duplicate,
-    })))
+    let outcome = take_in_email(&state, &channel, &body.bytes).await.map_err(|e| e.lang(lang))?;
+    Ok(intake_reply(&outcome))
+}
+
+/// Takes one raw email into the channel: parse, translate, store, announce. Every way mail
+/// comes in (hook, LMTP, IMAP) goes through here; the outcome is returned after the commit.
+pub async fn take_in_email(state: &AppState, channel: &Channel, raw: &[u8]) -> ApiResult<switchboard_store::IntakeOutcome> {
+    let config = EmailConfig::from_json(&channel.config).map_err(|(field, detail)| ApiError::bad_field(field, detail))?;
+    let limits = config.limits();
+    if raw.len() > limits.max_message_bytes {
+        return Err(too_large("message", format!("{} bytes, at most {}", raw.len(), limits.max_message_bytes)));
+    }
+    // Parsing is CPU work of up to milliseconds per megabyte: off the async threads.
+    let owned = raw.to_vec();
+    let parsed = tokio::task::spawn_blocking(move || switchboard_email::parse(&owned))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "not_an_email", "error.not_an_email").field("body"))?;
+    // In a block of its own: the context borrows a closure that must not live across an await.
+    let email = {
+        let support = config.support_addresses();
+        let url = |id: &AttachmentId| format!("/api/v1/attachments/{id}");
+        let ctx = EmailChannel {
+            workspace_id: &channel.workspace_id,
+            channel_id: &channel.id,
+            support_addresses: &support,
+            limits,
+            attachment_url: &url,
+            now_ms: switchboard_store::now().millis(),
+        };
+        switchboard_email::inbound::to_inbound(raw.len(), parsed, &ctx).map_err(|e| {
+            if e.field.starts_with("attachments") || e.field == "message" {
+                too_large(&e.field, e.message)
+            } else {
+                ApiError::bad_field(e.field, e.message)
+            }
+        })?
+    };
+    if let Some(report) = email.report {
+        match state.store.record_delivery_report(report).await {
+            Ok(outcome) => {
+                announce(state, channel, &outcome);
+                return Ok(outcome);
+            }
+            // A report about mail we did not send: kept as ordinary (automatic) mail.
+            Err(switchboard_store::StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let outcome = state.store.intake(email.message).await?;
+    announce(state, channel, &outcome);
+    Ok(outcome)
+}
+
+fn too_large(field: &str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "email_too_large", "error.email_too_large")
+        .arg("field", field.to_string())
+        .arg("detail", detail)
+        .field(field.to_string())
 }
 
 #[derive(Deserialize)]

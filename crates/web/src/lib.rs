@@ -224,6 +224,15 @@ pub fn routes() -> Vec<Route> {
         ),
         r(
             "post",
+            "/hooks/email/{id}",
+            "One raw RFC 5322 email (message/rfc822), signed like the API hook",
+            Auth::Signed,
+            Some(s::email_inbound()),
+            200,
+            || post(hooks::email_inbound),
+        ),
+        r(
+            "post",
             "/hooks/api/{id}/status",
             "Delivery report for an outbound message, signed like inbound",
             Auth::Signed,

@@ -33,7 +33,9 @@ pub fn build() -> Value {
             Auth::Public => op["security"] = json!([]),
         }
         if let Some(body) = route.body {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body}}});
+            // A schema may name its own media type (a raw email is not JSON).
+            let media = body.get("x-media-type").and_then(Value::as_str).unwrap_or("application/json").to_owned();
+            op["requestBody"] = json!({"required": true, "content": {media: {"schema": body}}});
         }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method] = op;
@@ -92,6 +94,9 @@ pub mod schema {
             "text": string(), "timestamp": {"type": "string", "format": "date-time"}, "thread_id": string(), "subject": string(),
             "attachments": {"type": "array", "items": {"type": "object", "required": ["filename", "content_type"], "properties": {
                 "url": string(), "filename": string(), "content_type": string(), "data_base64": string()}}}}})
+    }
+    pub fn email_inbound() -> Value {
+        json!({"x-media-type": "message/rfc822", "type": "string", "format": "binary"})
     }
     pub fn status_report() -> Value {
         json!({"type": "object", "required": ["message_id", "status"], "properties": {

@@ -1,0 +1,197 @@
+//! A parsed email to the domain's `InboundMessage`: who sent it, who else it was addressed to,
+//! the threading layers, the automatic-mail mark, attachments within the channel's limits, and
+//! the delivery report a bounce carries.
+
+use crate::html;
+use crate::parse::{Mailbox, ParsedEmail};
+use crate::tokens;
+use std::collections::HashMap;
+use switchboard_domain::*;
+
+/// Limits of one channel, with defaults that fit ordinary support mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole message as received.
+    pub max_message_bytes: usize,
+    /// One attachment, decoded.
+    pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_message_bytes: 25 * 1024 * 1024, max_attachment_bytes: 10 * 1024 * 1024, max_attachments: 50 }
+    }
+}
+
+/// The channel facts the translation needs.
+pub struct EmailChannel<'a> {
+    pub workspace_id: &'a WorkspaceId,
+    pub channel_id: &'a ChannelId,
+    /// The addresses the channel serves: never customers, and where `+tN` reply tokens are read.
+    pub support_addresses: &'a [String],
+    pub limits: Limits,
+    /// Where a stored attachment is served from; inline images in the HTML point there.
+    pub attachment_url: &'a dyn Fn(&AttachmentId) -> String,
+    /// Now, in milliseconds: a Date header far in the future is not believed.
+    pub now_ms: i64,
+}
+
+/// What one email becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailInbound {
+    pub message: InboundMessage,
+    /// Set for a delivery report on a message we sent: record it on that message. When it names
+    /// no message of ours, `message` is taken in instead.
+    pub report: Option<DeliveryReportIn>,
+    /// Remote images removed from the HTML.
+    pub blocked_images: usize,
+    /// No automatic mail (acknowledgement) may answer it: automatic, bulk or senderless.
+    pub suppress_automatic_mail: bool,
+}
+
+/// Why an email cannot be taken in; `field` names the part at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Rejected {
+    pub field: String,
+    pub message: String,
+}
+
+fn rejected(field: impl Into<String>, message: impl Into<String>) -> Rejected {
+    Rejected { field: field.into(), message: message.into() }
+}
+
+/// The sender of mail that names none: one quarantine customer per workspace, whom no
+/// automatic mail can reach (`.invalid` never resolves).
+pub const UNKNOWN_SENDER: &str = "unknown-sender@switchboard.invalid";
+
+/// External ids are bounded like every channel's; a longer Message-ID is hashed.
+const MAX_EXTERNAL_ID: usize = 200;
+
+fn bounded_id(id: &str) -> String {
+    if id.len() <= MAX_EXTERNAL_ID {
+        return id.to_string();
+    }
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(id.as_bytes())))
+}
+
+fn is_support(address: &str, support: &[String]) -> bool {
+    let Some((local, domain)) = address.trim().rsplit_once('@') else { return false };
+    let base = format!("{}@{domain}", local.split('+').next().unwrap_or(local));
+    support.iter().any(|s| s.eq_ignore_ascii_case(&base) || s.eq_ignore_ascii_case(address.trim()))
+}
+
+pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> Result<EmailInbound, Rejected> {
+    if raw_len > ch.limits.max_message_bytes {
+        return Err(rejected("message", format!("larger than {} bytes", ch.limits.max_message_bytes)));
+    }
+    let files = email.attachments.len();
+    if files > ch.limits.max_attachments {
+        return Err(rejected("attachments", format!("{files} attachments, at most {} allowed", ch.limits.max_attachments)));
+    }
+    if let Some((i, a)) = email.attachments.iter().enumerate().find(|(_, a)| a.content.len() > ch.limits.max_attachment_bytes) {
+        return Err(rejected(
+            format!("attachments[{i}]"),
+            format!("{} is {} bytes, at most {} allowed", a.filename, a.content.len(), ch.limits.max_attachment_bytes),
+        ));
+    }
+    let from = email.from.as_ref().and_then(|f| Identity::email(&f.address).ok().map(|id| (id, f)));
+    let (sender, sender_name, senderless) = match &from {
+        Some((identity, mailbox)) => (identity.clone(), mailbox.name.clone(), false),
+        None => (Identity::email(UNKNOWN_SENDER).map_err(|e| rejected("from", e.to_string()))?, None, true),
+    };
+    // Mail from our own address is a loop (an autoresponder bouncing our reply back to us).
+    let from_ourselves = email.from.as_ref().is_some_and(|f| is_support(&f.address, ch.support_addresses));
+    let auto_reply = email.automatic.auto_reply || from_ourselves;
+
+    let mut references: Vec<String> = email.in_reply_to.iter().chain(&email.references).map(|r| bounded_id(r)).collect();
+    references.dedup();
+    let recipients: Vec<&str> =
+        email.to.iter().chain(&email.cc).map(|m| m.address.as_str()).chain(email.delivered_to.iter().map(String::as_str)).collect();
+    let address_ticket = tokens::address_ticket(recipients, ch.support_addresses);
+    let subject_ticket = email.subject.as_deref().and_then(tokens::subject_ticket);
+    let has_layers = !references.is_empty() || address_ticket.is_some() || subject_ticket.is_some();
+    let thread = has_layers.then_some(ThreadHint::Email { references, address_ticket, subject_ticket });
+
+    let participants = participants(&email, &sender, ch.support_addresses);
+    let mut cid_urls = HashMap::new();
+    let attachments: Vec<AttachmentMeta> = email
+        .attachments
+        .into_iter()
+        .map(|a| {
+            let id = AttachmentId::generate();
+            if let Some(cid) = &a.content_id {
+                cid_urls.insert(cid.clone(), (ch.attachment_url)(&id));
+            }
+            AttachmentMeta {
+                id,
+                size: Some(a.content.len() as u64),
+                filename: a.filename,
+                content_type: a.content_type,
+                content: Some(a.content),
+                url: None,
+                inline: a.inline,
+                content_id: a.content_id,
+            }
+        })
+        .collect();
+    let sanitized = email.raw_html.as_deref().map(|h| html::sanitize(h, &cid_urls, false));
+    // A Date more than a day ahead is a wrong clock or a trick to stay on top of the inbox.
+    let sent_at = email.date.filter(|d| *d <= ch.now_ms + 86_400_000).map(Timestamp);
+    let external_id = bounded_id(&email.message_id);
+    let report = email.delivery_report.as_ref().and_then(|r| {
+        Some(DeliveryReportIn {
+            workspace_id: ch.workspace_id.clone(),
+            channel_id: ch.channel_id.clone(),
+            external_id: external_id.clone(),
+            about: bounded_id(r.original_message_id.as_deref()?),
+            failed: r.is_failure(),
+            summary: r.summary(),
+        })
+    });
+    let suppress_automatic_mail = email.automatic.suppresses_automatic_mail() || from_ourselves || senderless;
+    Ok(EmailInbound {
+        message: InboundMessage {
+            workspace_id: ch.workspace_id.clone(),
+            channel_id: ch.channel_id.clone(),
+            channel_kind: ChannelKind::Email,
+            external_id,
+            sender,
+            sender_name,
+            hints: Vec::new(),
+            subject: email.subject,
+            text: email.new_text,
+            quoted_text: email.quoted_text,
+            html: sanitized.as_ref().map(|s| s.html.clone()),
+            sent_at,
+            thread,
+            attachments,
+            auto_reply,
+            participants,
+        },
+        report,
+        blocked_images: sanitized.map_or(0, |s| s.blocked_images),
+        suppress_automatic_mail,
+    })
+}
+
+/// The people copied (Cc), except our own addresses and the sender.
+fn participants(email: &ParsedEmail, sender: &Identity, support: &[String]) -> Vec<Participant> {
+    let mut out: Vec<Participant> = Vec::new();
+    let copied: Vec<&Mailbox> = email.cc.iter().collect();
+    for m in copied {
+        if is_support(&m.address, support) {
+            continue;
+        }
+        let Ok(identity) = Identity::email(&m.address) else { continue };
+        if &identity == sender || out.iter().any(|p| p.identity == identity) {
+            continue;
+        }
+        out.push(Participant { identity, name: m.name.clone() });
+    }
+    // A message sent to a crowd is a newsletter, not a conversation with all of them.
+    out.truncate(20);
+    out
+}
