@@ -679,6 +679,23 @@ async fn email_channel(w: &World) -> Channel {
         .expect("channel")
 }
 
+/// An agent reply that the delivery worker sent, getting `external_id` (our Message-ID).
+async fn sent_reply(w: &World, conversation: &ConversationId, external_id: &str) -> Message {
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            conversation,
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("job");
+    w.store.finish_job(&job.id, JobOutcome::Done { external_id: Some(external_id.into()) }).await.expect("sent");
+    reply
+}
+
 /// An email as the email adapter hands it over.
 fn mail(ch: &Channel, id: &str, from: &str, thread: Option<ThreadHint>) -> InboundMessage {
     InboundMessage {
@@ -722,22 +739,8 @@ pub async fn email_threads_by_references_then_ticket_numbers_never_by_subject_al
     assert_eq!(stored[0].quoted_text.as_deref(), Some("> earlier"));
 
     // Our reply gets its Message-ID when it is sent.
-    let reply = w
-        .store
-        .post_agent_message(
-            &w.ws.id,
-            &a.conversation_id,
-            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
-            &w.agent.id,
-        )
-        .await
-        .expect("reply");
-    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("job");
-    w.store
-        .finish_job(&job.id, JobOutcome::Done { external_id: Some(format!("t{}.{}@helpdesk.example.com", conv.number, reply.id)) })
-        .await
-        .expect("sent");
-    let ours = format!("t{}.{}@helpdesk.example.com", conv.number, reply.id);
+    let ours = format!("t{}.r1@helpdesk.example.com", conv.number);
+    sent_reply(&w, &a.conversation_id, &ours).await;
 
     // 1. References: our outbound id, or the customer's own earlier mail, from any sender.
     let by_ref =
@@ -788,18 +791,7 @@ pub async fn delivery_reports_mark_our_message_failed(backend: Backend) {
     let w = world(&backend).await;
     let ch = email_channel(&w).await;
     let a = w.store.intake(mail(&ch, "a1@mail.example.pl", "anna@example.pl", None)).await.expect("intake");
-    let reply = w
-        .store
-        .post_agent_message(
-            &w.ws.id,
-            &a.conversation_id,
-            NewAgentMessage { text: "Sent".into(), channel_id: None, internal: false },
-            &w.agent.id,
-        )
-        .await
-        .expect("reply");
-    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("job");
-    w.store.finish_job(&job.id, JobOutcome::Done { external_id: Some("t1.r1@helpdesk.example.com".into()) }).await.expect("sent");
+    let reply = sent_reply(&w, &a.conversation_id, "t1.r1@helpdesk.example.com").await;
     let report = |id: &str, about: &str, failed: bool| DeliveryReportIn {
         workspace_id: w.ws.id.clone(),
         channel_id: ch.id.clone(),
