@@ -82,7 +82,9 @@ pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
         Some(id) => (id, false),
         None => (synthesized_id(raw), true),
     };
-    let (attachments, orphan_text) = attachments(message);
+    // Every HTML body once: attachments need it to tell inline images, the message keeps it.
+    let html = (0..message.html_body_count()).filter_map(|i| message.body_html(i)).collect::<Vec<_>>().join("\n");
+    let (attachments, orphan_text) = attachments(message, &html);
     let mut text = body_text(message);
     if text.is_empty() {
         // Broken structure (a boundary that never occurs, nested parts reusing one): the text
@@ -90,8 +92,8 @@ pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
         text = orphan_text.join("\n").trim().to_string();
     }
     let (new_text, quoted_text) = split_quoted(&text);
-    let raw_html = (message.html_body_count() > 0 && message.html_part(0).is_some_and(|p| matches!(p.body, PartType::Html(_))))
-        .then(|| (0..message.html_body_count()).filter_map(|i| message.body_html(i)).collect::<Vec<_>>().join("\n"));
+    // A text-only message has its text converted into `html`; only real HTML is kept.
+    let raw_html = message.html_part(0).is_some_and(|p| matches!(p.body, PartType::Html(_))).then_some(html);
     let headers: Vec<(String, String)> =
         message.headers_raw().map(|(name, value)| (name.to_string(), unfold(value).trim().to_string())).collect();
     let subject = message.subject().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -241,9 +243,8 @@ fn unterminated(message: &Message<'_>, multipart: &MessagePart<'_>) -> bool {
 
 /// The user attachments, and the text of parts that are really body text the parser could not
 /// place (no filename, not marked as an attachment).
-fn attachments(message: &Message<'_>) -> (Vec<Attachment>, Vec<String>) {
+fn attachments(message: &Message<'_>, html: &str) -> (Vec<Attachment>, Vec<String>) {
     let parent = parents(message);
-    let html: String = (0..message.html_body_count()).filter_map(|i| message.body_html(i)).collect::<Vec<_>>().join("\n");
     let mut out = Vec::new();
     let mut orphan_text = Vec::new();
     for &id in &message.attachments {
@@ -260,10 +261,11 @@ fn attachments(message: &Message<'_>) -> (Vec<Attachment>, Vec<String>) {
                 continue;
             }
         }
+        let content_type = content_type(part);
         if let PartType::Text(text) = &part.body
             && part.attachment_name().is_none()
             && !disposition_attachment
-            && (content_type(part) == "text/plain" || content_type(part).starts_with("multipart/"))
+            && (content_type == "text/plain" || content_type.starts_with("multipart/"))
         {
             orphan_text.push(text.replace("\r\n", "\n"));
             continue;
@@ -279,7 +281,6 @@ fn attachments(message: &Message<'_>) -> (Vec<Attachment>, Vec<String>) {
         if is_last_child && parent_part.is_some_and(|p| unterminated(message, p)) {
             truncated = true;
         }
-        let content_type = content_type(part);
         let filename = part
             .attachment_name()
             .map(|n| n.trim().to_string())
