@@ -9,23 +9,24 @@ pub mod worker;
 
 use config::Config;
 use std::sync::Arc;
-use switchboard_store::{Store, StoreError};
+use switchboard_store::{BlobStore, FsBlobStore, Store, StoreError};
 use switchboard_web::AppState;
 
 /// Opens the configured database (SQLite under `data` unless `database_url` says otherwise),
 /// applying migrations, and makes sure the `default` workspace exists.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     let config = config.clone();
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(config.data.join("attachments")));
     let store: Arc<dyn Store> = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, StoreError> {
         match config.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Arc::new(switchboard_store_postgres::open(url)?))
+                Ok(Arc::new(switchboard_store_postgres::open(url, blobs)?))
             }
             Some(url) => {
                 let path = url.strip_prefix("sqlite://").ok_or_else(|| StoreError::other(format!("unsupported database URL: {url}")))?;
-                Ok(Arc::new(switchboard_store_sqlite::open(std::path::Path::new(path))?))
+                Ok(Arc::new(switchboard_store_sqlite::open(std::path::Path::new(path), blobs)?))
             }
-            None => Ok(Arc::new(switchboard_store_sqlite::open(&config.data.join("switchboard.db"))?)),
+            None => Ok(Arc::new(switchboard_store_sqlite::open(&config.data.join("switchboard.db"), blobs)?)),
         }
     })
     .await

@@ -11,18 +11,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_store::migrate::{Migration, migrate};
 use switchboard_store::sql::{Conn, Connector, Dialect, Row, Value};
-use switchboard_store::{BusMessage, EventBus, SqlStore, StoreError};
+use switchboard_store::{BlobStore, BusMessage, EventBus, SqlStore, StoreError};
 
-pub const MIGRATIONS: &[Migration] =
-    &[(1, "core", include_str!("../migrations/0001_core.sql")), (2, "email", include_str!("../migrations/0002_email.sql"))];
+pub const MIGRATIONS: &[Migration] = &[
+    (1, "core", include_str!("../migrations/0001_core.sql")),
+    (2, "email", include_str!("../migrations/0002_email.sql")),
+    (3, "blob_files", include_str!("../migrations/0003_blob_files.sql")),
+];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through
-/// LISTEN/NOTIFY, so every node on the database sees them.
-pub fn open(url: &str) -> Result<SqlStore, StoreError> {
+/// LISTEN/NOTIFY, so every node on the database sees them. Attachment content goes to `blobs`,
+/// which every node must share.
+pub fn open(url: &str, blobs: Arc<dyn BlobStore>) -> Result<SqlStore, StoreError> {
     let mut writer = PgConn::connect(url)?;
     migrate_locked(&mut writer)?;
     let connector = Arc::new(PgConnector { url: url.to_owned() });
-    Ok(SqlStore::new(Box::new(writer), connector, "postgres", 8)?.with_event_bus(Arc::new(NotifyBus::new(url))))
+    Ok(SqlStore::new(Box::new(writer), connector, "postgres", 8, blobs)?.with_event_bus(Arc::new(NotifyBus::new(url))))
 }
 
 /// Applies migrations and returns the versions applied now.

@@ -13,13 +13,17 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 use switchboard_store::migrate::{Migration, migrate};
 use switchboard_store::sql::{Conn, Connector, Dialect, LogSync, Row, Value};
-use switchboard_store::{SqlStore, StoreError};
+use switchboard_store::{BlobStore, SqlStore, StoreError};
 
-pub const MIGRATIONS: &[Migration] =
-    &[(1, "core", include_str!("../migrations/0001_core.sql")), (2, "email", include_str!("../migrations/0002_email.sql"))];
+pub const MIGRATIONS: &[Migration] = &[
+    (1, "core", include_str!("../migrations/0001_core.sql")),
+    (2, "email", include_str!("../migrations/0002_email.sql")),
+    (3, "blob_files", include_str!("../migrations/0003_blob_files.sql")),
+];
 
 /// Opens (creating if needed) the database at `path`, applies migrations, starts the writer.
-pub fn open(path: &Path) -> Result<SqlStore, StoreError> {
+/// Attachment content goes to `blobs`.
+pub fn open(path: &Path, blobs: Arc<dyn BlobStore>) -> Result<SqlStore, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::other(format!("cannot create {}: {e}", dir.display())))?;
     }
@@ -27,7 +31,7 @@ pub fn open(path: &Path) -> Result<SqlStore, StoreError> {
     migrate(&mut writer, MIGRATIONS)?;
     writer.checkpoint_nudge = Some(checkpointer(path)?);
     let connector = Arc::new(SqliteConnector { path: path.to_owned() });
-    SqlStore::new(Box::new(writer), connector, "sqlite", 8)
+    SqlStore::new(Box::new(writer), connector, "sqlite", 8, blobs)
 }
 
 /// Applies migrations and returns the versions applied now.

@@ -2,6 +2,7 @@
 //! shared by every backend. A backend crate only supplies connections and its migrations.
 #![forbid(unsafe_code)]
 
+pub mod blob;
 pub mod error;
 pub mod migrate;
 pub mod model;
@@ -12,6 +13,7 @@ pub mod writer;
 mod queries;
 mod sql_store;
 
+pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use sql_store::SqlStore;

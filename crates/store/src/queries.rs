@@ -534,7 +534,7 @@ fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<(
         return Ok(());
     }
     let sql = format!(
-        "SELECT message_id, id, filename, content_type, size, url, sha256, inline, content_id FROM attachments \
+        "SELECT message_id, id, filename, content_type, size, url, COALESCE(content_sha256, sha256), inline, content_id FROM attachments \
          WHERE message_id IN ({}) ORDER BY id",
         placeholders(1, messages.len())
     );
@@ -575,12 +575,30 @@ pub fn messages(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &Con
     Ok(items)
 }
 
-pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
+/// Where an attachment's bytes are: rows written before the blob store carry them in the
+/// database's `blobs` table.
+pub enum AttachmentContent {
+    InDatabase(Vec<u8>),
+    Blob(String),
+}
+
+/// Bytes the blob store already holds for one inbound attachment.
+pub struct StoredBlob {
+    pub sha256: String,
+    pub size: u64,
+}
+
+pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, AttachmentContent)> {
     let row = conn.query_one(
-        "SELECT a.id, a.filename, a.content_type, a.size, a.url, b.content, a.inline, a.content_id FROM attachments a \
-         JOIN blobs b ON b.sha256 = a.sha256 WHERE a.id = $1 AND a.workspace_id = $2",
+        "SELECT a.id, a.filename, a.content_type, a.size, a.url, a.content_sha256, a.inline, a.content_id, b.content \
+         FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 \
+         WHERE a.id = $1 AND a.workspace_id = $2 AND (a.content_sha256 IS NOT NULL OR b.sha256 IS NOT NULL)",
         params![id.as_str(), workspace.as_str()],
     )?;
+    let content = match row.opt_text(5)? {
+        Some(sha) => AttachmentContent::Blob(sha),
+        None => AttachmentContent::InDatabase(row.bytes(8)?),
+    };
     Ok((
         Attachment {
             id: AttachmentId::from_trusted(row.text(0)?),
@@ -592,7 +610,7 @@ pub fn attachment(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AttachmentI
             inline: row.bool(6)?,
             content_id: row.opt_text(7)?,
         },
-        row.bytes(5)?,
+        content,
     ))
 }
 
@@ -938,7 +956,8 @@ fn clean_name(name: Option<&str>) -> Option<String> {
     name.map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect())
 }
 
-pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp) -> Result<IntakeOutcome> {
+/// `stored[i]` is the blob of `msg.attachments[i]` when its bytes arrived with the message.
+pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<StoredBlob>], received_at: Timestamp) -> Result<IntakeOutcome> {
     let ws = &msg.workspace_id;
     // Idempotency first: the same provider message id again changes nothing. The workspace's
     // windows come with it, in the same statement.
@@ -1155,22 +1174,11 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
     if inserted == 0 {
         return Err(StoreError::Retry); // the same message arrived through another node meanwhile
     }
-    for attachment in &msg.attachments {
-        let sha = match &attachment.content {
-            Some(bytes) => {
-                use sha2::Digest;
-                let sha = hex::encode(sha2::Sha256::digest(bytes));
-                conn.execute(
-                    "INSERT INTO blobs (sha256, content, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    params![sha.as_str(), bytes.clone(), bytes.len() as i64],
-                )?;
-                Some(sha)
-            }
-            None => None,
-        };
-        let size = attachment.content.as_ref().map(|b| b.len() as i64).or(attachment.size.map(|s| s as i64));
+    for (i, attachment) in msg.attachments.iter().enumerate() {
+        let blob = stored.get(i).and_then(Option::as_ref);
+        let size = blob.map(|b| b.size).or(attachment.size).map(|s| s as i64);
         conn.execute(
-            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, sha256, inline, content_id) \
+            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, content_sha256, inline, content_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             params![
                 attachment.id.as_str(),
@@ -1180,7 +1188,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, received_at: Timestamp)
                 attachment.content_type.as_str(),
                 size,
                 attachment.url.clone(),
-                sha,
+                blob.map(|b| b.sha256.as_str()),
                 attachment.inline,
                 attachment.content_id.clone()
             ],

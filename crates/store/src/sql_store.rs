@@ -17,6 +17,7 @@ pub struct SqlStore {
     reads: Arc<ReadPool>,
     channels: Arc<ChannelCache>,
     bus: Option<Arc<dyn EventBus>>,
+    blobs: Arc<dyn BlobStore>,
 }
 
 /// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
@@ -43,13 +44,21 @@ impl ChannelCache {
 }
 
 impl SqlStore {
-    /// `write_conn` becomes the writer thread's connection; `connector` opens read connections.
-    pub fn new(write_conn: Box<dyn Conn>, connector: Arc<dyn Connector>, name: &str, max_idle_readers: usize) -> Result<Self> {
+    /// `write_conn` becomes the writer thread's connection; `connector` opens read connections;
+    /// attachment content goes to `blobs`.
+    pub fn new(
+        write_conn: Box<dyn Conn>,
+        connector: Arc<dyn Connector>,
+        name: &str,
+        max_idle_readers: usize,
+        blobs: Arc<dyn BlobStore>,
+    ) -> Result<Self> {
         Ok(Self {
             writer: Writer::spawn(write_conn, name)?,
             reads: Arc::new(ReadPool::new(connector, max_idle_readers)),
             channels: Arc::default(),
             bus: None,
+            blobs,
         })
     }
 
@@ -135,9 +144,23 @@ impl ChannelStore for SqlStore {
 
 #[async_trait]
 impl IntakeStore for SqlStore {
-    async fn intake(&self, message: InboundMessage) -> Result<IntakeOutcome> {
+    async fn intake(&self, mut message: InboundMessage) -> Result<IntakeOutcome> {
+        // The bytes go to the blob store first and durably, so that the row committed after
+        // never names a blob that is not there. The writer thread only sees the hashes. A blob
+        // whose message then turns out a duplicate is simply shared or left unreferenced.
+        let mut stored = Vec::with_capacity(message.attachments.len());
+        for attachment in &mut message.attachments {
+            stored.push(match attachment.content.take() {
+                Some(bytes) => {
+                    let size = bytes.len() as u64;
+                    let sha = self.blobs.put(bytes).await?;
+                    Some(q::StoredBlob { sha256: sha, size })
+                }
+                None => None,
+            });
+        }
         let received_at = now();
-        self.write(move |c| q::intake(c, &message, received_at)).await
+        self.write(move |c| q::intake(c, &message, &stored, received_at)).await
     }
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
         let received_at = now();
@@ -190,7 +213,12 @@ impl ConversationStore for SqlStore {
     }
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.read(move |c| q::attachment(c, &ws, &id)).await
+        let (attachment, content) = self.read(move |c| q::attachment(c, &ws, &id)).await?;
+        let bytes = match content {
+            q::AttachmentContent::InDatabase(bytes) => bytes,
+            q::AttachmentContent::Blob(sha) => self.blobs.get(&sha).await?,
+        };
+        Ok((attachment, bytes))
     }
     async fn record_delivery(
         &self,

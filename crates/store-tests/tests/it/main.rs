@@ -5,12 +5,14 @@
 mod stories;
 
 use std::sync::Arc;
-use switchboard_store::Store;
+use switchboard_store::{FsBlobStore, Store};
 
 pub struct Backend {
     pub store: Arc<dyn Store>,
     /// A raw connection to the same database, for checks below the store's surface.
     pub raw: Box<dyn switchboard_store::sql::Conn>,
+    /// Where the store keeps attachment content.
+    pub blobs: std::path::PathBuf,
     _dir: Option<TempDir>,
 }
 
@@ -25,9 +27,9 @@ pub fn sqlite() -> Backend {
     let dir = std::env::temp_dir().join(format!("switchboard-conformance-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("switchboard.db");
-    let store = switchboard_store_sqlite::open(&path).expect("open sqlite");
+    let store = switchboard_store_sqlite::open(&path, Arc::new(FsBlobStore::new(dir.join("attachments")))).expect("open sqlite");
     let raw = Box::new(switchboard_store_sqlite::SqliteConn::open(&path, false).expect("raw sqlite"));
-    Backend { store: Arc::new(store), raw, _dir: Some(TempDir(dir)) }
+    Backend { store: Arc::new(store), raw, blobs: dir.join("attachments"), _dir: Some(TempDir(dir)) }
 }
 
 pub fn postgres() -> Backend {
@@ -40,9 +42,10 @@ pub fn postgres() -> Backend {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("unexpected postgres url {admin}"),
     };
-    let store = switchboard_store_postgres::open(&url).expect("open postgres");
+    let dir = std::env::temp_dir().join(format!("switchboard-conformance-{name}"));
+    let store = switchboard_store_postgres::open(&url, Arc::new(FsBlobStore::new(dir.join("attachments")))).expect("open postgres");
     let raw = Box::new(switchboard_store_postgres::PgConn::connect(&url).expect("raw postgres"));
-    Backend { store: Arc::new(store), raw, _dir: None }
+    Backend { store: Arc::new(store), raw, blobs: dir.join("attachments"), _dir: Some(TempDir(dir)) }
 }
 
 /// Declares one story as two tests, `<story>::sqlite` and `<story>::postgres`.

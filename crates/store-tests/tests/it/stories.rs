@@ -614,16 +614,7 @@ pub async fn attachments_are_stored_with_the_message(backend: Backend) {
     let ch = api_channel(&w, "crm").await;
     let mut inbound = msg("1", "u").build(&ch);
     inbound.attachments = vec![
-        AttachmentMeta {
-            id: AttachmentId::generate(),
-            inline: false,
-            content_id: None,
-            filename: "invoice.pdf".into(),
-            content_type: "application/pdf".into(),
-            content: Some(b"%PDF-1.4 test".to_vec()),
-            url: None,
-            size: None,
-        },
+        inbound_pdf(),
         AttachmentMeta {
             id: AttachmentId::generate(),
             inline: false,
@@ -645,6 +636,57 @@ pub async fn attachments_are_stored_with_the_message(backend: Backend) {
     assert_eq!(bytes, b"%PDF-1.4 test");
     let other = w.store.create_workspace("other", "Other").await.expect("ws");
     assert!(matches!(w.store.attachment(&other.id, &pdf.id).await, Err(StoreError::NotFound)));
+
+    // The bytes live in the blob store under their hash, once however often they arrive.
+    let mut again = msg("2", "u").build(&ch);
+    again.attachments = vec![AttachmentMeta { id: AttachmentId::generate(), filename: "copy.pdf".into(), ..inbound_pdf() }];
+    let second = w.store.intake(again).await.expect("intake");
+    let copy = w.store.messages(&w.ws.id, &second.conversation_id).await.expect("messages");
+    let copy = copy.iter().flat_map(|m| &m.attachments).find(|a| a.filename == "copy.pdf").expect("copy").clone();
+    assert_eq!(w.store.attachment(&w.ws.id, &copy.id).await.expect("copy content").1, b"%PDF-1.4 test");
+    let sha = switchboard_store::blob::sha256_hex(b"%PDF-1.4 test");
+    let file = backend.blobs.join(&sha[0..2]).join(&sha[2..4]).join(&sha);
+    assert_eq!(std::fs::read(&file).expect("blob file"), b"%PDF-1.4 test");
+
+    // Rows from before the blob store keep their bytes in the database and stay readable.
+    let legacy = AttachmentId::generate();
+    let message_id = messages[0].id.clone();
+    let mut raw = backend.raw;
+    let (ws, legacy_id) = (w.ws.id.clone(), legacy.clone());
+    tokio::task::spawn_blocking(move || {
+        let raw = raw.as_mut();
+        let in_db = raw.query_one("SELECT COUNT(*) FROM blobs", &[]).expect("count").int(0).expect("int");
+        assert_eq!(in_db, 0, "no attachment bytes in the database");
+        let named = raw
+            .query_one("SELECT COUNT(*) FROM attachments WHERE content_sha256 = $1", &[sha.as_str().into()])
+            .expect("count")
+            .int(0)
+            .expect("int");
+        assert_eq!(named, 2, "both copies name the one blob");
+        raw.execute("INSERT INTO blobs (sha256, content, size) VALUES ('old', $1, 3)", &[b"old".to_vec().into()]).expect("old blob");
+        raw.execute(
+            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, sha256) \
+             VALUES ($1, $2, $3, 'old.txt', 'text/plain', 3, 'old')",
+            &[legacy_id.as_str().into(), ws.as_str().into(), message_id.as_str().into()],
+        )
+        .expect("old attachment");
+    })
+    .await
+    .expect("raw checks");
+    assert_eq!(w.store.attachment(&w.ws.id, &legacy).await.expect("legacy content").1, b"old");
+}
+
+fn inbound_pdf() -> AttachmentMeta {
+    AttachmentMeta {
+        id: AttachmentId::generate(),
+        inline: false,
+        content_id: None,
+        filename: "invoice.pdf".into(),
+        content_type: "application/pdf".into(),
+        content: Some(b"%PDF-1.4 test".to_vec()),
+        url: None,
+        size: None,
+    }
 }
 
 pub async fn audit_log_is_append_only(backend: Backend) {
