@@ -100,40 +100,7 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
     if body.attachments.len() > MAX_ATTACHMENTS {
         return Err(InboundError::new("attachments", "at most 20 attachments"));
     }
-    let mut attachments = Vec::with_capacity(body.attachments.len());
-    for (i, a) in body.attachments.into_iter().enumerate() {
-        let field = |f: &str| format!("attachments[{i}].{f}");
-        if a.filename.trim().is_empty() || a.filename.len() > 255 {
-            return Err(InboundError::new(field("filename"), "must be 1 to 255 bytes"));
-        }
-        if !a.content_type.contains('/') || a.content_type.len() > 255 {
-            return Err(InboundError::new(field("content_type"), "must be a MIME type such as image/png"));
-        }
-        let content = a
-            .data_base64
-            .as_deref()
-            .map(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()))
-            .transpose()
-            .map_err(|_| InboundError::new(field("data_base64"), "not valid base64"))?;
-        if let Some(url) = &a.url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(InboundError::new(field("url"), "must be an http(s) URL"));
-        }
-        if content.is_none() && a.url.is_none() {
-            return Err(InboundError::new(field("url"), "an attachment needs url or data_base64"));
-        }
-        attachments.push(AttachmentMeta {
-            id: AttachmentId::generate(),
-            filename: a.filename,
-            content_type: a.content_type,
-            content,
-            url: a.url,
-            size: None,
-            inline: false,
-            content_id: None,
-        });
-    }
+    let attachments = body.attachments.into_iter().enumerate().map(|(i, a)| attachment(i, a)).collect::<Result<Vec<_>, _>>()?;
     Ok(InboundMessage {
         workspace_id: ctx.workspace_id.clone(),
         channel_id: ctx.channel_id.clone(),
@@ -201,6 +168,42 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
     let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
     let detail = response.text().await.unwrap_or_default();
     Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable })
+}
+
+/// One attachment of the JSON shape `{filename, content_type, url?, data_base64?}`, the `i`th of
+/// its list (named so in errors). Shared with agent replies, which send the same shape.
+pub fn attachment(i: usize, a: ApiAttachment) -> Result<AttachmentMeta, InboundError> {
+    let field = |f: &str| format!("attachments[{i}].{f}");
+    if a.filename.trim().is_empty() || a.filename.len() > 255 {
+        return Err(InboundError::new(field("filename"), "must be 1 to 255 bytes"));
+    }
+    if !a.content_type.contains('/') || a.content_type.len() > 255 {
+        return Err(InboundError::new(field("content_type"), "must be a MIME type such as image/png"));
+    }
+    let content = a
+        .data_base64
+        .as_deref()
+        .map(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()))
+        .transpose()
+        .map_err(|_| InboundError::new(field("data_base64"), "not valid base64"))?;
+    if let Some(url) = &a.url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(InboundError::new(field("url"), "must be an http(s) URL"));
+    }
+    if content.is_none() && a.url.is_none() {
+        return Err(InboundError::new(field("url"), "an attachment needs url or data_base64"));
+    }
+    Ok(AttachmentMeta {
+        id: AttachmentId::generate(),
+        filename: a.filename,
+        content_type: a.content_type,
+        content,
+        url: a.url,
+        size: None,
+        inline: false,
+        content_id: None,
+    })
 }
 
 #[cfg(test)]

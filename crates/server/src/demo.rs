@@ -129,7 +129,7 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     .post_agent_message(
                         workspace,
                         conv,
-                        NewAgentMessage { text: p.reply.into(), channel_id: None, internal: false },
+                        NewAgentMessage { text: p.reply.into(), channel_id: None, internal: false, attachments: vec![] },
                         &agent.id,
                     )
                     .await?;
@@ -137,7 +137,7 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     .post_agent_message(
                         workspace,
                         conv,
-                        NewAgentMessage { text: format!("Demo note: {}", p.name), channel_id: None, internal: true },
+                        NewAgentMessage { text: format!("Demo note: {}", p.name), channel_id: None, internal: true, attachments: vec![] },
                         &agent.id,
                     )
                     .await?;

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod deliver_email;
 pub mod demo;
 pub mod worker;
 

@@ -68,13 +68,13 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) ->
         Ok(d) => d,
         Err(e) => return failed(format!("cannot load the message: {e}"), true),
     };
-    match send(client, &delivery).await {
+    match send(store, client, &delivery).await {
         Ok(external_id) => JobOutcome::Done { external_id },
         Err(SendError { message, retryable }) => failed(message, retryable),
     }
 }
 
-async fn send(client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, SendError> {
+async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, SendError> {
     let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false };
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
     match d.channel.kind {
@@ -91,6 +91,7 @@ async fn send(client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, 
             };
             api::deliver(client, url, &d.channel.secret, &payload).await
         }
+        ChannelKind::Email => crate::deliver_email::send(store, d).await,
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }

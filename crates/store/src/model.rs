@@ -245,6 +245,8 @@ pub struct NewAgentMessage {
     pub channel_id: Option<ChannelId>,
     /// An internal note: stored, never sent.
     pub internal: bool,
+    /// Files sent with the reply (or kept with the note), with their bytes.
+    pub attachments: Vec<AttachmentMeta>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -300,4 +302,15 @@ pub struct Delivery {
     /// The customer's identities on that channel's kind (where to send).
     pub recipients: Vec<ContactIdentity>,
     pub contact_name: Option<String>,
+    /// The conversation's earlier messages on this channel that carry the provider's id, oldest
+    /// first (an email reply's In-Reply-To and References).
+    pub thread: Vec<ThreadRef>,
+    /// Addresses of the people copied on the conversation, of the kind this channel sends to.
+    pub copied: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRef {
+    pub external_id: String,
+    pub inbound: bool,
 }

@@ -649,11 +649,43 @@ pub fn identity_kind_for(channel: ChannelKind) -> IdentityKind {
     }
 }
 
+/// The attachment rows of a new message; `stored[i]` is the blob of `attachments[i]`.
+fn insert_attachments(
+    conn: &mut dyn Conn,
+    ws: &WorkspaceId,
+    message_id: &MessageId,
+    attachments: &[AttachmentMeta],
+    stored: &[Option<StoredBlob>],
+) -> Result<()> {
+    for (i, attachment) in attachments.iter().enumerate() {
+        let blob = stored.get(i).and_then(Option::as_ref);
+        let size = blob.map(|b| b.size).or(attachment.size).map(|s| s as i64);
+        conn.execute(
+            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, content_sha256, inline, content_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            params![
+                attachment.id.as_str(),
+                ws.as_str(),
+                message_id.as_str(),
+                attachment.filename.as_str(),
+                attachment.content_type.as_str(),
+                size,
+                attachment.url.clone(),
+                blob.map(|b| b.sha256.as_str()),
+                attachment.inline,
+                attachment.content_id.clone()
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 pub fn post_agent_message(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
     conversation_id: &ConversationId,
     new: &NewAgentMessage,
+    stored: &[Option<StoredBlob>],
     author: &AgentId,
 ) -> Result<Message> {
     let conv = conversation_row(conn, workspace, conversation_id)?;
@@ -667,6 +699,7 @@ pub fn post_agent_message(
              VALUES ($1, $2, $3, NULL, 'note', $4, $5, $6, $6)",
             params![id.as_str(), workspace.as_str(), conversation_id.as_str(), author.as_str(), new.text.as_str(), now],
         )?;
+        insert_attachments(conn, workspace, &id, &new.attachments, stored)?;
         conn.execute(
             "UPDATE conversations SET last_activity_at = $1, updated_at = $1 WHERE id = $2 AND last_activity_at < $1",
             params![now, conversation_id.as_str()],
@@ -695,6 +728,7 @@ pub fn post_agent_message(
          VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7)",
         params![id.as_str(), workspace.as_str(), conversation_id.as_str(), channel.id.as_str(), author.as_str(), new.text.as_str(), now],
     )?;
+    insert_attachments(conn, workspace, &id, &new.attachments, stored)?;
     enqueue_job(conn, workspace, "deliver", &json!({"message_id": id}), now)?;
     conn.execute(
         "INSERT INTO conversation_channels (conversation_id, channel_id, first_used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -1174,26 +1208,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
     if inserted == 0 {
         return Err(StoreError::Retry); // the same message arrived through another node meanwhile
     }
-    for (i, attachment) in msg.attachments.iter().enumerate() {
-        let blob = stored.get(i).and_then(Option::as_ref);
-        let size = blob.map(|b| b.size).or(attachment.size).map(|s| s as i64);
-        conn.execute(
-            "INSERT INTO attachments (id, workspace_id, message_id, filename, content_type, size, url, content_sha256, inline, content_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            params![
-                attachment.id.as_str(),
-                ws.as_str(),
-                message_id.as_str(),
-                attachment.filename.as_str(),
-                attachment.content_type.as_str(),
-                size,
-                attachment.url.clone(),
-                blob.map(|b| b.sha256.as_str()),
-                attachment.inline,
-                attachment.content_id.clone()
-            ],
-        )?;
-    }
+    insert_attachments(conn, ws, &message_id, &msg.attachments, stored)?;
     conv_audit.record(
         conn,
         "message.received",
@@ -1674,5 +1689,24 @@ pub fn delivery(conn: &mut dyn Conn, id: &MessageId) -> Result<Delivery> {
     let conversation = conversation(conn, &channel.workspace_id, &message.conversation_id)?;
     let contact = contact(conn, &channel.workspace_id, &conversation.contact_id)?;
     let recipients = contact_identities_on(conn, &contact.id, identity_kind_for(channel.kind), &channel.id)?;
-    Ok(Delivery { message, channel, conversation, recipients, contact_name: contact.name })
+    let thread = conn
+        .query(
+            "SELECT external_id, direction FROM messages WHERE conversation_id = $1 AND channel_id = $2 AND id <> $3 \
+             AND external_id IS NOT NULL AND direction IN ('in', 'out') ORDER BY created_at, id",
+            params![conversation.id.as_str(), channel.id.as_str(), message.id.as_str()],
+        )?
+        .iter()
+        .map(|r| Ok(ThreadRef { external_id: r.text(0)?, inbound: r.text(1)? == "in" }))
+        .collect::<Result<Vec<_>>>()?;
+    // Everyone copied on the conversation, at the address kind this channel sends to.
+    let copied = conn
+        .query(
+            "SELECT i.value FROM conversation_participants p JOIN identities i ON i.contact_id = p.contact_id \
+             WHERE p.conversation_id = $1 AND i.kind = $2 AND p.contact_id <> $3 ORDER BY p.added_at, i.value",
+            params![conversation.id.as_str(), identity_kind_for(channel.kind).as_str(), contact.id.as_str()],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Delivery { message, channel, conversation, recipients, contact_name: contact.name, thread, copied })
 }

@@ -68,6 +68,22 @@ impl SqlStore {
         self
     }
 
+    /// Moves the bytes of `attachments` into the blob store; what each became, in order.
+    async fn store_blobs(&self, attachments: &mut [AttachmentMeta]) -> Result<Vec<Option<q::StoredBlob>>> {
+        let mut stored = Vec::with_capacity(attachments.len());
+        for attachment in attachments {
+            stored.push(match attachment.content.take() {
+                Some(bytes) => {
+                    let size = bytes.len() as u64;
+                    let sha = self.blobs.put(bytes).await?;
+                    Some(q::StoredBlob { sha256: sha, size })
+                }
+                None => None,
+            });
+        }
+        Ok(stored)
+    }
+
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
         self.reads.read(f).await
     }
@@ -148,17 +164,7 @@ impl IntakeStore for SqlStore {
         // The bytes go to the blob store first and durably, so that the row committed after
         // never names a blob that is not there. The writer thread only sees the hashes. A blob
         // whose message then turns out a duplicate is simply shared or left unreferenced.
-        let mut stored = Vec::with_capacity(message.attachments.len());
-        for attachment in &mut message.attachments {
-            stored.push(match attachment.content.take() {
-                Some(bytes) => {
-                    let size = bytes.len() as u64;
-                    let sha = self.blobs.put(bytes).await?;
-                    Some(q::StoredBlob { sha256: sha, size })
-                }
-                None => None,
-            });
-        }
+        let stored = self.store_blobs(&mut message.attachments).await?;
         let received_at = now();
         self.write(move |c| q::intake(c, &message, &stored, received_at)).await
     }
@@ -201,11 +207,12 @@ impl ConversationStore for SqlStore {
         &self,
         workspace: &WorkspaceId,
         conversation: &ConversationId,
-        message: NewAgentMessage,
+        mut message: NewAgentMessage,
         author: &AgentId,
     ) -> Result<Message> {
+        let stored = self.store_blobs(&mut message.attachments).await?;
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
-        self.write(move |c| q::post_agent_message(c, &ws, &id, &message, &author)).await
+        self.write(move |c| q::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
     }
     async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
         let (ws, id) = (workspace.clone(), conversation.clone());

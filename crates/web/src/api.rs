@@ -243,7 +243,14 @@ pub struct PostMessage {
     channel_id: Option<String>,
     #[serde(default)]
     internal: bool,
+    /// `[{filename, content_type, data_base64}]`, as the API hook takes them.
+    #[serde(default)]
+    attachments: Vec<switchboard_channels::api::ApiAttachment>,
 }
+
+/// What one reply may carry: as much as a mail server takes in one message.
+const MAX_REPLY_ATTACHMENTS: usize = 20;
+const MAX_REPLY_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 
 pub async fn post_message(
     State(state): State<AppState>,
@@ -257,6 +264,20 @@ pub async fn post_message(
     if body.text.trim().is_empty() || body.text.len() > 64 * 1024 {
         return Err(ApiError::bad_field("text", "must be 1 byte to 64 KiB").lang(lang));
     }
+    if body.attachments.len() > MAX_REPLY_ATTACHMENTS {
+        return Err(ApiError::bad_field("attachments", "at most 20 attachments").lang(lang));
+    }
+    let mut attachments = Vec::with_capacity(body.attachments.len());
+    for (i, a) in body.attachments.into_iter().enumerate() {
+        if a.url.is_some() {
+            return Err(ApiError::bad_field(format!("attachments[{i}].url"), "a reply carries its files: use data_base64").lang(lang));
+        }
+        let a = switchboard_channels::api::attachment(i, a).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
+        if a.content.as_ref().is_some_and(|c| c.len() > MAX_REPLY_ATTACHMENT_BYTES) {
+            return Err(ApiError::bad_field(format!("attachments[{i}].data_base64"), "larger than 10 MiB").lang(lang));
+        }
+        attachments.push(a);
+    }
     let channel_id =
         body.channel_id.as_deref().map(|c| body_id(c, "channel_id", ChannelId::parse)).transpose().map_err(|e| e.lang(lang))?;
     let message = state
@@ -264,7 +285,7 @@ pub async fn post_message(
         .post_agent_message(
             &auth.principal.workspace_id,
             &id,
-            NewAgentMessage { text: body.text, channel_id, internal: body.internal },
+            NewAgentMessage { text: body.text, channel_id, internal: body.internal, attachments },
             &auth.principal.agent_id,
         )
         .await

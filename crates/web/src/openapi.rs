@@ -79,7 +79,9 @@ pub mod schema {
             "tags": {"type": "array", "items": string()}}})
     }
     pub fn post_message() -> Value {
-        json!({"type": "object", "required": ["text"], "properties": {"text": string(), "channel_id": string(), "internal": {"type": "boolean"}}})
+        json!({"type": "object", "required": ["text"], "properties": {"text": string(), "channel_id": string(), "internal": {"type": "boolean"},
+            "attachments": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["filename", "content_type", "data_base64"], "properties": {
+                "filename": string(), "content_type": string(), "data_base64": string()}}}}})
     }
     pub fn merge() -> Value {
         json!({"type": "object", "required": ["other_id"], "properties": {"other_id": string()}})

@@ -175,3 +175,139 @@ async fn bad_email_is_refused_clearly_and_stores_nothing() {
     let (_, list) = app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing stored half-way");
 }
+
+/// The messages of a conversation, once `ready` holds for them (bounded wait).
+async fn messages_when(app: &App, conversation: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut items = Vec::new();
+    for _ in 0..200 {
+        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+        items = messages["items"].as_array().expect("items").clone();
+        if ready(&items) {
+            return items;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("conversation {conversation} never got there: {items:#?}");
+}
+
+fn status_of(items: &[Value], id: &Value) -> Value {
+    items.iter().find(|m| m["id"] == *id).map(|m| m["delivery_status"].clone()).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn agent_replies_go_out_by_smtp_threaded_and_the_answers_come_back() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let sink = smtp_sink::SmtpSink::start().await;
+    let ch = app
+        .email_channel(
+            json!({"address": SUPPORT, "smtp": {"host": "127.0.0.1", "port": sink.port, "tls": "none", "from_name": "Helpdesk"}}),
+        )
+        .await;
+    let first = b"From: Anna <anna@example.pl>\r\nTo: support@helpdesk.example.com\r\nCc: Boss <boss@example.pl>\r\nSubject: Order 17\r\nMessage-ID: <c1@example.pl>\r\n\r\nWhere is it?\r\n";
+    let (_, a) = app.mail(&ch, first, "message/rfc822").await;
+    let conversation = a["conversation_id"].as_str().expect("id").to_owned();
+    let (_, conv) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    let number = conv["number"].as_i64().expect("number");
+
+    let invoice = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 invoice");
+    let (status, reply) = app
+        .call(
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(&app.admin),
+            Some(json!({"text": "It ships today.\n\nRegards", "attachments": [{"filename": "faktura.pdf", "content_type": "application/pdf", "data_base64": invoice}]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = sink.wait_for(1).await;
+    let mut rcpt = sent[0].rcpt.clone();
+    rcpt.sort();
+    assert_eq!(rcpt, vec!["anna@example.pl", "boss@example.pl"], "the customer and the people copied");
+    let mail = switchboard_email::parse(&sent[0].data).expect("our mail parses");
+    assert!(mail.message_id.starts_with(&format!("t{number}.")), "{}", mail.message_id);
+    assert!(mail.message_id.ends_with("@helpdesk.example.com"));
+    assert_eq!(mail.in_reply_to, vec!["c1@example.pl".to_string()]);
+    assert_eq!(mail.references, vec!["c1@example.pl".to_string()]);
+    assert_eq!(mail.subject.as_deref(), Some(format!("Re: [#{number}] Order 17").as_str()));
+    assert_eq!(mail.reply_to[0].address, format!("support+t{number}@helpdesk.example.com"));
+    assert_eq!(mail.from.as_ref().map(|f| (f.name.as_deref(), f.address.as_str())), Some((Some("Helpdesk"), SUPPORT)));
+    assert_eq!(mail.text.trim_end(), "It ships today.\n\nRegards");
+    assert!(mail.raw_html.as_deref().is_some_and(|h| h.contains("<p>It ships today.</p>")));
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!((mail.attachments[0].filename.as_str(), mail.attachments[0].content.as_slice()), ("faktura.pdf", &b"%PDF-1.4 invoice"[..]));
+    assert!(!mail.automatic.auto_reply);
+    let items = messages_when(&app, &conversation, |items| status_of(items, &reply["id"]) == "sent").await;
+    assert_eq!(items.iter().find(|m| m["id"] == reply["id"]).expect("reply")["attachments"][0]["filename"], "faktura.pdf");
+
+    // Anna answers our mail from her phone: new subject, only In-Reply-To names ours.
+    let answer = format!(
+        "From: anna@example.pl\r\nTo: support@helpdesk.example.com\r\nSubject: thanks\r\nMessage-ID: <c2@example.pl>\r\nIn-Reply-To: <{}>\r\n\r\nGreat\r\n",
+        mail.message_id
+    );
+    let (_, c2) = app.mail(&ch, answer.as_bytes(), "message/rfc822").await;
+    assert_eq!(c2["conversation_id"], a["conversation_id"]);
+
+    // Solved; then her out-of-office answers our mail: kept and marked, reopens nothing, sends nothing.
+    let (status, _) =
+        app.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), Some(json!({"status": "solved"}))).await;
+    assert_eq!(status, 200);
+    let away = format!(
+        "From: anna@example.pl\r\nTo: support@helpdesk.example.com\r\nSubject: Automatic reply: Re: [#{number}] Order 17\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@example.pl>\r\nIn-Reply-To: <{}>\r\n\r\nI am away until Monday\r\n",
+        mail.message_id
+    );
+    let (_, ooo) = app.mail(&ch, away.as_bytes(), "message/rfc822").await;
+    assert_eq!(ooo["conversation_id"], a["conversation_id"]);
+    let (_, conv) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(conv["status"], "solved", "an auto-reply does not reopen");
+    let items = messages_when(&app, &conversation, |_| true).await;
+    assert_eq!(items.iter().find(|m| m["id"] == ooo["message_id"]).expect("ooo")["auto_reply"], true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 1, "no mail goes out because of an auto-reply");
+
+    // A bounce for our mail marks it failed with the reason.
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.example.pl\r\nTo: support@helpdesk.example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <dsn1@mx.example.pl>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+         --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.pl\r\n\r\n\
+         Final-Recipient: rfc822; boss@example.pl\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n\
+         --b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{}>\r\n\r\n--b--\r\n",
+        mail.message_id
+    );
+    let (status, report) = app.mail(&ch, dsn.as_bytes(), "message/rfc822").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["conversation_id"], a["conversation_id"]);
+    let items = messages_when(&app, &conversation, |items| status_of(items, &reply["id"]) == "failed").await;
+    let failed = items.iter().find(|m| m["id"] == reply["id"]).expect("reply");
+    assert!(failed["delivery_error"].as_str().is_some_and(|e| e.contains("5.1.1")), "{failed}");
+
+    // A server that refuses for good (5xx): the reply fails with its words, without retries.
+    sink.refuse_with(Some("550 5.7.1 relaying denied"));
+    let (_, refused) = app
+        .call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(json!({"text": "Anyone?"})))
+        .await;
+    let items = messages_when(&app, &conversation, |items| status_of(items, &refused["id"]) == "failed").await;
+    let refused = items.iter().find(|m| m["id"] == refused["id"]).expect("refused");
+    assert!(refused["delivery_error"].as_str().is_some_and(|e| e.contains("relaying denied")), "{refused}");
+}
+
+#[tokio::test]
+async fn reply_attachments_are_checked() {
+    let app = spawn_app().await;
+    let ch = app.email_channel(json!({"address": SUPPORT})).await;
+    let (_, a) = app.mail(&ch, b"From: anna@example.pl\r\nSubject: x\r\nMessage-ID: <r1@example.pl>\r\n\r\nhi\r\n", "message/rfc822").await;
+    let path = format!("/api/v1/conversations/{}/messages", a["conversation_id"].as_str().expect("id"));
+    for (attachment, field) in [
+        (json!({"filename": "a.txt", "content_type": "text/plain", "data_base64": "%%%"}), "attachments[0].data_base64"),
+        (json!({"filename": "a.txt", "content_type": "text/plain", "url": "https://x.example/a"}), "attachments[0].url"),
+        (json!({"filename": "", "content_type": "text/plain", "data_base64": "aGk="}), "attachments[0].filename"),
+        (json!({"filename": "a.txt", "content_type": "plain", "data_base64": "aGk="}), "attachments[0].content_type"),
+    ] {
+        let (status, body) = app.call("POST", &path, Some(&app.admin), Some(json!({"text": "see", "attachments": [attachment]}))).await;
+        assert_eq!((status, error_field(&body)), (400, field), "{body}");
+    }
+    let items = messages_when(&app, a["conversation_id"].as_str().expect("id"), |_| true).await;
+    assert_eq!(items.len(), 1, "nothing stored by a refused reply");
+}

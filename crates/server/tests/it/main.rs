@@ -4,6 +4,7 @@ mod crash;
 mod email;
 mod endpoints;
 mod nodes;
+mod smtp_sink;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};

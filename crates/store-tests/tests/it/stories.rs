@@ -199,7 +199,12 @@ pub async fn a_case_continues_across_channels(backend: Backend) {
     // The agent's reply goes out on the channel the customer used last.
     let reply = w
         .store
-        .post_agent_message(&w.ws.id, &conv.id, NewAgentMessage { text: "Hello".into(), channel_id: None, internal: false }, &w.agent.id)
+        .post_agent_message(
+            &w.ws.id,
+            &conv.id,
+            NewAgentMessage { text: "Hello".into(), channel_id: None, internal: false, attachments: vec![] },
+            &w.agent.id,
+        )
         .await
         .expect("reply");
     assert_eq!(reply.channel.as_ref().map(|c| &c.id), Some(&c.id));
@@ -380,7 +385,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![] },
             &w.agent.id,
         )
         .await
@@ -391,7 +396,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "VIP".into(), channel_id: None, internal: true },
+            NewAgentMessage { text: "VIP".into(), channel_id: None, internal: true, attachments: vec![] },
             &w.agent.id,
         )
         .await
@@ -420,7 +425,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "Again".into(), channel_id: None, internal: false },
+            NewAgentMessage { text: "Again".into(), channel_id: None, internal: false, attachments: vec![] },
             &w.agent.id,
         )
         .await
@@ -443,7 +448,7 @@ pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "x".into(), channel_id: None, internal: false },
+            NewAgentMessage { text: "x".into(), channel_id: None, internal: false, attachments: vec![] },
             &w.agent.id,
         )
         .await
@@ -464,7 +469,7 @@ pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "y".into(), channel_id: None, internal: false },
+            NewAgentMessage { text: "y".into(), channel_id: None, internal: false, attachments: vec![] },
             &w.agent.id,
         )
         .await
@@ -728,7 +733,7 @@ async fn sent_reply(w: &World, conversation: &ConversationId, external_id: &str)
         .post_agent_message(
             &w.ws.id,
             conversation,
-            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false },
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![] },
             &w.agent.id,
         )
         .await

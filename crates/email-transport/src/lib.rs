@@ -1,0 +1,24 @@
+//! The network side of the email channel: SMTP out (`smtp`), IMAP fetching (`imap`) and the
+//! LMTP listener (`lmtp`) in. Nothing here parses mail or touches storage: inbound bytes go to
+//! an [`MailSink`] (the server's intake), outbound messages come composed from
+//! `switchboard_email::outbound`.
+#![forbid(unsafe_code)]
+
+pub mod smtp;
+
+/// Why a transport step failed, and whether trying again later can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl TransportError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false }
+    }
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true }
+    }
+}

@@ -1,0 +1,47 @@
+//! Sending one composed message through the channel's SMTP server. A refusal the server calls
+//! permanent (5xx) is not retried; everything else (4xx, a dropped connection, a timeout) is.
+
+use crate::TransportError;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::time::Duration;
+use switchboard_email::config::{SmtpConfig, TlsMode};
+
+/// How long one SMTP conversation may take before it counts as failed (and is retried).
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The port a TLS mode uses when the config names none.
+pub fn default_port(tls: TlsMode) -> u16 {
+    match tls {
+        TlsMode::None => 25,
+        TlsMode::Starttls => 587,
+        TlsMode::Tls => 465,
+    }
+}
+
+/// Sends `message` to the recipients in its headers (To and Cc; never Reply-To).
+pub async fn send(config: &SmtpConfig, message: &lettre::Message) -> Result<(), TransportError> {
+    let tls = match config.tls {
+        TlsMode::None => Tls::None,
+        TlsMode::Starttls => Tls::Required(tls_parameters(&config.host)?),
+        TlsMode::Tls => Tls::Wrapper(tls_parameters(&config.host)?),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.as_str())
+        .port(config.port.unwrap_or_else(|| default_port(config.tls)))
+        .tls(tls)
+        .timeout(Some(TIMEOUT));
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    let transport = builder.build();
+    match transport.send(message.clone()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(TransportError::permanent(format!("the mail server refused the message: {e}"))),
+        Err(e) => Err(TransportError::transient(format!("cannot hand the message to {}: {e}", config.host))),
+    }
+}
+
+fn tls_parameters(host: &str) -> Result<TlsParameters, TransportError> {
+    TlsParameters::new(host.to_owned()).map_err(|e| TransportError::permanent(format!("cannot set up TLS for {host}: {e}")))
+}
