@@ -1,9 +1,10 @@
 //! The network side of the email channel: SMTP out (`smtp`), IMAP fetching (`imap`) and the
 //! LMTP listener (`lmtp`) in. Nothing here parses mail or touches storage: inbound bytes go to
-//! an [`MailSink`] (the server's intake), outbound messages come composed from
+//! a [`lmtp::MailSink`] (the server's intake), outbound messages come composed from
 //! `switchboard_email::outbound`.
 #![forbid(unsafe_code)]
 
+pub mod lmtp;
 pub mod smtp;
 
 /// Why a transport step failed, and whether trying again later can help.

@@ -74,7 +74,15 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, NotAnEmail> {
         return Err(NotAnEmail);
     }
     let message = MessageParser::default().parse(raw).ok_or(NotAnEmail)?;
-    Ok(from_message(&message, raw))
+    // What a delivery agent adds (Return-Path, Delivered-To, Received) around nothing is not
+    // mail: an empty DATA over LMTP would otherwise be stored as a message from nobody.
+    const TRACE: [&str; 4] = ["return-path", "delivered-to", "received", "x-original-to"];
+    let only_trace = message.headers().iter().all(|h| TRACE.iter().any(|t| h.name.as_str().eq_ignore_ascii_case(t)));
+    let parsed = from_message(&message, raw);
+    if only_trace && parsed.text.trim().is_empty() && parsed.raw_html.is_none() && parsed.attachments.is_empty() {
+        return Err(NotAnEmail);
+    }
+    Ok(parsed)
 }
 
 pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
@@ -320,4 +328,14 @@ pub fn sanitize_filename(name: &str) -> String {
         .take(200)
         .collect();
     if cleaned.is_empty() { "attachment".into() } else { cleaned }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn trace_headers_around_nothing_are_not_mail() {
+        assert!(super::parse(b"Return-Path: <>\r\nDelivered-To: a@b.example\r\n\r\n\r\n").is_err());
+        assert!(super::parse(b"Return-Path: <>\r\nDelivered-To: a@b.example\r\n\r\nhello\r\n").is_ok());
+        assert!(super::parse(b"Return-Path: <>\r\nSubject: hi\r\n\r\n").is_ok());
+    }
 }

@@ -30,6 +30,9 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<String>,
+        /// Also accept mail by LMTP on this address (e.g. 127.0.0.1:2424).
+        #[arg(long)]
+        lmtp_listen: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -125,9 +128,12 @@ fn run(cli: Cli) -> Result<(), String> {
     runtime.block_on(async move {
         let lang = lang();
         match cli.command {
-            Command::Serve { listen } => {
+            Command::Serve { listen, lmtp_listen } => {
                 if let Some(listen) = listen {
                     config.listen = listen;
+                }
+                if lmtp_listen.is_some() {
+                    config.lmtp_listen = lmtp_listen;
                 }
                 let listener =
                     tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

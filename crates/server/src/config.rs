@@ -22,6 +22,8 @@ pub struct Config {
     pub log_format: String,
     /// Threads serving HTTP. Default: one per core less one, at least one.
     pub workers: Option<usize>,
+    /// Address of the LMTP listener a mail server delivers to; none by default.
+    pub lmtp_listen: Option<String>,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             max_body_bytes: 10 * 1024 * 1024,
             log_format: "text".into(),
             workers: None,
+            lmtp_listen: None,
         }
     }
 }
@@ -57,6 +60,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
+            .field("lmtp_listen", &self.lmtp_listen)
             .finish()
     }
 }
@@ -85,6 +89,10 @@ log_format = "text"
 # Threads serving HTTP (SWITCHBOARD_WORKERS). Default: one per core less one (at least one),
 # leaving a core to the database writer thread.
 # workers = 1
+
+# LMTP listener for a mail server (Postfix: `mailbox_transport = lmtp:inet:127.0.0.1:2424`)
+# delivering to email channels by recipient address (SWITCHBOARD_LMTP_LISTEN). Off by default.
+# lmtp_listen = "127.0.0.1:2424"
 "#;
 
 /// Reads the file (if any) then the environment.
@@ -117,6 +125,9 @@ pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
     }
     if let Some(v) = env("SWITCHBOARD_WORKERS") {
         config.workers = Some(v.parse().map_err(|_| format!("SWITCHBOARD_WORKERS: not a number: {v}"))?);
+    }
+    if let Some(v) = env("SWITCHBOARD_LMTP_LISTEN") {
+        config.lmtp_listen = Some(v);
     }
     if config.workers == Some(0) {
         return Err("workers: must be at least 1".into());

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod deliver_email;
 pub mod demo;
+pub mod mail_intake;
 pub mod worker;
 
 use config::Config;
@@ -47,7 +48,13 @@ pub async fn run(
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let state = AppState::new(store, public_url, config.max_body_bytes);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(worker::run(state.clone(), stop_rx));
+    let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
+    if let Some(address) = &config.lmtp_listen {
+        let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;
+        tracing::info!(addr = %lmtp.local_addr().map_err(|e| e.to_string())?, "LMTP listener ready");
+        let sink = Arc::new(mail_intake::ChannelMailSink { state: state.clone() });
+        tokio::spawn(switchboard_email_transport::lmtp::serve(lmtp, sink, Default::default(), stop_rx));
+    }
     let app = switchboard_web::router(state);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string());
     let _ = stop_tx.send(true);

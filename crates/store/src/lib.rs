@@ -42,6 +42,8 @@ pub trait ChannelStore: Send + Sync {
     /// Any workspace's channel: webhooks are addressed by channel id alone.
     async fn channel(&self, id: &ChannelId) -> Result<Channel>;
     async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>>;
+    /// Every workspace's channels of one kind (mail arriving by LMTP is routed by address).
+    async fn channels_of_kind(&self, kind: ChannelKind) -> Result<Vec<Channel>>;
 }
 
 /// The intake pipeline's storage step: identify, pick, store, all in one transaction.

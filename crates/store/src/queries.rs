@@ -207,6 +207,12 @@ pub fn list_channels(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec
     conn.query(&sql, params![workspace.as_str()])?.iter().map(channel_from).collect()
 }
 
+/// Every workspace's channels of `kind`: the mail listeners route by address across them.
+pub fn channels_of_kind(conn: &mut dyn Conn, kind: ChannelKind) -> Result<Vec<Channel>> {
+    let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE kind = $1 ORDER BY created_at, id");
+    conn.query(&sql, params![kind.as_str()])?.iter().map(channel_from).collect()
+}
+
 // ---------------------------------------------------------------- audit
 
 pub struct Audit<'a> {

@@ -156,6 +156,9 @@ impl ChannelStore for SqlStore {
         let ws = workspace.clone();
         self.read(move |c| q::list_channels(c, &ws)).await
     }
+    async fn channels_of_kind(&self, kind: ChannelKind) -> Result<Vec<Channel>> {
+        self.read(move |c| q::channels_of_kind(c, kind)).await
+    }
 }
 
 #[async_trait]

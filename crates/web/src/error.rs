@@ -78,10 +78,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The translated message, as the JSON error carries it.
+    pub fn message(&self) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        t(self.lang, self.key, &args)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let args: Vec<(&str, &str)> = self.args.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let message = t(self.lang, self.key, &args);
+        let message = self.message();
         let mut error = serde_json::json!({"code": self.code, "message": message});
         if let Some(field) = self.field {
             error["field"] = serde_json::Value::String(field);

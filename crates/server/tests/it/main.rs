@@ -3,6 +3,7 @@
 mod crash;
 mod email;
 mod endpoints;
+mod lmtp;
 mod nodes;
 mod smtp_sink;
 

@@ -1,0 +1,81 @@
+//! Mail from the mail transports (the LMTP listener, the IMAP fetcher) into the intake: an
+//! envelope recipient is routed to the email channel serving that address, and the intake's
+//! answer is put in SMTP terms. The intake itself is `take_in_email`, the same as the hook's.
+
+use async_trait::async_trait;
+use switchboard_domain::{ChannelId, ChannelKind};
+use switchboard_email::config::EmailConfig;
+use switchboard_email_transport::lmtp::{MailSink, Refusal};
+use switchboard_web::AppState;
+use switchboard_web::error::ApiError;
+
+pub struct ChannelMailSink {
+    pub state: AppState,
+}
+
+/// `Support+t42@Example.com` → `support@example.com`: the address a channel is configured with.
+fn base_address(address: &str) -> String {
+    let address = address.trim().to_lowercase();
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+        None => address,
+    }
+}
+
+/// The intake's refusal as an SMTP answer: the sender's fault is final (5xx), ours is not (4xx).
+pub fn refusal(e: &ApiError) -> Refusal {
+    let status = e.status.as_u16();
+    let (permanent, code) = match status {
+        413 => (true, "5.3.4"),
+        400..=499 => (true, "5.6.0"),
+        _ => (false, "4.3.0"),
+    };
+    Refusal { permanent, status: code, message: e.message() }
+}
+
+#[async_trait]
+impl MailSink for ChannelMailSink {
+    async fn route(&self, recipient: &str) -> Option<String> {
+        let wanted = base_address(recipient);
+        let channels = match self.state.store.channels_of_kind(ChannelKind::Email).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list email channels");
+                return None;
+            }
+        };
+        channels.into_iter().find_map(|channel| {
+            let config = EmailConfig::from_json(&channel.config).ok()?;
+            config.support_addresses().iter().any(|a| base_address(a) == wanted).then(|| channel.id.to_string())
+        })
+    }
+
+    async fn deliver(&self, route: &str, raw: Vec<u8>) -> Result<(), Refusal> {
+        let temporary = |message: String| Refusal { permanent: false, status: "4.3.0", message };
+        let id = ChannelId::parse(route).map_err(|_| temporary(format!("unknown route {route}")))?;
+        let channel = self.state.store.channel(&id).await.map_err(|e| temporary(format!("cannot load the channel: {e}")))?;
+        switchboard_web::hooks::take_in_email(&self.state, &channel, &raw).await.map(|_| ()).map_err(|e| refusal(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_tags_and_case_do_not_change_the_route() {
+        assert_eq!(base_address(" Support+t42@Helpdesk.Example.com "), "support@helpdesk.example.com");
+        assert_eq!(base_address("support@helpdesk.example.com"), "support@helpdesk.example.com");
+    }
+
+    #[test]
+    fn the_senders_faults_are_final_and_ours_are_not() {
+        use axum::http::StatusCode;
+        let too_large = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "email_too_large", "error.email_too_large");
+        assert_eq!((refusal(&too_large).permanent, refusal(&too_large).status), (true, "5.3.4"));
+        let not_mail = ApiError::new(StatusCode::BAD_REQUEST, "not_an_email", "error.not_an_email");
+        assert_eq!((refusal(&not_mail).permanent, refusal(&not_mail).status), (true, "5.6.0"));
+        let ours = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error.internal");
+        assert_eq!((refusal(&ours).permanent, refusal(&ours).status), (false, "4.3.0"));
+    }
+}
