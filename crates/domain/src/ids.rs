@@ -62,4 +62,6 @@ id_type!(
     JobId,
     MergeId,
     SuggestionId,
+    /// Mail that arrived but can never be stored as a message, kept raw.
+    FailedMailId,
 );

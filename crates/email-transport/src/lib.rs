@@ -4,6 +4,7 @@
 //! `switchboard_email::outbound`.
 #![forbid(unsafe_code)]
 
+pub mod imap;
 pub mod lmtp;
 pub mod smtp;
 

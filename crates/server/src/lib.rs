@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod deliver_email;
 pub mod demo;
+pub mod imap_fetch;
 pub mod mail_intake;
 pub mod worker;
 
@@ -49,6 +50,7 @@ pub async fn run(
     let state = AppState::new(store, public_url, config.max_body_bytes);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
+    tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));
     if let Some(address) = &config.lmtp_listen {
         let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;
         tracing::info!(addr = %lmtp.local_addr().map_err(|e| e.to_string())?, "LMTP listener ready");

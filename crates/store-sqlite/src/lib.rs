@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (1, "core", include_str!("../migrations/0001_core.sql")),
     (2, "email", include_str!("../migrations/0002_email.sql")),
     (3, "blob_files", include_str!("../migrations/0003_blob_files.sql")),
+    (4, "mailboxes", include_str!("../migrations/0004_mailboxes.sql")),
 ];
 
 /// Opens (creating if needed) the database at `path`, applies migrations, starts the writer.

@@ -105,6 +105,20 @@ pub trait ContactStore: Send + Sync {
     async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion>;
 }
 
+/// The state of fetched mailboxes, and mail that could not become a message.
+#[async_trait]
+pub trait MailboxStore: Send + Sync {
+    /// (UIDVALIDITY, last UID taken) of `channel`'s `folder`; `None` before the first fetch or
+    /// after the folder changed.
+    async fn mailbox_cursor(&self, channel: &ChannelId, folder: &str) -> Result<Option<(u32, u32)>>;
+    async fn save_mailbox_cursor(&self, channel: &ChannelId, folder: &str, uid_validity: u32, last_uid: u32) -> Result<()>;
+    /// Keeps `raw` (in the blob store) with why it could not be taken in.
+    async fn record_failed_mail(&self, channel: &Channel, source: &str, reason: &str, raw: Vec<u8>) -> Result<FailedMail>;
+    async fn failed_mail(&self, workspace: &WorkspaceId, channel: &ChannelId) -> Result<Vec<FailedMail>>;
+    /// One failed mail of the workspace with its raw bytes.
+    async fn failed_mail_raw(&self, workspace: &WorkspaceId, id: &FailedMailId) -> Result<(FailedMail, Vec<u8>)>;
+}
+
 /// The durable job queue.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -148,8 +162,11 @@ pub trait LiveEvents: Send + Sync {
 }
 
 /// Everything; held as `Arc<dyn Store>` so handlers compile once.
-pub trait Store: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue + LiveEvents {}
-impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + JobQueue + LiveEvents> Store for T {}
+pub trait Store:
+    WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
+{
+}
+impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents> Store for T {}
 
 /// The wall clock, in the domain's unit.
 pub fn now() -> Timestamp {

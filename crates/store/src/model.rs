@@ -314,3 +314,16 @@ pub struct ThreadRef {
     pub external_id: String,
     pub inbound: bool,
 }
+
+/// Mail that arrived (by IMAP) but can never be a message: not mail, or over the limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMail {
+    pub id: FailedMailId,
+    pub channel_id: ChannelId,
+    /// `imap` (LMTP and the hook refuse such mail to the sender instead).
+    pub source: String,
+    pub reason: String,
+    pub size: i64,
+    pub sha256: String,
+    pub received_at: Timestamp,
+}

@@ -275,6 +275,34 @@ impl ContactStore for SqlStore {
 }
 
 #[async_trait]
+impl MailboxStore for SqlStore {
+    async fn mailbox_cursor(&self, channel: &ChannelId, folder: &str) -> Result<Option<(u32, u32)>> {
+        let (ch, folder) = (channel.clone(), folder.to_owned());
+        self.read(move |c| q::mailbox_cursor(c, &ch, &folder)).await
+    }
+    async fn save_mailbox_cursor(&self, channel: &ChannelId, folder: &str, uid_validity: u32, last_uid: u32) -> Result<()> {
+        let (ch, folder) = (channel.clone(), folder.to_owned());
+        self.write(move |c| q::save_mailbox_cursor(c, &ch, &folder, uid_validity, last_uid)).await
+    }
+    async fn record_failed_mail(&self, channel: &Channel, source: &str, reason: &str, raw: Vec<u8>) -> Result<FailedMail> {
+        let size = raw.len() as u64;
+        let blob = q::StoredBlob { sha256: self.blobs.put(raw).await?, size };
+        let (ch, source, reason) = (channel.clone(), source.to_owned(), reason.to_owned());
+        self.write(move |c| q::record_failed_mail(c, &ch, &source, &reason, &blob)).await
+    }
+    async fn failed_mail(&self, workspace: &WorkspaceId, channel: &ChannelId) -> Result<Vec<FailedMail>> {
+        let (ws, ch) = (workspace.clone(), channel.clone());
+        self.read(move |c| q::failed_mail(c, &ws, &ch)).await
+    }
+    async fn failed_mail_raw(&self, workspace: &WorkspaceId, id: &FailedMailId) -> Result<(FailedMail, Vec<u8>)> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        let mail = self.read(move |c| q::failed_mail_one(c, &ws, &id)).await?;
+        let raw = self.blobs.get(&mail.sha256).await?;
+        Ok((mail, raw))
+    }
+}
+
+#[async_trait]
 impl JobQueue for SqlStore {
     async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>> {
         self.write(move |c| q::claim_jobs(c, limit, lease_ms)).await

@@ -99,6 +99,30 @@ pub async fn list_channels(State(state): State<AppState>, auth: Auth) -> ApiResu
     Ok(Json(json!({"items": items.iter().map(|c| dto::channel(c, &state.public_url)).collect::<Vec<_>>()})))
 }
 
+/// Mail the channel fetched but could not take in (not mail, over the limits), kept raw.
+pub async fn list_failed_mail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    auth.require(Permission::ManageTeams)?;
+    let id = parse_id(&id, ChannelId::parse).map_err(|e| e.lang(auth.lang))?;
+    let items = state.store.failed_mail(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"items": items.iter().map(dto::failed_mail).collect::<Vec<_>>()})))
+}
+
+/// The raw bytes of one failed mail, as `message/rfc822`.
+pub async fn download_failed_mail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    let id = parse_id(&id, FailedMailId::parse).map_err(|e| e.lang(auth.lang))?;
+    let (mail, raw) = state.store.failed_mail_raw(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "message/rfc822".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.eml\"", mail.id)),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        raw,
+    )
+        .into_response())
+}
+
 pub async fn get_channel(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id = parse_id(&id, ChannelId::parse)?;
     let channel = state.store.channel(&id).await.map_err(store_err(auth.lang))?;

@@ -107,3 +107,8 @@ pub fn job(j: &Job) -> Value {
     json!({"id": j.id, "kind": j.kind, "payload": j.payload, "status": j.status, "attempts": j.attempts,
            "max_attempts": j.max_attempts, "run_at": time(j.run_at), "last_error": j.last_error})
 }
+
+pub fn failed_mail(m: &FailedMail) -> Value {
+    json!({"id": m.id, "channel_id": m.channel_id, "source": m.source, "reason": m.reason, "size": m.size, "sha256": m.sha256,
+        "received_at": time(m.received_at), "raw_url": format!("/api/v1/failed-mail/{}/raw", m.id)})
+}

@@ -196,6 +196,18 @@ pub fn routes() -> Vec<Route> {
         r("get", "/api/v1/conversations/{id}/history", "Audit history of the conversation", Auth::Bearer, None, 200, || {
             get(api::conversation_history)
         }),
+        r(
+            "get",
+            "/api/v1/channels/{id}/failed-mail",
+            "Mail fetched but not taken in, kept raw (supervisor)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(api::list_failed_mail),
+        ),
+        r("get", "/api/v1/failed-mail/{id}/raw", "The raw bytes of a failed mail (supervisor)", Auth::Bearer, None, 200, || {
+            get(api::download_failed_mail)
+        }),
         r("get", "/api/v1/attachments/{id}", "Download an attachment's content", Auth::Bearer, None, 200, || get(api::download_attachment)),
         r("get", "/api/v1/contacts", "List contacts with identities", Auth::Bearer, None, 200, || get(api::list_contacts)),
         r("get", "/api/v1/contacts/{id}", "One contact with identities", Auth::Bearer, None, 200, || get(api::get_contact)),

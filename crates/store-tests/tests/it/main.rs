@@ -85,6 +85,7 @@ conformance!(
     audit_log_is_append_only,
     email_threads_by_references_then_ticket_numbers_never_by_subject_alone,
     delivery_reports_mark_our_message_failed,
+    mailbox_cursors_and_failed_mail_are_kept,
 );
 
 #[test]

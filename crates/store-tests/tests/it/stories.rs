@@ -873,3 +873,26 @@ pub async fn delivery_reports_mark_our_message_failed(backend: Backend) {
     assert!(history.iter().any(|e| e.action == "delivery.failed"));
     assert!(history.iter().any(|e| e.action == "delivery.delayed"));
 }
+
+pub async fn mailbox_cursors_and_failed_mail_are_kept(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = email_channel(&w).await;
+    assert_eq!(w.store.mailbox_cursor(&ch.id, "INBOX").await.expect("cursor"), None);
+    w.store.save_mailbox_cursor(&ch.id, "INBOX", 7, 41).await.expect("save");
+    w.store.save_mailbox_cursor(&ch.id, "INBOX", 7, 42).await.expect("advance");
+    assert_eq!(w.store.mailbox_cursor(&ch.id, "INBOX").await.expect("cursor"), Some((7, 42)));
+    assert_eq!(w.store.mailbox_cursor(&ch.id, "Support").await.expect("other folder"), None, "another folder starts afresh");
+
+    let raw = b"\x00\x01 not mail".to_vec();
+    let kept = w.store.record_failed_mail(&ch, "imap", "not an email message", raw.clone()).await.expect("keep");
+    assert_eq!(
+        (kept.size, kept.source.as_str(), kept.sha256.clone()),
+        (raw.len() as i64, "imap", switchboard_store::blob::sha256_hex(&raw))
+    );
+    let listed = w.store.failed_mail(&w.ws.id, &ch.id).await.expect("list");
+    assert_eq!(listed, vec![kept.clone()]);
+    assert_eq!(w.store.failed_mail_raw(&w.ws.id, &kept.id).await.expect("raw").1, raw);
+    let other = w.store.create_workspace("other", "Other").await.expect("ws");
+    assert!(matches!(w.store.failed_mail_raw(&other.id, &kept.id).await, Err(StoreError::NotFound)));
+    assert!(w.store.failed_mail(&other.id, &ch.id).await.expect("list").is_empty());
+}
