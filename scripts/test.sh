@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, and every test on SQLite and PostgreSQL.
-# Installs PostgreSQL with apt when it is missing, starts a throwaway cluster on 127.0.0.1 on a
-# free port in a temporary directory, and stops it afterwards.
+# Installs PostgreSQL, Dovecot and Postfix with apt when they are missing, starts a throwaway
+# PostgreSQL cluster and the mail servers (scripts/mail-servers.sh) on 127.0.0.1 on free ports
+# in temporary directories, and stops them afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchboard-target}"
 
 source scripts/postgres.sh
+source scripts/mail-servers.sh
+trap 'stop_mail_servers; stop_postgres' EXIT
 start_postgres
-trap stop_postgres EXIT
+start_mail_servers
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -4,6 +4,7 @@ mod crash;
 mod email;
 mod endpoints;
 mod lmtp;
+mod mail_servers;
 mod nodes;
 mod smtp_sink;
 
@@ -23,6 +24,16 @@ struct App {
 impl Drop for App {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+impl App {
+    /// Stops the server but keeps its data directory, for a restart on the same data.
+    async fn stop_keeping_data(mut self) {
+        self.data = std::path::PathBuf::new();
+        drop(self);
+        // Let the server, its worker and its mail fetchers see the stop.
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
