@@ -68,6 +68,20 @@ pub struct EmailConfig {
     pub smtp: Option<SmtpConfig>,
     pub max_message_bytes: Option<usize>,
     pub max_attachment_bytes: Option<usize>,
+    /// Answer the first mail of each new conversation automatically (never automatic mail).
+    pub acknowledgement: Option<Acknowledgement>,
+}
+
+/// The automatic answer to a new conversation's first mail.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledgement {
+    /// `en`, `ru` or `pl`: the built-in text in that language (default `en`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// A text of the team's own instead; `{number}` becomes the ticket number.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 impl EmailConfig {
@@ -81,6 +95,17 @@ impl EmailConfig {
             if switchboard_domain::Identity::email(a).is_err() {
                 let field = if i == 0 && config.address.is_some() { "config.address".into() } else { "config.addresses".to_string() };
                 return Err((field, format!("{a} is not an email address")));
+            }
+        }
+        if let Some(ack) = &config.acknowledgement {
+            if config.smtp.is_none() {
+                return Err(("config.acknowledgement".into(), "an acknowledgement is sent by SMTP: configure smtp".into()));
+            }
+            if ack.language.as_deref().is_some_and(|l| !["en", "ru", "pl"].contains(&l)) {
+                return Err(("config.acknowledgement.language".into(), "must be en, ru or pl".into()));
+            }
+            if ack.text.as_deref().is_some_and(|t| t.trim().is_empty() || t.len() > 8 * 1024) {
+                return Err(("config.acknowledgement.text".into(), "must be 1 byte to 8 KiB".into()));
             }
         }
         if config.smtp.is_some() && config.address.is_none() {

@@ -41,6 +41,12 @@ struct Args {
     /// Seconds to let the started server settle before its idle RSS is read.
     #[arg(long, default_value_t = 3)]
     idle_seconds: u64,
+    /// Raw emails to send through `POST /hooks/email/{id}` after the API intake (0: none). They
+    /// cycle through every `.eml` of `--email-corpus`, each with a Message-ID of its own.
+    #[arg(long, default_value_t = 0)]
+    email_messages: usize,
+    #[arg(long, default_value = "crates/email/tests/corpus")]
+    email_corpus: PathBuf,
 }
 
 /// The server under test; killed when dropped.
@@ -209,33 +215,71 @@ async fn intake(client: usize, job: Arc<Intake>) -> Run {
             "text": format!("Hello, this is message {n}: where is my order {}?", rng.random_range(10_000..99_999)),
         }))
         .unwrap_or_default();
-        let signature = sign(&job.secret, &body);
-        let started = Instant::now();
-        let res = job
-            .http
-            .post(&job.url)
-            .header("content-type", "application/json")
-            .header("x-switchboard-signature", signature)
-            .body(body)
-            .send()
-            .await;
-        match res {
-            Ok(res) if res.status() == 200 => match res.json::<Value>().await {
-                Ok(answer) => {
-                    run.latencies_us.push(started.elapsed().as_micros() as u64);
-                    run.ok += 1;
-                    if answer["duplicate"] == true {
-                        run.duplicates += 1;
-                    }
+        post_signed(&job.http, &job.url, &job.secret, "application/json", body, &mut run).await;
+    }
+}
+
+/// One signed POST; counted as done only when answered 200 (after the commit).
+async fn post_signed(http: &reqwest::Client, url: &str, secret: &str, content_type: &str, body: Vec<u8>, run: &mut Run) {
+    let signature = sign(secret, &body);
+    let started = Instant::now();
+    let res = http.post(url).header("content-type", content_type).header("x-switchboard-signature", signature).body(body).send().await;
+    match res {
+        Ok(res) if res.status() == 200 => match res.json::<Value>().await {
+            Ok(answer) => {
+                run.latencies_us.push(started.elapsed().as_micros() as u64);
+                run.ok += 1;
+                if answer["duplicate"] == true {
+                    run.duplicates += 1;
                 }
-                Err(e) => run.fail(e.to_string()),
-            },
-            Ok(res) => {
-                let status = res.status();
-                run.fail(format!("intake answered {status}: {}", res.text().await.unwrap_or_default()));
             }
             Err(e) => run.fail(e.to_string()),
+        },
+        Ok(res) => {
+            let status = res.status();
+            run.fail(format!("intake answered {status}: {}", res.text().await.unwrap_or_default()));
         }
+        Err(e) => run.fail(e.to_string()),
+    }
+}
+
+/// The corpus message with its Message-ID replaced by `<id>`: every request is new mail.
+fn with_message_id(raw: &[u8], id: &str) -> Vec<u8> {
+    let header_end =
+        raw.windows(4).position(|w| w == b"\r\n\r\n").or_else(|| raw.windows(2).position(|w| w == b"\n\n")).unwrap_or(raw.len());
+    let mut out = format!("Message-ID: <{id}>\r\n").into_bytes();
+    let mut skipping = false;
+    for line in raw[..header_end].split_inclusive(|&b| b == b'\n') {
+        let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !continuation {
+            skipping = line.len() >= 11 && line[..11].eq_ignore_ascii_case(b"message-id:");
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&raw[header_end..]);
+    out
+}
+
+struct EmailIntake {
+    http: reqwest::Client,
+    url: String,
+    secret: String,
+    next: Arc<AtomicUsize>,
+    total: usize,
+    corpus: Vec<Vec<u8>>,
+}
+
+async fn email_intake(job: Arc<EmailIntake>) -> Run {
+    let mut run = Run::default();
+    loop {
+        let n = job.next.fetch_add(1, Ordering::Relaxed);
+        if n >= job.total {
+            return run;
+        }
+        let body = with_message_id(&job.corpus[n % job.corpus.len()], &format!("bench-{n}@loadgen.invalid"));
+        post_signed(&job.http, &job.url, &job.secret, "message/rfc822", body, &mut run).await;
     }
 }
 
@@ -257,6 +301,47 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The raw-MIME hook under the same clients: (run, seconds, corpus files).
+async fn email_run(args: &Args, http: &reqwest::Client, base: &str, token: &str) -> Result<(Run, f64, usize), String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&args.email_corpus)
+        .map_err(|e| format!("cannot read {}: {e}", args.email_corpus.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    let corpus = files.iter().map(std::fs::read).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    if corpus.is_empty() {
+        return Err(format!("no .eml files in {}", args.email_corpus.display()));
+    }
+    let res = http
+        .post(format!("{base}/api/v1/channels"))
+        .bearer_auth(token)
+        .json(&json!({"kind": "email", "name": "loadgen mail", "config": {"address": "support@helpdesk.example.com"}}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let channel: Value = res.json().await.map_err(|e| e.to_string())?;
+    let (Some(id), Some(secret)) = (channel["id"].as_str(), channel["secret"].as_str()) else {
+        return Err(format!("unexpected channel answer {channel}"));
+    };
+    let job = Arc::new(EmailIntake {
+        http: http.clone(),
+        url: format!("{base}/hooks/email/{id}"),
+        secret: secret.to_owned(),
+        next: Arc::new(AtomicUsize::new(0)),
+        total: args.email_messages,
+        corpus,
+    });
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.clients).map(|_| tokio::spawn(email_intake(job.clone()))).collect();
+    let mut run = Run::default();
+    for t in tasks {
+        run.merge(t.await.map_err(|e| e.to_string())?);
+    }
+    Ok((run.sorted(), started.elapsed().as_secs_f64(), files.len()))
 }
 
 async fn bench(args: Args) -> Result<(), String> {
@@ -328,6 +413,7 @@ async fn bench(args: Args) -> Result<(), String> {
     }
     let intake_secs = started.elapsed().as_secs_f64();
     let intakes = intakes.sorted();
+    let emails = if args.email_messages > 0 { Some(email_run(&args, &http, &server.base, &token).await?) } else { None };
     let (rss_after, peak_rss) = memory_kib(pid);
     drop(server);
 
@@ -352,6 +438,21 @@ async fn bench(args: Args) -> Result<(), String> {
         intakes.duplicates
     );
     println!("intake / healthz:   {:.1} %", 100.0 * intake_rate / health_rate.max(f64::MIN_POSITIVE));
+    if let Some((emails, secs, files)) = &emails {
+        let rate = emails.ok as f64 / secs;
+        println!(
+            "email intake:       {} messages ({files} corpus files cycled) in {secs:.2} s = {rate:.0} msg/s, p50 {:.2} ms, p99 {:.2} ms, errors {}, duplicates {}",
+            emails.ok,
+            emails.percentile_ms(50.0),
+            emails.percentile_ms(99.0),
+            emails.errors,
+            emails.duplicates
+        );
+        println!("email / API intake: {:.1} %", 100.0 * rate / intake_rate.max(f64::MIN_POSITIVE));
+        if let Some(e) = &emails.first_error {
+            return Err(format!("emails failed; the first: {e}"));
+        }
+    }
     println!("RSS after the run:  {:.1} MiB (peak {:.1} MiB)", rss_after as f64 / 1024.0, peak_rss as f64 / 1024.0);
     if let Some(e) = intakes.first_error.or(health.first_error) {
         return Err(format!("requests failed; the first: {e}"));

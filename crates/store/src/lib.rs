@@ -81,6 +81,17 @@ pub trait ConversationStore: Send + Sync {
         author: &AgentId,
     ) -> Result<Message>;
     async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>>;
+    /// An automatic answer to the conversation's customer on `channel` (queued for delivery,
+    /// marked `auto_reply`), unless that customer already got `per_hour` automatic messages in
+    /// the last hour: then `None`, and the suppression is audited. Never counts as a response.
+    async fn queue_automatic_reply(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        channel: &ChannelId,
+        text: &str,
+        per_hour: i64,
+    ) -> Result<Option<Message>>;
     /// The content of an attachment of the workspace: (record, bytes).
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)>;
     /// A delivery report from the channel for one of our outbound messages.

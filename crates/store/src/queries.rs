@@ -820,6 +820,41 @@ pub fn post_agent_message(
     message(conn, &id)
 }
 
+pub fn queue_automatic_reply(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    conversation_id: &ConversationId,
+    channel_id: &ChannelId,
+    text: &str,
+    per_hour: i64,
+) -> Result<Option<Message>> {
+    let conv = conversation_row(conn, workspace, conversation_id)?;
+    let now = crate::now().millis();
+    let audit = Audit { workspace, conversation: Some(conversation_id), contact: Some(&conv.contact_id), actor: &Actor::System };
+    // Automatic mail to one customer is rate-limited across all their conversations, so that
+    // two autoresponders answering each other stop at once.
+    let sent = conn
+        .query_one(
+            "SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.contact_id = $1 AND m.direction = 'out' AND m.auto_reply AND m.created_at > $2",
+            params![conv.contact_id.as_str(), now - switchboard_domain::time::HOUR_MS],
+        )?
+        .int(0)?;
+    if sent >= per_hour {
+        audit.record(conn, "automatic_reply.suppressed", json!({"channel_id": channel_id, "sent_last_hour": sent}))?;
+        return Ok(None);
+    }
+    let id = MessageId::generate();
+    conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, text, auto_reply, delivery_status, created_at, received_at) \
+         VALUES ($1, $2, $3, $4, 'out', $5, TRUE, 'queued', $6, $6)",
+        params![id.as_str(), workspace.as_str(), conversation_id.as_str(), channel_id.as_str(), text, now],
+    )?;
+    enqueue_job(conn, workspace, "deliver", &json!({"message_id": id}), now)?;
+    audit.record(conn, "automatic_reply.queued", json!({"message_id": id, "channel_id": channel_id}))?;
+    message(conn, &id).map(Some)
+}
+
 pub fn record_delivery(
     conn: &mut dyn Conn,
     channel: &ChannelId,

@@ -217,6 +217,17 @@ impl ConversationStore for SqlStore {
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
         self.write(move |c| q::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
     }
+    async fn queue_automatic_reply(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        channel: &ChannelId,
+        text: &str,
+        per_hour: i64,
+    ) -> Result<Option<Message>> {
+        let (ws, id, ch, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
+        self.write(move |c| q::queue_automatic_reply(c, &ws, &id, &ch, &text, per_hour)).await
+    }
     async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
         self.read(move |c| q::audit_log(c, &ws, &id)).await

@@ -15,6 +15,7 @@ use switchboard_domain::conversation::DeliveryStatus;
 use switchboard_domain::*;
 use switchboard_email::config::EmailConfig;
 use switchboard_email::inbound::EmailChannel;
+use switchboard_i18n::Lang;
 use switchboard_store::Channel;
 
 /// Finds the channel and checks the signature; unknown channels and bad signatures look alike
@@ -152,7 +153,39 @@ pub async fn take_in_email(state: &AppState, channel: &Channel, raw: &[u8]) -> A
     }
     let outcome = state.store.intake(email.message).await?;
     announce(state, channel, &outcome);
+    if outcome.new_conversation && !email.suppress_automatic_mail {
+        acknowledge(state, channel, &config, &outcome).await;
+    }
     Ok(outcome)
+}
+
+/// Automatic mail to one customer per hour, at most: the loop breaker of last resort.
+const AUTOMATIC_MAIL_PER_HOUR: i64 = 3;
+
+/// The channel's acknowledgement of a new conversation, if it has one. The mail is already
+/// stored: a failure here is logged, never refused to the sender.
+async fn acknowledge(state: &AppState, channel: &Channel, config: &EmailConfig, outcome: &switchboard_store::IntakeOutcome) {
+    let Some(ack) = &config.acknowledgement else { return };
+    let conversation = match state.store.conversation(&channel.workspace_id, &outcome.conversation_id).await {
+        Ok(c) => c,
+        Err(e) => return tracing::error!(error = %e, "cannot load the conversation to acknowledge"),
+    };
+    let number = conversation.number.to_string();
+    let text = match &ack.text {
+        Some(text) => text.replace("{number}", &number),
+        None => {
+            let lang = Lang::ALL.into_iter().find(|l| Some(l.code()) == ack.language.as_deref()).unwrap_or(Lang::En);
+            switchboard_i18n::t(lang, "email.acknowledgement", &[("number", &number)])
+        }
+    };
+    match state.store.queue_automatic_reply(&channel.workspace_id, &conversation.id, &channel.id, &text, AUTOMATIC_MAIL_PER_HOUR).await {
+        Ok(Some(message)) => {
+            state.jobs_waiting.notify_one();
+            state.publish(LiveEvent::new(&channel.workspace_id, "message.created", crate::dto::message(&message)));
+        }
+        Ok(None) => tracing::info!(conversation = %conversation.id, "acknowledgement suppressed: automatic mail limit reached"),
+        Err(e) => tracing::error!(error = %e, "cannot queue the acknowledgement"),
+    }
 }
 
 fn too_large(field: &str, detail: impl Into<String>) -> ApiError {

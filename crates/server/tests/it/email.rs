@@ -311,3 +311,46 @@ async fn reply_attachments_are_checked() {
     let items = messages_when(&app, a["conversation_id"].as_str().expect("id"), |_| true).await;
     assert_eq!(items.len(), 1, "nothing stored by a refused reply");
 }
+
+#[tokio::test]
+async fn new_conversations_are_acknowledged_but_automatic_mail_never_is() {
+    let app = spawn_app().await;
+    let sink = smtp_sink::SmtpSink::start().await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&app.admin),
+            Some(json!({"kind": "email", "name": "x", "config": {"address": SUPPORT, "acknowledgement": {}}})),
+        )
+        .await;
+    assert_eq!((status, error_field(&body)), (400, "config.acknowledgement"), "{body}");
+    let ch = app
+        .email_channel(json!({"address": SUPPORT, "smtp": {"host": "127.0.0.1", "port": sink.port, "tls": "none"}, "acknowledgement": {"language": "pl"}}))
+        .await;
+    let first = b"From: Anna <anna@example.pl>\r\nTo: support@helpdesk.example.com\r\nSubject: Zamowienie\r\nMessage-ID: <k1@example.pl>\r\n\r\nGdzie paczka?\r\n";
+    let (_, a) = app.mail(&ch, first, "message/rfc822").await;
+    let (_, conv) =
+        app.call("GET", &format!("/api/v1/conversations/{}", a["conversation_id"].as_str().expect("id")), Some(&app.admin), None).await;
+    let number = conv["number"].as_i64().expect("number");
+    let sent = sink.wait_for(1).await;
+    let ack = switchboard_email::parse(&sent[0].data).expect("parse");
+    assert!(ack.automatic.auto_reply, "our acknowledgement says Auto-Submitted");
+    assert_eq!(ack.in_reply_to, vec!["k1@example.pl".to_string()]);
+    assert_eq!(ack.subject.as_deref(), Some(format!("Re: [#{number}] Zamowienie").as_str()));
+    assert!(ack.text.contains(&format!("zgłoszenie nr {number}")), "{}", ack.text);
+    let (_, conv) =
+        app.call("GET", &format!("/api/v1/conversations/{}", a["conversation_id"].as_str().expect("id")), Some(&app.admin), None).await;
+    assert_eq!(conv["first_response_at"], Value::Null, "an acknowledgement is not a response: {conv}");
+
+    // An out-of-office, a mailing list and a second mail of the same conversation: no answer.
+    let ooo = b"From: bob@example.org\r\nTo: support@helpdesk.example.com\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <o1@example.org>\r\n\r\naway\r\n";
+    let list = b"From: news@lists.example.org\r\nTo: support@helpdesk.example.com\r\nSubject: Weekly\r\nList-Id: <weekly.lists.example.org>\r\nPrecedence: list\r\nMessage-ID: <n1@example.org>\r\n\r\nnews\r\n";
+    let again = b"From: anna@example.pl\r\nTo: support@helpdesk.example.com\r\nSubject: Re: Zamowienie\r\nIn-Reply-To: <k1@example.pl>\r\nMessage-ID: <k2@example.pl>\r\n\r\nhalo?\r\n";
+    for raw in [&ooo[..], &list[..], &again[..]] {
+        let (status, out) = app.mail(&ch, raw, "message/rfc822").await;
+        assert_eq!(status, 200, "{out}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.received().len(), 1, "automatic mail and follow-ups get no acknowledgement");
+}

@@ -86,6 +86,7 @@ conformance!(
     email_threads_by_references_then_ticket_numbers_never_by_subject_alone,
     delivery_reports_mark_our_message_failed,
     mailbox_cursors_and_failed_mail_are_kept,
+    automatic_replies_are_rate_limited_per_customer,
 );
 
 #[test]

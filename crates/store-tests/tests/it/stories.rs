@@ -896,3 +896,26 @@ pub async fn mailbox_cursors_and_failed_mail_are_kept(backend: Backend) {
     assert!(matches!(w.store.failed_mail_raw(&other.id, &kept.id).await, Err(StoreError::NotFound)));
     assert!(w.store.failed_mail(&other.id, &ch.id).await.expect("list").is_empty());
 }
+
+pub async fn automatic_replies_are_rate_limited_per_customer(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = email_channel(&w).await;
+    let first = w.store.intake(mail(&ch, "a1@example.com", "anna@example.com", None)).await.expect("intake");
+    let before = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conversation");
+    for i in 0..3 {
+        let queued = w.store.queue_automatic_reply(&w.ws.id, &first.conversation_id, &ch.id, "We got it", 3).await.expect("queue");
+        let message = queued.unwrap_or_else(|| panic!("automatic reply {i} is within the limit"));
+        assert!(message.auto_reply);
+        assert_eq!(message.delivery_status, Some(DeliveryStatus::Queued));
+    }
+    assert_eq!(w.store.queue_automatic_reply(&w.ws.id, &first.conversation_id, &ch.id, "We got it", 3).await.expect("queue"), None);
+    // The limit is the customer's, whatever conversation it is for.
+    let other = w.store.intake(mail(&ch, "b1@example.com", "bob@example.com", None)).await.expect("intake");
+    assert!(w.store.queue_automatic_reply(&w.ws.id, &other.conversation_id, &ch.id, "We got it", 3).await.expect("queue").is_some());
+    let after = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conversation");
+    assert_eq!(after.first_response_at, before.first_response_at, "an automatic answer is not a response");
+    assert_eq!(after.status, before.status);
+    assert_eq!(w.store.claim_jobs(10, 60_000).await.expect("claim").len(), 4, "each queued answer is a delivery job");
+    let history = w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("audit");
+    assert!(history.iter().any(|e| e.action == "automatic_reply.suppressed"), "{history:?}");
+}
