@@ -118,6 +118,7 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
         auto_reply: false,
         quoted_text: None,
         participants: Vec::new(),
+        html_remote_images: None,
     })
 }
 

@@ -23,8 +23,12 @@ pub struct InboundMessage {
     pub text: String,
     /// The earlier mail their client quoted below it: hidden by default, never thrown away.
     pub quoted_text: Option<String>,
-    /// Already sanitised HTML, when the channel has any.
+    /// Already sanitised HTML, when the channel has any, with remote images removed (they tell
+    /// the sender the mail was opened, and from where).
     pub html: Option<String>,
+    /// The same sanitised HTML with its remote images kept, when it had any: shown only when an
+    /// agent allows them.
+    pub html_remote_images: Option<String>,
     /// When the customer sent it, if the channel says; imports replay history with old times.
     pub sent_at: Option<Timestamp>,
     pub thread: Option<ThreadHint>,

@@ -138,6 +138,11 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
         })
         .collect();
     let sanitized = email.raw_html.as_deref().map(|h| html::sanitize(h, &cid_urls, false));
+    // Kept apart for an agent who chooses to load them; most mail has none and stores nothing.
+    let with_remote_images = match (&sanitized, email.raw_html.as_deref()) {
+        (Some(s), Some(h)) if s.blocked_images > 0 => Some(html::sanitize(h, &cid_urls, true).html),
+        _ => None,
+    };
     // A Date more than a day ahead is a wrong clock or a trick to stay on top of the inbox.
     let sent_at = email.date.filter(|d| *d <= ch.now_ms + 86_400_000).map(Timestamp);
     let external_id = bounded_id(&email.message_id);
@@ -165,6 +170,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
             text: email.new_text,
             quoted_text: email.quoted_text,
             html: sanitized.as_ref().map(|s| s.html.clone()),
+            html_remote_images: with_remote_images,
             sent_at,
             thread,
             attachments,

@@ -120,6 +120,7 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     auto_reply: false,
                     quoted_text: None,
                     participants: Vec::new(),
+                    html_remote_images: None,
                 })
                 .await?;
             conversations.insert(outcome.conversation_id.clone());

@@ -92,6 +92,8 @@ pub trait ConversationStore: Send + Sync {
         text: &str,
         per_hour: i64,
     ) -> Result<Option<Message>>;
+    /// A message's HTML with the remote images an agent chose to load.
+    async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String>;
     /// The content of an attachment of the workspace: (record, bytes).
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)>;
     /// A delivery report from the channel for one of our outbound messages.

@@ -146,6 +146,8 @@ pub struct Message {
     /// The earlier mail the customer's client quoted below `text`.
     pub quoted_text: Option<String>,
     pub html: Option<String>,
+    /// `html` had remote images, removed; an agent may load them (`html_remote_images`).
+    pub remote_images_blocked: bool,
     pub auto_reply: bool,
     pub delivery_status: Option<DeliveryStatus>,
     pub delivery_error: Option<String>,

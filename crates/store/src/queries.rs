@@ -577,7 +577,8 @@ pub fn update_conversation(
 // ---------------------------------------------------------------- messages
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
-     m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text";
+     m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text, \
+     m.html_remote_images IS NOT NULL";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -599,6 +600,7 @@ fn message_from(row: &Row) -> Result<Message> {
         delivery_error: row.opt_text(12)?,
         created_at: Timestamp(row.int(13)?),
         quoted_text: row.opt_text(14)?,
+        remote_images_blocked: row.bool(15)?,
         attachments: Vec::new(),
     })
 }
@@ -818,6 +820,15 @@ pub fn post_agent_message(
         audit.record(conn, "status.changed", json!({"from": conv.status.as_str(), "to": status.as_str()}))?;
     }
     message(conn, &id)
+}
+
+/// The HTML of a message of the workspace with its remote images kept; `NotFound` when it had none.
+pub fn html_remote_images(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId) -> Result<String> {
+    conn.query_one(
+        "SELECT html_remote_images FROM messages WHERE id = $1 AND workspace_id = $2 AND html_remote_images IS NOT NULL",
+        params![id.as_str(), workspace.as_str()],
+    )?
+    .text(0)
 }
 
 pub fn queue_automatic_reply(
@@ -1298,7 +1309,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
     let message_id = MessageId::generate();
     let inserted = conn.execute(
         "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, external_id, author_contact_id, text, html, auto_reply, \
-         created_at, received_at, quoted_text) VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+         created_at, received_at, quoted_text, html_remote_images) VALUES ($1, $2, $3, $4, 'in', $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
         params![
             message_id.as_str(),
             ws.as_str(),
@@ -1311,7 +1322,8 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
             msg.auto_reply,
             at.millis(),
             now,
-            msg.quoted_text.clone()
+            msg.quoted_text.clone(),
+            msg.html_remote_images.clone()
         ],
     )?;
     if inserted == 0 {

@@ -228,6 +228,10 @@ impl ConversationStore for SqlStore {
         let (ws, id, ch, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
         self.write(move |c| q::queue_automatic_reply(c, &ws, &id, &ch, &text, per_hour)).await
     }
+    async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String> {
+        let (ws, id) = (workspace.clone(), message.clone());
+        self.read(move |c| q::html_remote_images(c, &ws, &id)).await
+    }
     async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
         self.read(move |c| q::audit_log(c, &ws, &id)).await

@@ -326,6 +326,13 @@ pub async fn conversation_history(State(state): State<AppState>, auth: Auth, Pat
     Ok(Json(json!({"items": items.iter().map(dto::audit).collect::<Vec<_>>()})))
 }
 
+/// A message's HTML with its remote images, for an agent who chose to load them.
+pub async fn html_remote_images(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, MessageId::parse).map_err(|e| e.lang(auth.lang))?;
+    let html = state.store.html_remote_images(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(json!({"message_id": id, "html": html})))
+}
+
 pub async fn download_attachment(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, AttachmentId::parse).map_err(|e| e.lang(auth.lang))?;
     let (attachment, bytes) = state.store.attachment(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;

@@ -53,7 +53,7 @@ pub fn message(m: &Message) -> Value {
         "channel_id": m.channel.as_ref().map(|c| &c.id), "channel_kind": m.channel.as_ref().map(|c| c.kind.as_str()),
         "direction": m.direction.as_str(), "external_id": m.external_id,
         "author_agent_id": m.author_agent_id, "author_contact_id": m.author_contact_id,
-        "text": m.text, "quoted_text": m.quoted_text, "html": m.html, "auto_reply": m.auto_reply,
+        "text": m.text, "quoted_text": m.quoted_text, "html": m.html, "remote_images_blocked": m.remote_images_blocked, "auto_reply": m.auto_reply,
         "delivery_status": m.delivery_status.map(|s| s.as_str()), "delivery_error": m.delivery_error,
         "created_at": time(m.created_at),
         "attachments": m.attachments.iter().map(|a| json!({

@@ -208,6 +208,15 @@ pub fn routes() -> Vec<Route> {
         r("get", "/api/v1/failed-mail/{id}/raw", "The raw bytes of a failed mail (supervisor)", Auth::Bearer, None, 200, || {
             get(api::download_failed_mail)
         }),
+        r(
+            "get",
+            "/api/v1/messages/{id}/html-with-remote-images",
+            "An email's HTML with its remote images loaded",
+            Auth::Bearer,
+            None,
+            200,
+            || get(api::html_remote_images),
+        ),
         r("get", "/api/v1/attachments/{id}", "Download an attachment's content", Auth::Bearer, None, 200, || get(api::download_attachment)),
         r("get", "/api/v1/contacts", "List contacts with identities", Auth::Bearer, None, 200, || get(api::list_contacts)),
         r("get", "/api/v1/contacts/{id}", "One contact with identities", Auth::Bearer, None, 200, || get(api::get_contact)),

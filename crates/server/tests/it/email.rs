@@ -354,3 +354,39 @@ async fn new_conversations_are_acknowledged_but_automatic_mail_never_is() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.received().len(), 1, "automatic mail and follow-ups get no acknowledgement");
 }
+
+#[tokio::test]
+async fn remote_images_stay_blocked_until_an_agent_loads_them() {
+    let app = spawn_app().await;
+    let ch = app.email_channel(json!({"address": SUPPORT})).await;
+    let raw = std::fs::read(corpus().join("03_html_only_pl.eml")).expect("read");
+    let (_, out) = app.mail(&ch, &raw, "message/rfc822").await;
+    let items = messages_when(&app, out["conversation_id"].as_str().expect("id"), |_| true).await;
+    let m = &items[0];
+    assert_eq!(m["remote_images_blocked"], true);
+    assert!(!m["html"].as_str().expect("html").contains("tracker.example.org"), "blocked by default");
+    let path = format!("/api/v1/messages/{}/html-with-remote-images", m["id"].as_str().expect("id"));
+    let (status, loaded) = app.call("GET", &path, Some(&app.admin), None).await;
+    assert_eq!(status, 200, "{loaded}");
+    let html = loaded["html"].as_str().expect("html");
+    assert!(html.contains("https://tracker.example.org/open.gif?u=8812"), "{html}");
+    assert!(!html.to_lowercase().contains("<script"), "still sanitised: {html}");
+    let (status, _) = app.call("GET", &path, None, None).await;
+    assert_eq!(status, 401, "agents only");
+
+    // Mail without remote images has nothing to load.
+    let (_, plain) =
+        app.mail(&ch, b"From: a@example.com\r\nSubject: x\r\nMessage-ID: <p1@example.com>\r\n\r\nhi\r\n", "message/rfc822").await;
+    let items = messages_when(&app, plain["conversation_id"].as_str().expect("id"), |_| true).await;
+    let m = items.iter().find(|m| m["id"] == plain["message_id"]).expect("message");
+    assert_eq!(m["remote_images_blocked"], false);
+    let (status, _) = app
+        .call(
+            "GET",
+            &format!("/api/v1/messages/{}/html-with-remote-images", plain["message_id"].as_str().expect("id")),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}

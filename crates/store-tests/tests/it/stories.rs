@@ -110,6 +110,7 @@ impl Msg {
             auto_reply: false,
             quoted_text: None,
             participants: Vec::new(),
+            html_remote_images: None,
         }
     }
 }
@@ -762,6 +763,7 @@ fn mail(ch: &Channel, id: &str, from: &str, thread: Option<ThreadHint>) -> Inbou
         attachments: Vec::new(),
         auto_reply: false,
         participants: Vec::new(),
+        html_remote_images: None,
     }
 }
 
