@@ -291,6 +291,25 @@ async fn agent_replies_go_out_by_smtp_threaded_and_the_answers_come_back() {
     let items = messages_when(&app, &conversation, |items| status_of(items, &refused["id"]) == "failed").await;
     let refused = items.iter().find(|m| m["id"] == refused["id"]).expect("refused");
     assert!(refused["delivery_error"].as_str().is_some_and(|e| e.contains("relaying denied")), "{refused}");
+
+    // A server that asks to come back later (4xx): the reply stays queued for a retry.
+    sink.refuse_with(Some("451 4.3.0 try again later"));
+    let refused_before = sink.refused();
+    let (_, later) = app
+        .call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(json!({"text": "Hello?"})))
+        .await;
+    for _ in 0..200 {
+        if sink.refused() > refused_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(sink.refused(), refused_before + 1, "the reply was tried once");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let items = messages_when(&app, &conversation, |_| true).await;
+    assert_eq!(status_of(&items, &later["id"]), "queued", "a temporary refusal is retried, not failed");
+    let (_, dead) = app.call("GET", "/api/v1/jobs/dead", Some(&app.admin), None).await;
+    assert_eq!(dead["items"].as_array().map(Vec::len), Some(1), "only the 5xx one is dead: {dead}");
 }
 
 #[tokio::test]

@@ -17,6 +17,8 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     /// The reply to the end of DATA instead of `250`, e.g. `550 5.1.1 no such user`.
     refusal: Arc<Mutex<Option<String>>>,
+    /// Messages refused so far.
+    refused: Arc<Mutex<usize>>,
 }
 
 impl SmtpSink {
@@ -35,6 +37,10 @@ impl SmtpSink {
 
     pub fn refuse_with(&self, reply: Option<&str>) {
         *self.refusal.lock().expect("lock") = reply.map(str::to_owned);
+    }
+
+    pub fn refused(&self) -> usize {
+        *self.refused.lock().expect("lock")
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -89,7 +95,10 @@ impl SmtpSink {
                 }
                 let refusal = self.refusal.lock().expect("lock").clone();
                 match refusal {
-                    Some(reply) => reply,
+                    Some(reply) => {
+                        *self.refused.lock().expect("lock") += 1;
+                        reply
+                    }
                     None => {
                         self.received.lock().expect("lock").push(Received { rcpt: std::mem::take(&mut rcpt), data });
                         "250 queued".into()
