@@ -70,12 +70,13 @@ async fn imap_in_smtp_out_lmtp_from_postfix_with_real_servers() {
     let app = spawn_app_with(config.clone()).await;
     let channel = json!({"kind": "email", "name": "support", "config": {
         "address": "support@helpdesk.example.com",
-        "imap": {"host": "127.0.0.1", "port": imap_port.parse::<u16>().expect("port"), "tls": "none", "username": "support", "password": "secret", "idle": false, "poll_seconds": 1},
+        "imap": {"host": "127.0.0.1", "port": imap_port.parse::<u16>().expect("port"), "tls": "none", "username": "support", "password": "secret", "idle": true, "poll_seconds": 1},
         "smtp": {"host": "127.0.0.1", "port": smtp_port.parse::<u16>().expect("port"), "tls": "none", "from_name": "Helpdesk"}}});
     let (status, body) = app.call("POST", "/api/v1/channels", Some(&app.admin), Some(channel)).await;
     assert_eq!(status, 201, "{body}");
 
-    // 1. A customer's mail, fetched over IMAP, becomes a conversation; the mail is flagged seen.
+    // 1. A customer's mail, fetched over IMAP (woken by IDLE), becomes a conversation; the mail
+    //    is flagged seen.
     deliver_to_maildir(
         &support_maildir,
         "1.customer",
