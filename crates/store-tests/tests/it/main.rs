@@ -87,6 +87,7 @@ conformance!(
     delivery_reports_mark_our_message_failed,
     mailbox_cursors_and_failed_mail_are_kept,
     automatic_replies_are_rate_limited_per_customer,
+    email_replies_know_their_thread_copied_people_and_remote_images,
 );
 
 #[test]

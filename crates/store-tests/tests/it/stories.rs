@@ -921,3 +921,42 @@ pub async fn automatic_replies_are_rate_limited_per_customer(backend: Backend) {
     let history = w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("audit");
     assert!(history.iter().any(|e| e.action == "automatic_reply.suppressed"), "{history:?}");
 }
+
+pub async fn email_replies_know_their_thread_copied_people_and_remote_images(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = email_channel(&w).await;
+    let mut first = mail(&ch, "a1@mail.example.pl", "anna@example.pl", None);
+    first.participants = vec![Participant { identity: Identity::email("piotr@example.pl").expect("email"), name: None }];
+    first.html = Some("<p>hi</p>".into());
+    first.html_remote_images = Some("<p>hi<img src=\"https://t.example/p.gif\"></p>".into());
+    let a = w.store.intake(first).await.expect("intake");
+    let stored = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    assert!(stored[0].remote_images_blocked);
+    assert!(w.store.html_remote_images(&w.ws.id, &a.message_id).await.expect("html").contains("https://t.example/p.gif"));
+    let other = w.store.create_workspace("other", "Other").await.expect("ws");
+    assert!(matches!(w.store.html_remote_images(&other.id, &a.message_id).await, Err(StoreError::NotFound)));
+
+    // The first reply answers the customer's mail; the second one's thread holds both.
+    let conv = w.store.conversation(&w.ws.id, &a.conversation_id).await.expect("conversation");
+    let ours = format!("t{}.r1@helpdesk.example.com", conv.number);
+    sent_reply(&w, &a.conversation_id, &ours).await;
+    let second = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "More".into(), channel_id: None, internal: false, attachments: vec![inbound_pdf()] },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let d = w.store.delivery(&second.id).await.expect("delivery");
+    assert_eq!(
+        d.thread,
+        vec![ThreadRef { external_id: "a1@mail.example.pl".into(), inbound: true }, ThreadRef { external_id: ours, inbound: false }]
+    );
+    assert_eq!(d.copied, vec!["piotr@example.pl".to_string()]);
+    assert_eq!(d.recipients[0].value, "anna@example.pl");
+    assert_eq!(d.message.attachments.len(), 1);
+    assert_eq!(w.store.attachment(&w.ws.id, &d.message.attachments[0].id).await.expect("bytes").1, b"%PDF-1.4 test");
+}
