@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (3, "blob_files", include_str!("../migrations/0003_blob_files.sql")),
     (4, "mailboxes", include_str!("../migrations/0004_mailboxes.sql")),
     (5, "remote_images", include_str!("../migrations/0005_remote_images.sql")),
+    (6, "accounts", include_str!("../migrations/0006_accounts.sql")),
 ];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through

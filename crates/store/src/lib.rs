@@ -10,6 +10,7 @@ pub mod pool;
 pub mod sql;
 pub mod writer;
 
+mod accounts;
 mod queries;
 mod sql_store;
 
@@ -118,6 +119,30 @@ pub trait ContactStore: Send + Sync {
     async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion>;
 }
 
+/// People who sign in: accounts, sessions, and the one-time link that creates the first admin.
+/// Tokens are random, returned once, and stored only as their SHA-256.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// A one-time link token for creating the workspace's first admin; `None` once the
+    /// workspace has an account (then there is nothing to set up). Earlier unused links die.
+    async fn create_setup_link(&self, workspace: &WorkspaceId) -> Result<Option<String>>;
+    /// Creates the first admin through a setup link. `NotFound` for an unknown or used link,
+    /// `InvalidState` when the workspace has an account by now, `Conflict` for a taken email.
+    async fn redeem_setup_link(&self, token: &str, name: &str, email: &str, password_hash: &str) -> Result<Account>;
+    /// `Conflict` (field `email`) when the email signs in somewhere already.
+    async fn create_account(&self, account: NewAccount) -> Result<Account>;
+    /// The active account signing in with `email` (any case).
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>>;
+    /// Replaces the password and ends every session of the agent.
+    async fn set_password(&self, agent: &AgentId, password_hash: &str) -> Result<()>;
+    async fn set_language(&self, agent: &AgentId, language: Option<&str>) -> Result<()>;
+    /// A new session for an active account, valid for `ttl_ms`; its token.
+    async fn create_session(&self, agent: &AgentId, ttl_ms: i64) -> Result<String>;
+    /// The live session of `token`: not ended, not expired, its agent active.
+    async fn session(&self, token: &str) -> Result<Option<SessionInfo>>;
+    async fn end_session(&self, token: &str) -> Result<()>;
+}
+
 /// The state of fetched mailboxes, and mail that could not become a message.
 #[async_trait]
 pub trait MailboxStore: Send + Sync {
@@ -176,10 +201,13 @@ pub trait LiveEvents: Send + Sync {
 
 /// Everything; held as `Arc<dyn Store>` so handlers compile once.
 pub trait Store:
-    WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
+    WorkspaceStore + AccountStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
 {
 }
-impl<T: WorkspaceStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents> Store for T {}
+impl<T> Store for T where
+    T: WorkspaceStore + AccountStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
+{
+}
 
 /// The wall clock, in the domain's unit.
 pub fn now() -> Timestamp {

@@ -329,3 +329,33 @@ pub struct FailedMail {
     pub sha256: String,
     pub received_at: Timestamp,
 }
+
+/// A person who signs in with a password: the agent and what checking the password needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub agent: Agent,
+    pub email: String,
+    /// argon2id in PHC form; checked by the web layer.
+    pub password_hash: String,
+    /// `en`, `ru` or `pl`; `None` follows the browser.
+    pub language: Option<String>,
+}
+
+/// A person to add to a workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAccount {
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// Who a session cookie belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    pub principal: Principal,
+    pub name: String,
+    pub language: Option<String>,
+    pub expires_at: Timestamp,
+}

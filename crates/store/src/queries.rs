@@ -15,7 +15,7 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
 }
 
-fn parse_enum<T: std::str::FromStr>(raw: String, what: &str) -> Result<T> {
+pub(crate) fn parse_enum<T: std::str::FromStr>(raw: String, what: &str) -> Result<T> {
     raw.parse().map_err(|_| StoreError::other(format!("bad {what} in database: {raw}")))
 }
 
@@ -62,9 +62,9 @@ pub fn ensure_default_workspace(conn: &mut dyn Conn) -> Result<Workspace> {
     }
 }
 
-const AGENT_COLS: &str = "id, workspace_id, name, role, created_at";
+pub(crate) const AGENT_COLS: &str = "id, workspace_id, name, role, created_at";
 
-fn agent_from(row: &Row) -> Result<Agent> {
+pub(crate) fn agent_from(row: &Row) -> Result<Agent> {
     Ok(Agent {
         id: AgentId::from_trusted(row.text(0)?),
         workspace_id: WorkspaceId::from_trusted(row.text(1)?),

@@ -1,6 +1,7 @@
 //! `SqlStore`: the store traits implemented once over any backend's connections. Writes go
 //! through the group-commit writer, reads through the read pool.
 
+use crate::accounts;
 use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
@@ -286,6 +287,45 @@ impl ContactStore for SqlStore {
     async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion> {
         let (ws, id) = (workspace.clone(), id.clone());
         self.write(move |c| q::dismiss_suggestion(c, &ws, &id, &actor)).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_setup_link(&self, workspace: &WorkspaceId) -> Result<Option<String>> {
+        let (ws, token) = (workspace.clone(), crate::random_secret());
+        self.write(move |c| accounts::create_setup_link(c, &ws, &token)).await
+    }
+    async fn redeem_setup_link(&self, token: &str, name: &str, email: &str, password_hash: &str) -> Result<Account> {
+        let (token, name, email, hash) = (token.to_owned(), name.to_owned(), email.to_owned(), password_hash.to_owned());
+        self.write(move |c| accounts::redeem_setup_link(c, &token, &name, &email, &hash)).await
+    }
+    async fn create_account(&self, account: NewAccount) -> Result<Account> {
+        self.write(move |c| accounts::create_account(c, &account)).await
+    }
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        let email = email.to_owned();
+        self.read(move |c| accounts::account_by_email(c, &email)).await
+    }
+    async fn set_password(&self, agent: &AgentId, password_hash: &str) -> Result<()> {
+        let (agent, hash) = (agent.clone(), password_hash.to_owned());
+        self.write(move |c| accounts::set_password(c, &agent, &hash)).await
+    }
+    async fn set_language(&self, agent: &AgentId, language: Option<&str>) -> Result<()> {
+        let (agent, language) = (agent.clone(), language.map(str::to_owned));
+        self.write(move |c| accounts::set_language(c, &agent, language.as_deref())).await
+    }
+    async fn create_session(&self, agent: &AgentId, ttl_ms: i64) -> Result<String> {
+        let (agent, token) = (agent.clone(), crate::random_secret());
+        self.write(move |c| accounts::create_session(c, &agent, &token, ttl_ms)).await
+    }
+    async fn session(&self, token: &str) -> Result<Option<SessionInfo>> {
+        let token = token.to_owned();
+        self.read(move |c| accounts::session(c, &token)).await
+    }
+    async fn end_session(&self, token: &str) -> Result<()> {
+        let token = token.to_owned();
+        self.write(move |c| accounts::end_session(c, &token)).await
     }
 }
 

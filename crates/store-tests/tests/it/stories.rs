@@ -960,3 +960,63 @@ pub async fn email_replies_know_their_thread_copied_people_and_remote_images(bac
     assert_eq!(d.message.attachments.len(), 1);
     assert_eq!(w.store.attachment(&w.ws.id, &d.message.attachments[0].id).await.expect("bytes").1, b"%PDF-1.4 test");
 }
+
+pub async fn accounts_sign_in_through_sessions_and_the_first_admin_through_a_one_time_link(backend: Backend) {
+    let w = world(&backend).await;
+    // Setting up: only the latest link works, once.
+    let old = w.store.create_setup_link(&w.ws.id).await.expect("link").expect("no account yet");
+    let link = w.store.create_setup_link(&w.ws.id).await.expect("link").expect("no account yet");
+    assert!(matches!(w.store.redeem_setup_link(&old, "Olga", "olga@example.com", "$argon2id$x").await, Err(StoreError::NotFound)));
+    let admin = w.store.redeem_setup_link(&link, "Olga", " Olga@Example.com ", "$argon2id$x").await.expect("first admin");
+    assert_eq!(
+        (admin.agent.role, admin.email.as_str(), admin.agent.workspace_id.clone()),
+        (Role::Admin, "olga@example.com", w.ws.id.clone())
+    );
+    assert!(matches!(w.store.redeem_setup_link(&link, "Eve", "eve@example.com", "h").await, Err(StoreError::NotFound)), "used once");
+    assert_eq!(w.store.create_setup_link(&w.ws.id).await.expect("link"), None, "set up already");
+
+    // Accounts: found by email in any case; an email signs in once.
+    let anna = w
+        .store
+        .create_account(NewAccount {
+            workspace_id: w.ws.id.clone(),
+            name: "Anna".into(),
+            email: "anna@example.com".into(),
+            role: Role::Agent,
+            password_hash: "$argon2id$a".into(),
+        })
+        .await
+        .expect("account");
+    let taken = w
+        .store
+        .create_account(NewAccount {
+            workspace_id: w.ws.id.clone(),
+            name: "Other".into(),
+            email: "ANNA@example.com".into(),
+            role: Role::Viewer,
+            password_hash: "h".into(),
+        })
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict { field: Some(ref f), .. }) if f == "email"), "{taken:?}");
+    assert_eq!(w.store.account_by_email("Anna@Example.COM").await.expect("lookup").map(|a| a.agent.id), Some(anna.agent.id.clone()));
+    assert_eq!(w.store.account_by_email("nobody@example.com").await.expect("lookup"), None);
+
+    // Sessions: live until ended or expired; a new password ends them all.
+    let token = w.store.create_session(&anna.agent.id, 60_000).await.expect("session");
+    let info = w.store.session(&token).await.expect("session").expect("live");
+    assert_eq!((info.principal.agent_id.clone(), info.principal.role, info.name.as_str()), (anna.agent.id.clone(), Role::Agent, "Anna"));
+    assert_eq!(w.store.session("not-a-token").await.expect("session"), None);
+    let expired = w.store.create_session(&anna.agent.id, -1).await.expect("session");
+    assert_eq!(w.store.session(&expired).await.expect("session"), None, "expired");
+    w.store.set_language(&anna.agent.id, Some("pl")).await.expect("language");
+    assert!(w.store.set_language(&anna.agent.id, Some("de")).await.is_err());
+    assert_eq!(w.store.session(&token).await.expect("session").expect("live").language.as_deref(), Some("pl"));
+    w.store.set_password(&anna.agent.id, "$argon2id$b").await.expect("password");
+    assert_eq!(w.store.session(&token).await.expect("session"), None, "a new password signs everyone out");
+    assert_eq!(w.store.account_by_email("anna@example.com").await.expect("lookup").expect("account").password_hash, "$argon2id$b");
+    let again = w.store.create_session(&anna.agent.id, 60_000).await.expect("session");
+    w.store.end_session(&again).await.expect("logout");
+    assert_eq!(w.store.session(&again).await.expect("session"), None, "signed out");
+    // A token-only agent (an integration) has no password and gets no session.
+    assert!(matches!(w.store.create_session(&w.agent.id, 60_000).await, Err(StoreError::NotFound)));
+}
