@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod hooks;
 pub mod openapi;
+pub mod signin;
 
 use axum::Router;
 use axum::http::StatusCode;
