@@ -5,7 +5,7 @@
 //! A crash between the commit and the cursor only fetches that message again, and the intake
 //! recognises it by its Message-ID.
 
-use crate::lmtp::Refusal;
+use crate::Refusal;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use std::fmt::Debug;
@@ -29,7 +29,7 @@ pub trait MailboxSink: Send + Sync {
     async fn cursor(&self) -> Result<Option<Cursor>, String>;
     async fn save_cursor(&self, cursor: Cursor) -> Result<(), String>;
     /// Stores one message durably; a permanent refusal means it can never be stored.
-    async fn take(&self, raw: Vec<u8>) -> Result<(), Refusal>;
+    async fn take(&self, raw: &[u8]) -> Result<(), Refusal>;
     /// Keeps a message that can never be stored, raw, with the reason.
     async fn keep_failed(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), String>;
 }
@@ -129,7 +129,7 @@ async fn fetch_new(session: &mut Session, validity: u32, sink: &dyn MailboxSink)
         match raw {
             // Expunged meanwhile: nothing to take.
             None => {}
-            Some(raw) => match sink.take(raw.clone()).await {
+            Some(raw) => match sink.take(&raw).await {
                 Ok(()) => {}
                 Err(refusal) if refusal.permanent => sink.keep_failed(uid, raw, refusal.message).await?,
                 Err(refusal) => return Err(format!("message {uid} not stored, will retry: {}", refusal.message)),

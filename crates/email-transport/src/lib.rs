@@ -24,3 +24,13 @@ impl TransportError {
         Self { message: message.into(), retryable: true }
     }
 }
+
+/// Why mail was not stored, in SMTP terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Never storable: a 5xx reply. Else 4xx and the MTA retries.
+    pub permanent: bool,
+    /// The enhanced status code, e.g. `5.6.0`.
+    pub status: &'static str,
+    pub message: String,
+}

@@ -3,6 +3,7 @@
 //! stored, a `4xx` means "try again later" (the database is away), a `5xx` means this mail can
 //! never be stored (not mail, too large, no channel for the address) and the MTA bounces it.
 
+use crate::Refusal;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +17,6 @@ pub trait MailSink: Send + Sync {
     async fn route(&self, recipient: &str) -> Option<String>;
     /// Stores `raw` for `route`; returns only after it is durable.
     async fn deliver(&self, route: &str, raw: Vec<u8>) -> Result<(), Refusal>;
-}
-
-/// Why mail was not stored, in SMTP terms.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Never storable: a 5xx reply. Else 4xx and the MTA retries.
-    pub permanent: bool,
-    /// The enhanced status code, e.g. `5.6.0`.
-    pub status: &'static str,
-    pub message: String,
 }
 
 /// Limits of one session.

@@ -28,6 +28,16 @@ pub fn tagged_subject(number: i64, subject: &str) -> String {
     }
 }
 
+/// `Support+t42@Example.com` gives `support@example.com`: the address without its `+tag`, in
+/// lower case, as a channel is configured with it.
+pub fn base_address(address: &str) -> String {
+    let address = address.trim().to_lowercase();
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+        None => address,
+    }
+}
+
 /// `support@example.com` and conversation 1042 give `support+t1042@example.com`.
 pub fn reply_address(support: &str, number: i64) -> String {
     match support.rsplit_once('@') {
@@ -40,9 +50,9 @@ pub fn reply_address(support: &str, number: i64) -> String {
 /// support address configured, any `+tN` tag counts.
 pub fn address_ticket<'a>(recipients: impl IntoIterator<Item = &'a str>, support: &[String]) -> Option<i64> {
     recipients.into_iter().find_map(|addr| {
-        let (local, domain) = addr.trim().rsplit_once('@')?;
-        let (base, tag) = local.split_once('+')?;
-        let plain = format!("{base}@{domain}");
+        let (local, _) = addr.trim().rsplit_once('@')?;
+        let (_, tag) = local.split_once('+')?;
+        let plain = base_address(addr);
         if !support.is_empty() && !support.iter().any(|s| s.eq_ignore_ascii_case(&plain)) {
             return None;
         }
@@ -75,5 +85,6 @@ mod tests {
         assert_eq!(address_ticket(["other+t42@helpdesk.example.com"], &support), None);
         assert_eq!(address_ticket(["support+news@helpdesk.example.com"], &support), None);
         assert_eq!(address_ticket(["anyone+t9@x.example"], &[]), Some(9));
+        assert_eq!(base_address(" Support+t42@Helpdesk.Example.com "), "support@helpdesk.example.com");
     }
 }

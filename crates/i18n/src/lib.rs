@@ -25,6 +25,11 @@ impl Lang {
         }
     }
 
+    /// The language of an exact code (`en`, `ru`, `pl`).
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
     fn source(self) -> &'static str {
         match self {
             Lang::En => include_str!("../locales/en.ftl"),
@@ -42,7 +47,7 @@ impl Lang {
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
             let primary = tag.split('-').next().unwrap_or("");
-            if let Some(lang) = Lang::ALL.into_iter().find(|l| l.code() == primary)
+            if let Some(lang) = Lang::from_code(primary)
                 && best.is_none_or(|(bq, _)| q > bq)
             {
                 best = Some((q, lang));
@@ -54,7 +59,7 @@ impl Lang {
     /// Same as [`Lang::negotiate`] for a `LANG`-style environment value (`ru_RU.UTF-8`).
     pub fn from_env_locale(value: Option<&str>) -> Lang {
         let code = value.unwrap_or("").split(['_', '.', '-']).next().unwrap_or("").to_ascii_lowercase();
-        Lang::ALL.into_iter().find(|l| l.code() == code).unwrap_or(Lang::En)
+        Lang::from_code(&code).unwrap_or(Lang::En)
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_domain::ChannelKind;
 use switchboard_email::config::EmailConfig;
+use switchboard_email_transport::Refusal;
 use switchboard_email_transport::imap::{self, Cursor, MailboxSink};
-use switchboard_email_transport::lmtp::Refusal;
 use switchboard_store::Channel;
 use switchboard_web::AppState;
 
@@ -63,8 +63,8 @@ impl MailboxSink for ChannelMailbox {
             .map_err(|e| e.to_string())
     }
 
-    async fn take(&self, raw: Vec<u8>) -> Result<(), Refusal> {
-        switchboard_web::hooks::take_in_email(&self.state, &self.channel, &raw).await.map(|_| ()).map_err(|e| mail_intake::refusal(&e))
+    async fn take(&self, raw: &[u8]) -> Result<(), Refusal> {
+        switchboard_web::hooks::take_in_email(&self.state, &self.channel, raw).await.map(|_| ()).map_err(|e| mail_intake::refusal(&e))
     }
 
     async fn keep_failed(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), String> {

@@ -5,21 +5,14 @@
 use async_trait::async_trait;
 use switchboard_domain::{ChannelId, ChannelKind};
 use switchboard_email::config::EmailConfig;
-use switchboard_email_transport::lmtp::{MailSink, Refusal};
+use switchboard_email::tokens::base_address;
+use switchboard_email_transport::Refusal;
+use switchboard_email_transport::lmtp::MailSink;
 use switchboard_web::AppState;
 use switchboard_web::error::ApiError;
 
 pub struct ChannelMailSink {
     pub state: AppState,
-}
-
-/// `Support+t42@Example.com` → `support@example.com`: the address a channel is configured with.
-fn base_address(address: &str) -> String {
-    let address = address.trim().to_lowercase();
-    match address.rsplit_once('@') {
-        Some((local, domain)) => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
-        None => address,
-    }
 }
 
 /// The intake's refusal as an SMTP answer: the sender's fault is final (5xx), ours is not (4xx).
@@ -61,12 +54,6 @@ impl MailSink for ChannelMailSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plus_tags_and_case_do_not_change_the_route() {
-        assert_eq!(base_address(" Support+t42@Helpdesk.Example.com "), "support@helpdesk.example.com");
-        assert_eq!(base_address("support@helpdesk.example.com"), "support@helpdesk.example.com");
-    }
 
     #[test]
     fn the_senders_faults_are_final_and_ours_are_not() {

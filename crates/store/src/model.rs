@@ -304,10 +304,10 @@ pub struct Delivery {
     /// The customer's identities on that channel's kind (where to send).
     pub recipients: Vec<ContactIdentity>,
     pub contact_name: Option<String>,
-    /// The conversation's earlier messages on this channel that carry the provider's id, oldest
-    /// first (an email reply's In-Reply-To and References).
+    /// Email only: the conversation's earlier mail on this channel, oldest first (the reply's
+    /// In-Reply-To and References).
     pub thread: Vec<ThreadRef>,
-    /// Addresses of the people copied on the conversation, of the kind this channel sends to.
+    /// Email only: the addresses of the people copied on the conversation.
     pub copied: Vec<String>,
 }
 

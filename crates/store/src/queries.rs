@@ -250,10 +250,8 @@ fn failed_mail_from(row: &Row) -> Result<FailedMail> {
 pub fn record_failed_mail(conn: &mut dyn Conn, channel: &Channel, source: &str, reason: &str, blob: &StoredBlob) -> Result<FailedMail> {
     let id = FailedMailId::generate();
     conn.execute(
-        &format!(
-            "INSERT INTO failed_mail (id, workspace_id, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            FAILED_MAIL_COLS.trim_start_matches("id, ")
-        ),
+        "INSERT INTO failed_mail (id, workspace_id, channel_id, source, reason, size, content_sha256, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         params![
             id.as_str(),
             channel.workspace_id.as_str(),
@@ -1810,24 +1808,35 @@ pub fn delivery(conn: &mut dyn Conn, id: &MessageId) -> Result<Delivery> {
     let conversation = conversation(conn, &channel.workspace_id, &message.conversation_id)?;
     let contact = contact(conn, &channel.workspace_id, &conversation.contact_id)?;
     let recipients = contact_identities_on(conn, &contact.id, identity_kind_for(channel.kind), &channel.id)?;
-    let thread = conn
-        .query(
-            "SELECT external_id, direction FROM messages WHERE conversation_id = $1 AND channel_id = $2 AND id <> $3 \
-             AND external_id IS NOT NULL AND direction IN ('in', 'out') ORDER BY created_at, id",
-            params![conversation.id.as_str(), channel.id.as_str(), message.id.as_str()],
-        )?
-        .iter()
-        .map(|r| Ok(ThreadRef { external_id: r.text(0)?, inbound: r.text(1)? == "in" }))
-        .collect::<Result<Vec<_>>>()?;
-    // Everyone copied on the conversation, at the address kind this channel sends to.
-    let copied = conn
-        .query(
-            "SELECT i.value FROM conversation_participants p JOIN identities i ON i.contact_id = p.contact_id \
-             WHERE p.conversation_id = $1 AND i.kind = $2 AND p.contact_id <> $3 ORDER BY p.added_at, i.value",
-            params![conversation.id.as_str(), identity_kind_for(channel.kind).as_str(), contact.id.as_str()],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>>>()?;
+    // Only mail threads by the provider's ids and copies people: other kinds skip the queries.
+    let (thread, copied) = if channel.kind == ChannelKind::Email {
+        (email_thread(conn, &conversation.id, &channel.id, &message.id)?, copied_addresses(conn, &conversation.id, &contact.id)?)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Delivery { message, channel, conversation, recipients, contact_name: contact.name, thread, copied })
+}
+
+/// The conversation's earlier mail on `channel` that has a Message-ID, oldest first.
+fn email_thread(conn: &mut dyn Conn, conversation: &ConversationId, channel: &ChannelId, except: &MessageId) -> Result<Vec<ThreadRef>> {
+    conn.query(
+        "SELECT external_id, direction FROM messages WHERE conversation_id = $1 AND channel_id = $2 AND id <> $3 \
+         AND external_id IS NOT NULL AND direction IN ('in', 'out') ORDER BY created_at, id",
+        params![conversation.as_str(), channel.as_str(), except.as_str()],
+    )?
+    .iter()
+    .map(|r| Ok(ThreadRef { external_id: r.text(0)?, inbound: r.text(1)? == "in" }))
+    .collect()
+}
+
+/// The email addresses of everyone copied on the conversation but its customer.
+fn copied_addresses(conn: &mut dyn Conn, conversation: &ConversationId, customer: &ContactId) -> Result<Vec<String>> {
+    conn.query(
+        "SELECT i.value FROM conversation_participants p JOIN identities i ON i.contact_id = p.contact_id \
+         WHERE p.conversation_id = $1 AND i.kind = $2 AND p.contact_id <> $3 ORDER BY p.added_at, i.value",
+        params![conversation.as_str(), IdentityKind::Email.as_str(), customer.as_str()],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
 }

@@ -112,15 +112,21 @@ pub async fn download_failed_mail(State(state): State<AppState>, auth: Auth, Pat
     auth.require(Permission::ManageTeams)?;
     let id = parse_id(&id, FailedMailId::parse).map_err(|e| e.lang(auth.lang))?;
     let (mail, raw) = state.store.failed_mail_raw(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
-    Ok((
+    Ok(download("message/rfc822".to_owned(), &format!("{}.eml", mail.id), raw))
+}
+
+/// A file to save, never to render in our origin.
+fn download(content_type: String, filename: &str, bytes: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{}\"", filename.replace(['"', '\\', '\r', '\n'], "_"));
+    (
         [
-            (axum::http::header::CONTENT_TYPE, "message/rfc822".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.eml\"", mail.id)),
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
             (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
-        raw,
+        bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 pub async fn get_channel(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -336,16 +342,7 @@ pub async fn html_remote_images(State(state): State<AppState>, auth: Auth, Path(
 pub async fn download_attachment(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, AttachmentId::parse).map_err(|e| e.lang(auth.lang))?;
     let (attachment, bytes) = state.store.attachment(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
-    let disposition = format!("attachment; filename=\"{}\"", attachment.filename.replace(['"', '\\', '\r', '\n'], "_"));
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, attachment.content_type),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(download(attachment.content_type, &attachment.filename, bytes))
 }
 
 // ------------------------------------------------------------------ contacts

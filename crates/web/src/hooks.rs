@@ -174,7 +174,7 @@ async fn acknowledge(state: &AppState, channel: &Channel, config: &EmailConfig, 
     let text = match &ack.text {
         Some(text) => text.replace("{number}", &number),
         None => {
-            let lang = Lang::ALL.into_iter().find(|l| Some(l.code()) == ack.language.as_deref()).unwrap_or(Lang::En);
+            let lang = ack.language.as_deref().and_then(Lang::from_code).unwrap_or(Lang::En);
             switchboard_i18n::t(lang, "email.acknowledgement", &[("number", &number)])
         }
     };
