@@ -35,6 +35,8 @@ pub struct UnknownValue;
 
 impl Status {
     pub const ALL: [Status; 6] = [Self::New, Self::Open, Self::Pending, Self::OnHold, Self::Solved, Self::Closed];
+    /// The statuses still being worked on ([`Status::is_active`]): the inbox's default view.
+    pub const UNSOLVED: [Status; 4] = [Self::New, Self::Open, Self::Pending, Self::OnHold];
 
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -115,6 +115,17 @@ pub fn set_language(conn: &mut dyn Conn, agent: &AgentId, language: Option<&str>
     Ok(())
 }
 
+pub fn set_notifications(conn: &mut dyn Conn, agent: &AgentId, notifications: Notifications) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE agents SET notify_desktop = $1, notify_sound = $2 WHERE id = $3",
+        params![notifications.desktop, notifications.sound, agent.as_str()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 pub fn create_session(conn: &mut dyn Conn, agent: &AgentId, token: &str, ttl_ms: i64) -> Result<String> {
     let active = conn.query_opt(
         "SELECT 1 FROM agents WHERE id = $1 AND password_hash IS NOT NULL AND deactivated_at IS NULL",
@@ -133,7 +144,8 @@ pub fn create_session(conn: &mut dyn Conn, agent: &AgentId, token: &str, ttl_ms:
 
 pub fn session(conn: &mut dyn Conn, token: &str) -> Result<Option<SessionInfo>> {
     let row = conn.query_opt(
-        "SELECT a.workspace_id, a.id, a.role, a.name, a.language, s.expires_at FROM sessions s JOIN agents a ON a.id = s.agent_id \
+        "SELECT a.workspace_id, a.id, a.role, a.name, a.language, s.expires_at, a.email, a.notify_desktop, a.notify_sound \
+         FROM sessions s JOIN agents a ON a.id = s.agent_id \
          WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND a.deactivated_at IS NULL",
         params![crate::token_hash(token), crate::now().millis()],
     )?;
@@ -147,6 +159,8 @@ pub fn session(conn: &mut dyn Conn, token: &str) -> Result<Option<SessionInfo>> 
             name: r.text(3)?,
             language: r.opt_text(4)?,
             expires_at: Timestamp(r.int(5)?),
+            email: r.opt_text(6)?.unwrap_or_default(),
+            notifications: Notifications { desktop: r.bool(7)?, sound: r.bool(8)? },
         })
     })
     .transpose()

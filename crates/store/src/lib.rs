@@ -64,6 +64,8 @@ pub trait ConversationStore: Send + Sync {
         filter: &ConversationFilter,
         page: PageRequest<'_>,
     ) -> Result<Page<Conversation>>;
+    /// How many conversations match `filter` (the counts beside the inbox's views).
+    async fn count_conversations(&self, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64>;
     async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation>;
     async fn update_conversation(
         &self,
@@ -136,6 +138,7 @@ pub trait AccountStore: Send + Sync {
     /// Replaces the password and ends every session of the agent.
     async fn set_password(&self, agent: &AgentId, password_hash: &str) -> Result<()>;
     async fn set_language(&self, agent: &AgentId, language: Option<&str>) -> Result<()>;
+    async fn set_notifications(&self, agent: &AgentId, notifications: Notifications) -> Result<()>;
     /// A new session for an active account, valid for `ttl_ms`; its token.
     async fn create_session(&self, agent: &AgentId, ttl_ms: i64) -> Result<String>;
     /// The live session of `token`: not ended, not expired, its agent active.

@@ -210,11 +210,28 @@ pub enum AssigneeFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConversationFilter {
     pub contact_id: Option<ContactId>,
-    pub status: Option<Status>,
+    /// Any of these statuses; empty: any status.
+    pub statuses: Vec<Status>,
     pub channel_id: Option<ChannelId>,
     pub assignee: Option<AssigneeFilter>,
+    /// In one of these teams (`Some(empty)` matches nothing: an agent in no team has no
+    /// "my teams" conversations); `None`: any team or none.
+    pub teams: Option<Vec<TeamId>>,
+    /// Carries this tag (compared as stored: trimmed and lower-case).
+    pub tag: Option<String>,
     /// Words searched in the subject and message texts.
     pub q: Option<String>,
+    pub sort: ConversationSort,
+}
+
+/// The order of a conversation listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConversationSort {
+    /// Latest activity first.
+    #[default]
+    Recent,
+    /// The customer who has waited longest (since their last message) first.
+    Waiting,
 }
 
 /// One page of a listing; `next_cursor` continues it.
@@ -358,4 +375,14 @@ pub struct SessionInfo {
     pub name: String,
     pub language: Option<String>,
     pub expires_at: Timestamp,
+    pub email: String,
+    pub notifications: Notifications,
+}
+
+/// How an agent wants to hear of new conversations and replies while the workspace is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notifications {
+    /// A browser notification (the Notification API).
+    pub desktop: bool,
+    pub sound: bool,
 }

@@ -419,13 +419,9 @@ fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
-pub fn list_conversations(
-    conn: &mut dyn Conn,
-    workspace: &WorkspaceId,
-    filter: &ConversationFilter,
-    page: PageRequest<'_>,
-) -> Result<Page<Conversation>> {
-    let mut sql = format!("SELECT {CONVERSATION_COLS} FROM conversations c WHERE workspace_id = $1");
+/// The `WHERE` of a conversation listing (after `workspace_id = $1`) and its arguments.
+fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(" WHERE workspace_id = $1");
     let mut args: Vec<Value> = vec![workspace.as_str().into()];
     let arg = |args: &mut Vec<Value>, v: Value| {
         args.push(v);
@@ -435,9 +431,9 @@ pub fn list_conversations(
         let p = arg(&mut args, contact.as_str().into());
         sql.push_str(&format!(" AND contact_id = {p}"));
     }
-    if let Some(status) = filter.status {
-        let p = arg(&mut args, status.as_str().into());
-        sql.push_str(&format!(" AND status = {p}"));
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter.statuses.iter().map(|s| arg(&mut args, s.as_str().into())).collect();
+        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
     }
     if let Some(channel) = &filter.channel_id {
         let p = arg(&mut args, channel.as_str().into());
@@ -453,30 +449,82 @@ pub fn list_conversations(
         Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
         None => {}
     }
+    match &filter.teams {
+        Some(teams) if teams.is_empty() => sql.push_str(" AND 1 = 0"),
+        Some(teams) => {
+            let list: Vec<String> = teams.iter().map(|t| arg(&mut args, t.as_str().into())).collect();
+            sql.push_str(&format!(" AND team_id IN ({})", list.join(", ")));
+        }
+        None => {}
+    }
+    if let Some(tag) = filter.tag.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
+        // Tags are kept as a sorted JSON array of strings: match the encoded element, quotes
+        // included, so `vip` does not match `vip-gold`.
+        let encoded = serde_json::Value::String(tag).to_string();
+        let p = arg(&mut args, format!("%{}%", like_escape(&encoded)).into());
+        sql.push_str(&format!(" AND tags LIKE {p} ESCAPE '\\'"));
+    }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let p = arg(&mut args, format!("%{escaped}%").into());
+        let p = arg(&mut args, format!("%{}%", like_escape(&q.to_lowercase())).into());
         sql.push_str(&format!(
             " AND (LOWER(COALESCE(subject, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
              WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE {p} ESCAPE '\\'))"
         ));
     }
+    (sql, args)
+}
+
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Since when the customer has been waiting: their last message, else the conversation's start.
+const WAITING_SINCE: &str = "COALESCE(last_customer_message_at, created_at)";
+
+pub fn list_conversations(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    page: PageRequest<'_>,
+) -> Result<Page<Conversation>> {
+    let (conditions, mut args) = conversation_conditions(workspace, filter);
+    let mut sql = format!("SELECT {CONVERSATION_COLS} FROM conversations c{conditions}");
+    let (key, order) = match filter.sort {
+        ConversationSort::Recent => ("last_activity_at", "DESC"),
+        ConversationSort::Waiting => (WAITING_SINCE, "ASC"),
+    };
     if let Some((time, id)) = parse_cursor(page.cursor)? {
-        let pt = arg(&mut args, time.into());
-        let pi = arg(&mut args, id.into());
-        sql.push_str(&format!(" AND (last_activity_at < {pt} OR (last_activity_at = {pt} AND id < {pi}))"));
+        args.push(time.into());
+        let pt = format!("${}", args.len());
+        args.push(id.into());
+        let pi = format!("${}", args.len());
+        let beyond = if order == "DESC" { "<" } else { ">" };
+        sql.push_str(&format!(" AND ({key} {beyond} {pt} OR ({key} = {pt} AND id {beyond} {pi}))"));
     }
     let limit = page.limit.clamp(1, 200);
-    sql.push_str(&format!(" ORDER BY last_activity_at DESC, id DESC LIMIT {}", limit + 1));
+    sql.push_str(&format!(" ORDER BY {key} {order}, id {order} LIMIT {}", limit + 1));
     let mut items = conn.query(&sql, &args)?.iter().map(conversation_from).collect::<Result<Vec<_>>>()?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|c| format!("{}_{}", c.last_activity_at.millis(), c.id))
+        items.last().map(|c| {
+            let time = match filter.sort {
+                ConversationSort::Recent => c.last_activity_at,
+                ConversationSort::Waiting => c.last_customer_message_at.unwrap_or(c.created_at),
+            };
+            format!("{}_{}", time.millis(), c.id)
+        })
     } else {
         None
     };
     attach_channels(conn, &mut items)?;
     Ok(Page { items, next_cursor })
+}
+
+/// How many conversations a listing with `filter` has in all.
+pub fn count_conversations(conn: &mut dyn Conn, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64> {
+    let (conditions, args) = conversation_conditions(workspace, filter);
+    let rows = conn.query(&format!("SELECT COUNT(*) FROM conversations c{conditions}"), &args)?;
+    rows.first().map_or(Ok(0), |r| r.int(0))
 }
 
 fn clean_tags(tags: Vec<String>) -> Result<Vec<String>> {

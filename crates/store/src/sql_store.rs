@@ -189,6 +189,10 @@ impl ConversationStore for SqlStore {
         let (ws, filter, cursor, limit) = (workspace.clone(), filter.clone(), page.cursor.map(str::to_owned), page.limit);
         self.read(move |c| q::list_conversations(c, &ws, &filter, PageRequest { cursor: cursor.as_deref(), limit })).await
     }
+    async fn count_conversations(&self, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64> {
+        let (ws, filter) = (workspace.clone(), filter.clone());
+        self.read(move |c| q::count_conversations(c, &ws, &filter)).await
+    }
     async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
         self.read(move |c| q::conversation(c, &ws, &id)).await
@@ -314,6 +318,10 @@ impl AccountStore for SqlStore {
     async fn set_language(&self, agent: &AgentId, language: Option<&str>) -> Result<()> {
         let (agent, language) = (agent.clone(), language.map(str::to_owned));
         self.write(move |c| accounts::set_language(c, &agent, language.as_deref())).await
+    }
+    async fn set_notifications(&self, agent: &AgentId, notifications: Notifications) -> Result<()> {
+        let agent = agent.clone();
+        self.write(move |c| accounts::set_notifications(c, &agent, notifications)).await
     }
     async fn create_session(&self, agent: &AgentId, ttl_ms: i64) -> Result<String> {
         let (agent, token) = (agent.clone(), crate::random_secret());

@@ -146,7 +146,10 @@ pub struct ConversationQuery {
     status: Option<String>,
     channel_id: Option<String>,
     assignee: Option<String>,
+    team_id: Option<String>,
+    tag: Option<String>,
     q: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
 }
@@ -175,11 +178,11 @@ pub async fn list_conversations(
             .map(|c| body_id(c, "contact_id", ContactId::parse))
             .transpose()
             .map_err(|e| e.lang(lang))?,
-        status: query
-            .status
-            .as_deref()
-            .map(|s| s.parse::<Status>().map_err(|_| ApiError::bad_field("status", "unknown status").lang(lang)))
-            .transpose()?,
+        statuses: match query.status.as_deref() {
+            None => Vec::new(),
+            Some("unsolved") => Status::UNSOLVED.to_vec(),
+            Some(s) => vec![s.parse::<Status>().map_err(|_| ApiError::bad_field("status", "unknown status").lang(lang))?],
+        },
         channel_id: query
             .channel_id
             .as_deref()
@@ -191,7 +194,19 @@ pub async fn list_conversations(
             Some("none") | Some("unassigned") => Some(AssigneeFilter::Unassigned),
             Some(a) => Some(AssigneeFilter::Agent(body_id(a, "assignee", AgentId::parse).map_err(|e| e.lang(lang))?)),
         },
+        teams: query
+            .team_id
+            .as_deref()
+            .map(|t| body_id(t, "team_id", TeamId::parse).map(|t| vec![t]))
+            .transpose()
+            .map_err(|e| e.lang(lang))?,
+        tag: query.tag.clone(),
         q: query.q.clone(),
+        sort: match query.sort.as_deref() {
+            None | Some("recent") => ConversationSort::Recent,
+            Some("waiting") => ConversationSort::Waiting,
+            Some(_) => return Err(ApiError::bad_field("sort", "must be recent or waiting").lang(lang)),
+        },
     };
     let limit = parse_limit(query.limit.as_deref()).map_err(|e| e.lang(lang))?;
     let page = state

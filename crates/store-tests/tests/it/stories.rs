@@ -602,15 +602,58 @@ pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
     let filter = |f: ConversationFilter| {
         let store = w.store.clone();
         let ws = w.ws.id.clone();
-        async move { store.list_conversations(&ws, &f, PageRequest { cursor: None, limit: 50 }).await.expect("list").items.len() }
+        async move {
+            let listed = store.list_conversations(&ws, &f, PageRequest { cursor: None, limit: 50 }).await.expect("list").items.len();
+            let counted = store.count_conversations(&ws, &f).await.expect("count");
+            assert_eq!(counted, listed as i64, "the count agrees with the listing for {f:?}");
+            listed
+        }
     };
     assert_eq!(filter(ConversationFilter { q: Some("REFUND".into()), ..Default::default() }).await, 4);
     assert_eq!(filter(ConversationFilter { q: Some("100%".into()), ..Default::default() }).await, 0);
     assert_eq!(filter(ConversationFilter { channel_id: Some(other.id.clone()), ..Default::default() }).await, 2);
-    assert_eq!(filter(ConversationFilter { status: Some(Status::New), ..Default::default() }).await, 7);
-    assert_eq!(filter(ConversationFilter { status: Some(Status::Open), ..Default::default() }).await, 0);
+    assert_eq!(filter(ConversationFilter { statuses: vec![Status::New], ..Default::default() }).await, 7);
+    assert_eq!(filter(ConversationFilter { statuses: vec![Status::Open], ..Default::default() }).await, 0);
     assert_eq!(filter(ConversationFilter { assignee: Some(AssigneeFilter::Unassigned), ..Default::default() }).await, 7);
     assert_eq!(filter(ConversationFilter { assignee: Some(AssigneeFilter::Agent(w.agent.id.clone())), ..Default::default() }).await, 0);
+
+    // Teams, tags and several statuses at once.
+    let team = w.store.create_team(&w.ws.id, "Billing", std::slice::from_ref(&w.agent.id)).await.expect("team");
+    let all =
+        w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: None, limit: 50 }).await.expect("all");
+    let by_number = |n: i64| all.items.iter().find(|c| c.number == n).expect("conversation").id.clone();
+    let patch = |n: i64, patch: ConversationPatch| {
+        let (store, ws, id, actor) = (w.store.clone(), w.ws.id.clone(), by_number(n), Actor::Agent(w.agent.id.clone()));
+        async move { store.update_conversation(&ws, &id, patch, actor).await.expect("patch") }
+    };
+    patch(
+        1,
+        ConversationPatch { team: Some(Some(team.id.clone())), tags: Some(vec!["VIP".into(), "refund".into()]), ..Default::default() },
+    )
+    .await;
+    patch(2, ConversationPatch { tags: Some(vec!["vip-gold".into()]), status: Some(Status::Open), ..Default::default() }).await;
+    patch(3, ConversationPatch { status: Some(Status::Solved), ..Default::default() }).await;
+    assert_eq!(filter(ConversationFilter { teams: Some(vec![team.id.clone()]), ..Default::default() }).await, 1);
+    assert_eq!(filter(ConversationFilter { teams: Some(vec![]), ..Default::default() }).await, 0, "no teams, no conversations");
+    assert_eq!(filter(ConversationFilter { tag: Some("vip".into()), ..Default::default() }).await, 1, "vip-gold is another tag");
+    assert_eq!(filter(ConversationFilter { tag: Some(" VIP-gold ".into()), ..Default::default() }).await, 1);
+    assert_eq!(filter(ConversationFilter { tag: Some("v%".into()), ..Default::default() }).await, 0, "wildcards are literal");
+    assert_eq!(filter(ConversationFilter { statuses: Status::UNSOLVED.to_vec(), ..Default::default() }).await, 6);
+    assert_eq!(filter(ConversationFilter { statuses: vec![Status::Open, Status::Solved], ..Default::default() }).await, 2);
+
+    // Longest waiting first: the customer of conversation 1 wrote first; page through it.
+    let mut waiting = Vec::new();
+    let mut cursor: Option<String> = None;
+    let by_wait = ConversationFilter { sort: ConversationSort::Waiting, ..Default::default() };
+    loop {
+        let page = w.store.list_conversations(&w.ws.id, &by_wait, PageRequest { cursor: cursor.as_deref(), limit: 2 }).await.expect("page");
+        waiting.extend(page.items.iter().map(|c| c.number));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(waiting, vec![1, 2, 3, 4, 5, 6, 7], "oldest customer message first, each exactly once");
     let bad = w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: Some("garbage"), limit: 3 }).await;
     assert!(matches!(bad, Err(StoreError::Invalid { ref field, .. }) if field == "cursor"));
 }
@@ -1011,6 +1054,11 @@ pub async fn accounts_sign_in_through_sessions_and_the_first_admin_through_a_one
     w.store.set_language(&anna.agent.id, Some("pl")).await.expect("language");
     assert!(w.store.set_language(&anna.agent.id, Some("de")).await.is_err());
     assert_eq!(w.store.session(&token).await.expect("session").expect("live").language.as_deref(), Some("pl"));
+    let live = w.store.session(&token).await.expect("session").expect("live");
+    assert_eq!((live.email.as_str(), live.notifications), ("anna@example.com", Notifications { desktop: true, sound: true }));
+    w.store.set_notifications(&anna.agent.id, Notifications { desktop: false, sound: true }).await.expect("notifications");
+    let live = w.store.session(&token).await.expect("session").expect("live");
+    assert_eq!(live.notifications, Notifications { desktop: false, sound: true });
     w.store.set_password(&anna.agent.id, "$argon2id$b").await.expect("password");
     assert_eq!(w.store.session(&token).await.expect("session"), None, "a new password signs everyone out");
     assert_eq!(w.store.account_by_email("anna@example.com").await.expect("lookup").expect("account").password_hash, "$argon2id$b");
