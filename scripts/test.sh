@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: formatting, lints, and every test on SQLite and PostgreSQL.
+# Runs the whole test suite: formatting, lints, every test on SQLite and PostgreSQL, and the
+# browser end-to-end tests of the agent workspace (scripts/e2e.sh: headless Chromium).
 # Installs PostgreSQL, Dovecot and Postfix with apt when they are missing, starts a throwaway
 # PostgreSQL cluster and the mail servers (scripts/mail-servers.sh) on 127.0.0.1 on free ports
 # in temporary directories, and stops them afterwards.
@@ -16,3 +17,4 @@ start_mail_servers
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
+scripts/e2e.sh

@@ -12,6 +12,7 @@ pub mod identify;
 pub mod identity;
 pub mod ids;
 pub mod inbound;
+pub mod mention;
 pub mod pick;
 pub mod role;
 pub mod time;

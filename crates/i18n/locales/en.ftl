@@ -8,6 +8,7 @@ error-body_too_large = The request body is larger than { $limit } bytes
 error-unauthorized = A valid API token is required (Authorization: Bearer TOKEN)
 error-bad_signature = The webhook signature is missing or wrong
 error-forbidden = Your role ({ $role }) may not do this
+error-cross_site_request = This change must come from the Switchboard page itself (cross-site request refused)
 error-not_found = Not found
 error-route_not_found = There is no such endpoint
 error-method_not_allowed = This endpoint does not accept that method
@@ -19,6 +20,8 @@ error-channel_kind_mismatch = This channel is not of kind { $kind }
 error-not_an_email = The body is not an email message (RFC 5322)
 error-email_too_large = The email is over this channel's limit ({ $field }): { $detail }
 cli-token_created = Token for { $name } ({ $role }) in workspace { $workspace }:
+cli-account_created = Account { $email } ({ $role }) created in workspace { $workspace }.
+cli-password_needed = Set the password in the SWITCHBOARD_PASSWORD environment variable.
 cli-workspace_created = Workspace { $slug } created.
 cli-migrated = Database is up to date ({ $count ->
         [one] { $count } migration applied now
@@ -36,3 +39,157 @@ email-acknowledgement =
     we have received your message and opened request #{ $number }. We will answer as soon as we can. To add anything, simply reply to this email.
 
     This is an automatic message.
+
+## The agent workspace (crates/ui)
+ui-skip_to_content = Skip to content
+ui-navigation = Main navigation
+ui-inbox = Inbox
+ui-account = Account
+ui-colleagues_online = Colleagues online
+ui-sign_out = Sign out
+ui-sign_in = Sign in
+ui-email = Email
+ui-password = Password
+ui-name = Name
+ui-login_failed = Wrong email or password.
+ui-login_throttled = Too many failed attempts. Try again in { $minutes ->
+        [one] { $minutes } minute
+       *[other] { $minutes } minutes
+    }.
+ui-setup_title = Create the first admin
+ui-setup_intro = This one-time link creates the administrator of this Switchboard. Choose your name, email and password.
+ui-new_password = New password
+ui-current_password = Current password
+ui-password_rule = At least 10 characters.
+ui-password_wrong = The current password is wrong.
+ui-name_and_email_needed = A name and a valid email are required.
+ui-create_admin = Create admin and sign in
+ui-setup_link_used = This setup link is no longer valid. Restart the server to print a new one.
+ui-error_title = Something is not right
+ui-back_to_inbox = Back to the inbox
+ui-saved = Saved.
+ui-preferences = Preferences
+ui-language = Language
+ui-language_browser = As my browser
+ui-notify_desktop = Browser notifications
+ui-notify_sound = Sound for new conversations and replies
+ui-save = Save
+ui-change_password = Change password
+ui-signed_in_as = Signed in as
+ui-views = Views
+ui-view-mine = Mine
+ui-view-unassigned = Unassigned
+ui-view-teams = My teams
+ui-view-all = All
+ui-by_status = By status
+ui-by_channel = By channel (unsolved)
+ui-status = Status
+ui-status-unsolved = Unsolved
+ui-status-any = Any status
+ui-status-new = New
+ui-status-open = Open
+ui-status-pending = Pending
+ui-status-on_hold = On hold
+ui-status-solved = Solved
+ui-status-closed = Closed
+ui-priority = Priority
+ui-priority-low = Low
+ui-priority-normal = Normal
+ui-priority-high = High
+ui-priority-urgent = Urgent
+ui-conversations_count = { $count ->
+        [one] { $count } conversation
+       *[other] { $count } conversations
+    }
+ui-duration-minutes = { $count ->
+        [one] { $count } minute
+       *[other] { $count } minutes
+    }
+ui-duration-hours = { $count ->
+        [one] { $count } hour
+       *[other] { $count } hours
+    }
+ui-duration-days = { $count ->
+        [one] { $count } day
+       *[other] { $count } days
+    }
+ui-waiting_now = waiting under a minute
+ui-waiting_for = waiting { $duration }
+ui-inbox_empty = Nothing here. Well done.
+ui-inbox_keys = Keys: j/k move, Enter opens, / search, r reply, n note, e solve.
+ui-older = Older conversations
+ui-search = Search
+ui-search_hint = Words in subjects and messages
+ui-channel = Channel
+ui-any = Any
+ui-assignee = Assignee
+ui-nobody = Nobody
+ui-team = Team
+ui-tag = Tag
+ui-tags = Tags (comma-separated)
+ui-sort = Order
+ui-sort_waiting = Longest waiting first
+ui-sort_recent = Latest activity first
+ui-apply = Apply
+ui-clear_filters = Clear filters
+ui-no_subject = (no subject)
+ui-timeline = Timeline
+ui-agent = Agent
+ui-customer = Customer
+ui-automatic = automatic
+ui-quoted = Earlier messages
+ui-direction-in = received
+ui-direction-out = sent
+ui-direction-note = internal note
+ui-direction-system = system
+ui-delivery-queued = queued
+ui-delivery-sent = sent
+ui-delivery-delivered = delivered
+ui-delivery-failed = failed
+ui-channel-api = API
+ui-channel-email = Email
+ui-channel-telegram = Telegram
+ui-channel-whatsapp = WhatsApp
+ui-channel-vk = VK
+ui-channel-viber = Viber
+ui-channel-twilio_sms = SMS
+ui-channel-twilio_voice = Phone
+ui-channel-widget = Web chat
+ui-event-created = Conversation started
+ui-event-channel = Started on { $channel }
+ui-event-continued = Continued on { $channel } after { $previous }
+ui-event-status = { $who } set the status to { $status }
+ui-event-priority = { $who } set the priority to { $priority }
+ui-event-assignee = { $who } assigned it to { $agent }
+ui-event-team = { $who } moved it to team { $team }
+ui-event-tags = { $who } set the tags: { $tags }
+ui-event-merged = { $who } merged the customer with another profile
+ui-event-unmerged = { $who } undid a merge of the customer
+ui-event-participant = Someone was copied in
+ui-event-delivery_failed = Delivery failed: { $reason }
+ui-event-delivery_delayed = Delivery delayed: { $reason }
+ui-event-auto_suppressed = An automatic answer was held back (too many within an hour)
+ui-read_only = Your role can read this conversation but not answer it.
+ui-compose_kind = Reply or internal note
+ui-reply = Reply to customer
+ui-note = Internal note
+ui-send_on = Send on
+ui-message = Message
+ui-reply_hint = Write a reply, or a note with @name to ask a colleague
+ui-attach = Attach files
+ui-send = Send
+ui-details = Details
+ui-solve = Solve
+ui-verified = Verified by the channel
+ui-conversations = Conversations
+ui-all_of_customer = All of this customer's conversations
+ui-live-viewing = { $name } is viewing
+ui-live-typing = { $name } is typing a reply
+ui-live-new_conversation = New conversation
+ui-live-new_reply = New reply from a customer
+ui-live-mentioned = { $name } mentioned you
+ui-live-reconnecting = Reconnecting…
+ui-live-failed = Not sent
+ui-presence-online = online
+ui-presence-away = away
+ui-presence-offline = offline

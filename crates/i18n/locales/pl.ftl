@@ -8,6 +8,7 @@ error-body_too_large = Treść żądania przekracza { $limit } bajtów
 error-unauthorized = Wymagany jest ważny token API (Authorization: Bearer TOKEN)
 error-bad_signature = Brak podpisu webhooka albo jest błędny
 error-forbidden = Twoja rola ({ $role }) nie pozwala na to
+error-cross_site_request = Ta zmiana musi pochodzić ze strony samego Switchboard (żądanie z innej witryny odrzucone)
 error-not_found = Nie znaleziono
 error-route_not_found = Nie ma takiego adresu API
 error-method_not_allowed = Ten adres nie przyjmuje tej metody
@@ -19,6 +20,8 @@ error-channel_kind_mismatch = Ten kanał nie jest rodzaju { $kind }
 error-not_an_email = Treść żądania nie jest wiadomością e-mail (RFC 5322)
 error-email_too_large = Wiadomość przekracza limit kanału ({ $field }): { $detail }
 cli-token_created = Token dla { $name } ({ $role }) w przestrzeni { $workspace }:
+cli-account_created = Konto { $email } ({ $role }) utworzone w przestrzeni { $workspace }.
+cli-password_needed = Ustaw hasło w zmiennej środowiskowej SWITCHBOARD_PASSWORD.
 cli-workspace_created = Przestrzeń { $slug } utworzona.
 cli-migrated = Baza danych jest aktualna ({ $count ->
         [one] zastosowano { $count } migrację
@@ -38,3 +41,167 @@ email-acknowledgement =
     otrzymaliśmy Twoją wiadomość i otworzyliśmy zgłoszenie nr { $number }. Odpowiemy najszybciej, jak to możliwe. Aby coś dodać, wystarczy odpowiedzieć na tę wiadomość.
 
     To jest wiadomość automatyczna.
+
+## The agent workspace (crates/ui)
+ui-skip_to_content = Przejdź do treści
+ui-navigation = Menu główne
+ui-inbox = Skrzynka
+ui-account = Konto
+ui-colleagues_online = Współpracownicy online
+ui-sign_out = Wyloguj
+ui-sign_in = Zaloguj się
+ui-email = E-mail
+ui-password = Hasło
+ui-name = Imię i nazwisko
+ui-login_failed = Nieprawidłowy e-mail lub hasło.
+ui-login_throttled = Zbyt wiele nieudanych prób. Spróbuj ponownie za { $minutes ->
+        [one] { $minutes } minutę
+        [few] { $minutes } minuty
+        [many] { $minutes } minut
+       *[other] { $minutes } minuty
+    }.
+ui-setup_title = Utwórz pierwszego administratora
+ui-setup_intro = Ten jednorazowy link tworzy administratora tego Switchboard. Podaj imię, e-mail i hasło.
+ui-new_password = Nowe hasło
+ui-current_password = Obecne hasło
+ui-password_rule = Co najmniej 10 znaków.
+ui-password_wrong = Obecne hasło jest nieprawidłowe.
+ui-name_and_email_needed = Wymagane są imię i prawidłowy adres e-mail.
+ui-create_admin = Utwórz administratora i zaloguj
+ui-setup_link_used = Ten link jest już nieważny. Uruchom serwer ponownie, aby wypisał nowy.
+ui-error_title = Coś jest nie tak
+ui-back_to_inbox = Wróć do skrzynki
+ui-saved = Zapisano.
+ui-preferences = Ustawienia
+ui-language = Język
+ui-language_browser = Jak w przeglądarce
+ui-notify_desktop = Powiadomienia przeglądarki
+ui-notify_sound = Dźwięk przy nowych rozmowach i odpowiedziach
+ui-save = Zapisz
+ui-change_password = Zmień hasło
+ui-signed_in_as = Zalogowano jako
+ui-views = Widoki
+ui-view-mine = Moje
+ui-view-unassigned = Nieprzypisane
+ui-view-teams = Moje zespoły
+ui-view-all = Wszystkie
+ui-by_status = Według statusu
+ui-by_channel = Według kanału (nierozwiązane)
+ui-status = Status
+ui-status-unsolved = Nierozwiązane
+ui-status-any = Dowolny status
+ui-status-new = Nowa
+ui-status-open = Otwarta
+ui-status-pending = Czeka na klienta
+ui-status-on_hold = Wstrzymana
+ui-status-solved = Rozwiązana
+ui-status-closed = Zamknięta
+ui-priority = Priorytet
+ui-priority-low = Niski
+ui-priority-normal = Normalny
+ui-priority-high = Wysoki
+ui-priority-urgent = Pilny
+ui-conversations_count = { $count ->
+        [one] { $count } rozmowa
+        [few] { $count } rozmowy
+        [many] { $count } rozmów
+       *[other] { $count } rozmowy
+    }
+ui-duration-minutes = { $count ->
+        [one] { $count } minutę
+        [few] { $count } minuty
+        [many] { $count } minut
+       *[other] { $count } minuty
+    }
+ui-duration-hours = { $count ->
+        [one] { $count } godzinę
+        [few] { $count } godziny
+        [many] { $count } godzin
+       *[other] { $count } godziny
+    }
+ui-duration-days = { $count ->
+        [one] { $count } dzień
+        [few] { $count } dni
+        [many] { $count } dni
+       *[other] { $count } dnia
+    }
+ui-waiting_now = czeka krócej niż minutę
+ui-waiting_for = czeka { $duration }
+ui-inbox_empty = Pusto. Dobra robota.
+ui-inbox_keys = Klawisze: j/k ruch, Enter otwiera, / szukaj, r odpowiedź, n notatka, e rozwiązana.
+ui-older = Starsze rozmowy
+ui-search = Szukaj
+ui-search_hint = Słowa w tematach i wiadomościach
+ui-channel = Kanał
+ui-any = Dowolny
+ui-assignee = Przypisana do
+ui-nobody = Nikt
+ui-team = Zespół
+ui-tag = Etykieta
+ui-tags = Etykiety (po przecinku)
+ui-sort = Kolejność
+ui-sort_waiting = Najdłużej czekające najpierw
+ui-sort_recent = Ostatnia aktywność najpierw
+ui-apply = Zastosuj
+ui-clear_filters = Wyczyść filtry
+ui-no_subject = (bez tematu)
+ui-timeline = Historia
+ui-agent = Konsultant
+ui-customer = Klient
+ui-automatic = automatyczna
+ui-quoted = Wcześniejsze wiadomości
+ui-direction-in = odebrana
+ui-direction-out = wysłana
+ui-direction-note = notatka wewnętrzna
+ui-direction-system = system
+ui-delivery-queued = w kolejce
+ui-delivery-sent = wysłana
+ui-delivery-delivered = doręczona
+ui-delivery-failed = niedoręczona
+ui-channel-api = API
+ui-channel-email = E-mail
+ui-channel-telegram = Telegram
+ui-channel-whatsapp = WhatsApp
+ui-channel-vk = VK
+ui-channel-viber = Viber
+ui-channel-twilio_sms = SMS
+ui-channel-twilio_voice = Telefon
+ui-channel-widget = Czat na stronie
+ui-event-created = Rozmowa rozpoczęta
+ui-event-channel = Rozpoczęta w kanale { $channel }
+ui-event-continued = Kontynuacja w kanale { $channel } po kanale { $previous }
+ui-event-status = { $who }: status „{ $status }”
+ui-event-priority = { $who }: priorytet „{ $priority }”
+ui-event-assignee = { $who } przypisał(a) do: { $agent }
+ui-event-team = { $who } przekazał(a) zespołowi { $team }
+ui-event-tags = { $who } zmienił(a) etykiety: { $tags }
+ui-event-merged = { $who } połączył(a) klienta z innym profilem
+ui-event-unmerged = { $who } cofnął(-ęła) połączenie klienta
+ui-event-participant = Dodano osobę w kopii
+ui-event-delivery_failed = Niedoręczona: { $reason }
+ui-event-delivery_delayed = Doręczenie opóźnione: { $reason }
+ui-event-auto_suppressed = Automatyczna odpowiedź wstrzymana (za dużo w ciągu godziny)
+ui-read_only = Twoja rola pozwala czytać tę rozmowę, ale nie odpowiadać.
+ui-compose_kind = Odpowiedź lub notatka wewnętrzna
+ui-reply = Odpowiedź do klienta
+ui-note = Notatka wewnętrzna
+ui-send_on = Wyślij przez
+ui-message = Wiadomość
+ui-reply_hint = Napisz odpowiedź albo notatkę z @imię, aby zawołać współpracownika
+ui-attach = Dołącz pliki
+ui-send = Wyślij
+ui-details = Szczegóły
+ui-solve = Rozwiązana
+ui-verified = Potwierdzone przez kanał
+ui-conversations = Rozmowy
+ui-all_of_customer = Wszystkie rozmowy tego klienta
+ui-live-viewing = { $name } przegląda
+ui-live-typing = { $name } pisze odpowiedź
+ui-live-new_conversation = Nowa rozmowa
+ui-live-new_reply = Nowa odpowiedź klienta
+ui-live-mentioned = { $name } wspomniał(a) o Tobie
+ui-live-reconnecting = Ponowne łączenie…
+ui-live-failed = Nie wysłano
+ui-presence-online = online
+ui-presence-away = zaraz wracam
+ui-presence-offline = offline

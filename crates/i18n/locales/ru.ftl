@@ -8,6 +8,7 @@ error-body_too_large = Тело запроса больше { $limit } байт
 error-unauthorized = Нужен действующий API-токен (Authorization: Bearer TOKEN)
 error-bad_signature = Подпись вебхука отсутствует или неверна
 error-forbidden = Вашей роли ({ $role }) это не разрешено
+error-cross_site_request = Это изменение должно приходить со страницы самого Switchboard (межсайтовый запрос отклонён)
 error-not_found = Не найдено
 error-route_not_found = Такого адреса API нет
 error-method_not_allowed = Этот адрес не принимает такой метод
@@ -19,6 +20,8 @@ error-channel_kind_mismatch = Этот канал не типа { $kind }
 error-not_an_email = Тело запроса — не письмо (RFC 5322)
 error-email_too_large = Письмо превышает ограничение канала ({ $field }): { $detail }
 cli-token_created = Токен для { $name } ({ $role }) в рабочем пространстве { $workspace }:
+cli-account_created = Учётная запись { $email } ({ $role }) создана в рабочем пространстве { $workspace }.
+cli-password_needed = Задайте пароль в переменной окружения SWITCHBOARD_PASSWORD.
 cli-workspace_created = Рабочее пространство { $slug } создано.
 cli-migrated = База данных актуальна ({ $count ->
         [one] применена { $count } миграция
@@ -38,3 +41,167 @@ email-acknowledgement =
     Мы получили ваше письмо и открыли обращение №{ $number }. Ответим, как только сможем. Чтобы что-то добавить, просто ответьте на это письмо.
 
     Это автоматическое сообщение.
+
+## The agent workspace (crates/ui)
+ui-skip_to_content = Перейти к содержимому
+ui-navigation = Главное меню
+ui-inbox = Входящие
+ui-account = Профиль
+ui-colleagues_online = Коллеги в сети
+ui-sign_out = Выйти
+ui-sign_in = Войти
+ui-email = Эл. почта
+ui-password = Пароль
+ui-name = Имя
+ui-login_failed = Неверная почта или пароль.
+ui-login_throttled = Слишком много неудачных попыток. Повторите через { $minutes ->
+        [one] { $minutes } минуту
+        [few] { $minutes } минуты
+        [many] { $minutes } минут
+       *[other] { $minutes } минуты
+    }.
+ui-setup_title = Создание первого администратора
+ui-setup_intro = Эта одноразовая ссылка создаёт администратора этого Switchboard. Укажите имя, почту и пароль.
+ui-new_password = Новый пароль
+ui-current_password = Текущий пароль
+ui-password_rule = Не короче 10 символов.
+ui-password_wrong = Текущий пароль неверен.
+ui-name_and_email_needed = Нужны имя и действительный адрес почты.
+ui-create_admin = Создать администратора и войти
+ui-setup_link_used = Эта ссылка больше не действует. Перезапустите сервер, чтобы получить новую.
+ui-error_title = Что-то пошло не так
+ui-back_to_inbox = Вернуться во входящие
+ui-saved = Сохранено.
+ui-preferences = Настройки
+ui-language = Язык
+ui-language_browser = Как в браузере
+ui-notify_desktop = Уведомления браузера
+ui-notify_sound = Звук о новых обращениях и ответах
+ui-save = Сохранить
+ui-change_password = Сменить пароль
+ui-signed_in_as = Вы вошли как
+ui-views = Представления
+ui-view-mine = Мои
+ui-view-unassigned = Без исполнителя
+ui-view-teams = Мои команды
+ui-view-all = Все
+ui-by_status = По статусу
+ui-by_channel = По каналу (нерешённые)
+ui-status = Статус
+ui-status-unsolved = Нерешённые
+ui-status-any = Любой статус
+ui-status-new = Новое
+ui-status-open = Открыто
+ui-status-pending = Ждёт клиента
+ui-status-on_hold = Отложено
+ui-status-solved = Решено
+ui-status-closed = Закрыто
+ui-priority = Приоритет
+ui-priority-low = Низкий
+ui-priority-normal = Обычный
+ui-priority-high = Высокий
+ui-priority-urgent = Срочный
+ui-conversations_count = { $count ->
+        [one] { $count } обращение
+        [few] { $count } обращения
+        [many] { $count } обращений
+       *[other] { $count } обращения
+    }
+ui-duration-minutes = { $count ->
+        [one] { $count } минуту
+        [few] { $count } минуты
+        [many] { $count } минут
+       *[other] { $count } минуты
+    }
+ui-duration-hours = { $count ->
+        [one] { $count } час
+        [few] { $count } часа
+        [many] { $count } часов
+       *[other] { $count } часа
+    }
+ui-duration-days = { $count ->
+        [one] { $count } день
+        [few] { $count } дня
+        [many] { $count } дней
+       *[other] { $count } дня
+    }
+ui-waiting_now = ждёт меньше минуты
+ui-waiting_for = ждёт { $duration }
+ui-inbox_empty = Здесь пусто. Отличная работа.
+ui-inbox_keys = Клавиши: j/k — переход, Enter — открыть, / — поиск, r — ответ, n — заметка, e — решено.
+ui-older = Более ранние обращения
+ui-search = Поиск
+ui-search_hint = Слова в темах и сообщениях
+ui-channel = Канал
+ui-any = Любой
+ui-assignee = Исполнитель
+ui-nobody = Никто
+ui-team = Команда
+ui-tag = Метка
+ui-tags = Метки (через запятую)
+ui-sort = Порядок
+ui-sort_waiting = Дольше всех ждут — сверху
+ui-sort_recent = Последние изменения — сверху
+ui-apply = Применить
+ui-clear_filters = Сбросить фильтры
+ui-no_subject = (без темы)
+ui-timeline = Хронология
+ui-agent = Оператор
+ui-customer = Клиент
+ui-automatic = автоматическое
+ui-quoted = Предыдущие письма
+ui-direction-in = получено
+ui-direction-out = отправлено
+ui-direction-note = внутренняя заметка
+ui-direction-system = система
+ui-delivery-queued = в очереди
+ui-delivery-sent = отправлено
+ui-delivery-delivered = доставлено
+ui-delivery-failed = не доставлено
+ui-channel-api = API
+ui-channel-email = Почта
+ui-channel-telegram = Telegram
+ui-channel-whatsapp = WhatsApp
+ui-channel-vk = ВКонтакте
+ui-channel-viber = Viber
+ui-channel-twilio_sms = SMS
+ui-channel-twilio_voice = Телефон
+ui-channel-widget = Чат на сайте
+ui-event-created = Обращение начато
+ui-event-channel = Начато в канале { $channel }
+ui-event-continued = Продолжено в канале { $channel } после канала { $previous }
+ui-event-status = { $who }: статус «{ $status }»
+ui-event-priority = { $who }: приоритет «{ $priority }»
+ui-event-assignee = { $who } назначил(а) исполнителя: { $agent }
+ui-event-team = { $who } передал(а) команде { $team }
+ui-event-tags = { $who } изменил(а) метки: { $tags }
+ui-event-merged = { $who } объединил(а) клиента с другим профилем
+ui-event-unmerged = { $who } отменил(а) объединение клиента
+ui-event-participant = В копию добавлен участник
+ui-event-delivery_failed = Не доставлено: { $reason }
+ui-event-delivery_delayed = Доставка задерживается: { $reason }
+ui-event-auto_suppressed = Автоответ не отправлен (слишком много за час)
+ui-read_only = Ваша роль позволяет читать это обращение, но не отвечать.
+ui-compose_kind = Ответ или внутренняя заметка
+ui-reply = Ответ клиенту
+ui-note = Внутренняя заметка
+ui-send_on = Отправить через
+ui-message = Сообщение
+ui-reply_hint = Напишите ответ или заметку с @имя, чтобы позвать коллегу
+ui-attach = Приложить файлы
+ui-send = Отправить
+ui-details = Параметры
+ui-solve = Решено
+ui-verified = Подтверждено каналом
+ui-conversations = Обращения
+ui-all_of_customer = Все обращения этого клиента
+ui-live-viewing = { $name } просматривает
+ui-live-typing = { $name } пишет ответ
+ui-live-new_conversation = Новое обращение
+ui-live-new_reply = Новый ответ клиента
+ui-live-mentioned = { $name } упомянул(а) вас
+ui-live-reconnecting = Переподключение…
+ui-live-failed = Не отправлено
+ui-presence-online = в сети
+ui-presence-away = отошёл
+ui-presence-offline = не в сети

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// People who sign in to the agent workspace.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// Workspaces.
     Workspace {
         #[command(subcommand)]
@@ -67,6 +72,22 @@ enum TokenCommand {
         #[arg(long, default_value = "default")]
         workspace: String,
         #[arg(long, default_value = "admin", value_parser = ["admin", "supervisor", "agent", "viewer"])]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account that signs in with its email; the password is read from the
+    /// SWITCHBOARD_PASSWORD environment variable (never from the command line, which others see).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, default_value = "agent", value_parser = ["admin", "supervisor", "agent", "viewer"])]
         role: String,
     },
 }
@@ -179,6 +200,28 @@ fn run(cli: Cli) -> Result<(), String> {
                 let created = store.create_token(&ws.id, name, role).await.map_err(|e| e.to_string())?;
                 println!("{}", t(lang, "cli.token_created", &[("name", name), ("role", role.as_str()), ("workspace", &ws.slug)]));
                 println!("{}", created.token);
+                Ok(())
+            }
+            Command::Account { command: AccountCommand::Create { email, name, workspace, role } } => {
+                let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
+                let password = std::env::var("SWITCHBOARD_PASSWORD").map_err(|_| t(lang, "cli.password_needed", &[]))?;
+                if let Some(problem) = switchboard_web::signin::password_problem(&password) {
+                    return Err(format!("SWITCHBOARD_PASSWORD {problem}"));
+                }
+                if !email.contains('@') || name.trim().is_empty() {
+                    return Err("--email must be an address and --name must not be empty".into());
+                }
+                let store = crate::open_store(&config).await.map_err(|e| e.to_string())?;
+                let ws =
+                    store.workspace_by_slug(&workspace).await.map_err(|_| t(lang, "cli.unknown_workspace", &[("slug", &workspace)]))?;
+                let password_hash = switchboard_web::signin::hash_password(&password)?;
+                let new =
+                    switchboard_store::NewAccount { workspace_id: ws.id.clone(), name: name.trim().to_owned(), email, role, password_hash };
+                let account = store.create_account(new).await.map_err(|e| e.to_string())?;
+                println!(
+                    "{}",
+                    t(lang, "cli.account_created", &[("email", &account.email), ("role", role.as_str()), ("workspace", &ws.slug)])
+                );
                 Ok(())
             }
             Command::Workspace { command: WorkspaceCommand::Create { slug, name } } => {

@@ -47,7 +47,7 @@ const PEOPLE: &[Person] = &[
         id: "crm-1003",
         name: "James Taylor",
         email: "james.taylor@example.co.uk",
-        phone: "+44 7700 900123",
+        phone: "+44 7911 123456",
         region: "GB",
         messages: &["Hi, the app logs me out every few minutes since the last update."],
         reply: "Hi James, thanks for reporting this. Our engineers are on it; I will update you today.",

@@ -57,9 +57,30 @@ pub async fn run(
         let sink = Arc::new(mail_intake::ChannelMailSink { state: state.clone() });
         tokio::spawn(switchboard_email_transport::lmtp::serve(lmtp, sink, Default::default(), stop_rx));
     }
-    let app = switchboard_web::router(state);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string());
+    announce_setup_link(&state).await;
+    let app = switchboard_web::router(state.clone()).merge(switchboard_ui::router().with_state(state));
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string());
     let _ = stop_tx.send(true);
     let _ = worker.await;
     served
+}
+
+/// Until the default workspace has its first admin, every start prints a new one-time link
+/// that creates them (the previous link stops working).
+async fn announce_setup_link(state: &AppState) {
+    let workspace = match state.store.ensure_default_workspace().await {
+        Ok(w) => w,
+        Err(e) => return tracing::error!(error = %e, "cannot read the default workspace"),
+    };
+    match state.store.create_setup_link(&workspace.id).await {
+        Ok(Some(token)) => {
+            let url = format!("{}/setup/{token}", state.public_url.trim_end_matches('/'));
+            tracing::warn!(%url, "no admin yet: open this one-time link to create the first admin");
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot create the setup link"),
+    }
 }

@@ -23,12 +23,18 @@ fn account_from(row: &Row) -> Result<Account> {
     Ok(Account { agent: agent_from(row)?, email: row.text(5)?, password_hash: row.text(6)?, language: row.opt_text(7)? })
 }
 
-fn has_accounts(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<bool> {
-    Ok(conn.query_opt("SELECT 1 FROM agents WHERE workspace_id = $1 AND password_hash IS NOT NULL", params![workspace.as_str()])?.is_some())
+/// Whether an admin can sign in to the workspace (then there is nothing to set up; agents made
+/// from the command line before it do not count: someone must still administer it).
+fn has_admin(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<bool> {
+    let row = conn.query_opt(
+        "SELECT 1 FROM agents WHERE workspace_id = $1 AND role = 'admin' AND password_hash IS NOT NULL AND deactivated_at IS NULL",
+        params![workspace.as_str()],
+    )?;
+    Ok(row.is_some())
 }
 
 pub fn create_setup_link(conn: &mut dyn Conn, workspace: &WorkspaceId, token: &str) -> Result<Option<String>> {
-    if has_accounts(conn, workspace)? {
+    if has_admin(conn, workspace)? {
         return Ok(None);
     }
     let now = crate::now().millis();
@@ -46,7 +52,7 @@ pub fn redeem_setup_link(conn: &mut dyn Conn, token: &str, name: &str, email: &s
         .query_opt("SELECT workspace_id FROM setup_links WHERE token_hash = $1 AND used_at IS NULL", params![crate::token_hash(token)])?
         .ok_or(StoreError::NotFound)?;
     let workspace = WorkspaceId::from_trusted(row.text(0)?);
-    if has_accounts(conn, &workspace)? {
+    if has_admin(conn, &workspace)? {
         return Err(StoreError::InvalidState("the workspace has an admin already".into()));
     }
     conn.execute("UPDATE setup_links SET used_at = $1 WHERE token_hash = $2", params![crate::now().millis(), crate::token_hash(token)])?;

@@ -66,6 +66,8 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<Page<Conversation>>;
     /// How many conversations match `filter` (the counts beside the inbox's views).
     async fn count_conversations(&self, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64>;
+    /// The inbox's numbers for `agent`, a member of `teams`.
+    async fn inbox_counts(&self, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts>;
     async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation>;
     async fn update_conversation(
         &self,
@@ -125,11 +127,11 @@ pub trait ContactStore: Send + Sync {
 /// Tokens are random, returned once, and stored only as their SHA-256.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// A one-time link token for creating the workspace's first admin; `None` once the
-    /// workspace has an account (then there is nothing to set up). Earlier unused links die.
+    /// A one-time link token for creating the workspace's first admin; `None` once an admin
+    /// can sign in (then there is nothing to set up). Earlier unused links die.
     async fn create_setup_link(&self, workspace: &WorkspaceId) -> Result<Option<String>>;
     /// Creates the first admin through a setup link. `NotFound` for an unknown or used link,
-    /// `InvalidState` when the workspace has an account by now, `Conflict` for a taken email.
+    /// `InvalidState` when the workspace has an admin by now, `Conflict` for a taken email.
     async fn redeem_setup_link(&self, token: &str, name: &str, email: &str, password_hash: &str) -> Result<Account>;
     /// `Conflict` (field `email`) when the email signs in somewhere already.
     async fn create_account(&self, account: NewAccount) -> Result<Account>;

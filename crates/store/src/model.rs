@@ -224,6 +224,38 @@ pub struct ConversationFilter {
     pub sort: ConversationSort,
 }
 
+/// The numbers beside the inbox's views, for one agent: per status, how many are theirs,
+/// unassigned, in their teams and in all; and the unsolved ones per channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxCounts {
+    pub by_status: Vec<(Status, ViewCounts)>,
+    pub unsolved_by_channel: Vec<(ChannelId, i64)>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewCounts {
+    pub mine: i64,
+    pub unassigned: i64,
+    pub my_teams: i64,
+    pub all: i64,
+}
+
+impl InboxCounts {
+    /// The views' numbers over several statuses (e.g. every unsolved one).
+    pub fn views(&self, statuses: &[Status]) -> ViewCounts {
+        let mut sum = ViewCounts::default();
+        for (status, c) in &self.by_status {
+            if statuses.is_empty() || statuses.contains(status) {
+                sum.mine += c.mine;
+                sum.unassigned += c.unassigned;
+                sum.my_teams += c.my_teams;
+                sum.all += c.all;
+            }
+        }
+        sum
+    }
+}
+
 /// The order of a conversation listing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ConversationSort {

@@ -520,6 +520,47 @@ pub fn list_conversations(
     Ok(Page { items, next_cursor })
 }
 
+/// The inbox's numbers for `agent` (a member of `teams`), in one pass over the workspace's
+/// conversations and one over the unsolved ones' channels.
+pub fn inbox_counts(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts> {
+    let mut args: Vec<Value> = vec![workspace.as_str().into(), agent.as_str().into()];
+    let in_teams = if teams.is_empty() {
+        "0".to_owned()
+    } else {
+        let list: Vec<String> = teams
+            .iter()
+            .map(|t| {
+                args.push(t.as_str().into());
+                format!("${}", args.len())
+            })
+            .collect();
+        format!("SUM(CASE WHEN team_id IN ({}) THEN 1 ELSE 0 END)", list.join(", "))
+    };
+    let sql = format!(
+        "SELECT status, SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), \
+         {in_teams}, COUNT(*) FROM conversations WHERE workspace_id = $1 GROUP BY status"
+    );
+    let mut counts = InboxCounts::default();
+    for row in conn.query(&sql, &args)? {
+        let status: Status = parse_enum(row.text(0)?, "status")?;
+        counts.by_status.push((status, ViewCounts { mine: row.int(1)?, unassigned: row.int(2)?, my_teams: row.int(3)?, all: row.int(4)? }));
+    }
+    counts.by_status.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+    let unsolved: Vec<String> = Status::UNSOLVED.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let rows = conn.query(
+        &format!(
+            "SELECT cc.channel_id, COUNT(*) FROM conversations c JOIN conversation_channels cc ON cc.conversation_id = c.id \
+             WHERE c.workspace_id = $1 AND c.status IN ({}) GROUP BY cc.channel_id",
+            unsolved.join(", ")
+        ),
+        params![workspace.as_str()],
+    )?;
+    for row in rows {
+        counts.unsolved_by_channel.push((ChannelId::from_trusted(row.text(0)?), row.int(1)?));
+    }
+    Ok(counts)
+}
+
 /// How many conversations a listing with `filter` has in all.
 pub fn count_conversations(conn: &mut dyn Conn, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64> {
     let (conditions, args) = conversation_conditions(workspace, filter);

@@ -193,6 +193,10 @@ impl ConversationStore for SqlStore {
         let (ws, filter) = (workspace.clone(), filter.clone());
         self.read(move |c| q::count_conversations(c, &ws, &filter)).await
     }
+    async fn inbox_counts(&self, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts> {
+        let (ws, agent, teams) = (workspace.clone(), agent.clone(), teams.to_vec());
+        self.read(move |c| q::inbox_counts(c, &ws, &agent, &teams)).await
+    }
     async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
         self.read(move |c| q::conversation(c, &ws, &id)).await

@@ -268,11 +268,18 @@ pub async fn patch_conversation(
         team: body.team.map(|t| t.map(|t| body_id(&t, "team", TeamId::parse)).transpose()).transpose().map_err(|e| e.lang(lang))?,
         tags: body.tags,
     };
+    let c = change_conversation(&state, &auth, &id, patch).await?;
+    Ok(Json(dto::conversation(&c)))
+}
+
+/// A change of status, priority, assignee, team or tags by the caller, announced live. The
+/// caller's permission (`Triage`) is checked here, for the API and the pages alike.
+pub async fn change_conversation(state: &AppState, auth: &Auth, id: &ConversationId, patch: ConversationPatch) -> ApiResult<Conversation> {
+    auth.require(Permission::Triage)?;
     let actor = Actor::Agent(auth.principal.agent_id.clone());
-    let c = state.store.update_conversation(&auth.principal.workspace_id, &id, patch, actor).await.map_err(store_err(lang))?;
-    let out = dto::conversation(&c);
-    state.publish(LiveEvent::new(&c.workspace_id, "conversation.updated", out.clone()));
-    Ok(Json(out))
+    let c = state.store.update_conversation(&auth.principal.workspace_id, id, patch, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&c.workspace_id, "conversation.updated", dto::conversation(&c)));
+    Ok(c)
 }
 
 pub async fn list_messages(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -306,9 +313,6 @@ pub async fn post_message(
     auth.require(Permission::Write)?;
     let lang = auth.lang;
     let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(lang))?;
-    if body.text.trim().is_empty() || body.text.len() > 64 * 1024 {
-        return Err(ApiError::bad_field("text", "must be 1 byte to 64 KiB").lang(lang));
-    }
     if body.attachments.len() > MAX_REPLY_ATTACHMENTS {
         return Err(ApiError::bad_field("attachments", "at most 20 attachments").lang(lang));
     }
@@ -325,20 +329,49 @@ pub async fn post_message(
     }
     let channel_id =
         body.channel_id.as_deref().map(|c| body_id(c, "channel_id", ChannelId::parse)).transpose().map_err(|e| e.lang(lang))?;
+    let message =
+        post_agent_message(&state, &auth, &id, NewAgentMessage { text: body.text, channel_id, internal: body.internal, attachments })
+            .await?;
+    Ok((StatusCode::CREATED, Json(dto::message(&message))).into_response())
+}
+
+/// A reply (queued for delivery, the worker woken) or an internal note by the caller, announced
+/// live. Checks the caller's permission (`Write`) and the text, for the API and the pages alike.
+pub async fn post_agent_message(state: &AppState, auth: &Auth, id: &ConversationId, message: NewAgentMessage) -> ApiResult<Message> {
+    auth.require(Permission::Write)?;
+    if message.text.trim().is_empty() || message.text.len() > 64 * 1024 {
+        return Err(ApiError::bad_field("text", "must be 1 byte to 64 KiB").lang(auth.lang));
+    }
     let message = state
         .store
-        .post_agent_message(
-            &auth.principal.workspace_id,
-            &id,
-            NewAgentMessage { text: body.text, channel_id, internal: body.internal, attachments },
-            &auth.principal.agent_id,
-        )
+        .post_agent_message(&auth.principal.workspace_id, id, message, &auth.principal.agent_id)
         .await
-        .map_err(store_err(lang))?;
+        .map_err(store_err(auth.lang))?;
     state.jobs_waiting.notify_one();
-    let out = dto::message(&message);
-    state.publish(LiveEvent::new(&auth.principal.workspace_id, "message.created", out.clone()));
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "message.created", dto::message(&message)));
+    if message.direction == conversation::Direction::Note {
+        announce_mentions(state, auth, &message).await;
+    }
+    Ok(message)
+}
+
+/// Tells each colleague a note mentions (live: their open tabs show it and notify them).
+async fn announce_mentions(state: &AppState, auth: &Auth, note: &Message) {
+    let Ok(agents) = state.store.list_agents(&auth.principal.workspace_id).await else { return };
+    let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let by = agents.iter().find(|a| a.id == auth.principal.agent_id).map(|a| a.name.clone()).unwrap_or_default();
+    let excerpt: String = note.text.chars().take(140).collect();
+    for k in switchboard_domain::mention::mentioned(&note.text, &names) {
+        let agent = &agents[k];
+        if agent.id == auth.principal.agent_id {
+            continue;
+        }
+        state.publish(LiveEvent::new(
+            &auth.principal.workspace_id,
+            "agent.mentioned",
+            json!({"agent_id": agent.id, "conversation_id": note.conversation_id, "message_id": note.id, "by": by, "text": excerpt}),
+        ));
+    }
 }
 
 pub async fn conversation_history(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -49,6 +49,10 @@ impl ApiError {
     pub fn bad_signature() -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "bad_signature", "error.bad_signature")
     }
+    /// A cookie-authenticated change that does not come from our own pages.
+    pub fn cross_site() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "cross_site_request", "error.cross_site_request")
+    }
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error.internal")

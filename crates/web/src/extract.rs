@@ -9,17 +9,20 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use switchboard_domain::{Permission, Role};
 use switchboard_i18n::Lang;
-use switchboard_store::Principal;
+use switchboard_store::{Principal, SessionInfo};
 
 /// The caller's language from `Accept-Language`.
 pub fn lang_of(parts: &Parts) -> Lang {
     Lang::negotiate(parts.headers.get("accept-language").and_then(|v| v.to_str().ok()))
 }
 
-/// An authenticated API caller: a bearer token of one workspace with one role.
+/// An authenticated caller: a bearer token, or the session cookie of a signed-in agent (whose
+/// state-changing requests must come from our own pages).
 pub struct Auth {
     pub principal: Principal,
     pub lang: Lang,
+    /// Set when the caller is a signed-in person rather than a token.
+    pub session: Option<SessionInfo>,
 }
 
 impl Auth {
@@ -42,18 +45,35 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let lang = lang_of(parts);
-        let token = parts
+        let bearer = parts
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized().lang(lang))?;
-        let principal = state.store.authenticate(token).await.map_err(|e| ApiError::from(e).lang(lang))?;
-        let principal = principal.ok_or_else(|| ApiError::unauthorized().lang(lang))?;
-        Ok(Auth { principal, lang })
+            .filter(|t| !t.is_empty());
+        if let Some(token) = bearer {
+            let principal = state.store.authenticate(token).await.map_err(|e| ApiError::from(e).lang(lang))?;
+            let principal = principal.ok_or_else(|| ApiError::unauthorized().lang(lang))?;
+            return Ok(Auth { principal, lang, session: None });
+        }
+        let session = signed_in(parts, state).await?.ok_or_else(|| ApiError::unauthorized().lang(lang))?;
+        let lang = session.language.as_deref().and_then(Lang::from_code).unwrap_or(lang);
+        Ok(Auth { principal: session.principal.clone(), lang, session: Some(session) })
     }
+}
+
+/// The session of the request's cookie, if it is live. A state-changing request (anything but
+/// GET, HEAD and OPTIONS) must also prove it comes from our own pages: a cookie is sent by the
+/// browser whoever made the page, so without that check another site could act as the agent.
+pub async fn signed_in(parts: &Parts, state: &AppState) -> Result<Option<SessionInfo>, ApiError> {
+    let lang = lang_of(parts);
+    let Some(token) = crate::signin::session_token(&parts.headers) else { return Ok(None) };
+    let session = state.store.session(&token).await.map_err(|e| ApiError::from(e).lang(lang))?;
+    if session.is_some() && !parts.method.is_safe() && !crate::signin::from_our_pages(&parts.headers, &state.public_origin()) {
+        return Err(ApiError::cross_site().lang(lang));
+    }
+    Ok(session)
 }
 
 /// The raw body, read up to the configured limit (413 beyond it).

@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod hooks;
 pub mod openapi;
+pub mod presence;
 pub mod signin;
 
 use axum::Router;
@@ -87,6 +88,10 @@ pub struct AppState {
     /// Base URL that providers reach this server on (for `webhook_url`).
     pub public_url: String,
     pub max_body_bytes: usize,
+    /// Failed sign-ins per email and per client address.
+    pub login_throttle: Arc<signin::LoginThrottle>,
+    /// Agents with the workspace open on this node.
+    pub presence: Arc<presence::Presence>,
 }
 
 impl AppState {
@@ -99,7 +104,30 @@ impl AppState {
                 false
             }
         });
-        Self { store, events, bus, jobs_waiting: Arc::new(Notify::new()), public_url, max_body_bytes }
+        let login_throttle = Arc::new(signin::LoginThrottle::default());
+        Self {
+            store,
+            events,
+            bus,
+            jobs_waiting: Arc::new(Notify::new()),
+            public_url,
+            max_body_bytes,
+            login_throttle,
+            presence: Arc::default(),
+        }
+    }
+
+    /// `scheme://host[:port]` of the public URL: what a browser sends as `Origin` from our pages.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.as_str();
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
+        url[..end].to_owned()
+    }
+
+    /// Whether browsers reach us over TLS (then the session cookie is `Secure` and `__Host-`).
+    pub fn over_tls(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// Sends to live subscribers (on every node when there is a bus); nobody listening is fine.
@@ -235,6 +263,17 @@ pub fn routes() -> Vec<Route> {
         r("post", "/api/v1/teams", "Create a team (supervisor)", Auth::Bearer, Some(s::create_team()), 201, || post(api::create_team)),
         r("get", "/api/v1/jobs/dead", "Jobs that failed for good (supervisor)", Auth::Bearer, None, 200, || get(api::dead_jobs)),
         r("get", "/api/v1/events", "Server-Sent Events of the workspace", Auth::Bearer, None, 200, || get(events::stream)),
+        r("get", "/api/v1/presence", "Agents online or away now", Auth::Bearer, None, 200, || get(presence::list)),
+        r("post", "/api/v1/presence", "Set the caller online or away", Auth::Bearer, Some(s::set_presence()), 200, || post(presence::set)),
+        r(
+            "post",
+            "/api/v1/conversations/{id}/activity",
+            "Tell colleagues the caller is viewing, typing in or has left the conversation",
+            Auth::Bearer,
+            Some(s::activity()),
+            200,
+            || post(presence::activity),
+        ),
         r(
             "post",
             "/hooks/api/{id}",

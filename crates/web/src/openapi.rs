@@ -86,6 +86,12 @@ pub mod schema {
     pub fn merge() -> Value {
         json!({"type": "object", "required": ["other_id"], "properties": {"other_id": string()}})
     }
+    pub fn set_presence() -> Value {
+        json!({"type": "object", "required": ["state"], "properties": {"state": {"type": "string", "enum": ["online", "away"]}}})
+    }
+    pub fn activity() -> Value {
+        json!({"type": "object", "required": ["activity"], "properties": {"activity": {"type": "string", "enum": ["viewing", "typing", "left"]}}})
+    }
     pub fn create_team() -> Value {
         json!({"type": "object", "required": ["name"], "properties": {"name": string(), "members": {"type": "array", "items": string()}}})
     }

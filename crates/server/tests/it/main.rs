@@ -7,6 +7,7 @@ mod lmtp;
 mod mail_servers;
 mod nodes;
 mod smtp_sink;
+mod workspace_ui;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};

@@ -641,6 +641,16 @@ pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
     assert_eq!(filter(ConversationFilter { statuses: Status::UNSOLVED.to_vec(), ..Default::default() }).await, 6);
     assert_eq!(filter(ConversationFilter { statuses: vec![Status::Open, Status::Solved], ..Default::default() }).await, 2);
 
+    patch(4, ConversationPatch { assignee: Some(Some(w.agent.id.clone())), ..Default::default() }).await;
+    let counts = w.store.inbox_counts(&w.ws.id, &w.agent.id, std::slice::from_ref(&team.id)).await.expect("counts");
+    let unsolved = counts.views(&Status::UNSOLVED);
+    assert_eq!(unsolved, ViewCounts { mine: 1, unassigned: 5, my_teams: 1, all: 6 });
+    assert_eq!(counts.views(&[Status::Solved]), ViewCounts { mine: 0, unassigned: 1, my_teams: 0, all: 1 });
+    let per_channel: std::collections::HashMap<_, _> = counts.unsolved_by_channel.iter().cloned().collect();
+    assert_eq!((per_channel[&ch.id], per_channel[&other.id]), (4, 2), "conversation 3 (solved) is on the first channel");
+    let no_teams = w.store.inbox_counts(&w.ws.id, &w.agent.id, &[]).await.expect("counts");
+    assert_eq!(no_teams.views(&[]).my_teams, 0);
+
     // Longest waiting first: the customer of conversation 1 wrote first; page through it.
     let mut waiting = Vec::new();
     let mut cursor: Option<String> = None;
@@ -1006,6 +1016,15 @@ pub async fn email_replies_know_their_thread_copied_people_and_remote_images(bac
 
 pub async fn accounts_sign_in_through_sessions_and_the_first_admin_through_a_one_time_link(backend: Backend) {
     let w = world(&backend).await;
+    // An agent made before the admin (from the command line) leaves the setup to be done.
+    let early = NewAccount {
+        workspace_id: w.ws.id.clone(),
+        name: "Jan".into(),
+        email: "jan@example.com".into(),
+        role: Role::Agent,
+        password_hash: "$argon2id$j".into(),
+    };
+    w.store.create_account(early).await.expect("agent");
     // Setting up: only the latest link works, once.
     let old = w.store.create_setup_link(&w.ws.id).await.expect("link").expect("no account yet");
     let link = w.store.create_setup_link(&w.ws.id).await.expect("link").expect("no account yet");

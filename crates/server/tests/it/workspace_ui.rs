@@ -1,0 +1,252 @@
+//! The agent workspace's pages over HTTP: session cookies, sign-in throttling, cross-site
+//! refusals, roles, and customer text that stays text. (The browser flow is in e2e/.)
+
+use crate::{App, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
+use switchboard_server::config::Config;
+
+/// A client that shows redirects instead of following them.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+impl App {
+    async fn account(&self, email: &str, role: &str) {
+        let store = switchboard_server::open_store(&Config { data: self.data.clone(), ..Config::default() }).await.expect("store");
+        let ws = store.workspace_by_slug("default").await.expect("ws");
+        let password_hash = switchboard_web::signin::hash_password("a long password").expect("hash");
+        let new = switchboard_store::NewAccount {
+            workspace_id: ws.id,
+            name: email.split('@').next().unwrap_or("x").to_owned(),
+            email: email.to_owned(),
+            role: role.parse().expect("role"),
+            password_hash,
+        };
+        store.create_account(new).await.expect("account");
+    }
+
+    /// Signs in from our own page; the whole `Set-Cookie` and the `name=value` to send back.
+    async fn sign_in(&self, email: &str, password: &str) -> (u16, String, String) {
+        let res = client()
+            .post(format!("{}/login", self.base))
+            .header("origin", &self.base)
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("login");
+        let status = res.status().as_u16();
+        let set = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let pair = set.split(';').next().unwrap_or("").to_owned();
+        (status, set, pair)
+    }
+
+    async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let res = client().get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.expect("page");
+        (res.status().as_u16(), res.text().await.expect("body"))
+    }
+
+    /// A form post with the cookie and the given provenance headers.
+    async fn form(&self, path: &str, cookie: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> u16 {
+        let mut req = client().post(format!("{}{path}", self.base)).header("cookie", cookie).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("post").status().as_u16()
+    }
+
+    async fn message_count(&self, conversation: &str) -> usize {
+        let (_, body) = self.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&self.admin), None).await;
+        body["items"].as_array().map_or(0, Vec::len)
+    }
+}
+
+fn evil_customer() -> Value {
+    json!({
+        "message_id": "x-1",
+        "from": {"id": "evil", "name": "<img src=x onerror=alert(1)>Eve"},
+        "subject": "<script>alert('subject')</script>",
+        "text": "<script>alert('text')</script><iframe src=//evil.example></iframe>"
+    })
+}
+
+#[tokio::test]
+async fn session_cookies_carry_their_flags_and_failed_sign_ins_are_throttled() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    let (status, set, pair) = app.sign_in("Anna@Example.com", "a long password").await;
+    assert_eq!(status, 303, "{set}");
+    assert!(set.starts_with("sb_session=") && set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Secure"), "plain HTTP (a local evaluation): no Secure, so no __Host- prefix either");
+    let (status, body) = app.page("/inbox", &pair).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("data-agent-name=\"anna\""));
+
+    // Logout ends the session on the server, not only in the browser.
+    assert_eq!(app.form("/logout", &pair, &[("origin", &app.base)], &[]).await, 303);
+    let res = client().get(format!("{}/inbox", app.base)).header("cookie", &pair).send().await.expect("inbox");
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=/inbox");
+
+    // Five failures for an email, then even the right password waits.
+    for _ in 0..5 {
+        assert_eq!(app.sign_in("anna@example.com", "wrong password").await.0, 401);
+    }
+    let (status, set, _) = app.sign_in("anna@example.com", "a long password").await;
+    assert_eq!((status, set.as_str()), (429, ""), "throttled: no session");
+}
+
+#[tokio::test]
+async fn over_tls_the_cookie_is_secure_and_host_only() {
+    let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
+    let public = "https://support.example.com";
+    let app = spawn_app_with(Config { data, public_url: Some(public.into()), ..Config::default() }).await;
+    app.account("anna@example.com", "agent").await;
+    let res = client()
+        .post(format!("{}/login", app.base))
+        .header("origin", public)
+        .form(&[("email", "anna@example.com"), ("password", "a long password")])
+        .send()
+        .await
+        .expect("login");
+    let set = res.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(set.starts_with("__Host-sb_session=") && set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("Path=/") && !set.contains("Domain"), "{set}");
+    // Our own address is the public one: a form posted from the listener's address is foreign.
+    let refused = client()
+        .post(format!("{}/login", app.base))
+        .header("origin", &app.base)
+        .form(&[("email", "anna@example.com"), ("password", "a long password")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(refused.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn cross_site_changes_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    let channel = app.channel("http://127.0.0.1:9/replies").await;
+    let conversation = app.send(&channel, json!({"message_id": "1", "from": {"id": "c1"}, "text": "hello"})).await["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, _, cookie) = app.sign_in("anna@example.com", "a long password").await;
+    let reply = format!("/conversations/{conversation}/update");
+    let solve = [("status", "solved")];
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "cross-site"), ("origin", app.base.as_str())],
+        vec![("sec-fetch-site", "same-site")],
+        vec![],
+    ] {
+        assert_eq!(app.form(&reply, &cookie, &headers, &solve).await, 403, "{headers:?}");
+    }
+    let (_, c) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(c["status"], "new", "nothing changed");
+
+    // The JSON API with the cookie is held to the same rule; a token is not (no browser sends it).
+    let res = client()
+        .patch(format!("{}/api/v1/conversations/{conversation}", app.base))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .json(&json!({"status": "solved"}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(res.status().as_u16(), 403);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "cross_site_request");
+    let before = app.message_count(&conversation).await;
+    let res = client()
+        .post(format!("{}/api/v1/conversations/{conversation}/messages", app.base))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"text": "forged"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(app.message_count(&conversation).await, before, "no message stored");
+
+    // Signing in from another site is refused too (it would plant the attacker's session).
+    let res = client()
+        .post(format!("{}/login", app.base))
+        .header("origin", "https://evil.example")
+        .form(&[("email", "anna@example.com"), ("password", "a long password")])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
+
+    // From our own page the same change goes through.
+    assert_eq!(app.form(&reply, &cookie, &[("sec-fetch-site", "same-origin")], &solve).await, 303);
+    let (_, c) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(c["status"], "solved");
+}
+
+#[tokio::test]
+async fn a_viewer_reads_but_cannot_reply_or_change_status() {
+    let app = spawn_app().await;
+    app.account("olga@example.com", "viewer").await;
+    let channel = app.channel("http://127.0.0.1:9/replies").await;
+    let conversation = app.send(&channel, json!({"message_id": "1", "from": {"id": "c1"}, "text": "hello"})).await["conversation_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, _, cookie) = app.sign_in("olga@example.com", "a long password").await;
+    let (status, page) = app.page(&format!("/conversations/{conversation}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("hello") && !page.contains("id=\"composer\"") && !page.contains("id=\"c-status\""), "read-only page");
+
+    let ours = [("origin", app.base.as_str())];
+    assert_eq!(app.form(&format!("/conversations/{conversation}/update"), &cookie, &ours, &[("status", "solved")]).await, 403);
+    let multipart = reqwest::multipart::Form::new().text("kind", "reply").text("text", "I am only a viewer");
+    let res = client()
+        .post(format!("{}/conversations/{conversation}/messages", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .multipart(multipart)
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(app.message_count(&conversation).await, 1, "nothing stored");
+    let (_, c) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(c["status"], "new");
+}
+
+#[tokio::test]
+async fn customer_markup_renders_as_text_on_every_page() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    let channel = app.channel("http://127.0.0.1:9/replies").await;
+    let conversation = app.send(&channel, evil_customer()).await["conversation_id"].as_str().expect("id").to_owned();
+    let (_, _, cookie) = app.sign_in("anna@example.com", "a long password").await;
+    for path in ["/inbox", &format!("/conversations/{conversation}"), "/inbox?q=%3Cscript%3E", "/inbox?tag=%3Cscript%3Ex"] {
+        let res = client().get(format!("{}{path}", app.base)).header("cookie", &cookie).send().await.expect("page");
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        let page = res.text().await.expect("body");
+        for raw in ["<script>alert", "<img src=x", "<iframe", "<script>x"] {
+            assert!(!page.contains(raw), "{path} carries {raw} as markup");
+        }
+        // The only script is our own file.
+        assert_eq!(page.matches("<script").count(), 1, "{path}");
+        assert!(page.contains("<script src=\"/ui/app.js\" defer>"));
+    }
+    let (_, page) = app.page(&format!("/conversations/{conversation}"), &cookie).await;
+    assert!(page.contains("&lt;script&gt;alert('text')&lt;/script&gt;"), "the text is shown, escaped");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;Eve"));
+}
+
+#[tokio::test]
+async fn pages_ship_less_than_100_kb_of_script() {
+    let app = spawn_app().await;
+    let res = client().get(format!("{}/ui/app.js", app.base)).send().await.expect("script");
+    assert_eq!(res.headers()["content-type"], "text/javascript; charset=utf-8");
+    let size = res.bytes().await.expect("body").len();
+    assert!(size > 1000 && size < 100 * 1024, "{size} bytes");
+}

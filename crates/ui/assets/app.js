@@ -1,0 +1,232 @@
+// Switchboard agent workspace: the live parts. The pages work without this file; it adds live
+// updates (Server-Sent Events), presence and "viewing/typing", notifications, keyboard
+// shortcuts, and forms that do not reload the page. No framework, no build step.
+"use strict";
+(function () {
+  var body = document.body;
+  var me = body.dataset.agentId;
+  if (!me) return; // sign-in pages: nothing live
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function text(key, vars) {
+    var el = $('#strings [data-key="' + key + '"]');
+    var s = el ? el.textContent : key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+  function conversationId() { var c = $("[data-conversation]"); return c ? c.dataset.conversation : null; }
+  function post(url, data) {
+    return fetch(url, { method: "POST", credentials: "same-origin", keepalive: true,
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+  }
+
+  // ---------------------------------------------------------------- times in the agent's zone
+  function localTimes(root) {
+    $all("time[datetime]", root).forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleString(document.documentElement.lang, { dateStyle: "short", timeStyle: "short" });
+    });
+  }
+
+  // ---------------------------------------------------------------- notices, sound, notifications
+  function notice(message, href) {
+    var box = $("#notices");
+    if (!box) return;
+    var item = document.createElement(href ? "a" : "p");
+    item.className = "notice";
+    item.textContent = message;
+    if (href) item.href = href;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 15000);
+  }
+  var audio;
+  function beep() {
+    if (body.dataset.notifySound !== "true") return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.08;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no audio: the visible notice remains */ }
+  }
+  function alertAgent(message, href) {
+    notice(message, href);
+    beep();
+    if (body.dataset.notifyDesktop === "true" && "Notification" in window && Notification.permission === "granted" && document.hidden) {
+      var n = new Notification("Switchboard", { body: message });
+      if (href) n.onclick = function () { window.focus(); location.href = href; };
+    }
+  }
+  document.addEventListener("click", function askOnce() {
+    document.removeEventListener("click", askOnce);
+    if (body.dataset.notifyDesktop === "true" && "Notification" in window && Notification.permission === "default") {
+      Notification.requestPermission();
+    }
+  });
+
+  // ---------------------------------------------------------------- refreshing parts of the page
+  var refreshTimer = null;
+  function refresh(after) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        // Swap what changes; never the composer, so a half-written reply survives.
+        ["#inbox-list", "#views", ".total", "#timeline", ".conv-head .meta", ".side"].forEach(function (sel) {
+          var now = $(sel), fresh = $(sel, doc);
+          if (now && fresh && !now.contains(document.activeElement)) { now.replaceWith(fresh); localTimes(fresh); }
+        });
+        if (after) after();
+      });
+    }, 150);
+  }
+
+  // ---------------------------------------------------------------- presence of colleagues
+  var presence = {};
+  function drawPresence() {
+    var list = $("#presence");
+    if (!list) return;
+    list.textContent = "";
+    Object.keys(presence).forEach(function (id) {
+      var p = presence[id];
+      if (id === me || p.state === "offline") return;
+      var li = document.createElement("li");
+      li.className = "pr pr-" + p.state;
+      li.textContent = p.name;
+      li.title = text(p.state);
+      list.appendChild(li);
+    });
+  }
+  fetch("/api/v1/presence", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+    (j.items || []).forEach(function (p) { presence[p.agent_id] = p; });
+    drawPresence();
+  }).catch(function () {});
+  document.addEventListener("visibilitychange", function () {
+    post("/api/v1/presence", { state: document.hidden ? "away" : "online" });
+  });
+
+  // ---------------------------------------------------------------- viewing / typing
+  var activity = {};
+  function drawActivity() {
+    var box = $("#activity");
+    if (!box) return;
+    var now = Date.now(), parts = [];
+    Object.keys(activity).forEach(function (id) {
+      var a = activity[id];
+      if (a.until < now) { delete activity[id]; return; }
+      parts.push(text(a.activity === "typing" ? "typing" : "viewing", { name: a.name }));
+    });
+    box.textContent = parts.join(" · ");
+  }
+  setInterval(drawActivity, 2000);
+  var lastTyping = 0;
+  function tellActivity(kind) {
+    var id = conversationId();
+    if (id && body.dataset.role !== "viewer") post("/api/v1/conversations/" + id + "/activity", { activity: kind });
+  }
+  function watchComposer() {
+    var area = $("#reply-text");
+    if (!area) return;
+    area.addEventListener("input", function () {
+      if (Date.now() - lastTyping > 3000) { lastTyping = Date.now(); tellActivity("typing"); }
+    });
+  }
+  if (conversationId()) {
+    tellActivity("viewing");
+    setInterval(function () { if (!document.hidden) tellActivity("viewing"); }, 20000);
+    window.addEventListener("pagehide", function () { tellActivity("left"); });
+  }
+
+  // ---------------------------------------------------------------- the live stream
+  var source;
+  function connect() {
+    source = new EventSource("/api/v1/events");
+    source.addEventListener("ready", function () { body.classList.remove("offline"); });
+    source.onerror = function () { body.classList.add("offline"); };
+    var on = function (kind, handler) {
+      source.addEventListener(kind, function (e) { var d = {}; try { d = JSON.parse(e.data); } catch (x) { /* empty */ } handler(d); });
+    };
+    on("message.created", function (d) {
+      var here = conversationId();
+      if (here && d.conversation_id === here) refresh();
+      if (!here && $("#inbox-list")) {
+        refresh(function () {
+          var row = $('#inbox-list [data-id="' + d.conversation_id + '"]');
+          if (d.new_conversation && row) alertAgent(text("new-conversation"), "/conversations/" + d.conversation_id);
+          else if (row && row.hasAttribute("data-mine") && !d.author_agent_id) alertAgent(text("new-reply"), "/conversations/" + d.conversation_id);
+        });
+      } else if (here && d.conversation_id === here && !d.author_agent_id && document.hidden) {
+        alertAgent(text("new-reply"));
+      }
+    });
+    ["message.updated", "conversation.updated", "contact.merged", "contact.unmerged"].forEach(function (kind) {
+      on(kind, function (d) {
+        var here = conversationId();
+        if (!here || d.conversation_id === here || d.id === here || kind.indexOf("contact") === 0) refresh();
+      });
+    });
+    on("conversation.activity", function (d) {
+      if (d.agent_id === me || d.conversation_id !== conversationId()) return;
+      if (d.activity === "left") delete activity[d.agent_id];
+      else activity[d.agent_id] = { name: d.name, activity: d.activity, until: Date.now() + (d.activity === "typing" ? 8000 : 45000) };
+      drawActivity();
+    });
+    on("agent.presence", function (d) { presence[d.agent_id] = d; drawPresence(); });
+    on("agent.mentioned", function (d) {
+      if (d.agent_id !== me) return;
+      alertAgent(text("mentioned", { name: d.by }) + ": " + d.text, "/conversations/" + d.conversation_id);
+    });
+    on("lagged", function () { refresh(); });
+  }
+  connect();
+
+  // ---------------------------------------------------------------- forms without reloads
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute("data-enhance") || !window.fetch) return;
+    e.preventDefault();
+    var data = new FormData(form);
+    var payload = form.enctype === "multipart/form-data" ? data : new URLSearchParams(data);
+    var button = form.querySelector("[type=submit]");
+    if (button) button.disabled = true;
+    fetch(form.action, { method: "POST", credentials: "same-origin", body: payload }).then(function (r) {
+      return r.text().then(function (html) { return { ok: r.ok, html: html, url: r.url }; });
+    }).then(function (res) {
+      var doc = new DOMParser().parseFromString(res.html, "text/html");
+      var fresh = $("#main", doc);
+      if (!res.ok || !fresh) { document.open(); document.write(res.html); document.close(); return; }
+      $("#main").replaceWith(fresh);
+      if (res.url && res.url !== location.href) history.replaceState(null, "", res.url);
+      init(fresh);
+      var area = $("#reply-text");
+      if (area && form.id === "composer") area.focus();
+    }).catch(function () { form.submit(); });
+  });
+
+  // ---------------------------------------------------------------- keyboard
+  function rows() { return $all("#inbox-list .conv a"); }
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.isContentEditable) return;
+    var list = rows(), at = list.indexOf(document.activeElement);
+    switch (e.key) {
+      case "j": if (list.length) list[Math.min(at + 1, list.length - 1)].focus(); break;
+      case "k": if (list.length) list[Math.max(at - 1, 0)].focus(); break;
+      case "/": var q = $("#q"); if (q) q.focus(); break;
+      case "r": case "n":
+        var radio = $('#composer input[name=kind][value="' + (e.key === "r" ? "reply" : "note") + '"]');
+        if (radio) radio.checked = true;
+        var area = $("#reply-text"); if (area) area.focus();
+        break;
+      case "e": var solve = $("#solve"); if (solve) solve.click(); break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+
+  function init(root) { localTimes(root); watchComposer(); }
+  init(document);
+})();

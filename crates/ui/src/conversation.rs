@@ -1,0 +1,464 @@
+//! One conversation: a single timeline across every channel it used (messages, notes and what
+//! happened to it), the reply composer, the controls, and the customer beside it.
+
+use crate::inbox::contact_label;
+use crate::page::{Section, channel_badge, channel_name, error_page, frame, respond, tr, when};
+use crate::{Agent, see_other};
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+use switchboard_domain::conversation::DeliveryStatus;
+use switchboard_domain::*;
+use switchboard_i18n::{Lang, t};
+use switchboard_store::*;
+use switchboard_web::AppState;
+use switchboard_web::api::{change_conversation, post_agent_message};
+use switchboard_web::error::ApiError;
+
+/// Files one reply may carry from the page (the API's limits).
+const MAX_FILES: usize = 20;
+const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(raw).map_err(|_| ApiError::not_found())
+}
+
+pub async fn page(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    let lang = agent.lang();
+    let rendered = async {
+        let id = conversation_id(&id)?;
+        let title;
+        let body = {
+            let view = load(&state, &agent, &id).await?;
+            title = format!("#{} {}", view.conversation.number, view.conversation.subject.as_deref().unwrap_or(""));
+            render(lang, &agent, &view)
+        };
+        Ok::<_, ApiError>((title, body))
+    };
+    match rendered.await {
+        Ok((title, body)) => respond(StatusCode::OK, frame(&agent, Section::Inbox, &title, body)),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+struct View {
+    conversation: Conversation,
+    messages: Vec<Message>,
+    history: Vec<AuditEntry>,
+    contact: Contact,
+    /// The customer's conversations on every channel, newest first.
+    others: Vec<Conversation>,
+    agents: Vec<switchboard_store::Agent>,
+    teams: Vec<Team>,
+    channels: Vec<Channel>,
+    contacts: HashMap<ContactId, String>,
+}
+
+async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<View, ApiError> {
+    let ws = &agent.session.principal.workspace_id;
+    let store = &state.store;
+    let conversation = store.conversation(ws, id).await?;
+    let messages = store.messages(ws, id).await?;
+    let history = store.audit_log(ws, id).await?;
+    let contact = store.contact(ws, &conversation.contact_id).await?;
+    let filter = ConversationFilter { contact_id: Some(contact.id.clone()), sort: ConversationSort::Recent, ..Default::default() };
+    let others = store.list_conversations(ws, &filter, PageRequest { cursor: None, limit: 20 }).await?.items;
+    let mut contacts = HashMap::new();
+    contacts.insert(contact.id.clone(), contact_label(&contact));
+    for p in &conversation.participants {
+        if let Ok(c) = store.contact(ws, p).await {
+            contacts.insert(p.clone(), contact_label(&c));
+        }
+    }
+    Ok(View {
+        others,
+        agents: store.list_agents(ws).await?,
+        teams: store.list_teams(ws).await?,
+        channels: store.list_channels(ws).await?,
+        conversation,
+        messages,
+        history,
+        contact,
+        contacts,
+    })
+}
+
+/// One line of the timeline, in time order.
+enum Item<'a> {
+    Message(&'a Message),
+    Event(&'a AuditEntry),
+}
+
+impl Item<'_> {
+    fn at(&self) -> Timestamp {
+        match self {
+            Item::Message(m) => m.created_at,
+            Item::Event(e) => e.created_at,
+        }
+    }
+}
+
+/// Audit actions worth a line in the timeline (the rest are messages, shown as such).
+const SHOWN_EVENTS: &[&str] = &[
+    "conversation.created",
+    "channel.added",
+    "status.changed",
+    "priority.changed",
+    "assignee.changed",
+    "team.changed",
+    "tags.changed",
+    "contact.merged",
+    "contact.unmerged",
+    "participant.added",
+    "delivery.failed",
+    "delivery.delayed",
+    "automatic_reply.suppressed",
+];
+
+fn render(lang: Lang, agent: &Agent, v: &View) -> Markup {
+    let c = &v.conversation;
+    let me = &agent.session.principal;
+    let can_write = me.role.allows(Permission::Write);
+    let can_triage = me.role.allows(Permission::Triage);
+    let mut items: Vec<Item> = v.messages.iter().map(Item::Message).collect();
+    items.extend(v.history.iter().filter(|e| SHOWN_EVENTS.contains(&e.action.as_str())).map(Item::Event));
+    items.sort_by_key(Item::at);
+    let agent_names: HashMap<&AgentId, &str> = v.agents.iter().map(|a| (&a.id, a.name.as_str())).collect();
+    let subject = c.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| tr(lang, "ui.no_subject"));
+    html! {
+        div.conversation data-conversation=(c.id) {
+            header.conv-head {
+                p { a href="/inbox" { "← " (tr(lang, "ui.inbox")) } }
+                h1 { span.num { "#" (c.number) } " " (subject) }
+                p.meta {
+                    span class=(format!("status st-{}", c.status.as_str())) #conv-status { (tr(lang, &format!("ui.status.{}", c.status.as_str()))) }
+                    " · " (v.contacts.get(&c.contact_id).map_or("", String::as_str))
+                    " · " @for ch in &c.channels { (channel_badge(lang, ch.kind)) }
+                }
+                p #activity.activity aria-live="polite" {}
+            }
+            div.conv-body {
+                section.timeline aria-label=(tr(lang, "ui.timeline")) {
+                    ol #timeline data-live="timeline" {
+                        @for (i, item) in items.iter().enumerate() {
+                            @match item {
+                                Item::Message(m) => (message(lang, m, &agent_names, &v.contacts)),
+                                Item::Event(e) => (event(lang, e, &agent_names, &items[..i])),
+                            }
+                        }
+                    }
+                    @if can_write { (composer(lang, v)) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
+                }
+                aside.side {
+                    @if can_triage { (controls(lang, v)) }
+                    (customer_panel(lang, v))
+                }
+            }
+        }
+    }
+}
+
+fn author(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: &HashMap<ContactId, String>) -> String {
+    if let Some(a) = &m.author_agent_id {
+        return agents.get(a).map_or_else(|| tr(lang, "ui.agent"), |n| (*n).to_owned());
+    }
+    if let Some(c) = &m.author_contact_id {
+        return contacts.get(c).cloned().unwrap_or_else(|| tr(lang, "ui.customer"));
+    }
+    "Switchboard".to_owned()
+}
+
+fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: &HashMap<ContactId, String>) -> Markup {
+    let direction = m.direction.as_str();
+    let label = tr(lang, &format!("ui.direction.{direction}"));
+    html! {
+        li class=(format!("msg msg-{direction}")) id=(format!("m-{}", m.id)) data-id=(m.id) {
+            div.msg-head {
+                @if let Some(ch) = &m.channel { (channel_badge(lang, ch.kind)) }
+                span.dir { (label) }
+                strong.author { (author(lang, m, agents, contacts)) }
+                (when(m.created_at))
+                @if m.auto_reply { span.tag { (tr(lang, "ui.automatic")) } }
+                @if let Some(status) = m.delivery_status {
+                    span class=(format!("delivery dl-{}", status.as_str())) data-delivery=(status.as_str()) {
+                        (tr(lang, &format!("ui.delivery.{}", status.as_str())))
+                    }
+                }
+            }
+            div.text { (m.text) }
+            @if let (Some(DeliveryStatus::Failed), Some(error)) = (m.delivery_status, &m.delivery_error) {
+                p.problem { (error) }
+            }
+            @if let Some(quoted) = m.quoted_text.as_deref().filter(|q| !q.trim().is_empty()) {
+                details { summary { (tr(lang, "ui.quoted")) } div.text.quoted { (quoted) } }
+            }
+            @let files: Vec<&Attachment> = m.attachments.iter().filter(|a| !a.inline).collect();
+            @if !files.is_empty() {
+                ul.files {
+                    @for a in files {
+                        li { @if a.has_content { a href=(format!("/api/v1/attachments/{}", a.id)) download=(a.filename) { (a.filename) } } @else { (a.filename) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, before: &[Item]) -> Markup {
+    let who = match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
+        ("agent", Some(id)) => agents.iter().find(|(a, _)| a.as_str() == id).map_or_else(|| tr(lang, "ui.agent"), |(_, n)| (*n).to_owned()),
+        ("contact", _) => tr(lang, "ui.customer"),
+        _ => "Switchboard".to_owned(),
+    };
+    let field = |name: &str| e.data.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let agent_name = |value: &str| {
+        if value.is_empty() {
+            tr(lang, "ui.nobody")
+        } else {
+            agents.iter().find(|(a, _)| a.as_str() == value).map_or_else(|| value.to_owned(), |(_, n)| (*n).to_owned())
+        }
+    };
+    let kind_name = |kind: &str| kind.parse::<ChannelKind>().map(|k| channel_name(lang, k)).unwrap_or_else(|_| kind.to_owned());
+    let text = match e.action.as_str() {
+        "conversation.created" => tr(lang, "ui.event.created"),
+        "channel.added" => {
+            // "Continued on Telegram after email": the channel of the latest message before.
+            let previous = before.iter().rev().find_map(|i| match i {
+                Item::Message(m) => m.channel.as_ref().map(|c| c.kind),
+                Item::Event(_) => None,
+            });
+            let now = kind_name(&field("kind"));
+            match previous {
+                Some(prev) => t(lang, "ui.event.continued", &[("channel", &now), ("previous", &channel_name(lang, prev))]),
+                None => t(lang, "ui.event.channel", &[("channel", &now)]),
+            }
+        }
+        "status.changed" => t(lang, "ui.event.status", &[("who", &who), ("status", &tr(lang, &format!("ui.status.{}", field("to"))))]),
+        "priority.changed" => {
+            t(lang, "ui.event.priority", &[("who", &who), ("priority", &tr(lang, &format!("ui.priority.{}", field("to"))))])
+        }
+        "assignee.changed" => t(lang, "ui.event.assignee", &[("who", &who), ("agent", &agent_name(&field("to")))]),
+        "team.changed" => {
+            let team = field("to");
+            t(lang, "ui.event.team", &[("who", &who), ("team", if team.is_empty() { "—" } else { &team })])
+        }
+        "tags.changed" => {
+            let tags: Vec<String> = e
+                .data
+                .get("to")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            t(lang, "ui.event.tags", &[("who", &who), ("tags", &tags.join(", "))])
+        }
+        "contact.merged" => t(lang, "ui.event.merged", &[("who", &who)]),
+        "contact.unmerged" => t(lang, "ui.event.unmerged", &[("who", &who)]),
+        "participant.added" => tr(lang, "ui.event.participant"),
+        "delivery.failed" => t(lang, "ui.event.delivery_failed", &[("reason", &field("reason"))]),
+        "delivery.delayed" => t(lang, "ui.event.delivery_delayed", &[("reason", &field("reason"))]),
+        "automatic_reply.suppressed" => tr(lang, "ui.event.auto_suppressed"),
+        other => other.to_owned(),
+    };
+    html! {
+        li.event data-action=(e.action) { span { (text) } " " (when(e.created_at)) }
+    }
+}
+
+fn composer(lang: Lang, v: &View) -> Markup {
+    let c = &v.conversation;
+    let used: Vec<&Channel> = v.channels.iter().filter(|ch| c.channels.iter().any(|u| u.id == ch.id)).collect();
+    let default = c.last_channel_id.as_ref();
+    html! {
+        form #composer.composer method="post" action=(format!("/conversations/{}/messages", c.id)) enctype="multipart/form-data" data-enhance {
+            fieldset.kind {
+                legend.sr { (tr(lang, "ui.compose_kind")) }
+                label { input type="radio" name="kind" value="reply" checked; (tr(lang, "ui.reply")) }
+                label { input type="radio" name="kind" value="note"; (tr(lang, "ui.note")) }
+            }
+            label for="reply-channel" { (tr(lang, "ui.send_on")) }
+            select #reply-channel name="channel" {
+                @for ch in &used {
+                    option value=(ch.id) selected[default == Some(&ch.id)] { (channel_name(lang, ch.kind)) " · " (ch.name) }
+                }
+            }
+            label for="reply-text" { (tr(lang, "ui.message")) }
+            textarea #reply-text name="text" rows="5" required placeholder=(tr(lang, "ui.reply_hint")) {}
+            label for="reply-files" { (tr(lang, "ui.attach")) }
+            input #reply-files type="file" name="files" multiple;
+            div.actions {
+                button type="submit" { (tr(lang, "ui.send")) }
+            }
+        }
+    }
+}
+
+fn controls(lang: Lang, v: &View) -> Markup {
+    let c = &v.conversation;
+    html! {
+        section.controls aria-labelledby="controls-h" {
+            h2 #controls-h { (tr(lang, "ui.details")) }
+            @if c.status != Status::Solved && c.status != Status::Closed {
+                form method="post" action=(format!("/conversations/{}/update", c.id)) data-enhance {
+                    input type="hidden" name="status" value="solved";
+                    button #solve type="submit" { (tr(lang, "ui.solve")) }
+                }
+            }
+            form.stack method="post" action=(format!("/conversations/{}/update", c.id)) data-enhance {
+                label for="c-status" { (tr(lang, "ui.status")) }
+                select #c-status name="status" {
+                    @for s in Status::ALL {
+                        @if s == c.status || c.status.can_become(s) {
+                            option value=(s.as_str()) selected[s == c.status] { (tr(lang, &format!("ui.status.{}", s.as_str()))) }
+                        }
+                    }
+                }
+                label for="c-priority" { (tr(lang, "ui.priority")) }
+                select #c-priority name="priority" {
+                    @for p in ["low", "normal", "high", "urgent"] {
+                        option value=(p) selected[c.priority.as_str() == p] { (tr(lang, &format!("ui.priority.{p}"))) }
+                    }
+                }
+                label for="c-assignee" { (tr(lang, "ui.assignee")) }
+                select #c-assignee name="assignee" {
+                    option value="" { (tr(lang, "ui.nobody")) }
+                    @for a in &v.agents { option value=(a.id) selected[c.assignee_id.as_ref() == Some(&a.id)] { (a.name) } }
+                }
+                label for="c-team" { (tr(lang, "ui.team")) }
+                select #c-team name="team" {
+                    option value="" { "—" }
+                    @for team in &v.teams { option value=(team.id) selected[c.team_id.as_ref() == Some(&team.id)] { (team.name) } }
+                }
+                label for="c-tags" { (tr(lang, "ui.tags")) }
+                input #c-tags name="tags" value=(c.tags.join(", "));
+                button type="submit" { (tr(lang, "ui.save")) }
+            }
+        }
+    }
+}
+
+fn customer_panel(lang: Lang, v: &View) -> Markup {
+    let contact = &v.contact;
+    html! {
+        section.customer aria-labelledby="customer-h" {
+            h2 #customer-h { (tr(lang, "ui.customer")) }
+            p.name { (contact_label(contact)) }
+            ul.identities {
+                @for i in &contact.identities {
+                    li { span.kind { (i.kind.as_str()) } " " (i.value) @if i.verified { " " span.verified title=(tr(lang, "ui.verified")) { "✓" } } }
+                }
+            }
+            h3 { (tr(lang, "ui.conversations")) }
+            ul.others {
+                @for other in &v.others {
+                    li {
+                        @if other.id == v.conversation.id { strong { "#" (other.number) } } @else {
+                            a href=(format!("/conversations/{}", other.id)) { "#" (other.number) }
+                        }
+                        " " @for ch in &other.channels { (channel_badge(lang, ch.kind)) }
+                        " " (other.subject.as_deref().unwrap_or("")) " · " (tr(lang, &format!("ui.status.{}", other.status.as_str())))
+                    }
+                }
+            }
+            p { a href=(format!("/inbox?view=all&status=any&customer={}", contact.id)) { (tr(lang, "ui.all_of_customer")) } }
+        }
+    }
+}
+
+pub async fn post_message(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, mut form: Multipart) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = conversation_id(&id)?;
+        let (mut text, mut kind, mut channel, mut files) = (String::new(), String::from("reply"), None, Vec::new());
+        while let Some(part) = form.next_field().await.map_err(|e| ApiError::bad_field("body", e.body_text()))? {
+            let name = part.name().unwrap_or("").to_owned();
+            match name.as_str() {
+                "text" => text = part.text().await.map_err(|e| ApiError::bad_field("text", e.body_text()))?,
+                "kind" => kind = part.text().await.map_err(|e| ApiError::bad_field("kind", e.body_text()))?,
+                "channel" => channel = Some(part.text().await.map_err(|e| ApiError::bad_field("channel", e.body_text()))?),
+                "files" => {
+                    let filename = part.file_name().unwrap_or("").to_owned();
+                    let content_type = part.content_type().unwrap_or("application/octet-stream").to_owned();
+                    let bytes = part.bytes().await.map_err(|e| ApiError::bad_field("files", e.body_text()))?;
+                    if filename.is_empty() && bytes.is_empty() {
+                        continue; // the empty file input of a form sent without files
+                    }
+                    if files.len() >= MAX_FILES || bytes.len() > MAX_FILE_BYTES {
+                        return Err(ApiError::bad_field("files", "at most 20 files of 10 MiB"));
+                    }
+                    files.push(AttachmentMeta {
+                        id: AttachmentId::generate(),
+                        filename: if filename.is_empty() { "file".into() } else { filename },
+                        content_type,
+                        size: Some(bytes.len() as u64),
+                        content: Some(bytes.to_vec()),
+                        url: None,
+                        inline: false,
+                        content_id: None,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let internal = match kind.as_str() {
+            "reply" => false,
+            "note" => true,
+            _ => return Err(ApiError::bad_field("kind", "must be reply or note")),
+        };
+        let channel_id = channel
+            .filter(|c| !c.is_empty() && !internal)
+            .map(|c| ChannelId::parse(&c).map_err(|_| ApiError::bad_field("channel", "not a valid id")))
+            .transpose()?;
+        post_agent_message(&state, &agent.auth, &id, NewAgentMessage { text, channel_id, internal, attachments: files }).await?;
+        Ok(id)
+    };
+    match result.await {
+        Ok(id) => see_other(&format!("/conversations/{id}")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    status: Option<String>,
+    priority: Option<String>,
+    assignee: Option<String>,
+    team: Option<String>,
+    tags: Option<String>,
+}
+
+/// A select of the form: absent keeps, empty clears, else the id chosen.
+fn choice<T>(raw: Option<&str>, field: &str, parse: fn(&str) -> Result<T, InvalidId>) -> Result<Option<Option<T>>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some("") => Ok(Some(None)),
+        Some(v) => parse(v).map(|v| Some(Some(v))).map_err(|_| ApiError::bad_field(field, "not a valid id")),
+    }
+}
+
+pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<UpdateForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = conversation_id(&id)?;
+        let patch = ConversationPatch {
+            status: form.status.as_deref().map(|s| s.parse().map_err(|_| ApiError::bad_field("status", "unknown status"))).transpose()?,
+            priority: form
+                .priority
+                .as_deref()
+                .map(|p| p.parse().map_err(|_| ApiError::bad_field("priority", "unknown priority")))
+                .transpose()?,
+            assignee: choice(form.assignee.as_deref(), "assignee", AgentId::parse)?,
+            team: choice(form.team.as_deref(), "team", TeamId::parse)?,
+            tags: form.tags.as_deref().map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        };
+        change_conversation(&state, &agent.auth, &id, patch).await?;
+        Ok::<_, ApiError>(id)
+    };
+    match result.await {
+        Ok(id) => see_other(&format!("/conversations/{id}")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}

@@ -1,0 +1,90 @@
+//! The agent workspace: pages rendered on the server (they work before any script runs), one
+//! small hand-written script for the live parts, and the forms behind them. Every change goes
+//! through the same functions as the REST API, so permissions and live events are the same.
+#![forbid(unsafe_code)]
+
+mod account;
+mod conversation;
+mod inbox;
+mod page;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use switchboard_i18n::Lang;
+use switchboard_store::SessionInfo;
+use switchboard_web::AppState;
+use switchboard_web::error::ApiError;
+use switchboard_web::extract::{Auth, lang_of, signed_in};
+
+pub use page::{APP_CSS, APP_JS};
+
+/// The pages and their forms. Merged beside the API router by the server.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/inbox") }))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/setup/{token}", get(account::setup_page).post(account::setup))
+        .route("/account", get(account::account_page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/preferences", post(account::preferences))
+        .route("/inbox", get(inbox::page))
+        .route("/conversations/{id}", get(conversation::page))
+        .route("/conversations/{id}/messages", post(conversation::post_message))
+        .route("/conversations/{id}/update", post(conversation::update))
+        .route("/ui/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
+        .route("/ui/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
+}
+
+/// Script and styles: revalidated each time (they are small, and a deploy must not leave an old
+/// script talking to a new server).
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// A signed-in agent looking at a page. Without a live session, a page redirects to the
+/// sign-in form (and back afterwards); a change without one is refused.
+pub struct Agent {
+    pub auth: Auth,
+    pub session: SessionInfo,
+}
+
+impl Agent {
+    pub fn lang(&self) -> Lang {
+        self.auth.lang
+    }
+}
+
+impl FromRequestParts<AppState> for Agent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        let session = signed_in(parts, state).await.map_err(|e| page::error_page(lang, &e))?;
+        let Some(session) = session else {
+            if parts.method.is_safe() {
+                let uri = OriginalUri::from_request_parts(parts, state).await.map(|u| u.0).unwrap_or_default();
+                let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/inbox");
+                return Err(Redirect::to(&format!("/login?next={}", page::url_encode(next))).into_response());
+            }
+            return Err(page::error_page(lang, &ApiError::unauthorized().lang(lang)));
+        };
+        let lang = session.language.as_deref().and_then(Lang::from_code).unwrap_or(lang);
+        let auth = Auth { principal: session.principal.clone(), lang, session: Some(session.clone()) };
+        Ok(Agent { auth, session })
+    }
+}
+
+/// After a form: back to where the agent was (a path of ours only, never another site).
+fn see_other(to: &str) -> Response {
+    let safe = if to.starts_with('/') && !to.starts_with("//") && !to.contains('\\') { to } else { "/inbox" };
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(safe) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

@@ -1,0 +1,197 @@
+//! The frame every page shares (header, navigation, the strings the script needs), security
+//! headers, and small helpers for showing times, channels and errors.
+
+use crate::Agent;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use switchboard_domain::{ChannelKind, Timestamp};
+use switchboard_i18n::{Lang, t};
+use switchboard_web::error::ApiError;
+
+pub const APP_JS: &str = include_str!("../assets/app.js");
+pub const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// A translated string without variables.
+pub fn tr(lang: Lang, key: &str) -> String {
+    t(lang, key, &[])
+}
+
+/// The page as a response, with the headers that keep injected content inert: no script but
+/// our own file, no framing, no MIME sniffing, no referrer to other sites.
+pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, axum::response::Html(markup.into_string())).into_response();
+    let headers = response.headers_mut();
+    let fixed = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; \
+             object-src 'none'; base-uri 'none'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A page for someone not signed in (sign-in, setup).
+pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head { (head(title)) }
+            body.bare {
+                main.card id="main" {
+                    p.brand { "Switchboard" }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+fn head(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        title { (title) " · Switchboard" }
+        link rel="stylesheet" href="/ui/app.css";
+        script src="/ui/app.js" defer {}
+    }
+}
+
+/// Which part of the workspace a page belongs to (highlighted in the navigation).
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum Section {
+    Inbox,
+    Account,
+}
+
+/// The signed-in frame: navigation, colleagues' presence, live notices, then the page.
+pub fn frame(agent: &Agent, section: Section, title: &str, body: Markup) -> Markup {
+    let lang = agent.lang();
+    let s = &agent.session;
+    let current = |sec: Section| if sec == section { Some("page") } else { None };
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head { (head(title)) }
+            body data-agent-id=(s.principal.agent_id) data-agent-name=(s.name) data-role=(s.principal.role.as_str())
+                data-notify-desktop=(s.notifications.desktop) data-notify-sound=(s.notifications.sound) {
+                a.skip href="#main" { (tr(lang, "ui.skip_to_content")) }
+                header.top {
+                    a.brand href="/inbox" { "Switchboard" }
+                    nav aria-label=(tr(lang, "ui.navigation")) {
+                        a href="/inbox" aria-current=[current(Section::Inbox)] { (tr(lang, "ui.inbox")) }
+                        a href="/account" aria-current=[current(Section::Account)] { (s.name) }
+                    }
+                    ul #presence.presence aria-label=(tr(lang, "ui.colleagues_online")) {}
+                    form method="post" action="/logout" {
+                        button.link type="submit" { (tr(lang, "ui.sign_out")) }
+                    }
+                }
+                (strings(lang))
+                div #notices.notices role="status" aria-live="polite" {}
+                main #main tabindex="-1" { (body) }
+            }
+        }
+    }
+}
+
+/// Texts the script shows, in the page's language (attributes, so they stay plain text).
+fn strings(lang: Lang) -> Markup {
+    let keys = [
+        ("viewing", "ui.live.viewing"),
+        ("typing", "ui.live.typing"),
+        ("new-conversation", "ui.live.new_conversation"),
+        ("new-reply", "ui.live.new_reply"),
+        ("mentioned", "ui.live.mentioned"),
+        ("online", "ui.presence.online"),
+        ("away", "ui.presence.away"),
+        ("offline", "ui.presence.offline"),
+        ("reconnecting", "ui.live.reconnecting"),
+        ("failed", "ui.live.failed"),
+    ];
+    html! {
+        div #strings hidden {
+            @for (name, key) in keys {
+                // `{name}` stays for the script to fill in.
+                span data-key=(name) { (t(lang, key, &[("name", "{name}")])) }
+            }
+        }
+    }
+}
+
+/// An error as a page (for forms and links; the API answers JSON).
+pub fn error_page(lang: Lang, error: &ApiError) -> Response {
+    let body = html! {
+        h1 { (tr(lang, "ui.error_title")) }
+        p role="alert" { (error.message()) }
+        p { a href="/inbox" { (tr(lang, "ui.back_to_inbox")) } }
+    };
+    respond(error.status, bare(lang, &tr(lang, "ui.error_title"), body))
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A channel's symbol and name, for timelines and lists (the name is read by screen readers).
+pub fn channel_badge(lang: Lang, kind: ChannelKind) -> Markup {
+    let symbol = match kind {
+        ChannelKind::Email => "✉",
+        ChannelKind::Telegram => "✈",
+        ChannelKind::Whatsapp => "◉",
+        ChannelKind::Vk => "VK",
+        ChannelKind::Viber => "◎",
+        ChannelKind::TwilioSms => "✆",
+        ChannelKind::TwilioVoice => "☎",
+        ChannelKind::Widget => "💬",
+        ChannelKind::Api => "⇄",
+    };
+    let name = channel_name(lang, kind);
+    html! {
+        span class=(format!("ch ch-{}", kind.as_str())) title=(name) {
+            span aria-hidden="true" { (symbol) }
+            span.sr { (name) }
+        }
+    }
+}
+
+pub fn channel_name(lang: Lang, kind: ChannelKind) -> String {
+    tr(lang, &format!("ui.channel.{}", kind.as_str()))
+}
+
+/// `<time>` with the moment in UTC; the script shows it in the agent's own time zone.
+pub fn when(t: Timestamp) -> Markup {
+    let iso = switchboard_web::dto::time(t);
+    let shown = iso.get(..16).unwrap_or(&iso).replace('T', " ");
+    html! { time datetime=(iso) { (shown) " UTC" } }
+}
+
+/// "5 minutes", "2 hours", "3 days": how long someone has waited, with the language's plurals.
+pub fn duration(lang: Lang, millis: i64) -> String {
+    let minutes = (millis / 60_000).max(0);
+    let (key, count) = if minutes < 60 {
+        ("ui.duration.minutes", minutes)
+    } else if minutes < 48 * 60 {
+        ("ui.duration.hours", minutes / 60)
+    } else {
+        ("ui.duration.days", minutes / (24 * 60))
+    };
+    t(lang, key, &[("count", &count.to_string())])
+}

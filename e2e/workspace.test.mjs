@@ -1,0 +1,266 @@
+// The agent workspace in a real browser: headless Debian Chromium driven by playwright-core.
+// One Switchboard server on a free loopback port with its own data directory; a fake CRM that
+// takes our replies; two agents in two browser contexts. Run by scripts/e2e.sh (from the
+// README's test command), which installs Chromium and this folder's one npm package.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const BIN = process.env.SWITCHBOARD_BIN;
+assert.ok(BIN, "SWITCHBOARD_BIN must name the switchboard binary");
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "screenshots");
+const WAIT = 15_000; // every wait is bounded
+
+let data, server, base, setupUrl, browser, crm, crmUrl, token;
+const crmReceived = [];
+const log = [];
+
+/** Runs the CLI on the test's data directory; its output. */
+function cli(args, env = {}) {
+  return execFileSync(BIN, ["--data", data, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
+}
+
+function stripAnsi(s) {
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+before(async () => {
+  data = mkdtempSync(join(tmpdir(), "switchboard-e2e-"));
+  // A second agent and an API token, before the server holds the database.
+  cli(["account", "create", "--email", "jan@example.com", "--name", "Jan Nowak"], { SWITCHBOARD_PASSWORD: "jan password 1234" });
+  cli(["account", "create", "--email", "olga@example.com", "--name", "Olga Viewer", "--role", "viewer"], { SWITCHBOARD_PASSWORD: "olga password 1234" });
+  token = cli(["token", "create", "--name", "e2e"]).trim().split("\n").pop();
+
+  // The CRM our replies go to: answers 200 and remembers what it got.
+  crm = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      crmReceived.push(JSON.parse(body || "{}"));
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise((ok) => crm.listen(0, "127.0.0.1", ok));
+  crmUrl = `http://127.0.0.1:${crm.address().port}/replies`;
+
+  server = spawn(BIN, ["--data", data, "serve", "--listen", "127.0.0.1:0"], { env: { ...process.env, NO_COLOR: "1", RUST_LOG: "info" } });
+  const found = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("server did not start:\n" + log.join(""))), WAIT);
+    let setup = null, listening = null;
+    const read = (chunk) => {
+      const text = stripAnsi(chunk.toString());
+      log.push(text);
+      setup = setup || (text.match(/(http:\/\/[^\s"]+\/setup\/[0-9a-f]+)/) || [])[1];
+      listening = listening || (text.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/) || [])[1];
+      if (setup && listening) {
+        clearTimeout(timer);
+        ok({ setup, listening });
+      }
+    };
+    server.stdout.on("data", read);
+    server.stderr.on("data", read);
+    server.on("exit", (code) => fail(new Error(`server exited ${code}:\n` + log.join(""))));
+  });
+  base = found.listening;
+  setupUrl = found.setup;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  crm?.close();
+  if (data) rmSync(data, { recursive: true, force: true });
+});
+
+async function api(method, path, body) {
+  const r = await fetch(base + path, {
+    method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  const json = await r.json();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A message from a customer through the signed API hook, as an integrating system sends it. */
+async function hook(channel, secret, message) {
+  const body = JSON.stringify(message);
+  const sig = "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+  const r = await fetch(`${base}/hooks/api/${channel}`, { method: "POST", headers: { "content-type": "application/json", "x-switchboard-signature": sig }, body });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return JSON.parse(text);
+}
+
+async function rawEmail(channel, secret, mail) {
+  const sig = "sha256=" + createHmac("sha256", secret).update(mail).digest("hex");
+  const r = await fetch(`${base}/hooks/email/${channel}`, { method: "POST", headers: { "content-type": "message/rfc822", "x-switchboard-signature": sig }, body: mail });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return JSON.parse(text);
+}
+
+async function signIn(page, email, password) {
+  await page.goto(base + "/inbox");
+  assert.match(page.url(), /\/login\?next=/, "a page without a session leads to the sign-in form");
+  await page.getByLabel(/Email/).fill(email);
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/inbox/, { timeout: WAIT });
+}
+
+test("two agents work one cross-channel conversation live, in three languages", async () => {
+  const anna = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const annaPage = await anna.newPage();
+  const errors = [];
+  annaPage.on("pageerror", (e) => errors.push(String(e)));
+
+  // 1. The one-time setup link from the log creates the first admin, signed in at once.
+  await annaPage.goto(setupUrl);
+  await annaPage.getByLabel("Name").fill("Anna Kowalska");
+  await annaPage.getByLabel("Email").fill("anna@example.com");
+  await annaPage.getByLabel("New password").fill("anna password 1234");
+  await annaPage.getByRole("button", { name: /Create admin/ }).click();
+  await annaPage.waitForURL(/\/inbox/, { timeout: WAIT });
+  const cookies = await anna.cookies();
+  const session = cookies.find((c) => c.name === "sb_session");
+  assert.ok(session && session.httpOnly && session.sameSite === "Lax", JSON.stringify(cookies));
+  const again = await (await fetch(setupUrl)).text();
+  assert.ok(again.includes("Create the first admin"), "the page still renders, but the link is spent:");
+  const reuse = await fetch(setupUrl, { method: "POST", headers: { origin: base, "content-type": "application/x-www-form-urlencoded" }, body: "name=X&email=x%40example.com&password=xxxxxxxxxxxx" });
+  assert.equal(reuse.status, 404, "a used setup link creates nothing");
+
+  // Channels: a CRM (API) and email.
+  const crmChannel = await api("POST", "/api/v1/channels", { kind: "api", name: "CRM", config: { url: crmUrl } });
+  const mail = await api("POST", "/api/v1/channels", { kind: "email", name: "Support", config: { address: "support@example.com" } });
+
+  // 2. A message posted to the API hook appears in the inbox without a reload.
+  await annaPage.goto(base + "/inbox");
+  await annaPage.waitForFunction(() => document.body.classList.length === 0 || !document.body.classList.contains("offline"));
+  await annaPage.waitForTimeout(300); // the live stream says "ready"
+  const first = await hook(crmChannel.id, crmChannel.secret, {
+    message_id: "crm-1", from: { id: "c-77", name: "Marta Zielińska", email: "marta@example.pl" },
+    text: "Where is my order 1042? It was due on Friday.", subject: "Order 1042 has not arrived",
+  });
+  const row = annaPage.locator(`#inbox-list [data-id="${first.conversation_id}"]`);
+  await row.waitFor({ timeout: WAIT });
+  assert.match(await row.innerText(), /Marta Zielińska/);
+
+  // The same customer writes by email: same customer, same conversation, continued on email.
+  await rawEmail(mail.id, mail.secret, [
+    "From: Marta Zielińska <marta@example.pl>", "To: support@example.com", "Subject: Re: Order 1042",
+    "Message-ID: <m1@example.pl>", `Date: ${new Date().toUTCString()}`, "Content-Type: text/plain; charset=utf-8", "",
+    "Also, can I change the delivery address?", "",
+  ].join("\r\n"));
+
+  // 3. Open it: one timeline across channels.
+  await row.locator("a").click();
+  await annaPage.waitForURL(/\/conversations\//, { timeout: WAIT });
+  await annaPage.locator("#timeline").getByText("Also, can I change the delivery address?").waitFor({ timeout: WAIT });
+  assert.match(await annaPage.locator("#timeline").innerText(), /Continued on Email after API/);
+
+  // 4. Reply on the CRM channel: the outbound message shows, then its delivery status.
+  await annaPage.locator("#reply-channel").selectOption({ label: "API · CRM" });
+  await annaPage.getByLabel("Message").fill("It ships tomorrow, Marta.");
+  await annaPage.getByRole("button", { name: "Send" }).click();
+  const reply = annaPage.locator("#timeline .msg-out").filter({ hasText: "It ships tomorrow, Marta." });
+  await reply.waitFor({ timeout: WAIT });
+  await reply.locator('[data-delivery="sent"], [data-delivery="delivered"]').waitFor({ timeout: WAIT });
+  assert.ok(crmReceived.some((m) => m.text === "It ships tomorrow, Marta."), "the CRM got the reply");
+  mkdirSync(SHOTS, { recursive: true });
+  await annaPage.screenshot({ path: join(SHOTS, "conversation.png"), fullPage: true });
+
+  // 5. A second agent opens it: Anna sees "viewing", then "typing".
+  const jan = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const janPage = await jan.newPage();
+  await signIn(janPage, "jan@example.com", "jan password 1234");
+  await janPage.goto(`${base}/conversations/${first.conversation_id}`);
+  await annaPage.locator("#activity").getByText("Jan Nowak is viewing").waitFor({ timeout: WAIT });
+  await janPage.getByLabel("Message").pressSequentially("Let me check", { delay: 20 });
+  await annaPage.locator("#activity").getByText("Jan Nowak is typing a reply").waitFor({ timeout: WAIT });
+  await annaPage.locator("#presence").getByText("Jan Nowak").waitFor({ timeout: WAIT });
+
+  // 6. A note with an @mention: Jan's open page is told.
+  await annaPage.getByLabel("Internal note").check();
+  await annaPage.getByLabel("Message").fill("@jan can you check the warehouse?");
+  await annaPage.getByRole("button", { name: "Send" }).click();
+  await annaPage.locator("#timeline .msg-note").filter({ hasText: "@jan can you check the warehouse?" }).waitFor({ timeout: WAIT });
+  await janPage.locator("#notices").getByText(/Anna Kowalska mentioned you/).waitFor({ timeout: WAIT });
+  assert.equal(await janPage.getByLabel("Message").inputValue(), "Let me check", "a live update keeps a half-written reply");
+
+  // 7. Solve: the status changes, for Jan too.
+  await annaPage.locator("#solve").click();
+  await annaPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
+  await janPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
+
+  // The inbox with a few more conversations, for the screenshot (and the live count).
+  for (const [i, name, text] of [[2, "Олег Смирнов", "Не приходит код подтверждения"], [3, "Piotr Wiśniewski", "Faktura za listopad"], [4, "Emma Clark", "Refund for a damaged parcel"]]) {
+    await hook(crmChannel.id, crmChannel.secret, { message_id: `crm-${i}`, from: { id: `c-${i}`, name }, text, subject: text });
+  }
+  await annaPage.goto(base + "/inbox?view=all&status=any");
+  await annaPage.locator("#inbox-list .conv").nth(3).waitFor({ timeout: WAIT });
+  await annaPage.screenshot({ path: join(SHOTS, "inbox.png"), fullPage: true });
+
+  // Script and HTML in a customer's name, subject and message render as text everywhere.
+  const evil = await hook(crmChannel.id, crmChannel.secret, {
+    message_id: "crm-evil", from: { id: "c-evil", name: "<img src=x onerror=\"window.__pwned=1\">Eve" },
+    text: "<script>window.__pwned=1</script><b>bold?</b>", subject: "<svg onload=\"window.__pwned=1\">",
+  });
+  await annaPage.locator(`#inbox-list [data-id="${evil.conversation_id}"]`).waitFor({ timeout: WAIT });
+  assert.match(await annaPage.locator(`#inbox-list [data-id="${evil.conversation_id}"]`).innerText(), /<img src=x onerror=/);
+  await annaPage.goto(`${base}/conversations/${evil.conversation_id}`);
+  assert.match(await annaPage.locator("#timeline").innerText(), /<script>window.__pwned=1<\/script><b>bold\?<\/b>/);
+  assert.equal(await annaPage.locator("#timeline b, #timeline script, #timeline img, h1 svg").count(), 0, "no element from customer text");
+  assert.equal(await annaPage.evaluate(() => window.__pwned), undefined, "nothing the customer wrote ran");
+  await annaPage.goto(base + "/inbox?view=all&status=any");
+
+  // Keyboard: j moves through the list, / goes to the search.
+  await annaPage.locator("body").press("j");
+  assert.ok(await annaPage.evaluate(() => document.activeElement.closest(".conv") !== null));
+  await annaPage.keyboard.press("/");
+  assert.equal(await annaPage.evaluate(() => document.activeElement.id), "q");
+
+  // 8. Russian, then Polish, from the agent's preferences; plurals follow each language.
+  for (const [label, inbox, count] of [["Русский", "Входящие", /5 обращений/], ["Polski", "Skrzynka", /5 rozmów/]]) {
+    await annaPage.goto(base + "/account");
+    await annaPage.locator("#language").selectOption({ label });
+    await annaPage.locator("form[action='/account/preferences'] button").click();
+    await annaPage.waitForURL(/saved=1/, { timeout: WAIT });
+    await annaPage.goto(base + "/inbox?view=all&status=any");
+    assert.equal(await annaPage.locator("nav[aria-label] a[href='/inbox']").first().innerText(), inbox);
+    assert.match(await annaPage.locator(".total").innerText(), count);
+  }
+
+  // 9. On a 390 px phone the inbox and the conversation fit the width.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await jan.storageState() });
+  const phonePage = await phone.newPage();
+  for (const path of ["/inbox", `/conversations/${first.conversation_id}`]) {
+    await phonePage.goto(base + path);
+    const width = await phonePage.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${path} is ${width}px wide on a 390px screen`);
+  }
+
+  // A viewer reads but cannot answer or change anything.
+  const olga = await browser.newContext();
+  const olgaPage = await olga.newPage();
+  await signIn(olgaPage, "olga@example.com", "olga password 1234");
+  await olgaPage.goto(`${base}/conversations/${first.conversation_id}`);
+  assert.equal(await olgaPage.locator("#composer").count(), 0);
+  assert.equal(await olgaPage.locator("#c-status").count(), 0);
+
+  assert.deepEqual(errors, [], "no script errors");
+  await Promise.all([anna.close(), jan.close(), phone.close(), olga.close()]);
+});
