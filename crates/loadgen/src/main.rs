@@ -47,6 +47,13 @@ struct Args {
     email_messages: usize,
     #[arg(long, default_value = "crates/email/tests/corpus")]
     email_corpus: PathBuf,
+    /// Time to first byte of the agent's inbox page after the intake, this many sequential
+    /// requests per page (0: skip), against `GET /healthz` in the same run.
+    #[arg(long, default_value_t = 200)]
+    inbox_samples: usize,
+    /// Keep the server's data directory afterwards (its path is printed), to look into it.
+    #[arg(long)]
+    keep_data: bool,
 }
 
 /// The server under test; killed when dropped.
@@ -86,6 +93,14 @@ fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), Str
         return Err(format!("token create failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     let token = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_owned();
+    let out = switchboard(bin, &data, database_url)
+        .env("SWITCHBOARD_PASSWORD", AGENT_PASSWORD)
+        .args(["account", "create", "--email", AGENT_EMAIL, "--name", "Load Generator", "--role", "admin"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("account create failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
     let mut child = switchboard(bin, &data, database_url)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
@@ -106,6 +121,70 @@ fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), Str
     });
     let base = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| "the server did not report its address within 60 s".to_owned())?;
     Ok((Server { child, base, data }, token))
+}
+
+/// The account that signs in to time the inbox page.
+const AGENT_EMAIL: &str = "loadgen@example.com";
+const AGENT_PASSWORD: &str = "loadgen password";
+
+/// One page fetched `samples` times in a row (after a warm-up): time to the response head (the
+/// pages are rendered whole before the first byte) and the body read after it.
+async fn time_page(http: &reqwest::Client, url: &str, cookie: &str, samples: usize) -> Result<(Run, usize), String> {
+    let mut run = Run::default();
+    let mut bytes = 0;
+    for i in 0..samples + 5 {
+        let started = Instant::now();
+        let res = http.get(url).header("cookie", cookie).send().await.map_err(|e| e.to_string())?;
+        let first_byte = started.elapsed();
+        if res.status() != 200 {
+            return Err(format!("{url} answered {}", res.status()));
+        }
+        bytes = res.bytes().await.map_err(|e| e.to_string())?.len();
+        if i >= 5 {
+            run.ok += 1;
+            run.latencies_us.push(first_byte.as_micros() as u64);
+        }
+    }
+    Ok((run.sorted(), bytes))
+}
+
+/// Signs in as the load generator's agent and times the inbox against `/healthz`.
+async fn inbox_ttfb(base: &str, samples: usize) -> Result<(), String> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
+    let res = http
+        .post(format!("{base}/login"))
+        .header("origin", base)
+        .form(&[("email", AGENT_EMAIL), ("password", AGENT_PASSWORD)])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| format!("sign-in answered {} without a session", res.status()))?
+        .to_owned();
+    let inbox = http.get(format!("{base}/inbox")).header("cookie", &cookie).send().await.map_err(|e| e.to_string())?;
+    let page = inbox.text().await.map_err(|e| e.to_string())?;
+    let all = page.split("data-count=\"all\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or("?").to_owned();
+    println!("inbox:              {all} unsolved conversations in the workspace");
+    let (health, _) = time_page(&http, &format!("{base}/healthz"), &cookie, samples).await?;
+    println!(
+        "TTFB GET /healthz:  p50 {:.2} ms, p99 {:.2} ms ({samples} sequential)",
+        health.percentile_ms(50.0),
+        health.percentile_ms(99.0)
+    );
+    for path in ["/inbox", "/inbox?view=all&status=any&sort=recent", "/inbox?view=unassigned&status=new", "/inbox?view=mine"] {
+        let (run, bytes) = time_page(&http, &format!("{base}{path}"), &cookie, samples).await?;
+        println!(
+            "TTFB GET {path}: p50 {:.2} ms, p99 {:.2} ms, {bytes} bytes; p50 / healthz p50 = {:.0}x",
+            run.percentile_ms(50.0),
+            run.percentile_ms(99.0),
+            run.percentile_ms(50.0) / health.percentile_ms(50.0).max(0.001)
+        );
+    }
+    Ok(())
 }
 
 /// Resident set size and its peak, in KiB, from /proc.
@@ -415,7 +494,16 @@ async fn bench(args: Args) -> Result<(), String> {
     let intakes = intakes.sorted();
     let emails = if args.email_messages > 0 { Some(email_run(&args, &http, &server.base, &token).await?) } else { None };
     let (rss_after, peak_rss) = memory_kib(pid);
+    let inbox = if args.inbox_samples > 0 { Some(inbox_ttfb(&server.base, args.inbox_samples).await) } else { None };
+    let mut server = server;
+    if args.keep_data {
+        println!("data kept in:       {}", server.data.display());
+        server.data = PathBuf::new();
+    }
     drop(server);
+    if let Some(Err(e)) = inbox {
+        return Err(format!("timing the inbox failed: {e}"));
+    }
 
     let health_rate = health.ok as f64 / health_secs;
     let intake_rate = intakes.ok as f64 / intake_secs;

@@ -213,6 +213,9 @@ pub struct ConversationFilter {
     /// Any of these statuses; empty: any status.
     pub statuses: Vec<Status>,
     pub channel_id: Option<ChannelId>,
+    /// The customer wrote last on this channel (where a reply goes by default): the inbox's
+    /// channel views, which route work to the people of each channel.
+    pub current_channel: Option<ChannelId>,
     pub assignee: Option<AssigneeFilter>,
     /// In one of these teams (`Some(empty)` matches nothing: an agent in no team has no
     /// "my teams" conversations); `None`: any team or none.
@@ -225,7 +228,7 @@ pub struct ConversationFilter {
 }
 
 /// The numbers beside the inbox's views, for one agent: per status, how many are theirs,
-/// unassigned, in their teams and in all; and the unsolved ones per channel.
+/// unassigned, in their teams and in all; and the unsolved ones per current channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InboxCounts {
     pub by_status: Vec<(Status, ViewCounts)>,

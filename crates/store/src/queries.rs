@@ -441,6 +441,10 @@ fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter)
             " AND EXISTS (SELECT 1 FROM conversation_channels cc WHERE cc.conversation_id = c.id AND cc.channel_id = {p})"
         ));
     }
+    if let Some(channel) = &filter.current_channel {
+        let p = arg(&mut args, channel.as_str().into());
+        sql.push_str(&format!(" AND last_channel_id = {p}"));
+    }
     match &filter.assignee {
         Some(AssigneeFilter::Agent(agent)) => {
             let p = arg(&mut args, agent.as_str().into());
@@ -520,45 +524,45 @@ pub fn list_conversations(
     Ok(Page { items, next_cursor })
 }
 
-/// The inbox's numbers for `agent` (a member of `teams`), in one pass over the workspace's
-/// conversations and one over the unsolved ones' channels.
+/// The inbox's numbers for `agent` (a member of `teams`): one pass over an index that holds
+/// every column they need (`conversations_views`), grouped, then summed here.
 pub fn inbox_counts(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts> {
-    let mut args: Vec<Value> = vec![workspace.as_str().into(), agent.as_str().into()];
-    let in_teams = if teams.is_empty() {
-        "0".to_owned()
-    } else {
-        let list: Vec<String> = teams
-            .iter()
-            .map(|t| {
-                args.push(t.as_str().into());
-                format!("${}", args.len())
-            })
-            .collect();
-        format!("SUM(CASE WHEN team_id IN ({}) THEN 1 ELSE 0 END)", list.join(", "))
-    };
-    let sql = format!(
-        "SELECT status, SUM(CASE WHEN assignee_id = $2 THEN 1 ELSE 0 END), SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), \
-         {in_teams}, COUNT(*) FROM conversations WHERE workspace_id = $1 GROUP BY status"
-    );
-    let mut counts = InboxCounts::default();
-    for row in conn.query(&sql, &args)? {
-        let status: Status = parse_enum(row.text(0)?, "status")?;
-        counts.by_status.push((status, ViewCounts { mine: row.int(1)?, unassigned: row.int(2)?, my_teams: row.int(3)?, all: row.int(4)? }));
-    }
-    counts.by_status.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
-    let unsolved: Vec<String> = Status::UNSOLVED.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let rows = conn.query(
-        &format!(
-            "SELECT cc.channel_id, COUNT(*) FROM conversations c JOIN conversation_channels cc ON cc.conversation_id = c.id \
-             WHERE c.workspace_id = $1 AND c.status IN ({}) GROUP BY cc.channel_id",
-            unsolved.join(", ")
-        ),
+        "SELECT status, assignee_id, team_id, last_channel_id, COUNT(*) FROM conversations WHERE workspace_id = $1 \
+         GROUP BY status, assignee_id, team_id, last_channel_id",
         params![workspace.as_str()],
     )?;
+    let mut by_status: Vec<(Status, ViewCounts)> = Vec::new();
+    let mut by_channel: Vec<(ChannelId, i64)> = Vec::new();
     for row in rows {
-        counts.unsolved_by_channel.push((ChannelId::from_trusted(row.text(0)?), row.int(1)?));
+        let status: Status = parse_enum(row.text(0)?, "status")?;
+        let (assignee, team, channel, n) = (row.opt_text(1)?, row.opt_text(2)?, row.opt_text(3)?, row.int(4)?);
+        let i = match by_status.iter().position(|(s, _)| *s == status) {
+            Some(i) => i,
+            None => {
+                by_status.push((status, ViewCounts::default()));
+                by_status.len() - 1
+            }
+        };
+        let counts = &mut by_status[i].1;
+        counts.all += n;
+        match assignee.as_deref() {
+            None => counts.unassigned += n,
+            Some(a) if a == agent.as_str() => counts.mine += n,
+            Some(_) => {}
+        }
+        if team.as_deref().is_some_and(|t| teams.iter().any(|x| x.as_str() == t)) {
+            counts.my_teams += n;
+        }
+        if let Some(channel) = channel.filter(|_| status.is_active()) {
+            match by_channel.iter_mut().find(|(c, _)| c.as_str() == channel) {
+                Some((_, total)) => *total += n,
+                None => by_channel.push((ChannelId::from_trusted(channel), n)),
+            }
+        }
     }
-    Ok(counts)
+    by_status.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+    Ok(InboxCounts { by_status, unsolved_by_channel: by_channel })
 }
 
 /// How many conversations a listing with `filter` has in all.

@@ -83,7 +83,8 @@ fn filter_of(q: &InboxQuery, me: &AgentId, my_teams: &[TeamId]) -> Result<Conver
     let mut filter = ConversationFilter {
         contact_id: id_param(q.customer.as_deref(), "customer", ContactId::parse)?,
         statuses: q.statuses(),
-        channel_id: id_param(q.channel.as_deref(), "channel", ChannelId::parse)?,
+        channel_id: None,
+        current_channel: id_param(q.channel.as_deref(), "channel", ChannelId::parse)?,
         assignee: match q.assignee.as_deref() {
             None | Some("") => None,
             Some("none") => Some(AssigneeFilter::Unassigned),
@@ -138,6 +139,24 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
     }
     let names = Names { agents: agents.iter().map(|a| (a.id.clone(), a.name.clone())).collect(), teams, channels, contacts };
     let view_counts = counts.views(&q.statuses());
+    // A view and a status alone are counted already; other filters need their own count.
+    let plain = ConversationFilter {
+        statuses: filter.statuses.clone(),
+        assignee: filter.assignee.clone(),
+        teams: filter.teams.clone(),
+        sort: filter.sort,
+        ..Default::default()
+    };
+    let total = if filter == plain && q.assignee.as_deref().is_none_or(str::is_empty) && q.team.as_deref().is_none_or(str::is_empty) {
+        match q.view() {
+            "mine" => view_counts.mine,
+            "unassigned" => view_counts.unassigned,
+            "teams" => view_counts.my_teams,
+            _ => view_counts.all,
+        }
+    } else {
+        store.count_conversations(ws, &filter).await?
+    };
     let now = switchboard_store::now();
     Ok(html! {
         div.inbox {
@@ -172,7 +191,7 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
             section.list aria-labelledby="list-h" {
                 h1 #list-h { (tr(lang, &format!("ui.view.{}", q.view()))) " · " (tr(lang, &format!("ui.status.{}", q.status()))) }
                 (filters(lang, q, &names))
-                p.total { (t(lang, "ui.conversations_count", &[("count", &state_count(store.as_ref(), ws, &filter).await?.to_string())])) }
+                p.total { (t(lang, "ui.conversations_count", &[("count", &total.to_string())])) }
                 ol #inbox-list.conversations data-live="inbox" {
                     @for c in &page.items {
                         (row(lang, c, &names, now, me))
@@ -186,10 +205,6 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
             }
         }
     })
-}
-
-async fn state_count(store: &dyn Store, ws: &WorkspaceId, filter: &ConversationFilter) -> Result<i64, ApiError> {
-    Ok(store.count_conversations(ws, filter).await?)
 }
 
 pub fn contact_label(contact: &Contact) -> String {

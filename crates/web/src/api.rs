@@ -145,6 +145,7 @@ pub struct ConversationQuery {
     contact_id: Option<String>,
     status: Option<String>,
     channel_id: Option<String>,
+    current_channel_id: Option<String>,
     assignee: Option<String>,
     team_id: Option<String>,
     tag: Option<String>,
@@ -187,6 +188,12 @@ pub async fn list_conversations(
             .channel_id
             .as_deref()
             .map(|c| body_id(c, "channel_id", ChannelId::parse))
+            .transpose()
+            .map_err(|e| e.lang(lang))?,
+        current_channel: query
+            .current_channel_id
+            .as_deref()
+            .map(|c| body_id(c, "current_channel_id", ChannelId::parse))
             .transpose()
             .map_err(|e| e.lang(lang))?,
         assignee: match query.assignee.as_deref() {

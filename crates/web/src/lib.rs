@@ -196,7 +196,7 @@ pub fn routes() -> Vec<Route> {
         r(
             "get",
             "/api/v1/conversations",
-            "List conversations: filters contact_id, status, channel_id, assignee (id or `none`), q; cursor, limit",
+            "List conversations: filters contact_id, status (or `unsolved`), channel_id (used at all), current_channel_id (the customer's latest), assignee (id or `none`), team_id, tag, q; sort `recent` or `waiting`; cursor, limit",
             Auth::Bearer,
             None,
             200,

@@ -648,6 +648,7 @@ pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
     assert_eq!(counts.views(&[Status::Solved]), ViewCounts { mine: 0, unassigned: 1, my_teams: 0, all: 1 });
     let per_channel: std::collections::HashMap<_, _> = counts.unsolved_by_channel.iter().cloned().collect();
     assert_eq!((per_channel[&ch.id], per_channel[&other.id]), (4, 2), "conversation 3 (solved) is on the first channel");
+    assert_eq!(filter(ConversationFilter { current_channel: Some(other.id.clone()), ..Default::default() }).await, 2);
     let no_teams = w.store.inbox_counts(&w.ws.id, &w.agent.id, &[]).await.expect("counts");
     assert_eq!(no_teams.views(&[]).my_teams, 0);
 
