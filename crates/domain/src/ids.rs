@@ -64,4 +64,6 @@ id_type!(
     SuggestionId,
     /// Mail that arrived but can never be stored as a message, kept raw.
     FailedMailId,
+    /// A saved answer agents insert into replies.
+    CannedReplyId,
 );

@@ -5,3 +5,21 @@ CREATE INDEX conversations_views ON conversations (workspace_id, status, assigne
 CREATE INDEX conversations_waiting ON conversations (workspace_id, status, (COALESCE(last_customer_message_at, created_at)), id);
 ALTER TABLE agents ADD COLUMN notify_desktop BOOLEAN NOT NULL DEFAULT TRUE;
 ALTER TABLE agents ADD COLUMN notify_sound BOOLEAN NOT NULL DEFAULT TRUE;
+
+-- What agents keep about a customer: attributes (a JSON object of text values) and notes.
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE contacts ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+
+-- An admin's invitation: a one-time link for one agent to choose their password, until it expires.
+ALTER TABLE setup_links ADD COLUMN agent_id TEXT REFERENCES agents(id);
+ALTER TABLE setup_links ADD COLUMN expires_at BIGINT;
+
+-- Saved answers with {{customer.name}}-style placeholders.
+CREATE TABLE canned_replies (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (workspace_id, title)
+);

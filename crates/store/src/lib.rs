@@ -35,6 +35,14 @@ pub trait WorkspaceStore: Send + Sync {
     async fn list_agents(&self, workspace: &WorkspaceId) -> Result<Vec<Agent>>;
     async fn create_team(&self, workspace: &WorkspaceId, name: &str, members: &[AgentId]) -> Result<Team>;
     async fn list_teams(&self, workspace: &WorkspaceId) -> Result<Vec<Team>>;
+    /// Replaces a team's members.
+    async fn set_team_members(&self, workspace: &WorkspaceId, team: &TeamId, members: &[AgentId]) -> Result<Team>;
+    /// The workspace's API tokens, newest first (names and roles; never the secrets).
+    async fn list_tokens(&self, workspace: &WorkspaceId) -> Result<Vec<TokenInfo>>;
+    /// The token stops working at once; `NotFound` when unknown or revoked already.
+    async fn revoke_token(&self, workspace: &WorkspaceId, id: &TokenId) -> Result<()>;
+    /// How long a conversation continues (and a solved one reopens) when the customer writes.
+    async fn set_windows(&self, workspace: &WorkspaceId, windows: switchboard_domain::pick::Windows) -> Result<Workspace>;
 }
 
 #[async_trait]
@@ -45,6 +53,8 @@ pub trait ChannelStore: Send + Sync {
     async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>>;
     /// Every workspace's channels of one kind (mail arriving by LMTP is routed by address).
     async fn channels_of_kind(&self, kind: ChannelKind) -> Result<Vec<Channel>>;
+    /// A channel's new name and configuration; its kind and secret stay.
+    async fn update_channel(&self, workspace: &WorkspaceId, id: &ChannelId, name: &str, config: serde_json::Value) -> Result<Channel>;
 }
 
 /// The intake pipeline's storage step: identify, pick, store, all in one transaction.
@@ -121,6 +131,17 @@ pub trait ContactStore: Send + Sync {
     async fn merge_record(&self, workspace: &WorkspaceId, merge: &MergeId) -> Result<MergeRecord>;
     async fn merge_suggestions(&self, workspace: &WorkspaceId) -> Result<Vec<MergeSuggestion>>;
     async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion>;
+    /// An agent changes a customer's name, attributes or notes (audited).
+    async fn update_contact(&self, workspace: &WorkspaceId, id: &ContactId, update: ContactUpdate, actor: Actor) -> Result<Contact>;
+}
+
+/// Saved answers agents insert into replies.
+#[async_trait]
+pub trait CannedReplyStore: Send + Sync {
+    async fn list_canned(&self, workspace: &WorkspaceId) -> Result<Vec<CannedReply>>;
+    /// Creates (`id` = `None`) or replaces one; `Conflict` (field `title`) for a taken title.
+    async fn save_canned(&self, workspace: &WorkspaceId, id: Option<&CannedReplyId>, title: &str, body: &str) -> Result<CannedReply>;
+    async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()>;
 }
 
 /// People who sign in: accounts, sessions, and the one-time link that creates the first admin.
@@ -146,6 +167,16 @@ pub trait AccountStore: Send + Sync {
     /// The live session of `token`: not ended, not expired, its agent active.
     async fn session(&self, token: &str) -> Result<Option<SessionInfo>>;
     async fn end_session(&self, token: &str) -> Result<()>;
+    /// The people of a workspace: agents with an email (token-only integrations are left out).
+    async fn list_accounts(&self, workspace: &WorkspaceId) -> Result<Vec<AccountInfo>>;
+    /// Invites a person with a one-time link valid for `ttl_ms`.
+    async fn invite(&self, workspace: &WorkspaceId, name: &str, email: &str, role: Role, ttl_ms: i64) -> Result<Invitation>;
+    /// Whom a live invitation link is for; `NotFound` when unknown, used or expired.
+    async fn invitation(&self, token: &str) -> Result<AccountInfo>;
+    /// The invited person sets their password; the link is spent.
+    async fn accept_invitation(&self, token: &str, password_hash: &str) -> Result<Account>;
+    /// Role and (de)activation by an admin; `InvalidState` for the last active admin.
+    async fn change_account(&self, workspace: &WorkspaceId, agent: &AgentId, change: AccountChange) -> Result<AccountInfo>;
 }
 
 /// The state of fetched mailboxes, and mail that could not become a message.
@@ -206,11 +237,29 @@ pub trait LiveEvents: Send + Sync {
 
 /// Everything; held as `Arc<dyn Store>` so handlers compile once.
 pub trait Store:
-    WorkspaceStore + AccountStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
+    WorkspaceStore
+    + AccountStore
+    + ChannelStore
+    + IntakeStore
+    + ConversationStore
+    + ContactStore
+    + CannedReplyStore
+    + MailboxStore
+    + JobQueue
+    + LiveEvents
 {
 }
 impl<T> Store for T where
-    T: WorkspaceStore + AccountStore + ChannelStore + IntakeStore + ConversationStore + ContactStore + MailboxStore + JobQueue + LiveEvents
+    T: WorkspaceStore
+        + AccountStore
+        + ChannelStore
+        + IntakeStore
+        + ConversationStore
+        + ContactStore
+        + CannedReplyStore
+        + MailboxStore
+        + JobQueue
+        + LiveEvents
 {
 }
 

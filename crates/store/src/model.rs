@@ -83,8 +83,21 @@ pub struct Contact {
     pub identities: Vec<ContactIdentity>,
     /// Set while this contact is merged into another one.
     pub merged_into: Option<ContactId>,
+    /// What agents keep about the customer (plan, company, city...), in name order.
+    pub attributes: Vec<(String, String)>,
+    /// Agents' free-text notes about the customer.
+    pub notes: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A change to a customer's profile by an agent; `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactUpdate {
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    pub attributes: Option<Vec<(String, String)>>,
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -401,6 +414,49 @@ pub struct NewAccount {
     pub email: String,
     pub role: Role,
     pub password_hash: String,
+}
+
+/// A person of the workspace as administrators see them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountInfo {
+    pub agent: Agent,
+    pub email: String,
+    /// Has chosen a password (an invited person has not yet).
+    pub has_password: bool,
+    pub deactivated: bool,
+}
+
+/// An invitation: the invited person's account and the one-time token of their link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub account: AccountInfo,
+    pub token: String,
+}
+
+/// What an admin changes about a person: `None` keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountChange {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    pub id: TokenId,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A saved answer with `{{customer.name}}`-style placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CannedReply {
+    pub id: CannedReplyId,
+    pub title: String,
+    pub body: String,
+    pub updated_at: Timestamp,
 }
 
 /// Who a session cookie belongs to.

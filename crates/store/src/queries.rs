@@ -109,6 +109,70 @@ pub fn list_agents(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<A
     conn.query(&sql, params![workspace.as_str()])?.iter().map(agent_from).collect()
 }
 
+pub fn list_tokens(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<TokenInfo>> {
+    conn.query(
+        "SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id",
+        params![workspace.as_str()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(TokenInfo {
+            id: TokenId::from_trusted(r.text(0)?),
+            name: r.text(1)?,
+            role: parse_enum(r.text(2)?, "role")?,
+            created_at: Timestamp(r.int(3)?),
+            revoked_at: r.opt_int(4)?.map(Timestamp),
+        })
+    })
+    .collect()
+}
+
+pub fn revoke_token(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &TokenId) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
+        params![crate::now().millis(), id.as_str(), workspace.as_str()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn set_windows(conn: &mut dyn Conn, workspace: &WorkspaceId, windows: Windows) -> Result<Workspace> {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    if !(60_000..=365 * DAY).contains(&windows.continuity_ms) {
+        return Err(StoreError::invalid("continuity_window", "between 1 minute and 365 days"));
+    }
+    if !(0..=365 * DAY).contains(&windows.reopen_ms) {
+        return Err(StoreError::invalid("reopen_window", "between 0 and 365 days"));
+    }
+    conn.execute(
+        "UPDATE workspaces SET continuity_window_ms = $1, reopen_window_ms = $2 WHERE id = $3",
+        params![windows.continuity_ms, windows.reopen_ms, workspace.as_str()],
+    )?;
+    let sql = format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE id = $1");
+    workspace_from(&conn.query_one(&sql, params![workspace.as_str()])?)
+}
+
+pub fn set_team_members(conn: &mut dyn Conn, workspace: &WorkspaceId, team: &TeamId, members: &[AgentId]) -> Result<Team> {
+    if !team_in_workspace(conn, workspace, team)? {
+        return Err(StoreError::NotFound);
+    }
+    for (i, agent) in members.iter().enumerate() {
+        if !agent_in_workspace(conn, workspace, agent)? {
+            return Err(StoreError::invalid(&format!("members[{i}]"), "no such agent in this workspace"));
+        }
+    }
+    conn.execute("DELETE FROM team_members WHERE team_id = $1", params![team.as_str()])?;
+    for agent in members {
+        conn.execute(
+            "INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![team.as_str(), agent.as_str()],
+        )?;
+    }
+    list_teams(conn, workspace)?.into_iter().find(|t| t.id == *team).ok_or(StoreError::NotFound)
+}
+
 fn agent_in_workspace(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AgentId) -> Result<bool> {
     Ok(conn.query_opt("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])?.is_some())
 }
@@ -205,6 +269,95 @@ pub fn channel(conn: &mut dyn Conn, id: &ChannelId) -> Result<Channel> {
 pub fn list_channels(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Channel>> {
     let sql = format!("SELECT {CHANNEL_COLS} FROM channels WHERE workspace_id = $1 ORDER BY created_at, id");
     conn.query(&sql, params![workspace.as_str()])?.iter().map(channel_from).collect()
+}
+
+/// A channel's new name and configuration (its kind and secret stay).
+pub fn update_channel(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ChannelId,
+    name: &str,
+    config: &serde_json::Value,
+) -> Result<Channel> {
+    let changed = conn.execute(
+        "UPDATE channels SET name = $1, config = $2 WHERE id = $3 AND workspace_id = $4",
+        params![name, config.to_string(), id.as_str(), workspace.as_str()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    channel(conn, id)
+}
+
+pub fn list_canned(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<CannedReply>> {
+    conn.query(
+        "SELECT id, title, body, updated_at FROM canned_replies WHERE workspace_id = $1 ORDER BY title, id",
+        params![workspace.as_str()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(CannedReply {
+            id: CannedReplyId::from_trusted(r.text(0)?),
+            title: r.text(1)?,
+            body: r.text(2)?,
+            updated_at: Timestamp(r.int(3)?),
+        })
+    })
+    .collect()
+}
+
+/// Creates (`id` = `None`) or replaces a canned reply; titles are unique in a workspace.
+pub fn save_canned(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: Option<&CannedReplyId>,
+    title: &str,
+    body: &str,
+) -> Result<CannedReply> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(StoreError::invalid("title", "1 to 200 characters"));
+    }
+    if body.trim().is_empty() || body.len() > 64 * 1024 {
+        return Err(StoreError::invalid("body", "1 byte to 64 KiB"));
+    }
+    let taken =
+        conn.query_opt("SELECT id FROM canned_replies WHERE workspace_id = $1 AND title = $2", params![workspace.as_str(), title])?;
+    let taken_by = taken.map(|row| row.text(0)).transpose()?;
+    if let Some(owner) = taken_by
+        && id.is_none_or(|id| id.as_str() != owner)
+    {
+        return Err(StoreError::Conflict { field: Some("title".into()), message: "a canned reply with this title exists".into() });
+    }
+    let now = crate::now().millis();
+    let id = match id {
+        Some(id) => {
+            let changed = conn.execute(
+                "UPDATE canned_replies SET title = $1, body = $2, updated_at = $3 WHERE id = $4 AND workspace_id = $5",
+                params![title, body, now, id.as_str(), workspace.as_str()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            id.clone()
+        }
+        None => {
+            let id = CannedReplyId::generate();
+            conn.execute(
+                "INSERT INTO canned_replies (id, workspace_id, title, body, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                params![id.as_str(), workspace.as_str(), title, body, now],
+            )?;
+            id
+        }
+    };
+    Ok(CannedReply { id, title: title.to_owned(), body: body.to_owned(), updated_at: Timestamp(now) })
+}
+
+pub fn delete_canned(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()> {
+    if conn.execute("DELETE FROM canned_replies WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// Every workspace's channels of `kind`: the mail listeners route by address across them.
@@ -1543,18 +1696,83 @@ fn identity_from(row: &Row) -> Result<ContactIdentity> {
     Ok(ContactIdentity { kind: parse_enum(row.text(0)?, "identity kind")?, value: row.text(1)?, verified: row.bool(2)? })
 }
 
-const CONTACT_COLS: &str = "id, workspace_id, name, merged_into, created_at, updated_at";
+const CONTACT_COLS: &str = "id, workspace_id, name, merged_into, created_at, updated_at, attributes, notes";
 
 fn contact_from(row: &Row) -> Result<Contact> {
+    let attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.text(6)?).unwrap_or_default();
     Ok(Contact {
         id: ContactId::from_trusted(row.text(0)?),
         workspace_id: WorkspaceId::from_trusted(row.text(1)?),
         name: row.opt_text(2)?,
         identities: Vec::new(),
         merged_into: row.opt_text(3)?.map(ContactId::from_trusted),
+        attributes: attributes.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect(),
+        notes: row.text(7)?,
         created_at: Timestamp(row.int(4)?),
         updated_at: Timestamp(row.int(5)?),
     })
+}
+
+/// Attribute names: 1 to 64 printable characters; values up to 1,000; at most 100 of them.
+fn clean_attributes(attributes: &[(String, String)]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    if attributes.len() > 100 {
+        return Err(StoreError::invalid("attributes", "at most 100 attributes"));
+    }
+    let mut out = serde_json::Map::new();
+    for (i, (name, value)) in attributes.iter().enumerate() {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(StoreError::invalid(&format!("attributes[{i}].name"), "1 to 64 printable characters"));
+        }
+        if value.chars().count() > 1000 {
+            return Err(StoreError::invalid(&format!("attributes[{i}].value"), "at most 1000 characters"));
+        }
+        out.insert(name.to_owned(), serde_json::Value::String(value.trim().to_owned()));
+    }
+    Ok(out)
+}
+
+pub fn update_contact(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ContactId,
+    update: &ContactUpdate,
+    actor: &Actor,
+) -> Result<Contact> {
+    let current = contact(conn, workspace, id)?;
+    if current.merged_into.is_some() {
+        return Err(StoreError::InvalidState("this profile is merged into another; change that one".into()));
+    }
+    let now = crate::now().millis();
+    let mut changed = Vec::new();
+    if let Some(name) = &update.name {
+        let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 200) {
+            return Err(StoreError::invalid("name", "at most 200 characters"));
+        }
+        conn.execute("UPDATE contacts SET name = $1 WHERE id = $2", params![name, id.as_str()])?;
+        changed.push("name");
+    }
+    if let Some(attributes) = &update.attributes {
+        let map = clean_attributes(attributes)?;
+        conn.execute(
+            "UPDATE contacts SET attributes = $1 WHERE id = $2",
+            params![serde_json::Value::Object(map).to_string(), id.as_str()],
+        )?;
+        changed.push("attributes");
+    }
+    if let Some(notes) = &update.notes {
+        if notes.len() > 64 * 1024 {
+            return Err(StoreError::invalid("notes", "at most 64 KiB"));
+        }
+        conn.execute("UPDATE contacts SET notes = $1 WHERE id = $2", params![notes.as_str(), id.as_str()])?;
+        changed.push("notes");
+    }
+    if !changed.is_empty() {
+        conn.execute("UPDATE contacts SET updated_at = $1 WHERE id = $2", params![now, id.as_str()])?;
+        Audit { workspace, conversation: None, contact: Some(id), actor }.record(conn, "contact.updated", json!({"fields": changed}))?;
+    }
+    contact(conn, workspace, id)
 }
 
 fn attach_identities(conn: &mut dyn Conn, contacts: &mut [Contact]) -> Result<()> {

@@ -137,6 +137,22 @@ impl WorkspaceStore for SqlStore {
         let ws = workspace.clone();
         self.read(move |c| q::list_teams(c, &ws)).await
     }
+    async fn set_team_members(&self, workspace: &WorkspaceId, team: &TeamId, members: &[AgentId]) -> Result<Team> {
+        let (ws, team, members) = (workspace.clone(), team.clone(), members.to_vec());
+        self.write(move |c| q::set_team_members(c, &ws, &team, &members)).await
+    }
+    async fn list_tokens(&self, workspace: &WorkspaceId) -> Result<Vec<TokenInfo>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::list_tokens(c, &ws)).await
+    }
+    async fn revoke_token(&self, workspace: &WorkspaceId, id: &TokenId) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| q::revoke_token(c, &ws, &id)).await
+    }
+    async fn set_windows(&self, workspace: &WorkspaceId, windows: switchboard_domain::pick::Windows) -> Result<Workspace> {
+        let ws = workspace.clone();
+        self.write(move |c| q::set_windows(c, &ws, windows)).await
+    }
 }
 
 #[async_trait]
@@ -159,6 +175,13 @@ impl ChannelStore for SqlStore {
     }
     async fn channels_of_kind(&self, kind: ChannelKind) -> Result<Vec<Channel>> {
         self.read(move |c| q::channels_of_kind(c, kind)).await
+    }
+    async fn update_channel(&self, workspace: &WorkspaceId, id: &ChannelId, name: &str, config: serde_json::Value) -> Result<Channel> {
+        let (ws, id, name) = (workspace.clone(), id.clone(), name.to_owned());
+        let channel = self.write(move |c| q::update_channel(c, &ws, &id, &name, &config)).await?;
+        // Webhooks read channels through the cache: the new configuration applies at once.
+        self.channels.put(&channel);
+        Ok(channel)
     }
 }
 
@@ -296,6 +319,26 @@ impl ContactStore for SqlStore {
         let (ws, id) = (workspace.clone(), id.clone());
         self.write(move |c| q::dismiss_suggestion(c, &ws, &id, &actor)).await
     }
+    async fn update_contact(&self, workspace: &WorkspaceId, id: &ContactId, update: ContactUpdate, actor: Actor) -> Result<Contact> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| q::update_contact(c, &ws, &id, &update, &actor)).await
+    }
+}
+
+#[async_trait]
+impl CannedReplyStore for SqlStore {
+    async fn list_canned(&self, workspace: &WorkspaceId) -> Result<Vec<CannedReply>> {
+        let ws = workspace.clone();
+        self.read(move |c| q::list_canned(c, &ws)).await
+    }
+    async fn save_canned(&self, workspace: &WorkspaceId, id: Option<&CannedReplyId>, title: &str, body: &str) -> Result<CannedReply> {
+        let (ws, id, title, body) = (workspace.clone(), id.cloned(), title.to_owned(), body.to_owned());
+        self.write(move |c| q::save_canned(c, &ws, id.as_ref(), &title, &body)).await
+    }
+    async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| q::delete_canned(c, &ws, &id)).await
+    }
 }
 
 #[async_trait]
@@ -338,6 +381,26 @@ impl AccountStore for SqlStore {
     async fn end_session(&self, token: &str) -> Result<()> {
         let token = token.to_owned();
         self.write(move |c| accounts::end_session(c, &token)).await
+    }
+    async fn list_accounts(&self, workspace: &WorkspaceId) -> Result<Vec<AccountInfo>> {
+        let ws = workspace.clone();
+        self.read(move |c| accounts::list_accounts(c, &ws)).await
+    }
+    async fn invite(&self, workspace: &WorkspaceId, name: &str, email: &str, role: Role, ttl_ms: i64) -> Result<Invitation> {
+        let (ws, name, email, token) = (workspace.clone(), name.to_owned(), email.to_owned(), crate::random_secret());
+        self.write(move |c| accounts::invite(c, &ws, &name, &email, role, &token, ttl_ms)).await
+    }
+    async fn invitation(&self, token: &str) -> Result<AccountInfo> {
+        let token = token.to_owned();
+        self.read(move |c| accounts::invitation(c, &token)).await
+    }
+    async fn accept_invitation(&self, token: &str, password_hash: &str) -> Result<Account> {
+        let (token, hash) = (token.to_owned(), password_hash.to_owned());
+        self.write(move |c| accounts::accept_invitation(c, &token, &hash)).await
+    }
+    async fn change_account(&self, workspace: &WorkspaceId, agent: &AgentId, change: AccountChange) -> Result<AccountInfo> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.write(move |c| accounts::change_account(c, &ws, &agent, change)).await
     }
 }
 

@@ -67,6 +67,8 @@ pub fn message(m: &Message) -> Value {
 pub fn contact(c: &Contact) -> Value {
     json!({
         "id": c.id, "name": c.name, "merged_into": c.merged_into,
+        "attributes": c.attributes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<String, Value>>(),
+        "notes": c.notes,
         "identities": c.identities.iter().map(|i| json!({"kind": i.kind.as_str(), "value": i.value, "verified": i.verified})).collect::<Vec<_>>(),
         "created_at": time(c.created_at), "updated_at": time(c.updated_at),
     })

@@ -1088,3 +1088,106 @@ pub async fn accounts_sign_in_through_sessions_and_the_first_admin_through_a_one
     // A token-only agent (an integration) has no password and gets no session.
     assert!(matches!(w.store.create_session(&w.agent.id, 60_000).await, Err(StoreError::NotFound)));
 }
+
+pub async fn administrators_invite_people_and_keep_tokens_teams_channels_customers_and_answers(backend: Backend) {
+    let w = world(&backend).await;
+    let ws = &w.ws.id;
+    let hour = 3_600_000;
+    // The first admin, then an invitation: an account without a password and a one-time link.
+    let link = w.store.create_setup_link(ws).await.expect("link").expect("no admin yet");
+    let admin = w.store.redeem_setup_link(&link, "Olga Admin", "olga@example.com", "$argon2id$o").await.expect("admin");
+    let invited = w.store.invite(ws, "Jan Nowak", " Jan@Example.com ", Role::Agent, hour).await.expect("invite");
+    assert_eq!((invited.account.email.as_str(), invited.account.has_password), ("jan@example.com", false));
+    assert_eq!(w.store.account_by_email("jan@example.com").await.expect("lookup"), None, "cannot sign in before choosing a password");
+    assert!(w.store.create_setup_link(ws).await.expect("link").is_none(), "an admin exists: no setup link");
+    assert_eq!(w.store.invitation(&invited.token).await.expect("live").agent.name, "Jan Nowak");
+    // Inviting again sends a new link; the old one dies.
+    let again = w.store.invite(ws, "Jan Nowak", "jan@example.com", Role::Supervisor, hour).await.expect("again");
+    assert!(matches!(w.store.invitation(&invited.token).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        w.store.invite(ws, "Someone", "olga@example.com", Role::Agent, hour).await,
+        Err(StoreError::Conflict { field: Some(ref f), .. }) if f == "email"
+    ));
+    let jan = w.store.accept_invitation(&again.token, "$argon2id$j").await.expect("accept");
+    assert_eq!((jan.agent.role, jan.password_hash.as_str()), (Role::Supervisor, "$argon2id$j"));
+    assert!(matches!(w.store.accept_invitation(&again.token, "$argon2id$x").await, Err(StoreError::NotFound)), "used once");
+    let expired = w.store.invite(ws, "Late", "late@example.com", Role::Agent, -1).await.expect("invite");
+    assert!(matches!(w.store.invitation(&expired.token).await, Err(StoreError::NotFound)), "expired");
+
+    // People: listed without the token's integration agent; deactivation signs out at once.
+    let people = w.store.list_accounts(ws).await.expect("accounts");
+    let emails: Vec<&str> = people.iter().map(|p| p.email.as_str()).collect();
+    assert_eq!(emails, vec!["jan@example.com", "late@example.com", "olga@example.com"], "by name: Jan, Late, Olga");
+    let session = w.store.create_session(&jan.agent.id, hour).await.expect("session");
+    let off = w.store.change_account(ws, &jan.agent.id, AccountChange { active: Some(false), ..Default::default() }).await.expect("off");
+    assert!(off.deactivated);
+    assert_eq!(w.store.session(&session).await.expect("session"), None, "signed out");
+    assert_eq!(w.store.account_by_email("jan@example.com").await.expect("lookup"), None);
+    w.store.change_account(ws, &jan.agent.id, AccountChange { active: Some(true), role: Some(Role::Agent) }).await.expect("on");
+    assert_eq!(w.store.account_by_email("jan@example.com").await.expect("lookup").expect("back").agent.role, Role::Agent);
+    for change in [AccountChange { role: Some(Role::Agent), active: None }, AccountChange { role: None, active: Some(false) }] {
+        assert!(
+            matches!(w.store.change_account(ws, &admin.agent.id, change).await, Err(StoreError::InvalidState(_))),
+            "the last admin stays"
+        );
+    }
+
+    // Teams, tokens and the windows.
+    let team = w.store.create_team(ws, "Billing", &[]).await.expect("team");
+    let team = w.store.set_team_members(ws, &team.id, &[jan.agent.id.clone(), admin.agent.id.clone()]).await.expect("members");
+    assert_eq!(team.members.len(), 2);
+    assert_eq!(
+        w.store.set_team_members(ws, &team.id, std::slice::from_ref(&jan.agent.id)).await.expect("members").members,
+        vec![jan.agent.id.clone()]
+    );
+    let created = w.store.create_token(ws, "CRM", Role::Agent).await.expect("token");
+    let tokens = w.store.list_tokens(ws).await.expect("tokens");
+    let crm = tokens.iter().find(|t| t.name == "CRM").expect("listed");
+    assert!(crm.revoked_at.is_none());
+    w.store.revoke_token(ws, &crm.id).await.expect("revoke");
+    assert_eq!(w.store.authenticate(&created.token).await.expect("auth"), None, "revoked at once");
+    assert!(matches!(w.store.revoke_token(ws, &crm.id).await, Err(StoreError::NotFound)));
+    let windows = switchboard_domain::pick::Windows { continuity_ms: 2 * hour, reopen_ms: 24 * hour };
+    assert_eq!(w.store.set_windows(ws, windows).await.expect("windows").windows, windows);
+    assert!(matches!(
+        w.store.set_windows(ws, switchboard_domain::pick::Windows { continuity_ms: 0, reopen_ms: 0 }).await,
+        Err(StoreError::Invalid { .. })
+    ));
+
+    // A channel's configuration changes; webhooks see it at once.
+    let channel = api_channel(&w, "crm").await;
+    assert_eq!(w.store.channel(&channel.id).await.expect("cached").name, "crm");
+    let changed =
+        w.store.update_channel(ws, &channel.id, "CRM (new)", json!({"url": "https://crm.example/replies"})).await.expect("update");
+    assert_eq!(w.store.channel(&channel.id).await.expect("channel"), changed);
+    assert_eq!((changed.secret, changed.kind), (channel.secret.clone(), channel.kind), "kind and secret stay");
+
+    // A customer's attributes and notes.
+    let out = send(&w, &channel, msg("1", "u1")).await;
+    let update = ContactUpdate {
+        name: Some(Some(" Marta Zielińska ".into())),
+        attributes: Some(vec![("plan".into(), "Business".into()), ("city".into(), " Kraków ".into())]),
+        notes: Some("Prefers email.".into()),
+    };
+    let marta = w.store.update_contact(ws, &out.contact_id, update, Actor::Agent(jan.agent.id.clone())).await.expect("update");
+    assert_eq!(marta.name.as_deref(), Some("Marta Zielińska"));
+    assert_eq!(marta.attributes, vec![("city".to_owned(), "Kraków".to_owned()), ("plan".to_owned(), "Business".to_owned())]);
+    assert_eq!(w.store.contact(ws, &out.contact_id).await.expect("contact").notes, "Prefers email.");
+    let bad = ContactUpdate { attributes: Some(vec![(" ".into(), "x".into())]), ..Default::default() };
+    assert!(matches!(w.store.update_contact(ws, &out.contact_id, bad, Actor::System).await, Err(StoreError::Invalid { .. })));
+    assert_eq!(w.store.contact(ws, &out.contact_id).await.expect("contact").attributes.len(), 2, "nothing half-way");
+
+    // Canned replies: unique titles, replaced in place, deleted.
+    let greeting = w.store.save_canned(ws, None, "Greeting", "Hello {{customer.name}}!").await.expect("save");
+    assert!(matches!(
+        w.store.save_canned(ws, None, "Greeting", "again").await,
+        Err(StoreError::Conflict { field: Some(ref f), .. }) if f == "title"
+    ));
+    w.store.save_canned(ws, Some(&greeting.id), "Greeting", "Hi {{customer.name}}").await.expect("replace");
+    w.store.save_canned(ws, None, "Address change", "Sure, {{agent.name}} here.").await.expect("save");
+    let titles: Vec<String> = w.store.list_canned(ws).await.expect("list").into_iter().map(|c| c.title).collect();
+    assert_eq!(titles, vec!["Address change", "Greeting"]);
+    w.store.delete_canned(ws, &greeting.id).await.expect("delete");
+    assert_eq!(w.store.list_canned(ws).await.expect("list").len(), 1);
+    assert!(matches!(w.store.delete_canned(ws, &greeting.id).await, Err(StoreError::NotFound)));
+}
