@@ -34,7 +34,6 @@ function stripAnsi(s) {
 before(async () => {
   data = mkdtempSync(join(tmpdir(), "switchboard-e2e-"));
   // A second agent and an API token, before the server holds the database.
-  cli(["account", "create", "--email", "jan@example.com", "--name", "Jan Nowak"], { SWITCHBOARD_PASSWORD: "jan password 1234" });
   cli(["account", "create", "--email", "olga@example.com", "--name", "Olga Viewer", "--role", "viewer"], { SWITCHBOARD_PASSWORD: "olga password 1234" });
   token = cli(["token", "create", "--name", "e2e"]).trim().split("\n").pop();
 
@@ -43,7 +42,7 @@ before(async () => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
-      crmReceived.push(JSON.parse(body || "{}"));
+      crmReceived.push({ ...JSON.parse(body || "{}"), signature: req.headers["x-switchboard-signature"] });
       res.writeHead(200, { "content-type": "application/json" });
       res.end("{}");
     });
@@ -143,14 +142,53 @@ test("two agents work one cross-channel conversation live, in three languages", 
   const reuse = await fetch(setupUrl, { method: "POST", headers: { origin: base, "content-type": "application/x-www-form-urlencoded" }, body: "name=X&email=x%40example.com&password=xxxxxxxxxxxx" });
   assert.equal(reuse.status, 404, "a used setup link creates nothing");
 
-  // Channels: a CRM (API) and email.
-  const crmChannel = await api("POST", "/api/v1/channels", { kind: "api", name: "CRM", config: { url: crmUrl } });
+  // Administration: the CRM channel from the admin pages, its webhook URL, secret and a
+  // connection test that reaches the CRM; email through the API.
+  await annaPage.goto(base + "/admin/channels");
+  await annaPage.getByLabel("Name").fill("CRM");
+  await annaPage.getByLabel("Kind").selectOption("api");
+  await annaPage.getByLabel("Configuration (JSON)").fill(JSON.stringify({ url: crmUrl }));
+  await annaPage.getByRole("button", { name: "Create" }).click();
+  await annaPage.waitForURL(/\/admin\/channels\/[0-9a-f-]{36}$/, { timeout: WAIT });
+  const crmChannel = { id: annaPage.url().split("/").pop(), secret: await annaPage.getByLabel("Signing secret").inputValue() };
+  assert.equal(await annaPage.getByLabel("Webhook URL").inputValue(), `${base}/hooks/api/${crmChannel.id}`);
+  await annaPage.getByRole("button", { name: "Test the connection" }).click();
+  await annaPage.getByText("The connection works.").waitFor({ timeout: WAIT });
+  assert.ok(crmReceived.some((m) => m.type === "ping" && m.signature), "the test reached the CRM, signed");
   const mail = await api("POST", "/api/v1/channels", { kind: "email", name: "Support", config: { address: "support@example.com" } });
+
+  // A canned reply with placeholders.
+  await annaPage.goto(base + "/admin/canned");
+  await annaPage.getByLabel("Title").fill("Greeting");
+  await annaPage.getByLabel("Text").fill("Hello {{customer.name}}, this is {{agent.name}}.");
+  await annaPage.getByRole("button", { name: "Create" }).click();
+  await annaPage.locator("form.card-form input[value='Greeting']").waitFor({ timeout: WAIT });
+
+  // Invite Jan; he sets his password through the link and is signed in.
+  await annaPage.goto(base + "/admin/people");
+  await annaPage.getByLabel("Name").fill("Jan Nowak");
+  await annaPage.getByLabel("Email").fill("jan@example.com");
+  await annaPage.locator("form[action='/admin/people/invite'] select[name=role]").selectOption("agent");
+  await annaPage.getByRole("button", { name: "Invite" }).click();
+  const invitation = await annaPage.getByLabel("Invitation link").inputValue();
+  assert.match(invitation, /\/invite\/[0-9a-f]+$/);
+  const jan = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const janPage = await jan.newPage();
+  // Record browser notifications instead of showing them (headless has no notification area).
+  await janPage.addInitScript(() => {
+    window.__notified = [];
+    window.Notification = function (title, options) { window.__notified.push(options.body); };
+    window.Notification.permission = "granted";
+  });
+  await janPage.goto(invitation);
+  await janPage.getByLabel("New password").fill("jan password 1234");
+  await janPage.getByRole("button", { name: /Set password/ }).click();
+  await janPage.waitForURL(/\/inbox/, { timeout: WAIT });
+  assert.equal((await (await fetch(invitation)).text()).includes("no longer valid"), true, "the link is spent");
 
   // 2. A message posted to the API hook appears in the inbox without a reload.
   await annaPage.goto(base + "/inbox");
-  await annaPage.waitForFunction(() => document.body.classList.length === 0 || !document.body.classList.contains("offline"));
-  await annaPage.waitForTimeout(300); // the live stream says "ready"
+  await annaPage.locator("body[data-live=ready]").waitFor({ state: "attached", timeout: WAIT });
   const first = await hook(crmChannel.id, crmChannel.secret, {
     message_id: "crm-1", from: { id: "c-77", name: "Marta Zielińska", email: "marta@example.pl" },
     text: "Where is my order 1042? It was due on Friday.", subject: "Order 1042 has not arrived",
@@ -162,7 +200,7 @@ test("two agents work one cross-channel conversation live, in three languages", 
   // The same customer writes by email: same customer, same conversation, continued on email.
   await rawEmail(mail.id, mail.secret, [
     "From: Marta Zielińska <marta@example.pl>", "To: support@example.com", "Subject: Re: Order 1042",
-    "Message-ID: <m1@example.pl>", `Date: ${new Date().toUTCString()}`, "Content-Type: text/plain; charset=utf-8", "",
+    "Message-ID: <m1@example.pl>", `Date: ${new Date(Date.now() + 1500).toUTCString()}`, "Content-Type: text/plain; charset=utf-8", "",
     "Also, can I change the delivery address?", "",
   ].join("\r\n"));
 
@@ -172,22 +210,30 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.locator("#timeline").getByText("Also, can I change the delivery address?").waitFor({ timeout: WAIT });
   assert.match(await annaPage.locator("#timeline").innerText(), /Continued on Email after API/);
 
-  // 4. Reply on the CRM channel: the outbound message shows, then its delivery status.
+  // 4. Reply on the CRM channel with a file: the outbound message shows, then its delivery status.
   await annaPage.locator("#reply-channel").selectOption({ label: "API · CRM" });
   await annaPage.getByLabel("Message").fill("It ships tomorrow, Marta.");
+  await annaPage.getByLabel("Attach files").setInputFiles({ name: "label.txt", mimeType: "text/plain", buffer: Buffer.from("tracking 1042") });
   await annaPage.getByRole("button", { name: "Send" }).click();
   const reply = annaPage.locator("#timeline .msg-out").filter({ hasText: "It ships tomorrow, Marta." });
   await reply.waitFor({ timeout: WAIT });
   await reply.locator('[data-delivery="sent"], [data-delivery="delivered"]').waitFor({ timeout: WAIT });
   assert.ok(crmReceived.some((m) => m.text === "It ships tomorrow, Marta."), "the CRM got the reply");
+  const file = reply.getByRole("link", { name: "label.txt" });
+  assert.equal(await (await annaPage.request.get(base + (await file.getAttribute("href")))).text(), "tracking 1042", "the file is kept");
+
+  // The canned reply, filled for this customer and agent.
+  await annaPage.locator("#canned").selectOption({ label: "Greeting" });
+  await annaPage.getByRole("button", { name: "Insert" }).click();
+  assert.equal(await annaPage.getByLabel("Message").inputValue(), "Hello Marta Zielińska, this is Anna Kowalska.");
+  await annaPage.getByLabel("Message").fill("");
   mkdirSync(SHOTS, { recursive: true });
   await annaPage.screenshot({ path: join(SHOTS, "conversation.png"), fullPage: true });
 
   // 5. A second agent opens it: Anna sees "viewing", then "typing".
-  const jan = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const janPage = await jan.newPage();
-  await signIn(janPage, "jan@example.com", "jan password 1234");
+  await annaPage.locator("body[data-live=ready]").waitFor({ state: "attached", timeout: WAIT });
   await janPage.goto(`${base}/conversations/${first.conversation_id}`);
+  await janPage.locator("body[data-live=ready]").waitFor({ state: "attached", timeout: WAIT });
   await annaPage.locator("#activity").getByText("Jan Nowak is viewing").waitFor({ timeout: WAIT });
   await janPage.getByLabel("Message").pressSequentially("Let me check", { delay: 20 });
   await annaPage.locator("#activity").getByText("Jan Nowak is typing a reply").waitFor({ timeout: WAIT });
@@ -199,12 +245,41 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.getByRole("button", { name: "Send" }).click();
   await annaPage.locator("#timeline .msg-note").filter({ hasText: "@jan can you check the warehouse?" }).waitFor({ timeout: WAIT });
   await janPage.locator("#notices").getByText(/Anna Kowalska mentioned you/).waitFor({ timeout: WAIT });
+  // A browser notification too while Jan's tab is in the background.
+  await janPage.evaluate(() => Object.defineProperty(document, "hidden", { value: true, configurable: true }));
+  await annaPage.getByLabel("Internal note").check();
+  await annaPage.getByLabel("Message").fill("@JanNowak the courier called");
+  await annaPage.getByRole("button", { name: "Send" }).click();
+  await janPage.waitForFunction(() => window.__notified.some((b) => b.includes("the courier called")), null, { timeout: WAIT });
+  await janPage.evaluate(() => Object.defineProperty(document, "hidden", { value: false, configurable: true }));
   assert.equal(await janPage.getByLabel("Message").inputValue(), "Let me check", "a live update keeps a half-written reply");
 
   // 7. Solve: the status changes, for Jan too.
   await annaPage.locator("#solve").click();
   await annaPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
   await janPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
+
+  // A second profile with Marta's email: suggested as the same person; merged in one click, undone.
+  // (A CRM user who wrote before now says their email is Marta's: the CRM vouches for it, but it
+  // belongs to another profile, so it is a suggestion for an agent, never an automatic merge.)
+  await hook(crmChannel.id, crmChannel.secret, { message_id: "crm-98", from: { id: "c-99", name: "M. Zielińska" }, text: "Second account" });
+  await hook(crmChannel.id, crmChannel.secret, { message_id: "crm-99", from: { id: "c-99", name: "M. Zielińska", email: "marta@example.pl" }, text: "It is me again" });
+  await annaPage.reload();
+  const suggestion = annaPage.locator(".suggestions li").filter({ hasText: "M. Zielińska" });
+  await suggestion.waitFor({ timeout: WAIT });
+  await suggestion.getByRole("button", { name: "Merge" }).click();
+  await annaPage.getByText("Profiles merged.").waitFor({ timeout: WAIT });
+  assert.equal(await annaPage.locator(".customer .others li").count(), 2, "both conversations under one customer");
+  await annaPage.getByRole("button", { name: "Undo" }).click();
+  await annaPage.waitForURL((url) => !url.search.includes("merged="), { timeout: WAIT });
+  assert.equal(await annaPage.locator(".customer .others li").count(), 1, "undone exactly");
+
+  // Customer attributes and notes.
+  await annaPage.getByText("Edit customer").click();
+  await annaPage.getByLabel(/Attributes/).fill("plan: Business\ncity: Kraków");
+  await annaPage.getByLabel("Notes about the customer").fill("Prefers email.");
+  await annaPage.locator(".customer form.stack button").click();
+  await annaPage.locator(".customer dl.attributes").getByText("Kraków").waitFor({ timeout: WAIT });
 
   // The inbox with a few more conversations, for the screenshot (and the live count).
   for (const [i, name, text] of [[2, "Олег Смирнов", "Не приходит код подтверждения"], [3, "Piotr Wiśniewski", "Faktura za listopad"], [4, "Emma Clark", "Refund for a damaged parcel"]]) {
@@ -233,8 +308,26 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.keyboard.press("/");
   assert.equal(await annaPage.evaluate(() => document.activeElement.id), "q");
 
+  // Workspace settings and API tokens.
+  await annaPage.goto(base + "/admin/settings");
+  await annaPage.getByLabel("Continuity window (hours)").fill("48");
+  await annaPage.getByRole("button", { name: "Save" }).click();
+  await annaPage.waitForURL(/\/admin\/settings$/, { timeout: WAIT });
+  assert.equal(await annaPage.getByLabel("Continuity window (hours)").inputValue(), "48");
+  await annaPage.goto(base + "/admin/tokens");
+  await annaPage.getByLabel("Name").fill("Zapier");
+  await annaPage.getByRole("button", { name: "Create" }).click();
+  const zapier = await annaPage.locator(".notice-box input.copy").inputValue();
+  assert.equal((await fetch(base + "/api/v1/channels", { headers: { authorization: `Bearer ${zapier}` } })).status, 200);
+  await annaPage.locator("tr").filter({ hasText: "Zapier" }).getByRole("button", { name: "Revoke" }).click();
+  await annaPage.locator("tr").filter({ hasText: "Zapier" }).getByText("Revoked").waitFor({ timeout: WAIT });
+  assert.equal((await fetch(base + "/api/v1/channels", { headers: { authorization: `Bearer ${zapier}` } })).status, 401, "revoked at once");
+  // An agent has no administration.
+  assert.equal(await janPage.locator("nav a[href='/admin']").count(), 0);
+  assert.equal((await janPage.goto(base + "/admin/people")).status(), 403);
+
   // 8. Russian, then Polish, from the agent's preferences; plurals follow each language.
-  for (const [label, inbox, count] of [["Русский", "Входящие", /5 обращений/], ["Polski", "Skrzynka", /5 rozmów/]]) {
+  for (const [label, inbox, count] of [["Русский", "Входящие", /6 обращений/], ["Polski", "Skrzynka", /6 rozmów/]]) {
     await annaPage.goto(base + "/account");
     await annaPage.locator("#language").selectOption({ label });
     await annaPage.locator("form[action='/account/preferences'] button").click();
@@ -252,6 +345,16 @@ test("two agents work one cross-channel conversation live, in three languages", 
     const width = await phonePage.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `${path} is ${width}px wide on a 390px screen`);
   }
+
+  // Without any script the pages still work: sign in, open, reply by the plain form.
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const plainPage = await plain.newPage();
+  await signIn(plainPage, "jan@example.com", "jan password 1234");
+  await plainPage.goto(`${base}/conversations/${first.conversation_id}`);
+  await plainPage.getByLabel("Message").fill("Sent without JavaScript");
+  await plainPage.getByRole("button", { name: "Send" }).click();
+  await plainPage.locator("#timeline .msg-out").filter({ hasText: "Sent without JavaScript" }).waitFor({ timeout: WAIT });
+  await plain.close();
 
   // A viewer reads but cannot answer or change anything.
   const olga = await browser.newContext();

@@ -119,6 +119,14 @@ impl Identity {
         Ok(Self { kind, value: format!("{channel}:{id}") })
     }
 
+    /// The value as people read it: a channel-scoped id (`{channel}:{id}`) without its channel.
+    pub fn display_value(kind: IdentityKind, value: &str) -> &str {
+        match kind {
+            IdentityKind::Api | IdentityKind::Widget => value.split_once(':').map_or(value, |(_, id)| id),
+            _ => value,
+        }
+    }
+
     /// Parses any kind from its raw form. Scoped kinds must already carry their channel prefix.
     pub fn parse(kind: IdentityKind, raw: &str, default_region: Option<Region>) -> Result<Self, IdentityError> {
         match kind {
@@ -238,6 +246,14 @@ fn normalise_account_id(raw: &str) -> Result<String, IdentityError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scoped_ids_are_shown_without_their_channel() {
+        let channel = ChannelId::generate();
+        let api = Identity::scoped(IdentityKind::Api, &channel, "c-77").expect("scoped");
+        assert_eq!(Identity::display_value(api.kind, &api.value), "c-77");
+        assert_eq!(Identity::display_value(IdentityKind::Email, "a:b@example.com"), "a:b@example.com", "only scoped kinds");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -24,6 +24,8 @@ pub enum Permission {
     MergeContacts,
     ManageTeams,
     ManageChannels,
+    /// People (invitations, roles, deactivation), API tokens and workspace settings.
+    ManageWorkspace,
 }
 
 impl Role {
@@ -42,7 +44,7 @@ impl Role {
         use Permission::*;
         match self {
             Self::Admin => true,
-            Self::Supervisor => !matches!(permission, ManageChannels),
+            Self::Supervisor => !matches!(permission, ManageChannels | ManageWorkspace),
             Self::Agent => matches!(permission, Read | Write | Triage | MergeContacts),
             Self::Viewer => matches!(permission, Read),
         }
@@ -74,6 +76,9 @@ mod tests {
         assert!(!Role::Supervisor.allows(Permission::ManageChannels));
         assert!(Role::Supervisor.allows(Permission::ManageTeams));
         assert!(Role::Admin.allows(Permission::ManageChannels));
+        assert!(Role::Admin.allows(Permission::ManageWorkspace));
+        assert!(!Role::Supervisor.allows(Permission::ManageWorkspace));
+        assert!(!Role::Agent.allows(Permission::ManageWorkspace));
     }
 
     #[test]

@@ -148,6 +148,15 @@ async fn fetch_new(session: &mut Session, validity: u32, sink: &dyn MailboxSink)
     Ok(())
 }
 
+/// Signs in and opens the folder, as the fetcher would: what an admin's "test the connection"
+/// reports (the number of messages in the folder).
+pub async fn check(config: &ImapConfig) -> Result<String, String> {
+    let mut session = connect(config).await?;
+    let mailbox = session.select(&config.folder).await.map_err(|e| format!("SELECT {}: {e}", config.folder))?;
+    let _ = session.logout().await;
+    Ok(format!("IMAP {}: signed in, {} has {} messages", config.host, config.folder, mailbox.exists))
+}
+
 async fn connect(config: &ImapConfig) -> Result<Session, String> {
     let port = config.port.unwrap_or(match config.tls {
         TlsMode::Tls => 993,

@@ -22,6 +22,25 @@ pub fn default_port(tls: TlsMode) -> u16 {
 
 /// Sends `message` to the recipients in its headers (To and Cc; never Reply-To).
 pub async fn send(config: &SmtpConfig, message: &lettre::Message) -> Result<(), TransportError> {
+    let transport = transport(config)?;
+    match transport.send(message.clone()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(TransportError::permanent(format!("the mail server refused the message: {e}"))),
+        Err(e) => Err(TransportError::transient(format!("cannot hand the message to {}: {e}", config.host))),
+    }
+}
+
+/// Connects, greets and signs in without sending anything: an admin's "test the connection".
+pub async fn check(config: &SmtpConfig) -> Result<String, String> {
+    let transport = transport(config).map_err(|e| e.message)?;
+    match transport.test_connection().await {
+        Ok(true) => Ok(format!("SMTP {}: connected and signed in", config.host)),
+        Ok(false) => Err(format!("SMTP {}: the server did not answer as expected", config.host)),
+        Err(e) => Err(format!("SMTP {}: {e}", config.host)),
+    }
+}
+
+fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, TransportError> {
     let tls = match config.tls {
         TlsMode::None => Tls::None,
         TlsMode::Starttls => Tls::Required(tls_parameters(&config.host)?),
@@ -34,12 +53,7 @@ pub async fn send(config: &SmtpConfig, message: &lettre::Message) -> Result<(), 
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
     }
-    let transport = builder.build();
-    match transport.send(message.clone()).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_permanent() => Err(TransportError::permanent(format!("the mail server refused the message: {e}"))),
-        Err(e) => Err(TransportError::transient(format!("cannot hand the message to {}: {e}", config.host))),
-    }
+    Ok(builder.build())
 }
 
 fn tls_parameters(host: &str) -> Result<TlsParameters, TransportError> {

@@ -2,6 +2,7 @@
 //! only parses the command line; tests call `run` directly.
 #![forbid(unsafe_code)]
 
+pub mod channel_check;
 pub mod cli;
 pub mod config;
 pub mod deliver_email;
@@ -47,7 +48,8 @@ pub async fn run(
     let store = open_store(&config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let state = AppState::new(store, public_url, config.max_body_bytes);
+    let mut state = AppState::new(store, public_url, config.max_body_bytes);
+    state.channel_check = Some(channel_check::checker());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
     tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));

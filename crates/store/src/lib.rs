@@ -29,6 +29,7 @@ pub trait WorkspaceStore: Send + Sync {
     async fn ensure_default_workspace(&self) -> Result<Workspace>;
     async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;
     async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace>;
+    async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace>;
     /// Creates an agent named `name` with `role` and a token for it.
     async fn create_token(&self, workspace: &WorkspaceId, name: &str, role: Role) -> Result<CreatedToken>;
     async fn authenticate(&self, token: &str) -> Result<Option<Principal>>;

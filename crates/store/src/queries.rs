@@ -138,6 +138,11 @@ pub fn revoke_token(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &TokenId) 
     Ok(())
 }
 
+pub fn workspace(conn: &mut dyn Conn, id: &WorkspaceId) -> Result<Workspace> {
+    let sql = format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE id = $1");
+    workspace_from(&conn.query_one(&sql, params![id.as_str()])?)
+}
+
 pub fn set_windows(conn: &mut dyn Conn, workspace: &WorkspaceId, windows: Windows) -> Result<Workspace> {
     const DAY: i64 = 24 * 60 * 60 * 1000;
     if !(60_000..=365 * DAY).contains(&windows.continuity_ms) {
@@ -150,8 +155,7 @@ pub fn set_windows(conn: &mut dyn Conn, workspace: &WorkspaceId, windows: Window
         "UPDATE workspaces SET continuity_window_ms = $1, reopen_window_ms = $2 WHERE id = $3",
         params![windows.continuity_ms, windows.reopen_ms, workspace.as_str()],
     )?;
-    let sql = format!("SELECT {WORKSPACE_COLS} FROM workspaces WHERE id = $1");
-    workspace_from(&conn.query_one(&sql, params![workspace.as_str()])?)
+    self::workspace(conn, workspace)
 }
 
 pub fn set_team_members(conn: &mut dyn Conn, workspace: &WorkspaceId, team: &TeamId, members: &[AgentId]) -> Result<Team> {

@@ -113,6 +113,10 @@ impl WorkspaceStore for SqlStore {
         let (slug, name) = (slug.to_owned(), name.to_owned());
         self.write(move |c| q::create_workspace(c, &slug, &name)).await
     }
+    async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
+        let id = id.clone();
+        self.read(move |c| q::workspace(c, &id)).await
+    }
     async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace> {
         let slug = slug.to_owned();
         self.read(move |c| q::workspace_by_slug(c, &slug)).await

@@ -144,8 +144,10 @@
   var source;
   function connect() {
     source = new EventSource("/api/v1/events");
-    source.addEventListener("ready", function () { body.classList.remove("offline"); });
-    source.onerror = function () { body.classList.add("offline"); };
+    // `data-live` tells whoever looks (people through the style, tests through the attribute)
+    // whether live updates are flowing.
+    source.addEventListener("ready", function () { body.classList.remove("offline"); body.dataset.live = "ready"; });
+    source.onerror = function () { body.classList.add("offline"); body.dataset.live = "lost"; };
     var on = function (kind, handler) {
       source.addEventListener(kind, function (e) { var d = {}; try { d = JSON.parse(e.data); } catch (x) { /* empty */ } handler(d); });
     };
@@ -226,6 +228,19 @@
     }
     e.preventDefault();
   });
+
+  // ---------------------------------------------------------------- canned replies, copy fields
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.classList.contains("canned")) return;
+    e.preventDefault();
+    var option = form.querySelector("select").selectedOptions[0], area = $("#reply-text");
+    if (!option || !area) return;
+    var at = area.selectionStart || area.value.length;
+    area.value = area.value.slice(0, at) + option.dataset.text + area.value.slice(area.selectionEnd || at);
+    area.focus();
+  }, true);
+  document.addEventListener("focusin", function (e) { if (e.target.classList && e.target.classList.contains("copy")) e.target.select(); });
 
   function init(root) { localTimes(root); watchComposer(); }
   init(document);

@@ -330,3 +330,75 @@ pub async fn change_password(State(state): State<AppState>, agent: Agent, Form(f
         Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
     }
 }
+
+// ------------------------------------------------------------------ invitations
+
+fn invite_form(lang: Lang, token: &str, info: &switchboard_store::AccountInfo, message: Option<&str>) -> Markup {
+    let body = html! {
+        h1 { (tr(lang, "ui.invite_title")) }
+        p { (t(lang, "ui.invite_intro", &[("name", &info.agent.name), ("email", &info.email)])) }
+        (problem(message))
+        form.stack method="post" action=(format!("/invite/{token}")) {
+            input type="hidden" name="email" value=(info.email) autocomplete="username";
+            (field(&tr(lang, "ui.new_password"), "password", "password", "new-password", ""))
+            p.hint { (tr(lang, "ui.password_rule")) }
+            button type="submit" { (tr(lang, "ui.invite_accept")) }
+        }
+    };
+    bare(lang, &tr(lang, "ui.invite_title"), body)
+}
+
+fn invitation_gone(lang: Lang) -> Response {
+    let body = html! {
+        h1 { (tr(lang, "ui.invite_title")) }
+        p role="alert" { (tr(lang, "ui.invite_gone")) }
+        p { a href="/login" { (tr(lang, "ui.sign_in")) } }
+    };
+    respond(StatusCode::NOT_FOUND, bare(lang, &tr(lang, "ui.invite_title"), body))
+}
+
+pub async fn invitation_page(State(state): State<AppState>, AcceptLang(lang): AcceptLang, Path(token): Path<String>) -> Response {
+    match state.store.invitation(&token).await {
+        Ok(info) => respond(StatusCode::OK, invite_form(lang, &token, &info, None)),
+        Err(StoreError::NotFound) => invitation_gone(lang),
+        Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InvitationForm {
+    password: String,
+}
+
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    AcceptLang(lang): AcceptLang,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<InvitationForm>,
+) -> Response {
+    if let Some(refused) = foreign_origin(&headers, &state, lang) {
+        return refused;
+    }
+    let info = match state.store.invitation(&token).await {
+        Ok(info) => info,
+        Err(StoreError::NotFound) => return invitation_gone(lang),
+        Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
+    };
+    if signin::password_problem(&form.password).is_some() {
+        return respond(StatusCode::BAD_REQUEST, invite_form(lang, &token, &info, Some(&tr(lang, "ui.password_rule"))));
+    }
+    let hash = match hash(form.password.clone()).await {
+        Ok(hash) => hash,
+        Err(e) => return error_page(lang, &e.lang(lang)),
+    };
+    let account = match state.store.accept_invitation(&token, &hash).await {
+        Ok(account) => account,
+        Err(StoreError::NotFound) => return invitation_gone(lang),
+        Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
+    };
+    match state.store.create_session(&account.agent.id, signin::SESSION_TTL_MS).await {
+        Ok(session) => with_cookie(see_other("/inbox"), &signin::session_cookie(&session, state.over_tls())),
+        Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
+    }
+}

@@ -1,11 +1,12 @@
 //! One conversation: a single timeline across every channel it used (messages, notes and what
 //! happened to it), the reply composer, the controls, and the customer beside it.
 
+use crate::customer;
 use crate::inbox::contact_label;
 use crate::page::{Section, channel_badge, channel_name, error_page, frame, respond, tr, when};
 use crate::{Agent, see_other};
 use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
@@ -27,7 +28,15 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(raw).map_err(|_| ApiError::not_found())
 }
 
-pub async fn page(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+/// Query of the conversation page: a merge just made (to offer its undo), a canned reply to
+/// put into the composer (how it works without the script).
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    merged: Option<String>,
+    canned: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Response {
     let lang = agent.lang();
     let rendered = async {
         let id = conversation_id(&id)?;
@@ -35,7 +44,7 @@ pub async fn page(State(state): State<AppState>, agent: Agent, Path(id): Path<St
         let body = {
             let view = load(&state, &agent, &id).await?;
             title = format!("#{} {}", view.conversation.number, view.conversation.subject.as_deref().unwrap_or(""));
-            render(lang, &agent, &view)
+            render(lang, &agent, &view, &q)
         };
         Ok::<_, ApiError>((title, body))
     };
@@ -49,9 +58,10 @@ struct View {
     conversation: Conversation,
     messages: Vec<Message>,
     history: Vec<AuditEntry>,
-    contact: Contact,
-    /// The customer's conversations on every channel, newest first.
-    others: Vec<Conversation>,
+    customer: customer::Panel,
+    canned: Vec<CannedReply>,
+    /// Colleagues (people, not integrations), for assignment.
+    people: Vec<AccountInfo>,
     agents: Vec<switchboard_store::Agent>,
     teams: Vec<Team>,
     channels: Vec<Channel>,
@@ -64,25 +74,24 @@ async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<Vi
     let conversation = store.conversation(ws, id).await?;
     let messages = store.messages(ws, id).await?;
     let history = store.audit_log(ws, id).await?;
-    let contact = store.contact(ws, &conversation.contact_id).await?;
-    let filter = ConversationFilter { contact_id: Some(contact.id.clone()), sort: ConversationSort::Recent, ..Default::default() };
-    let others = store.list_conversations(ws, &filter, PageRequest { cursor: None, limit: 20 }).await?.items;
+    let customer = customer::load(state, ws, &conversation.contact_id).await?;
     let mut contacts = HashMap::new();
-    contacts.insert(contact.id.clone(), contact_label(&contact));
+    contacts.insert(customer.contact.id.clone(), contact_label(&customer.contact));
     for p in &conversation.participants {
         if let Ok(c) = store.contact(ws, p).await {
             contacts.insert(p.clone(), contact_label(&c));
         }
     }
     Ok(View {
-        others,
+        canned: store.list_canned(ws).await?,
+        people: store.list_accounts(ws).await?,
         agents: store.list_agents(ws).await?,
         teams: store.list_teams(ws).await?,
         channels: store.list_channels(ws).await?,
         conversation,
         messages,
         history,
-        contact,
+        customer,
         contacts,
     })
 }
@@ -119,7 +128,7 @@ const SHOWN_EVENTS: &[&str] = &[
     "automatic_reply.suppressed",
 ];
 
-fn render(lang: Lang, agent: &Agent, v: &View) -> Markup {
+fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
     let c = &v.conversation;
     let me = &agent.session.principal;
     let can_write = me.role.allows(Permission::Write);
@@ -128,6 +137,22 @@ fn render(lang: Lang, agent: &Agent, v: &View) -> Markup {
     items.extend(v.history.iter().filter(|e| SHOWN_EVENTS.contains(&e.action.as_str())).map(Item::Event));
     items.sort_by_key(Item::at);
     let agent_names: HashMap<&AgentId, &str> = v.agents.iter().map(|a| (&a.id, a.name.as_str())).collect();
+    // "Continued on Email after API": the channel last used before each channel was added,
+    // from the audit log's own order (message times come from the senders' clocks).
+    let kind_of = |id: &str| v.channels.iter().find(|ch| ch.id.as_str() == id).map(|ch| ch.kind);
+    let mut previous: HashMap<&AuditEventId, ChannelKind> = HashMap::new();
+    let mut last: Option<ChannelKind> = None;
+    for e in &v.history {
+        let channel = e.data.get("channel_id").and_then(|c| c.as_str()).and_then(kind_of);
+        if e.action == "channel.added"
+            && let Some(kind) = last
+        {
+            previous.insert(&e.id, kind);
+        }
+        if let Some(kind) = channel {
+            last = Some(kind);
+        }
+    }
     let subject = c.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| tr(lang, "ui.no_subject"));
     html! {
         div.conversation data-conversation=(c.id) {
@@ -144,18 +169,18 @@ fn render(lang: Lang, agent: &Agent, v: &View) -> Markup {
             div.conv-body {
                 section.timeline aria-label=(tr(lang, "ui.timeline")) {
                     ol #timeline data-live="timeline" {
-                        @for (i, item) in items.iter().enumerate() {
+                        @for item in &items {
                             @match item {
                                 Item::Message(m) => (message(lang, m, &agent_names, &v.contacts)),
-                                Item::Event(e) => (event(lang, e, &agent_names, &items[..i])),
+                                Item::Event(e) => (event(lang, e, &agent_names, previous.get(&e.id).copied())),
                             }
                         }
                     }
-                    @if can_write { (composer(lang, v)) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
+                    @if can_write { (composer(lang, agent, v, q.canned.as_deref())) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
                 }
                 aside.side {
                     @if can_triage { (controls(lang, v)) }
-                    (customer_panel(lang, v))
+                    (customer::render(lang, agent, &v.customer, &c.id, &format!("/conversations/{}", c.id), q.merged.as_deref()))
                 }
             }
         }
@@ -208,7 +233,7 @@ fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: 
     }
 }
 
-fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, before: &[Item]) -> Markup {
+fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous: Option<ChannelKind>) -> Markup {
     let who = match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
         ("agent", Some(id)) => agents.iter().find(|(a, _)| a.as_str() == id).map_or_else(|| tr(lang, "ui.agent"), |(_, n)| (*n).to_owned()),
         ("contact", _) => tr(lang, "ui.customer"),
@@ -226,11 +251,6 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, before: &
     let text = match e.action.as_str() {
         "conversation.created" => tr(lang, "ui.event.created"),
         "channel.added" => {
-            // "Continued on Telegram after email": the channel of the latest message before.
-            let previous = before.iter().rev().find_map(|i| match i {
-                Item::Message(m) => m.channel.as_ref().map(|c| c.kind),
-                Item::Event(_) => None,
-            });
             let now = kind_name(&field("kind"));
             match previous {
                 Some(prev) => t(lang, "ui.event.continued", &[("channel", &now), ("previous", &channel_name(lang, prev))]),
@@ -268,11 +288,42 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, before: &
     }
 }
 
-fn composer(lang: Lang, v: &View) -> Markup {
+/// A canned reply's text for this conversation and agent, placeholders filled.
+fn filled(reply: &CannedReply, agent: &Agent, v: &View) -> String {
+    let contact = &v.customer.contact;
+    let identity = |kind: IdentityKind| contact.identities.iter().find(|i| i.kind == kind).map(|i| i.value.as_str());
+    let number = v.conversation.number.to_string();
+    let name = contact.name.as_deref().filter(|n| !n.trim().is_empty());
+    canned::fill(
+        &reply.body,
+        &[
+            ("customer.name", name),
+            ("customer.email", identity(IdentityKind::Email)),
+            ("customer.phone", identity(IdentityKind::Phone)),
+            ("agent.name", Some(agent.session.name.as_str())),
+            ("conversation.number", Some(number.as_str())),
+            ("conversation.subject", v.conversation.subject.as_deref()),
+        ],
+    )
+}
+
+fn composer(lang: Lang, agent: &Agent, v: &View, chosen: Option<&str>) -> Markup {
     let c = &v.conversation;
     let used: Vec<&Channel> = v.channels.iter().filter(|ch| c.channels.iter().any(|u| u.id == ch.id)).collect();
     let default = c.last_channel_id.as_ref();
+    let prefill = chosen.and_then(|id| v.canned.iter().find(|r| r.id.as_str() == id)).map(|r| filled(r, agent, v));
     html! {
+        @if !v.canned.is_empty() {
+            form.canned method="get" action=(format!("/conversations/{}", c.id)) {
+                label for="canned" { (tr(lang, "ui.canned")) }
+                select #canned name="canned" {
+                    @for r in &v.canned {
+                        option value=(r.id) data-text=(filled(r, agent, v)) selected[chosen == Some(r.id.as_str())] { (r.title) }
+                    }
+                }
+                button type="submit" { (tr(lang, "ui.insert")) }
+            }
+        }
         form #composer.composer method="post" action=(format!("/conversations/{}/messages", c.id)) enctype="multipart/form-data" data-enhance {
             fieldset.kind {
                 legend.sr { (tr(lang, "ui.compose_kind")) }
@@ -286,7 +337,7 @@ fn composer(lang: Lang, v: &View) -> Markup {
                 }
             }
             label for="reply-text" { (tr(lang, "ui.message")) }
-            textarea #reply-text name="text" rows="5" required placeholder=(tr(lang, "ui.reply_hint")) {}
+            textarea #reply-text name="text" rows="5" required placeholder=(tr(lang, "ui.reply_hint")) { (prefill.unwrap_or_default()) }
             label for="reply-files" { (tr(lang, "ui.attach")) }
             input #reply-files type="file" name="files" multiple;
             div.actions {
@@ -325,7 +376,9 @@ fn controls(lang: Lang, v: &View) -> Markup {
                 label for="c-assignee" { (tr(lang, "ui.assignee")) }
                 select #c-assignee name="assignee" {
                     option value="" { (tr(lang, "ui.nobody")) }
-                    @for a in &v.agents { option value=(a.id) selected[c.assignee_id.as_ref() == Some(&a.id)] { (a.name) } }
+                    @for a in v.people.iter().filter(|p| !p.deactivated || c.assignee_id.as_ref() == Some(&p.agent.id)) {
+                        option value=(a.agent.id) selected[c.assignee_id.as_ref() == Some(&a.agent.id)] { (a.agent.name) }
+                    }
                 }
                 label for="c-team" { (tr(lang, "ui.team")) }
                 select #c-team name="team" {
@@ -336,34 +389,6 @@ fn controls(lang: Lang, v: &View) -> Markup {
                 input #c-tags name="tags" value=(c.tags.join(", "));
                 button type="submit" { (tr(lang, "ui.save")) }
             }
-        }
-    }
-}
-
-fn customer_panel(lang: Lang, v: &View) -> Markup {
-    let contact = &v.contact;
-    html! {
-        section.customer aria-labelledby="customer-h" {
-            h2 #customer-h { (tr(lang, "ui.customer")) }
-            p.name { (contact_label(contact)) }
-            ul.identities {
-                @for i in &contact.identities {
-                    li { span.kind { (i.kind.as_str()) } " " (i.value) @if i.verified { " " span.verified title=(tr(lang, "ui.verified")) { "✓" } } }
-                }
-            }
-            h3 { (tr(lang, "ui.conversations")) }
-            ul.others {
-                @for other in &v.others {
-                    li {
-                        @if other.id == v.conversation.id { strong { "#" (other.number) } } @else {
-                            a href=(format!("/conversations/{}", other.id)) { "#" (other.number) }
-                        }
-                        " " @for ch in &other.channels { (channel_badge(lang, ch.kind)) }
-                        " " (other.subject.as_deref().unwrap_or("")) " · " (tr(lang, &format!("ui.status.{}", other.status.as_str())))
-                    }
-                }
-            }
-            p { a href=(format!("/inbox?view=all&status=any&customer={}", contact.id)) { (tr(lang, "ui.all_of_customer")) } }
         }
     }
 }

@@ -212,7 +212,7 @@ pub fn contact_label(contact: &Contact) -> String {
         .name
         .clone()
         .filter(|n| !n.trim().is_empty())
-        .or_else(|| contact.identities.first().map(|i| i.value.clone()))
+        .or_else(|| contact.identities.first().map(|i| Identity::display_value(i.kind, &i.value).to_owned()))
         .unwrap_or_else(|| contact.id.to_string())
 }
 

@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod admin;
 mod conversation;
+mod customer;
 mod inbox;
 mod page;
 
@@ -32,6 +34,25 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account::account_page))
         .route("/account/password", post(account::change_password))
         .route("/account/preferences", post(account::preferences))
+        .route("/invite/{token}", get(account::invitation_page).post(account::accept_invitation))
+        .route("/admin", get(admin::index))
+        .route("/admin/people", get(admin::people))
+        .route("/admin/people/invite", post(admin::invite))
+        .route("/admin/people/{id}", post(admin::change_person))
+        .route("/admin/teams", get(admin::teams).post(admin::create_team))
+        .route("/admin/teams/{id}", post(admin::team_members))
+        .route("/admin/channels", get(admin::channels).post(admin::create_channel))
+        .route("/admin/channels/{id}", get(admin::channel).post(admin::update_channel))
+        .route("/admin/channels/{id}/test", post(admin::test_channel))
+        .route("/admin/canned", get(admin::canned).post(admin::create_canned))
+        .route("/admin/canned/{id}", post(admin::update_canned))
+        .route("/admin/canned/{id}/delete", post(admin::delete_canned))
+        .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/settings", get(admin::settings).post(admin::save_settings))
+        .route("/customers/{id}", post(customer::update))
+        .route("/customers/{id}/merge", post(customer::merge))
+        .route("/merges/{id}/undo", post(customer::undo_merge))
         .route("/inbox", get(inbox::page))
         .route("/conversations/{id}", get(conversation::page))
         .route("/conversations/{id}/messages", post(conversation::post_message))

@@ -70,6 +70,7 @@ fn head(title: &str) -> Markup {
 pub enum Section {
     Inbox,
     Account,
+    Admin,
 }
 
 /// The signed-in frame: navigation, colleagues' presence, live notices, then the page.
@@ -88,6 +89,9 @@ pub fn frame(agent: &Agent, section: Section, title: &str, body: Markup) -> Mark
                     a.brand href="/inbox" { "Switchboard" }
                     nav aria-label=(tr(lang, "ui.navigation")) {
                         a href="/inbox" aria-current=[current(Section::Inbox)] { (tr(lang, "ui.inbox")) }
+                        @if crate::admin::may_administer(s.principal.role) {
+                            a href="/admin" aria-current=[current(Section::Admin)] { (tr(lang, "ui.admin.title")) }
+                        }
                         a href="/account" aria-current=[current(Section::Account)] { (s.name) }
                     }
                     ul #presence.presence aria-label=(tr(lang, "ui.colleagues_online")) {}
@@ -194,4 +198,46 @@ pub fn duration(lang: Lang, millis: i64) -> String {
         ("ui.duration.days", minutes / (24 * 60))
     };
     t(lang, key, &[("count", &count.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::{Priority, Role, Status};
+
+    /// Every key the pages use has an English message (the i18n crate checks that ru and pl
+    /// have every English one): no page ever shows a raw key.
+    #[test]
+    fn every_key_the_pages_use_is_translated() {
+        let sources = [
+            include_str!("account.rs"),
+            include_str!("admin.rs"),
+            include_str!("conversation.rs"),
+            include_str!("customer.rs"),
+            include_str!("inbox.rs"),
+            include_str!("page.rs"),
+        ];
+        let mut keys: Vec<String> = Vec::new();
+        for source in sources {
+            for piece in source.split("\"ui.").skip(1) {
+                let key: String = piece.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').collect();
+                if !key.is_empty() && !key.ends_with('.') {
+                    keys.push(format!("ui.{key}"));
+                }
+            }
+        }
+        // The keys made with format!: one per value.
+        keys.extend(Status::ALL.iter().map(|s| format!("ui.status.{}", s.as_str())));
+        keys.extend(["unsolved", "any"].map(|s| format!("ui.status.{s}")));
+        keys.extend([Priority::Low, Priority::Normal, Priority::High, Priority::Urgent].map(|p| format!("ui.priority.{}", p.as_str())));
+        keys.extend(Role::ALL.iter().map(|r| format!("ui.role.{}", r.as_str())));
+        keys.extend(ChannelKind::ALL.iter().map(|k| format!("ui.channel.{}", k.as_str())));
+        keys.extend(["in", "out", "note", "system"].map(|d| format!("ui.direction.{d}")));
+        keys.extend(["queued", "sent", "delivered", "failed"].map(|d| format!("ui.delivery.{d}")));
+        keys.extend(["mine", "unassigned", "teams", "all"].map(|v| format!("ui.view.{v}")));
+        assert!(keys.len() > 150, "{} keys found", keys.len());
+        for key in keys {
+            assert_ne!(t(Lang::En, &key, &[("count", "1"), ("name", "x")]), key, "no English message for {key}");
+        }
+    }
 }

@@ -40,7 +40,7 @@ fn empty_object() -> Value {
     json!({})
 }
 
-fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
+pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
     let obj = config.as_object().ok_or_else(|| ApiError::bad_field("config", "must be an object"))?;
     if let Some(region) = obj.get("default_region") {
         let ok = region.as_str().is_some_and(|r| r.parse::<Region>().is_ok());
@@ -364,12 +364,17 @@ pub async fn post_agent_message(state: &AppState, auth: &Auth, id: &Conversation
 
 /// Tells each colleague a note mentions (live: their open tabs show it and notify them).
 async fn announce_mentions(state: &AppState, auth: &Auth, note: &Message) {
-    let Ok(agents) = state.store.list_agents(&auth.principal.workspace_id).await else { return };
+    // People can be mentioned (integrations' token agents cannot), and only active ones.
+    let Ok(people) = state.store.list_accounts(&auth.principal.workspace_id).await else { return };
+    let agents: Vec<&Agent> = people.iter().filter(|p| !p.deactivated).map(|p| &p.agent).collect();
     let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
-    let by = agents.iter().find(|a| a.id == auth.principal.agent_id).map(|a| a.name.clone()).unwrap_or_default();
+    let by = match &auth.session {
+        Some(session) => session.name.clone(),
+        None => agents.iter().find(|a| a.id == auth.principal.agent_id).map(|a| a.name.clone()).unwrap_or_default(),
+    };
     let excerpt: String = note.text.chars().take(140).collect();
     for k in switchboard_domain::mention::mentioned(&note.text, &names) {
-        let agent = &agents[k];
+        let agent = agents[k];
         if agent.id == auth.principal.agent_id {
             continue;
         }
@@ -445,14 +450,26 @@ pub async fn merge_contact(
     let lang = auth.lang;
     let id = parse_id(&id, ContactId::parse).map_err(|e| e.lang(lang))?;
     let other = body_id(&body.other_id, "other_id", ContactId::parse).map_err(|e| e.lang(lang))?;
-    let record = state
-        .store
-        .merge_contacts(&auth.principal.workspace_id, &id, &other, Actor::Agent(auth.principal.agent_id.clone()))
-        .await
-        .map_err(store_err(lang))?;
-    let out = dto::merge(&record);
-    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.merged", out.clone()));
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let record = merge_contacts(&state, &auth, &id, &other).await?;
+    Ok((StatusCode::CREATED, Json(dto::merge(&record))).into_response())
+}
+
+/// Merges `other` into `survivor` for the caller (permission `MergeContacts`), announced live.
+pub async fn merge_contacts(state: &AppState, auth: &Auth, survivor: &ContactId, other: &ContactId) -> ApiResult<MergeRecord> {
+    auth.require(Permission::MergeContacts)?;
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let record = state.store.merge_contacts(&auth.principal.workspace_id, survivor, other, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.merged", dto::merge(&record)));
+    Ok(record)
+}
+
+/// Undoes a merge exactly for the caller (permission `MergeContacts`), announced live.
+pub async fn undo_merge_of(state: &AppState, auth: &Auth, id: &MergeId) -> ApiResult<MergeRecord> {
+    auth.require(Permission::MergeContacts)?;
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let record = state.store.undo_merge(&auth.principal.workspace_id, id, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.unmerged", dto::merge(&record)));
+    Ok(record)
 }
 
 pub async fn get_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -464,14 +481,7 @@ pub async fn get_merge(State(state): State<AppState>, auth: Auth, Path(id): Path
 pub async fn undo_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     auth.require(Permission::MergeContacts)?;
     let id = parse_id(&id, MergeId::parse).map_err(|e| e.lang(auth.lang))?;
-    let record = state
-        .store
-        .undo_merge(&auth.principal.workspace_id, &id, Actor::Agent(auth.principal.agent_id.clone()))
-        .await
-        .map_err(store_err(auth.lang))?;
-    let out = dto::merge(&record);
-    state.publish(LiveEvent::new(&auth.principal.workspace_id, "contact.unmerged", out.clone()));
-    Ok(Json(out))
+    Ok(Json(dto::merge(&undo_merge_of(&state, &auth, &id).await?)))
 }
 
 pub async fn list_suggestions(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

@@ -76,6 +76,11 @@ impl LiveEvent {
     }
 }
 
+/// Whether a channel reaches its provider: what worked, or what failed. The server supplies it,
+/// because the transports (HTTP client, SMTP, IMAP) live there.
+pub type ChannelCheck =
+    Arc<dyn Fn(switchboard_store::Channel) -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -92,6 +97,8 @@ pub struct AppState {
     pub login_throttle: Arc<signin::LoginThrottle>,
     /// Agents with the workspace open on this node.
     pub presence: Arc<presence::Presence>,
+    /// An admin's "test the connection" of a channel; `None` where no transport is wired.
+    pub channel_check: Option<ChannelCheck>,
 }
 
 impl AppState {
@@ -114,6 +121,7 @@ impl AppState {
             max_body_bytes,
             login_throttle,
             presence: Arc::default(),
+            channel_check: None,
         }
     }
 

@@ -250,3 +250,34 @@ async fn pages_ship_less_than_100_kb_of_script() {
     let size = res.bytes().await.expect("body").len();
     assert!(size > 1000 && size < 100 * 1024, "{size} bytes");
 }
+
+#[tokio::test]
+async fn administration_follows_roles() {
+    let app = spawn_app().await;
+    for (email, role) in
+        [("ada@example.com", "admin"), ("sam@example.com", "supervisor"), ("ag@example.com", "agent"), ("vi@example.com", "viewer")]
+    {
+        app.account(email, role).await;
+    }
+    let pages = ["/admin/people", "/admin/teams", "/admin/channels", "/admin/canned", "/admin/tokens", "/admin/settings"];
+    let expected: [(&str, [u16; 6]); 4] = [
+        ("ada@example.com", [200, 200, 200, 200, 200, 200]),
+        ("sam@example.com", [403, 200, 403, 200, 403, 403]),
+        ("ag@example.com", [403; 6]),
+        ("vi@example.com", [403; 6]),
+    ];
+    for (email, statuses) in expected {
+        let (_, _, cookie) = app.sign_in(email, "a long password").await;
+        for (path, status) in pages.iter().zip(statuses) {
+            assert_eq!(app.page(path, &cookie).await.0, status, "{email} {path}");
+        }
+        let ours = [("origin", app.base.as_str())];
+        let invite =
+            app.form("/admin/people/invite", &cookie, &ours, &[("name", "X"), ("email", "x@example.com"), ("role", "admin")]).await;
+        assert_eq!(invite, if email.starts_with("ada") { 200 } else { 403 }, "{email} invites");
+    }
+    // Only the admin's invitation exists.
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let (_, people) = app.page("/admin/people", &cookie).await;
+    assert_eq!(people.matches("x@example.com").count(), 1);
+}

@@ -1149,6 +1149,7 @@ pub async fn administrators_invite_people_and_keep_tokens_teams_channels_custome
     assert!(matches!(w.store.revoke_token(ws, &crm.id).await, Err(StoreError::NotFound)));
     let windows = switchboard_domain::pick::Windows { continuity_ms: 2 * hour, reopen_ms: 24 * hour };
     assert_eq!(w.store.set_windows(ws, windows).await.expect("windows").windows, windows);
+    assert_eq!(w.store.workspace(ws).await.expect("workspace").windows, windows);
     assert!(matches!(
         w.store.set_windows(ws, switchboard_domain::pick::Windows { continuity_ms: 0, reopen_ms: 0 }).await,
         Err(StoreError::Invalid { .. })

@@ -1,0 +1,728 @@
+//! Administration: people (invitations, roles, deactivation), teams, channels (create,
+//! configure, webhook URL and secret, test the connection), workspace settings, API tokens and
+//! canned replies. Each page checks the same permissions the API does.
+
+use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
+use crate::{Agent, see_other};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use switchboard_domain::pick::Windows;
+use switchboard_domain::*;
+use switchboard_i18n::{Lang, t};
+use switchboard_store::*;
+use switchboard_web::AppState;
+use switchboard_web::error::ApiError;
+
+/// How long an invitation link works.
+const INVITATION_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// One part of the admin pages, and who may open it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    People,
+    Teams,
+    Channels,
+    Canned,
+    Tokens,
+    Settings,
+}
+
+impl Tab {
+    const ALL: [Tab; 6] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Tokens, Tab::Settings];
+    fn path(self) -> &'static str {
+        match self {
+            Tab::People => "/admin/people",
+            Tab::Teams => "/admin/teams",
+            Tab::Channels => "/admin/channels",
+            Tab::Canned => "/admin/canned",
+            Tab::Tokens => "/admin/tokens",
+            Tab::Settings => "/admin/settings",
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Tab::People => "ui.admin.people",
+            Tab::Teams => "ui.admin.teams",
+            Tab::Channels => "ui.admin.channels",
+            Tab::Canned => "ui.admin.canned",
+            Tab::Tokens => "ui.admin.tokens",
+            Tab::Settings => "ui.admin.settings",
+        }
+    }
+    fn permission(self) -> Permission {
+        match self {
+            Tab::People | Tab::Tokens | Tab::Settings => Permission::ManageWorkspace,
+            Tab::Teams | Tab::Canned => Permission::ManageTeams,
+            Tab::Channels => Permission::ManageChannels,
+        }
+    }
+}
+
+/// Whether the agent may see any admin page (the navigation shows the link then).
+pub fn may_administer(role: Role) -> bool {
+    Tab::ALL.iter().any(|t| role.allows(t.permission()))
+}
+
+fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Response {
+    let lang = agent.lang();
+    let role = agent.session.principal.role;
+    let markup = html! {
+        nav.tabs aria-label=(tr(lang, "ui.admin.title")) {
+            @for other in Tab::ALL {
+                @if role.allows(other.permission()) {
+                    a href=(other.path()) aria-current=[(other == tab).then_some("page")] { (tr(lang, other.key())) }
+                }
+            }
+        }
+        @if let Some(notice) = notice { div.notice-box role="status" { (notice) } }
+        (body)
+    };
+    respond(StatusCode::OK, frame(agent, Section::Admin, &tr(lang, tab.key()), markup))
+}
+
+/// The refusal page when the agent lacks the tab's permission.
+fn refused(agent: &Agent, tab: Tab) -> Option<Response> {
+    agent.auth.require(tab.permission()).err().map(|e| error_page(agent.lang(), &e))
+}
+
+fn fail(agent: &Agent, e: impl Into<ApiError>) -> Response {
+    error_page(agent.lang(), &e.into().lang(agent.lang()))
+}
+
+fn roles(lang: Lang, name: &str, current: Role) -> Markup {
+    html! {
+        select name=(name) id=(name) {
+            @for role in Role::ALL {
+                option value=(role.as_str()) selected[role == current] { (tr(lang, &format!("ui.role.{}", role.as_str()))) }
+            }
+        }
+    }
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    raw.parse().map_err(|_| ApiError::bad_field("role", "unknown role"))
+}
+
+pub async fn index(agent: Agent) -> Response {
+    let role = agent.session.principal.role;
+    match Tab::ALL.iter().find(|t| role.allows(t.permission())) {
+        Some(tab) => see_other(tab.path()),
+        None => error_page(agent.lang(), &agent.auth.require(Permission::ManageTeams).err().unwrap_or_else(ApiError::not_found)),
+    }
+}
+
+// ------------------------------------------------------------------ people
+
+pub async fn people(State(state): State<AppState>, agent: Agent) -> Response {
+    people_page(&state, &agent, None).await
+}
+
+async fn people_page(state: &AppState, agent: &Agent, notice: Option<Markup>) -> Response {
+    if let Some(page) = refused(agent, Tab::People) {
+        return page;
+    }
+    let lang = agent.lang();
+    let accounts = match state.store.list_accounts(&agent.session.principal.workspace_id).await {
+        Ok(a) => a,
+        Err(e) => return fail(agent, e),
+    };
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.people")) }
+        table {
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.email")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.state")) } th {} } }
+            tbody {
+                @for a in &accounts {
+                    tr {
+                        td { (a.agent.name) }
+                        td { (a.email) }
+                        td colspan="3" {
+                            form.inline method="post" action=(format!("/admin/people/{}", a.agent.id)) {
+                                label.sr for=(format!("role-{}", a.agent.id)) { (tr(lang, "ui.admin.role")) }
+                                select name="role" id=(format!("role-{}", a.agent.id)) {
+                                    @for role in Role::ALL {
+                                        option value=(role.as_str()) selected[role == a.agent.role] { (tr(lang, &format!("ui.role.{}", role.as_str()))) }
+                                    }
+                                }
+                                span.state {
+                                    @if a.deactivated { (tr(lang, "ui.admin.deactivated")) }
+                                    @else if !a.has_password { (tr(lang, "ui.admin.invited")) }
+                                    @else { (tr(lang, "ui.admin.active")) }
+                                }
+                                label.check { input type="checkbox" name="active" value="on" checked[!a.deactivated]; (tr(lang, "ui.admin.active")) }
+                                button type="submit" { (tr(lang, "ui.save")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (tr(lang, "ui.admin.invite")) }
+        form.stack method="post" action="/admin/people/invite" {
+            label for="inv-name" { (tr(lang, "ui.name")) }
+            input #inv-name name="name" required;
+            label for="inv-email" { (tr(lang, "ui.email")) }
+            input #inv-email name="email" type="email" required;
+            label for="role" { (tr(lang, "ui.admin.role")) }
+            (roles(lang, "role", Role::Agent))
+            button type="submit" { (tr(lang, "ui.admin.invite")) }
+        }
+    };
+    page(agent, Tab::People, notice, body)
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    name: String,
+    email: String,
+    role: String,
+}
+
+pub async fn invite(State(state): State<AppState>, agent: Agent, Form(form): Form<InviteForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::People) {
+        return page;
+    }
+    let lang = agent.lang();
+    let role = match parse_role(&form.role) {
+        Ok(r) => r,
+        Err(e) => return fail(&agent, e),
+    };
+    let ws = &agent.session.principal.workspace_id;
+    match state.store.invite(ws, &form.name, &form.email, role, INVITATION_TTL_MS).await {
+        Ok(invitation) => {
+            let link = format!("{}/invite/{}", state.public_url.trim_end_matches('/'), invitation.token);
+            let notice = html! {
+                p { (t(lang, "ui.admin.invited_link", &[("name", &invitation.account.agent.name)])) }
+                p { input.copy readonly value=(link) aria-label=(tr(lang, "ui.admin.invite_link")); }
+            };
+            people_page(&state, &agent, Some(notice)).await
+        }
+        Err(e) => fail(&agent, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    role: String,
+    active: Option<String>,
+}
+
+pub async fn change_person(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<PersonForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::People) {
+        return page;
+    }
+    let result = async {
+        let id = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let change = AccountChange { role: Some(parse_role(&form.role)?), active: Some(form.active.is_some()) };
+        state.store.change_account(&agent.session.principal.workspace_id, &id, change).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/people"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+// ------------------------------------------------------------------ teams
+
+pub async fn teams(State(state): State<AppState>, agent: Agent) -> Response {
+    if let Some(page) = refused(&agent, Tab::Teams) {
+        return page;
+    }
+    let lang = agent.lang();
+    let ws = &agent.session.principal.workspace_id;
+    let (teams, people) = match (state.store.list_teams(ws).await, state.store.list_accounts(ws).await) {
+        (Ok(t), Ok(p)) => (t, p),
+        (Err(e), _) | (_, Err(e)) => return fail(&agent, e),
+    };
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.teams")) }
+        @for team in &teams {
+            form.card-form method="post" action=(format!("/admin/teams/{}", team.id)) {
+                fieldset {
+                    legend { (team.name) }
+                    @for p in people.iter().filter(|p| !p.deactivated) {
+                        label.check { input type="checkbox" name="member" value=(p.agent.id) checked[team.members.contains(&p.agent.id)]; (p.agent.name) }
+                    }
+                    button type="submit" { (tr(lang, "ui.save")) }
+                }
+            }
+        }
+        h2 { (tr(lang, "ui.admin.new_team")) }
+        form.stack method="post" action="/admin/teams" {
+            label for="team-name" { (tr(lang, "ui.name")) }
+            input #team-name name="name" required;
+            button type="submit" { (tr(lang, "ui.admin.create")) }
+        }
+    };
+    page(&agent, Tab::Teams, None, body)
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    name: String,
+}
+
+pub async fn create_team(State(state): State<AppState>, agent: Agent, Form(form): Form<NameForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Teams) {
+        return page;
+    }
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return fail(&agent, ApiError::bad_field("name", "1 to 100 characters"));
+    }
+    match state.store.create_team(&agent.session.principal.workspace_id, name, &[]).await {
+        Ok(_) => see_other("/admin/teams"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+/// Checkboxes arrive as repeated `member=` pairs.
+pub async fn team_members(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    if let Some(page) = refused(&agent, Tab::Teams) {
+        return page;
+    }
+    let result = async {
+        let id = TeamId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let members = pairs
+            .iter()
+            .filter(|(k, _)| k == "member")
+            .map(|(_, v)| AgentId::parse(v).map_err(|_| ApiError::bad_field("member", "not a valid id")))
+            .collect::<Result<Vec<_>, _>>()?;
+        state.store.set_team_members(&agent.session.principal.workspace_id, &id, &members).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/teams"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+// ------------------------------------------------------------------ channels
+
+/// A starting configuration for each kind, shown in the form (the keys CONTRACT.md documents).
+fn config_example(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Api => "{\n  \"url\": \"https://crm.example.com/switchboard/replies\",\n  \"default_region\": \"PL\"\n}",
+        ChannelKind::Email => {
+            "{\n  \"address\": \"support@example.com\",\n  \"addresses\": [],\n  \"smtp\": {\"host\": \"smtp.example.com\", \"tls\": \"starttls\", \"username\": \"support@example.com\", \"password\": \"\", \"from_name\": \"Support\"},\n  \"imap\": {\"host\": \"imap.example.com\", \"tls\": \"tls\", \"username\": \"support@example.com\", \"password\": \"\", \"folder\": \"INBOX\"}\n}"
+        }
+        ChannelKind::Telegram => "{\n  \"bot_token\": \"\",\n  \"secret_token\": \"\"\n}",
+        ChannelKind::Whatsapp => {
+            "{\n  \"phone_number_id\": \"\",\n  \"access_token\": \"\",\n  \"app_secret\": \"\",\n  \"verify_token\": \"\"\n}"
+        }
+        ChannelKind::Vk => "{\n  \"group_id\": 0,\n  \"access_token\": \"\",\n  \"secret\": \"\",\n  \"confirmation\": \"\"\n}",
+        ChannelKind::Viber => "{\n  \"auth_token\": \"\"\n}",
+        ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
+            "{\n  \"account_sid\": \"\",\n  \"auth_token\": \"\",\n  \"from\": \"+48...\"\n}"
+        }
+        ChannelKind::Widget => "{\n  \"allowed_origins\": [\"https://www.example.com\"]\n}",
+    }
+}
+
+fn webhook_url(state: &AppState, channel: &Channel) -> String {
+    format!("{}/hooks/{}/{}", state.public_url.trim_end_matches('/'), channel.kind.as_str(), channel.id)
+}
+
+pub async fn channels(State(state): State<AppState>, agent: Agent) -> Response {
+    if let Some(page) = refused(&agent, Tab::Channels) {
+        return page;
+    }
+    let lang = agent.lang();
+    let list = match state.store.list_channels(&agent.session.principal.workspace_id).await {
+        Ok(l) => l,
+        Err(e) => return fail(&agent, e),
+    };
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.channels")) }
+        table {
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.admin.kind")) } th { (tr(lang, "ui.admin.webhook_url")) } } }
+            tbody {
+                @for c in &list {
+                    tr {
+                        td { a href=(format!("/admin/channels/{}", c.id)) { (c.name) } }
+                        td { (channel_name(lang, c.kind)) }
+                        td { code { (webhook_url(&state, c)) } }
+                    }
+                }
+            }
+        }
+        h2 { (tr(lang, "ui.admin.new_channel")) }
+        form.stack method="post" action="/admin/channels" {
+            label for="ch-name" { (tr(lang, "ui.name")) }
+            input #ch-name name="name" required;
+            label for="ch-kind" { (tr(lang, "ui.admin.kind")) }
+            select #ch-kind name="kind" {
+                @for kind in ChannelKind::ALL { option value=(kind.as_str()) { (channel_name(lang, kind)) } }
+            }
+            label for="ch-config" { (tr(lang, "ui.admin.config")) }
+            textarea #ch-config.code name="config" rows="8" { (config_example(ChannelKind::Api)) }
+            p.hint { (tr(lang, "ui.admin.config_hint")) }
+            details {
+                summary { (tr(lang, "ui.admin.examples")) }
+                @for kind in ChannelKind::ALL {
+                    h3 { (channel_name(lang, kind)) }
+                    pre.code { (config_example(kind)) }
+                }
+            }
+            button type="submit" { (tr(lang, "ui.admin.create")) }
+        }
+    };
+    page(&agent, Tab::Channels, None, body)
+}
+
+#[derive(Deserialize)]
+pub struct ChannelForm {
+    name: String,
+    kind: Option<String>,
+    config: String,
+}
+
+fn channel_input(form: &ChannelForm, kind: ChannelKind) -> Result<(String, serde_json::Value), ApiError> {
+    let name = form.name.trim().to_owned();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_field("name", "must be 1 to 200 characters"));
+    }
+    let config: serde_json::Value = serde_json::from_str(if form.config.trim().is_empty() { "{}" } else { &form.config })
+        .map_err(|e| ApiError::bad_field("config", format!("not JSON: {e}")))?;
+    switchboard_web::api::validate_channel_config(kind, &config)?;
+    Ok((name, config))
+}
+
+pub async fn create_channel(State(state): State<AppState>, agent: Agent, Form(form): Form<ChannelForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Channels) {
+        return page;
+    }
+    let result = async {
+        let kind: ChannelKind =
+            form.kind.as_deref().unwrap_or("").parse().map_err(|_| ApiError::bad_field("kind", "unknown channel kind"))?;
+        let (name, config) = channel_input(&form, kind)?;
+        let new = NewChannel {
+            workspace_id: agent.session.principal.workspace_id.clone(),
+            kind,
+            name,
+            config,
+            secret: switchboard_store::random_secret(),
+        };
+        Ok::<_, ApiError>(state.store.create_channel(new).await?)
+    };
+    match result.await {
+        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+async fn workspace_channel(state: &AppState, agent: &Agent, id: &str) -> Result<Channel, ApiError> {
+    let id = ChannelId::parse(id).map_err(|_| ApiError::not_found())?;
+    let channel = state.store.channel(&id).await?;
+    if channel.workspace_id != agent.session.principal.workspace_id {
+        return Err(ApiError::not_found());
+    }
+    Ok(channel)
+}
+
+pub async fn channel(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    channel_page(&state, &agent, &id, None).await
+}
+
+async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<Markup>) -> Response {
+    if let Some(page) = refused(agent, Tab::Channels) {
+        return page;
+    }
+    let lang = agent.lang();
+    let channel = match workspace_channel(state, agent, id).await {
+        Ok(c) => c,
+        Err(e) => return fail(agent, e),
+    };
+    let config = serde_json::to_string_pretty(&channel.config).unwrap_or_default();
+    let body = html! {
+        h1 { (channel.name) " · " (channel_name(lang, channel.kind)) }
+        dl.facts {
+            dt { (tr(lang, "ui.admin.webhook_url")) } dd { input.copy readonly value=(webhook_url(state, &channel)) aria-label=(tr(lang, "ui.admin.webhook_url")); }
+            dt { (tr(lang, "ui.admin.secret")) } dd { input.copy readonly value=(channel.secret) aria-label=(tr(lang, "ui.admin.secret")); }
+            dt { (tr(lang, "ui.admin.created")) } dd { (when(channel.created_at)) }
+        }
+        p.hint { (tr(lang, "ui.admin.secret_hint")) }
+        form method="post" action=(format!("/admin/channels/{}/test", channel.id)) {
+            button type="submit" { (tr(lang, "ui.admin.test")) }
+        }
+        h2 { (tr(lang, "ui.admin.configure")) }
+        form.stack method="post" action=(format!("/admin/channels/{}", channel.id)) {
+            label for="ch-name" { (tr(lang, "ui.name")) }
+            input #ch-name name="name" value=(channel.name) required;
+            label for="ch-config" { (tr(lang, "ui.admin.config")) }
+            textarea #ch-config.code name="config" rows="12" { (config) }
+            button type="submit" { (tr(lang, "ui.save")) }
+        }
+    };
+    page(agent, Tab::Channels, notice, body)
+}
+
+pub async fn update_channel(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    Form(form): Form<ChannelForm>,
+) -> Response {
+    if let Some(page) = refused(&agent, Tab::Channels) {
+        return page;
+    }
+    let result = async {
+        let channel = workspace_channel(&state, &agent, &id).await?;
+        let (name, config) = channel_input(&form, channel.kind)?;
+        Ok::<_, ApiError>(state.store.update_channel(&channel.workspace_id, &channel.id, &name, config).await?)
+    };
+    match result.await {
+        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+pub async fn test_channel(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Channels) {
+        return page;
+    }
+    let lang = agent.lang();
+    let channel = match workspace_channel(&state, &agent, &id).await {
+        Ok(c) => c,
+        Err(e) => return fail(&agent, e),
+    };
+    let outcome = match &state.channel_check {
+        Some(check) => check(channel).await,
+        None => Err(tr(lang, "ui.admin.test_unavailable")),
+    };
+    let notice = match outcome {
+        Ok(worked) => html! { p.saved { (tr(lang, "ui.admin.test_ok")) " " (worked) } },
+        Err(failed) => html! { p.problem { (tr(lang, "ui.admin.test_failed")) " " (failed) } },
+    };
+    channel_page(&state, &agent, &id, Some(notice)).await
+}
+
+// ------------------------------------------------------------------ canned replies
+
+pub async fn canned(State(state): State<AppState>, agent: Agent) -> Response {
+    if let Some(page) = refused(&agent, Tab::Canned) {
+        return page;
+    }
+    let lang = agent.lang();
+    let list = match state.store.list_canned(&agent.session.principal.workspace_id).await {
+        Ok(l) => l,
+        Err(e) => return fail(&agent, e),
+    };
+    let placeholders: Vec<String> = canned::PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect();
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.canned")) }
+        p.hint { (tr(lang, "ui.admin.placeholders")) " " code { (placeholders.join(" ")) } }
+        @for c in &list {
+            form.card-form.stack method="post" action=(format!("/admin/canned/{}", c.id)) {
+                label for=(format!("t-{}", c.id)) { (tr(lang, "ui.admin.title_field")) }
+                input id=(format!("t-{}", c.id)) name="title" value=(c.title) required;
+                label for=(format!("b-{}", c.id)) { (tr(lang, "ui.admin.body")) }
+                textarea id=(format!("b-{}", c.id)) name="body" rows="4" required { (c.body) }
+                div.actions {
+                    button type="submit" { (tr(lang, "ui.save")) }
+                    button.danger type="submit" formaction=(format!("/admin/canned/{}/delete", c.id)) { (tr(lang, "ui.admin.delete")) }
+                }
+            }
+        }
+        h2 { (tr(lang, "ui.admin.new_canned")) }
+        form.stack method="post" action="/admin/canned" {
+            label for="c-title" { (tr(lang, "ui.admin.title_field")) }
+            input #c-title name="title" required;
+            label for="c-body" { (tr(lang, "ui.admin.body")) }
+            textarea #c-body name="body" rows="4" required {}
+            button type="submit" { (tr(lang, "ui.admin.create")) }
+        }
+    };
+    page(&agent, Tab::Canned, None, body)
+}
+
+#[derive(Deserialize)]
+pub struct CannedForm {
+    title: String,
+    body: String,
+}
+
+pub async fn create_canned(State(state): State<AppState>, agent: Agent, Form(form): Form<CannedForm>) -> Response {
+    save_canned(&state, &agent, None, form).await
+}
+
+pub async fn update_canned(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<CannedForm>) -> Response {
+    match CannedReplyId::parse(&id) {
+        Ok(id) => save_canned(&state, &agent, Some(id), form).await,
+        Err(_) => fail(&agent, ApiError::not_found()),
+    }
+}
+
+async fn save_canned(state: &AppState, agent: &Agent, id: Option<CannedReplyId>, form: CannedForm) -> Response {
+    if let Some(page) = refused(agent, Tab::Canned) {
+        return page;
+    }
+    match state.store.save_canned(&agent.session.principal.workspace_id, id.as_ref(), &form.title, &form.body).await {
+        Ok(_) => see_other("/admin/canned"),
+        Err(e) => fail(agent, e),
+    }
+}
+
+pub async fn delete_canned(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Canned) {
+        return page;
+    }
+    let result = async {
+        let id = CannedReplyId::parse(&id).map_err(|_| ApiError::not_found())?;
+        state.store.delete_canned(&agent.session.principal.workspace_id, &id).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/canned"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+// ------------------------------------------------------------------ tokens
+
+pub async fn tokens(State(state): State<AppState>, agent: Agent) -> Response {
+    tokens_page(&state, &agent, None).await
+}
+
+async fn tokens_page(state: &AppState, agent: &Agent, notice: Option<Markup>) -> Response {
+    if let Some(page) = refused(agent, Tab::Tokens) {
+        return page;
+    }
+    let lang = agent.lang();
+    let list = match state.store.list_tokens(&agent.session.principal.workspace_id).await {
+        Ok(l) => l,
+        Err(e) => return fail(agent, e),
+    };
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.tokens")) }
+        table {
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.created")) } th {} } }
+            tbody {
+                @for token in &list {
+                    tr {
+                        td { (token.name) }
+                        td { (tr(lang, &format!("ui.role.{}", token.role.as_str()))) }
+                        td { (when(token.created_at)) }
+                        td {
+                            @if let Some(at) = token.revoked_at { (tr(lang, "ui.admin.revoked")) " " (when(at)) }
+                            @else {
+                                form method="post" action=(format!("/admin/tokens/{}/revoke", token.id)) {
+                                    button.danger type="submit" { (tr(lang, "ui.admin.revoke")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (tr(lang, "ui.admin.new_token")) }
+        form.stack method="post" action="/admin/tokens" {
+            label for="tok-name" { (tr(lang, "ui.name")) }
+            input #tok-name name="name" required;
+            label for="role" { (tr(lang, "ui.admin.role")) }
+            (roles(lang, "role", Role::Agent))
+            button type="submit" { (tr(lang, "ui.admin.create")) }
+        }
+    };
+    page(agent, Tab::Tokens, notice, body)
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+    role: String,
+}
+
+pub async fn create_token(State(state): State<AppState>, agent: Agent, Form(form): Form<TokenForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Tokens) {
+        return page;
+    }
+    let lang = agent.lang();
+    let result = async {
+        let role = parse_role(&form.role)?;
+        let name = form.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::bad_field("name", "1 to 100 characters"));
+        }
+        Ok(state.store.create_token(&agent.session.principal.workspace_id, name, role).await?)
+    };
+    match result.await {
+        Ok(created) => {
+            let notice = html! {
+                p { (tr(lang, "ui.admin.token_once")) }
+                p { input.copy readonly value=(created.token) aria-label=(tr(lang, "ui.admin.tokens")); }
+            };
+            tokens_page(&state, &agent, Some(notice)).await
+        }
+        Err(e) => fail(&agent, e),
+    }
+}
+
+pub async fn revoke_token(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Tokens) {
+        return page;
+    }
+    let result = async {
+        let id = TokenId::parse(&id).map_err(|_| ApiError::not_found())?;
+        state.store.revoke_token(&agent.session.principal.workspace_id, &id).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/tokens"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+// ------------------------------------------------------------------ settings
+
+pub async fn settings(State(state): State<AppState>, agent: Agent) -> Response {
+    if let Some(page) = refused(&agent, Tab::Settings) {
+        return page;
+    }
+    let lang = agent.lang();
+    let workspace = match state.store.workspace(&agent.session.principal.workspace_id).await {
+        Ok(w) => w,
+        Err(e) => return fail(&agent, e),
+    };
+    let body = html! {
+        h1 { (tr(lang, "ui.admin.settings")) }
+        form.stack method="post" action="/admin/settings" {
+            label for="continuity" { (tr(lang, "ui.admin.continuity")) }
+            input #continuity name="continuity_hours" type="number" min="1" max="8760" value=(workspace.windows.continuity_ms / HOUR_MS) required;
+            p.hint { (tr(lang, "ui.admin.continuity_hint")) }
+            label for="reopen" { (tr(lang, "ui.admin.reopen")) }
+            input #reopen name="reopen_hours" type="number" min="0" max="8760" value=(workspace.windows.reopen_ms / HOUR_MS) required;
+            p.hint { (tr(lang, "ui.admin.reopen_hint")) }
+            button type="submit" { (tr(lang, "ui.save")) }
+        }
+    };
+    page(&agent, Tab::Settings, None, body)
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    continuity_hours: i64,
+    reopen_hours: i64,
+}
+
+pub async fn save_settings(State(state): State<AppState>, agent: Agent, Form(form): Form<SettingsForm>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Settings) {
+        return page;
+    }
+    let windows =
+        Windows { continuity_ms: form.continuity_hours.saturating_mul(HOUR_MS), reopen_ms: form.reopen_hours.saturating_mul(HOUR_MS) };
+    match state.store.set_windows(&agent.session.principal.workspace_id, windows).await {
+        Ok(_) => see_other("/admin/settings"),
+        Err(e) => fail(&agent, e),
+    }
+}

@@ -1,0 +1,220 @@
+//! The customer beside a conversation: every identity, attributes and notes (editable), every
+//! conversation on every channel, and merge suggestions with one-click merge and undo.
+
+use crate::inbox::contact_label;
+use crate::page::{channel_badge, error_page, tr};
+use crate::{Agent, see_other};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use switchboard_domain::*;
+use switchboard_i18n::{Lang, t};
+use switchboard_store::*;
+use switchboard_web::AppState;
+use switchboard_web::api::{merge_contacts, undo_merge_of};
+use switchboard_web::error::ApiError;
+
+/// What the panel shows, loaded with the conversation.
+pub struct Panel {
+    pub contact: Contact,
+    /// The customer's conversations on every channel, newest first.
+    pub conversations: Vec<Conversation>,
+    /// Open suggestions that this customer and another are one person: (suggestion, the other).
+    pub suggestions: Vec<(MergeSuggestion, Contact)>,
+}
+
+pub async fn load(state: &AppState, ws: &WorkspaceId, contact: &ContactId) -> Result<Panel, ApiError> {
+    let contact = state.store.contact(ws, contact).await?;
+    let filter = ConversationFilter { contact_id: Some(contact.id.clone()), sort: ConversationSort::Recent, ..Default::default() };
+    let conversations = state.store.list_conversations(ws, &filter, PageRequest { cursor: None, limit: 20 }).await?.items;
+    let mut suggestions = Vec::new();
+    for s in state.store.merge_suggestions(ws).await? {
+        let other = if s.contact_id == contact.id {
+            &s.other_contact_id
+        } else if s.other_contact_id == contact.id {
+            &s.contact_id
+        } else {
+            continue;
+        };
+        if let Ok(other) = state.store.contact(ws, other).await
+            && other.merged_into.is_none()
+        {
+            suggestions.push((s, other));
+        }
+    }
+    Ok(Panel { contact, conversations, suggestions })
+}
+
+/// Attributes as the edit form shows them: one `name: value` per line.
+fn attribute_lines(contact: &Contact) -> String {
+    contact.attributes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The panel. `back` is the page the forms return to; `merged` a merge just made (offers undo).
+pub fn render(lang: Lang, agent: &Agent, panel: &Panel, current: &ConversationId, back: &str, merged: Option<&str>) -> Markup {
+    let contact = &panel.contact;
+    let role = agent.session.principal.role;
+    html! {
+        section.customer aria-labelledby="customer-h" {
+            h2 #customer-h { (tr(lang, "ui.customer")) }
+            p.name { (contact_label(contact)) }
+            ul.identities {
+                @for i in &contact.identities {
+                    li { span.kind { (i.kind.as_str()) } " " (Identity::display_value(i.kind, &i.value)) @if i.verified { " " span.verified title=(tr(lang, "ui.verified")) { "✓" } } }
+                }
+            }
+            @if !contact.attributes.is_empty() {
+                dl.attributes { @for (k, v) in &contact.attributes { dt { (k) } dd { (v) } } }
+            }
+            @if !contact.notes.trim().is_empty() { div.text.customer-notes { (contact.notes) } }
+            @if let Some(merge) = merged {
+                form.undo method="post" action=(format!("/merges/{merge}/undo")) {
+                    input type="hidden" name="back" value=(back);
+                    span role="status" { (tr(lang, "ui.customer_merged")) } " "
+                    button type="submit" { (tr(lang, "ui.undo")) }
+                }
+            }
+            @if role.allows(Permission::MergeContacts) && !panel.suggestions.is_empty() {
+                h3 { (tr(lang, "ui.merge_suggestions")) }
+                ul.suggestions {
+                    @for (s, other) in &panel.suggestions {
+                        li {
+                            (t(lang, "ui.same_person", &[("name", &contact_label(other)), ("detail", &s.detail.value)]))
+                            form.inline method="post" action=(format!("/customers/{}/merge", contact.id)) {
+                                input type="hidden" name="other" value=(other.id);
+                                input type="hidden" name="back" value=(back);
+                                button type="submit" { (tr(lang, "ui.merge")) }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { (tr(lang, "ui.conversations")) }
+            ul.others {
+                @for other in &panel.conversations {
+                    li {
+                        @if other.id == *current { strong { "#" (other.number) } } @else {
+                            a href=(format!("/conversations/{}", other.id)) { "#" (other.number) }
+                        }
+                        " " @for ch in &other.channels { (channel_badge(lang, ch.kind)) }
+                        " " (other.subject.as_deref().unwrap_or("")) " · " (tr(lang, &format!("ui.status.{}", other.status.as_str())))
+                    }
+                }
+            }
+            p { a href=(format!("/inbox?view=all&status=any&customer={}", contact.id)) { (tr(lang, "ui.all_of_customer")) } }
+            @if role.allows(Permission::Write) {
+                details {
+                    summary { (tr(lang, "ui.edit_customer")) }
+                    form.stack method="post" action=(format!("/customers/{}", contact.id)) {
+                        input type="hidden" name="back" value=(back);
+                        label for="cu-name" { (tr(lang, "ui.name")) }
+                        input #cu-name name="name" value=(contact.name.as_deref().unwrap_or(""));
+                        label for="cu-attrs" { (tr(lang, "ui.attributes")) }
+                        textarea #cu-attrs name="attributes" rows="3" placeholder="plan: Business" { (attribute_lines(contact)) }
+                        label for="cu-notes" { (tr(lang, "ui.customer_notes")) }
+                        textarea #cu-notes name="notes" rows="3" { (contact.notes) }
+                        button type="submit" { (tr(lang, "ui.save")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CustomerForm {
+    name: String,
+    attributes: String,
+    notes: String,
+    back: Option<String>,
+}
+
+/// `name: value` lines; a line without a colon is refused, naming it.
+fn parse_attributes(text: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (name, value) =
+            line.split_once(':').ok_or_else(|| ApiError::bad_field("attributes", format!("line {} has no \"name: value\"", i + 1)))?;
+        out.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(out)
+}
+
+pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<CustomerForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        agent.auth.require(Permission::Write)?;
+        let id = ContactId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let update = ContactUpdate {
+            name: Some(Some(form.name.clone()).filter(|n| !n.trim().is_empty())),
+            attributes: Some(parse_attributes(&form.attributes)?),
+            notes: Some(form.notes.clone()),
+        };
+        let actor = Actor::Agent(agent.session.principal.agent_id.clone());
+        state.store.update_contact(&agent.session.principal.workspace_id, &id, update, actor).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other(form.back.as_deref().unwrap_or("/inbox")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    other: String,
+    back: Option<String>,
+}
+
+pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<MergeForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let survivor = ContactId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let other = ContactId::parse(&form.other).map_err(|_| ApiError::bad_field("other", "not a valid id"))?;
+        merge_contacts(&state, &agent.auth, &survivor, &other).await
+    };
+    match result.await {
+        Ok(record) => {
+            let back = form.back.as_deref().unwrap_or("/inbox");
+            let joiner = if back.contains('?') { '&' } else { '?' };
+            see_other(&format!("{back}{joiner}merged={}", record.id))
+        }
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BackForm {
+    back: Option<String>,
+}
+
+pub async fn undo_merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<BackForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = MergeId::parse(&id).map_err(|_| ApiError::not_found())?;
+        undo_merge_of(&state, &agent.auth, &id).await
+    };
+    match result.await {
+        Ok(_) => see_other(form.back.as_deref().unwrap_or("/inbox")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_are_name_value_lines() {
+        let parsed = parse_attributes("plan: Business\n\n city : Kraków \nurl: https://x.example").expect("parsed");
+        assert_eq!(
+            parsed,
+            vec![("plan".into(), "Business".into()), ("city".into(), "Kraków".into()), ("url".into(), "https://x.example".into())]
+        );
+        let e = parse_attributes("plan: ok\nno colon here").expect_err("refused");
+        assert_eq!(e.field.as_deref(), Some("attributes"));
+        assert!(e.message().contains("line 2"), "{}", e.message());
+    }
+}
