@@ -196,6 +196,7 @@ test("two agents work one cross-channel conversation live, in three languages", 
   const row = annaPage.locator(`#inbox-list [data-id="${first.conversation_id}"]`);
   await row.waitFor({ timeout: WAIT });
   assert.match(await row.innerText(), /Marta Zielińska/);
+  await annaPage.locator("#notices").getByText("New conversation").waitFor({ timeout: WAIT });
 
   // The same customer writes by email: same customer, same conversation, continued on email.
   await rawEmail(mail.id, mail.secret, [
@@ -259,6 +260,16 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
   await janPage.locator("#conv-status").getByText("Solved").waitFor({ timeout: WAIT });
 
+  // Jan takes it; when Marta writes again, Jan hears of it wherever he is.
+  await annaPage.locator("#c-assignee").selectOption({ label: "Jan Nowak" });
+  await annaPage.locator("aside form.stack[action$='/update'] button[type=submit]").click();
+  await annaPage.locator("#timeline").getByText("assigned it to Jan Nowak").waitFor({ timeout: WAIT });
+  await janPage.goto(base + "/inbox?view=mine&status=any");
+  await janPage.locator("body[data-live=ready]").waitFor({ state: "attached", timeout: WAIT });
+  await hook(crmChannel.id, crmChannel.secret, { message_id: "crm-1b", from: { id: "c-77", name: "Marta Zielińska" }, text: "Any news about the address?" });
+  await janPage.locator("#notices").getByText("New reply from a customer").waitFor({ timeout: WAIT });
+  await janPage.locator(`#inbox-list [data-id="${first.conversation_id}"]`).waitFor({ timeout: WAIT });
+
   // A second profile with Marta's email: suggested as the same person; merged in one click, undone.
   // (A CRM user who wrote before now says their email is Marta's: the CRM vouches for it, but it
   // belongs to another profile, so it is a suggestion for an agent, never an automatic merge.)
@@ -282,11 +293,16 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.locator(".customer dl.attributes").getByText("Kraków").waitFor({ timeout: WAIT });
 
   // The inbox with a few more conversations, for the screenshot (and the live count).
-  for (const [i, name, text] of [[2, "Олег Смирнов", "Не приходит код подтверждения"], [3, "Piotr Wiśniewski", "Faktura za listopad"], [4, "Emma Clark", "Refund for a damaged parcel"]]) {
-    await hook(crmChannel.id, crmChannel.secret, { message_id: `crm-${i}`, from: { id: `c-${i}`, name }, text, subject: text });
+  const ago = (minutes) => new Date(Date.now() - minutes * 60_000).toISOString();
+  for (const [i, name, text, minutes] of [[2, "Олег Смирнов", "Не приходит код подтверждения", 3 * 24 * 60], [3, "Piotr Wiśniewski", "Faktura za listopad", 125], [4, "Emma Clark", "Refund for a damaged parcel", 22]]) {
+    await hook(crmChannel.id, crmChannel.secret, { message_id: `crm-${i}`, from: { id: `c-${i}`, name }, text, subject: text, timestamp: ago(minutes) });
   }
   await annaPage.goto(base + "/inbox?view=all&status=any");
   await annaPage.locator("#inbox-list .conv").nth(3).waitFor({ timeout: WAIT });
+  const waits = await annaPage.locator("#inbox-list .waiting").allInnerTexts();
+  for (const expected of ["waiting 3 days", "waiting 2 hours", "waiting 22 minutes"]) {
+    assert.ok(waits.includes(expected), `${expected} in ${waits}`);
+  }
   await annaPage.screenshot({ path: join(SHOTS, "inbox.png"), fullPage: true });
 
   // Script and HTML in a customer's name, subject and message render as text everywhere.

@@ -67,10 +67,16 @@
   });
 
   // ---------------------------------------------------------------- refreshing parts of the page
-  var refreshTimer = null;
+  // At most one refresh in flight per window: on a busy day every message would otherwise
+  // re-render every open inbox. Events arriving meanwhile ride on the pending refresh.
+  var refreshTimer = null, afterRefresh = [];
   function refresh(after) {
-    clearTimeout(refreshTimer);
+    if (after) afterRefresh.push(after);
+    if (refreshTimer) return;
     refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      var callbacks = afterRefresh;
+      afterRefresh = [];
       fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
         if (!html) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
@@ -79,9 +85,9 @@
           var now = $(sel), fresh = $(sel, doc);
           if (now && fresh && !now.contains(document.activeElement)) { now.replaceWith(fresh); localTimes(fresh); }
         });
-        if (after) after();
+        callbacks.forEach(function (f) { f(); });
       });
-    }, 150);
+    }, conversationId() ? 150 : 1000);
   }
 
   // ---------------------------------------------------------------- presence of colleagues
@@ -152,16 +158,16 @@
       source.addEventListener(kind, function (e) { var d = {}; try { d = JSON.parse(e.data); } catch (x) { /* empty */ } handler(d); });
     };
     on("message.created", function (d) {
-      var here = conversationId();
-      if (here && d.conversation_id === here) refresh();
-      if (!here && $("#inbox-list")) {
-        refresh(function () {
-          var row = $('#inbox-list [data-id="' + d.conversation_id + '"]');
-          if (d.new_conversation && row) alertAgent(text("new-conversation"), "/conversations/" + d.conversation_id);
-          else if (row && row.hasAttribute("data-mine") && !d.author_agent_id) alertAgent(text("new-reply"), "/conversations/" + d.conversation_id);
-        });
-      } else if (here && d.conversation_id === here && !d.author_agent_id && document.hidden) {
-        alertAgent(text("new-reply"));
+      var here = conversationId(), link = "/conversations/" + d.conversation_id;
+      if (here === d.conversation_id || (!here && $("#inbox-list"))) refresh();
+      if (d.author_agent_id) return; // a colleague's reply or note: no alert
+      if (d.new_conversation) {
+        // Every agent's "All" view holds a new conversation.
+        alertAgent(text("new-conversation"), link);
+      } else if (here !== d.conversation_id || document.hidden) {
+        // A customer's reply: an alert when the conversation is the agent's own.
+        fetch("/api/v1/conversations/" + d.conversation_id, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : {}; })
+          .then(function (c) { if (c.assignee === me) alertAgent(text("new-reply"), link); }).catch(function () {});
       }
     });
     ["message.updated", "conversation.updated", "contact.merged", "contact.unmerged"].forEach(function (kind) {
