@@ -284,6 +284,9 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.getByRole("button", { name: "Undo" }).click();
   await annaPage.waitForURL((url) => !url.search.includes("merged="), { timeout: WAIT });
   assert.equal(await annaPage.locator(".customer .others li").count(), 1, "undone exactly");
+  // The suggestion is back after the undo; "not the same person" dismisses it for good.
+  await suggestion.getByRole("button", { name: "Not the same person" }).click();
+  await suggestion.waitFor({ state: "detached", timeout: WAIT });
 
   // Customer attributes and notes.
   await annaPage.getByText("Edit customer").click();

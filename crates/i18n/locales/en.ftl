@@ -248,6 +248,7 @@ ui-edit_customer = Edit customer
 ui-customer_merged = Profiles merged.
 ui-undo = Undo
 ui-merge = Merge
+ui-not_same_person = Not the same person
 ui-merge_suggestions = Possibly the same person
 ui-same_person = { $name } (shares { $detail })
 ui-canned = Canned reply

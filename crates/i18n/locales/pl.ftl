@@ -260,6 +260,7 @@ ui-edit_customer = Edytuj klienta
 ui-customer_merged = Profile połączone.
 ui-undo = Cofnij
 ui-merge = Połącz
+ui-not_same_person = To inna osoba
 ui-merge_suggestions = Być może ta sama osoba
 ui-same_person = { $name } (wspólne: { $detail })
 ui-canned = Gotowa odpowiedź

@@ -260,6 +260,7 @@ ui-edit_customer = Изменить клиента
 ui-customer_merged = Профили объединены.
 ui-undo = Отменить
 ui-merge = Объединить
+ui-not_same_person = Это другой человек
 ui-merge_suggestions = Возможно, тот же человек
 ui-same_person = { $name } (общее: { $detail })
 ui-canned = Шаблон ответа

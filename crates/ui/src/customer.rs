@@ -86,6 +86,7 @@ pub fn render(lang: Lang, agent: &Agent, panel: &Panel, current: &ConversationId
                                 input type="hidden" name="other" value=(other.id);
                                 input type="hidden" name="back" value=(back);
                                 button type="submit" { (tr(lang, "ui.merge")) }
+                                button.link type="submit" formaction=(format!("/suggestions/{}/dismiss", s.id)) { (tr(lang, "ui.not_same_person")) }
                             }
                         }
                     }
@@ -181,6 +182,22 @@ pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<S
             let joiner = if back.contains('?') { '&' } else { '?' };
             see_other(&format!("{back}{joiner}merged={}", record.id))
         }
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+/// "Not the same person": the suggestion is dismissed for good (audited).
+pub async fn dismiss(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<BackForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        agent.auth.require(Permission::MergeContacts)?;
+        let id = SuggestionId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let actor = Actor::Agent(agent.session.principal.agent_id.clone());
+        state.store.dismiss_suggestion(&agent.session.principal.workspace_id, &id, actor).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other(form.back.as_deref().unwrap_or("/inbox")),
         Err(e) => error_page(lang, &e.lang(lang)),
     }
 }

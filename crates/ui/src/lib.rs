@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}", post(customer::update))
         .route("/customers/{id}/merge", post(customer::merge))
         .route("/merges/{id}/undo", post(customer::undo_merge))
+        .route("/suggestions/{id}/dismiss", post(customer::dismiss))
         .route("/inbox", get(inbox::page))
         .route("/conversations/{id}", get(conversation::page))
         .route("/conversations/{id}/messages", post(conversation::post_message))
