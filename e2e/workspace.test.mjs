@@ -253,6 +253,7 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.getByRole("button", { name: "Send" }).click();
   await janPage.waitForFunction(() => window.__notified.some((b) => b.includes("the courier called")), null, { timeout: WAIT });
   await janPage.evaluate(() => Object.defineProperty(document, "hidden", { value: false, configurable: true }));
+  await janPage.locator("#unread").getByText("2").waitFor({ timeout: WAIT });
   assert.equal(await janPage.getByLabel("Message").inputValue(), "Let me check", "a live update keeps a half-written reply");
 
   // 7. Solve: the status changes, for Jan too.
@@ -269,6 +270,20 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await hook(crmChannel.id, crmChannel.secret, { message_id: "crm-1b", from: { id: "c-77", name: "Marta Zielińska" }, text: "Any news about the address?" });
   await janPage.locator("#notices").getByText("New reply from a customer").waitFor({ timeout: WAIT });
   await janPage.locator(`#inbox-list [data-id="${first.conversation_id}"]`).waitFor({ timeout: WAIT });
+
+  // Mentions wait in Jan's notifications until read.
+  await janPage.goto(base + "/notifications");
+  const mentions = janPage.locator(".notifications-list li.unread");
+  assert.equal(await mentions.count(), 2);
+  assert.match(await mentions.first().innerText(), /Anna Kowalska mentioned you in #1[\s\S]*the courier called/);
+  await mentions.first().getByRole("button").click();
+  await janPage.waitForURL(/\/conversations\/.*#m-/, { timeout: WAIT });
+  assert.equal(await janPage.locator("#unread").innerText(), "1");
+  await janPage.goto(base + "/notifications");
+  await janPage.getByRole("button", { name: "Mark all as read" }).click();
+  await janPage.waitForURL(/\/notifications$/, { timeout: WAIT });
+  assert.equal(await janPage.locator(".notifications-list li.unread").count(), 0);
+  assert.equal(await janPage.locator("#unread").isHidden(), true);
 
   // A second profile with Marta's email: suggested as the same person; merged in one click, undone.
   // (A CRM user who wrote before now says their email is Marta's: the CRM vouches for it, but it

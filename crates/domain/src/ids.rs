@@ -66,4 +66,6 @@ id_type!(
     FailedMailId,
     /// A saved answer agents insert into replies.
     CannedReplyId,
+    /// Something an agent is told (a mention), kept until read.
+    NotificationId,
 );

@@ -257,3 +257,7 @@ ui-invite_title = Join Switchboard
 ui-invite_intro = You were invited as { $name } ({ $email }). Choose your password.
 ui-invite_accept = Set password and sign in
 ui-invite_gone = This invitation is no longer valid (used, expired or withdrawn). Ask your admin for a new one.
+ui-notifications = Notifications
+ui-mark_all_read = Mark all as read
+ui-no_notifications = Nothing yet. When a colleague mentions you in a note, it shows here.
+ui-notification-mention = { $name } mentioned you in #{ $number }

@@ -269,3 +269,7 @@ ui-invite_title = Dołącz do Switchboard
 ui-invite_intro = Zaproszono Cię jako { $name } ({ $email }). Ustaw hasło.
 ui-invite_accept = Ustaw hasło i zaloguj się
 ui-invite_gone = To zaproszenie jest już nieważne (użyte, wygasłe lub wycofane). Poproś administratora o nowe.
+ui-notifications = Powiadomienia
+ui-mark_all_read = Oznacz wszystkie jako przeczytane
+ui-no_notifications = Na razie nic. Gdy ktoś wspomni o Tobie w notatce, pojawi się to tutaj.
+ui-notification-mention = { $name } wspomniał(a) o Tobie w #{ $number }

@@ -269,3 +269,7 @@ ui-invite_title = Вход в Switchboard
 ui-invite_intro = Вас пригласили как { $name } ({ $email }). Задайте пароль.
 ui-invite_accept = Задать пароль и войти
 ui-invite_gone = Это приглашение больше не действует (использовано, истекло или отозвано). Попросите администратора прислать новое.
+ui-notifications = Уведомления
+ui-mark_all_read = Отметить все как прочитанные
+ui-no_notifications = Пока ничего. Когда коллега упомянет вас в заметке, это появится здесь.
+ui-notification-mention = { $name } упомянул(а) вас в #{ $number }

@@ -130,7 +130,13 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     .post_agent_message(
                         workspace,
                         conv,
-                        NewAgentMessage { text: p.reply.into(), channel_id: None, internal: false, attachments: vec![] },
+                        NewAgentMessage {
+                            text: p.reply.into(),
+                            channel_id: None,
+                            internal: false,
+                            attachments: vec![],
+                            mentions: Vec::new(),
+                        },
                         &agent.id,
                     )
                     .await?;
@@ -138,7 +144,13 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     .post_agent_message(
                         workspace,
                         conv,
-                        NewAgentMessage { text: format!("Demo note: {}", p.name), channel_id: None, internal: true, attachments: vec![] },
+                        NewAgentMessage {
+                            text: format!("Demo note: {}", p.name),
+                            channel_id: None,
+                            internal: true,
+                            attachments: vec![],
+                            mentions: vec![],
+                        },
                         &agent.id,
                     )
                     .await?;

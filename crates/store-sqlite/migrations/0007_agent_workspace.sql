@@ -23,3 +23,18 @@ CREATE TABLE canned_replies (
     updated_at BIGINT NOT NULL,
     UNIQUE (workspace_id, title)
 );
+
+-- What an agent is told while away: mentions in internal notes, kept until read.
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    kind TEXT NOT NULL,
+    conversation_id TEXT REFERENCES conversations(id),
+    message_id TEXT REFERENCES messages(id),
+    actor_id TEXT REFERENCES agents(id),
+    text TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    read_at BIGINT
+);
+CREATE INDEX notifications_agent ON notifications (agent_id, read_at, created_at);

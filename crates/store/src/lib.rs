@@ -136,6 +136,16 @@ pub trait ContactStore: Send + Sync {
     async fn update_contact(&self, workspace: &WorkspaceId, id: &ContactId, update: ContactUpdate, actor: Actor) -> Result<Contact>;
 }
 
+/// What agents are told while away (mentions), kept until read.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// The agent's latest notifications, newest first.
+    async fn notifications(&self, workspace: &WorkspaceId, agent: &AgentId, limit: usize) -> Result<Vec<Notification>>;
+    async fn unread_notifications(&self, agent: &AgentId) -> Result<i64>;
+    /// Marks one notification (or, with `None`, all) read; how many changed.
+    async fn mark_notifications_read(&self, agent: &AgentId, one: Option<&NotificationId>) -> Result<i64>;
+}
+
 /// Saved answers agents insert into replies.
 #[async_trait]
 pub trait CannedReplyStore: Send + Sync {
@@ -245,6 +255,7 @@ pub trait Store:
     + ConversationStore
     + ContactStore
     + CannedReplyStore
+    + NotificationStore
     + MailboxStore
     + JobQueue
     + LiveEvents
@@ -258,6 +269,7 @@ impl<T> Store for T where
         + ConversationStore
         + ContactStore
         + CannedReplyStore
+        + NotificationStore
         + MailboxStore
         + JobQueue
         + LiveEvents

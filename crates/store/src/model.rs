@@ -314,6 +314,24 @@ pub struct NewAgentMessage {
     pub internal: bool,
     /// Files sent with the reply (or kept with the note), with their bytes.
     pub attachments: Vec<AttachmentMeta>,
+    /// Colleagues a note mentions: each gets a notification in the same transaction.
+    pub mentions: Vec<AgentId>,
+}
+
+/// Something an agent is told: a mention in a note, kept until read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub kind: String,
+    pub conversation_id: Option<ConversationId>,
+    pub conversation_number: Option<i64>,
+    pub message_id: Option<MessageId>,
+    pub actor_id: Option<AgentId>,
+    /// Who did it, as colleagues see their name.
+    pub actor_name: Option<String>,
+    pub text: String,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1028,7 +1028,29 @@ pub fn post_agent_message(
             "UPDATE conversations SET last_activity_at = $1, updated_at = $1 WHERE id = $2 AND last_activity_at < $1",
             params![now, conversation_id.as_str()],
         )?;
-        audit.record(conn, "note.added", json!({"message_id": id}))?;
+        let mut mentioned = Vec::new();
+        for agent in new.mentions.iter().filter(|a| *a != author) {
+            if !agent_in_workspace(conn, workspace, agent)? || mentioned.contains(&agent) {
+                continue;
+            }
+            let excerpt: String = new.text.chars().take(280).collect();
+            conn.execute(
+                "INSERT INTO notifications (id, workspace_id, agent_id, kind, conversation_id, message_id, actor_id, text, created_at) \
+                 VALUES ($1, $2, $3, 'mention', $4, $5, $6, $7, $8)",
+                params![
+                    NotificationId::generate().as_str(),
+                    workspace.as_str(),
+                    agent.as_str(),
+                    conversation_id.as_str(),
+                    id.as_str(),
+                    author.as_str(),
+                    excerpt,
+                    now
+                ],
+            )?;
+            mentioned.push(agent);
+        }
+        audit.record(conn, "note.added", json!({"message_id": id, "mentions": mentioned}))?;
         return message(conn, &id);
     }
     if conv.status == Status::Closed {
@@ -2154,4 +2176,51 @@ fn copied_addresses(conn: &mut dyn Conn, conversation: &ConversationId, customer
     .iter()
     .map(|r| r.text(0))
     .collect()
+}
+
+// ---------------------------------------------------------------- notifications
+
+pub fn notifications(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, limit: usize) -> Result<Vec<Notification>> {
+    let sql = format!(
+        "SELECT n.id, n.kind, n.conversation_id, c.number, n.message_id, n.actor_id, a.name, n.text, n.created_at, n.read_at \
+         FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id LEFT JOIN agents a ON a.id = n.actor_id \
+         WHERE n.workspace_id = $1 AND n.agent_id = $2 ORDER BY n.created_at DESC, n.id DESC LIMIT {}",
+        limit.clamp(1, 200)
+    );
+    conn.query(&sql, params![workspace.as_str(), agent.as_str()])?
+        .iter()
+        .map(|r| {
+            Ok(Notification {
+                id: NotificationId::from_trusted(r.text(0)?),
+                kind: r.text(1)?,
+                conversation_id: r.opt_text(2)?.map(ConversationId::from_trusted),
+                conversation_number: r.opt_int(3)?,
+                message_id: r.opt_text(4)?.map(MessageId::from_trusted),
+                actor_id: r.opt_text(5)?.map(AgentId::from_trusted),
+                actor_name: r.opt_text(6)?,
+                text: r.text(7)?,
+                created_at: Timestamp(r.int(8)?),
+                read_at: r.opt_int(9)?.map(Timestamp),
+            })
+        })
+        .collect()
+}
+
+pub fn unread_notifications(conn: &mut dyn Conn, agent: &AgentId) -> Result<i64> {
+    conn.query_one("SELECT COUNT(*) FROM notifications WHERE agent_id = $1 AND read_at IS NULL", params![agent.as_str()])?.int(0)
+}
+
+/// Marks the agent's notifications read: one, or all of them.
+pub fn mark_notifications_read(conn: &mut dyn Conn, agent: &AgentId, one: Option<&NotificationId>) -> Result<i64> {
+    let now = crate::now().millis();
+    let changed = match one {
+        Some(id) => conn.execute(
+            "UPDATE notifications SET read_at = $1 WHERE agent_id = $2 AND id = $3 AND read_at IS NULL",
+            params![now, agent.as_str(), id.as_str()],
+        )?,
+        None => {
+            conn.execute("UPDATE notifications SET read_at = $1 WHERE agent_id = $2 AND read_at IS NULL", params![now, agent.as_str()])?
+        }
+    };
+    Ok(changed as i64)
 }

@@ -330,6 +330,22 @@ impl ContactStore for SqlStore {
 }
 
 #[async_trait]
+impl NotificationStore for SqlStore {
+    async fn notifications(&self, workspace: &WorkspaceId, agent: &AgentId, limit: usize) -> Result<Vec<Notification>> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.read(move |c| q::notifications(c, &ws, &agent, limit)).await
+    }
+    async fn unread_notifications(&self, agent: &AgentId) -> Result<i64> {
+        let agent = agent.clone();
+        self.read(move |c| q::unread_notifications(c, &agent)).await
+    }
+    async fn mark_notifications_read(&self, agent: &AgentId, one: Option<&NotificationId>) -> Result<i64> {
+        let (agent, one) = (agent.clone(), one.cloned());
+        self.write(move |c| q::mark_notifications_read(c, &agent, one.as_ref())).await
+    }
+}
+
+#[async_trait]
 impl CannedReplyStore for SqlStore {
     async fn list_canned(&self, workspace: &WorkspaceId) -> Result<Vec<CannedReply>> {
         let ws = workspace.clone();

@@ -185,6 +185,8 @@
     on("agent.presence", function (d) { presence[d.agent_id] = d; drawPresence(); });
     on("agent.mentioned", function (d) {
       if (d.agent_id !== me) return;
+      var badge = $("#unread");
+      if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
       alertAgent(text("mentioned", { name: d.by }) + ": " + d.text, "/conversations/" + d.conversation_id);
     });
     on("lagged", function () { refresh(); });

@@ -437,7 +437,13 @@ pub async fn post_message(State(state): State<AppState>, agent: Agent, Path(id):
             .filter(|c| !c.is_empty() && !internal)
             .map(|c| ChannelId::parse(&c).map_err(|_| ApiError::bad_field("channel", "not a valid id")))
             .transpose()?;
-        post_agent_message(&state, &agent.auth, &id, NewAgentMessage { text, channel_id, internal, attachments: files }).await?;
+        post_agent_message(
+            &state,
+            &agent.auth,
+            &id,
+            NewAgentMessage { text, channel_id, internal, attachments: files, mentions: Vec::new() },
+        )
+        .await?;
         Ok(id)
     };
     match result.await {

@@ -8,6 +8,7 @@ mod admin;
 mod conversation;
 mod customer;
 mod inbox;
+mod notifications;
 mod page;
 
 use axum::Router;
@@ -54,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/merge", post(customer::merge))
         .route("/merges/{id}/undo", post(customer::undo_merge))
         .route("/suggestions/{id}/dismiss", post(customer::dismiss))
+        .route("/notifications", get(notifications::page))
+        .route("/notifications/read", post(notifications::read_all))
+        .route("/notifications/{id}/open", post(notifications::open))
         .route("/inbox", get(inbox::page))
         .route("/conversations/{id}", get(conversation::page))
         .route("/conversations/{id}/messages", post(conversation::post_message))
@@ -73,6 +77,8 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 pub struct Agent {
     pub auth: Auth,
     pub session: SessionInfo,
+    /// Unread notifications, for the badge in the navigation.
+    pub unread: i64,
 }
 
 impl Agent {
@@ -97,7 +103,8 @@ impl FromRequestParts<AppState> for Agent {
         };
         let lang = session.language.as_deref().and_then(Lang::from_code).unwrap_or(lang);
         let auth = Auth { principal: session.principal.clone(), lang, session: Some(session.clone()) };
-        Ok(Agent { auth, session })
+        let unread = state.store.unread_notifications(&session.principal.agent_id).await.unwrap_or(0);
+        Ok(Agent { auth, session, unread })
     }
 }
 

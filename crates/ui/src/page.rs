@@ -69,6 +69,7 @@ fn head(title: &str) -> Markup {
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum Section {
     Inbox,
+    Notifications,
     Account,
     Admin,
 }
@@ -89,6 +90,10 @@ pub fn frame(agent: &Agent, section: Section, title: &str, body: Markup) -> Mark
                     a.brand href="/inbox" { "Switchboard" }
                     nav aria-label=(tr(lang, "ui.navigation")) {
                         a href="/inbox" aria-current=[current(Section::Inbox)] { (tr(lang, "ui.inbox")) }
+                        a href="/notifications" aria-current=[current(Section::Notifications)] {
+                            (tr(lang, "ui.notifications")) " "
+                            span #unread.badge hidden[agent.unread == 0] { (agent.unread) }
+                        }
                         @if crate::admin::may_administer(s.principal.role) {
                             a href="/admin" aria-current=[current(Section::Admin)] { (tr(lang, "ui.admin.title")) }
                         }
@@ -215,6 +220,7 @@ mod tests {
             include_str!("conversation.rs"),
             include_str!("customer.rs"),
             include_str!("inbox.rs"),
+            include_str!("notifications.rs"),
             include_str!("page.rs"),
         ];
         let mut keys: Vec<String> = Vec::new();

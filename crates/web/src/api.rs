@@ -336,19 +336,25 @@ pub async fn post_message(
     }
     let channel_id =
         body.channel_id.as_deref().map(|c| body_id(c, "channel_id", ChannelId::parse)).transpose().map_err(|e| e.lang(lang))?;
-    let message =
-        post_agent_message(&state, &auth, &id, NewAgentMessage { text: body.text, channel_id, internal: body.internal, attachments })
-            .await?;
+    let message = post_agent_message(
+        &state,
+        &auth,
+        &id,
+        NewAgentMessage { text: body.text, channel_id, internal: body.internal, attachments, mentions: Vec::new() },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(dto::message(&message))).into_response())
 }
 
 /// A reply (queued for delivery, the worker woken) or an internal note by the caller, announced
 /// live. Checks the caller's permission (`Write`) and the text, for the API and the pages alike.
-pub async fn post_agent_message(state: &AppState, auth: &Auth, id: &ConversationId, message: NewAgentMessage) -> ApiResult<Message> {
+pub async fn post_agent_message(state: &AppState, auth: &Auth, id: &ConversationId, mut message: NewAgentMessage) -> ApiResult<Message> {
     auth.require(Permission::Write)?;
     if message.text.trim().is_empty() || message.text.len() > 64 * 1024 {
         return Err(ApiError::bad_field("text", "must be 1 byte to 64 KiB").lang(auth.lang));
     }
+    let (by, mentioned) = if message.internal { mentions(state, auth, &message.text).await? } else { (String::new(), Vec::new()) };
+    message.mentions = mentioned.clone();
     let message = state
         .store
         .post_agent_message(&auth.principal.workspace_id, id, message, &auth.principal.agent_id)
@@ -356,34 +362,43 @@ pub async fn post_agent_message(state: &AppState, auth: &Auth, id: &Conversation
         .map_err(store_err(auth.lang))?;
     state.jobs_waiting.notify_one();
     state.publish(LiveEvent::new(&auth.principal.workspace_id, "message.created", dto::message(&message)));
-    if message.direction == conversation::Direction::Note {
-        announce_mentions(state, auth, &message).await;
+    // Each colleague the note mentions has a notification stored with it; their open tabs
+    // hear of it now.
+    let excerpt: String = message.text.chars().take(140).collect();
+    for agent in mentioned {
+        state.publish(LiveEvent::new(
+            &auth.principal.workspace_id,
+            "agent.mentioned",
+            json!({"agent_id": agent, "conversation_id": message.conversation_id, "message_id": message.id, "by": by, "text": excerpt}),
+        ));
     }
     Ok(message)
 }
 
-/// Tells each colleague a note mentions (live: their open tabs show it and notify them).
-async fn announce_mentions(state: &AppState, auth: &Auth, note: &Message) {
-    // People can be mentioned (integrations' token agents cannot), and only active ones.
-    let Ok(people) = state.store.list_accounts(&auth.principal.workspace_id).await else { return };
+/// The author's name and the colleagues `text` mentions: people (integrations' token agents
+/// cannot be mentioned), active ones, never the author.
+async fn mentions(state: &AppState, auth: &Auth, text: &str) -> ApiResult<(String, Vec<AgentId>)> {
+    let people = state.store.list_accounts(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
     let agents: Vec<&Agent> = people.iter().filter(|p| !p.deactivated).map(|p| &p.agent).collect();
     let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
     let by = match &auth.session {
         Some(session) => session.name.clone(),
-        None => agents.iter().find(|a| a.id == auth.principal.agent_id).map(|a| a.name.clone()).unwrap_or_default(),
+        None => state
+            .store
+            .list_agents(&auth.principal.workspace_id)
+            .await
+            .map_err(store_err(auth.lang))?
+            .into_iter()
+            .find(|a| a.id == auth.principal.agent_id)
+            .map(|a| a.name)
+            .unwrap_or_default(),
     };
-    let excerpt: String = note.text.chars().take(140).collect();
-    for k in switchboard_domain::mention::mentioned(&note.text, &names) {
-        let agent = agents[k];
-        if agent.id == auth.principal.agent_id {
-            continue;
-        }
-        state.publish(LiveEvent::new(
-            &auth.principal.workspace_id,
-            "agent.mentioned",
-            json!({"agent_id": agent.id, "conversation_id": note.conversation_id, "message_id": note.id, "by": by, "text": excerpt}),
-        ));
-    }
+    let mentioned = switchboard_domain::mention::mentioned(text, &names)
+        .into_iter()
+        .map(|k| agents[k].id.clone())
+        .filter(|a| *a != auth.principal.agent_id)
+        .collect();
+    Ok((by, mentioned))
 }
 
 pub async fn conversation_history(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {

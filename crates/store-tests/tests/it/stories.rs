@@ -203,7 +203,7 @@ pub async fn a_case_continues_across_channels(backend: Backend) {
         .post_agent_message(
             &w.ws.id,
             &conv.id,
-            NewAgentMessage { text: "Hello".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "Hello".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -386,7 +386,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -397,7 +397,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "VIP".into(), channel_id: None, internal: true, attachments: vec![] },
+            NewAgentMessage { text: "VIP".into(), channel_id: None, internal: true, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -426,7 +426,7 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "Again".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "Again".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -449,7 +449,7 @@ pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "x".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "x".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -470,7 +470,7 @@ pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "y".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "y".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -788,7 +788,7 @@ async fn sent_reply(w: &World, conversation: &ConversationId, external_id: &str)
         .post_agent_message(
             &w.ws.id,
             conversation,
-            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![] },
+            NewAgentMessage { text: "On it".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
             &w.agent.id,
         )
         .await
@@ -999,7 +999,13 @@ pub async fn email_replies_know_their_thread_copied_people_and_remote_images(bac
         .post_agent_message(
             &w.ws.id,
             &a.conversation_id,
-            NewAgentMessage { text: "More".into(), channel_id: None, internal: false, attachments: vec![inbound_pdf()] },
+            NewAgentMessage {
+                text: "More".into(),
+                channel_id: None,
+                internal: false,
+                attachments: vec![inbound_pdf()],
+                mentions: Vec::new(),
+            },
             &w.agent.id,
         )
         .await
@@ -1191,4 +1197,40 @@ pub async fn administrators_invite_people_and_keep_tokens_teams_channels_custome
     w.store.delete_canned(ws, &greeting.id).await.expect("delete");
     assert_eq!(w.store.list_canned(ws).await.expect("list").len(), 1);
     assert!(matches!(w.store.delete_canned(ws, &greeting.id).await, Err(StoreError::NotFound)));
+}
+
+pub async fn mentions_in_notes_are_kept_as_notifications_until_read(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let out = send(&w, &ch, msg("1", "u1")).await;
+    let jan = w.store.create_token(&w.ws.id, "Jan", Role::Agent).await.expect("jan").agent;
+    let stranger = {
+        let other = w.store.create_workspace("other", "Other").await.expect("workspace");
+        w.store.create_token(&other.id, "Eve", Role::Agent).await.expect("eve").agent
+    };
+    let note = NewAgentMessage {
+        text: "@jan please look".into(),
+        channel_id: None,
+        internal: true,
+        attachments: vec![],
+        mentions: vec![jan.id.clone(), jan.id.clone(), w.agent.id.clone(), stranger.id.clone()],
+    };
+    let stored = w.store.post_agent_message(&w.ws.id, &out.conversation_id, note, &w.agent.id).await.expect("note");
+    let list = w.store.notifications(&w.ws.id, &jan.id, 50).await.expect("list");
+    assert_eq!(list.len(), 1, "once, and never for the author or another workspace's agent");
+    let n = &list[0];
+    assert_eq!((n.kind.as_str(), n.message_id.as_ref(), n.actor_name.as_deref()), ("mention", Some(&stored.id), Some("Olga")));
+    assert_eq!((n.conversation_id.as_ref(), n.conversation_number), (Some(&out.conversation_id), Some(1)));
+    assert_eq!(w.store.notifications(&w.ws.id, &w.agent.id, 50).await.expect("author").len(), 0);
+    assert_eq!(w.store.notifications(&w.ws.id, &stranger.id, 50).await.expect("stranger").len(), 0);
+    assert_eq!(w.store.unread_notifications(&jan.id).await.expect("unread"), 1);
+    // A reply mentions nobody (mentions belong to notes).
+    let reply =
+        NewAgentMessage { text: "@jan".into(), channel_id: None, internal: false, attachments: vec![], mentions: vec![jan.id.clone()] };
+    w.store.post_agent_message(&w.ws.id, &out.conversation_id, reply, &w.agent.id).await.expect("reply");
+    assert_eq!(w.store.unread_notifications(&jan.id).await.expect("unread"), 1);
+    assert_eq!(w.store.mark_notifications_read(&jan.id, Some(&n.id)).await.expect("read"), 1);
+    assert_eq!(w.store.mark_notifications_read(&jan.id, None).await.expect("read all"), 0);
+    assert_eq!(w.store.unread_notifications(&jan.id).await.expect("unread"), 0);
+    assert!(w.store.notifications(&w.ws.id, &jan.id, 50).await.expect("list")[0].read_at.is_some());
 }
