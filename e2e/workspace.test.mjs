@@ -10,6 +10,7 @@ import { createServer } from "node:http";
 import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -17,6 +18,7 @@ const BIN = process.env.SWITCHBOARD_BIN;
 assert.ok(BIN, "SWITCHBOARD_BIN must name the switchboard binary");
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "screenshots");
 const WAIT = 15_000; // every wait is bounded
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 let data, server, base, setupUrl, browser, crm, crmUrl, token;
 const crmReceived = [];
@@ -341,6 +343,18 @@ test("two agents work one cross-channel conversation live, in three languages", 
   assert.ok(await annaPage.evaluate(() => document.activeElement.closest(".conv") !== null));
   await annaPage.keyboard.press("/");
   assert.equal(await annaPage.evaluate(() => document.activeElement.id), "q");
+  // e solves the selected conversation from the list; n opens it with a note ready.
+  await annaPage.locator("#q").blur();
+  const emma = annaPage.locator("#inbox-list .conv").filter({ hasText: "Emma Clark" });
+  await emma.locator("a").focus();
+  await annaPage.keyboard.press("e");
+  await annaPage.locator("#inbox-list .conv").filter({ hasText: "Emma Clark" }).locator(".st-solved").waitFor({ timeout: WAIT });
+  await annaPage.locator("#inbox-list .conv").filter({ hasText: "Emma Clark" }).locator("a").focus();
+  await annaPage.keyboard.press("n");
+  await annaPage.waitForURL(/\/conversations\/.*#note$/, { timeout: WAIT });
+  assert.equal(await annaPage.getByLabel("Internal note").isChecked(), true);
+  assert.equal(await annaPage.evaluate(() => document.activeElement.id), "reply-text");
+  await annaPage.goto(base + "/inbox?view=all&status=any");
 
   // Workspace settings and API tokens.
   await annaPage.goto(base + "/admin/settings");
@@ -389,6 +403,28 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await plainPage.getByRole("button", { name: "Send" }).click();
   await plainPage.locator("#timeline .msg-out").filter({ hasText: "Sent without JavaScript" }).waitFor({ timeout: WAIT });
   await plain.close();
+
+  // Accessibility: axe-core finds no serious or critical problem on any page (labels, names,
+  // contrast, landmarks...). Its script is injected, so this context lets it past our CSP.
+  const audit = await browser.newContext({ bypassCSP: true, storageState: await anna.storageState() });
+  const auditPage = await audit.newPage();
+  const pages = ["/inbox", "/inbox?view=mine&status=any", `/conversations/${first.conversation_id}`, "/notifications", "/account",
+    "/admin/people", "/admin/teams", "/admin/channels", `/admin/channels/${crmChannel.id}`, "/admin/canned", "/admin/tokens", "/admin/settings"];
+  const anonymous = await browser.newContext({ bypassCSP: true });
+  const targets = [...pages.map((path) => [auditPage, path]), [await anonymous.newPage(), "/login"]];
+  for (const [page, path] of targets) {
+    await page.goto(base + path);
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async () => {
+      const r = await window.axe.run(document);
+      const show = (v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`;
+      return { passes: r.passes.length, all: r.violations.map(show), serious: r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map(show) };
+    });
+    assert.ok(result.passes > 10, `axe ran on ${path}`);
+    if (process.env.E2E_VERBOSE) console.log(path, result.all);
+    assert.deepEqual(result.serious, [], `accessibility of ${path}`);
+  }
+  await Promise.all([audit.close(), anonymous.close()]);
 
   // A viewer reads but cannot answer or change anything.
   const olga = await browser.newContext();

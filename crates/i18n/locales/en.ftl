@@ -202,6 +202,7 @@ ui-admin-canned = Canned replies
 ui-admin-tokens = API tokens
 ui-admin-settings = Settings
 ui-admin-role = Role
+ui-admin-actions = Actions
 ui-admin-state = State
 ui-admin-active = Active
 ui-admin-deactivated = Deactivated

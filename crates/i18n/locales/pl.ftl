@@ -214,6 +214,7 @@ ui-admin-canned = Gotowe odpowiedzi
 ui-admin-tokens = Tokeny API
 ui-admin-settings = Ustawienia
 ui-admin-role = Rola
+ui-admin-actions = Akcje
 ui-admin-state = Stan
 ui-admin-active = Aktywne
 ui-admin-deactivated = Wyłączone

@@ -214,6 +214,7 @@ ui-admin-canned = Шаблоны ответов
 ui-admin-tokens = API-токены
 ui-admin-settings = Настройки
 ui-admin-role = Роль
+ui-admin-actions = Действия
 ui-admin-state = Состояние
 ui-admin-active = Активен
 ui-admin-deactivated = Отключён

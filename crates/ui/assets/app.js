@@ -82,8 +82,15 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         // Swap what changes; never the composer, so a half-written reply survives.
         ["#inbox-list", "#views", ".total", "#timeline", ".conv-head .meta", ".side"].forEach(function (sel) {
-          var now = $(sel), fresh = $(sel, doc);
-          if (now && fresh && !now.contains(document.activeElement)) { now.replaceWith(fresh); localTimes(fresh); }
+          var now = $(sel), fresh = $(sel, doc), active = document.activeElement;
+          if (!now || !fresh) return;
+          if (now.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return; // someone is typing there
+          var row = now.contains(active) && active.closest(".conv");
+          now.replaceWith(fresh);
+          localTimes(fresh);
+          // Keep the keyboard's place in the list.
+          var again = row && fresh.querySelector('.conv[data-id="' + row.dataset.id + '"] a');
+          if (again) again.focus();
         });
         callbacks.forEach(function (f) { f(); });
       });
@@ -227,11 +234,20 @@
       case "k": if (list.length) list[Math.max(at - 1, 0)].focus(); break;
       case "/": var q = $("#q"); if (q) q.focus(); break;
       case "r": case "n":
-        var radio = $('#composer input[name=kind][value="' + (e.key === "r" ? "reply" : "note") + '"]');
-        if (radio) radio.checked = true;
-        var area = $("#reply-text"); if (area) area.focus();
+        var kind = e.key === "r" ? "reply" : "note";
+        if ($("#composer")) compose(kind);
+        else if (at >= 0) location.href = list[at].getAttribute("href") + "#" + kind; // from the inbox: open it there
         break;
-      case "e": var solve = $("#solve"); if (solve) solve.click(); break;
+      case "e":
+        var solve = $("#solve");
+        if (solve) solve.click();
+        else if (at >= 0) {
+          // Solve the selected conversation from the inbox, then show the list as it is now.
+          var id = list[at].closest(".conv").dataset.id;
+          fetch("/conversations/" + id + "/update", { method: "POST", credentials: "same-origin", body: new URLSearchParams({ status: "solved" }) })
+            .then(function () { refresh(); });
+        }
+        break;
       default: return;
     }
     e.preventDefault();
@@ -249,6 +265,14 @@
     area.focus();
   }, true);
   document.addEventListener("focusin", function (e) { if (e.target.classList && e.target.classList.contains("copy")) e.target.select(); });
+
+  function compose(kind) {
+    var radio = $('#composer input[name=kind][value="' + kind + '"]');
+    if (radio) radio.checked = true;
+    var area = $("#reply-text");
+    if (area) area.focus();
+  }
+  if (location.hash === "#reply" || location.hash === "#note") compose(location.hash.slice(1));
 
   function init(root) { localTimes(root); watchComposer(); }
   init(document);

@@ -134,7 +134,7 @@ async fn people_page(state: &AppState, agent: &Agent, notice: Option<Markup>) ->
     let body = html! {
         h1 { (tr(lang, "ui.admin.people")) }
         table {
-            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.email")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.state")) } th {} } }
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.email")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.state")) } th { span.sr { (tr(lang, "ui.admin.actions")) } } } }
             tbody {
                 @for a in &accounts {
                     tr {
@@ -606,7 +606,7 @@ async fn tokens_page(state: &AppState, agent: &Agent, notice: Option<Markup>) ->
     let body = html! {
         h1 { (tr(lang, "ui.admin.tokens")) }
         table {
-            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.created")) } th {} } }
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.admin.role")) } th { (tr(lang, "ui.admin.created")) } th { span.sr { (tr(lang, "ui.admin.actions")) } } } }
             tbody {
                 @for token in &list {
                     tr {
