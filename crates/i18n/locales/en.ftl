@@ -222,6 +222,7 @@ ui-admin-new_channel = New channel
 ui-admin-config = Configuration (JSON)
 ui-admin-config_hint = Secrets you enter here are kept and never shown by the API. The keys of each kind are in the examples below.
 ui-admin-examples = Examples for every kind
+ui-admin-secrets_kept = Passwords and tokens are not shown; leave them out to keep them, or type new ones.
 ui-admin-configure = Configure
 ui-admin-test = Test the connection
 ui-admin-test_ok = The connection works.

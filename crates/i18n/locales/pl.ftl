@@ -234,6 +234,7 @@ ui-admin-new_channel = Nowy kanał
 ui-admin-config = Konfiguracja (JSON)
 ui-admin-config_hint = Wpisane tu sekrety są zapisywane i nigdy nie pokazywane przez API. Klucze każdego rodzaju są w przykładach poniżej.
 ui-admin-examples = Przykłady dla każdego rodzaju
+ui-admin-secrets_kept = Hasła i tokeny nie są pokazywane: pomiń je, aby zachować obecne, albo wpisz nowe.
 ui-admin-configure = Konfiguracja
 ui-admin-test = Sprawdź połączenie
 ui-admin-test_ok = Połączenie działa.

@@ -443,7 +443,8 @@ async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<
         Ok(c) => c,
         Err(e) => return fail(agent, e),
     };
-    let config = serde_json::to_string_pretty(&channel.config).unwrap_or_default();
+    // Secrets are never shown again (as in the API); left out when saving, they are kept.
+    let config = serde_json::to_string_pretty(&switchboard_web::dto::redact(&channel.config)).unwrap_or_default();
     let body = html! {
         h1 { (channel.name) " · " (channel_name(lang, channel.kind)) }
         dl.facts {
@@ -461,6 +462,7 @@ async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<
             input #ch-name name="name" value=(channel.name) required;
             label for="ch-config" { (tr(lang, "ui.admin.config")) }
             textarea #ch-config.code name="config" rows="12" { (config) }
+            p.hint { (tr(lang, "ui.admin.secrets_kept")) }
             button type="submit" { (tr(lang, "ui.save")) }
         }
     };
@@ -479,6 +481,8 @@ pub async fn update_channel(
     let result = async {
         let channel = workspace_channel(&state, &agent, &id).await?;
         let (name, config) = channel_input(&form, channel.kind)?;
+        let config = switchboard_web::dto::keep_secrets(&channel.config, config);
+        switchboard_web::api::validate_channel_config(channel.kind, &config)?;
         Ok::<_, ApiError>(state.store.update_channel(&channel.workspace_id, &channel.id, &name, config).await?)
     };
     match result.await {

@@ -110,10 +110,27 @@ impl FromRequestParts<AppState> for Agent {
 
 /// After a form: back to where the agent was (a path of ours only, never another site).
 fn see_other(to: &str) -> Response {
-    let safe = if to.starts_with('/') && !to.starts_with("//") && !to.contains('\\') { to } else { "/inbox" };
+    // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+    // "//evil.example": refuse any whitespace or control character, as well as "//" and "\\".
+    let ours = to.starts_with('/') && !to.starts_with("//") && !to.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    let safe = if ours { to } else { "/inbox" };
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(value) = HeaderValue::from_str(safe) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_after_forms_stay_on_our_site() {
+        let location = |to: &str| see_other(to).headers()[header::LOCATION].to_str().expect("ascii").to_owned();
+        assert_eq!(location("/conversations/x?merged=1"), "/conversations/x?merged=1");
+        for foreign in ["https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "evil"] {
+            assert_eq!(location(foreign), "/inbox", "{foreign:?}");
+        }
+    }
 }

@@ -27,6 +27,28 @@ pub fn redact(config: &Value) -> Value {
     }
 }
 
+/// `new` with the secrets of `old` kept wherever `new` leaves them out: a configuration shown
+/// redacted and saved again must not lose its passwords and tokens.
+pub fn keep_secrets(old: &Value, new: Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(mut new)) => {
+            for (key, old_value) in old {
+                match new.remove(key) {
+                    Some(new_value) => {
+                        new.insert(key.clone(), keep_secrets(old_value, new_value));
+                    }
+                    None if SECRET_KEYS.contains(&key.as_str()) => {
+                        new.insert(key.clone(), old_value.clone());
+                    }
+                    None => {}
+                }
+            }
+            Value::Object(new)
+        }
+        (_, new) => new,
+    }
+}
+
 pub fn channel(c: &Channel, public_url: &str) -> Value {
     json!({
         "id": c.id, "kind": c.kind.as_str(), "name": c.name,
@@ -113,4 +135,26 @@ pub fn job(j: &Job) -> Value {
 pub fn failed_mail(m: &FailedMail) -> Value {
     json!({"id": m.id, "channel_id": m.channel_id, "source": m.source, "reason": m.reason, "size": m.size, "sha256": m.sha256,
         "received_at": time(m.received_at), "raw_url": format!("/api/v1/failed-mail/{}/raw", m.id)})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redacted_configuration_saved_again_keeps_its_secrets() {
+        let stored =
+            json!({"address": "a@example.com", "smtp": {"host": "smtp", "password": "p1"}, "imap": {"password": "p2"}, "secret": "s"});
+        let shown = redact(&stored);
+        assert_eq!(shown, json!({"address": "a@example.com", "smtp": {"host": "smtp"}, "imap": {}}));
+        let mut edited = shown.clone();
+        edited["smtp"]["host"] = json!("smtp2");
+        assert_eq!(
+            keep_secrets(&stored, edited),
+            json!({"address": "a@example.com", "smtp": {"host": "smtp2", "password": "p1"}, "imap": {"password": "p2"}, "secret": "s"})
+        );
+        // A secret typed in replaces the old one; a block removed goes with its secrets.
+        let replaced = keep_secrets(&stored, json!({"address": "a@example.com", "smtp": {"host": "smtp", "password": "new"}}));
+        assert_eq!(replaced, json!({"address": "a@example.com", "smtp": {"host": "smtp", "password": "new"}, "secret": "s"}));
+    }
 }

@@ -281,3 +281,30 @@ async fn administration_follows_roles() {
     let (_, people) = app.page("/admin/people", &cookie).await;
     assert_eq!(people.matches("x@example.com").count(), 1);
 }
+
+#[tokio::test]
+async fn channel_pages_never_show_stored_secrets_and_keep_them_on_save() {
+    let app = spawn_app().await;
+    app.account("ada@example.com", "admin").await;
+    let config = json!({"address": "help@example.com", "smtp": {"host": "127.0.0.1", "port": 2525, "tls": "none", "username": "help", "password": "hunter2-secret"}});
+    let (status, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "email", "name": "Help", "config": config}))).await;
+    assert_eq!(status, 201, "{channel}");
+    let id = channel["id"].as_str().expect("id");
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let (status, page) = app.page(&format!("/admin/channels/{id}"), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("hunter2-secret"), "the password is not on the page");
+    assert!(page.contains(channel["secret"].as_str().expect("secret")), "the signing secret is, for the provider's setup");
+    // Saving what the page showed (the password left out) keeps the stored password.
+    let shown = json!({"address": "help@example.com", "smtp": {"host": "127.0.0.1", "port": 2525, "tls": "none", "username": "help"}});
+    let ours = [("origin", app.base.as_str())];
+    let saved = app.form(&format!("/admin/channels/{id}"), &cookie, &ours, &[("name", "Help desk"), ("config", &shown.to_string())]).await;
+    assert_eq!(saved, 303);
+    let store = switchboard_server::open_store(&Config { data: app.data.clone(), ..Config::default() }).await.expect("store");
+    let stored = store.channel(&switchboard_domain::ChannelId::parse(id).expect("id")).await.expect("channel");
+    assert_eq!((stored.name.as_str(), &stored.config["smtp"]["password"]), ("Help desk", &json!("hunter2-secret")));
+    // Bad JSON is refused with the field named, and nothing changes.
+    let bad = app.form(&format!("/admin/channels/{id}"), &cookie, &ours, &[("name", "X"), ("config", "{not json")]).await;
+    assert_eq!(bad, 400);
+}
