@@ -2,8 +2,7 @@
 //! language and notifications.
 
 use crate::page::{Section, bare, error_page, frame, respond, tr};
-use crate::{Agent, see_other};
-use axum::Form;
+use crate::{Agent, PageForm, see_other};
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -99,7 +98,7 @@ pub async fn login(
     AcceptLang(lang): AcceptLang,
     Peer(peer): Peer,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     if let Some(refused) = foreign_origin(&headers, &state, lang) {
         return refused;
@@ -194,7 +193,7 @@ pub async fn setup(
     AcceptLang(lang): AcceptLang,
     Path(token): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<SetupForm>,
+    PageForm(form): PageForm<SetupForm>,
 ) -> Response {
     if let Some(refused) = foreign_origin(&headers, &state, lang) {
         return refused;
@@ -280,7 +279,7 @@ pub struct PreferencesForm {
     notify_sound: Option<String>,
 }
 
-pub async fn preferences(State(state): State<AppState>, agent: Agent, Form(form): Form<PreferencesForm>) -> Response {
+pub async fn preferences(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<PreferencesForm>) -> Response {
     let lang = agent.lang();
     let agent_id = &agent.session.principal.agent_id;
     let language = Some(form.language.as_str()).filter(|l| !l.is_empty());
@@ -301,7 +300,7 @@ pub struct PasswordForm {
     new: String,
 }
 
-pub async fn change_password(State(state): State<AppState>, agent: Agent, Form(form): Form<PasswordForm>) -> Response {
+pub async fn change_password(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<PasswordForm>) -> Response {
     let lang = agent.lang();
     let account = match state.store.account_by_email(&agent.session.email).await {
         Ok(Some(account)) => account,
@@ -375,7 +374,7 @@ pub async fn accept_invitation(
     AcceptLang(lang): AcceptLang,
     Path(token): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<InvitationForm>,
+    PageForm(form): PageForm<InvitationForm>,
 ) -> Response {
     if let Some(refused) = foreign_origin(&headers, &state, lang) {
         return refused;

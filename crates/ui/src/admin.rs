@@ -3,8 +3,7 @@
 //! canned replies. Each page checks the same permissions the API does.
 
 use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
-use crate::{Agent, see_other};
-use axum::Form;
+use crate::{Agent, PageForm, see_other};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -182,7 +181,7 @@ pub struct InviteForm {
     role: String,
 }
 
-pub async fn invite(State(state): State<AppState>, agent: Agent, Form(form): Form<InviteForm>) -> Response {
+pub async fn invite(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<InviteForm>) -> Response {
     if let Some(page) = refused(&agent, Tab::People) {
         return page;
     }
@@ -211,7 +210,12 @@ pub struct PersonForm {
     active: Option<String>,
 }
 
-pub async fn change_person(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<PersonForm>) -> Response {
+pub async fn change_person(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<PersonForm>,
+) -> Response {
     if let Some(page) = refused(&agent, Tab::People) {
         return page;
     }
@@ -267,7 +271,7 @@ pub struct NameForm {
     name: String,
 }
 
-pub async fn create_team(State(state): State<AppState>, agent: Agent, Form(form): Form<NameForm>) -> Response {
+pub async fn create_team(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<NameForm>) -> Response {
     if let Some(page) = refused(&agent, Tab::Teams) {
         return page;
     }
@@ -286,7 +290,7 @@ pub async fn team_members(
     State(state): State<AppState>,
     agent: Agent,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Response {
     if let Some(page) = refused(&agent, Tab::Teams) {
         return page;
@@ -398,7 +402,7 @@ fn channel_input(form: &ChannelForm, kind: ChannelKind) -> Result<(String, serde
     Ok((name, config))
 }
 
-pub async fn create_channel(State(state): State<AppState>, agent: Agent, Form(form): Form<ChannelForm>) -> Response {
+pub async fn create_channel(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<ChannelForm>) -> Response {
     if let Some(page) = refused(&agent, Tab::Channels) {
         return page;
     }
@@ -473,7 +477,7 @@ pub async fn update_channel(
     State(state): State<AppState>,
     agent: Agent,
     Path(id): Path<String>,
-    Form(form): Form<ChannelForm>,
+    PageForm(form): PageForm<ChannelForm>,
 ) -> Response {
     if let Some(page) = refused(&agent, Tab::Channels) {
         return page;
@@ -556,11 +560,16 @@ pub struct CannedForm {
     body: String,
 }
 
-pub async fn create_canned(State(state): State<AppState>, agent: Agent, Form(form): Form<CannedForm>) -> Response {
+pub async fn create_canned(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<CannedForm>) -> Response {
     save_canned(&state, &agent, None, form).await
 }
 
-pub async fn update_canned(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<CannedForm>) -> Response {
+pub async fn update_canned(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<CannedForm>,
+) -> Response {
     match CannedReplyId::parse(&id) {
         Ok(id) => save_canned(&state, &agent, Some(id), form).await,
         Err(_) => fail(&agent, ApiError::not_found()),
@@ -647,7 +656,7 @@ pub struct TokenForm {
     role: String,
 }
 
-pub async fn create_token(State(state): State<AppState>, agent: Agent, Form(form): Form<TokenForm>) -> Response {
+pub async fn create_token(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<TokenForm>) -> Response {
     if let Some(page) = refused(&agent, Tab::Tokens) {
         return page;
     }
@@ -719,7 +728,7 @@ pub struct SettingsForm {
     reopen_hours: i64,
 }
 
-pub async fn save_settings(State(state): State<AppState>, agent: Agent, Form(form): Form<SettingsForm>) -> Response {
+pub async fn save_settings(State(state): State<AppState>, agent: Agent, PageForm(form): PageForm<SettingsForm>) -> Response {
     if let Some(page) = refused(&agent, Tab::Settings) {
         return page;
     }

@@ -4,8 +4,7 @@
 use crate::customer;
 use crate::inbox::contact_label;
 use crate::page::{Section, channel_badge, channel_name, error_page, frame, respond, tr, when};
-use crate::{Agent, see_other};
-use axum::Form;
+use crate::{Agent, PageForm, see_other};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -470,7 +469,7 @@ fn choice<T>(raw: Option<&str>, field: &str, parse: fn(&str) -> Result<T, Invali
     }
 }
 
-pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<UpdateForm>) -> Response {
+pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, PageForm(form): PageForm<UpdateForm>) -> Response {
     let lang = agent.lang();
     let result = async {
         let id = conversation_id(&id)?;

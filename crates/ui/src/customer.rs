@@ -3,8 +3,7 @@
 
 use crate::inbox::contact_label;
 use crate::page::{channel_badge, error_page, tr};
-use crate::{Agent, see_other};
-use axum::Form;
+use crate::{Agent, PageForm, see_other};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
@@ -143,7 +142,12 @@ fn parse_attributes(text: &str) -> Result<Vec<(String, String)>, ApiError> {
     Ok(out)
 }
 
-pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<CustomerForm>) -> Response {
+pub async fn update(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<CustomerForm>,
+) -> Response {
     let lang = agent.lang();
     let result = async {
         agent.auth.require(Permission::Write)?;
@@ -169,7 +173,7 @@ pub struct MergeForm {
     back: Option<String>,
 }
 
-pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<MergeForm>) -> Response {
+pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, PageForm(form): PageForm<MergeForm>) -> Response {
     let lang = agent.lang();
     let result = async {
         let survivor = ContactId::parse(&id).map_err(|_| ApiError::not_found())?;
@@ -187,7 +191,7 @@ pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<S
 }
 
 /// "Not the same person": the suggestion is dismissed for good (audited).
-pub async fn dismiss(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<BackForm>) -> Response {
+pub async fn dismiss(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, PageForm(form): PageForm<BackForm>) -> Response {
     let lang = agent.lang();
     let result = async {
         agent.auth.require(Permission::MergeContacts)?;
@@ -207,7 +211,12 @@ pub struct BackForm {
     back: Option<String>,
 }
 
-pub async fn undo_merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Form(form): Form<BackForm>) -> Response {
+pub async fn undo_merge(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<BackForm>,
+) -> Response {
     let lang = agent.lang();
     let result = async {
         let id = MergeId::parse(&id).map_err(|_| ApiError::not_found())?;

@@ -108,6 +108,22 @@ impl FromRequestParts<AppState> for Agent {
     }
 }
 
+/// A submitted form; a malformed one (a field missing or of the wrong type, which only a
+/// hand-made request sends) gets an error page naming the problem, not a bare 422.
+pub struct PageForm<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let lang = Lang::negotiate(req.headers().get("accept-language").and_then(|v| v.to_str().ok()));
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(PageForm(value)),
+            Err(e) => Err(page::error_page(lang, &ApiError::bad_field("form", e.body_text()).lang(lang))),
+        }
+    }
+}
+
 /// After a form: back to where the agent was (a path of ours only, never another site).
 fn see_other(to: &str) -> Response {
     // Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become

@@ -278,8 +278,12 @@ async fn administration_follows_roles() {
     }
     // Only the admin's invitation exists.
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    // A hand-made form without a field gets a clear 400 page, and nothing is stored.
+    let ours = [("origin", app.base.as_str())];
+    assert_eq!(app.form("/admin/people/invite", &cookie, &ours, &[("name", "Y"), ("email", "y@example.com")]).await, 400);
     let (_, people) = app.page("/admin/people", &cookie).await;
     assert_eq!(people.matches("x@example.com").count(), 1);
+    assert!(!people.contains("y@example.com"));
 }
 
 #[tokio::test]
