@@ -53,6 +53,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
     tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));
+    tokio::spawn(presence_heartbeat(state.clone(), stop_rx.clone()));
     if let Some(address) = &config.lmtp_listen {
         let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;
         tracing::info!(addr = %lmtp.local_addr().map_err(|e| e.to_string())?, "LMTP listener ready");
@@ -84,5 +85,16 @@ async fn announce_setup_link(state: &AppState) {
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "cannot create the setup link"),
+    }
+}
+
+/// Repeats this node's agents' presence to the other nodes until the server stops.
+async fn presence_heartbeat(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(switchboard_web::presence::HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => state.presence_heartbeat(),
+            _ = stop.changed() => return,
+        }
     }
 }

@@ -104,7 +104,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: String, max_body_bytes: usize) -> Self {
         let (events, _) = broadcast::channel(1024);
-        let bus = store.event_bus().filter(|bus| match subscribe(bus.as_ref(), &events) {
+        let presence: Arc<presence::Presence> = Arc::default();
+        let bus = store.event_bus().filter(|bus| match subscribe(bus.as_ref(), &events, &presence) {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(error = %e, "cannot listen to other nodes' events; live events stay on this node");
@@ -120,8 +121,18 @@ impl AppState {
             public_url,
             max_body_bytes,
             login_throttle,
-            presence: Arc::default(),
+            presence,
             channel_check: None,
+        }
+    }
+
+    /// Tells the other nodes again which agents have this node's pages open (they forget an
+    /// agent not heard of for a minute: a node that stopped takes its agents with it).
+    pub fn presence_heartbeat(&self) {
+        if self.bus.is_some() {
+            for event in self.presence.heartbeat() {
+                self.publish(event);
+            }
         }
     }
 
@@ -149,14 +160,25 @@ impl AppState {
     }
 }
 
-/// Forwards the bus's events to this node's subscribers until the last `AppState` is gone.
-fn subscribe(bus: &dyn EventBus, events: &broadcast::Sender<LiveEvent>) -> switchboard_store::Result<()> {
+/// Forwards the bus's events to this node's subscribers until the last `AppState` is gone,
+/// noting what the nodes say of their agents' presence.
+fn subscribe(
+    bus: &dyn EventBus,
+    events: &broadcast::Sender<LiveEvent>,
+    presence: &Arc<presence::Presence>,
+) -> switchboard_store::Result<()> {
     let local = events.downgrade();
+    let presence = Arc::downgrade(presence);
     bus.subscribe(Box::new(move |message| {
         let Some(local) = local.upgrade() else { return false };
         match message {
             BusMessage::Event(text) => match LiveEvent::from_wire(&text) {
                 Some(event) => {
+                    if event.kind == "agent.presence"
+                        && let Some(presence) = presence.upgrade()
+                    {
+                        presence.heard(&event);
+                    }
                     let _ = local.send(event);
                 }
                 None => tracing::warn!(event = %text, "unreadable live event from the bus"),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use switchboard_domain::{AgentId, ConversationId, WorkspaceId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +38,25 @@ struct Entry {
     away: bool,
 }
 
-/// Agents with a live stream open on this node.
+/// What another node said of one of its agents, and when.
+struct Heard {
+    workspace: WorkspaceId,
+    name: String,
+    state: PresenceState,
+    at: Instant,
+}
+
+/// How long another node's word counts: nodes repeat theirs every [`HEARTBEAT`], so an entry
+/// this old belongs to a node that is gone.
+pub const HEARD_TTL: Duration = Duration::from_secs(60);
+/// How often a node repeats the presence of its agents to the others.
+pub const HEARTBEAT: Duration = Duration::from_secs(20);
+
+/// Agents with a live stream open on this node, and what other nodes said of theirs.
 #[derive(Default)]
 pub struct Presence {
     agents: Mutex<HashMap<AgentId, Entry>>,
+    heard: Mutex<HashMap<AgentId, Heard>>,
 }
 
 impl Presence {
@@ -96,7 +112,8 @@ impl Presence {
         }
     }
 
-    /// Everyone of the workspace with a tab open: (agent, name, state).
+    /// Everyone of the workspace with a tab open, on this node or (as last heard) on another:
+    /// (agent, name, state).
     pub fn snapshot(&self, workspace: &WorkspaceId) -> Vec<(AgentId, String, PresenceState)> {
         let mut out: Vec<_> = self
             .lock()
@@ -104,8 +121,44 @@ impl Presence {
             .filter(|(_, e)| e.workspace == *workspace)
             .map(|(id, e)| (id.clone(), e.name.clone(), if e.away { PresenceState::Away } else { PresenceState::Online }))
             .collect();
+        let heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, h) in heard.iter() {
+            if h.workspace == *workspace && h.at.elapsed() < HEARD_TTL && !out.iter().any(|(a, _, _)| a == id) {
+                out.push((id.clone(), h.name.clone(), h.state));
+            }
+        }
         out.sort_by(|a, b| a.1.cmp(&b.1));
         out
+    }
+
+    /// A presence event that came through the bus (from any node, this one included).
+    pub fn heard(&self, event: &LiveEvent) {
+        let (Some(workspace), Some(data)) = (&event.workspace_id, event.data.as_object()) else { return };
+        let field = |k: &str| data.get(k).and_then(|v| v.as_str());
+        let (Some(agent), Some(name), Some(state)) =
+            (field("agent_id").and_then(|a| AgentId::parse(a).ok()), field("name"), field("state"))
+        else {
+            return;
+        };
+        let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
+        heard.retain(|_, h| h.at.elapsed() < HEARD_TTL);
+        let state = match state {
+            "online" => PresenceState::Online,
+            "away" => PresenceState::Away,
+            _ => {
+                heard.remove(&agent);
+                return;
+            }
+        };
+        heard.insert(agent, Heard { workspace: workspace.clone(), name: name.to_owned(), state, at: Instant::now() });
+    }
+
+    /// The presence events that tell the other nodes about this node's agents again.
+    pub fn heartbeat(&self) -> Vec<LiveEvent> {
+        self.lock()
+            .iter()
+            .map(|(id, e)| presence_event(&e.workspace, id, &e.name, if e.away { PresenceState::Away } else { PresenceState::Online }))
+            .collect()
     }
 }
 
@@ -196,5 +249,22 @@ mod tests {
         assert_eq!(presence.disconnected(&anna), PresenceState::Away, "one tab is still open");
         assert_eq!(presence.disconnected(&anna), PresenceState::Offline);
         assert_eq!(presence.set_away(&anna, false), PresenceState::Offline, "no tab, no presence");
+    }
+
+    #[test]
+    fn agents_of_other_nodes_are_listed_as_last_heard() {
+        let presence = Presence::default();
+        let (ws, jan) = (WorkspaceId::generate(), AgentId::generate());
+        presence.heard(&presence_event(&ws, &jan, "Jan", PresenceState::Away));
+        assert_eq!(presence.snapshot(&ws), vec![(jan.clone(), "Jan".to_owned(), PresenceState::Away)]);
+        // This node's own word wins over what came back through the bus.
+        presence.connected(&ws, &jan, "Jan");
+        assert_eq!(presence.snapshot(&ws), vec![(jan.clone(), "Jan".to_owned(), PresenceState::Online)]);
+        assert_eq!(presence.heartbeat().len(), 1);
+        presence.disconnected(&jan);
+        presence.heard(&presence_event(&ws, &jan, "Jan", PresenceState::Offline));
+        assert!(presence.snapshot(&ws).is_empty(), "offline when the other node says so");
+        presence.heard(&LiveEvent::new(&ws, "agent.presence", json!({"agent_id": "junk"})));
+        assert!(presence.snapshot(&ws).is_empty());
     }
 }

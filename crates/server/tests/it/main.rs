@@ -19,6 +19,8 @@ struct App {
     http: reqwest::Client,
     admin: String,
     data: std::path::PathBuf,
+    /// The database when it is not the SQLite file in `data`.
+    database_url: Option<String>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -45,7 +47,7 @@ async fn spawn_app() -> App {
 
 /// A server on `config`'s database, with a fresh admin token.
 async fn spawn_app_with(config: Config) -> App {
-    let data = config.data.clone();
+    let (data, database_url) = (config.data.clone(), config.database_url.clone());
     let store = switchboard_server::open_store(&config).await.expect("store");
     let ws = store.workspace_by_slug("default").await.expect("default workspace");
     let admin = store.create_token(&ws.id, "admin", switchboard_domain::Role::Admin).await.expect("token").token;
@@ -63,7 +65,7 @@ async fn spawn_app_with(config: Config) -> App {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    App { base, http, admin, data, _stop: stop }
+    App { base, http, admin, data, database_url, _stop: stop }
 }
 
 /// A new, empty database in the test cluster that scripts/test.sh starts; its URL.

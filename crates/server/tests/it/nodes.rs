@@ -105,3 +105,49 @@ async fn live_events_reach_every_node_on_postgres() {
     assert_eq!(on_b.next_of("conversation.updated").await["status"], "pending");
     assert_eq!(on_b.next_of("conversation.updated").await["status"], "open");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_present_on_one_node_is_shown_on_the_other() {
+    let url = postgres_database("presence").await;
+    let node = |n: u32| Config {
+        data: std::env::temp_dir().join(format!("switchboard-presence{n}-{}", uuid::Uuid::new_v4())),
+        database_url: Some(url.clone()),
+        max_body_bytes: 64 * 1024,
+        ..Config::default()
+    };
+    let (a, b) = (spawn_app_with(node(1)).await, spawn_app_with(node(2)).await);
+    a.account("anna@example.com", "agent").await;
+    let (_, _, cookie) = a.sign_in("anna@example.com", "a long password").await;
+    let listed = |app: &App| {
+        let (http, base, token) = (app.http.clone(), app.base.clone(), app.admin.clone());
+        async move {
+            let res = http.get(format!("{base}/api/v1/presence")).bearer_auth(token).send().await.expect("presence");
+            let body: Value = res.json().await.expect("json");
+            body["items"].as_array().expect("items").iter().map(|i| format!("{} {}", i["name"], i["state"])).collect::<Vec<_>>()
+        }
+    };
+
+    // Anna opens her workspace on node A: her live stream makes her present, and node B lists her.
+    let stream = a.http.get(format!("{}/api/v1/events", a.base)).header("cookie", &cookie).send().await.expect("sse");
+    assert_eq!(stream.status(), 200);
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = listed(&b).await;
+        if seen == vec!["\"anna\" \"online\"".to_owned()] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, vec!["\"anna\" \"online\"".to_owned()], "node B lists the agent of node A");
+
+    // She closes the tab: node B forgets her.
+    drop(stream);
+    for _ in 0..100 {
+        seen = listed(&b).await;
+        if seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.is_empty(), "{seen:?}");
+}

@@ -11,8 +11,9 @@ fn client() -> reqwest::Client {
 }
 
 impl App {
-    async fn account(&self, email: &str, role: &str) {
-        let store = switchboard_server::open_store(&Config { data: self.data.clone(), ..Config::default() }).await.expect("store");
+    pub(crate) async fn account(&self, email: &str, role: &str) {
+        let config = Config { data: self.data.clone(), database_url: self.database_url.clone(), ..Config::default() };
+        let store = switchboard_server::open_store(&config).await.expect("store");
         let ws = store.workspace_by_slug("default").await.expect("ws");
         let password_hash = switchboard_web::signin::hash_password("a long password").expect("hash");
         let new = switchboard_store::NewAccount {
@@ -26,7 +27,7 @@ impl App {
     }
 
     /// Signs in from our own page; the whole `Set-Cookie` and the `name=value` to send back.
-    async fn sign_in(&self, email: &str, password: &str) -> (u16, String, String) {
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> (u16, String, String) {
         let res = client()
             .post(format!("{}/login", self.base))
             .header("origin", &self.base)
