@@ -263,3 +263,6 @@ ui-notifications = Notifications
 ui-mark_all_read = Mark all as read
 ui-no_notifications = Nothing yet. When a colleague mentions you in a note, it shows here.
 ui-notification-mention = { $name } mentioned you in #{ $number }
+ui-formatted = Formatted
+ui-remote_images_blocked = Remote images are blocked (they can tell the sender you opened the mail).
+ui-load_remote_images = Open with remote images

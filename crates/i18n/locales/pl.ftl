@@ -275,3 +275,6 @@ ui-notifications = Powiadomienia
 ui-mark_all_read = Oznacz wszystkie jako przeczytane
 ui-no_notifications = Na razie nic. Gdy ktoś wspomni o Tobie w notatce, pojawi się to tutaj.
 ui-notification-mention = { $name } wspomniał(a) o Tobie w #{ $number }
+ui-formatted = Z formatowaniem
+ui-remote_images_blocked = Obrazy zewnętrzne są zablokowane (mogą zdradzić nadawcy, że wiadomość otwarto).
+ui-load_remote_images = Otwórz z obrazami zewnętrznymi

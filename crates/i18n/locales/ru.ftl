@@ -275,3 +275,6 @@ ui-notifications = Уведомления
 ui-mark_all_read = Отметить все как прочитанные
 ui-no_notifications = Пока ничего. Когда коллега упомянет вас в заметке, это появится здесь.
 ui-notification-mention = { $name } упомянул(а) вас в #{ $number }
+ui-formatted = С оформлением
+ui-remote_images_blocked = Внешние изображения заблокированы (по ним отправитель может узнать, что письмо открыли).
+ui-load_remote_images = Открыть с внешними изображениями

@@ -108,6 +108,8 @@ pub trait ConversationStore: Send + Sync {
         text: &str,
         per_hour: i64,
     ) -> Result<Option<Message>>;
+    /// A message's sanitised HTML (remote images removed); `NotFound` when it has none.
+    async fn message_html(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String>;
     /// A message's HTML with the remote images an agent chose to load.
     async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String>;
     /// The content of an attachment of the workspace: (record, bytes).

@@ -1093,6 +1093,14 @@ pub fn post_agent_message(
 }
 
 /// The HTML of a message of the workspace with its remote images kept; `NotFound` when it had none.
+pub fn message_html(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId) -> Result<String> {
+    conn.query_one(
+        "SELECT html FROM messages WHERE id = $1 AND workspace_id = $2 AND html IS NOT NULL",
+        params![id.as_str(), workspace.as_str()],
+    )?
+    .text(0)
+}
+
 pub fn html_remote_images(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId) -> Result<String> {
     conn.query_one(
         "SELECT html_remote_images FROM messages WHERE id = $1 AND workspace_id = $2 AND html_remote_images IS NOT NULL",

@@ -264,6 +264,10 @@ impl ConversationStore for SqlStore {
         let (ws, id, ch, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
         self.write(move |c| q::queue_automatic_reply(c, &ws, &id, &ch, &text, per_hour)).await
     }
+    async fn message_html(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String> {
+        let (ws, id) = (workspace.clone(), message.clone());
+        self.read(move |c| q::message_html(c, &ws, &id)).await
+    }
     async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String> {
         let (ws, id) = (workspace.clone(), message.clone());
         self.read(move |c| q::html_remote_images(c, &ws, &id)).await

@@ -7,7 +7,7 @@ use crate::page::{Section, channel_badge, channel_name, error_page, frame, respo
 use crate::{Agent, PageForm, see_other};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -214,6 +214,18 @@ fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: 
                 }
             }
             div.text { (m.text) }
+            @if m.html.is_some() {
+                details.formatted {
+                    summary { (tr(lang, "ui.formatted")) }
+                    // Its own document with its own policy (styles yes, scripts never), sandboxed.
+                    iframe src=(format!("/messages/{}/html", m.id)) sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+                        loading="lazy" referrerpolicy="no-referrer" title=(tr(lang, "ui.formatted")) {}
+                    @if m.remote_images_blocked {
+                        p.hint { (tr(lang, "ui.remote_images_blocked")) " "
+                            a href=(format!("/messages/{}/html?remote=1", m.id)) target="_blank" rel="noopener noreferrer" { (tr(lang, "ui.load_remote_images")) } }
+                    }
+                }
+            }
             @if let (Some(DeliveryStatus::Failed), Some(error)) = (m.delivery_status, &m.delivery_error) {
                 p.problem { (error) }
             }
@@ -491,4 +503,44 @@ pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<
         Ok(id) => see_other(&format!("/conversations/{id}")),
         Err(e) => error_page(lang, &e.lang(lang)),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct HtmlQuery {
+    remote: Option<String>,
+}
+
+/// An email's sanitised HTML as a document of its own, shown in a sandboxed frame: its policy
+/// allows the mail's inline styles and our attachment images (remote images only when the agent
+/// asked), and runs no script even when opened directly.
+pub async fn message_html(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Query(q): Query<HtmlQuery>) -> Response {
+    let lang = agent.lang();
+    let remote = q.remote.is_some();
+    let html = async {
+        let id = MessageId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let ws = &agent.session.principal.workspace_id;
+        Ok::<_, ApiError>(if remote { state.store.html_remote_images(ws, &id).await? } else { state.store.message_html(ws, &id).await? })
+    };
+    let html = match html.await {
+        Ok(html) => html,
+        Err(e) => return error_page(lang, &e.lang(lang)),
+    };
+    let images = if remote { "'self' data: https: http:" } else { "'self' data:" };
+    let policy = format!(
+        "default-src 'none'; img-src {images}; style-src 'unsafe-inline'; font-src 'self' data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'self'; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+    );
+    let document = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><base target=\"_blank\"><style>body{{font:14px/1.45 system-ui,sans-serif;margin:8px;overflow-wrap:anywhere}}img{{max-width:100%;height:auto}}</style></head><body>{html}</body></html>"
+    );
+    let mut response = (StatusCode::OK, axum::response::Html(document)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        headers.insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    headers.insert(axum::http::header::X_FRAME_OPTIONS, axum::http::HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert(axum::http::header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    response
 }

@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}", get(conversation::page))
         .route("/conversations/{id}/messages", post(conversation::post_message))
         .route("/conversations/{id}/update", post(conversation::update))
+        .route("/messages/{id}/html", get(conversation::message_html))
         .route("/ui/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/ui/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
 }

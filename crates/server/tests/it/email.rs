@@ -16,14 +16,14 @@ fn expected() -> serde_json::Map<String, Value> {
 }
 
 impl App {
-    async fn email_channel(&self, config: Value) -> (String, String) {
+    pub(crate) async fn email_channel(&self, config: Value) -> (String, String) {
         let (status, body) = self
             .call("POST", "/api/v1/channels", Some(&self.admin), Some(json!({"kind": "email", "name": "support", "config": config})))
             .await;
         assert_eq!(status, 201, "{body}");
         (body["id"].as_str().expect("id").to_owned(), body["secret"].as_str().expect("secret").to_owned())
     }
-    async fn mail(&self, channel: &(String, String), raw: &[u8], content_type: &str) -> (u16, Value) {
+    pub(crate) async fn mail(&self, channel: &(String, String), raw: &[u8], content_type: &str) -> (u16, Value) {
         let res = self
             .http
             .post(format!("{}/hooks/email/{}", self.base, channel.0))

@@ -313,3 +313,39 @@ async fn channel_pages_never_show_stored_secrets_and_keep_them_on_save() {
     let bad = app.form(&format!("/admin/channels/{id}"), &cookie, &ours, &[("name", "X"), ("config", "{not json")]).await;
     assert_eq!(bad, 400);
 }
+
+#[tokio::test]
+async fn email_html_is_shown_in_a_sandboxed_document_of_its_own() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    let channel = app.email_channel(json!({"address": "help@example.com"})).await;
+    let raw = "From: Marta <marta@example.pl>\r\nTo: help@example.com\r\nSubject: Invoice\r\nMessage-ID: <h1@example.pl>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<p style=\"color:red\">Please <b>check</b> the invoice</p><script>alert(1)</script><img src=\"https://tracker.example/p.gif\">\r\n";
+    let (status, out) = app.mail(&channel, raw.as_bytes(), "message/rfc822").await;
+    assert_eq!(status, 200, "{out}");
+    let (_, _, cookie) = app.sign_in("anna@example.com", "a long password").await;
+    let (_, page) = app.page(&format!("/conversations/{}", out["conversation_id"].as_str().expect("id")), &cookie).await;
+    let message = out["message_id"].as_str().expect("message id");
+    assert!(
+        page.contains(&format!("<iframe src=\"/messages/{message}/html\" sandbox=\"allow-same-origin allow-popups")),
+        "framed, sandboxed"
+    );
+    assert!(page.contains(&format!("/messages/{message}/html?remote=1")), "remote images were blocked: offered");
+
+    let res = client().get(format!("{}/messages/{message}/html", app.base)).header("cookie", &cookie).send().await.expect("html");
+    assert_eq!(res.status().as_u16(), 200);
+    let csp = res.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox") && !csp.contains("script-src"), "{csp}");
+    assert!(csp.contains("img-src 'self' data:;"), "no remote images by default: {csp}");
+    let body = res.text().await.expect("body");
+    assert!(body.contains("<b>check</b>") && !body.contains("<script") && !body.contains("tracker.example"), "{body}");
+    let res =
+        client().get(format!("{}/messages/{message}/html?remote=1", app.base)).header("cookie", &cookie).send().await.expect("remote");
+    let csp = res.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("https:"), "{csp}");
+    assert!(res.text().await.expect("body").contains("tracker.example"), "loaded when asked");
+    // Not signed in, nothing.
+    let res = client().get(format!("{}/messages/{message}/html", app.base)).send().await.expect("anonymous");
+    assert_eq!(res.status().as_u16(), 303);
+}
