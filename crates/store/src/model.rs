@@ -164,7 +164,10 @@ pub struct Message {
     pub auto_reply: bool,
     pub delivery_status: Option<DeliveryStatus>,
     pub delivery_error: Option<String>,
+    /// When it was written, by the sender's clock (an email's Date, a provider's timestamp).
     pub created_at: Timestamp,
+    /// When it reached us, by our clock: the order of a timeline that also holds our own events.
+    pub received_at: Timestamp,
     pub attachments: Vec<Attachment>,
 }
 

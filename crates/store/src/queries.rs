@@ -826,7 +826,7 @@ pub fn update_conversation(
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
      m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text, \
-     m.html_remote_images IS NOT NULL";
+     m.html_remote_images IS NOT NULL, m.received_at";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -849,6 +849,7 @@ fn message_from(row: &Row) -> Result<Message> {
         created_at: Timestamp(row.int(13)?),
         quoted_text: row.opt_text(14)?,
         remote_images_blocked: row.bool(15)?,
+        received_at: Timestamp(row.int(16)?),
         attachments: Vec::new(),
     })
 }

@@ -102,10 +102,15 @@ enum Item<'a> {
 }
 
 impl Item<'_> {
-    fn at(&self) -> Timestamp {
+    /// Our clock for both: a sender's clock (an email's Date) may be minutes off, which would
+    /// put "continued on email" after the email or a reply before the question it answers.
+    /// Within one millisecond, what opens a thread or a channel comes before the message it
+    /// introduces, and what the message caused (a status change) after it.
+    fn order(&self) -> (Timestamp, u8) {
         match self {
-            Item::Message(m) => m.created_at,
-            Item::Event(e) => e.created_at,
+            Item::Event(e) if e.action == "conversation.created" || e.action == "channel.added" => (e.created_at, 0),
+            Item::Message(m) => (m.received_at, 1),
+            Item::Event(e) => (e.created_at, 2),
         }
     }
 }
@@ -134,7 +139,7 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
     let can_triage = me.role.allows(Permission::Triage);
     let mut items: Vec<Item> = v.messages.iter().map(Item::Message).collect();
     items.extend(v.history.iter().filter(|e| SHOWN_EVENTS.contains(&e.action.as_str())).map(Item::Event));
-    items.sort_by_key(Item::at);
+    items.sort_by_key(Item::order);
     let agent_names: HashMap<&AgentId, &str> = v.agents.iter().map(|a| (&a.id, a.name.as_str())).collect();
     // "Continued on Email after API": the channel last used before each channel was added,
     // from the audit log's own order (message times come from the senders' clocks).
