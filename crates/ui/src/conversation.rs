@@ -101,18 +101,33 @@ enum Item<'a> {
     Event(&'a AuditEntry),
 }
 
-impl Item<'_> {
-    /// Our clock for both: a sender's clock (an email's Date) may be minutes off, which would
-    /// put "continued on email" after the email or a reply before the question it answers.
-    /// Within one millisecond, what opens a thread or a channel comes before the message it
-    /// introduces, and what the message caused (a status change) after it.
-    fn order(&self) -> (Timestamp, u8) {
-        match self {
-            Item::Event(e) if e.action == "conversation.created" || e.action == "channel.added" => (e.created_at, 0),
-            Item::Message(m) => (m.received_at, 1),
-            Item::Event(e) => (e.created_at, 2),
+/// Audit actions that record a message arriving or being written, in the order it happened.
+const MESSAGE_EVENTS: &[&str] = &["message.received", "note.added", "reply.queued", "automatic_reply.queued"];
+
+/// The timeline in the order things happened here, which the audit log records: each message at
+/// its own audit entry, the events worth showing between them. (A sender's clock, such as an
+/// email's Date, may be minutes off and would put a mail after the reply to it.) Messages the log
+/// does not mention (delivery reports, older data) fall in by when they reached us.
+fn timeline<'a>(messages: &'a [Message], history: &'a [AuditEntry]) -> Vec<Item<'a>> {
+    let mut placed: Vec<(Timestamp, usize, Item<'a>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (seq, e) in history.iter().enumerate() {
+        if MESSAGE_EVENTS.contains(&e.action.as_str()) {
+            let id = e.data.get("message_id").and_then(|m| m.as_str());
+            if let Some(m) = messages.iter().find(|m| Some(m.id.as_str()) == id)
+                && seen.insert(&m.id)
+            {
+                placed.push((e.created_at, seq, Item::Message(m)));
+            }
+        } else if SHOWN_EVENTS.contains(&e.action.as_str()) {
+            placed.push((e.created_at, seq, Item::Event(e)));
         }
     }
+    for m in messages.iter().filter(|m| !seen.contains(&m.id)) {
+        placed.push((m.received_at, usize::MAX, Item::Message(m)));
+    }
+    placed.sort_by_key(|(at, seq, _)| (*at, *seq));
+    placed.into_iter().map(|(_, _, item)| item).collect()
 }
 
 /// Audit actions worth a line in the timeline (the rest are messages, shown as such).
@@ -137,9 +152,7 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
     let me = &agent.session.principal;
     let can_write = me.role.allows(Permission::Write);
     let can_triage = me.role.allows(Permission::Triage);
-    let mut items: Vec<Item> = v.messages.iter().map(Item::Message).collect();
-    items.extend(v.history.iter().filter(|e| SHOWN_EVENTS.contains(&e.action.as_str())).map(Item::Event));
-    items.sort_by_key(Item::order);
+    let items = timeline(&v.messages, &v.history);
     let agent_names: HashMap<&AgentId, &str> = v.agents.iter().map(|a| (&a.id, a.name.as_str())).collect();
     // "Continued on Email after API": the channel last used before each channel was added,
     // from the audit log's own order (message times come from the senders' clocks).
