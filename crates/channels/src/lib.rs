@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod signature;
+pub mod telegram;
 
 /// Why a provider's request cannot be taken: names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

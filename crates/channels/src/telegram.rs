@@ -1,0 +1,402 @@
+//! Telegram Bot API: a webhook `Update` translated into what the intake takes. Pure: the
+//! webhook route checks `X-Telegram-Bot-Api-Secret-Token` before calling this, and media is
+//! fetched later through the provider's API (`getFile`) by the file ids kept here.
+
+use crate::InboundError;
+use serde::Deserialize;
+use switchboard_domain::identity::{Identity, IdentityKind};
+use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
+use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Region, Timestamp, WorkspaceId};
+
+/// One webhook request. Exactly one of the optional fields is set; unknown kinds are ignored.
+#[derive(Debug, Deserialize)]
+pub struct Update {
+    pub update_id: i64,
+    #[serde(default)]
+    pub message: Option<TgMessage>,
+    #[serde(default)]
+    pub edited_message: Option<TgMessage>,
+    #[serde(default)]
+    pub callback_query: Option<CallbackQuery>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct User {
+    pub id: i64,
+    #[serde(default)]
+    pub is_bot: bool,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Chat {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FileRef {
+    pub file_id: String,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Sticker {
+    #[serde(default)]
+    pub emoji: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Contact {
+    pub phone_number: String,
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TgMessage {
+    pub message_id: i64,
+    #[serde(default)]
+    pub from: Option<User>,
+    pub chat: Chat,
+    pub date: i64,
+    #[serde(default)]
+    pub edit_date: Option<i64>,
+    #[serde(default)]
+    pub message_thread_id: Option<i64>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub photo: Vec<FileRef>,
+    #[serde(default)]
+    pub document: Option<FileRef>,
+    #[serde(default)]
+    pub voice: Option<FileRef>,
+    #[serde(default)]
+    pub audio: Option<FileRef>,
+    #[serde(default)]
+    pub video: Option<FileRef>,
+    #[serde(default)]
+    pub sticker: Option<Sticker>,
+    #[serde(default)]
+    pub contact: Option<Contact>,
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    pub id: String,
+    pub from: User,
+    #[serde(default)]
+    pub message: Option<TgMessage>,
+    #[serde(default)]
+    pub data: Option<String>,
+}
+
+/// What an update asks of Switchboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TelegramEvent {
+    /// A new message from a customer.
+    Message(InboundMessage),
+    /// The customer changed a message they sent: `external_id` names it, `text` is the new one.
+    Edited { external_id: String, text: String, edited_at: Timestamp },
+    /// The customer pressed one of our inline buttons: stored as their message (the button's
+    /// data as text); the provider must be answered with `answerCallbackQuery` (`query_id`).
+    Button { query_id: String, message: InboundMessage },
+    /// Nothing for us (a bot's own message, a kind of update we do not use).
+    Ignored,
+}
+
+/// The channel facts the translation needs.
+pub struct TelegramContext<'a> {
+    pub workspace_id: &'a WorkspaceId,
+    pub channel_id: &'a ChannelId,
+    /// For phone numbers shared without a country code.
+    pub default_region: Option<Region>,
+}
+
+/// The id of a message in our store: Telegram numbers messages per chat.
+pub fn external_id(chat: i64, message: i64) -> String {
+    format!("{chat}:{message}")
+}
+
+/// Where a file of a message is kept at Telegram (fetched with `getFile`): the attachment's
+/// `url` until its bytes are downloaded.
+pub const FILE_URL_PREFIX: &str = "telegram-file:";
+
+pub fn to_event(update: Update, ctx: &TelegramContext<'_>) -> Result<TelegramEvent, InboundError> {
+    if let Some(message) = update.message {
+        return message_event(message, ctx);
+    }
+    if let Some(edited) = update.edited_message {
+        let text = edited.text.or(edited.caption).unwrap_or_default();
+        let edited_at = Timestamp(edited.edit_date.unwrap_or(edited.date).saturating_mul(1000));
+        return Ok(TelegramEvent::Edited { external_id: external_id(edited.chat.id, edited.message_id), text, edited_at });
+    }
+    if let Some(query) = update.callback_query {
+        let Some(data) = query.data.filter(|d| !d.is_empty()) else { return Ok(TelegramEvent::Ignored) };
+        let chat = query.message.as_ref().map_or(query.from.id, |m| m.chat.id);
+        let mut message = base(ctx, &query.from, format!("callback:{}", query.id), chat, None)?;
+        message.text = data;
+        return Ok(TelegramEvent::Button { query_id: query.id, message });
+    }
+    Ok(TelegramEvent::Ignored)
+}
+
+/// The fields every message from `user` shares.
+fn base(
+    ctx: &TelegramContext<'_>,
+    user: &User,
+    external_id: String,
+    chat: i64,
+    thread: Option<i64>,
+) -> Result<InboundMessage, InboundError> {
+    let sender =
+        Identity::account(IdentityKind::Telegram, &user.id.to_string()).map_err(|e| InboundError::new("from.id", e.to_string()))?;
+    let name = match &user.last_name {
+        Some(last) => format!("{} {last}", user.first_name),
+        None => user.first_name.clone(),
+    };
+    // A private chat is the customer's one thread with us: continuity rules decide. A group
+    // (or a forum topic in it) is its own thread, whoever writes there.
+    let thread = (chat < 0).then(|| {
+        ThreadHint::Key(match thread {
+            Some(topic) => format!("chat:{chat}:topic:{topic}"),
+            None => format!("chat:{chat}"),
+        })
+    });
+    Ok(InboundMessage {
+        workspace_id: ctx.workspace_id.clone(),
+        channel_id: ctx.channel_id.clone(),
+        channel_kind: ChannelKind::Telegram,
+        external_id,
+        sender,
+        sender_name: Some(name.trim().to_owned()).filter(|n| !n.is_empty()),
+        hints: Vec::new(),
+        subject: None,
+        text: String::new(),
+        quoted_text: None,
+        html: None,
+        html_remote_images: None,
+        sent_at: None,
+        thread,
+        attachments: Vec::new(),
+        auto_reply: false,
+        participants: Vec::new(),
+    })
+}
+
+fn file(reference: &FileRef, default_name: &str, default_type: &str) -> AttachmentMeta {
+    AttachmentMeta {
+        id: AttachmentId::generate(),
+        filename: reference.file_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| default_name.to_owned()),
+        content_type: reference.mime_type.clone().unwrap_or_else(|| default_type.to_owned()),
+        content: None,
+        url: Some(format!("{FILE_URL_PREFIX}{}", reference.file_id)),
+        size: reference.file_size,
+        inline: false,
+        content_id: None,
+    }
+}
+
+fn message_event(m: TgMessage, ctx: &TelegramContext<'_>) -> Result<TelegramEvent, InboundError> {
+    let Some(user) = m.from.as_ref().filter(|u| !u.is_bot) else { return Ok(TelegramEvent::Ignored) };
+    let mut message = base(ctx, user, external_id(m.chat.id, m.message_id), m.chat.id, m.message_thread_id)?;
+    message.sent_at = Some(Timestamp(m.date.saturating_mul(1000)));
+    if m.chat.id < 0 {
+        message.subject = m.chat.title.clone();
+    }
+    let mut text = m.text.clone().or_else(|| m.caption.clone()).unwrap_or_default();
+    // The largest size of a photo is the last one.
+    if let Some(photo) = m.photo.last() {
+        message.attachments.push(file(photo, &format!("photo-{}.jpg", m.message_id), "image/jpeg"));
+    }
+    if let Some(document) = &m.document {
+        message.attachments.push(file(document, &format!("document-{}", m.message_id), "application/octet-stream"));
+    }
+    if let Some(voice) = &m.voice {
+        message.attachments.push(file(voice, &format!("voice-{}.ogg", m.message_id), "audio/ogg"));
+    }
+    if let Some(audio) = &m.audio {
+        message.attachments.push(file(audio, &format!("audio-{}", m.message_id), "audio/mpeg"));
+    }
+    if let Some(video) = &m.video {
+        message.attachments.push(file(video, &format!("video-{}.mp4", m.message_id), "video/mp4"));
+    }
+    if let Some(sticker) = &m.sticker {
+        text = format!("[sticker {}]", sticker.emoji.as_deref().unwrap_or("")).replace(" ]", "]");
+    }
+    if let Some(location) = &m.location {
+        text = format!("[location {:.6}, {:.6}]", location.latitude, location.longitude);
+    }
+    if let Some(contact) = &m.contact {
+        let phone = Identity::phone(&contact.phone_number, ctx.default_region)
+            .or_else(|_| Identity::phone(&format!("+{}", contact.phone_number.trim_start_matches('+')), None))
+            .map_err(|e| InboundError::new("message.contact.phone_number", e.to_string()))?;
+        // Telegram vouches for the number only when the customer shares their own contact (the
+        // "send my number" button); a contact card of someone else is just text.
+        let own = contact.user_id == Some(user.id);
+        let name = [Some(contact.first_name.as_str()), contact.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        text = format!("[contact {name} {}]", phone.value());
+        if own {
+            message.hints.push(IdentityHint { identity: phone, vouched: true });
+        }
+    }
+    if text.trim().is_empty() && message.attachments.is_empty() {
+        return Ok(TelegramEvent::Ignored);
+    }
+    message.text = text;
+    Ok(TelegramEvent::Message(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/telegram/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn event(name: &str) -> TelegramEvent {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let ctx = TelegramContext { workspace_id: &ws, channel_id: &ch, default_region: Some("RU".parse().expect("region")) };
+        let update: Update = serde_json::from_slice(&fixture(name)).expect("an Update");
+        to_event(update, &ctx).expect("translates")
+    }
+
+    fn message(name: &str) -> InboundMessage {
+        match event(name) {
+            TelegramEvent::Message(m) => m,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_text_message_becomes_the_customers_message() {
+        let m = message("text_message.json");
+        assert_eq!((m.external_id.as_str(), m.sender.kind(), m.sender.value()), ("5120349871:1187", IdentityKind::Telegram, "5120349871"));
+        assert_eq!(m.sender_name.as_deref(), Some("Анна Ковальчук"));
+        assert_eq!(m.text, "Здравствуйте! Заказ №48213 не пришёл 😟 Трек: https://track.example.com/RU48213 #доставка");
+        assert_eq!(m.sent_at, Some(Timestamp(1_763_802_061_000)));
+        assert_eq!(
+            (m.thread.clone(), m.hints.len(), m.channel_kind),
+            (None, 0, ChannelKind::Telegram),
+            "a private chat: continuity decides"
+        );
+    }
+
+    #[test]
+    fn photos_and_documents_keep_their_file_ids_for_download() {
+        let m = message("photo_with_caption.json");
+        assert!(m.text.starts_with("Paczka przyszła uszkodzona"));
+        assert_eq!(m.attachments.len(), 1, "only the largest size");
+        let photo = &m.attachments[0];
+        assert!(photo.url.as_deref().is_some_and(|u| u.starts_with(FILE_URL_PREFIX)), "{photo:?}");
+        assert_eq!(photo.content_type, "image/jpeg");
+        let d = message("document.json");
+        assert_eq!(d.text, "Прикладываю счёт, оплата прошла 20.11");
+        let doc = &d.attachments[0];
+        assert_eq!(
+            (doc.filename.as_str(), doc.content_type.as_str(), doc.size),
+            ("Счёт-фактура №17 от 20.11.2025.pdf", "application/pdf", Some(184_233))
+        );
+        assert_eq!(doc.url.as_deref(), Some("telegram-file:BQACAgIAAxkBAAIBeGdAq81CnzNm9Z2MfEJt8DdayutGAAJ-ZgACYk8ISqme7dcND2-ENgQ"));
+    }
+
+    #[test]
+    fn a_shared_own_contact_is_a_phone_telegram_vouches_for() {
+        let m = message("contact.json");
+        assert_eq!(m.hints, vec![IdentityHint { identity: Identity::phone("+79161234567", None).expect("phone"), vouched: true }]);
+        assert_eq!(m.text, "[contact Анна Ковальчук +79161234567]");
+    }
+
+    #[test]
+    fn an_edit_names_the_message_it_changes() {
+        match event("edited_message.json") {
+            TelegramEvent::Edited { external_id, text, edited_at } => {
+                assert_eq!(external_id, "5120349871:1187", "the same id as the original message");
+                assert!(text.contains("так и не пришёл"));
+                assert_eq!(edited_at, Timestamp(1_763_802_301_000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_button_press_is_the_customers_answer() {
+        match event("callback_query.json") {
+            TelegramEvent::Button { query_id, message } => {
+                assert_eq!(query_id, "2200958418762716501");
+                assert_eq!((message.text.as_str(), message.external_id.as_str()), ("csat:48213:5", "callback:2200958418762716501"));
+                assert_eq!(message.sender.value(), "734188204");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_forum_topic_is_its_own_thread_and_escaped_text_decodes() {
+        let m = message("group_topic_escaped.json");
+        assert_eq!(m.thread, Some(ThreadHint::Key("chat:-1002233445566:topic:12".into())));
+        assert_eq!(m.text, "Zażółć gęślą jaźń — czy faktura będzie w złotówkach?");
+        assert_eq!(m.subject.as_deref(), Some("Клиенты / Klienci VIP"));
+    }
+
+    #[test]
+    fn bots_stickers_and_locations() {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let ctx = TelegramContext { workspace_id: &ws, channel_id: &ch, default_region: None };
+        let run = |json: &str| to_event(serde_json::from_str(json).expect("update"), &ctx).expect("event");
+        let user = r#""from": {"id": 42, "is_bot": false, "first_name": "Ola"}, "chat": {"id": 42, "type": "private"}, "date": 1"#;
+        let text = |e: TelegramEvent| match e {
+            TelegramEvent::Message(m) => m.text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            text(run(&format!(r#"{{"update_id": 1, "message": {{"message_id": 1, {user}, "sticker": {{"emoji": "👍"}}}}}}"#))),
+            "[sticker 👍]"
+        );
+        assert_eq!(
+            text(run(&format!(
+                r#"{{"update_id": 2, "message": {{"message_id": 2, {user}, "location": {{"latitude": 52.2297, "longitude": 21.0122}}}}}}"#
+            ))),
+            "[location 52.229700, 21.012200]"
+        );
+        let bot = r#"{"update_id": 3, "message": {"message_id": 3, "from": {"id": 7, "is_bot": true, "first_name": "B"}, "chat": {"id": 42, "type": "private"}, "date": 1, "text": "x"}}"#;
+        assert_eq!(run(bot), TelegramEvent::Ignored);
+        assert_eq!(run(r#"{"update_id": 4, "my_chat_member": {}}"#), TelegramEvent::Ignored, "unknown kinds are ignored");
+        // Someone else's contact card is text, not an identity of the sender.
+        let other = run(&format!(
+            r#"{{"update_id": 5, "message": {{"message_id": 5, {user}, "contact": {{"phone_number": "+48601234567", "first_name": "Jan", "user_id": 99}}}}}}"#
+        ));
+        match other {
+            TelegramEvent::Message(m) => assert!(m.hints.is_empty(), "{:?}", m.hints),
+            e => panic!("{e:?}"),
+        }
+    }
+}
