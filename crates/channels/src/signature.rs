@@ -21,9 +21,23 @@ pub fn verify(secret: &str, body: &[u8], header: &str) -> bool {
     mac.verify_slice(&given).is_ok()
 }
 
+/// Whether a shared secret a provider echoes back (Telegram's secret token) is the one we set,
+/// compared in constant time. An empty expected secret matches nothing.
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_secrets_match_exactly() {
+        assert!(same_secret("tg-test-secret_2026-Xq9", "tg-test-secret_2026-Xq9"));
+        assert!(!same_secret("tg-test-secret_2026-Xq9", "tg-test-secret_2026-Xq"));
+        assert!(!same_secret("", ""), "no secret configured: nothing is accepted");
+    }
 
     #[test]
     fn round_trip_and_tamper() {

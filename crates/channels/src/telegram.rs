@@ -122,8 +122,9 @@ pub struct CallbackQuery {
 pub enum TelegramEvent {
     /// A new message from a customer.
     Message(InboundMessage),
-    /// The customer changed a message they sent: `external_id` names it, `text` is the new one.
-    Edited { external_id: String, text: String, edited_at: Timestamp },
+    /// The customer changed a message they sent; `message.external_id` names it and its text is
+    /// the new one. (If the original never reached us, `message` is taken in as it is now.)
+    Edited { message: InboundMessage, edited_at: Timestamp },
     /// The customer pressed one of our inline buttons: stored as their message (the button's
     /// data as text); the provider must be answered with `answerCallbackQuery` (`query_id`).
     Button { query_id: String, message: InboundMessage },
@@ -153,9 +154,11 @@ pub fn to_event(update: Update, ctx: &TelegramContext<'_>) -> Result<TelegramEve
         return message_event(message, ctx);
     }
     if let Some(edited) = update.edited_message {
-        let text = edited.text.or(edited.caption).unwrap_or_default();
         let edited_at = Timestamp(edited.edit_date.unwrap_or(edited.date).saturating_mul(1000));
-        return Ok(TelegramEvent::Edited { external_id: external_id(edited.chat.id, edited.message_id), text, edited_at });
+        return Ok(match message_event(edited, ctx)? {
+            TelegramEvent::Message(message) => TelegramEvent::Edited { message, edited_at },
+            other => other,
+        });
     }
     if let Some(query) = update.callback_query {
         let Some(data) = query.data.filter(|d| !d.is_empty()) else { return Ok(TelegramEvent::Ignored) };
@@ -338,9 +341,9 @@ mod tests {
     #[test]
     fn an_edit_names_the_message_it_changes() {
         match event("edited_message.json") {
-            TelegramEvent::Edited { external_id, text, edited_at } => {
-                assert_eq!(external_id, "5120349871:1187", "the same id as the original message");
-                assert!(text.contains("так и не пришёл"));
+            TelegramEvent::Edited { message, edited_at } => {
+                assert_eq!(message.external_id, "5120349871:1187", "the same id as the original message");
+                assert!(message.text.contains("так и не пришёл"));
                 assert_eq!(edited_at, Timestamp(1_763_802_301_000));
             }
             other => panic!("{other:?}"),

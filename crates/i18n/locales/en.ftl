@@ -266,3 +266,5 @@ ui-notification-mention = { $name } mentioned you in #{ $number }
 ui-formatted = Formatted
 ui-remote_images_blocked = Remote images are blocked (they can tell the sender you opened the mail).
 ui-load_remote_images = Open with remote images
+ui-edited = edited
+ui-event-edited = The customer changed a message; it said before: { $text }

@@ -278,3 +278,5 @@ ui-notification-mention = { $name } wspomniał(a) o Tobie w #{ $number }
 ui-formatted = Z formatowaniem
 ui-remote_images_blocked = Obrazy zewnętrzne są zablokowane (mogą zdradzić nadawcy, że wiadomość otwarto).
 ui-load_remote_images = Otwórz z obrazami zewnętrznymi
+ui-edited = edytowana
+ui-event-edited = Klient zmienił wiadomość; wcześniej brzmiała: { $text }

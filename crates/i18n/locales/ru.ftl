@@ -278,3 +278,5 @@ ui-notification-mention = { $name } упомянул(а) вас в #{ $number }
 ui-formatted = С оформлением
 ui-remote_images_blocked = Внешние изображения заблокированы (по ним отправитель может узнать, что письмо открыли).
 ui-load_remote_images = Открыть с внешними изображениями
+ui-edited = изменено
+ui-event-edited = Клиент изменил сообщение; прежний текст: { $text }

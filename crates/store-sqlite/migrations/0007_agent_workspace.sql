@@ -38,3 +38,7 @@ CREATE TABLE notifications (
     read_at BIGINT
 );
 CREATE INDEX notifications_agent ON notifications (agent_id, read_at, created_at);
+
+-- A customer may change a message they sent (Telegram): the text is replaced, the time of the
+-- change kept here and the earlier text in the audit log.
+ALTER TABLE messages ADD COLUMN edited_at BIGINT;

@@ -65,6 +65,9 @@ pub trait IntakeStore: Send + Sync {
     /// A mail server's report on one of our outbound messages; `NotFound` when it names no
     /// message of ours.
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome>;
+    /// A customer changed a message of theirs (`channel`'s `external_id`); `None` when it is
+    /// not stored. The earlier text stays in the audit log.
+    async fn record_edit(&self, channel: &ChannelId, external_id: &str, text: &str, edited_at: Timestamp) -> Result<Option<Message>>;
 }
 
 #[async_trait]

@@ -168,6 +168,8 @@ pub struct Message {
     pub created_at: Timestamp,
     /// When it reached us, by our clock: the order of a timeline that also holds our own events.
     pub received_at: Timestamp,
+    /// When the customer last changed it (its earlier text is in the audit log).
+    pub edited_at: Option<Timestamp>,
     pub attachments: Vec<Attachment>,
 }
 

@@ -826,7 +826,7 @@ pub fn update_conversation(
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
      m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text, \
-     m.html_remote_images IS NOT NULL, m.received_at";
+     m.html_remote_images IS NOT NULL, m.received_at, m.edited_at";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -850,6 +850,7 @@ fn message_from(row: &Row) -> Result<Message> {
         quoted_text: row.opt_text(14)?,
         remote_images_blocked: row.bool(15)?,
         received_at: Timestamp(row.int(16)?),
+        edited_at: row.opt_int(17)?.map(Timestamp),
         attachments: Vec::new(),
     })
 }
@@ -1094,6 +1095,45 @@ pub fn post_agent_message(
 }
 
 /// The HTML of a message of the workspace with its remote images kept; `NotFound` when it had none.
+/// A customer's change to a message of theirs that `channel` delivered as `external_id`: the
+/// new text replaces the old, which the audit log keeps. `None` when no such message is stored
+/// (the caller then takes the edit in as a message of its own, so that nothing is lost).
+pub fn record_edit(
+    conn: &mut dyn Conn,
+    channel: &ChannelId,
+    external_id: &str,
+    text: &str,
+    edited_at: Timestamp,
+) -> Result<Option<Message>> {
+    let Some(row) = conn.query_opt(
+        "SELECT id, workspace_id, conversation_id, author_contact_id, direction, text, edited_at FROM messages \
+         WHERE channel_id = $1 AND external_id = $2",
+        params![channel.as_str(), external_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let id = MessageId::from_trusted(row.text(0)?);
+    if row.text(4)? != "in" {
+        return Err(StoreError::InvalidState("only a customer's own message can be edited".into()));
+    }
+    let (old, last_edit) = (row.text(5)?, row.opt_int(6)?);
+    // A retried or older edit changes nothing: the latest one wins.
+    if old == text || last_edit.is_some_and(|at| at >= edited_at.millis()) {
+        return message(conn, &id).map(Some);
+    }
+    conn.execute("UPDATE messages SET text = $1, edited_at = $2 WHERE id = $3", params![text, edited_at.millis(), id.as_str()])?;
+    let (workspace, conversation) = (WorkspaceId::from_trusted(row.text(1)?), ConversationId::from_trusted(row.text(2)?));
+    let contact = row.opt_text(3)?.map(ContactId::from_trusted);
+    let actor = contact.clone().map_or(Actor::System, Actor::Contact);
+    Audit { workspace: &workspace, conversation: Some(&conversation), contact: contact.as_ref(), actor: &actor }.record(
+        conn,
+        "message.edited",
+        json!({"message_id": id, "from": old, "to": text}),
+    )?;
+    message(conn, &id).map(Some)
+}
+
 pub fn message_html(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId) -> Result<String> {
     conn.query_one(
         "SELECT html FROM messages WHERE id = $1 AND workspace_id = $2 AND html IS NOT NULL",

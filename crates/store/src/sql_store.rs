@@ -203,6 +203,10 @@ impl IntakeStore for SqlStore {
         let received_at = now();
         self.write(move |c| q::record_delivery_report(c, &report, received_at)).await
     }
+    async fn record_edit(&self, channel: &ChannelId, external_id: &str, text: &str, edited_at: Timestamp) -> Result<Option<Message>> {
+        let (channel, external_id, text) = (channel.clone(), external_id.to_owned(), text.to_owned());
+        self.write(move |c| q::record_edit(c, &channel, &external_id, &text, edited_at)).await
+    }
 }
 
 #[async_trait]

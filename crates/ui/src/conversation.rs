@@ -132,6 +132,7 @@ fn timeline<'a>(messages: &'a [Message], history: &'a [AuditEntry]) -> Vec<Item<
 
 /// Audit actions worth a line in the timeline (the rest are messages, shown as such).
 const SHOWN_EVENTS: &[&str] = &[
+    "message.edited",
     "conversation.created",
     "channel.added",
     "status.changed",
@@ -225,6 +226,7 @@ fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: 
                 strong.author { (author(lang, m, agents, contacts)) }
                 (when(m.created_at))
                 @if m.auto_reply { span.tag { (tr(lang, "ui.automatic")) } }
+                @if let Some(at) = m.edited_at { span.tag title=(crate::page::plain_time(at)) { (tr(lang, "ui.edited")) } }
                 @if let Some(status) = m.delivery_status {
                     span class=(format!("delivery dl-{}", status.as_str())) data-delivery=(status.as_str()) {
                         (tr(lang, &format!("ui.delivery.{}", status.as_str())))
@@ -310,6 +312,7 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous:
         "delivery.failed" => t(lang, "ui.event.delivery_failed", &[("reason", &field("reason"))]),
         "delivery.delayed" => t(lang, "ui.event.delivery_delayed", &[("reason", &field("reason"))]),
         "automatic_reply.suppressed" => tr(lang, "ui.event.auto_suppressed"),
+        "message.edited" => t(lang, "ui.event.edited", &[("text", &field("from"))]),
         other => other.to_owned(),
     };
     html! {

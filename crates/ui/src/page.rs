@@ -192,6 +192,12 @@ pub fn when(t: Timestamp) -> Markup {
     html! { time datetime=(iso) { (shown) " UTC" } }
 }
 
+/// The moment as plain text (for a title attribute).
+pub fn plain_time(t: Timestamp) -> String {
+    let iso = switchboard_web::dto::time(t);
+    format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "))
+}
+
 /// "5 minutes", "2 hours", "3 days": how long someone has waited, with the language's plurals.
 pub fn duration(lang: Lang, millis: i64) -> String {
     let minutes = (millis / 60_000).max(0);

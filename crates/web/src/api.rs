@@ -59,6 +59,20 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
     if kind == ChannelKind::Email {
         switchboard_email::config::EmailConfig::from_json(config).map_err(|(field, detail)| ApiError::bad_field(field, detail))?;
     }
+    if kind == ChannelKind::Telegram {
+        // Telegram signs nothing: without the secret token it echoes, no update could be trusted.
+        let token_ok = obj.get("bot_token").and_then(Value::as_str).is_some_and(|t| t.contains(':') && !t.trim().is_empty());
+        if !token_ok {
+            return Err(ApiError::bad_field("config.bot_token", "the bot token from @BotFather (digits:letters) is required"));
+        }
+        let secret_ok = obj
+            .get("secret_token")
+            .and_then(Value::as_str)
+            .is_some_and(|t| (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+        if !secret_ok {
+            return Err(ApiError::bad_field("config.secret_token", "1 to 256 characters of A-Z, a-z, 0-9, _ and - are required"));
+        }
+    }
     if kind == ChannelKind::Widget
         && let Some(origins) = obj.get("allowed_origins")
         && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))

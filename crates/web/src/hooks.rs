@@ -18,6 +18,20 @@ use switchboard_email::inbound::EmailChannel;
 use switchboard_i18n::Lang;
 use switchboard_store::Channel;
 
+/// The channel `id` of `kind` (404 for any other).
+async fn channel_of(state: &AppState, id: &str, kind: ChannelKind, lang: Lang) -> ApiResult<Channel> {
+    let id = ChannelId::parse(id).map_err(|_| ApiError::not_found().lang(lang))?;
+    let channel = match state.store.channel(&id).await {
+        Ok(c) => c,
+        Err(switchboard_store::StoreError::NotFound) => return Err(ApiError::not_found().lang(lang)),
+        Err(e) => return Err(ApiError::from(e).lang(lang)),
+    };
+    if channel.kind != kind {
+        return Err(ApiError::not_found().lang(lang));
+    }
+    Ok(channel)
+}
+
 /// Finds the channel and checks the signature; unknown channels and bad signatures look alike
 /// (401) so that channel ids cannot be probed.
 async fn signed_channel(
@@ -28,15 +42,7 @@ async fn signed_channel(
     headers: &axum::http::HeaderMap,
 ) -> ApiResult<Channel> {
     let lang = body.lang;
-    let id = ChannelId::parse(id).map_err(|_| ApiError::not_found().lang(lang))?;
-    let channel = match state.store.channel(&id).await {
-        Ok(c) => c,
-        Err(switchboard_store::StoreError::NotFound) => return Err(ApiError::not_found().lang(lang)),
-        Err(e) => return Err(ApiError::from(e).lang(lang)),
-    };
-    if channel.kind != kind {
-        return Err(ApiError::not_found().lang(lang));
-    }
+    let channel = channel_of(state, id, kind, lang).await?;
     let header = headers.get("x-switchboard-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !signature::verify(&channel.secret, &body.bytes, header) {
         return Err(ApiError::bad_signature().lang(lang));
@@ -226,4 +232,47 @@ pub async fn api_status(
     let out = crate::dto::message(&updated);
     state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", out.clone()));
     Ok(Json(out))
+}
+
+/// `POST /hooks/telegram/{channel_id}`: one Bot API `Update`. Telegram signs nothing; it echoes
+/// the `secret_token` given to setWebhook in `X-Telegram-Bot-Api-Secret-Token`, which is
+/// checked (in constant time) before the body is parsed. A wrong or missing token is 401 and
+/// stores nothing. The answer comes after the commit, so Telegram retries whatever we lost.
+pub async fn telegram_inbound(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: RawBody,
+) -> ApiResult<Json<Value>> {
+    use switchboard_channels::telegram::{TelegramContext, TelegramEvent, Update, to_event};
+    let lang = body.lang;
+    let channel = channel_of(&state, &id, ChannelKind::Telegram, lang).await?;
+    let expected = channel.config.get("secret_token").and_then(Value::as_str).unwrap_or("");
+    let given = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !signature::same_secret(expected, given) {
+        return Err(ApiError::bad_signature().lang(lang));
+    }
+    let update: Update = decode_json(&body.bytes, lang)?;
+    let ctx = TelegramContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
+    let event = to_event(update, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
+    let outcome = match event {
+        TelegramEvent::Message(message) | TelegramEvent::Button { message, .. } => state.store.intake(message).await,
+        TelegramEvent::Edited { message, edited_at } => {
+            match state.store.record_edit(&channel.id, &message.external_id, &message.text, edited_at).await {
+                Ok(Some(changed)) => {
+                    state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&changed)));
+                    return Ok(Json(
+                        json!({"ok": true, "message_id": changed.id, "conversation_id": changed.conversation_id, "edited": true}),
+                    ));
+                }
+                // The original never reached us: the message as it is now, so nothing is lost.
+                Ok(None) => state.store.intake(message).await,
+                Err(e) => Err(e),
+            }
+        }
+        TelegramEvent::Ignored => return Ok(Json(json!({"ok": true, "ignored": true}))),
+    };
+    let outcome = outcome.map_err(|e| ApiError::from(e).lang(lang))?;
+    announce(&state, &channel, &outcome);
+    Ok(intake_reply(&outcome))
 }

@@ -324,6 +324,15 @@ pub fn routes() -> Vec<Route> {
         ),
         r(
             "post",
+            "/hooks/telegram/{id}",
+            "Telegram Bot API update; X-Telegram-Bot-Api-Secret-Token must equal config.secret_token",
+            Auth::Signed,
+            None,
+            200,
+            || post(hooks::telegram_inbound),
+        ),
+        r(
+            "post",
             "/hooks/api/{id}/status",
             "Delivery report for an outbound message, signed like inbound",
             Auth::Signed,

@@ -7,6 +7,7 @@ mod lmtp;
 mod mail_servers;
 mod nodes;
 mod smtp_sink;
+mod telegram;
 mod workspace_ui;
 
 use futures_util::StreamExt;

@@ -91,6 +91,7 @@ conformance!(
     accounts_sign_in_through_sessions_and_the_first_admin_through_a_one_time_link,
     administrators_invite_people_and_keep_tokens_teams_channels_customers_and_answers,
     mentions_in_notes_are_kept_as_notifications_until_read,
+    a_customer_edit_changes_the_message_and_keeps_the_old_text,
 );
 
 #[test]

@@ -1234,3 +1234,32 @@ pub async fn mentions_in_notes_are_kept_as_notifications_until_read(backend: Bac
     assert_eq!(w.store.unread_notifications(&jan.id).await.expect("unread"), 0);
     assert!(w.store.notifications(&w.ws.id, &jan.id, 50).await.expect("list")[0].read_at.is_some());
 }
+
+pub async fn a_customer_edit_changes_the_message_and_keeps_the_old_text(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let out = send(&w, &ch, msg("m1", "u1")).await;
+    let before = w.store.messages(&w.ws.id, &out.conversation_id).await.expect("messages")[0].text.clone();
+    let edited = w.store.record_edit(&ch.id, "m1", "Corrected: order 1043", Timestamp(T0 + 60_000)).await.expect("edit").expect("known");
+    assert_eq!(
+        (edited.id.clone(), edited.text.as_str(), edited.edited_at),
+        (out.message_id.clone(), "Corrected: order 1043", Some(Timestamp(T0 + 60_000)))
+    );
+    let stored = w.store.messages(&w.ws.id, &out.conversation_id).await.expect("messages");
+    assert_eq!((stored.len(), stored[0].text.as_str()), (1, "Corrected: order 1043"), "the same message, changed");
+    let log = w.store.audit_log(&w.ws.id, &out.conversation_id).await.expect("audit");
+    let entry = log.iter().find(|e| e.action == "message.edited").expect("audited");
+    assert_eq!((entry.data["from"].as_str(), entry.data["to"].as_str()), (Some(before.as_str()), Some("Corrected: order 1043")));
+    // An older or repeated edit changes nothing; an unknown message is for the caller to take in.
+    w.store.record_edit(&ch.id, "m1", "stale", Timestamp(T0 + 30_000)).await.expect("older");
+    w.store.record_edit(&ch.id, "m1", "Corrected: order 1043", Timestamp(T0 + 90_000)).await.expect("same");
+    assert_eq!(w.store.messages(&w.ws.id, &out.conversation_id).await.expect("messages")[0].text, "Corrected: order 1043");
+    assert_eq!(
+        w.store.audit_log(&w.ws.id, &out.conversation_id).await.expect("audit").iter().filter(|e| e.action == "message.edited").count(),
+        1
+    );
+    assert_eq!(w.store.record_edit(&ch.id, "never-seen", "x", Timestamp(T0)).await.expect("unknown"), None);
+    // Our own replies are not the customer's to edit.
+    sent_reply(&w, &out.conversation_id, "ext-reply").await;
+    assert!(matches!(w.store.record_edit(&ch.id, "ext-reply", "x", Timestamp(T0 + 120_000)).await, Err(StoreError::InvalidState(_))));
+}
