@@ -276,6 +276,98 @@ fn message_event(m: TgMessage, ctx: &TelegramContext<'_>) -> Result<TelegramEven
     Ok(TelegramEvent::Message(message))
 }
 
+// ---------------------------------------------------------------- replies
+
+/// Where the Bot API lives unless `config.api_base_url` says otherwise.
+pub const API_BASE_URL: &str = "https://api.telegram.org";
+
+/// The chat of a message we stored as `{chat}:{message}` (not of a button press).
+pub fn chat_of(external_id: &str) -> Option<i64> {
+    let (chat, message) = external_id.split_once(':')?;
+    message.parse::<i64>().ok()?;
+    chat.parse().ok()
+}
+
+/// The Bot API's answer: `{"ok": true, "result": …}` or `{"ok": false, "error_code",
+/// "description", "parameters": {"retry_after"}}`.
+#[derive(Debug, Deserialize)]
+struct ApiAnswer {
+    ok: bool,
+    #[serde(default)]
+    result: Option<serde_json::Value>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<serde_json::Value>,
+}
+
+/// Sends `text` to `chat`; the stored id of the sent message (`{chat}:{message_id}`). Telegram
+/// has no idempotency key: a retry after a lost answer may post twice, so only answers that
+/// say nothing was sent (429, 5xx, no connection) are retried, never a 2xx we could not read.
+pub async fn send_message(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    chat: i64,
+    text: &str,
+) -> Result<String, crate::SendError> {
+    let url = format!("{}/bot{bot_token}/sendMessage", base_url.trim_end_matches('/'));
+    // Telegram's limit is 4096 characters: longer replies go out as consecutive messages.
+    let mut last = String::new();
+    for part in split_text(text, 4096) {
+        let body = serde_json::json!({"chat_id": chat, "text": part});
+        let response = client
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| crate::SendError { message: format!("cannot reach Telegram: {}", e.without_url()), retryable: true })?;
+        let status = response.status();
+        let answer: Option<ApiAnswer> = response.json().await.ok();
+        match answer {
+            Some(ApiAnswer { ok: true, result: Some(result), .. }) if status.is_success() => {
+                let id = result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default();
+                last = external_id(chat, id);
+            }
+            Some(ApiAnswer { ok: true, .. }) if status.is_success() => {}
+            answer => {
+                let (description, retry_after) = match &answer {
+                    Some(a) => (
+                        a.description.clone().unwrap_or_default(),
+                        a.parameters.as_ref().and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64),
+                    ),
+                    None => (String::new(), None),
+                };
+                let retryable = status.as_u16() == 429 || status.is_server_error();
+                let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
+                return Err(crate::SendError { message: format!("Telegram answered {status}: {description}{wait}"), retryable });
+            }
+        }
+    }
+    Ok(last)
+}
+
+/// `text` in pieces of at most `max` characters, cut at a line break or space where one is near.
+fn split_text(text: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max {
+        return vec![text.to_owned()];
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        let mut end = (start + max).min(chars.len());
+        if end < chars.len()
+            && let Some(cut) = (start + max / 2..end).rev().find(|&i| chars[i] == '\n' || chars[i] == ' ')
+        {
+            end = cut + 1;
+        }
+        parts.push(chars[start..end].iter().collect::<String>());
+        start = end;
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +460,20 @@ mod tests {
         assert_eq!(m.thread, Some(ThreadHint::Key("chat:-1002233445566:topic:12".into())));
         assert_eq!(m.text, "Zażółć gęślą jaźń — czy faktura będzie w złotówkach?");
         assert_eq!(m.subject.as_deref(), Some("Клиенты / Klienci VIP"));
+    }
+
+    #[test]
+    fn replies_find_their_chat_and_long_texts_are_split() {
+        assert_eq!(chat_of("5120349871:1187"), Some(5_120_349_871));
+        assert_eq!(chat_of("-1002233445566:77"), Some(-1_002_233_445_566));
+        assert_eq!(chat_of("callback:2200958418762716501"), None, "a button press names no chat");
+        let long = format!("{} {}", "a".repeat(3000), "b".repeat(3000));
+        let parts = split_text(&long, 4096);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts.concat(), long, "nothing lost");
+        assert!(parts.iter().all(|p| p.chars().count() <= 4096));
+        assert_eq!(parts[0], format!("{} ", "a".repeat(3000)), "cut at the space");
+        assert_eq!(split_text("short", 4096), vec!["short".to_owned()]);
     }
 
     #[test]

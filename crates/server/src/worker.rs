@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::SendError;
 use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
+use switchboard_channels::telegram;
 use switchboard_domain::{ChannelKind, MessageId};
 use switchboard_store::{Delivery, Job, JobOutcome, Store};
 use switchboard_web::{AppState, LiveEvent};
@@ -92,6 +93,25 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             api::deliver(client, url, &d.channel.secret, &payload).await
         }
         ChannelKind::Email => crate::deliver_email::send(store, d).await,
+        ChannelKind::Telegram => {
+            if !d.message.attachments.is_empty() {
+                return Err(permanent("files cannot be sent on Telegram channels yet; send the text alone"));
+            }
+            let token =
+                d.channel.config.get("bot_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no bot_token"))?;
+            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
+            // The chat of the customer's latest message here (a group or topic, or the private
+            // chat), else their account: a private chat has the user's id.
+            let chat = d
+                .thread
+                .iter()
+                .rev()
+                .filter(|t| t.inbound)
+                .find_map(|t| telegram::chat_of(&t.external_id))
+                .or_else(|| recipient.value.parse().ok())
+                .ok_or_else(|| permanent("no Telegram chat to reply to"))?;
+            telegram::send_message(client, base, token, chat, &d.message.text).await.map(Some)
+        }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }

@@ -2194,16 +2194,19 @@ pub fn delivery(conn: &mut dyn Conn, id: &MessageId) -> Result<Delivery> {
     let conversation = conversation(conn, &channel.workspace_id, &message.conversation_id)?;
     let contact = contact(conn, &channel.workspace_id, &conversation.contact_id)?;
     let recipients = contact_identities_on(conn, &contact.id, identity_kind_for(channel.kind), &channel.id)?;
-    // Only mail threads by the provider's ids and copies people: other kinds skip the queries.
-    let (thread, copied) = if channel.kind == ChannelKind::Email {
-        (email_thread(conn, &conversation.id, &channel.id, &message.id)?, copied_addresses(conn, &conversation.id, &contact.id)?)
-    } else {
-        (Vec::new(), Vec::new())
+    // Mail threads by the provider's ids and copies people; Telegram replies go to the chat of
+    // the customer's latest message (a group, a topic or the private chat). Other kinds skip
+    // the queries.
+    let thread = match channel.kind {
+        ChannelKind::Email | ChannelKind::Telegram => email_thread(conn, &conversation.id, &channel.id, &message.id)?,
+        _ => Vec::new(),
     };
+    let copied = if channel.kind == ChannelKind::Email { copied_addresses(conn, &conversation.id, &contact.id)? } else { Vec::new() };
     Ok(Delivery { message, channel, conversation, recipients, contact_name: contact.name, thread, copied })
 }
 
-/// The conversation's earlier mail on `channel` that has a Message-ID, oldest first.
+/// The conversation's earlier messages on `channel` that have a provider id (mail: the
+/// Message-ID), oldest first.
 fn email_thread(conn: &mut dyn Conn, conversation: &ConversationId, channel: &ChannelId, except: &MessageId) -> Result<Vec<ThreadRef>> {
     conn.query(
         "SELECT external_id, direction FROM messages WHERE conversation_id = $1 AND channel_id = $2 AND id <> $3 \

@@ -138,3 +138,97 @@ async fn every_fixture_lands_and_a_wrong_secret_stores_nothing() {
     let (status, bad) = app.telegram(&channel, b"{", Some(SECRET)).await;
     assert_eq!((status, bad["error"]["code"].clone()), (400, json!("bad_json")));
 }
+
+/// A stand-in for api.telegram.org on 127.0.0.1: answers the first `busy` sendMessage calls with
+/// 429, then sends; records every call (path and JSON body).
+async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+    let calls: Calls = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new()
+        .route(
+            "/{bot}/{method}",
+            axum::routing::post(move |State(calls): State<Calls>, Path((bot, method)): Path<(String, String)>, body: axum::Json<Value>| async move {
+                let n = {
+                    let mut calls = calls.lock().expect("calls");
+                    calls.push((format!("/{bot}/{method}"), body.0.clone()));
+                    calls.len()
+                };
+                if n <= busy {
+                    let answer = json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}});
+                    return (StatusCode::TOO_MANY_REQUESTS, axum::Json(answer)).into_response();
+                }
+                let answer = json!({"ok": true, "result": {"message_id": 900 + n, "chat": {"id": body.0["chat_id"]}, "date": 1, "text": body.0["text"]}});
+                (StatusCode::OK, axum::Json(answer)).into_response()
+            }),
+        )
+        .with_state(calls.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, calls)
+}
+
+#[tokio::test]
+async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttled() {
+    let app = spawn_app().await;
+    let (base, calls) = fake_telegram(1).await;
+    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
+    let (status, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
+    assert_eq!(status, 201, "{channel}");
+    let channel = channel["id"].as_str().expect("id").to_owned();
+    let (_, topic) = app.telegram(&channel, &fixture("group_topic_escaped.json"), Some(SECRET)).await;
+    let (_, private) = app.telegram(&channel, &fixture("text_message.json"), Some(SECRET)).await;
+
+    // A reply in the private chat: throttled once (429), then sent; posted exactly once.
+    let conversation = private["conversation_id"].as_str().expect("id");
+    let (status, reply) = app
+        .call(
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(&app.admin),
+            Some(json!({"text": "Мы проверим заказ."})),
+        )
+        .await;
+    assert_eq!(status, 201, "{reply}");
+    let mut sent = Value::Null;
+    for _ in 0..300 {
+        let messages = app.messages_of(&private["conversation_id"]).await;
+        sent = messages.into_iter().find(|m| m["id"] == reply["id"]).unwrap_or_default();
+        if sent["delivery_status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    let recorded = calls.lock().expect("calls").clone();
+    assert_eq!(recorded.len(), 2, "one refused with 429, one sent: {recorded:?}");
+    for (path, body) in &recorded {
+        assert_eq!(path, "/bot123456:TEST/sendMessage");
+        assert_eq!(body, &json!({"chat_id": 5_120_349_871_i64, "text": "Мы проверим заказ."}));
+    }
+    assert_eq!(sent["external_id"], "5120349871:902", "Telegram's id of the sent message");
+
+    // A reply in the forum topic's conversation goes to the group, not to the person privately.
+    let conversation = topic["conversation_id"].as_str().expect("id");
+    let (_, reply) = app
+        .call(
+            "POST",
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            Some(&app.admin),
+            Some(json!({"text": "Tak, w złotówkach."})),
+        )
+        .await;
+    for _ in 0..300 {
+        if calls.lock().expect("calls").len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let recorded = calls.lock().expect("calls").clone();
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    assert_eq!(recorded[2].1["chat_id"], json!(-1_002_233_445_566_i64), "{reply}");
+}
