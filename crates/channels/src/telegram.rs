@@ -311,40 +311,76 @@ pub async fn send_message(
     chat: i64,
     text: &str,
 ) -> Result<String, crate::SendError> {
-    let url = format!("{}/bot{bot_token}/sendMessage", base_url.trim_end_matches('/'));
     // Telegram's limit is 4096 characters: longer replies go out as consecutive messages.
     let mut last = String::new();
     for part in split_text(text, 4096) {
-        let body = serde_json::json!({"chat_id": chat, "text": part});
-        let response = client
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| crate::SendError { message: format!("cannot reach Telegram: {}", e.without_url()), retryable: true })?;
-        let status = response.status();
-        let answer: Option<ApiAnswer> = response.json().await.ok();
-        match answer {
-            Some(ApiAnswer { ok: true, result: Some(result), .. }) if status.is_success() => {
-                let id = result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default();
-                last = external_id(chat, id);
-            }
-            Some(ApiAnswer { ok: true, .. }) if status.is_success() => {}
-            answer => {
-                let (description, retry_after) = match &answer {
-                    Some(a) => (
-                        a.description.clone().unwrap_or_default(),
-                        a.parameters.as_ref().and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64),
-                    ),
-                    None => (String::new(), None),
-                };
-                let retryable = status.as_u16() == 429 || status.is_server_error();
-                let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
-                return Err(crate::SendError { message: format!("Telegram answered {status}: {description}{wait}"), retryable });
-            }
-        }
+        let sent = call(client, base_url, bot_token, "sendMessage", &serde_json::json!({"chat_id": chat, "text": part})).await?;
+        last = external_id(chat, sent.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default());
     }
     Ok(last)
+}
+
+/// One Bot API method call with a JSON body; its `result`. Errors never name the URL (it holds
+/// the bot token).
+async fn call(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    method: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, crate::SendError> {
+    let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
+    let response = client
+        .post(&url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| crate::SendError { message: format!("cannot reach Telegram: {}", e.without_url()), retryable: true })?;
+    let status = response.status();
+    match response.json::<ApiAnswer>().await {
+        Ok(ApiAnswer { ok: true, result, .. }) if status.is_success() => Ok(result.unwrap_or(serde_json::Value::Null)),
+        answer => {
+            let answer = answer.ok();
+            let description = answer.as_ref().and_then(|a| a.description.clone()).unwrap_or_default();
+            let retry_after =
+                answer.as_ref().and_then(|a| a.parameters.as_ref()).and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64);
+            let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
+            Err(crate::SendError {
+                message: format!("Telegram answered {status} to {method}: {description}{wait}"),
+                retryable: status.as_u16() == 429 || status.is_server_error(),
+            })
+        }
+    }
+}
+
+/// "Test the connection": the bot's own account (`getMe`).
+pub async fn get_me(client: &reqwest::Client, base_url: &str, bot_token: &str) -> Result<String, crate::SendError> {
+    let me = call(client, base_url, bot_token, "getMe", &serde_json::json!({})).await?;
+    let name = me.get("username").and_then(serde_json::Value::as_str).unwrap_or("?");
+    Ok(format!("the bot is @{name}"))
+}
+
+/// Points the bot's webhook at `url`, with the secret Telegram will echo and the update kinds we
+/// take.
+pub async fn set_webhook(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    url: &str,
+    secret: &str,
+) -> Result<String, crate::SendError> {
+    let body = serde_json::json!({
+        "url": url,
+        "secret_token": secret,
+        "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"],
+    });
+    call(client, base_url, bot_token, "setWebhook", &body).await?;
+    Ok(format!("Telegram posts to {url}"))
+}
+
+/// Stops the spinner of a button the customer pressed.
+pub async fn answer_callback(client: &reqwest::Client, base_url: &str, bot_token: &str, query_id: &str) -> Result<(), crate::SendError> {
+    call(client, base_url, bot_token, "answerCallbackQuery", &serde_json::json!({"callback_query_id": query_id})).await.map(|_| ())
 }
 
 /// `text` in pieces of at most `max` characters, cut at a line break or space where one is near.

@@ -268,3 +268,6 @@ ui-remote_images_blocked = Remote images are blocked (they can tell the sender y
 ui-load_remote_images = Open with remote images
 ui-edited = edited
 ui-event-edited = The customer changed a message; it said before: { $text }
+ui-admin-register_webhook = Register the webhook with Telegram
+ui-admin-registered = Registered:
+ui-admin-register_failed = Registering failed:

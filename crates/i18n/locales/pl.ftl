@@ -280,3 +280,6 @@ ui-remote_images_blocked = Obrazy zewnętrzne są zablokowane (mogą zdradzić n
 ui-load_remote_images = Otwórz z obrazami zewnętrznymi
 ui-edited = edytowana
 ui-event-edited = Klient zmienił wiadomość; wcześniej brzmiała: { $text }
+ui-admin-register_webhook = Zarejestruj webhook w Telegramie
+ui-admin-registered = Zarejestrowano:
+ui-admin-register_failed = Rejestracja nie powiodła się:

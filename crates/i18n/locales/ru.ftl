@@ -280,3 +280,6 @@ ui-remote_images_blocked = Внешние изображения заблоки�
 ui-load_remote_images = Открыть с внешними изображениями
 ui-edited = изменено
 ui-event-edited = Клиент изменил сообщение; прежний текст: { $text }
+ui-admin-register_webhook = Зарегистрировать вебхук в Telegram
+ui-admin-registered = Зарегистрировано:
+ui-admin-register_failed = Регистрация не удалась:

@@ -2,7 +2,7 @@
 //! only parses the command line; tests call `run` directly.
 #![forbid(unsafe_code)]
 
-pub mod channel_check;
+pub mod channel_ops;
 pub mod cli;
 pub mod config;
 pub mod deliver_email;
@@ -49,7 +49,7 @@ pub async fn run(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut state = AppState::new(store, public_url, config.max_body_bytes);
-    state.channel_check = Some(channel_check::checker());
+    state.channel_ops = Some(Arc::new(channel_ops::ProviderCalls::new()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
     tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));

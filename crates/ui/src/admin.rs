@@ -334,7 +334,7 @@ fn config_example(kind: ChannelKind) -> &'static str {
 }
 
 fn webhook_url(state: &AppState, channel: &Channel) -> String {
-    format!("{}/hooks/{}/{}", state.public_url.trim_end_matches('/'), channel.kind.as_str(), channel.id)
+    state.webhook_url(channel)
 }
 
 pub async fn channels(State(state): State<AppState>, agent: Agent) -> Response {
@@ -457,8 +457,15 @@ async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<
             dt { (tr(lang, "ui.admin.created")) } dd { (when(channel.created_at)) }
         }
         p.hint { (tr(lang, "ui.admin.secret_hint")) }
-        form method="post" action=(format!("/admin/channels/{}/test", channel.id)) {
-            button type="submit" { (tr(lang, "ui.admin.test")) }
+        div.actions {
+            form method="post" action=(format!("/admin/channels/{}/test", channel.id)) {
+                button type="submit" { (tr(lang, "ui.admin.test")) }
+            }
+            @if channel.kind == ChannelKind::Telegram {
+                form method="post" action=(format!("/admin/channels/{}/register", channel.id)) {
+                    button type="submit" { (tr(lang, "ui.admin.register_webhook")) }
+                }
+            }
         }
         h2 { (tr(lang, "ui.admin.configure")) }
         form.stack method="post" action=(format!("/admin/channels/{}", channel.id)) {
@@ -504,13 +511,35 @@ pub async fn test_channel(State(state): State<AppState>, agent: Agent, Path(id):
         Ok(c) => c,
         Err(e) => return fail(&agent, e),
     };
-    let outcome = match &state.channel_check {
-        Some(check) => check(channel).await,
+    let outcome = match &state.channel_ops {
+        Some(ops) => ops.check(channel).await,
         None => Err(tr(lang, "ui.admin.test_unavailable")),
     };
     let notice = match outcome {
         Ok(worked) => html! { p.saved { (tr(lang, "ui.admin.test_ok")) " " (worked) } },
         Err(failed) => html! { p.problem { (tr(lang, "ui.admin.test_failed")) " " (failed) } },
+    };
+    channel_page(&state, &agent, &id, Some(notice)).await
+}
+
+/// Tells the provider (Telegram: setWebhook) to post to this channel's webhook URL.
+pub async fn register_webhook(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {
+    if let Some(page) = refused(&agent, Tab::Channels) {
+        return page;
+    }
+    let lang = agent.lang();
+    let channel = match workspace_channel(&state, &agent, &id).await {
+        Ok(c) => c,
+        Err(e) => return fail(&agent, e),
+    };
+    let url = state.webhook_url(&channel);
+    let outcome = match &state.channel_ops {
+        Some(ops) => ops.register_webhook(channel, url).await,
+        None => Err(tr(lang, "ui.admin.test_unavailable")),
+    };
+    let notice = match outcome {
+        Ok(said) => html! { p.saved { (tr(lang, "ui.admin.registered")) " " (said) } },
+        Err(failed) => html! { p.problem { (tr(lang, "ui.admin.register_failed")) " " (failed) } },
     };
     channel_page(&state, &agent, &id, Some(notice)).await
 }

@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/channels", get(admin::channels).post(admin::create_channel))
         .route("/admin/channels/{id}", get(admin::channel).post(admin::update_channel))
         .route("/admin/channels/{id}/test", post(admin::test_channel))
+        .route("/admin/channels/{id}/register", post(admin::register_webhook))
         .route("/admin/canned", get(admin::canned).post(admin::create_canned))
         .route("/admin/canned/{id}", post(admin::update_canned))
         .route("/admin/canned/{id}/delete", post(admin::delete_canned))

@@ -256,7 +256,18 @@ pub async fn telegram_inbound(
     let ctx = TelegramContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
     let event = to_event(update, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
     let outcome = match event {
-        TelegramEvent::Message(message) | TelegramEvent::Button { message, .. } => state.store.intake(message).await,
+        TelegramEvent::Message(message) => state.store.intake(message).await,
+        TelegramEvent::Button { query_id, message } => {
+            let stored = state.store.intake(message).await;
+            // Stored first; then the button stops spinning (in the background: the answer to
+            // Telegram does not wait for it).
+            if stored.is_ok()
+                && let Some(ops) = state.channel_ops.clone()
+            {
+                tokio::spawn(ops.acknowledge_button(channel.clone(), query_id));
+            }
+            stored
+        }
         TelegramEvent::Edited { message, edited_at } => {
             match state.store.record_edit(&channel.id, &message.external_id, &message.text, edited_at).await {
                 Ok(Some(changed)) => {

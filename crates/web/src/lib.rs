@@ -76,10 +76,22 @@ impl LiveEvent {
     }
 }
 
-/// Whether a channel reaches its provider: what worked, or what failed. The server supplies it,
-/// because the transports (HTTP client, SMTP, IMAP) live there.
-pub type ChannelCheck =
-    Arc<dyn Fn(switchboard_store::Channel) -> futures_util::future::BoxFuture<'static, Result<String, String>> + Send + Sync>;
+/// What is done with a provider beyond taking its messages in. The server supplies it, because
+/// the transports (HTTP client, SMTP, IMAP) live there.
+pub trait ChannelOps: Send + Sync {
+    /// "Test the connection": reach the provider as delivery does, change nothing, and say what
+    /// worked or what failed.
+    fn check(&self, channel: switchboard_store::Channel) -> futures_util::future::BoxFuture<'static, Result<String, String>>;
+    /// Tell the provider where to send its webhooks (Telegram's setWebhook); what it answered.
+    fn register_webhook(
+        &self,
+        channel: switchboard_store::Channel,
+        url: String,
+    ) -> futures_util::future::BoxFuture<'static, Result<String, String>>;
+    /// A button press was stored: let the provider stop the button's spinner (Telegram's
+    /// answerCallbackQuery). Best effort: the press is kept whatever happens here.
+    fn acknowledge_button(&self, channel: switchboard_store::Channel, query_id: String) -> futures_util::future::BoxFuture<'static, ()>;
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -97,8 +109,8 @@ pub struct AppState {
     pub login_throttle: Arc<signin::LoginThrottle>,
     /// Agents with the workspace open on this node.
     pub presence: Arc<presence::Presence>,
-    /// An admin's "test the connection" of a channel; `None` where no transport is wired.
-    pub channel_check: Option<ChannelCheck>,
+    /// Calls to providers beyond intake; `None` where no transport is wired (unit tests).
+    pub channel_ops: Option<Arc<dyn ChannelOps>>,
 }
 
 impl AppState {
@@ -122,7 +134,7 @@ impl AppState {
             max_body_bytes,
             login_throttle,
             presence,
-            channel_check: None,
+            channel_ops: None,
         }
     }
 
@@ -134,6 +146,11 @@ impl AppState {
                 self.publish(event);
             }
         }
+    }
+
+    /// The URL a provider posts `channel`'s webhooks to.
+    pub fn webhook_url(&self, channel: &switchboard_store::Channel) -> String {
+        format!("{}/hooks/{}/{}", self.public_url.trim_end_matches('/'), channel.kind.as_str(), channel.id)
     }
 
     /// `scheme://host[:port]` of the public URL: what a browser sends as `Origin` from our pages.

@@ -156,8 +156,13 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
                 let n = {
                     let mut calls = calls.lock().expect("calls");
                     calls.push((format!("/{bot}/{method}"), body.0.clone()));
-                    calls.len()
+                    calls.iter().filter(|(path, _)| path.ends_with("/sendMessage")).count()
                 };
+                match method.as_str() {
+                    "getMe" => return axum::Json(json!({"ok": true, "result": {"id": 7712345678_i64, "is_bot": true, "username": "acme_support_bot"}})).into_response(),
+                    "setWebhook" | "answerCallbackQuery" => return axum::Json(json!({"ok": true, "result": true})).into_response(),
+                    _ => {}
+                }
                 if n <= busy {
                     let answer = json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}});
                     return (StatusCode::TOO_MANY_REQUESTS, axum::Json(answer)).into_response();
@@ -231,4 +236,51 @@ async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttl
     let recorded = calls.lock().expect("calls").clone();
     assert_eq!(recorded.len(), 3, "{recorded:?}");
     assert_eq!(recorded[2].1["chat_id"], json!(-1_002_233_445_566_i64), "{reply}");
+}
+
+#[tokio::test]
+async fn the_admin_page_tests_the_bot_registers_the_webhook_and_buttons_stop_spinning() {
+    let app = spawn_app().await;
+    let (base, calls) = fake_telegram(0).await;
+    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
+    let (_, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
+    let channel = channel["id"].as_str().expect("id").to_owned();
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+
+    // "Test the connection" asks getMe; "register" calls setWebhook with our URL and secret.
+    let res = reqwest::Client::new()
+        .post(format!("{}/admin/channels/{channel}/test", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .expect("test");
+    assert!(res.text().await.expect("page").contains("the bot is @acme_support_bot"));
+    let res = reqwest::Client::new()
+        .post(format!("{}/admin/channels/{channel}/register", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .expect("register");
+    assert!(res.text().await.expect("page").contains(&format!("Telegram posts to {}/hooks/telegram/{channel}", app.base)));
+    let register = calls.lock().expect("calls").iter().find(|(p, _)| p.ends_with("/setWebhook")).cloned().expect("setWebhook called");
+    assert_eq!(register.1["url"], format!("{}/hooks/telegram/{channel}", app.base));
+    assert_eq!(register.1["secret_token"], SECRET);
+    assert!(register.1["allowed_updates"].as_array().expect("list").contains(&json!("callback_query")));
+
+    // A button press is stored, then answered so that the button stops spinning.
+    let (status, _) = app.telegram(&channel, &fixture("callback_query.json"), Some(SECRET)).await;
+    assert_eq!(status, 200);
+    let mut answered = None;
+    for _ in 0..100 {
+        answered = calls.lock().expect("calls").iter().find(|(p, _)| p.ends_with("/answerCallbackQuery")).cloned();
+        if answered.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answered.expect("answerCallbackQuery called").1, json!({"callback_query_id": "2200958418762716501"}));
 }

@@ -41,13 +41,13 @@ impl App {
         (status, set, pair)
     }
 
-    async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+    pub(crate) async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
         let res = client().get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.expect("page");
         (res.status().as_u16(), res.text().await.expect("body"))
     }
 
     /// A form post with the cookie and the given provenance headers.
-    async fn form(&self, path: &str, cookie: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> u16 {
+    pub(crate) async fn form(&self, path: &str, cookie: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> u16 {
         let mut req = client().post(format!("{}{path}", self.base)).header("cookie", cookie).form(form);
         for (k, v) in headers {
             req = req.header(*k, *v);
