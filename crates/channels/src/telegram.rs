@@ -383,6 +383,41 @@ pub async fn answer_callback(client: &reqwest::Client, base_url: &str, bot_token
     call(client, base_url, bot_token, "answerCallbackQuery", &serde_json::json!({"callback_query_id": query_id})).await.map(|_| ())
 }
 
+/// The largest file a bot may download (Telegram's limit).
+pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// The bytes of a file the customer sent, by its file id: `getFile`, then the file itself.
+pub async fn download_file(client: &reqwest::Client, base_url: &str, bot_token: &str, file_id: &str) -> Result<Vec<u8>, crate::SendError> {
+    let file = call(client, base_url, bot_token, "getFile", &serde_json::json!({"file_id": file_id})).await?;
+    let path = file
+        .get("file_path")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| crate::SendError { message: "Telegram gave no file_path (the file may be over 20 MB)".into(), retryable: false })?;
+    let url = format!("{}/file/bot{bot_token}/{path}", base_url.trim_end_matches('/'));
+    let unreachable =
+        |e: reqwest::Error| crate::SendError { message: format!("cannot download from Telegram: {}", e.without_url()), retryable: true };
+    let mut response = client.get(&url).send().await.map_err(unreachable)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(crate::SendError {
+            message: format!("Telegram answered {status} to the download"),
+            retryable: status.as_u16() == 429 || status.is_server_error(),
+        });
+    }
+    let too_large = || crate::SendError { message: format!("the file is over {MAX_DOWNLOAD_BYTES} bytes"), retryable: false };
+    if response.content_length().is_some_and(|n| n as usize > MAX_DOWNLOAD_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if bytes.len() + chunk.len() > MAX_DOWNLOAD_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// `text` in pieces of at most `max` characters, cut at a line break or space where one is near.
 fn split_text(text: &str, max: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();

@@ -59,8 +59,15 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
 
 async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> JobOutcome {
     let failed = |message: String, retryable: bool| JobOutcome::Failed { error: message, retryable };
-    if job.kind != "deliver" {
-        return failed(format!("unknown job kind {}", job.kind), false);
+    match job.kind.as_str() {
+        "deliver" => {}
+        "fetch_attachment" => {
+            return match fetch_attachment(store, client, job).await {
+                Ok(()) => JobOutcome::Done { external_id: None },
+                Err(SendError { message, retryable }) => failed(message, retryable),
+            };
+        }
+        other => return failed(format!("unknown job kind {other}"), false),
     }
     let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok()) else {
         return failed("job has no message_id".into(), false);
@@ -114,4 +121,38 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
         }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
+}
+
+/// Downloads a file a customer sent through a provider that keeps it (a Telegram file id) into
+/// the attachment store. A retried job whose file arrived meanwhile has nothing to do.
+async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> Result<(), SendError> {
+    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false };
+    let id = job
+        .payload
+        .get("attachment_id")
+        .and_then(|a| a.as_str())
+        .and_then(|a| switchboard_domain::AttachmentId::parse(a).ok())
+        .ok_or_else(|| permanent("job has no attachment_id"))?;
+    let source = store
+        .attachment_source(&id)
+        .await
+        .map_err(|e| SendError { message: format!("cannot load the attachment: {e}"), retryable: true })?;
+    if source.has_content {
+        return Ok(());
+    }
+    let reference = source.url.as_deref().unwrap_or("");
+    let bytes = match (source.channel.kind, reference.strip_prefix(telegram::FILE_URL_PREFIX)) {
+        (ChannelKind::Telegram, Some(file_id)) => {
+            let token =
+                source.channel.config.get("bot_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no bot_token"))?;
+            let base = source.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
+            telegram::download_file(client, base, token, file_id).await?
+        }
+        _ => return Err(permanent("no way to fetch this attachment")),
+    };
+    store
+        .store_attachment_content(&id, bytes)
+        .await
+        .map(|_| ())
+        .map_err(|e| SendError { message: format!("cannot store the file: {e}"), retryable: true })
 }

@@ -115,6 +115,10 @@ pub trait ConversationStore: Send + Sync {
     async fn message_html(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String>;
     /// A message's HTML with the remote images an agent chose to load.
     async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String>;
+    /// Where a stored attachment's bytes are to come from (for the job that fetches them).
+    async fn attachment_source(&self, id: &AttachmentId) -> Result<AttachmentSource>;
+    /// The fetched bytes of an attachment: kept (content-addressed) and linked; its message.
+    async fn store_attachment_content(&self, id: &AttachmentId, bytes: Vec<u8>) -> Result<Message>;
     /// The content of an attachment of the workspace: (record, bytes).
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)>;
     /// A delivery report from the channel for one of our outbound messages.

@@ -439,6 +439,20 @@ pub struct NewAccount {
     pub password_hash: String,
 }
 
+/// Where the bytes of a stored attachment are to come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttachmentSource {
+    pub id: AttachmentId,
+    /// The provider's reference (`telegram-file:…`) or link.
+    pub url: Option<String>,
+    /// Fetched already (a retried job has nothing left to do).
+    pub has_content: bool,
+    pub size: Option<i64>,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub channel: Channel,
+}
+
 /// A person of the workspace as administrators see them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountInfo {

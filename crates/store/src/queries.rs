@@ -1649,6 +1649,15 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         return Err(StoreError::Retry); // the same message arrived through another node meanwhile
     }
     insert_attachments(conn, ws, &message_id, &msg.attachments, stored)?;
+    // Files the provider keeps (a Telegram file id) are fetched after the commit, by a job in
+    // the same transaction: the message is acknowledged now and its files follow.
+    for (i, attachment) in msg.attachments.iter().enumerate() {
+        let fetched_later = attachment.url.as_deref().is_some_and(|u| FETCHED_SCHEMES.iter().any(|s| u.starts_with(s)));
+        if fetched_later && stored.get(i).and_then(Option::as_ref).is_none() {
+            let payload = json!({"attachment_id": attachment.id, "message_id": message_id});
+            enqueue_job(conn, ws, "fetch_attachment", &payload, received_at.millis())?;
+        }
+    }
     conv_audit.record(
         conn,
         "message.received",
@@ -2092,6 +2101,38 @@ fn job_from(row: &Row) -> Result<Job> {
         run_at: Timestamp(row.int(7)?),
         last_error: row.opt_text(8)?,
     })
+}
+
+/// Attachment URLs that name a file a provider keeps for us to fetch (not a public link).
+pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:"];
+
+/// Where a stored attachment's bytes are to come from: its provider reference and channel.
+pub fn attachment_source(conn: &mut dyn Conn, id: &AttachmentId) -> Result<AttachmentSource> {
+    let row = conn.query_one(
+        "SELECT a.url, a.content_sha256 IS NOT NULL, a.message_id, m.conversation_id, m.channel_id, a.size FROM attachments a \
+         JOIN messages m ON m.id = a.message_id WHERE a.id = $1",
+        params![id.as_str()],
+    )?;
+    let channel_id = row.opt_text(4)?.map(ChannelId::from_trusted).ok_or(StoreError::NotFound)?;
+    Ok(AttachmentSource {
+        id: id.clone(),
+        url: row.opt_text(0)?,
+        has_content: row.bool(1)?,
+        message_id: MessageId::from_trusted(row.text(2)?),
+        conversation_id: ConversationId::from_trusted(row.text(3)?),
+        channel: channel(conn, &channel_id)?,
+        size: row.opt_int(5)?,
+    })
+}
+
+/// The bytes of an attachment arrived (already in the blob store under `sha256`): its message.
+pub fn set_attachment_content(conn: &mut dyn Conn, id: &AttachmentId, blob: &StoredBlob) -> Result<Message> {
+    let row = conn.query_one("SELECT message_id FROM attachments WHERE id = $1", params![id.as_str()])?;
+    conn.execute(
+        "UPDATE attachments SET content_sha256 = $1, size = $2 WHERE id = $3",
+        params![blob.sha256.as_str(), blob.size as i64, id.as_str()],
+    )?;
+    message(conn, &MessageId::from_trusted(row.text(0)?))
 }
 
 pub fn enqueue_job(conn: &mut dyn Conn, workspace: &WorkspaceId, kind: &str, payload: &serde_json::Value, run_at: i64) -> Result<JobId> {

@@ -280,6 +280,17 @@ impl ConversationStore for SqlStore {
         let (ws, id) = (workspace.clone(), conversation.clone());
         self.read(move |c| q::audit_log(c, &ws, &id)).await
     }
+    async fn attachment_source(&self, id: &AttachmentId) -> Result<AttachmentSource> {
+        let id = id.clone();
+        self.read(move |c| q::attachment_source(c, &id)).await
+    }
+    async fn store_attachment_content(&self, id: &AttachmentId, bytes: Vec<u8>) -> Result<Message> {
+        // The file first (fsync'd), then the row that points at it.
+        let size = bytes.len() as u64;
+        let sha256 = self.blobs.put(bytes).await?;
+        let (id, blob) = (id.clone(), q::StoredBlob { sha256, size });
+        self.write(move |c| q::set_attachment_content(c, &id, &blob)).await
+    }
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
         let (ws, id) = (workspace.clone(), id.clone());
         let (attachment, content) = self.read(move |c| q::attachment(c, &ws, &id)).await?;

@@ -161,6 +161,10 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
                 match method.as_str() {
                     "getMe" => return axum::Json(json!({"ok": true, "result": {"id": 7712345678_i64, "is_bot": true, "username": "acme_support_bot"}})).into_response(),
                     "setWebhook" | "answerCallbackQuery" => return axum::Json(json!({"ok": true, "result": true})).into_response(),
+                    "getFile" => {
+                        let id = body.0["file_id"].as_str().unwrap_or_default().to_owned();
+                        return axum::Json(json!({"ok": true, "result": {"file_id": id, "file_path": format!("documents/{id}.bin")}})).into_response();
+                    }
                     _ => {}
                 }
                 if n <= busy {
@@ -170,6 +174,11 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
                 let answer = json!({"ok": true, "result": {"message_id": 900 + n, "chat": {"id": body.0["chat_id"]}, "date": 1, "text": body.0["text"]}});
                 (StatusCode::OK, axum::Json(answer)).into_response()
             }),
+        )
+        // Files: the bytes say which file they are, so the test can check it got the right one.
+        .route(
+            "/file/{bot}/documents/{name}",
+            axum::routing::get(|Path((bot, name)): Path<(String, String)>| async move { format!("{bot} file {name}") }),
         )
         .with_state(calls.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -283,4 +292,36 @@ async fn the_admin_page_tests_the_bot_registers_the_webhook_and_buttons_stop_spi
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(answered.expect("answerCallbackQuery called").1, json!({"callback_query_id": "2200958418762716501"}));
+}
+
+#[tokio::test]
+async fn files_are_fetched_through_get_file_into_attachments() {
+    let app = spawn_app().await;
+    let (base, calls) = fake_telegram(0).await;
+    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
+    let (_, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
+    let channel = channel["id"].as_str().expect("id").to_owned();
+    let (status, out) = app.telegram(&channel, &fixture("document.json"), Some(SECRET)).await;
+    assert_eq!(status, 200, "{out}");
+    let mut attachment = Value::Null;
+    for _ in 0..200 {
+        attachment = app.messages_of(&out["conversation_id"]).await[0]["attachments"][0].clone();
+        if !attachment["download_url"].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = attachment["download_url"].as_str().unwrap_or_else(|| panic!("fetched: {attachment}")).to_owned();
+    let file_id = "BQACAgIAAxkBAAIBeGdAq81CnzNm9Z2MfEJt8DdayutGAAJ-ZgACYk8ISqme7dcND2-ENgQ";
+    let bytes =
+        app.http.get(format!("{}{url}", app.base)).bearer_auth(&app.admin).send().await.expect("download").bytes().await.expect("bytes");
+    assert_eq!(String::from_utf8_lossy(&bytes), format!("bot123456:TEST file {file_id}.bin"));
+    assert_eq!(attachment["filename"], "Счёт-фактура №17 от 20.11.2025.pdf");
+    let get_file = calls.lock().expect("calls").iter().find(|(p, _)| p.ends_with("/getFile")).cloned().expect("getFile called");
+    assert_eq!(get_file.1, json!({"file_id": file_id}));
+    // A retried update adds no second download.
+    app.telegram(&channel, &fixture("document.json"), Some(SECRET)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(calls.lock().expect("calls").iter().filter(|(p, _)| p.ends_with("/getFile")).count(), 1);
 }

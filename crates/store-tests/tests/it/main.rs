@@ -92,6 +92,7 @@ conformance!(
     administrators_invite_people_and_keep_tokens_teams_channels_customers_and_answers,
     mentions_in_notes_are_kept_as_notifications_until_read,
     a_customer_edit_changes_the_message_and_keeps_the_old_text,
+    files_a_provider_keeps_are_fetched_by_a_job_after_the_commit,
 );
 
 #[test]

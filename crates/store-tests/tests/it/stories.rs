@@ -1263,3 +1263,31 @@ pub async fn a_customer_edit_changes_the_message_and_keeps_the_old_text(backend:
     sent_reply(&w, &out.conversation_id, "ext-reply").await;
     assert!(matches!(w.store.record_edit(&ch.id, "ext-reply", "x", Timestamp(T0 + 120_000)).await, Err(StoreError::InvalidState(_))));
 }
+
+pub async fn files_a_provider_keeps_are_fetched_by_a_job_after_the_commit(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let mut inbound = msg("1", "u").build(&ch);
+    let later = AttachmentMeta { content: None, url: Some("telegram-file:ABC".into()), size: Some(13), ..inbound_pdf() };
+    let public = AttachmentMeta { content: None, url: Some("https://cdn.example/x.png".into()), ..inbound_pdf() };
+    inbound.attachments = vec![later.clone(), public];
+    let out = w.store.intake(inbound).await.expect("intake");
+    // One job, for the provider's file only (a public link is shown as a link).
+    let jobs = w.store.claim_jobs(10, 60_000).await.expect("claim");
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!((jobs[0].kind.as_str(), jobs[0].payload["attachment_id"].as_str()), ("fetch_attachment", Some(later.id.as_str())));
+    let source = w.store.attachment_source(&later.id).await.expect("source");
+    assert_eq!(
+        (source.url.as_deref(), source.has_content, &source.message_id, &source.channel.id),
+        (Some("telegram-file:ABC"), false, &out.message_id, &ch.id)
+    );
+    let message = w.store.store_attachment_content(&later.id, b"%PDF-1.4 fetched".to_vec()).await.expect("stored");
+    let fetched = message.attachments.iter().find(|a| a.id == later.id).expect("attachment");
+    assert!(fetched.has_content);
+    assert_eq!(w.store.attachment(&w.ws.id, &later.id).await.expect("content").1, b"%PDF-1.4 fetched".to_vec());
+    assert!(w.store.attachment_source(&later.id).await.expect("source").has_content, "a retried job has nothing left to do");
+    // The job finishing leaves the customer's message as it was (no delivery status).
+    w.store.finish_job(&jobs[0].id, JobOutcome::Done { external_id: None }).await.expect("done");
+    let stored = w.store.messages(&w.ws.id, &out.conversation_id).await.expect("messages");
+    assert_eq!((stored[0].delivery_status, stored[0].external_id.as_deref()), (None, Some("1")));
+}
