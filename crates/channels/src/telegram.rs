@@ -336,6 +336,11 @@ async fn call(
         .send()
         .await
         .map_err(|e| crate::SendError { message: format!("cannot reach Telegram: {}", e.without_url()), retryable: true })?;
+    answer(method, response).await
+}
+
+/// The `result` of a Bot API answer, or the error it describes (429 and 5xx retryable).
+async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json::Value, crate::SendError> {
     let status = response.status();
     match response.json::<ApiAnswer>().await {
         Ok(ApiAnswer { ok: true, result, .. }) if status.is_success() => Ok(result.unwrap_or(serde_json::Value::Null)),
@@ -381,6 +386,37 @@ pub async fn set_webhook(
 /// Stops the spinner of a button the customer pressed.
 pub async fn answer_callback(client: &reqwest::Client, base_url: &str, bot_token: &str, query_id: &str) -> Result<(), crate::SendError> {
     call(client, base_url, bot_token, "answerCallbackQuery", &serde_json::json!({"callback_query_id": query_id})).await.map(|_| ())
+}
+
+/// The largest photo `sendPhoto` takes; larger images go as documents.
+const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+
+/// Sends one file to `chat` (an image as a photo, anything else as a document); the stored id.
+pub async fn send_file(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    chat: i64,
+    filename: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Result<String, crate::SendError> {
+    let as_photo = content_type.starts_with("image/") && content_type != "image/svg+xml" && bytes.len() <= MAX_PHOTO_BYTES;
+    let (method, field) = if as_photo { ("sendPhoto", "photo") } else { ("sendDocument", "document") };
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(content_type)
+        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false })?;
+    let form = reqwest::multipart::Form::new().text("chat_id", chat.to_string()).part(field, part);
+    let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
+    let response = client
+        .post(&url)
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| crate::SendError { message: format!("cannot reach Telegram: {}", e.without_url()), retryable: true })?;
+    let result = answer(method, response).await?;
+    Ok(external_id(chat, result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default()))
 }
 
 /// The largest file a bot may download (Telegram's limit).

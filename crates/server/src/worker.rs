@@ -101,9 +101,6 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
         }
         ChannelKind::Email => crate::deliver_email::send(store, d).await,
         ChannelKind::Telegram => {
-            if !d.message.attachments.is_empty() {
-                return Err(permanent("files cannot be sent on Telegram channels yet; send the text alone"));
-            }
             let token =
                 d.channel.config.get("bot_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no bot_token"))?;
             let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
@@ -117,7 +114,17 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
                 .find_map(|t| telegram::chat_of(&t.external_id))
                 .or_else(|| recipient.value.parse().ok())
                 .ok_or_else(|| permanent("no Telegram chat to reply to"))?;
-            telegram::send_message(client, base, token, chat, &d.message.text).await.map(Some)
+            // The text, then each file. A retry starts over: Telegram has no idempotency key,
+            // so only failures that sent nothing (429, 5xx, no connection) are retried at all.
+            let mut last = telegram::send_message(client, base, token, chat, &d.message.text).await?;
+            for a in d.message.attachments.iter().filter(|a| a.has_content) {
+                let (_, bytes) = store
+                    .attachment(&d.channel.workspace_id, &a.id)
+                    .await
+                    .map_err(|e| SendError { message: format!("cannot read {}: {e}", a.filename), retryable: true })?;
+                last = telegram::send_file(client, base, token, chat, &a.filename, &a.content_type, bytes).await?;
+            }
+            Ok(Some(last))
         }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }

@@ -152,7 +152,9 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
     let app = axum::Router::new()
         .route(
             "/{bot}/{method}",
-            axum::routing::post(move |State(calls): State<Calls>, Path((bot, method)): Path<(String, String)>, body: axum::Json<Value>| async move {
+            axum::routing::post(move |State(calls): State<Calls>, Path((bot, method)): Path<(String, String)>, raw: axum::body::Bytes| async move {
+                // JSON calls are kept as JSON; a multipart upload as its text, to look into.
+                let body = axum::Json(serde_json::from_slice::<Value>(&raw).unwrap_or_else(|_| json!({"multipart": String::from_utf8_lossy(&raw)})));
                 let n = {
                     let mut calls = calls.lock().expect("calls");
                     calls.push((format!("/{bot}/{method}"), body.0.clone()));
@@ -324,4 +326,37 @@ async fn files_are_fetched_through_get_file_into_attachments() {
     app.telegram(&channel, &fixture("document.json"), Some(SECRET)).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(calls.lock().expect("calls").iter().filter(|(p, _)| p.ends_with("/getFile")).count(), 1);
+}
+
+#[tokio::test]
+async fn a_reply_with_files_sends_the_text_then_each_file() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let (base, calls) = fake_telegram(0).await;
+    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
+    let (_, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
+    let channel = channel["id"].as_str().expect("id").to_owned();
+    let (_, private) = app.telegram(&channel, &fixture("text_message.json"), Some(SECRET)).await;
+    let conversation = private["conversation_id"].as_str().expect("id");
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let body = json!({"text": "Накладная и фото коробки.", "attachments": [
+        {"filename": "waybill.pdf", "content_type": "application/pdf", "data_base64": b64(b"%PDF-1.4 waybill")},
+        {"filename": "box.png", "content_type": "image/png", "data_base64": b64(b"\x89PNG box")},
+    ]});
+    let (status, reply) = app.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    for _ in 0..200 {
+        if calls.lock().expect("calls").len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let recorded = calls.lock().expect("calls").clone();
+    let paths: Vec<&str> = recorded.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, vec!["/bot123456:TEST/sendMessage", "/bot123456:TEST/sendDocument", "/bot123456:TEST/sendPhoto"]);
+    let document = recorded[1].1["multipart"].as_str().expect("multipart");
+    assert!(document.contains("name=\"document\"; filename=\"waybill.pdf\"") && document.contains("%PDF-1.4 waybill"), "{document}");
+    assert!(document.contains("name=\"chat_id\"") && document.contains("5120349871"), "{document}");
+    assert!(recorded[2].1["multipart"].as_str().expect("multipart").contains("filename=\"box.png\""));
 }
