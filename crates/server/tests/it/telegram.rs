@@ -14,7 +14,15 @@ fn fixture(name: &str) -> Vec<u8> {
 
 impl App {
     async fn telegram_channel(&self) -> String {
-        let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "default_region": "RU"});
+        self.telegram_channel_with(json!({"bot_token": "123456:TEST", "secret_token": SECRET, "default_region": "RU"})).await
+    }
+
+    /// A Telegram channel whose Bot API is the fake at `base`.
+    async fn telegram_channel_at(&self, base: &str) -> String {
+        self.telegram_channel_with(json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base})).await
+    }
+
+    async fn telegram_channel_with(&self, config: Value) -> String {
         let (status, body) = self
             .call("POST", "/api/v1/channels", Some(&self.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config})))
             .await;
@@ -191,11 +199,7 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
 async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttled() {
     let app = spawn_app().await;
     let (base, calls) = fake_telegram(1).await;
-    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
-    let (status, channel) =
-        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
-    assert_eq!(status, 201, "{channel}");
-    let channel = channel["id"].as_str().expect("id").to_owned();
+    let channel = app.telegram_channel_at(&base).await;
     let (_, topic) = app.telegram(&channel, &fixture("group_topic_escaped.json"), Some(SECRET)).await;
     let (_, private) = app.telegram(&channel, &fixture("text_message.json"), Some(SECRET)).await;
 
@@ -253,10 +257,7 @@ async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttl
 async fn the_admin_page_tests_the_bot_registers_the_webhook_and_buttons_stop_spinning() {
     let app = spawn_app().await;
     let (base, calls) = fake_telegram(0).await;
-    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
-    let (_, channel) =
-        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
-    let channel = channel["id"].as_str().expect("id").to_owned();
+    let channel = app.telegram_channel_at(&base).await;
     app.account("ada@example.com", "admin").await;
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
 
@@ -300,10 +301,7 @@ async fn the_admin_page_tests_the_bot_registers_the_webhook_and_buttons_stop_spi
 async fn files_are_fetched_through_get_file_into_attachments() {
     let app = spawn_app().await;
     let (base, calls) = fake_telegram(0).await;
-    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
-    let (_, channel) =
-        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
-    let channel = channel["id"].as_str().expect("id").to_owned();
+    let channel = app.telegram_channel_at(&base).await;
     let (status, out) = app.telegram(&channel, &fixture("document.json"), Some(SECRET)).await;
     assert_eq!(status, 200, "{out}");
     let mut attachment = Value::Null;
@@ -333,10 +331,7 @@ async fn a_reply_with_files_sends_the_text_then_each_file() {
     use base64::Engine;
     let app = spawn_app().await;
     let (base, calls) = fake_telegram(0).await;
-    let config = json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base});
-    let (_, channel) =
-        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config}))).await;
-    let channel = channel["id"].as_str().expect("id").to_owned();
+    let channel = app.telegram_channel_at(&base).await;
     let (_, private) = app.telegram(&channel, &fixture("text_message.json"), Some(SECRET)).await;
     let conversation = private["conversation_id"].as_str().expect("id");
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
