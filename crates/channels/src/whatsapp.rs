@@ -1,0 +1,297 @@
+//! WhatsApp Cloud API: a webhook notification (signed with the app secret, checked on the raw
+//! bytes before this runs) translated into messages for the intake and delivery statuses of
+//! ours. Media is fetched later through the Graph API by the media ids kept here.
+
+use crate::InboundError;
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_domain::conversation::DeliveryStatus;
+use switchboard_domain::identity::{Identity, IdentityKind};
+use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
+use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Timestamp, WorkspaceId};
+
+/// Where a file of a message is kept at Meta (fetched with the Graph API): the attachment's
+/// `url` until its bytes are downloaded.
+pub const MEDIA_URL_PREFIX: &str = "whatsapp-media:";
+
+#[derive(Debug, Deserialize)]
+pub struct Notification {
+    #[serde(default)]
+    pub entry: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Entry {
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Change {
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub value: ChangeValue,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeValue {
+    #[serde(default)]
+    pub contacts: Vec<WaContact>,
+    #[serde(default)]
+    pub messages: Vec<Value>,
+    #[serde(default)]
+    pub statuses: Vec<WaStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WaContact {
+    #[serde(default)]
+    pub wa_id: Option<String>,
+    #[serde(default)]
+    pub profile: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WaStatus {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub errors: Vec<Value>,
+}
+
+/// What one notification asks of Switchboard, in its order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WhatsappEvent {
+    Message(Box<InboundMessage>),
+    /// What became of a message of ours (`external_id` is its wamid).
+    Status {
+        external_id: String,
+        status: DeliveryStatus,
+        error: Option<String>,
+    },
+}
+
+pub struct WhatsappContext<'a> {
+    pub workspace_id: &'a WorkspaceId,
+    pub channel_id: &'a ChannelId,
+}
+
+pub fn to_events(notification: Notification, ctx: &WhatsappContext<'_>) -> Result<Vec<WhatsappEvent>, InboundError> {
+    let mut events = Vec::new();
+    for change in notification.entry.into_iter().flat_map(|e| e.changes).filter(|c| c.field == "messages") {
+        let names = &change.value.contacts;
+        for (i, m) in change.value.messages.iter().enumerate() {
+            if let Some(message) = message(m, names, ctx).map_err(|e| InboundError::new(format!("messages[{i}].{}", e.field), e.message))? {
+                events.push(WhatsappEvent::Message(Box::new(message)));
+            }
+        }
+        for s in &change.value.statuses {
+            let status = match s.status.as_str() {
+                "sent" => DeliveryStatus::Sent,
+                // Read implies delivered; our statuses end at delivered.
+                "delivered" | "read" => DeliveryStatus::Delivered,
+                "failed" => DeliveryStatus::Failed,
+                _ => continue,
+            };
+            let error = s.errors.first().map(|e| {
+                let detail = e.pointer("/error_data/details").and_then(Value::as_str);
+                let title = e.get("title").or_else(|| e.get("message")).and_then(Value::as_str).unwrap_or("error");
+                let code = e.get("code").map(|c| format!(" ({c})")).unwrap_or_default();
+                match detail {
+                    Some(detail) => format!("{title}{code}: {detail}"),
+                    None => format!("{title}{code}"),
+                }
+            });
+            events.push(WhatsappEvent::Status { external_id: s.id.clone(), status, error });
+        }
+    }
+    Ok(events)
+}
+
+fn text_of(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Result<Option<InboundMessage>, InboundError> {
+    let from = m.get("from").and_then(Value::as_str).ok_or_else(|| InboundError::new("from", "missing"))?;
+    let id = m.get("id").and_then(Value::as_str).filter(|i| !i.is_empty()).ok_or_else(|| InboundError::new("id", "missing"))?;
+    let kind = m.get("type").and_then(Value::as_str).unwrap_or("unsupported");
+    let sender = Identity::account(IdentityKind::Whatsapp, from).map_err(|e| InboundError::new("from", e.to_string()))?;
+    // A WhatsApp account is its phone number, which WhatsApp has verified.
+    let phone = Identity::phone(&format!("+{from}"), None).ok();
+    let name =
+        contacts.iter().find(|c| c.wa_id.as_deref() == Some(from)).and_then(|c| c.profile.as_ref()).and_then(|p| text_of(p, "/name"));
+    let mut attachments = Vec::new();
+    let mut media = |key: &str, default_name: String| {
+        if let Some(obj) = m.get(key) {
+            if let Some(media_id) = obj.get("id").and_then(Value::as_str) {
+                attachments.push(AttachmentMeta {
+                    id: AttachmentId::generate(),
+                    filename: text_of(obj, "/filename").unwrap_or(default_name),
+                    content_type: text_of(obj, "/mime_type").unwrap_or_else(|| "application/octet-stream".into()),
+                    content: None,
+                    url: Some(format!("{MEDIA_URL_PREFIX}{media_id}")),
+                    size: None,
+                    inline: false,
+                    content_id: None,
+                });
+            }
+            text_of(obj, "/caption")
+        } else {
+            None
+        }
+    };
+    let text = match kind {
+        "text" => text_of(m, "/text/body"),
+        "image" => Some(media("image", format!("image-{id}.jpg")).unwrap_or_default()),
+        "video" => Some(media("video", format!("video-{id}.mp4")).unwrap_or_default()),
+        "audio" => Some(media("audio", format!("audio-{id}.ogg")).unwrap_or_default()),
+        "document" => Some(media("document", format!("document-{id}")).unwrap_or_default()),
+        "sticker" => Some(media("sticker", format!("sticker-{id}.webp")).map_or_else(|| "[sticker]".to_owned(), |c| c)),
+        "location" => {
+            let (lat, lon) =
+                (m.pointer("/location/latitude").and_then(Value::as_f64), m.pointer("/location/longitude").and_then(Value::as_f64));
+            let place =
+                [text_of(m, "/location/name"), text_of(m, "/location/address")].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            Some(match (lat, lon) {
+                (Some(lat), Some(lon)) if place.is_empty() => format!("[location {lat:.6}, {lon:.6}]"),
+                (Some(lat), Some(lon)) => format!("[location {place} ({lat:.6}, {lon:.6})]"),
+                _ => "[location]".to_owned(),
+            })
+        }
+        "contacts" => {
+            // A contact card is someone else's details, shared: text, never the sender's identity.
+            let cards = m.get("contacts").and_then(Value::as_array).cloned().unwrap_or_default();
+            let shown: Vec<String> = cards
+                .iter()
+                .map(|c| {
+                    let name = text_of(c, "/name/formatted_name").unwrap_or_default();
+                    let phones: Vec<String> =
+                        c.get("phones").and_then(Value::as_array).into_iter().flatten().filter_map(|p| text_of(p, "/phone")).collect();
+                    let emails: Vec<String> =
+                        c.get("emails").and_then(Value::as_array).into_iter().flatten().filter_map(|e| text_of(e, "/email")).collect();
+                    [vec![name], phones, emails].concat().into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+                })
+                .collect();
+            Some(format!("[contact {}]", shown.join("; ")))
+        }
+        "interactive" => text_of(m, "/interactive/button_reply/title").or_else(|| text_of(m, "/interactive/list_reply/title")),
+        "button" => text_of(m, "/button/text"),
+        "reaction" => text_of(m, "/reaction/emoji").map(|e| format!("[reaction {e}]")),
+        _ => Some("[a message WhatsApp does not show to businesses]".to_owned()),
+    };
+    let Some(text) = text.filter(|t| !t.trim().is_empty() || !attachments.is_empty()) else { return Ok(None) };
+    let sent_at = m.get("timestamp").and_then(Value::as_str).and_then(|t| t.parse::<i64>().ok()).map(|s| Timestamp(s.saturating_mul(1000)));
+    let thread = text_of(m, "/context/id").map(|quoted| ThreadHint::ReplyTo(vec![quoted]));
+    Ok(Some(InboundMessage {
+        workspace_id: ctx.workspace_id.clone(),
+        channel_id: ctx.channel_id.clone(),
+        channel_kind: ChannelKind::Whatsapp,
+        external_id: id.to_owned(),
+        sender,
+        sender_name: name,
+        hints: phone.map(|identity| IdentityHint { identity, vouched: true }).into_iter().collect(),
+        subject: None,
+        text,
+        quoted_text: None,
+        html: None,
+        html_remote_images: None,
+        sent_at,
+        thread,
+        attachments,
+        auto_reply: false,
+        participants: Vec::new(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP_SECRET: &str = "5d41402abc4b2a76b9719d911017c592";
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn events(name: &str) -> Vec<WhatsappEvent> {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let n: Notification = serde_json::from_slice(&fixture(name)).expect("a notification");
+        to_events(n, &WhatsappContext { workspace_id: &ws, channel_id: &ch }).expect("translates")
+    }
+
+    fn message(name: &str) -> InboundMessage {
+        match events(name).pop() {
+            Some(WhatsappEvent::Message(m)) => *m,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_expected_signatures_of_the_fixtures_are_reproduced() {
+        let table: Value = serde_json::from_slice(
+            &std::fs::read(format!("{}/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
+        )
+        .expect("json");
+        let rows: Vec<&Value> = table["fixtures"].as_array().expect("rows").iter().filter(|r| r["channel"] == "whatsapp").collect();
+        assert_eq!(rows.len(), 8);
+        for row in rows {
+            let body = fixture(row["file"].as_str().expect("file"));
+            let expected = row["value"].as_str().expect("value");
+            assert_eq!(crate::signature::sign(APP_SECRET, &body), expected, "{}", row["file"]);
+            assert!(crate::signature::verify(APP_SECRET, &body, expected));
+            assert!(!crate::signature::verify("another secret", &body, expected));
+        }
+    }
+
+    #[test]
+    fn a_text_comes_from_a_phone_whatsapp_vouches_for() {
+        let m = message("text.json");
+        assert_eq!((m.sender.kind(), m.sender.value()), (IdentityKind::Whatsapp, "48601234567"));
+        assert_eq!(m.hints, vec![IdentityHint { identity: Identity::phone("+48601234567", None).expect("phone"), vouched: true }]);
+        assert_eq!(m.sender_name.as_deref(), Some("Paweł Zając"));
+        assert!(m.text.starts_with("Dzień dobry, czy mogę zmienić adres"));
+        assert_eq!(m.external_id, "wamid.HBgLNDg2MDEyMzQ1NjcVAgASGBQzQUM5QjI4RjdBMjE0RTVCOEQ3QQA=");
+        assert_eq!(m.sent_at, Some(Timestamp(1_763_802_061_000)));
+    }
+
+    #[test]
+    fn media_keeps_its_id_and_caption_and_replies_name_what_they_answer() {
+        let m = message("image.json");
+        assert_eq!(m.text, "Вот фото повреждённой коробки");
+        assert_eq!(m.attachments[0].url.as_deref(), Some("whatsapp-media:1024873365097211"));
+        assert_eq!(m.attachments[0].content_type, "image/jpeg");
+        let d = message("document.json");
+        assert!(!d.attachments.is_empty() && d.attachments[0].url.as_deref().is_some_and(|u| u.starts_with(MEDIA_URL_PREFIX)));
+        let r = message("reply_with_context.json");
+        assert_eq!(r.thread, Some(ThreadHint::ReplyTo(vec!["wamid.HBgLNDg2MDEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA".into()])));
+        let c = message("contacts.json");
+        assert_eq!(c.text, "[contact Ольга Петрова +7 916 765-43-21 olga.petrova@example.com]");
+        assert_eq!(c.hints.len(), 1, "only the sender's own number, not the shared card's");
+    }
+
+    #[test]
+    fn statuses_become_delivery_statuses_with_the_reason_of_a_failure() {
+        match events("status_delivered.json").as_slice() {
+            [WhatsappEvent::Status { external_id, status, error }] => {
+                assert!(external_id.starts_with("wamid."));
+                assert_eq!((*status, error.clone()), (DeliveryStatus::Delivered, None));
+            }
+            other => panic!("{other:?}"),
+        }
+        match events("status_read.json").pop() {
+            Some(WhatsappEvent::Status { status, .. }) => assert_eq!(status, DeliveryStatus::Delivered, "read implies delivered"),
+            other => panic!("{other:?}"),
+        }
+        match events("status_failed.json").pop() {
+            Some(WhatsappEvent::Status { status, error, .. }) => {
+                assert_eq!(status, DeliveryStatus::Failed);
+                let error = error.expect("a reason");
+                assert!(error.starts_with("Re-engagement message (131047): Message failed to send because more than 24 hours"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
