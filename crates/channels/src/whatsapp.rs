@@ -148,7 +148,7 @@ fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Resu
         "video" => Some(media("video", format!("video-{id}.mp4")).unwrap_or_default()),
         "audio" => Some(media("audio", format!("audio-{id}.ogg")).unwrap_or_default()),
         "document" => Some(media("document", format!("document-{id}")).unwrap_or_default()),
-        "sticker" => Some(media("sticker", format!("sticker-{id}.webp")).map_or_else(|| "[sticker]".to_owned(), |c| c)),
+        "sticker" => Some(media("sticker", format!("sticker-{id}.webp")).unwrap_or_else(|| "[sticker]".to_owned())),
         "location" => {
             let (lat, lon) =
                 (m.pointer("/location/latitude").and_then(Value::as_f64), m.pointer("/location/longitude").and_then(Value::as_f64));
