@@ -121,6 +121,15 @@ pub trait ConversationStore: Send + Sync {
     async fn store_attachment_content(&self, id: &AttachmentId, bytes: Vec<u8>) -> Result<Message>;
     /// The content of an attachment of the workspace: (record, bytes).
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)>;
+    /// A provider's report on a message of ours it names by its own id; `None` when no message
+    /// of `channel` has that id.
+    async fn record_delivery_by_external(
+        &self,
+        channel: &ChannelId,
+        external_id: &str,
+        status: switchboard_domain::conversation::DeliveryStatus,
+        error: Option<String>,
+    ) -> Result<Option<Message>>;
     /// A delivery report from the channel for one of our outbound messages.
     async fn record_delivery(
         &self,

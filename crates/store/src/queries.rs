@@ -1207,6 +1207,26 @@ pub fn record_delivery(
     message(conn, id)
 }
 
+/// The provider's report on a message of ours it knows by its own id (`external_id`, e.g. a
+/// WhatsApp wamid); `None` when no such message of `channel` exists (a report for a message
+/// sent from elsewhere, such as the provider's own app).
+pub fn record_delivery_by_external(
+    conn: &mut dyn Conn,
+    channel: &ChannelId,
+    external_id: &str,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> Result<Option<Message>> {
+    let row = conn.query_opt(
+        "SELECT id FROM messages WHERE channel_id = $1 AND external_id = $2 AND direction = 'out'",
+        params![channel.as_str(), external_id],
+    )?;
+    match row {
+        Some(row) => record_delivery(conn, channel, &MessageId::from_trusted(row.text(0)?), status, error).map(Some),
+        None => Ok(None),
+    }
+}
+
 // ---------------------------------------------------------------- intake
 
 fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {

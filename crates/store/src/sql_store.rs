@@ -300,6 +300,16 @@ impl ConversationStore for SqlStore {
         };
         Ok((attachment, bytes))
     }
+    async fn record_delivery_by_external(
+        &self,
+        channel: &ChannelId,
+        external_id: &str,
+        status: DeliveryStatus,
+        error: Option<String>,
+    ) -> Result<Option<Message>> {
+        let (ch, external_id) = (channel.clone(), external_id.to_owned());
+        self.write(move |c| q::record_delivery_by_external(c, &ch, &external_id, status, error.as_deref())).await
+    }
     async fn record_delivery(
         &self,
         channel: &ChannelId,

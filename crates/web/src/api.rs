@@ -73,6 +73,14 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
             return Err(ApiError::bad_field("config.secret_token", "1 to 256 characters of A-Z, a-z, 0-9, _ and - are required"));
         }
     }
+    if kind == ChannelKind::Whatsapp {
+        // Without the app secret no notification can be trusted; the rest is how replies go out.
+        for key in ["phone_number_id", "access_token", "app_secret", "verify_token"] {
+            if !obj.get(key).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
+            }
+        }
+    }
     if kind == ChannelKind::Widget
         && let Some(origins) = obj.get("allowed_origins")
         && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))

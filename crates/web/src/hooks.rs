@@ -2,7 +2,7 @@
 //! adapter, run the intake pipeline, answer only after the commit.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{EmailBody, RawBody, decode_json};
+use crate::extract::{self, EmailBody, RawBody, decode_json};
 use crate::{AppState, LiveEvent};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -286,4 +286,74 @@ pub async fn telegram_inbound(
     let outcome = outcome.map_err(|e| ApiError::from(e).lang(lang))?;
     announce(&state, &channel, &outcome);
     Ok(intake_reply(&outcome))
+}
+
+#[derive(Deserialize)]
+pub struct MetaVerification {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// `GET /hooks/whatsapp/{channel_id}`: Meta's subscription handshake. The challenge is echoed
+/// only for our `config.verify_token`; anything else is 403.
+pub async fn whatsapp_verify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    extract::AcceptLang(lang): extract::AcceptLang,
+    axum::extract::Query(q): axum::extract::Query<MetaVerification>,
+) -> Result<String, ApiError> {
+    let channel = channel_of(&state, &id, ChannelKind::Whatsapp, lang).await?;
+    let expected = channel.config.get("verify_token").and_then(Value::as_str).unwrap_or("");
+    match (q.mode.as_deref(), q.verify_token.as_deref(), q.challenge) {
+        (Some("subscribe"), Some(token), Some(challenge)) if signature::same_secret(expected, token) => Ok(challenge),
+        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "bad_verify_token", "error.bad_signature").lang(lang)),
+    }
+}
+
+/// `POST /hooks/whatsapp/{channel_id}`: a Cloud API notification, `X-Hub-Signature-256` over the
+/// raw body with `config.app_secret`, checked before anything is parsed (401, nothing stored).
+/// Every message and status in it is stored before the answer, so Meta retries what we lost.
+pub async fn whatsapp_inbound(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: RawBody,
+) -> ApiResult<Json<Value>> {
+    use switchboard_channels::whatsapp::{Notification, WhatsappContext, WhatsappEvent, to_events};
+    let lang = body.lang;
+    let channel = channel_of(&state, &id, ChannelKind::Whatsapp, lang).await?;
+    let secret = channel.config.get("app_secret").and_then(Value::as_str).unwrap_or("");
+    let header = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if secret.is_empty() || !signature::verify(secret, &body.bytes, header) {
+        return Err(ApiError::bad_signature().lang(lang));
+    }
+    let notification: Notification = decode_json(&body.bytes, lang)?;
+    let ctx = WhatsappContext { workspace_id: &channel.workspace_id, channel_id: &channel.id };
+    let events = to_events(notification, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
+    let (mut messages, mut statuses) = (0, 0);
+    for event in events {
+        match event {
+            WhatsappEvent::Message(message) => {
+                let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
+                announce(&state, &channel, &outcome);
+                messages += 1;
+            }
+            WhatsappEvent::Status { external_id, status, error } => {
+                let changed = state
+                    .store
+                    .record_delivery_by_external(&channel.id, &external_id, status, error)
+                    .await
+                    .map_err(|e| ApiError::from(e).lang(lang))?;
+                if let Some(message) = changed {
+                    state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
+                    statuses += 1;
+                }
+            }
+        }
+    }
+    Ok(Json(json!({"ok": true, "messages": messages, "statuses": statuses})))
 }

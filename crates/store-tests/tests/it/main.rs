@@ -93,6 +93,7 @@ conformance!(
     mentions_in_notes_are_kept_as_notifications_until_read,
     a_customer_edit_changes_the_message_and_keeps_the_old_text,
     files_a_provider_keeps_are_fetched_by_a_job_after_the_commit,
+    provider_reports_find_our_message_by_the_providers_id,
 );
 
 #[test]

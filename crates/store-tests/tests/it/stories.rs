@@ -1291,3 +1291,18 @@ pub async fn files_a_provider_keeps_are_fetched_by_a_job_after_the_commit(backen
     let stored = w.store.messages(&w.ws.id, &out.conversation_id).await.expect("messages");
     assert_eq!((stored[0].delivery_status, stored[0].external_id.as_deref()), (None, Some("1")));
 }
+
+pub async fn provider_reports_find_our_message_by_the_providers_id(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let out = send(&w, &ch, msg("1", "u")).await;
+    let reply = sent_reply(&w, &out.conversation_id, "wamid.OUR-1").await;
+    let delivered = w.store.record_delivery_by_external(&ch.id, "wamid.OUR-1", DeliveryStatus::Delivered, None).await.expect("report");
+    assert_eq!(delivered.map(|m| (m.id, m.delivery_status)), Some((reply.id.clone(), Some(DeliveryStatus::Delivered))));
+    // Late "sent" after "delivered" changes nothing; an unknown id is no error (sent from elsewhere).
+    let late = w.store.record_delivery_by_external(&ch.id, "wamid.OUR-1", DeliveryStatus::Sent, None).await.expect("late").expect("known");
+    assert_eq!(late.delivery_status, Some(DeliveryStatus::Delivered));
+    assert_eq!(w.store.record_delivery_by_external(&ch.id, "wamid.SOMEONE-ELSE", DeliveryStatus::Sent, None).await.expect("unknown"), None);
+    // The customer's own message is not ours to report on.
+    assert_eq!(w.store.record_delivery_by_external(&ch.id, "1", DeliveryStatus::Failed, None).await.expect("inbound"), None);
+}
