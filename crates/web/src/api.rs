@@ -76,7 +76,7 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
     if kind == ChannelKind::Whatsapp {
         // Without the app secret no notification can be trusted; the rest is how replies go out.
         for key in ["phone_number_id", "access_token", "app_secret", "verify_token"] {
-            if !obj.get(key).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
                 return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
             }
         }
