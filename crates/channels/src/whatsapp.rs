@@ -205,6 +205,137 @@ fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Resu
     }))
 }
 
+// ---------------------------------------------------------------- replies and media
+
+/// The Graph API (with its version) unless `config.api_base_url` says otherwise.
+pub const API_BASE_URL: &str = "https://graph.facebook.com/v21.0";
+/// The largest file taken in or sent (WhatsApp allows up to 100 MB documents; we keep what mail takes).
+pub const MAX_MEDIA_BYTES: usize = 25 * 1024 * 1024;
+
+/// A Graph API error: retried only when Meta says it is about rate or load.
+async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendError {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let code = body.pointer("/error/code").and_then(Value::as_i64);
+    let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+    // 130429: throughput; 131056: too many messages to one user; 4 / 80007: application limits.
+    let throttled = matches!(code, Some(130_429 | 131_056 | 4 | 80_007));
+    crate::SendError {
+        message: format!("WhatsApp answered {status} to {what}: {message}{}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
+        retryable: throttled || status.as_u16() == 429 || status.is_server_error(),
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> crate::SendError {
+    crate::SendError { message: format!("cannot reach WhatsApp: {}", e.without_url()), retryable: true }
+}
+
+/// Sends one message object (`{"type": "text", "text": {...}}` and the like) to `to`; its wamid.
+async fn send(
+    client: &reqwest::Client,
+    base_url: &str,
+    phone_number_id: &str,
+    token: &str,
+    to: &str,
+    mut message: Value,
+) -> Result<String, crate::SendError> {
+    message["messaging_product"] = Value::from("whatsapp");
+    message["recipient_type"] = Value::from("individual");
+    message["to"] = Value::from(to);
+    let url = format!("{}/{phone_number_id}/messages", base_url.trim_end_matches('/'));
+    let response = client.post(&url).bearer_auth(token).json(&message).send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(graph_error("the message", response).await);
+    }
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    Ok(answer.pointer("/messages/0/id").and_then(Value::as_str).unwrap_or_default().to_owned())
+}
+
+pub async fn send_text(
+    client: &reqwest::Client,
+    base_url: &str,
+    phone_number_id: &str,
+    token: &str,
+    to: &str,
+    text: &str,
+) -> Result<String, crate::SendError> {
+    send(client, base_url, phone_number_id, token, to, serde_json::json!({"type": "text", "text": {"body": text, "preview_url": false}}))
+        .await
+}
+
+/// Uploads a file to Meta, then sends it (an image, audio or video as such, anything else as a
+/// document with its name); its wamid.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_file(
+    client: &reqwest::Client,
+    base_url: &str,
+    phone_number_id: &str,
+    token: &str,
+    to: &str,
+    filename: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Result<String, crate::SendError> {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(content_type)
+        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false })?;
+    let form =
+        reqwest::multipart::Form::new().text("messaging_product", "whatsapp").text("type", content_type.to_owned()).part("file", part);
+    let url = format!("{}/{phone_number_id}/media", base_url.trim_end_matches('/'));
+    let response = client.post(&url).bearer_auth(token).multipart(form).send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(graph_error("the upload", response).await);
+    }
+    let uploaded: Value = response.json().await.unwrap_or(Value::Null);
+    let media = uploaded
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| crate::SendError { message: "WhatsApp gave no media id".into(), retryable: true })?;
+    let kind = match content_type.split('/').next() {
+        Some("image") if content_type != "image/svg+xml" => "image",
+        Some("audio") => "audio",
+        Some("video") => "video",
+        _ => "document",
+    };
+    let mut object = serde_json::json!({"id": media});
+    if kind == "document" {
+        object["filename"] = Value::from(filename);
+    }
+    send(client, base_url, phone_number_id, token, to, serde_json::json!({"type": kind, kind: object})).await
+}
+
+/// The bytes of a file a customer sent, by its media id: its short-lived URL, then the file,
+/// both with the access token.
+pub async fn download_media(client: &reqwest::Client, base_url: &str, token: &str, media_id: &str) -> Result<Vec<u8>, crate::SendError> {
+    let url = format!("{}/{media_id}", base_url.trim_end_matches('/'));
+    let response = client.get(&url).bearer_auth(token).send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(graph_error("the media lookup", response).await);
+    }
+    let info: Value = response.json().await.unwrap_or(Value::Null);
+    let file_url = info
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| crate::SendError { message: "WhatsApp gave no media url".into(), retryable: true })?;
+    let mut response = client.get(file_url).bearer_auth(token).send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(graph_error("the download", response).await);
+    }
+    let too_large = || crate::SendError { message: format!("the file is over {MAX_MEDIA_BYTES} bytes"), retryable: false };
+    if response.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if bytes.len() + chunk.len() > MAX_MEDIA_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,3 +53,31 @@ impl FromStr for ChannelKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or(UnknownChannelKind)
     }
 }
+
+/// How long after a customer's last message a WhatsApp business may answer freely (Meta's
+/// customer-service window); later only approved templates go out.
+pub const WHATSAPP_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Whether a free-form reply on `kind` may go out `now`, given when the customer last wrote on
+/// that channel (`None`: never). Only WhatsApp limits this.
+pub fn reply_window_open(kind: ChannelKind, last_customer_message: Option<crate::Timestamp>, now: crate::Timestamp) -> bool {
+    match kind {
+        ChannelKind::Whatsapp => last_customer_message.is_some_and(|at| now.millis() - at.millis() <= WHATSAPP_WINDOW_MS),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+    use crate::Timestamp;
+
+    #[test]
+    fn whatsapp_answers_only_within_a_day_of_the_customers_message() {
+        let now = Timestamp(100 * WHATSAPP_WINDOW_MS);
+        assert!(reply_window_open(ChannelKind::Whatsapp, Some(Timestamp(now.millis() - WHATSAPP_WINDOW_MS)), now));
+        assert!(!reply_window_open(ChannelKind::Whatsapp, Some(Timestamp(now.millis() - WHATSAPP_WINDOW_MS - 1)), now));
+        assert!(!reply_window_open(ChannelKind::Whatsapp, None, now));
+        assert!(reply_window_open(ChannelKind::Telegram, None, now), "other channels have no such window");
+    }
+}

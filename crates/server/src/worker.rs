@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::SendError;
 use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
-use switchboard_channels::telegram;
+use switchboard_channels::{telegram, whatsapp};
 use switchboard_domain::{ChannelKind, MessageId};
 use switchboard_store::{Delivery, Job, JobOutcome, Store};
 use switchboard_web::{AppState, LiveEvent};
@@ -126,6 +126,24 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             }
             Ok(Some(last))
         }
+        ChannelKind::Whatsapp => {
+            let (base, phone_number_id, token) = whatsapp_settings(&d.channel)?;
+            // The text, then each file; a retry starts over (Meta has no idempotency key), and
+            // only refusals that sent nothing are retried.
+            let to = recipient.value.as_str();
+            let mut last = String::new();
+            if !d.message.text.trim().is_empty() {
+                last = whatsapp::send_text(client, &base, &phone_number_id, &token, to, &d.message.text).await?;
+            }
+            for a in d.message.attachments.iter().filter(|a| a.has_content) {
+                let (_, bytes) = store
+                    .attachment(&d.channel.workspace_id, &a.id)
+                    .await
+                    .map_err(|e| SendError { message: format!("cannot read {}: {e}", a.filename), retryable: true })?;
+                last = whatsapp::send_file(client, &base, &phone_number_id, &token, to, &a.filename, &a.content_type, bytes).await?;
+            }
+            Ok(Some(last))
+        }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }
@@ -155,6 +173,10 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
             let base = source.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
             telegram::download_file(client, base, token, file_id).await?
         }
+        (ChannelKind::Whatsapp, _) if reference.starts_with(whatsapp::MEDIA_URL_PREFIX) => {
+            let (base, _, token) = whatsapp_settings(&source.channel)?;
+            whatsapp::download_media(client, &base, &token, &reference[whatsapp::MEDIA_URL_PREFIX.len()..]).await?
+        }
         _ => return Err(permanent("no way to fetch this attachment")),
     };
     store
@@ -162,4 +184,15 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
         .await
         .map(|_| ())
         .map_err(|e| SendError { message: format!("cannot store the file: {e}"), retryable: true })
+}
+
+/// (API base URL, phone number id, access token) of a WhatsApp channel.
+fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, String, String), SendError> {
+    let get = |key: &str| channel.config.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let missing = |key: &str| SendError { message: format!("the channel has no {key}"), retryable: false };
+    Ok((
+        get("api_base_url").unwrap_or_else(|| whatsapp::API_BASE_URL.to_owned()),
+        get("phone_number_id").ok_or_else(|| missing("phone_number_id"))?,
+        get("access_token").ok_or_else(|| missing("access_token"))?,
+    ))
 }

@@ -1071,6 +1071,20 @@ pub fn post_agent_message(
     if contact_identities_on(conn, &conv.contact_id, identity_kind_for(channel.kind), &channel.id)?.is_empty() {
         return Err(StoreError::invalid("channel_id", "the customer has no address on this channel"));
     }
+    if channel.kind == ChannelKind::Whatsapp {
+        let last = conn
+            .query_one(
+                "SELECT MAX(received_at) FROM messages WHERE conversation_id = $1 AND channel_id = $2 AND direction = 'in'",
+                params![conversation_id.as_str(), channel.id.as_str()],
+            )?
+            .opt_int(0)?
+            .map(Timestamp);
+        if !switchboard_domain::channel::reply_window_open(channel.kind, last, Timestamp(now)) {
+            return Err(StoreError::InvalidState(
+                "WhatsApp allows free replies only within 24 hours of the customer's last WhatsApp message; reply on another channel, or wait for them to write".into(),
+            ));
+        }
+    }
     conn.execute(
         "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_agent_id, text, delivery_status, created_at, received_at) \
          VALUES ($1, $2, $3, $4, 'out', $5, $6, 'queued', $7, $7)",
@@ -2124,7 +2138,7 @@ fn job_from(row: &Row) -> Result<Job> {
 }
 
 /// Attachment URLs that name a file a provider keeps for us to fetch (not a public link).
-pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:"];
+pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:", "whatsapp-media:"];
 
 /// Where a stored attachment's bytes are to come from: its provider reference and channel.
 pub fn attachment_source(conn: &mut dyn Conn, id: &AttachmentId) -> Result<AttachmentSource> {

@@ -110,3 +110,155 @@ async fn notifications_are_verified_then_land_as_messages_and_statuses() {
         assert_eq!((status, body["statuses"].as_i64()), (200, Some(0)), "{name}: {body}");
     }
 }
+
+type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>;
+
+/// A stand-in for graph.facebook.com on 127.0.0.1: sends, uploads and media, each call recorded
+/// as (method and path, Authorization, JSON body or the text of a multipart upload).
+async fn fake_graph() -> (String, Calls) {
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    let calls: Calls = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let record = |calls: &Calls, what: String, headers: &HeaderMap, body: Value| {
+        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let mut calls = calls.lock().expect("calls");
+        calls.push((what, auth, body));
+        calls.len()
+    };
+    let download_base = base.clone();
+    let app =
+        axum::Router::new()
+            .route(
+                "/{phone}/messages",
+                axum::routing::post(
+                    move |State(calls): State<Calls>,
+                          Path(phone): Path<String>,
+                          headers: HeaderMap,
+                          axum::Json(body): axum::Json<Value>| async move {
+                        let n = record(&calls, format!("POST /{phone}/messages"), &headers, body);
+                        axum::Json(json!({"messaging_product": "whatsapp", "messages": [{"id": format!("wamid.OUT-{n}")}]}))
+                    },
+                ),
+            )
+            .route(
+                "/{phone}/media",
+                axum::routing::post(
+                    move |State(calls): State<Calls>, Path(phone): Path<String>, headers: HeaderMap, raw: axum::body::Bytes| async move {
+                        record(&calls, format!("POST /{phone}/media"), &headers, json!(String::from_utf8_lossy(&raw)));
+                        axum::Json(json!({"id": "uploaded-1"}))
+                    },
+                ),
+            )
+            .route(
+                "/{media}",
+                axum::routing::get(move |State(calls): State<Calls>, Path(media): Path<String>, headers: HeaderMap| async move {
+                    record(&calls, format!("GET /{media}"), &headers, Value::Null);
+                    axum::Json(json!({"url": format!("{download_base}/download/{media}"), "mime_type": "application/pdf"}))
+                }),
+            )
+            .route(
+                "/download/{media}",
+                axum::routing::get(move |State(calls): State<Calls>, Path(media): Path<String>, headers: HeaderMap| async move {
+                    record(&calls, format!("GET /download/{media}"), &headers, Value::Null);
+                    format!("bytes of {media}")
+                }),
+            )
+            .with_state(calls.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, calls)
+}
+
+async fn wait_for(calls: &Calls, n: usize) -> Vec<(String, String, Value)> {
+    for _ in 0..200 {
+        if calls.lock().expect("calls").len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    calls.lock().expect("calls").clone()
+}
+
+#[tokio::test]
+async fn replies_and_media_go_through_the_graph_api_within_the_24_hour_window() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let (base, calls) = fake_graph().await;
+    let config = json!({"phone_number_id": "112233445566778", "access_token": "EAAG-test", "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN, "api_base_url": base});
+    let (_, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "whatsapp", "name": "WA", "config": config}))).await;
+    let channel = channel["id"].as_str().expect("id").to_owned();
+
+    // The document a customer sends is fetched with the token: its URL, then its bytes.
+    let (_, document) = app.whatsapp(&channel, &fixture("document.json"), Some(&expected_signature("document.json"))).await;
+    assert_eq!(document["messages"], 1);
+    let fetched = wait_for(&calls, 2).await;
+    assert_eq!(fetched.len(), 2, "{fetched:?}");
+    assert!(fetched[0].0.starts_with("GET /") && fetched[1].0.starts_with("GET /download/"), "{fetched:?}");
+    assert!(fetched.iter().all(|(_, auth, _)| auth == "Bearer EAAG-test"));
+
+    // A reply with a file: the text, the upload, then the document by its media id.
+    app.whatsapp(&channel, &fixture("text.json"), Some(&expected_signature("text.json"))).await;
+    let (_, list) = app.call("GET", "/api/v1/contacts", Some(&app.admin), None).await;
+    let pawel = list["items"].as_array().expect("contacts").iter().find(|c| c["name"] == "Paweł Zając").expect("Paweł").clone();
+    let (_, his) =
+        app.call("GET", &format!("/api/v1/conversations?contact_id={}", pawel["id"].as_str().expect("id")), Some(&app.admin), None).await;
+    let conversation = his["items"][0]["id"].as_str().expect("conversation").to_owned();
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 label");
+    let body = json!({"text": "Adres zmieniony.", "attachments": [{"filename": "etykieta.pdf", "content_type": "application/pdf", "data_base64": pdf}]});
+    let (status, reply) = app.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = wait_for(&calls, 5).await;
+    let tail: Vec<&str> = sent[2..].iter().map(|(what, _, _)| what.as_str()).collect();
+    assert_eq!(tail, vec!["POST /112233445566778/messages", "POST /112233445566778/media", "POST /112233445566778/messages"]);
+    assert_eq!(
+        sent[2].2,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "48601234567", "type": "text", "text": {"body": "Adres zmieniony.", "preview_url": false}})
+    );
+    assert!(sent[3].2.as_str().expect("upload").contains("filename=\"etykieta.pdf\""));
+    assert_eq!(sent[4].2["document"], json!({"id": "uploaded-1", "filename": "etykieta.pdf"}));
+    assert!(sent.iter().all(|(_, auth, _)| auth == "Bearer EAAG-test"));
+
+    // Meta's reports move that reply forward by its wamid.
+    let mut delivered = Value::Null;
+    for _ in 0..100 {
+        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+        delivered = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().unwrap_or_default();
+        if delivered["delivery_status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let wamid = delivered["external_id"].as_str().expect("wamid").to_owned();
+    let status_body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "112233445566778"},
+        "statuses": [{"id": wamid, "status": "read", "timestamp": "1", "recipient_id": "48601234567"}]}}]}]})
+    .to_string();
+    let signature = switchboard_channels::signature::sign(APP_SECRET, status_body.as_bytes());
+    let (_, out) = app.whatsapp(&channel, status_body.as_bytes(), Some(&signature)).await;
+    assert_eq!(out["statuses"], 1, "{out}");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    let after = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().expect("reply");
+    assert_eq!(after["delivery_status"], "delivered", "read counts as delivered");
+
+    // Outside the window: the same customer's next conversation (opened on the API channel)
+    // has no WhatsApp message of theirs, so a WhatsApp reply is refused at once, clearly.
+    for status in ["solved", "closed"] {
+        app.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), Some(json!({"status": status}))).await;
+    }
+    let crm = app.channel("http://127.0.0.1:9/replies").await;
+    let later =
+        app.send(&crm, json!({"message_id": "crm-1", "from": {"id": "p-1", "phone": "+48601234567"}, "text": "Jeszcze jedno"})).await;
+    assert_ne!(later["conversation_id"].as_str(), Some(conversation.as_str()), "a new conversation after the closed one");
+    let (status, refused) = app
+        .call(
+            "POST",
+            &format!("/api/v1/conversations/{}/messages", later["conversation_id"].as_str().expect("id")),
+            Some(&app.admin),
+            Some(json!({"text": "Przez WhatsApp?", "channel_id": channel})),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("24 hours"), "{refused}");
+}
