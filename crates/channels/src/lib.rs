@@ -5,6 +5,7 @@
 pub mod api;
 pub mod signature;
 pub mod telegram;
+pub mod vk;
 pub mod whatsapp;
 
 /// Why a provider's request cannot be taken: names the field at fault.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::SendError;
 use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
-use switchboard_channels::{telegram, whatsapp};
+use switchboard_channels::{telegram, vk, whatsapp};
 use switchboard_domain::{ChannelKind, MessageId};
 use switchboard_store::{Delivery, Job, JobOutcome, Store};
 use switchboard_web::{AppState, LiveEvent};
@@ -144,6 +144,30 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             }
             Ok(Some(last))
         }
+        ChannelKind::Vk => {
+            if !d.message.attachments.is_empty() {
+                return Err(permanent("files cannot be sent on VK channels yet; send the text alone"));
+            }
+            let token = d
+                .channel
+                .config
+                .get("access_token")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| permanent("the channel has no access_token"))?;
+            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(vk::API_BASE_URL);
+            // The peer of the customer's latest message here (a dialog or a group chat).
+            let peer = d
+                .thread
+                .iter()
+                .rev()
+                .filter(|t| t.inbound)
+                .find_map(|t| vk::peer_of(&t.external_id))
+                .or_else(|| recipient.value.parse().ok())
+                .ok_or_else(|| permanent("no VK dialog to reply to"))?;
+            // The same random_id on every attempt: VK drops a repeated send.
+            let random_id = vk::random_id(d.message.id.as_str());
+            vk::send_message(client, base, token, peer, random_id, &d.message.text).await.map(Some)
+        }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }
@@ -177,6 +201,9 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
             let (base, _, token) = whatsapp_settings(&source.channel)?;
             whatsapp::download_media(client, &base, &token, &reference[whatsapp::MEDIA_URL_PREFIX.len()..]).await?
         }
+        (ChannelKind::Vk, _) if reference.starts_with(vk::FILE_URL_PREFIX) => {
+            download(client, &reference[vk::FILE_URL_PREFIX.len()..]).await?
+        }
         _ => return Err(permanent("no way to fetch this attachment")),
     };
     store
@@ -195,4 +222,26 @@ fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, St
         get("phone_number_id").ok_or_else(|| missing("phone_number_id"))?,
         get("access_token").ok_or_else(|| missing("access_token"))?,
     ))
+}
+
+/// A file at a provider's public link (VK's), at most 25 MB.
+async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendError> {
+    const MAX: usize = 25 * 1024 * 1024;
+    let unreachable = |e: reqwest::Error| SendError { message: format!("cannot download the file: {}", e.without_url()), retryable: true };
+    let mut response = client.get(url).send().await.map_err(unreachable)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(SendError {
+            message: format!("the file's host answered {status}"),
+            retryable: status.as_u16() == 429 || status.is_server_error(),
+        });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if bytes.len() + chunk.len() > MAX {
+            return Err(SendError { message: format!("the file is over {MAX} bytes"), retryable: false });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }

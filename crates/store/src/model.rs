@@ -392,8 +392,8 @@ pub struct Delivery {
     /// The customer's identities on that channel's kind (where to send).
     pub recipients: Vec<ContactIdentity>,
     pub contact_name: Option<String>,
-    /// Email and Telegram: the conversation's earlier messages on this channel, oldest first
-    /// (an email reply's In-Reply-To and References; the chat a Telegram reply goes to).
+    /// Email, Telegram and VK: the conversation's earlier messages on this channel, oldest first
+    /// (an email reply's In-Reply-To and References; the chat a Telegram or VK reply goes to).
     pub thread: Vec<ThreadRef>,
     /// Email only: the addresses of the people copied on the conversation.
     pub copied: Vec<String>,

@@ -2138,7 +2138,7 @@ fn job_from(row: &Row) -> Result<Job> {
 }
 
 /// Attachment URLs that name a file a provider keeps for us to fetch (not a public link).
-pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:", "whatsapp-media:"];
+pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:", "whatsapp-media:", "vk-url:"];
 
 /// Where a stored attachment's bytes are to come from: its provider reference and channel.
 pub fn attachment_source(conn: &mut dyn Conn, id: &AttachmentId) -> Result<AttachmentSource> {
@@ -2273,7 +2273,7 @@ pub fn delivery(conn: &mut dyn Conn, id: &MessageId) -> Result<Delivery> {
     // the customer's latest message (a group, a topic or the private chat). Other kinds skip
     // the queries.
     let thread = match channel.kind {
-        ChannelKind::Email | ChannelKind::Telegram => email_thread(conn, &conversation.id, &channel.id, &message.id)?,
+        ChannelKind::Email | ChannelKind::Telegram | ChannelKind::Vk => email_thread(conn, &conversation.id, &channel.id, &message.id)?,
         _ => Vec::new(),
     };
     let copied = if channel.kind == ChannelKind::Email { copied_addresses(conn, &conversation.id, &contact.id)? } else { Vec::new() };

@@ -81,6 +81,17 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
             }
         }
     }
+    if kind == ChannelKind::Vk {
+        if obj.get("group_id").and_then(Value::as_i64).is_none_or(|g| g <= 0) {
+            return Err(ApiError::bad_field("config.group_id", "the community's numeric id is required"));
+        }
+        // VK signs nothing: the secret it sends back is all that tells its notifications apart.
+        for key in ["access_token", "secret", "confirmation"] {
+            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
+                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
+            }
+        }
+    }
     if kind == ChannelKind::Widget
         && let Some(origins) = obj.get("allowed_origins")
         && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))

@@ -357,3 +357,29 @@ pub async fn whatsapp_inbound(
     }
     Ok(Json(json!({"ok": true, "messages": messages, "statuses": statuses})))
 }
+
+/// `POST /hooks/vk/{channel_id}`: a Callback API notification. VK signs nothing; every
+/// notification names the community and carries our `secret`, both checked before anything in it
+/// is used (401, nothing stored). The confirmation request is answered with
+/// `config.confirmation`, everything else with `ok` once stored.
+pub async fn vk_inbound(State(state): State<AppState>, Path(id): Path<String>, body: RawBody) -> Result<String, ApiError> {
+    use switchboard_channels::vk::{Callback, VkContext, VkEvent, authentic, to_event};
+    let lang = body.lang;
+    let channel = channel_of(&state, &id, ChannelKind::Vk, lang).await?;
+    let group = channel.config.get("group_id").and_then(Value::as_i64).unwrap_or_default();
+    let secret = channel.config.get("secret").and_then(Value::as_str).unwrap_or("");
+    let callback: Callback = serde_json::from_slice(&body.bytes).map_err(|_| ApiError::bad_signature().lang(lang))?;
+    if !authentic(&callback, group, secret) {
+        return Err(ApiError::bad_signature().lang(lang));
+    }
+    let ctx = VkContext { workspace_id: &channel.workspace_id, channel_id: &channel.id };
+    match to_event(callback, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))? {
+        VkEvent::Confirmation => Ok(channel.config.get("confirmation").and_then(Value::as_str).unwrap_or_default().to_owned()),
+        VkEvent::Message(message) => {
+            let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
+            announce(&state, &channel, &outcome);
+            Ok("ok".to_owned())
+        }
+        VkEvent::Ignored => Ok("ok".to_owned()),
+    }
+}

@@ -366,6 +366,9 @@ pub fn routes() -> Vec<Route> {
             200,
             || post(hooks::whatsapp_inbound),
         ),
+        r("post", "/hooks/vk/{id}", "VK Callback API notification; group_id and secret must match config", Auth::Signed, None, 200, || {
+            post(hooks::vk_inbound)
+        }),
         r(
             "post",
             "/hooks/api/{id}/status",

@@ -1,0 +1,263 @@
+//! VK Callback API: a community's notifications translated into intake. VK signs nothing: every
+//! notification carries the configured `secret` and the community's `group_id`, which the route
+//! checks (in constant time) before anything else is used.
+
+use crate::InboundError;
+use serde::Deserialize;
+use serde_json::Value;
+use switchboard_domain::identity::{Identity, IdentityKind};
+use switchboard_domain::inbound::{AttachmentMeta, InboundMessage, ThreadHint};
+use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Timestamp, WorkspaceId};
+
+/// A public file link of VK (photo sizes, documents, voice), fetched after the commit.
+pub const FILE_URL_PREFIX: &str = "vk-url:";
+/// The API version every call and every server is pinned to.
+pub const API_VERSION: &str = "5.199";
+pub const API_BASE_URL: &str = "https://api.vk.com/method";
+
+/// The envelope of every notification.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub group_id: Option<i64>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub object: Value,
+}
+
+/// What a notification asks of Switchboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VkEvent {
+    /// Answer with the confirmation string, not `ok`.
+    Confirmation,
+    Message(Box<InboundMessage>),
+    /// Nothing to store (our own replies coming back as `message_reply`, typing, …): answer `ok`.
+    Ignored,
+}
+
+/// Whether the notification is this community's: its group id and secret.
+pub fn authentic(callback: &Callback, group_id: i64, secret: &str) -> bool {
+    callback.group_id == Some(group_id) && crate::signature::same_secret(secret, callback.secret.as_deref().unwrap_or(""))
+}
+
+pub struct VkContext<'a> {
+    pub workspace_id: &'a WorkspaceId,
+    pub channel_id: &'a ChannelId,
+}
+
+/// The id we store a VK message under: messages are numbered per peer.
+pub fn external_id(peer: i64, conversation_message_id: i64) -> String {
+    format!("{peer}:{conversation_message_id}")
+}
+
+/// The peer of a message stored as `{peer}:{number}`.
+pub fn peer_of(external_id: &str) -> Option<i64> {
+    let (peer, number) = external_id.split_once(':')?;
+    number.parse::<i64>().ok()?;
+    peer.parse().ok()
+}
+
+pub fn to_event(callback: Callback, ctx: &VkContext<'_>) -> Result<VkEvent, InboundError> {
+    match callback.kind.as_str() {
+        "confirmation" => Ok(VkEvent::Confirmation),
+        "message_new" => message(callback.object.get("message").unwrap_or(&Value::Null), ctx),
+        // `message_reply` is a message the community sent: ours (sent by the delivery worker)
+        // or an admin's in VK itself; the conversation already holds ours.
+        _ => Ok(VkEvent::Ignored),
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn message(m: &Value, ctx: &VkContext<'_>) -> Result<VkEvent, InboundError> {
+    let int = |key: &str| m.get(key).and_then(Value::as_i64).ok_or_else(|| InboundError::new(format!("object.message.{key}"), "missing"));
+    let (from, peer, number, date) = (int("from_id")?, int("peer_id")?, int("conversation_message_id")?, int("date")?);
+    if from <= 0 {
+        return Ok(VkEvent::Ignored); // the community itself
+    }
+    let sender =
+        Identity::account(IdentityKind::Vk, &from.to_string()).map_err(|e| InboundError::new("object.message.from_id", e.to_string()))?;
+    let mut attachments = Vec::new();
+    let mut notes = Vec::new();
+    for (i, a) in m.get("attachments").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let kind = a.get("type").and_then(Value::as_str).unwrap_or("");
+        let body = a.get(kind).unwrap_or(&Value::Null);
+        let file = |url: Option<String>, filename: String, content_type: &str| {
+            url.map(|url| AttachmentMeta {
+                id: AttachmentId::generate(),
+                filename,
+                content_type: content_type.to_owned(),
+                content: None,
+                url: Some(format!("{FILE_URL_PREFIX}{url}")),
+                size: body.get("size").and_then(Value::as_u64),
+                inline: false,
+                content_id: None,
+            })
+        };
+        let found = match kind {
+            // The widest size of a photo.
+            "photo" => {
+                let sizes = body.get("sizes").and_then(Value::as_array).cloned().unwrap_or_default();
+                let widest = sizes.iter().max_by_key(|s| s.get("width").and_then(Value::as_i64).unwrap_or(0)).and_then(|s| text(s, "url"));
+                file(widest, format!("photo-{number}-{i}.jpg"), "image/jpeg")
+            }
+            "doc" => {
+                let title = text(body, "title").unwrap_or_else(|| format!("document-{number}-{i}"));
+                let mime = match text(body, "ext").as_deref() {
+                    Some("pdf") => "application/pdf",
+                    Some("jpg" | "jpeg") => "image/jpeg",
+                    Some("png") => "image/png",
+                    _ => "application/octet-stream",
+                };
+                file(text(body, "url"), title, mime)
+            }
+            "audio_message" => file(text(body, "link_ogg").or_else(|| text(body, "link_mp3")), format!("voice-{number}.ogg"), "audio/ogg"),
+            "sticker" => {
+                notes.push("[sticker]".to_owned());
+                None
+            }
+            other => {
+                notes.push(format!("[{other}]"));
+                None
+            }
+        };
+        attachments.extend(found);
+    }
+    let mut body = text(m, "text").unwrap_or_default();
+    if !notes.is_empty() {
+        body = [body, notes.join(" ")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    }
+    if body.trim().is_empty() && attachments.is_empty() {
+        return Ok(VkEvent::Ignored);
+    }
+    // A group chat (peer ids from 2,000,000,000 on) is a conversation of its own.
+    let thread = (peer >= 2_000_000_000).then(|| ThreadHint::Key(format!("chat:{peer}")));
+    Ok(VkEvent::Message(Box::new(InboundMessage {
+        workspace_id: ctx.workspace_id.clone(),
+        channel_id: ctx.channel_id.clone(),
+        channel_kind: ChannelKind::Vk,
+        external_id: external_id(peer, number),
+        sender,
+        sender_name: None,
+        hints: Vec::new(),
+        subject: None,
+        text: body,
+        quoted_text: None,
+        html: None,
+        html_remote_images: None,
+        sent_at: Some(Timestamp(date.saturating_mul(1000))),
+        thread,
+        attachments,
+        auto_reply: false,
+        participants: Vec::new(),
+    })))
+}
+
+/// VK's `random_id` for one of our messages: derived from its id, so that a retried send is the
+/// same send to VK, which drops the duplicate. Positive and within 31 bits, as VK takes it.
+pub fn random_id(our_message_id: &str) -> i64 {
+    // FNV-1a: stable across builds and platforms (the std hasher is not).
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in our_message_id.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash & 0x7fff_ffff) as i64
+}
+
+/// Sends a reply with `messages.send`; VK's id of it, stored as `{peer}:{id}`.
+pub async fn send_message(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    peer: i64,
+    random_id: i64,
+    text: &str,
+) -> Result<String, crate::SendError> {
+    let url = format!("{}/messages.send", base_url.trim_end_matches('/'));
+    let form =
+        [("v", API_VERSION.to_owned()), ("peer_id", peer.to_string()), ("random_id", random_id.to_string()), ("message", text.to_owned())];
+    let response = client
+        .post(&url)
+        .bearer_auth(token)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| crate::SendError { message: format!("cannot reach VK: {}", e.without_url()), retryable: true })?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if let Some(error) = answer.get("error") {
+        let code = error.get("error_code").and_then(Value::as_i64);
+        let message = error.get("error_msg").and_then(Value::as_str).unwrap_or("");
+        // 6: too many requests per second; 9: flood control; 10: internal error.
+        let retryable = matches!(code, Some(6 | 9 | 10)) || status.is_server_error();
+        return Err(crate::SendError { message: format!("VK refused the message: {message} ({})", code.unwrap_or_default()), retryable });
+    }
+    if !status.is_success() {
+        return Err(crate::SendError {
+            message: format!("VK answered {status}"),
+            retryable: status.is_server_error() || status.as_u16() == 429,
+        });
+    }
+    let id = answer.get("response").and_then(Value::as_i64).unwrap_or_default();
+    Ok(external_id(peer, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "vk-test-secret-Pa55w0rd";
+
+    fn callback(name: &str) -> Callback {
+        let path = format!("{}/tests/fixtures/vk/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("callback")
+    }
+
+    fn event(name: &str) -> VkEvent {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        to_event(callback(name), &VkContext { workspace_id: &ws, channel_id: &ch }).expect("translates")
+    }
+
+    #[test]
+    fn notifications_are_this_communitys_by_group_and_secret() {
+        let c = callback("message_new_text.json");
+        assert!(authentic(&c, 229_876_543, SECRET));
+        assert!(!authentic(&c, 229_876_543, "another"));
+        assert!(!authentic(&c, 1, SECRET), "another community's");
+        assert_eq!(event("confirmation.json"), VkEvent::Confirmation);
+    }
+
+    #[test]
+    fn messages_become_intake_with_their_files() {
+        let VkEvent::Message(text) = event("message_new_text.json") else { panic!("a message") };
+        assert_eq!((text.sender.kind(), text.sender.value(), text.external_id.as_str()), (IdentityKind::Vk, "611223344", "611223344:318"));
+        assert!(text.text.starts_with("Добрый день! Не могу оформить возврат"));
+        let VkEvent::Message(photo) = event("message_new_photo.json") else { panic!("a message") };
+        assert_eq!(photo.attachments.len(), 1);
+        assert!(
+            photo.attachments[0].url.as_deref().is_some_and(|u| u.starts_with("vk-url:https://") && u.contains("1280x960")),
+            "the widest size"
+        );
+        let VkEvent::Message(doc) = event("message_new_doc.json") else { panic!("a message") };
+        assert_eq!(
+            (doc.attachments[0].filename.as_str(), doc.attachments[0].content_type.as_str()),
+            ("Umowa_reklamacja_Łódź.pdf", "application/pdf")
+        );
+        assert_eq!(event("message_reply.json"), VkEvent::Ignored, "the community's own message");
+    }
+
+    #[test]
+    fn random_ids_are_stable_per_message_and_differ_between_messages() {
+        let a = random_id("01a225a9-54af-70f8-ba10-1e36962074f9");
+        assert_eq!(a, random_id("01a225a9-54af-70f8-ba10-1e36962074f9"), "a retry is the same send");
+        assert_ne!(a, random_id("01a225a9-54af-70f8-ba10-1e36962074fa"));
+        assert!((0..=i64::from(i32::MAX)).contains(&a));
+        assert_eq!((peer_of("611223344:318"), peer_of("junk")), (Some(611_223_344), None));
+    }
+}
