@@ -170,6 +170,28 @@ pub fn random_id(our_message_id: &str) -> i64 {
     (hash & 0x7fff_ffff) as i64
 }
 
+/// "Test the connection": the community the token belongs to (`groups.getById`).
+pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
+    let url = format!("{}/groups.getById", base_url.trim_end_matches('/'));
+    let response = client
+        .post(&url)
+        .bearer_auth(token)
+        .form(&[("v", API_VERSION)])
+        .send()
+        .await
+        .map_err(|e| crate::SendError { message: format!("cannot reach VK: {}", e.without_url()), retryable: true })?;
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if let Some(error) = answer.get("error") {
+        return Err(crate::SendError {
+            message: format!("VK refused the token: {}", error.get("error_msg").and_then(Value::as_str).unwrap_or("")),
+            retryable: false,
+        });
+    }
+    let name =
+        answer.pointer("/response/groups/0/name").or_else(|| answer.pointer("/response/0/name")).and_then(Value::as_str).unwrap_or("?");
+    Ok(format!("the token is the community {name}'s"))
+}
+
 /// Sends a reply with `messages.send`; VK's id of it, stored as `{peer}:{id}`.
 pub async fn send_message(
     client: &reqwest::Client,

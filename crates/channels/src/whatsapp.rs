@@ -305,6 +305,18 @@ pub async fn send_file(
     send(client, base_url, phone_number_id, token, to, serde_json::json!({"type": kind, kind: object})).await
 }
 
+/// "Test the connection": the business number behind `phone_number_id`, read with the token.
+pub async fn check(client: &reqwest::Client, base_url: &str, phone_number_id: &str, token: &str) -> Result<String, crate::SendError> {
+    let url = format!("{}/{phone_number_id}", base_url.trim_end_matches('/'));
+    let response = client.get(&url).bearer_auth(token).send().await.map_err(unreachable)?;
+    if !response.status().is_success() {
+        return Err(graph_error("the number lookup", response).await);
+    }
+    let number: Value = response.json().await.unwrap_or(Value::Null);
+    let shown = number.get("display_phone_number").and_then(Value::as_str).unwrap_or(phone_number_id);
+    Ok(format!("the business number is {shown}"))
+}
+
 /// The bytes of a file a customer sent, by its media id: its short-lived URL, then the file,
 /// both with the access token.
 pub async fn download_media(client: &reqwest::Client, base_url: &str, token: &str, media_id: &str) -> Result<Vec<u8>, crate::SendError> {

@@ -4,7 +4,7 @@
 
 use futures_util::future::BoxFuture;
 use std::time::Duration;
-use switchboard_channels::telegram;
+use switchboard_channels::{telegram, vk, whatsapp};
 use switchboard_domain::ChannelKind;
 use switchboard_email::config::EmailConfig;
 use switchboard_store::Channel;
@@ -36,6 +36,16 @@ impl switchboard_web::ChannelOps for ProviderCalls {
                 ChannelKind::Telegram => {
                     let (base, token) = telegram_settings(&channel)?;
                     telegram::get_me(&client, &base, &token).await.map_err(|e| e.message)
+                }
+                ChannelKind::Whatsapp => {
+                    let get = |k: &str| channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    let base = Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or_else(|| whatsapp::API_BASE_URL.to_owned());
+                    whatsapp::check(&client, &base, &get("phone_number_id"), &get("access_token")).await.map_err(|e| e.message)
+                }
+                ChannelKind::Vk => {
+                    let get = |k: &str| channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    let base = Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or_else(|| vk::API_BASE_URL.to_owned());
+                    vk::check(&client, &base, &get("access_token")).await.map_err(|e| e.message)
                 }
                 other => Err(format!("channels of kind {} have no connection check in this version", other.as_str())),
             }

@@ -51,6 +51,10 @@ async fn fake_vk() -> (String, Calls) {
             }),
         )
         .route(
+            "/method/groups.getById",
+            axum::routing::post(|| async { axum::Json(json!({"response": {"groups": [{"id": 229876543, "name": "Acme Support"}]}})) }),
+        )
+        .route(
             "/files/{name}",
             axum::routing::get(|State(calls): State<Calls>, axum::extract::Path(name): axum::extract::Path<String>| async move {
                 calls.lock().expect("calls").push((format!("/files/{name}"), String::new()));
@@ -75,6 +79,18 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
         app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "vk", "name": "VK", "config": config}))).await;
     assert_eq!(status, 201, "{channel}");
     let channel = channel["id"].as_str().expect("id").to_owned();
+
+    // The admin page's connection test reads the community the token belongs to.
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/admin/channels/{channel}/test", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .expect("test");
+    assert!(res.text().await.expect("page").contains("the token is the community Acme Support"));
 
     // The confirmation is answered with the string VK expects, not "ok".
     assert_eq!(app.vk(&channel, &fixture("confirmation.json")).await, (200, "a1b2c3d4".to_owned()));

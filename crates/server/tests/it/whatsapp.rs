@@ -190,6 +190,21 @@ async fn replies_and_media_go_through_the_graph_api_within_the_24_hour_window() 
         app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "whatsapp", "name": "WA", "config": config}))).await;
     let channel = channel["id"].as_str().expect("id").to_owned();
 
+    // The admin page's connection test reads the business number with the token.
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/admin/channels/{channel}/test", app.base))
+        .header("cookie", &cookie)
+        .header("origin", &app.base)
+        .send()
+        .await
+        .expect("test");
+    assert!(res.text().await.expect("page").contains("The connection works."));
+    let checked = wait_for(&calls, 1).await;
+    assert_eq!((checked[0].0.as_str(), checked[0].1.as_str()), ("GET /112233445566778", "Bearer EAAG-test"));
+    calls.lock().expect("calls").clear();
+
     // The document a customer sends is fetched with the token: its URL, then its bytes.
     let (_, document) = app.whatsapp(&channel, &fixture("document.json"), Some(&expected_signature("document.json"))).await;
     assert_eq!(document["messages"], 1);
