@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::SendError;
 use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
-use switchboard_channels::{telegram, vk, whatsapp};
+use switchboard_channels::{telegram, viber, vk, whatsapp};
 use switchboard_domain::{ChannelKind, MessageId};
 use switchboard_store::{Delivery, Job, JobOutcome, Store};
 use switchboard_web::{AppState, LiveEvent};
@@ -168,6 +168,18 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             let random_id = vk::random_id(d.message.id.as_str());
             vk::send_message(client, base, token, peer, random_id, &d.message.text).await.map(Some)
         }
+        ChannelKind::Viber => {
+            if !d.message.attachments.is_empty() {
+                return Err(permanent(
+                    "files cannot be sent on Viber channels yet (Viber takes files by public link); send the text alone",
+                ));
+            }
+            let token =
+                d.channel.config.get("auth_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no auth_token"))?;
+            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(viber::API_BASE_URL);
+            let name = d.channel.config.get("sender_name").and_then(|n| n.as_str()).unwrap_or(&d.channel.name);
+            viber::send_message(client, base, token, &recipient.value, name, &d.message.text).await.map(Some)
+        }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }
@@ -204,6 +216,9 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
         (ChannelKind::Vk, _) if reference.starts_with(vk::FILE_URL_PREFIX) => {
             download(client, &reference[vk::FILE_URL_PREFIX.len()..]).await?
         }
+        (ChannelKind::Viber, _) if reference.starts_with(viber::FILE_URL_PREFIX) => {
+            download(client, &reference[viber::FILE_URL_PREFIX.len()..]).await?
+        }
         _ => return Err(permanent("no way to fetch this attachment")),
     };
     store
@@ -224,7 +239,7 @@ fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, St
     ))
 }
 
-/// A file at a provider's public link (VK's), at most 25 MB.
+/// A file at a provider's public link (VK's, Viber's CDN), at most 25 MB.
 async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendError> {
     const MAX: usize = 25 * 1024 * 1024;
     let unreachable = |e: reqwest::Error| SendError { message: format!("cannot download the file: {}", e.without_url()), retryable: true };

@@ -81,6 +81,9 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
             }
         }
     }
+    if kind == ChannelKind::Viber && obj.get("auth_token").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty()) {
+        return Err(ApiError::bad_field("config.auth_token", "the bot's token is required: it signs every callback"));
+    }
     if kind == ChannelKind::Vk {
         if obj.get("group_id").and_then(Value::as_i64).is_none_or(|g| g <= 0) {
             return Err(ApiError::bad_field("config.group_id", "the community's numeric id is required"));

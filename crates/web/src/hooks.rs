@@ -383,3 +383,42 @@ pub async fn vk_inbound(State(state): State<AppState>, Path(id): Path<String>, b
         VkEvent::Ignored => Ok("ok".to_owned()),
     }
 }
+
+/// `POST /hooks/viber/{channel_id}`: a callback, `X-Viber-Content-Signature` (hex HMAC-SHA256 of
+/// the raw body with `config.auth_token`) checked before parsing (401, nothing stored). Messages
+/// are stored once by their message_token; receipts move our messages forward.
+pub async fn viber_inbound(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: RawBody,
+) -> ApiResult<Json<Value>> {
+    use switchboard_channels::viber::{ViberContext, ViberEvent, signature_header, to_event};
+    let lang = body.lang;
+    let channel = channel_of(&state, &id, ChannelKind::Viber, lang).await?;
+    let token = channel.config.get("auth_token").and_then(Value::as_str).unwrap_or("");
+    let header = headers.get("x-viber-content-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if token.is_empty() || !signature::verify(token, &body.bytes, &signature_header(header)) {
+        return Err(ApiError::bad_signature().lang(lang));
+    }
+    let callback: Value = decode_json(&body.bytes, lang)?;
+    let ctx = ViberContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
+    match to_event(&callback, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))? {
+        ViberEvent::Message(message) => {
+            let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
+            announce(&state, &channel, &outcome);
+        }
+        ViberEvent::Status { external_id, status, error } => {
+            let changed = state
+                .store
+                .record_delivery_by_external(&channel.id, &external_id, status, error)
+                .await
+                .map_err(|e| ApiError::from(e).lang(lang))?;
+            if let Some(message) = changed {
+                state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
+            }
+        }
+        ViberEvent::Ignored => {}
+    }
+    Ok(Json(json!({"status": 0})))
+}

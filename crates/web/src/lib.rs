@@ -366,6 +366,15 @@ pub fn routes() -> Vec<Route> {
             200,
             || post(hooks::whatsapp_inbound),
         ),
+        r(
+            "post",
+            "/hooks/viber/{id}",
+            "Viber callback; X-Viber-Content-Signature = hex HMAC-SHA256(config.auth_token, body)",
+            Auth::Signed,
+            None,
+            200,
+            || post(hooks::viber_inbound),
+        ),
         r("post", "/hooks/vk/{id}", "VK Callback API notification; group_id and secret must match config", Auth::Signed, None, 200, || {
             post(hooks::vk_inbound)
         }),

@@ -8,6 +8,7 @@ mod mail_servers;
 mod nodes;
 mod smtp_sink;
 mod telegram;
+mod viber;
 mod vk;
 mod whatsapp;
 mod workspace_ui;
