@@ -5,6 +5,7 @@
 pub mod api;
 pub mod signature;
 pub mod telegram;
+pub mod twilio;
 pub mod viber;
 pub mod vk;
 pub mod whatsapp;

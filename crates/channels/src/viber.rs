@@ -206,6 +206,10 @@ mod tests {
             assert!(crate::signature::verify(AUTH_TOKEN, &body, &signature_header(hex)), "{}", row["file"]);
             assert_eq!(crate::signature::sign(AUTH_TOKEN, &body), signature_header(hex));
         }
+        // The Viber Python SDK's own vector.
+        let sdk = br#"{"event":"webhook","timestamp":4977069964384421269,"message_token":1478683725125}"#;
+        let expected = "d21b343448c8aee33b8e93768ef6ceb64a6ba6163099973a2b8bd028fea510ef";
+        assert!(crate::signature::verify("44dafb7e0f40021e-61a47a1e6778d187-f2c5a676a07050b3", sdk, &signature_header(expected)));
     }
 
     #[test]

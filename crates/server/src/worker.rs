@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::SendError;
 use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
-use switchboard_channels::{telegram, viber, vk, whatsapp};
+use switchboard_channels::{telegram, twilio, viber, vk, whatsapp};
 use switchboard_domain::{ChannelKind, MessageId};
 use switchboard_store::{Delivery, Job, JobOutcome, Store};
 use switchboard_web::{AppState, LiveEvent};
@@ -180,6 +180,21 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             let name = d.channel.config.get("sender_name").and_then(|n| n.as_str()).unwrap_or(&d.channel.name);
             viber::send_message(client, base, token, &recipient.value, name, &d.message.text).await.map(Some)
         }
+        ChannelKind::TwilioSms => {
+            if !d.message.attachments.is_empty() {
+                return Err(permanent("files cannot be sent by SMS yet (MMS takes files by public link); send the text alone"));
+            }
+            let get = |k: &str| d.channel.config.get(k).and_then(|v| v.as_str());
+            let account = twilio::Account {
+                base_url: get("api_base_url").unwrap_or(twilio::API_BASE_URL),
+                sid: get("account_sid").ok_or_else(|| permanent("the channel has no account_sid"))?,
+                token: get("auth_token").ok_or_else(|| permanent("the channel has no auth_token"))?,
+            };
+            let from = get("from_number").ok_or_else(|| permanent("the channel has no from_number"))?;
+            // Status callbacks come back to the channel's URL (the one Twilio signs) + /status.
+            let callback = format!("{}/status", get("public_url").unwrap_or("").trim_end_matches('/'));
+            twilio::send(client, &account, from, &recipient.value, &d.message.text, &callback).await.map(Some)
+        }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }
 }
@@ -215,6 +230,15 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
         }
         (ChannelKind::Vk, _) if reference.starts_with(vk::FILE_URL_PREFIX) => {
             download(client, &reference[vk::FILE_URL_PREFIX.len()..]).await?
+        }
+        (ChannelKind::TwilioSms, _) if reference.starts_with(twilio::FILE_URL_PREFIX) => {
+            let get = |k: &str| source.channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let account = twilio::Account {
+                base_url: Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or(twilio::API_BASE_URL),
+                sid: get("account_sid"),
+                token: get("auth_token"),
+            };
+            twilio::download_media(client, &account, &reference[twilio::FILE_URL_PREFIX.len()..]).await?
         }
         (ChannelKind::Viber, _) if reference.starts_with(viber::FILE_URL_PREFIX) => {
             download(client, &reference[viber::FILE_URL_PREFIX.len()..]).await?

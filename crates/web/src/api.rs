@@ -84,6 +84,14 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
     if kind == ChannelKind::Viber && obj.get("auth_token").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty()) {
         return Err(ApiError::bad_field("config.auth_token", "the bot's token is required: it signs every callback"));
     }
+    if kind == ChannelKind::TwilioSms {
+        // public_url: the URL Twilio posts to and signs (and where status callbacks come back).
+        for key in ["account_sid", "auth_token", "from_number", "public_url"] {
+            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
+                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
+            }
+        }
+    }
     if kind == ChannelKind::Vk {
         if obj.get("group_id").and_then(Value::as_i64).is_none_or(|g| g <= 0) {
             return Err(ApiError::bad_field("config.group_id", "the community's numeric id is required"));

@@ -422,3 +422,80 @@ pub async fn viber_inbound(
     }
     Ok(Json(json!({"status": 0})))
 }
+
+/// The URL Twilio signs for `channel`: `config.public_url` (what is configured in Twilio, which
+/// may differ from ours behind a proxy), else our webhook URL; `suffix` for the status callback,
+/// then the query Twilio requested.
+fn twilio_signed_url(state: &AppState, channel: &Channel, suffix: &str, query: Option<&str>) -> String {
+    let base = channel.config.get("public_url").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| state.webhook_url(channel));
+    let query = query.filter(|q| !q.is_empty()).map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{}{suffix}{query}", base.trim_end_matches('/'))
+}
+
+/// Twilio's form post, checked against `X-Twilio-Signature` (HMAC-SHA1 of the signed URL and the
+/// sorted parameters with `config.auth_token`) before anything in it is used.
+async fn twilio_params(
+    state: &AppState,
+    id: &str,
+    suffix: &str,
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+    body: &RawBody,
+) -> ApiResult<(Channel, Vec<(String, String)>)> {
+    use switchboard_channels::twilio;
+    let lang = body.lang;
+    let channel = channel_of(state, id, ChannelKind::TwilioSms, lang).await?;
+    let token = channel.config.get("auth_token").and_then(Value::as_str).unwrap_or("");
+    let params = twilio::params(&body.bytes);
+    let url = twilio_signed_url(state, &channel, suffix, uri.query());
+    let header = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !twilio::verify(token, &url, &params, header) {
+        return Err(ApiError::bad_signature().lang(lang));
+    }
+    Ok((channel, params))
+}
+
+/// An empty TwiML answer: Twilio sends nothing back to the customer on its own.
+fn twiml() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "text/xml")], "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>").into_response()
+}
+
+/// `POST /hooks/twilio_sms/{channel_id}`: an inbound SMS, MMS or WhatsApp message through
+/// Twilio, stored once by its MessageSid before the answer.
+pub async fn twilio_inbound(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: RawBody,
+) -> ApiResult<axum::response::Response> {
+    use switchboard_channels::twilio::{TwilioContext, to_inbound};
+    let lang = body.lang;
+    let (channel, params) = twilio_params(&state, &id, "", &uri, &headers, &body).await?;
+    let ctx = TwilioContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
+    let message = to_inbound(&params, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
+    let outcome = state.store.intake(message).await.map_err(|e| ApiError::from(e).lang(lang))?;
+    announce(&state, &channel, &outcome);
+    Ok(twiml())
+}
+
+/// `POST /hooks/twilio_sms/{channel_id}/status`: what became of a message we sent.
+pub async fn twilio_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: RawBody,
+) -> ApiResult<axum::response::Response> {
+    let lang = body.lang;
+    let (channel, params) = twilio_params(&state, &id, "/status", &uri, &headers, &body).await?;
+    if let Some((sid, status, error)) = switchboard_channels::twilio::status(&params) {
+        let changed =
+            state.store.record_delivery_by_external(&channel.id, &sid, status, error).await.map_err(|e| ApiError::from(e).lang(lang))?;
+        if let Some(message) = changed {
+            state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
+        }
+    }
+    Ok(twiml())
+}

@@ -8,6 +8,7 @@ mod mail_servers;
 mod nodes;
 mod smtp_sink;
 mod telegram;
+mod twilio;
 mod viber;
 mod vk;
 mod whatsapp;
