@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use switchboard_channels::api::{ApiInbound, ChannelContext, to_inbound};
 use switchboard_channels::signature;
 use switchboard_domain::conversation::DeliveryStatus;
+use switchboard_domain::inbound::InboundMessage;
 use switchboard_domain::*;
 use switchboard_email::config::EmailConfig;
 use switchboard_email::inbound::EmailChannel;
@@ -64,6 +65,31 @@ fn announce(state: &AppState, channel: &Channel, outcome: &switchboard_store::In
                    "channel_id": channel.id, "new_conversation": outcome.new_conversation}),
         ));
     }
+}
+
+/// Stores a provider's message and announces it: every messenger hook takes messages so.
+async fn take_in(state: &AppState, channel: &Channel, message: InboundMessage, lang: Lang) -> ApiResult<switchboard_store::IntakeOutcome> {
+    let outcome = state.store.intake(message).await.map_err(|e| ApiError::from(e).lang(lang))?;
+    announce(state, channel, &outcome);
+    Ok(outcome)
+}
+
+/// A provider's report on a message of ours, by its id there; announced when it changed
+/// something. Whether it did (a report on a message sent from elsewhere changes nothing).
+async fn take_report(
+    state: &AppState,
+    channel: &Channel,
+    external_id: &str,
+    status: DeliveryStatus,
+    error: Option<String>,
+    lang: Lang,
+) -> ApiResult<bool> {
+    let changed =
+        state.store.record_delivery_by_external(&channel.id, external_id, status, error).await.map_err(|e| ApiError::from(e).lang(lang))?;
+    if let Some(message) = &changed {
+        state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(message)));
+    }
+    Ok(changed.is_some())
 }
 
 fn intake_reply(outcome: &switchboard_store::IntakeOutcome) -> Json<Value> {
@@ -338,18 +364,11 @@ pub async fn whatsapp_inbound(
     for event in events {
         match event {
             WhatsappEvent::Message(message) => {
-                let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
-                announce(&state, &channel, &outcome);
+                take_in(&state, &channel, *message, lang).await?;
                 messages += 1;
             }
             WhatsappEvent::Status { external_id, status, error } => {
-                let changed = state
-                    .store
-                    .record_delivery_by_external(&channel.id, &external_id, status, error)
-                    .await
-                    .map_err(|e| ApiError::from(e).lang(lang))?;
-                if let Some(message) = changed {
-                    state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
+                if take_report(&state, &channel, &external_id, status, error, lang).await? {
                     statuses += 1;
                 }
             }
@@ -376,8 +395,7 @@ pub async fn vk_inbound(State(state): State<AppState>, Path(id): Path<String>, b
     match to_event(callback, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))? {
         VkEvent::Confirmation => Ok(channel.config.get("confirmation").and_then(Value::as_str).unwrap_or_default().to_owned()),
         VkEvent::Message(message) => {
-            let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
-            announce(&state, &channel, &outcome);
+            take_in(&state, &channel, *message, lang).await?;
             Ok("ok".to_owned())
         }
         VkEvent::Ignored => Ok("ok".to_owned()),
@@ -405,18 +423,10 @@ pub async fn viber_inbound(
     let ctx = ViberContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
     match to_event(&callback, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))? {
         ViberEvent::Message(message) => {
-            let outcome = state.store.intake(*message).await.map_err(|e| ApiError::from(e).lang(lang))?;
-            announce(&state, &channel, &outcome);
+            take_in(&state, &channel, *message, lang).await?;
         }
         ViberEvent::Status { external_id, status, error } => {
-            let changed = state
-                .store
-                .record_delivery_by_external(&channel.id, &external_id, status, error)
-                .await
-                .map_err(|e| ApiError::from(e).lang(lang))?;
-            if let Some(message) = changed {
-                state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
-            }
+            take_report(&state, &channel, &external_id, status, error, lang).await?;
         }
         ViberEvent::Ignored => {}
     }
@@ -475,8 +485,7 @@ pub async fn twilio_inbound(
     let (channel, params) = twilio_params(&state, &id, "", &uri, &headers, &body).await?;
     let ctx = TwilioContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
     let message = to_inbound(&params, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
-    let outcome = state.store.intake(message).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    announce(&state, &channel, &outcome);
+    take_in(&state, &channel, message, lang).await?;
     Ok(twiml())
 }
 
@@ -491,11 +500,7 @@ pub async fn twilio_status(
     let lang = body.lang;
     let (channel, params) = twilio_params(&state, &id, "/status", &uri, &headers, &body).await?;
     if let Some((sid, status, error)) = switchboard_channels::twilio::status(&params) {
-        let changed =
-            state.store.record_delivery_by_external(&channel.id, &sid, status, error).await.map_err(|e| ApiError::from(e).lang(lang))?;
-        if let Some(message) = changed {
-            state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
-        }
+        take_report(&state, &channel, &sid, status, error, lang).await?;
     }
     Ok(twiml())
 }

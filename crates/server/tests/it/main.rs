@@ -144,6 +144,23 @@ impl App {
     }
 }
 
+impl App {
+    /// The reply `message_id` of `conversation` once the worker has sent it (or after 15 s, as it
+    /// is then, for the assertion to show).
+    async fn sent_reply(&self, conversation: &str, message_id: &Value) -> Value {
+        let mut sent = Value::Null;
+        for _ in 0..300 {
+            let (_, messages) = self.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&self.admin), None).await;
+            sent = messages["items"].as_array().into_iter().flatten().find(|m| m["id"] == *message_id).cloned().unwrap_or_default();
+            if sent["delivery_status"] == "sent" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sent
+    }
+}
+
 fn error_field(body: &Value) -> &str {
     body["error"]["field"].as_str().unwrap_or("")
 }

@@ -134,15 +134,7 @@ async fn messages_land_media_is_fetched_and_replies_are_sent_and_reported() {
         )
         .await;
     assert_eq!(status, 201, "{reply}");
-    let mut sent = Value::Null;
-    for _ in 0..300 {
-        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
-        sent = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().unwrap_or_default();
-        if sent["delivery_status"] == "sent" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
     assert_eq!(sent["external_id"], "SMf0e1d2c3b4a5968778695a4b3c2d1e0f", "{sent}");
     let posts: Vec<(String, String, String)> =
         calls.lock().expect("calls").iter().filter(|(p, _, _)| p.starts_with("messages")).cloned().collect();

@@ -143,15 +143,7 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
         )
         .await;
     assert_eq!(status, 201, "{reply}");
-    let mut sent = Value::Null;
-    for _ in 0..300 {
-        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
-        sent = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().unwrap_or_default();
-        if sent["delivery_status"] == "sent" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
     assert_eq!(sent["external_id"], "5741311828741550081", "{sent}");
     let recorded = calls.lock().expect("calls").clone();
     assert_eq!(recorded.len(), 2);

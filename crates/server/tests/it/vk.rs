@@ -141,15 +141,7 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
         )
         .await;
     assert_eq!(status, 201, "{reply}");
-    let mut sent = Value::Null;
-    for _ in 0..300 {
-        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
-        sent = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().unwrap_or_default();
-        if sent["delivery_status"] == "sent" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
     assert_eq!((sent["delivery_status"].as_str(), sent["external_id"].as_str()), (Some("sent"), Some("611223344:777")), "{sent}");
     let sends: Vec<String> =
         calls.lock().expect("calls").iter().filter(|(p, _)| p.ends_with("messages.send")).map(|(_, b)| b.clone()).collect();
