@@ -425,18 +425,7 @@ async fn mentions(state: &AppState, auth: &Auth, text: &str) -> ApiResult<(Strin
     let people = state.store.list_accounts(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
     let agents: Vec<&Agent> = people.iter().filter(|p| !p.deactivated).map(|p| &p.agent).collect();
     let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
-    let by = match &auth.session {
-        Some(session) => session.name.clone(),
-        None => state
-            .store
-            .list_agents(&auth.principal.workspace_id)
-            .await
-            .map_err(store_err(auth.lang))?
-            .into_iter()
-            .find(|a| a.id == auth.principal.agent_id)
-            .map(|a| a.name)
-            .unwrap_or_default(),
-    };
+    let by = crate::presence::name_of(state, auth).await;
     let mentioned = switchboard_domain::mention::mentioned(text, &names)
         .into_iter()
         .map(|k| agents[k].id.clone())

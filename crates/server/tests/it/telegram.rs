@@ -262,22 +262,10 @@ async fn the_admin_page_tests_the_bot_registers_the_webhook_and_buttons_stop_spi
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
 
     // "Test the connection" asks getMe; "register" calls setWebhook with our URL and secret.
-    let res = reqwest::Client::new()
-        .post(format!("{}/admin/channels/{channel}/test", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .send()
-        .await
-        .expect("test");
-    assert!(res.text().await.expect("page").contains("the bot is @acme_support_bot"));
-    let res = reqwest::Client::new()
-        .post(format!("{}/admin/channels/{channel}/register", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .send()
-        .await
-        .expect("register");
-    assert!(res.text().await.expect("page").contains(&format!("Telegram posts to {}/hooks/telegram/{channel}", app.base)));
+    let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
+    assert!(page.contains("the bot is @acme_support_bot"));
+    let page = app.press(&format!("/admin/channels/{channel}/register"), &cookie).await;
+    assert!(page.contains(&format!("Telegram posts to {}/hooks/telegram/{channel}", app.base)));
     let register = calls.lock().expect("calls").iter().find(|(p, _)| p.ends_with("/setWebhook")).cloned().expect("setWebhook called");
     assert_eq!(register.1["url"], format!("{}/hooks/telegram/{channel}", app.base));
     assert_eq!(register.1["secret_token"], SECRET);

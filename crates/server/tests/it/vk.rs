@@ -83,14 +83,8 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
     // The admin page's connection test reads the community the token belongs to.
     app.account("ada@example.com", "admin").await;
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/admin/channels/{channel}/test", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .send()
-        .await
-        .expect("test");
-    assert!(res.text().await.expect("page").contains("the token is the community Acme Support"));
+    let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
+    assert!(page.contains("the token is the community Acme Support"));
 
     // The confirmation is answered with the string VK expects, not "ok".
     assert_eq!(app.vk(&channel, &fixture("confirmation.json")).await, (200, "a1b2c3d4".to_owned()));

@@ -193,14 +193,8 @@ async fn replies_and_media_go_through_the_graph_api_within_the_24_hour_window() 
     // The admin page's connection test reads the business number with the token.
     app.account("ada@example.com", "admin").await;
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/admin/channels/{channel}/test", app.base))
-        .header("cookie", &cookie)
-        .header("origin", &app.base)
-        .send()
-        .await
-        .expect("test");
-    assert!(res.text().await.expect("page").contains("The connection works."));
+    let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
+    assert!(page.contains("The connection works."));
     let checked = wait_for(&calls, 1).await;
     assert_eq!((checked[0].0.as_str(), checked[0].1.as_str()), ("GET /112233445566778", "Bearer EAAG-test"));
     calls.lock().expect("calls").clear();

@@ -46,6 +46,14 @@ impl App {
         (res.status().as_u16(), res.text().await.expect("body"))
     }
 
+    /// A button on one of our pages (a form without fields), pressed from our page; the page
+    /// that answers.
+    pub(crate) async fn press(&self, path: &str, cookie: &str) -> String {
+        let res =
+            client().post(format!("{}{path}", self.base)).header("cookie", cookie).header("origin", &self.base).send().await.expect("post");
+        res.text().await.expect("page")
+    }
+
     /// A form post with the cookie and the given provenance headers.
     pub(crate) async fn form(&self, path: &str, cookie: &str, headers: &[(&str, &str)], form: &[(&str, &str)]) -> u16 {
         let mut req = client().post(format!("{}{path}", self.base)).header("cookie", cookie).form(form);
