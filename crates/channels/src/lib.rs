@@ -9,6 +9,7 @@ pub mod twilio;
 pub mod viber;
 pub mod vk;
 pub mod whatsapp;
+pub mod widget;
 
 /// Why a provider's request cannot be taken: names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

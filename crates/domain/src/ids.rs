@@ -68,4 +68,6 @@ id_type!(
     CannedReplyId,
     /// Something an agent is told (a mention), kept until read.
     NotificationId,
+    /// A customer's rating of a solved conversation.
+    CsatId,
 );

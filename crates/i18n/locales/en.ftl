@@ -271,3 +271,44 @@ ui-event-edited = The customer changed a message; it said before: { $text }
 ui-admin-register_webhook = Register the webhook with Telegram
 ui-admin-registered = Registered:
 ui-admin-register_failed = Registering failed:
+
+## The web chat widget and its events
+error-origin_not_allowed = This site may not use the chat widget (its origin is not in the channel's allowed_origins)
+error-visitor_unknown = The chat session is unknown or has expired; start the chat again
+error-identity_not_verified = The signed-in user could not be verified: { $detail }
+error-widget_misconfigured = The chat widget is not set up correctly: { $detail }
+widget-title = Chat with us
+widget-open = Open the chat
+widget-close = Close the chat
+widget-greeting = Hi! Ask us anything — we are here to help.
+widget-name = Your name
+widget-email = Email (optional)
+widget-email_hint = If you leave, we will answer by email.
+widget-start = Start the chat
+widget-placeholder = Write a message…
+widget-send = Send
+widget-attach = Attach a file
+widget-you = You
+widget-agent = Support
+widget-typing = { $name } is typing…
+widget-online = We are online
+widget-offline = We are away right now
+widget-reply_time = { $minutes ->
+    [one] We usually reply in about a minute
+   *[other] We usually reply in about { $minutes } minutes
+}
+widget-reply_soon = We will reply as soon as we can
+widget-csat_question = How did we do?
+widget-csat_comment = Anything to add? (optional)
+widget-csat_send = Send the rating
+widget-csat_thanks = Thank you for your rating!
+widget-failed = Not sent
+widget-retry = Try again
+widget-reconnecting = Reconnecting…
+widget-new_message = New message
+widget-file_too_large = This file is too large
+ui-event-csat = The customer rated the conversation { $rating }/5: { $comment }
+ui-event-csat_plain = The customer rated the conversation { $rating }/5
+ui-event-emailed = The visitor had left: the reply went by email to { $to }
+ui-customer_typing = The customer is typing…
+ui-admin-embed = Embed code

@@ -283,3 +283,45 @@ ui-event-edited = Klient zmienił wiadomość; wcześniej brzmiała: { $text }
 ui-admin-register_webhook = Zarejestruj webhook w Telegramie
 ui-admin-registered = Zarejestrowano:
 ui-admin-register_failed = Rejestracja nie powiodła się:
+
+## The web chat widget and its events
+error-origin_not_allowed = Ta strona nie może używać widżetu czatu (jej origin nie ma w allowed_origins kanału)
+error-visitor_unknown = Sesja czatu jest nieznana lub wygasła; rozpocznij czat ponownie
+error-identity_not_verified = Nie udało się potwierdzić zalogowanego użytkownika: { $detail }
+error-widget_misconfigured = Widżet czatu jest źle skonfigurowany: { $detail }
+widget-title = Napisz do nas
+widget-open = Otwórz czat
+widget-close = Zamknij czat
+widget-greeting = Dzień dobry! Zapytaj nas o cokolwiek — chętnie pomożemy.
+widget-name = Twoje imię
+widget-email = E-mail (opcjonalnie)
+widget-email_hint = Jeśli wyjdziesz, odpowiemy e-mailem.
+widget-start = Rozpocznij czat
+widget-placeholder = Napisz wiadomość…
+widget-send = Wyślij
+widget-attach = Dołącz plik
+widget-you = Ty
+widget-agent = Wsparcie
+widget-typing = { $name } pisze…
+widget-online = Jesteśmy dostępni
+widget-offline = Teraz nas nie ma
+widget-reply_time = { $minutes ->
+    [one] Zwykle odpowiadamy w około minutę
+    [few] Zwykle odpowiadamy w około { $minutes } minuty
+   *[other] Zwykle odpowiadamy w około { $minutes } minut
+}
+widget-reply_soon = Odpowiemy najszybciej, jak to możliwe
+widget-csat_question = Jak nam poszło?
+widget-csat_comment = Chcesz coś dodać? (opcjonalnie)
+widget-csat_send = Wyślij ocenę
+widget-csat_thanks = Dziękujemy za ocenę!
+widget-failed = Nie wysłano
+widget-retry = Spróbuj ponownie
+widget-reconnecting = Łączymy ponownie…
+widget-new_message = Nowa wiadomość
+widget-file_too_large = Ten plik jest za duży
+ui-event-csat = Klient ocenił rozmowę na { $rating }/5: { $comment }
+ui-event-csat_plain = Klient ocenił rozmowę na { $rating }/5
+ui-event-emailed = Odwiedzający wyszedł: odpowiedź poszła e-mailem na { $to }
+ui-customer_typing = Klient pisze…
+ui-admin-embed = Kod do osadzenia

@@ -283,3 +283,45 @@ ui-event-edited = Клиент изменил сообщение; прежний
 ui-admin-register_webhook = Зарегистрировать вебхук в Telegram
 ui-admin-registered = Зарегистрировано:
 ui-admin-register_failed = Регистрация не удалась:
+
+## The web chat widget and its events
+error-origin_not_allowed = Этому сайту нельзя использовать виджет чата (его origin нет в allowed_origins канала)
+error-visitor_unknown = Сеанс чата не найден или истёк; начните чат заново
+error-identity_not_verified = Не удалось подтвердить вошедшего пользователя: { $detail }
+error-widget_misconfigured = Виджет чата настроен неверно: { $detail }
+widget-title = Напишите нам
+widget-open = Открыть чат
+widget-close = Закрыть чат
+widget-greeting = Здравствуйте! Спросите нас о чём угодно — мы поможем.
+widget-name = Ваше имя
+widget-email = Email (необязательно)
+widget-email_hint = Если вы уйдёте, мы ответим на почту.
+widget-start = Начать чат
+widget-placeholder = Напишите сообщение…
+widget-send = Отправить
+widget-attach = Прикрепить файл
+widget-you = Вы
+widget-agent = Поддержка
+widget-typing = { $name } печатает…
+widget-online = Мы на связи
+widget-offline = Сейчас нас нет на месте
+widget-reply_time = { $minutes ->
+    [one] Обычно мы отвечаем примерно за { $minutes } минуту
+    [few] Обычно мы отвечаем примерно за { $minutes } минуты
+   *[other] Обычно мы отвечаем примерно за { $minutes } минут
+}
+widget-reply_soon = Мы ответим, как только сможем
+widget-csat_question = Как мы справились?
+widget-csat_comment = Хотите что-то добавить? (необязательно)
+widget-csat_send = Отправить оценку
+widget-csat_thanks = Спасибо за оценку!
+widget-failed = Не отправлено
+widget-retry = Повторить
+widget-reconnecting = Восстанавливаем связь…
+widget-new_message = Новое сообщение
+widget-file_too_large = Файл слишком большой
+ui-event-csat = Клиент оценил обращение на { $rating }/5: { $comment }
+ui-event-csat_plain = Клиент оценил обращение на { $rating }/5
+ui-event-emailed = Посетитель ушёл: ответ отправлен на почту { $to }
+ui-customer_typing = Клиент печатает…
+ui-admin-embed = Код для вставки

@@ -47,6 +47,11 @@ impl switchboard_web::ChannelOps for ProviderCalls {
                     let base = Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or_else(|| vk::API_BASE_URL.to_owned());
                     vk::check(&client, &base, &get("access_token")).await.map_err(|e| e.message)
                 }
+                ChannelKind::Widget => {
+                    let config = switchboard_channels::widget::WidgetConfig::from_json(&channel.config).map_err(|e| e.to_string())?;
+                    let signed = if config.identity_secret.is_some() { "; signed-in users are verified" } else { "" };
+                    Ok(format!("the widget may be embedded on {}{signed}", config.allowed_origins.join(", ")))
+                }
                 other => Err(format!("channels of kind {} have no connection check in this version", other.as_str())),
             }
         })

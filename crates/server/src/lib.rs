@@ -6,6 +6,7 @@ pub mod channel_ops;
 pub mod cli;
 pub mod config;
 pub mod deliver_email;
+mod deliver_widget;
 pub mod demo;
 pub mod imap_fetch;
 pub mod mail_intake;
@@ -61,7 +62,9 @@ pub async fn run(
         tokio::spawn(switchboard_email_transport::lmtp::serve(lmtp, sink, Default::default(), stop_rx));
     }
     announce_setup_link(&state).await;
-    let app = switchboard_web::router(state.clone()).merge(switchboard_ui::router().with_state(state));
+    let app = switchboard_web::router(state.clone())
+        .merge(switchboard_widget::router(state.clone()))
+        .merge(switchboard_ui::router().with_state(state));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

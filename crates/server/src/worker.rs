@@ -76,6 +76,9 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) ->
         Ok(d) => d,
         Err(e) => return failed(format!("cannot load the message: {e}"), true),
     };
+    if delivery.channel.kind == ChannelKind::Widget {
+        return crate::deliver_widget::deliver(store, &delivery).await;
+    }
     match send(store, client, &delivery).await {
         Ok(external_id) => JobOutcome::Done { external_id },
         Err(SendError { message, retryable }) => failed(message, retryable),

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (5, "remote_images", include_str!("../migrations/0005_remote_images.sql")),
     (6, "accounts", include_str!("../migrations/0006_accounts.sql")),
     (7, "agent_workspace", include_str!("../migrations/0007_agent_workspace.sql")),
+    (8, "widget", include_str!("../migrations/0008_widget.sql")),
 ];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through

@@ -13,6 +13,7 @@ pub mod writer;
 mod accounts;
 mod queries;
 mod sql_store;
+mod widget;
 
 pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Result, StoreError};
@@ -173,6 +174,22 @@ pub trait CannedReplyStore: Send + Sync {
     async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()>;
 }
 
+/// What the web chat widget needs beyond intake.
+#[async_trait]
+pub trait WidgetStore: Send + Sync {
+    /// The latest conversation of the customer who owns the first of `identities` that is
+    /// owned; `None` before they wrote.
+    async fn visitor_conversation(&self, workspace: &WorkspaceId, identities: &[Identity]) -> Result<Option<Conversation>>;
+    /// `InvalidState` unless the conversation is solved; `Conflict` when rated since it was.
+    async fn record_csat(&self, rating: NewCsat) -> Result<Csat>;
+    /// Waits for a first human answer in conversations started since `since`, newest first (ms).
+    async fn first_response_times(&self, workspace: &WorkspaceId, since: Timestamp, limit: usize) -> Result<Vec<i64>>;
+    /// Whether the conversation was rated at `since` or later.
+    async fn rated_since(&self, conversation: &ConversationId, since: Timestamp) -> Result<bool>;
+    /// Audits that the reply `message` went to `address` by email because the visitor had left.
+    async fn note_continued_by_email(&self, workspace: &WorkspaceId, message: &MessageId, address: &str) -> Result<()>;
+}
+
 /// People who sign in: accounts, sessions, and the one-time link that creates the first admin.
 /// Tokens are random, returned once, and stored only as their SHA-256.
 #[async_trait]
@@ -274,6 +291,7 @@ pub trait Store:
     + ContactStore
     + CannedReplyStore
     + NotificationStore
+    + WidgetStore
     + MailboxStore
     + JobQueue
     + LiveEvents
@@ -288,6 +306,7 @@ impl<T> Store for T where
         + ContactStore
         + CannedReplyStore
         + NotificationStore
+        + WidgetStore
         + MailboxStore
         + JobQueue
         + LiveEvents

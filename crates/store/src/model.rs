@@ -91,6 +91,15 @@ pub struct Contact {
     pub updated_at: Timestamp,
 }
 
+impl Contact {
+    /// Where to write to the customer by email: an address they proved, else the one they
+    /// typed last (a claim: only ever used to answer them, never to find them).
+    pub fn email_to_answer(&self) -> Option<&ContactIdentity> {
+        let mut emails = self.identities.iter().filter(|i| i.kind == IdentityKind::Email);
+        emails.clone().find(|i| i.verified).or_else(|| emails.next_back())
+    }
+}
+
 /// A change to a customer's profile by an agent; `None` keeps a field.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactUpdate {
@@ -323,6 +332,29 @@ pub struct NewAgentMessage {
     pub mentions: Vec<AgentId>,
 }
 
+/// A customer's answer to "how did we do?" on a solved conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCsat {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    /// Who answers: only the conversation's own customer may.
+    pub contact_id: ContactId,
+    /// Where they answered (the widget).
+    pub channel_id: ChannelId,
+    /// 1 (bad) to 5 (great).
+    pub rating: i64,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csat {
+    pub id: CsatId,
+    pub conversation_id: ConversationId,
+    pub rating: i64,
+    pub comment: String,
+    pub created_at: Timestamp,
+}
+
 /// Something an agent is told: a mention in a note, kept until read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
@@ -381,6 +413,9 @@ pub enum JobOutcome {
     Done { external_id: Option<String> },
     /// Try again after the backoff; becomes dead once attempts are used up.
     Failed { error: String, retryable: bool },
+    /// Not yet: run again at `at` without spending an attempt (a provider's Retry-After, a
+    /// widget reply waiting to see whether the visitor is still there).
+    Later { at: Timestamp, reason: String },
 }
 
 /// Everything an outbound adapter needs to deliver one agent reply.

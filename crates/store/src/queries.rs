@@ -493,10 +493,10 @@ pub fn audit_log(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &Co
 
 // ---------------------------------------------------------------- conversations
 
-const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
+pub(crate) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
      last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at";
 
-fn conversation_from(row: &Row) -> Result<Conversation> {
+pub(crate) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
         id: ConversationId::from_trusted(row.text(0)?),
         workspace_id: WorkspaceId::from_trusted(row.text(1)?),
@@ -522,7 +522,7 @@ fn conversation_from(row: &Row) -> Result<Conversation> {
 }
 
 /// Fills `channels` of each conversation with one query.
-fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> Result<()> {
+pub(crate) fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> Result<()> {
     if conversations.is_empty() {
         return Ok(());
     }
@@ -883,7 +883,7 @@ fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<(
     Ok(())
 }
 
-fn message(conn: &mut dyn Conn, id: &MessageId) -> Result<Message> {
+pub(crate) fn message(conn: &mut dyn Conn, id: &MessageId) -> Result<Message> {
     let sql = format!("SELECT {MESSAGE_COLS} FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id WHERE m.id = $1");
     let mut m = vec![message_from(&conn.query_one(&sql, params![id.as_str()])?)?];
     attach_attachments(conn, &mut m)?;
@@ -1243,7 +1243,7 @@ pub fn record_delivery_by_external(
 
 // ---------------------------------------------------------------- intake
 
-fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {
+pub(crate) fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {
     Ok(conn
         .query_opt(
             "SELECT contact_id FROM identities WHERE workspace_id = $1 AND kind = $2 AND value = $3 AND verified",
@@ -2235,6 +2235,14 @@ pub fn finish_job(conn: &mut dyn Conn, id: &JobId, outcome: &JobOutcome, jitter:
                     params![external_id.clone(), m.as_str()],
                 )?;
             }
+        }
+        JobOutcome::Later { at, reason } => {
+            // The claim counted an attempt; waiting is not one.
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_until = NULL, last_error = $1, run_at = $2, \
+                 updated_at = $3 WHERE id = $4",
+                params![reason.as_str(), at.millis().max(now), now, id.as_str()],
+            )?;
         }
         JobOutcome::Failed { error, retryable } => {
             let dead = !retryable || current.attempts >= current.max_attempts;

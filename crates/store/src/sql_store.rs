@@ -504,3 +504,26 @@ impl JobQueue for SqlStore {
         self.read(move |c| q::delivery(c, &id)).await
     }
 }
+
+#[async_trait]
+impl WidgetStore for SqlStore {
+    async fn visitor_conversation(&self, workspace: &WorkspaceId, identities: &[Identity]) -> Result<Option<Conversation>> {
+        let (ws, identities) = (workspace.clone(), identities.to_vec());
+        self.read(move |c| crate::widget::visitor_conversation(c, &ws, &identities)).await
+    }
+    async fn record_csat(&self, rating: NewCsat) -> Result<Csat> {
+        self.write(move |c| crate::widget::record_csat(c, &rating)).await
+    }
+    async fn first_response_times(&self, workspace: &WorkspaceId, since: Timestamp, limit: usize) -> Result<Vec<i64>> {
+        let ws = workspace.clone();
+        self.read(move |c| crate::widget::first_response_times(c, &ws, since, limit)).await
+    }
+    async fn rated_since(&self, conversation: &ConversationId, since: Timestamp) -> Result<bool> {
+        let id = conversation.clone();
+        self.read(move |c| crate::widget::rated_since(c, &id, since)).await
+    }
+    async fn note_continued_by_email(&self, workspace: &WorkspaceId, message: &MessageId, address: &str) -> Result<()> {
+        let (ws, m, a) = (workspace.clone(), message.clone(), address.to_owned());
+        self.write(move |c| crate::widget::note_continued_by_email(c, &ws, &m, &a)).await
+    }
+}

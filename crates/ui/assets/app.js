@@ -130,7 +130,7 @@
     Object.keys(activity).forEach(function (id) {
       var a = activity[id];
       if (a.until < now) { delete activity[id]; return; }
-      parts.push(text(a.activity === "typing" ? "typing" : "viewing", { name: a.name }));
+      parts.push(a.activity === "customer" ? text("customer-typing") : text(a.activity === "typing" ? "typing" : "viewing", { name: a.name }));
     });
     box.textContent = parts.join(" · ");
   }
@@ -189,6 +189,12 @@
       else activity[d.agent_id] = { name: d.name, activity: d.activity, until: Date.now() + (d.activity === "typing" ? 8000 : 45000) };
       drawActivity();
     });
+    on("customer.typing", function (d) {
+      if (d.conversation_id !== conversationId()) return;
+      activity.customer = { name: "", activity: "customer", until: Date.now() + 6000 };
+      drawActivity();
+    });
+    on("conversation.rated", function (d) { if (d.conversation_id === conversationId()) refresh(); });
     on("agent.presence", function (d) { presence[d.agent_id] = d; drawPresence(); });
     on("agent.mentioned", function (d) {
       if (d.agent_id !== me) return;

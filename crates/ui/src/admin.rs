@@ -329,8 +329,15 @@ fn config_example(kind: ChannelKind) -> &'static str {
         ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
             "{\n  \"account_sid\": \"\",\n  \"auth_token\": \"\",\n  \"from\": \"+48...\"\n}"
         }
-        ChannelKind::Widget => "{\n  \"allowed_origins\": [\"https://www.example.com\"]\n}",
+        ChannelKind::Widget => {
+            "{\n  \"allowed_origins\": [\"https://www.example.com\"],\n  \"title\": \"Chat with us\",\n  \"color\": \"#1f5fbf\",\n  \"email_after_seconds\": 120\n}"
+        }
     }
+}
+
+/// The one tag a site adds to its pages to show the chat widget.
+fn embed_code(state: &AppState, channel: &Channel) -> String {
+    format!("<script src=\"{}/widget.js\" data-channel=\"{}\" async></script>", state.public_url.trim_end_matches('/'), channel.id)
 }
 
 fn webhook_url(state: &AppState, channel: &Channel) -> String {
@@ -455,6 +462,10 @@ async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<
             dt { (tr(lang, "ui.admin.webhook_url")) } dd { input.copy readonly value=(webhook_url(state, &channel)) aria-label=(tr(lang, "ui.admin.webhook_url")); }
             dt { (tr(lang, "ui.admin.secret")) } dd { input.copy readonly value=(channel.secret) aria-label=(tr(lang, "ui.admin.secret")); }
             dt { (tr(lang, "ui.admin.created")) } dd { (when(channel.created_at)) }
+            @if channel.kind == ChannelKind::Widget {
+                dt { (tr(lang, "ui.admin.embed")) }
+                dd { input.copy readonly value=(embed_code(state, &channel)) aria-label=(tr(lang, "ui.admin.embed")); }
+            }
         }
         p.hint { (tr(lang, "ui.admin.secret_hint")) }
         div.actions {

@@ -132,6 +132,8 @@ fn timeline<'a>(messages: &'a [Message], history: &'a [AuditEntry]) -> Vec<Item<
 
 /// Audit actions worth a line in the timeline (the rest are messages, shown as such).
 const SHOWN_EVENTS: &[&str] = &[
+    "csat.rated",
+    "reply.continued_by_email",
     "message.edited",
     "conversation.created",
     "channel.added",
@@ -313,6 +315,14 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous:
         "delivery.delayed" => t(lang, "ui.event.delivery_delayed", &[("reason", &field("reason"))]),
         "automatic_reply.suppressed" => tr(lang, "ui.event.auto_suppressed"),
         "message.edited" => t(lang, "ui.event.edited", &[("text", &field("from"))]),
+        "csat.rated" => {
+            let rating = e.data.get("rating").and_then(|v| v.as_i64()).unwrap_or(0).to_string();
+            match field("comment") {
+                c if c.is_empty() => t(lang, "ui.event.csat_plain", &[("rating", &rating)]),
+                c => t(lang, "ui.event.csat", &[("rating", &rating), ("comment", &c)]),
+            }
+        }
+        "reply.continued_by_email" => t(lang, "ui.event.emailed", &[("to", &field("to"))]),
         other => other.to_owned(),
     };
     html! {

@@ -117,6 +117,7 @@ fn strings(lang: Lang) -> Markup {
     let keys = [
         ("viewing", "ui.live.viewing"),
         ("typing", "ui.live.typing"),
+        ("customer-typing", "ui.customer_typing"),
         ("new-conversation", "ui.live.new_conversation"),
         ("new-reply", "ui.live.new_reply"),
         ("mentioned", "ui.live.mentioned"),

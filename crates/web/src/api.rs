@@ -103,11 +103,8 @@ pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<(
             }
         }
     }
-    if kind == ChannelKind::Widget
-        && let Some(origins) = obj.get("allowed_origins")
-        && !origins.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-    {
-        return Err(ApiError::bad_field("config.allowed_origins", "must be a list of origins"));
+    if kind == ChannelKind::Widget {
+        switchboard_channels::widget::WidgetConfig::from_json(config).map_err(|e| ApiError::bad_field(e.field, e.message))?;
     }
     Ok(())
 }

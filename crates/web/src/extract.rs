@@ -13,7 +13,11 @@ use switchboard_store::{Principal, SessionInfo};
 
 /// The caller's language from `Accept-Language`.
 pub fn lang_of(parts: &Parts) -> Lang {
-    Lang::negotiate(parts.headers.get("accept-language").and_then(|v| v.to_str().ok()))
+    lang_of_headers(&parts.headers)
+}
+
+pub fn lang_of_headers(headers: &axum::http::HeaderMap) -> Lang {
+    Lang::negotiate(headers.get("accept-language").and_then(|v| v.to_str().ok()))
 }
 
 /// An authenticated caller: a bearer token, or the session cookie of a signed-in agent (whose

@@ -68,7 +68,12 @@ fn announce(state: &AppState, channel: &Channel, outcome: &switchboard_store::In
 }
 
 /// Stores a provider's message and announces it: every messenger hook takes messages so.
-async fn take_in(state: &AppState, channel: &Channel, message: InboundMessage, lang: Lang) -> ApiResult<switchboard_store::IntakeOutcome> {
+pub async fn take_in(
+    state: &AppState,
+    channel: &Channel,
+    message: InboundMessage,
+    lang: Lang,
+) -> ApiResult<switchboard_store::IntakeOutcome> {
     let outcome = state.store.intake(message).await.map_err(|e| ApiError::from(e).lang(lang))?;
     announce(state, channel, &outcome);
     Ok(outcome)

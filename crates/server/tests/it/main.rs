@@ -12,6 +12,7 @@ mod twilio;
 mod viber;
 mod vk;
 mod whatsapp;
+mod widget;
 mod workspace_ui;
 
 use futures_util::StreamExt;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "tg-test-secret_2026-Xq9";
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../channels/tests/fixtures/telegram/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -22,7 +22,7 @@ impl App {
         self.telegram_channel_with(json!({"bot_token": "123456:TEST", "secret_token": SECRET, "api_base_url": base})).await
     }
 
-    async fn telegram_channel_with(&self, config: Value) -> String {
+    pub(crate) async fn telegram_channel_with(&self, config: Value) -> String {
         let (status, body) = self
             .call("POST", "/api/v1/channels", Some(&self.admin), Some(json!({"kind": "telegram", "name": "Bot", "config": config})))
             .await;
@@ -30,7 +30,7 @@ impl App {
         body["id"].as_str().expect("id").to_owned()
     }
 
-    async fn telegram(&self, channel: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn telegram(&self, channel: &str, body: &[u8], token: Option<&str>) -> (u16, Value) {
         let mut req = self
             .http
             .post(format!("{}/hooks/telegram/{channel}", self.base))

@@ -5,10 +5,10 @@
 use crate::{App, spawn_app};
 use serde_json::{Value, json};
 
-const APP_SECRET: &str = "5d41402abc4b2a76b9719d911017c592";
+pub(crate) const APP_SECRET: &str = "5d41402abc4b2a76b9719d911017c592";
 const VERIFY_TOKEN: &str = "meta-verify-token-test-42";
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../channels/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -23,7 +23,17 @@ fn expected_signature(name: &str) -> String {
 }
 
 impl App {
-    async fn whatsapp(&self, channel: &str, body: &[u8], signature: Option<&str>) -> (u16, Value) {
+    /// A WhatsApp channel of the fixtures' business number.
+    pub(crate) async fn whatsapp_channel(&self) -> String {
+        let config = json!({"phone_number_id": "112233445566778", "access_token": "EAAG-test", "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN});
+        let (status, channel) = self
+            .call("POST", "/api/v1/channels", Some(&self.admin), Some(json!({"kind": "whatsapp", "name": "WA", "config": config})))
+            .await;
+        assert_eq!(status, 201, "{channel}");
+        channel["id"].as_str().expect("id").to_owned()
+    }
+
+    pub(crate) async fn whatsapp(&self, channel: &str, body: &[u8], signature: Option<&str>) -> (u16, Value) {
         let mut req = self
             .http
             .post(format!("{}/hooks/whatsapp/{channel}", self.base))

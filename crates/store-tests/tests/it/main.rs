@@ -94,6 +94,7 @@ conformance!(
     a_customer_edit_changes_the_message_and_keeps_the_old_text,
     files_a_provider_keeps_are_fetched_by_a_job_after_the_commit,
     provider_reports_find_our_message_by_the_providers_id,
+    widget_visitors_find_their_conversation_rate_it_once_per_solve_and_replies_can_wait,
 );
 
 #[test]

@@ -1306,3 +1306,89 @@ pub async fn provider_reports_find_our_message_by_the_providers_id(backend: Back
     // The customer's own message is not ours to report on.
     assert_eq!(w.store.record_delivery_by_external(&ch.id, "1", DeliveryStatus::Failed, None).await.expect("inbound"), None);
 }
+
+pub async fn widget_visitors_find_their_conversation_rate_it_once_per_solve_and_replies_can_wait(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "site").await;
+    let first = send(&w, &ch, msg("1", "u").email("anna@example.pl", true)).await;
+    let own = Identity::scoped(IdentityKind::Api, &ch.id, "u").expect("id");
+    let email = Identity::email("anna@example.pl").expect("email");
+    let stranger = Identity::scoped(IdentityKind::Api, &ch.id, "nobody").expect("id");
+    // The visitor's own id finds the conversation; so does the first owned detail after it.
+    let found = |ids: Vec<Identity>| {
+        let store = w.store.clone();
+        let ws = w.ws.id.clone();
+        async move { store.visitor_conversation(&ws, &ids).await.expect("lookup").map(|c| c.id) }
+    };
+    assert_eq!(found(vec![own.clone()]).await, Some(first.conversation_id.clone()));
+    assert_eq!(found(vec![stranger.clone(), email.clone()]).await, Some(first.conversation_id.clone()));
+    assert_eq!(found(vec![stranger.clone()]).await, None);
+    // A claim is never an owner: a typed address finds nobody.
+    let typed = send(&w, &ch, msg("2", "v").email("boris@example.pl", false)).await;
+    assert_eq!(found(vec![Identity::email("boris@example.pl").expect("email")]).await, None);
+    assert_ne!(typed.contact_id, first.contact_id);
+
+    let rate = |rating: i64, contact: &ContactId| NewCsat {
+        workspace_id: w.ws.id.clone(),
+        conversation_id: first.conversation_id.clone(),
+        contact_id: contact.clone(),
+        channel_id: ch.id.clone(),
+        rating,
+        comment: " fast ".into(),
+    };
+    assert!(matches!(w.store.record_csat(rate(5, &first.contact_id)).await, Err(StoreError::InvalidState(_))), "not solved yet");
+    let reply = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &first.conversation_id,
+            NewAgentMessage { text: "Done".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let solve = |status| ConversationPatch { status: Some(status), ..Default::default() };
+    let actor = Actor::Agent(w.agent.id.clone());
+    let solved = w.store.update_conversation(&w.ws.id, &first.conversation_id, solve(Status::Solved), actor.clone()).await.expect("solve");
+    let solved_at = solved.solved_at.expect("solved at");
+    assert!(!w.store.rated_since(&first.conversation_id, solved_at).await.expect("rated"));
+    assert!(matches!(w.store.record_csat(rate(6, &first.contact_id)).await, Err(StoreError::Invalid { .. })));
+    assert_eq!(w.store.record_csat(rate(5, &typed.contact_id)).await.expect_err("someone else"), StoreError::NotFound);
+    let csat = w.store.record_csat(rate(4, &first.contact_id)).await.expect("rated");
+    assert_eq!((csat.rating, csat.comment.as_str()), (4, "fast"));
+    assert!(w.store.rated_since(&first.conversation_id, solved_at).await.expect("rated"));
+    assert!(matches!(w.store.record_csat(rate(1, &first.contact_id)).await, Err(StoreError::Conflict { .. })), "once per solve");
+    let history = w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("history");
+    let rated = history.iter().find(|e| e.action == "csat.rated").expect("audited");
+    assert_eq!(rated.data, json!({"rating": 4, "comment": "fast"}));
+    // Reopened and solved again: it may be rated again.
+    w.store.update_conversation(&w.ws.id, &first.conversation_id, solve(Status::Open), actor.clone()).await.expect("reopen");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    w.store.update_conversation(&w.ws.id, &first.conversation_id, solve(Status::Solved), actor).await.expect("solve again");
+    w.store.record_csat(rate(5, &first.contact_id)).await.expect("rated again");
+
+    // The first answer counts for "we usually reply in".
+    let times = w.store.first_response_times(&w.ws.id, Timestamp(0), 100).await.expect("times");
+    assert_eq!(times.len(), 1, "one answered conversation");
+    assert!(times[0] >= 0);
+    assert!(w.store.first_response_times(&w.ws.id, Timestamp(now_ms() + DAY_MS), 100).await.expect("times").is_empty());
+
+    // A reply's job may wait without spending an attempt; the message stays queued meanwhile.
+    let job = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("the reply's job");
+    assert_eq!(job.attempts, 1);
+    let later = Timestamp(now_ms() + 150);
+    let waiting =
+        w.store.finish_job(&job.id, JobOutcome::Later { at: later, reason: "waiting for the visitor".into() }).await.expect("later");
+    assert_eq!((waiting.status.as_str(), waiting.attempts, waiting.run_at), ("queued", 0, later));
+    assert!(w.store.claim_jobs(10, 60_000).await.expect("claim").is_empty(), "not before its time");
+    let messages = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
+    assert_eq!(messages.iter().find(|m| m.id == reply.id).and_then(|m| m.delivery_status), Some(DeliveryStatus::Queued));
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let again = w.store.claim_jobs(10, 60_000).await.expect("claim").pop().expect("due now");
+    assert_eq!((again.id.clone(), again.attempts), (job.id.clone(), 1));
+    w.store.finish_job(&again.id, JobOutcome::Done { external_id: Some("<m1@acme.test>".into()) }).await.expect("done");
+    w.store.note_continued_by_email(&w.ws.id, &reply.id, "anna@example.pl").await.expect("noted");
+    let history = w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("history");
+    let emailed = history.iter().find(|e| e.action == "reply.continued_by_email").expect("audited");
+    assert_eq!(emailed.data["to"], "anna@example.pl");
+}

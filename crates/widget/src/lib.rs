@@ -1,0 +1,130 @@
+//! The web chat widget: the one script a site embeds, the visitor's HTTP API under
+//! `/widget/v1/{channel}` and the live socket. Only pages of the channel's allowed origins may
+//! use it; a visitor is whoever holds the token this server signed for them.
+#![forbid(unsafe_code)]
+
+mod api;
+mod socket;
+mod view;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use switchboard_channels::widget::{Visitor, WidgetConfig};
+use switchboard_domain::{ChannelId, ChannelKind};
+use switchboard_i18n::Lang;
+use switchboard_store::Channel;
+use switchboard_web::AppState;
+use switchboard_web::error::{ApiError, ApiResult};
+
+/// The widget's routes. Files may be as large as any request the server takes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
+    let api = Router::new()
+        .route("/widget/v1/{channel}/session", post(api::session))
+        .route("/widget/v1/{channel}/messages", get(api::poll).post(api::send))
+        .route("/widget/v1/{channel}/typing", post(api::typing))
+        .route("/widget/v1/{channel}/seen", post(api::seen))
+        .route("/widget/v1/{channel}/csat", post(api::csat))
+        .route("/widget/v1/{channel}/socket", get(socket::upgrade))
+        .route_layer(middleware::from_fn_with_state(state.clone(), cors));
+    Router::new()
+        .route("/widget.js", get(script))
+        .route("/widget/v1/{channel}/files/{attachment}/{signature}", get(api::file))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+const SCRIPT: &str = include_str!("../assets/widget.js");
+
+/// The widget itself: one file, no dependencies, cached briefly so that fixes reach sites soon.
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// A widget channel and its settings.
+pub(crate) struct WidgetChannel {
+    pub channel: Channel,
+    pub config: WidgetConfig,
+}
+
+/// The widget channel `id` (404 for anything else, as for unknown ids).
+pub(crate) async fn widget_channel(state: &AppState, id: &str, lang: Lang) -> ApiResult<WidgetChannel> {
+    let id = ChannelId::parse(id).map_err(|_| ApiError::not_found().lang(lang))?;
+    let channel = state.store.channel(&id).await.map_err(|e| ApiError::from(e).lang(lang))?;
+    if channel.kind != ChannelKind::Widget {
+        return Err(ApiError::not_found().lang(lang));
+    }
+    let config = WidgetConfig::from_json(&channel.config).map_err(|e| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "widget_misconfigured", "error.widget_misconfigured")
+            .arg("detail", e.to_string())
+            .lang(lang)
+    })?;
+    Ok(WidgetChannel { channel, config })
+}
+
+/// The widget channel, if the request comes from a page of one of its allowed origins. A
+/// browser always sends `Origin` on these (cross-origin) requests, and a page cannot forge it.
+pub(crate) async fn allowed_channel(state: &AppState, id: &str, headers: &HeaderMap, lang: Lang) -> ApiResult<WidgetChannel> {
+    let widget = widget_channel(state, id, lang).await?;
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("");
+    if !widget.config.allows(origin) {
+        return Err(origin_refused(lang));
+    }
+    Ok(widget)
+}
+
+fn origin_refused(lang: Lang) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "error.origin_not_allowed").lang(lang)
+}
+
+/// The visitor the request's bearer token names (401 without a valid one).
+pub(crate) fn visitor_of(widget: &WidgetChannel, headers: &HeaderMap, lang: Lang) -> ApiResult<Visitor> {
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    Visitor::from_token(&widget.channel.secret, token)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "visitor_unknown", "error.visitor_unknown").lang(lang))
+}
+
+/// CORS for the widget's API: the allowed origin (and only it) may read the answers; preflight
+/// requests are answered here.
+async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = switchboard_web::extract::lang_of_headers(req.headers());
+    let origin = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()).map(str::to_owned);
+    let channel = req.uri().path().split('/').nth(3).unwrap_or("").to_owned();
+    let allowed = match &origin {
+        Some(o) => widget_channel(&state, &channel, lang).await.is_ok_and(|w| w.config.allows(o)),
+        None => false,
+    };
+    let preflight = req.method() == Method::OPTIONS;
+    let mut response = if preflight {
+        if !allowed {
+            return origin_refused(lang).into_response();
+        }
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = response.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if allowed && let Some(value) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    response
+}

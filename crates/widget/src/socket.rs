@@ -1,0 +1,127 @@
+//! The visitor's live socket. The browser says hello with its token and the last message it
+//! has; from then on every new message of its conversation, the agent's typing and the
+//! conversation's status are pushed. What is pushed is always read back from the database, so
+//! a socket that missed events (or reconnects) catches up instead of drifting.
+
+use crate::api::{mark_delivered, visitor_typing};
+use crate::view::{self, Watch};
+use crate::{WidgetChannel, allowed_channel};
+use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_channels::widget::Visitor;
+use switchboard_web::AppState;
+use switchboard_web::error::ApiResult;
+use switchboard_web::extract::lang_of_headers;
+use tokio::sync::broadcast::error::RecvError;
+
+/// A browser that says nothing (not even the pongs to our pings) for this long is gone.
+const SILENCE: Duration = Duration::from_secs(75);
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// Typing notices from one visitor, at most one per this interval.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+
+/// `GET /widget/v1/{channel}/socket`: the origin is checked before the upgrade.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let lang = lang_of_headers(&headers);
+    let widget = allowed_channel(&state, &id, &headers, lang).await?;
+    Ok(ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+        if let Err(e) = serve(state, widget, socket).await {
+            tracing::debug!(error = %e, "widget socket ended");
+        }
+    }))
+}
+
+fn frame(value: Value) -> Frame {
+    Frame::Text(value.to_string().into())
+}
+
+async fn serve(state: AppState, widget: WidgetChannel, mut socket: WebSocket) -> Result<(), String> {
+    // Subscribed before the first read, so that nothing committed in between is missed.
+    let mut events = state.events.subscribe();
+    let hello = match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
+        Ok(Some(Ok(Frame::Text(text)))) => serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?,
+        _ => return Err("no hello".into()),
+    };
+    let token = hello.get("token").and_then(Value::as_str).unwrap_or("");
+    let Some(visitor) = Visitor::from_token(&widget.channel.secret, token) else {
+        let _ = socket.send(frame(json!({"type": "error", "code": "visitor_unknown"}))).await;
+        return Err("unknown visitor".into());
+    };
+    let mut last: Option<String> = hello.get("after").and_then(Value::as_str).map(str::to_owned);
+    let mut watch = Watch {
+        workspace: widget.channel.workspace_id.clone(),
+        visitor: visitor.identity(&widget.channel.id).value().to_owned(),
+        conversation: None,
+    };
+    let mut shown_status: Option<Value> = None;
+    let mut last_typing = tokio::time::Instant::now() - TYPING_EVERY;
+    let mut heard = tokio::time::Instant::now();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    socket.send(frame(json!({"type": "ready"}))).await.map_err(|e| e.to_string())?;
+    let mut refresh = true;
+    loop {
+        if refresh {
+            refresh = false;
+            let v = view::load(&state, &widget, &visitor, &[]).await.map_err(|e| e.to_string())?;
+            watch.conversation = v.conversation.as_ref().map(|c| c.id.clone());
+            let items = view::after(&v.messages, last.as_deref());
+            if let Some(newest) = items.last().and_then(|m| m["id"].as_str()) {
+                last = Some(newest.to_owned());
+                socket.send(frame(json!({"type": "messages", "items": items}))).await.map_err(|e| e.to_string())?;
+            }
+            let status = view::conversation(&v);
+            if shown_status.as_ref() != Some(&status) {
+                socket.send(frame(json!({"type": "conversation", "conversation": status}))).await.map_err(|e| e.to_string())?;
+                shown_status = Some(status);
+            }
+        }
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if let Some(name) = watch.agent_typing(&event) {
+                        socket.send(frame(json!({"type": "typing", "name": name}))).await.map_err(|e| e.to_string())?;
+                    }
+                    refresh = watch.concerns(&event);
+                }
+                Err(RecvError::Lagged(_)) => refresh = true,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            incoming = socket.recv() => {
+                heard = tokio::time::Instant::now();
+                let Some(Ok(incoming)) = incoming else { return Ok(()) };
+                let Frame::Text(text) = incoming else { continue };
+                let said: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                match said.get("type").and_then(Value::as_str) {
+                    Some("typing") if last_typing.elapsed() >= TYPING_EVERY => {
+                        last_typing = tokio::time::Instant::now();
+                        visitor_typing(&state, &widget, &visitor).await;
+                    }
+                    Some("seen") => {
+                        let ids: Vec<String> = said.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).take(100).collect()).unwrap_or_default();
+                        if let Err(e) = mark_delivered(&state, &widget, &visitor, &ids).await {
+                            tracing::warn!(error = %e.message(), "cannot record widget receipts");
+                        }
+                    }
+                    Some("ping") => socket.send(frame(json!({"type": "pong"}))).await.map_err(|e| e.to_string())?,
+                    _ => {}
+                }
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE {
+                    return Ok(());
+                }
+                socket.send(Frame::Ping(Vec::new().into())).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}
