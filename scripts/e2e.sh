@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser end-to-end tests of the agent workspace (e2e/): headless Debian Chromium driven by
+# Browser end-to-end tests of the agent workspace and the chat widget (e2e/): headless Debian Chromium driven by
 # playwright-core. Installs Chromium with apt and the one npm package (from e2e/package-lock.json)
 # when missing, builds the server, and runs the tests; each test starts its own server on a
 # free loopback port in a temporary directory. Screenshots land in docs/screenshots/.

@@ -31,6 +31,24 @@
     return e;
   }
   function s(key) { return state.strings[key] || key; }
+  // Icons are drawn, not emoji: every system shows them alike.
+  var ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z",
+    close: "M6 6l12 12M18 6L6 18",
+    clip: "M16.5 6.5l-8 8a2.5 2.5 0 0 0 3.5 3.5l8.5-8.5a4.5 4.5 0 0 0-6.4-6.4L5.6 11.6a6.5 6.5 0 0 0 9.2 9.2L20 15.6",
+    file: "M14 3H6a1 1 0 0 0-1 1v16a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V8zM14 3v5h5"
+  };
+  function icon(name) {
+    var ns = "http://www.w3.org/2000/svg";
+    var g = document.createElementNS(ns, "svg");
+    g.setAttribute("viewBox", "0 0 24 24");
+    g.setAttribute("aria-hidden", "true");
+    g.setAttribute("class", "ico");
+    var p = document.createElementNS(ns, "path");
+    p.setAttribute("d", ICONS[name]);
+    g.appendChild(p);
+    return g;
+  }
   function clientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -58,12 +76,12 @@
   var css = el("style");
   css.textContent = [
     ":host{all:initial}",
+    "[hidden]{display:none!important}",
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}",
     ".launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}",
     ".launcher:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #1a73e8;outline-offset:2px}",
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d93025;color:#fff;font-size:12px;line-height:20px;padding:0 5px}",
     ".panel{position:fixed;right:20px;bottom:88px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#1f1f1f;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.28);display:flex;flex-direction:column;overflow:hidden;z-index:2147483647;font-size:14px}",
-    ".panel[hidden]{display:none}",
     "header{background:var(--c);color:#fff;padding:14px 16px}",
     "header h2{margin:0;font-size:16px}",
     "header p{margin:4px 0 0;font-size:12px;opacity:.95}",
@@ -94,10 +112,13 @@
     ".stars button{flex:1;padding:8px 0;border:1px solid #bbb;border-radius:8px;background:#fff;cursor:pointer;font-size:15px;color:#1f1f1f}",
     ".stars button[aria-pressed=true]{background:var(--c);color:#fff;border-color:var(--c)}",
     ".notice{font-size:12px;color:#8a4b00;padding:4px 12px}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
+    ".ico{width:1.25em;height:1.25em;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;vertical-align:middle}",
+    ".launcher .ico{width:28px;height:28px}",
+    ".msg a .ico{width:1em;height:1em;margin-right:3px}"
   ].join("\n");
 
-  var launcher = el("button", "launcher", "💬");
+  var launcher = el("button", "launcher");
+  launcher.appendChild(icon("chat"));
   launcher.type = "button";
   var badge = el("span", "badge");
   badge.hidden = true;
@@ -106,7 +127,8 @@
   panel.hidden = true;
   panel.setAttribute("role", "dialog");
   var header = el("header");
-  var closeBtn = el("button", "close", "×");
+  var closeBtn = el("button", "close");
+  closeBtn.appendChild(icon("close"));
   closeBtn.type = "button";
   var title = el("h2");
   var subtitle = el("p");
@@ -143,7 +165,8 @@
   fileInput.type = "file";
   fileInput.multiple = true;
   fileInput.hidden = true;
-  var attachBtn = el("button", "icon", "📎");
+  var attachBtn = el("button", "icon");
+  attachBtn.appendChild(icon("clip"));
   attachBtn.type = "button";
   var textInput = el("textarea");
   textInput.name = "text";
@@ -223,7 +246,8 @@
     b.appendChild(who);
     if (m.text) b.appendChild(document.createTextNode(m.text));
     (m.files || []).forEach(function (f) {
-      var a = el("a", null, "📄 " + f.filename);
+      var a = el("a");
+      a.append(icon("file"), document.createTextNode(f.filename));
       a.href = base + f.url;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
@@ -327,11 +351,12 @@
   }
 
   function typed() {
+    if (!state.messages.length) return; // no conversation yet: nobody to tell
     var now = Date.now();
     if (now - state.lastTyping < 2000) return;
     state.lastTyping = now;
     if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify({ type: "typing" }));
-    else if (state.messages.length) request("POST", "/typing").catch(function () {});
+    else request("POST", "/typing").catch(function () {});
   }
 
   // ---------------------------------------------------------------- sending
@@ -404,7 +429,7 @@
   textInput.addEventListener("input", typed);
   attachBtn.addEventListener("click", function () { fileInput.click(); });
   fileInput.addEventListener("change", function () {
-    chosen.textContent = Array.prototype.map.call(fileInput.files, function (f) { return "📎 " + f.name; }).join("  ");
+    chosen.textContent = Array.prototype.map.call(fileInput.files, function (f) { return f.name; }).join(", ");
   });
   csat.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -421,8 +446,8 @@
     state.open = open;
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
-    launcher.textContent = open ? "×" : "💬";
-    launcher.appendChild(badge);
+    launcher.textContent = "";
+    launcher.append(icon(open ? "close" : "chat"), badge);
     if (open) {
       state.unread = 0;
       badge.hidden = true;
