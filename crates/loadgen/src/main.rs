@@ -5,6 +5,8 @@
 //! server answered 200, which it does only after the message is committed (fsync'd on SQLite).
 #![forbid(unsafe_code)]
 
+mod widget;
+
 use clap::Parser;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -51,6 +53,12 @@ struct Args {
     /// requests per page (0: skip), against `GET /healthz` in the same run.
     #[arg(long, default_value_t = 200)]
     inbox_samples: usize,
+    /// Web chat visitors to hold sockets open for at once, after the intake (0: skip the widget run).
+    #[arg(long, default_value_t = 0)]
+    widget_visitors: usize,
+    /// Agent replies whose way to the visitor's socket is timed (one at a time).
+    #[arg(long, default_value_t = 1000)]
+    widget_replies: usize,
     /// Keep the server's data directory afterwards (its path is printed), to look into it.
     #[arg(long)]
     keep_data: bool,
@@ -188,7 +196,7 @@ async fn inbox_ttfb(base: &str, samples: usize) -> Result<(), String> {
 }
 
 /// Resident set size and its peak, in KiB, from /proc.
-fn memory_kib(pid: u32) -> (u64, u64) {
+pub(crate) fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
@@ -204,12 +212,12 @@ fn sign(secret: &str, body: &[u8]) -> String {
 }
 
 #[derive(Default)]
-struct Run {
-    ok: usize,
+pub(crate) struct Run {
+    pub ok: usize,
     errors: usize,
     first_error: Option<String>,
     duplicates: usize,
-    latencies_us: Vec<u64>,
+    pub latencies_us: Vec<u64>,
 }
 
 impl Run {
@@ -221,14 +229,14 @@ impl Run {
         self.latencies_us.extend(other.latencies_us);
     }
     /// Nearest-rank percentile; call after `sorted`.
-    fn percentile_ms(&self, p: f64) -> f64 {
+    pub fn percentile_ms(&self, p: f64) -> f64 {
         if self.latencies_us.is_empty() {
             return 0.0;
         }
         let rank = ((p / 100.0) * self.latencies_us.len() as f64).ceil() as usize;
         self.latencies_us[rank.clamp(1, self.latencies_us.len()) - 1] as f64 / 1000.0
     }
-    fn sorted(mut self) -> Self {
+    pub fn sorted(mut self) -> Self {
         self.latencies_us.sort_unstable();
         self
     }
@@ -495,6 +503,11 @@ async fn bench(args: Args) -> Result<(), String> {
     let emails = if args.email_messages > 0 { Some(email_run(&args, &http, &server.base, &token).await?) } else { None };
     let (rss_after, peak_rss) = memory_kib(pid);
     let inbox = if args.inbox_samples > 0 { Some(inbox_ttfb(&server.base, args.inbox_samples).await) } else { None };
+    let widget = if args.widget_visitors > 0 {
+        Some(widget::run(&http, &server.base, &token, pid, args.widget_visitors, args.widget_replies).await)
+    } else {
+        None
+    };
     let mut server = server;
     if args.keep_data {
         println!("data kept in:       {}", server.data.display());
@@ -503,6 +516,9 @@ async fn bench(args: Args) -> Result<(), String> {
     drop(server);
     if let Some(Err(e)) = inbox {
         return Err(format!("timing the inbox failed: {e}"));
+    }
+    if let Some(Err(e)) = widget {
+        return Err(format!("the widget run failed: {e}"));
     }
 
     let health_rate = health.ok as f64 / health_secs;

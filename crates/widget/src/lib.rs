@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod hub;
 mod socket;
 mod view;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/widget/v1/{channel}/files/{attachment}/{signature}", get(api::file))
         .merge(api)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(std::sync::Arc::new(hub::Hub::default())))
         .with_state(state)
 }
 

@@ -4,19 +4,21 @@
 //! a socket that missed events (or reconnects) catches up instead of drifting.
 
 use crate::api::{mark_delivered, visitor_typing};
+use crate::hub::{Hub, conversation_key, visitor_key};
 use crate::view::{self, Watch};
 use crate::{WidgetChannel, allowed_channel};
+use axum::Extension;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::widget::Visitor;
 use switchboard_web::AppState;
 use switchboard_web::error::ApiResult;
 use switchboard_web::extract::lang_of_headers;
-use tokio::sync::broadcast::error::RecvError;
 
 /// A browser that says nothing (not even the pongs to our pings) for this long is gone.
 const SILENCE: Duration = Duration::from_secs(75);
@@ -27,14 +29,18 @@ const TYPING_EVERY: Duration = Duration::from_secs(2);
 /// `GET /widget/v1/{channel}/socket`: the origin is checked before the upgrade.
 pub async fn upgrade(
     State(state): State<AppState>,
+    Extension(hub): Extension<Arc<Hub>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    Ok(ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
-        if let Err(e) = serve(state, widget, socket).await {
+    // Small buffers: a visitor's frames are a few hundred bytes, and thousands of sockets are
+    // held at once (the library's default is 128 KiB each way per socket).
+    let ws = ws.max_message_size(64 * 1024).read_buffer_size(4 * 1024).write_buffer_size(4 * 1024);
+    Ok(ws.on_upgrade(move |socket| async move {
+        if let Err(e) = serve(state, hub, widget, socket).await {
             tracing::debug!(error = %e, "widget socket ended");
         }
     }))
@@ -44,9 +50,7 @@ fn frame(value: Value) -> Frame {
     Frame::Text(value.to_string().into())
 }
 
-async fn serve(state: AppState, widget: WidgetChannel, mut socket: WebSocket) -> Result<(), String> {
-    // Subscribed before the first read, so that nothing committed in between is missed.
-    let mut events = state.events.subscribe();
+async fn serve(state: AppState, hub: Arc<Hub>, widget: WidgetChannel, mut socket: WebSocket) -> Result<(), String> {
     let hello = match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
         Ok(Some(Ok(Frame::Text(text)))) => serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?,
         _ => return Err("no hello".into()),
@@ -62,6 +66,8 @@ async fn serve(state: AppState, widget: WidgetChannel, mut socket: WebSocket) ->
         visitor: visitor.identity(&widget.channel.id).value().to_owned(),
         conversation: None,
     };
+    // Subscribed before the first read, so that nothing committed in between is missed.
+    let (mut subscription, mut events) = hub.subscribe(&state, &[visitor_key(&watch.visitor)]);
     let mut shown_status: Option<Value> = None;
     let mut last_typing = tokio::time::Instant::now() - TYPING_EVERY;
     let mut heard = tokio::time::Instant::now();
@@ -72,8 +78,14 @@ async fn serve(state: AppState, widget: WidgetChannel, mut socket: WebSocket) ->
     loop {
         if refresh {
             refresh = false;
-            let v = view::load(&state, &widget, &visitor, &[]).await.map_err(|e| e.to_string())?;
+            let v = {
+                let _turn = hub.read_turn().await;
+                view::load(&state, &widget, &visitor, &[]).await.map_err(|e| e.to_string())?
+            };
             watch.conversation = v.conversation.as_ref().map(|c| c.id.clone());
+            if let Some(c) = &watch.conversation {
+                subscription.add(&conversation_key(c.as_str()));
+            }
             let items = view::after(&v.messages, last.as_deref());
             if let Some(newest) = items.last().and_then(|m| m["id"].as_str()) {
                 last = Some(newest.to_owned());
@@ -87,14 +99,13 @@ async fn serve(state: AppState, widget: WidgetChannel, mut socket: WebSocket) ->
         }
         tokio::select! {
             event = events.recv() => match event {
-                Ok(event) => {
+                Some(event) => {
                     if let Some(name) = watch.agent_typing(&event) {
                         socket.send(frame(json!({"type": "typing", "name": name}))).await.map_err(|e| e.to_string())?;
                     }
                     refresh = watch.concerns(&event);
                 }
-                Err(RecvError::Lagged(_)) => refresh = true,
-                Err(RecvError::Closed) => return Ok(()),
+                None => return Ok(()),
             },
             incoming = socket.recv() => {
                 heard = tokio::time::Instant::now();
