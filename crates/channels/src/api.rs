@@ -150,7 +150,7 @@ pub fn local_id(scoped_value: &str) -> &str {
 /// POSTs the reply to the channel's URL, signed with the channel secret. A 2xx answer may name
 /// the receiver's own id for the message in `{"id": ...}`.
 pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload: &ApiOutbound) -> Result<Option<String>, SendError> {
-    let body = serde_json::to_vec(payload).map_err(|e| SendError { message: e.to_string(), retryable: false })?;
+    let body = serde_json::to_vec(payload).map_err(|e| SendError { message: e.to_string(), retryable: false, retry_after: None })?;
     let response = client
         .post(url)
         .header("content-type", "application/json")
@@ -159,7 +159,7 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
         .body(body)
         .send()
         .await
-        .map_err(|e| SendError { message: format!("cannot reach {url}: {e}"), retryable: true })?;
+        .map_err(|e| SendError { message: format!("cannot reach {url}: {e}"), retryable: true, retry_after: None })?;
     let status = response.status();
     if status.is_success() {
         let answer: Option<serde_json::Value> = response.json().await.ok();
@@ -167,8 +167,9 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
     }
     // Client errors other than rate limiting will not get better by retrying.
     let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+    let retry_after = SendError::retry_after_header(response.headers());
     let detail = response.text().await.unwrap_or_default();
-    Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable })
+    Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable, retry_after })
 }
 
 /// One attachment of the JSON shape `{filename, content_type, url?, data_base64?}`, the `i`th of

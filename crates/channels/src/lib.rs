@@ -31,4 +31,31 @@ impl InboundError {
 pub struct SendError {
     pub message: String,
     pub retryable: bool,
+    /// How long the provider asked us to wait before trying again (Telegram's `retry_after`, an
+    /// HTTP `Retry-After`): the next attempt waits exactly that, without spending an attempt.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl SendError {
+    /// The `Retry-After` of an HTTP answer given in seconds (the form providers use).
+    pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+        let seconds: u64 = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+        Some(std::time::Duration::from_secs(seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(SendError::retry_after_header(&headers), None);
+        headers.insert(reqwest::header::RETRY_AFTER, " 7 ".parse().expect("value"));
+        assert_eq!(SendError::retry_after_header(&headers), Some(std::time::Duration::from_secs(7)));
+        // The date form is rare from APIs; then our own backoff applies.
+        headers.insert(reqwest::header::RETRY_AFTER, "Wed, 21 Oct 2026 07:28:00 GMT".parse().expect("value"));
+        assert_eq!(SendError::retry_after_header(&headers), None);
+    }
 }

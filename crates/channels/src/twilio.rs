@@ -124,6 +124,27 @@ pub struct Account<'a> {
     pub token: &'a str,
 }
 
+/// "Test the connection": the account the credentials open (`GET /Accounts/{sid}.json`).
+pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<String, crate::SendError> {
+    let url = format!("{}/2010-04-01/Accounts/{}.json", account.base_url.trim_end_matches('/'), account.sid);
+    let response = client.get(&url).basic_auth(account.sid, Some(account.token)).send().await.map_err(|e| crate::SendError {
+        message: format!("cannot reach Twilio: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    })?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    let text = |k: &str| answer.get(k).and_then(serde_json::Value::as_str).unwrap_or("?").to_owned();
+    if !status.is_success() {
+        return Err(crate::SendError {
+            message: format!("Twilio answered {status}: {}", text("message")),
+            retryable: false,
+            retry_after: None,
+        });
+    }
+    Ok(format!("the account is {} ({})", text("friendly_name"), text("status")))
+}
+
 /// Sends `text` to `to` from `from`; Twilio's sid of the message.
 pub async fn send(
     client: &reqwest::Client,
@@ -135,14 +156,11 @@ pub async fn send(
 ) -> Result<String, crate::SendError> {
     let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", account.base_url.trim_end_matches('/'), account.sid);
     let form = [("To", to), ("From", from), ("Body", text), ("StatusCallback", status_callback)];
-    let response = client
-        .post(&url)
-        .basic_auth(account.sid, Some(account.token))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| crate::SendError { message: format!("cannot reach Twilio: {}", e.without_url()), retryable: true })?;
+    let response = client.post(&url).basic_auth(account.sid, Some(account.token)).form(&form).send().await.map_err(|e| {
+        crate::SendError { message: format!("cannot reach Twilio: {}", e.without_url()), retryable: true, retry_after: None }
+    })?;
     let status = response.status();
+    let retry_after = crate::SendError::retry_after_header(response.headers());
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     if status.is_success() {
         return Ok(answer.get("sid").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned());
@@ -152,26 +170,31 @@ pub async fn send(
     Err(crate::SendError {
         message: format!("Twilio answered {status}: {message}{code}"),
         retryable: status.as_u16() == 429 || status.is_server_error(),
+        retry_after,
     })
 }
 
 /// The bytes of an MMS medium (Twilio may require the account's credentials for media).
 pub async fn download_media(client: &reqwest::Client, account: &Account<'_>, url: &str) -> Result<Vec<u8>, crate::SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable =
-        |e: reqwest::Error| crate::SendError { message: format!("cannot download from Twilio: {}", e.without_url()), retryable: true };
+    let unreachable = |e: reqwest::Error| crate::SendError {
+        message: format!("cannot download from Twilio: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    };
     let mut response = client.get(url).basic_auth(account.sid, Some(account.token)).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
         return Err(crate::SendError {
             message: format!("Twilio answered {status} to the download"),
             retryable: status.as_u16() == 429 || status.is_server_error(),
+            retry_after: None,
         });
     }
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX {
-            return Err(crate::SendError { message: format!("the file is over {MAX} bytes"), retryable: false });
+            return Err(crate::SendError { message: format!("the file is over {MAX} bytes"), retryable: false, retry_after: None });
         }
         bytes.extend_from_slice(&chunk);
     }

@@ -135,6 +135,27 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
     })))
 }
 
+/// "Test the connection": the bot's account as Viber knows it (`get_account_info`).
+pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
+    let url = format!("{}/get_account_info", base_url.trim_end_matches('/'));
+    let response = client.post(&url).header("x-viber-auth-token", token).json(&serde_json::json!({})).send().await.map_err(|e| {
+        crate::SendError { message: format!("cannot reach Viber: {}", e.without_url()), retryable: true, retry_after: None }
+    })?;
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    match answer.get("status").and_then(Value::as_i64) {
+        Some(0) => {
+            let name = answer.get("name").and_then(Value::as_str).unwrap_or("?");
+            let webhook = answer.get("webhook").and_then(Value::as_str).filter(|w| !w.is_empty()).unwrap_or("none set");
+            Ok(format!("the bot is {name}; its webhook: {webhook}"))
+        }
+        _ => Err(crate::SendError {
+            message: format!("Viber refused the token: {}", answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")),
+            retryable: false,
+            retry_after: None,
+        }),
+    }
+}
+
 /// Sends a text with `send_message`; Viber's message_token of it.
 pub async fn send_message(
     client: &reqwest::Client,
@@ -147,18 +168,17 @@ pub async fn send_message(
     let name: String = sender_name.chars().take(28).collect();
     let body = serde_json::json!({"receiver": receiver, "min_api_version": 1, "sender": {"name": name}, "type": "text", "text": text});
     let url = format!("{}/send_message", base_url.trim_end_matches('/'));
-    let response = client
-        .post(&url)
-        .header("x-viber-auth-token", token)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| crate::SendError { message: format!("cannot reach Viber: {}", e.without_url()), retryable: true })?;
+    let response = client.post(&url).header("x-viber-auth-token", token).json(&body).send().await.map_err(|e| crate::SendError {
+        message: format!("cannot reach Viber: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    })?;
     let status = response.status();
     if !status.is_success() {
         return Err(crate::SendError {
             message: format!("Viber answered {status}"),
             retryable: status.is_server_error() || status.as_u16() == 429,
+            retry_after: None,
         });
     }
     let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -170,6 +190,7 @@ pub async fn send_message(
             Err(crate::SendError {
                 message: format!("Viber refused the message: {message} ({})", code.unwrap_or(-1)),
                 retryable: code == Some(12),
+                retry_after: None,
             })
         }
     }

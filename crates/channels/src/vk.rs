@@ -173,18 +173,17 @@ pub fn random_id(our_message_id: &str) -> i64 {
 /// "Test the connection": the community the token belongs to (`groups.getById`).
 pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
     let url = format!("{}/groups.getById", base_url.trim_end_matches('/'));
-    let response = client
-        .post(&url)
-        .bearer_auth(token)
-        .form(&[("v", API_VERSION)])
-        .send()
-        .await
-        .map_err(|e| crate::SendError { message: format!("cannot reach VK: {}", e.without_url()), retryable: true })?;
+    let response = client.post(&url).bearer_auth(token).form(&[("v", API_VERSION)]).send().await.map_err(|e| crate::SendError {
+        message: format!("cannot reach VK: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    })?;
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {
         return Err(crate::SendError {
             message: format!("VK refused the token: {}", error.get("error_msg").and_then(Value::as_str).unwrap_or("")),
             retryable: false,
+            retry_after: None,
         });
     }
     let name =
@@ -204,13 +203,11 @@ pub async fn send_message(
     let url = format!("{}/messages.send", base_url.trim_end_matches('/'));
     let form =
         [("v", API_VERSION.to_owned()), ("peer_id", peer.to_string()), ("random_id", random_id.to_string()), ("message", text.to_owned())];
-    let response = client
-        .post(&url)
-        .bearer_auth(token)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| crate::SendError { message: format!("cannot reach VK: {}", e.without_url()), retryable: true })?;
+    let response = client.post(&url).bearer_auth(token).form(&form).send().await.map_err(|e| crate::SendError {
+        message: format!("cannot reach VK: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    })?;
     let status = response.status();
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {
@@ -218,12 +215,17 @@ pub async fn send_message(
         let message = error.get("error_msg").and_then(Value::as_str).unwrap_or("");
         // 6: too many requests per second; 9: flood control; 10: internal error.
         let retryable = matches!(code, Some(6 | 9 | 10)) || status.is_server_error();
-        return Err(crate::SendError { message: format!("VK refused the message: {message} ({})", code.unwrap_or_default()), retryable });
+        return Err(crate::SendError {
+            message: format!("VK refused the message: {message} ({})", code.unwrap_or_default()),
+            retryable,
+            retry_after: None,
+        });
     }
     if !status.is_success() {
         return Err(crate::SendError {
             message: format!("VK answered {status}"),
             retryable: status.is_server_error() || status.as_u16() == 429,
+            retry_after: None,
         });
     }
     let id = answer.get("response").and_then(Value::as_i64).unwrap_or_default();

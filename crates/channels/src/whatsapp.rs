@@ -215,6 +215,7 @@ pub const MAX_MEDIA_BYTES: usize = 25 * 1024 * 1024;
 /// A Graph API error: retried only when Meta says it is about rate or load.
 async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendError {
     let status = response.status();
+    let headers = response.headers().clone();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let code = body.pointer("/error/code").and_then(Value::as_i64);
     let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
@@ -223,11 +224,12 @@ async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendErro
     crate::SendError {
         message: format!("WhatsApp answered {status} to {what}: {message}{}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
         retryable: throttled || status.as_u16() == 429 || status.is_server_error(),
+        retry_after: crate::SendError::retry_after_header(&headers),
     }
 }
 
 fn unreachable(e: reqwest::Error) -> crate::SendError {
-    crate::SendError { message: format!("cannot reach WhatsApp: {}", e.without_url()), retryable: true }
+    crate::SendError { message: format!("cannot reach WhatsApp: {}", e.without_url()), retryable: true, retry_after: None }
 }
 
 /// Sends one message object (`{"type": "text", "text": {...}}` and the like) to `to`; its wamid.
@@ -279,7 +281,7 @@ pub async fn send_file(
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
         .mime_str(content_type)
-        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false })?;
+        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false, retry_after: None })?;
     let form =
         reqwest::multipart::Form::new().text("messaging_product", "whatsapp").text("type", content_type.to_owned()).part("file", part);
     let url = format!("{}/{phone_number_id}/media", base_url.trim_end_matches('/'));
@@ -288,10 +290,11 @@ pub async fn send_file(
         return Err(graph_error("the upload", response).await);
     }
     let uploaded: Value = response.json().await.unwrap_or(Value::Null);
-    let media = uploaded
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| crate::SendError { message: "WhatsApp gave no media id".into(), retryable: true })?;
+    let media = uploaded.get("id").and_then(Value::as_str).ok_or_else(|| crate::SendError {
+        message: "WhatsApp gave no media id".into(),
+        retryable: true,
+        retry_after: None,
+    })?;
     let kind = match content_type.split('/').next() {
         Some("image") if content_type != "image/svg+xml" => "image",
         Some("audio") => "audio",
@@ -326,15 +329,17 @@ pub async fn download_media(client: &reqwest::Client, base_url: &str, token: &st
         return Err(graph_error("the media lookup", response).await);
     }
     let info: Value = response.json().await.unwrap_or(Value::Null);
-    let file_url = info
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| crate::SendError { message: "WhatsApp gave no media url".into(), retryable: true })?;
+    let file_url = info.get("url").and_then(Value::as_str).ok_or_else(|| crate::SendError {
+        message: "WhatsApp gave no media url".into(),
+        retryable: true,
+        retry_after: None,
+    })?;
     let mut response = client.get(file_url).bearer_auth(token).send().await.map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(graph_error("the download", response).await);
     }
-    let too_large = || crate::SendError { message: format!("the file is over {MAX_MEDIA_BYTES} bytes"), retryable: false };
+    let too_large =
+        || crate::SendError { message: format!("the file is over {MAX_MEDIA_BYTES} bytes"), retryable: false, retry_after: None };
     if response.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
         return Err(too_large());
     }

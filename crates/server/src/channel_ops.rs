@@ -4,7 +4,7 @@
 
 use futures_util::future::BoxFuture;
 use std::time::Duration;
-use switchboard_channels::{telegram, vk, whatsapp};
+use switchboard_channels::{telegram, twilio, viber, vk, whatsapp};
 use switchboard_domain::ChannelKind;
 use switchboard_email::config::EmailConfig;
 use switchboard_store::Channel;
@@ -46,6 +46,17 @@ impl switchboard_web::ChannelOps for ProviderCalls {
                     let get = |k: &str| channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
                     let base = Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or_else(|| vk::API_BASE_URL.to_owned());
                     vk::check(&client, &base, &get("access_token")).await.map_err(|e| e.message)
+                }
+                ChannelKind::Viber => {
+                    let get = |k: &str| channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    let base = Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or_else(|| viber::API_BASE_URL.to_owned());
+                    viber::check(&client, &base, &get("auth_token")).await.map_err(|e| e.message)
+                }
+                ChannelKind::TwilioSms => {
+                    let get = |k: &str| channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    let (base, sid, token) = (get("api_base_url"), get("account_sid"), get("auth_token"));
+                    let base_url = if base.is_empty() { twilio::API_BASE_URL } else { base.as_str() };
+                    twilio::check(&client, &twilio::Account { base_url, sid: &sid, token: &token }).await.map_err(|e| e.message)
                 }
                 ChannelKind::Widget => {
                     let config = switchboard_channels::widget::WidgetConfig::from_json(&channel.config).map_err(|e| e.to_string())?;

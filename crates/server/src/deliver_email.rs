@@ -10,17 +10,18 @@ use switchboard_store::{Delivery, Store};
 
 /// Sends `d` and answers with the Message-ID it carried.
 pub async fn send(store: &Arc<dyn Store>, d: &Delivery) -> Result<Option<String>, SendError> {
-    let permanent = |message: String| SendError { message, retryable: false };
+    let permanent = |message: String| SendError { message, retryable: false, retry_after: None };
     let config = EmailConfig::from_json(&d.channel.config).map_err(|(field, detail)| permanent(format!("{field}: {detail}")))?;
     let smtp = config.smtp.as_ref().ok_or_else(|| permanent("the channel has no SMTP server configured".into()))?;
     let from_address = config.address.clone().ok_or_else(|| permanent("the channel has no support address".into()))?;
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no email address".into()))?;
     let mut attachments = Vec::with_capacity(d.message.attachments.len());
     for a in d.message.attachments.iter().filter(|a| a.has_content) {
-        let (_, content) = store
-            .attachment(&d.channel.workspace_id, &a.id)
-            .await
-            .map_err(|e| SendError { message: format!("cannot read attachment {}: {e}", a.filename), retryable: true })?;
+        let (_, content) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
+            message: format!("cannot read attachment {}: {e}", a.filename),
+            retryable: true,
+            retry_after: None,
+        })?;
         attachments.push(OutboundAttachment { filename: a.filename.clone(), content_type: a.content_type.clone(), content });
     }
     let mail = OutboundEmail {
@@ -38,6 +39,10 @@ pub async fn send(store: &Arc<dyn Store>, d: &Delivery) -> Result<Option<String>
         automatic: d.message.auto_reply,
     };
     let (message, id) = outbound::compose(&mail).map_err(|e| permanent(e.0))?;
-    switchboard_email_transport::smtp::send(smtp, &message).await.map_err(|e| SendError { message: e.message, retryable: e.retryable })?;
+    switchboard_email_transport::smtp::send(smtp, &message).await.map_err(|e| SendError {
+        message: e.message,
+        retryable: e.retryable,
+        retry_after: None,
+    })?;
     Ok(Some(id))
 }

@@ -64,7 +64,7 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) ->
         "fetch_attachment" => {
             return match fetch_attachment(store, client, job).await {
                 Ok(()) => JobOutcome::Done { external_id: None },
-                Err(SendError { message, retryable }) => failed(message, retryable),
+                Err(e) => outcome_of(e),
             };
         }
         other => return failed(format!("unknown job kind {other}"), false),
@@ -81,12 +81,25 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) ->
     }
     match send(store, client, &delivery).await {
         Ok(external_id) => JobOutcome::Done { external_id },
-        Err(SendError { message, retryable }) => failed(message, retryable),
+        Err(e) => outcome_of(e),
+    }
+}
+
+/// What a failed send means for its job. A provider that said how long to wait (Telegram's
+/// `retry_after`, an HTTP `Retry-After`) is tried again exactly then, without spending an
+/// attempt: being throttled is not failing. Waits beyond an hour count as ordinary failures.
+fn outcome_of(e: SendError) -> JobOutcome {
+    match e.retry_after {
+        Some(wait) if e.retryable && wait <= Duration::from_secs(3600) => {
+            let at = switchboard_domain::Timestamp(switchboard_store::now().millis() + wait.as_millis() as i64);
+            JobOutcome::Later { at, reason: e.message }
+        }
+        _ => JobOutcome::Failed { error: e.message, retryable: e.retryable },
     }
 }
 
 async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, SendError> {
-    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false };
+    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false, retry_after: None };
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
     match d.channel.kind {
         ChannelKind::Api => {
@@ -121,10 +134,11 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             // so only failures that sent nothing (429, 5xx, no connection) are retried at all.
             let mut last = telegram::send_message(client, base, token, chat, &d.message.text).await?;
             for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let (_, bytes) = store
-                    .attachment(&d.channel.workspace_id, &a.id)
-                    .await
-                    .map_err(|e| SendError { message: format!("cannot read {}: {e}", a.filename), retryable: true })?;
+                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
+                    message: format!("cannot read {}: {e}", a.filename),
+                    retryable: true,
+                    retry_after: None,
+                })?;
                 last = telegram::send_file(client, base, token, chat, &a.filename, &a.content_type, bytes).await?;
             }
             Ok(Some(last))
@@ -139,10 +153,11 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
                 last = whatsapp::send_text(client, &base, &phone_number_id, &token, to, &d.message.text).await?;
             }
             for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let (_, bytes) = store
-                    .attachment(&d.channel.workspace_id, &a.id)
-                    .await
-                    .map_err(|e| SendError { message: format!("cannot read {}: {e}", a.filename), retryable: true })?;
+                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
+                    message: format!("cannot read {}: {e}", a.filename),
+                    retryable: true,
+                    retry_after: None,
+                })?;
                 last = whatsapp::send_file(client, &base, &phone_number_id, &token, to, &a.filename, &a.content_type, bytes).await?;
             }
             Ok(Some(last))
@@ -205,17 +220,18 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
 /// Downloads a file a customer sent through a provider that keeps it (a Telegram file id) into
 /// the attachment store. A retried job whose file arrived meanwhile has nothing to do.
 async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> Result<(), SendError> {
-    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false };
+    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false, retry_after: None };
     let id = job
         .payload
         .get("attachment_id")
         .and_then(|a| a.as_str())
         .and_then(|a| switchboard_domain::AttachmentId::parse(a).ok())
         .ok_or_else(|| permanent("job has no attachment_id"))?;
-    let source = store
-        .attachment_source(&id)
-        .await
-        .map_err(|e| SendError { message: format!("cannot load the attachment: {e}"), retryable: true })?;
+    let source = store.attachment_source(&id).await.map_err(|e| SendError {
+        message: format!("cannot load the attachment: {e}"),
+        retryable: true,
+        retry_after: None,
+    })?;
     if source.has_content {
         return Ok(());
     }
@@ -248,17 +264,17 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
         }
         _ => return Err(permanent("no way to fetch this attachment")),
     };
-    store
-        .store_attachment_content(&id, bytes)
-        .await
-        .map(|_| ())
-        .map_err(|e| SendError { message: format!("cannot store the file: {e}"), retryable: true })
+    store.store_attachment_content(&id, bytes).await.map(|_| ()).map_err(|e| SendError {
+        message: format!("cannot store the file: {e}"),
+        retryable: true,
+        retry_after: None,
+    })
 }
 
 /// (API base URL, phone number id, access token) of a WhatsApp channel.
 fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, String, String), SendError> {
     let get = |key: &str| channel.config.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let missing = |key: &str| SendError { message: format!("the channel has no {key}"), retryable: false };
+    let missing = |key: &str| SendError { message: format!("the channel has no {key}"), retryable: false, retry_after: None };
     Ok((
         get("api_base_url").unwrap_or_else(|| whatsapp::API_BASE_URL.to_owned()),
         get("phone_number_id").ok_or_else(|| missing("phone_number_id"))?,
@@ -269,21 +285,48 @@ fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, St
 /// A file at a provider's public link (VK's, Viber's CDN), at most 25 MB.
 async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable = |e: reqwest::Error| SendError { message: format!("cannot download the file: {}", e.without_url()), retryable: true };
+    let unreachable = |e: reqwest::Error| SendError {
+        message: format!("cannot download the file: {}", e.without_url()),
+        retryable: true,
+        retry_after: None,
+    };
     let mut response = client.get(url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
         return Err(SendError {
             message: format!("the file's host answered {status}"),
             retryable: status.as_u16() == 429 || status.is_server_error(),
+            retry_after: None,
         });
     }
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX {
-            return Err(SendError { message: format!("the file is over {MAX} bytes"), retryable: false });
+            return Err(SendError { message: format!("the file is over {MAX} bytes"), retryable: false, retry_after: None });
         }
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_that_says_when_is_tried_exactly_then_without_spending_an_attempt() {
+        let error =
+            |retryable, secs: Option<u64>| SendError { message: "429".into(), retryable, retry_after: secs.map(Duration::from_secs) };
+        let before = switchboard_store::now().millis();
+        match outcome_of(error(true, Some(30))) {
+            JobOutcome::Later { at, reason } => {
+                assert!((before + 30_000..=before + 31_000).contains(&at.millis()), "{}", at.millis() - before);
+                assert_eq!(reason, "429");
+            }
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        assert!(matches!(outcome_of(error(true, None)), JobOutcome::Failed { retryable: true, .. }), "our own backoff");
+        assert!(matches!(outcome_of(error(false, Some(30))), JobOutcome::Failed { retryable: false, .. }), "refused for good");
+        assert!(matches!(outcome_of(error(true, Some(7200))), JobOutcome::Failed { retryable: true, .. }), "too long a wait is a failure");
+    }
 }

@@ -178,7 +178,7 @@ async fn fake_telegram(busy: usize) -> (String, std::sync::Arc<std::sync::Mutex<
                     _ => {}
                 }
                 if n <= busy {
-                    let answer = json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}});
+                    let answer = json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}});
                     return (StatusCode::TOO_MANY_REQUESTS, axum::Json(answer)).into_response();
                 }
                 let answer = json!({"ok": true, "result": {"message_id": 900 + n, "chat": {"id": body.0["chat_id"]}, "date": 1, "text": body.0["text"]}});
@@ -203,8 +203,10 @@ async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttl
     let (_, topic) = app.telegram(&channel, &fixture("group_topic_escaped.json"), Some(SECRET)).await;
     let (_, private) = app.telegram(&channel, &fixture("text_message.json"), Some(SECRET)).await;
 
-    // A reply in the private chat: throttled once (429), then sent; posted exactly once.
+    // A reply in the private chat: throttled once (429, retry after 3 s), then sent exactly when
+    // Telegram said (our own backoff would have tried within 2 s); posted exactly once.
     let conversation = private["conversation_id"].as_str().expect("id");
+    let posted = std::time::Instant::now();
     let (status, reply) = app
         .call(
             "POST",
@@ -224,6 +226,11 @@ async fn replies_go_to_the_chat_through_the_bot_api_and_are_retried_when_throttl
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    assert!(
+        posted.elapsed() >= std::time::Duration::from_millis(2900),
+        "retried after {:?}, before Telegram's retry_after",
+        posted.elapsed()
+    );
     let recorded = calls.lock().expect("calls").clone();
     assert_eq!(recorded.len(), 2, "one refused with 429, one sent: {recorded:?}");
     for (path, body) in &recorded {

@@ -5,6 +5,7 @@
 use crate::{App, spawn_app};
 use serde_json::{Value, json};
 
+const ACCOUNT_SID: &str = "AC3f9d1c2b4a5e6f708192a3b4c5d6e7f8";
 const AUTH_TOKEN: &str = "7b3f1c2e9a8d4f6b0c5e2a1d8f7b6c4a";
 const SIGNED_URL: &str = "https://support.example.com/webhooks/twilio/sms";
 
@@ -62,6 +63,19 @@ async fn fake_twilio() -> (String, Calls) {
             }),
         )
         .route(
+            "/2010-04-01/Accounts/{file}",
+            axum::routing::get(move |Path(file): Path<String>, headers: HeaderMap| async move {
+                let expected = format!(
+                    "Basic {}",
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{ACCOUNT_SID}:{AUTH_TOKEN}"))
+                );
+                if file != format!("{ACCOUNT_SID}.json") || auth(&headers) != expected {
+                    return (StatusCode::UNAUTHORIZED, axum::Json(json!({"code": 20003, "message": "Authenticate"}))).into_response();
+                }
+                axum::Json(json!({"sid": ACCOUNT_SID, "friendly_name": "Acme", "status": "active"})).into_response()
+            }),
+        )
+        .route(
             "/media/{name}",
             axum::routing::get(move |State(calls): State<Calls>, Path(name): Path<String>, headers: HeaderMap| async move {
                 calls.lock().expect("calls").push((format!("media {name}"), auth(&headers), String::new()));
@@ -77,12 +91,18 @@ async fn fake_twilio() -> (String, Calls) {
 async fn messages_land_media_is_fetched_and_replies_are_sent_and_reported() {
     let app = spawn_app().await;
     let (base, calls) = fake_twilio().await;
-    let config = json!({"account_sid": "AC3f9d1c2b4a5e6f708192a3b4c5d6e7f8", "auth_token": AUTH_TOKEN, "from_number": "+48732123456",
+    let config = json!({"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "from_number": "+48732123456",
                         "public_url": SIGNED_URL, "api_base_url": base});
     let (status, channel) =
         app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "twilio_sms", "name": "SMS", "config": config}))).await;
     assert_eq!(status, 201, "{channel}");
     let channel = channel["id"].as_str().expect("id").to_owned();
+
+    // The admin page's connection test opens the account with the credentials.
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
+    assert!(page.contains("the account is Acme (active)"), "{page}");
     let hook = format!("/hooks/twilio_sms/{channel}");
 
     // Signed for another URL, or not at all: 401, nothing stored.

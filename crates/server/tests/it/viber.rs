@@ -60,6 +60,17 @@ async fn fake_viber() -> (String, Calls) {
             }),
         )
         .route(
+            "/pa/get_account_info",
+            axum::routing::post(|headers: HeaderMap| async move {
+                let ok = headers.get("x-viber-auth-token").and_then(|v| v.to_str().ok()) == Some(AUTH_TOKEN);
+                axum::Json(if ok {
+                    json!({"status": 0, "status_message": "ok", "name": "Acme Support", "webhook": "https://support.example/hooks/viber/1"})
+                } else {
+                    json!({"status": 2, "status_message": "invalidAuthToken"})
+                })
+            }),
+        )
+        .route(
             "/media/{name}",
             axum::routing::get(|axum::extract::Path(name): axum::extract::Path<String>| async move { format!("bytes of {name}") }),
         )
@@ -80,6 +91,12 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
         .call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "viber", "name": "Acme Support", "config": config})))
         .await;
     let channel = channel["id"].as_str().expect("id").to_owned();
+
+    // The admin page's connection test reads the bot's account with the token.
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
+    assert!(page.contains("the bot is Acme Support; its webhook: https://support.example/hooks/viber/1"), "{page}");
 
     // Every fixture with its listed signature is taken; a wrong one stores nothing.
     let (status, _) = app.viber(&channel, &fixture("message_text.json"), &listed_signature("message_file.json")).await;
