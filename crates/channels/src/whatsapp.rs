@@ -48,6 +48,10 @@ pub struct ChangeValue {
 pub struct WaContact {
     #[serde(default)]
     pub wa_id: Option<String>,
+    /// The business-scoped user id (BSUID, 2026): present for everyone, and the only id of a
+    /// user who chose a username and hides their number.
+    #[serde(default)]
+    pub user_id: Option<String>,
     #[serde(default)]
     pub profile: Option<Value>,
 }
@@ -114,14 +118,35 @@ fn text_of(v: &Value, pointer: &str) -> Option<String> {
 }
 
 fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Result<Option<InboundMessage>, InboundError> {
-    let from = m.get("from").and_then(Value::as_str).ok_or_else(|| InboundError::new("from", "missing"))?;
+    // `from` is the phone number, absent for a user who hides it behind a username; the BSUID
+    // (`from_user_id`) is WhatsApp's lasting id of the user for this business.
+    let from = m.get("from").and_then(Value::as_str).filter(|f| !f.is_empty());
+    let bsuid = m.get("from_user_id").and_then(Value::as_str).filter(|u| !u.is_empty());
     let id = m.get("id").and_then(Value::as_str).filter(|i| !i.is_empty()).ok_or_else(|| InboundError::new("id", "missing"))?;
     let kind = m.get("type").and_then(Value::as_str).unwrap_or("unsupported");
-    let sender = Identity::account(IdentityKind::Whatsapp, from).map_err(|e| InboundError::new("from", e.to_string()))?;
-    // A WhatsApp account is its phone number, which WhatsApp has verified.
-    let phone = Identity::phone(&format!("+{from}"), None).ok();
-    let name =
-        contacts.iter().find(|c| c.wa_id.as_deref() == Some(from)).and_then(|c| c.profile.as_ref()).and_then(|p| text_of(p, "/name"));
+    let account =
+        |field: &str, raw: &str| Identity::account(IdentityKind::Whatsapp, raw).map_err(|e| InboundError::new(field, e.to_string()));
+    let (sender, mut hints) = match (bsuid, from) {
+        (Some(bsuid), from) => {
+            // Keyed by the BSUID; the number, when shown, still links the customer known by it.
+            let mut hints = Vec::new();
+            if let Some(from) = from {
+                hints.push(IdentityHint { identity: account("from", from)?, vouched: true });
+            }
+            (account("from_user_id", bsuid)?, hints)
+        }
+        (None, Some(from)) => (account("from", from)?, Vec::new()),
+        (None, None) => return Err(InboundError::new("from", "missing (and no from_user_id)")),
+    };
+    // A WhatsApp account's number is one WhatsApp has verified.
+    if let Some(phone) = from.and_then(|f| Identity::phone(&format!("+{f}"), None).ok()) {
+        hints.push(IdentityHint { identity: phone, vouched: true });
+    }
+    let name = contacts
+        .iter()
+        .find(|c| (bsuid.is_some() && c.user_id.as_deref() == bsuid) || (from.is_some() && c.wa_id.as_deref() == from))
+        .and_then(|c| c.profile.as_ref())
+        .and_then(|p| text_of(p, "/name"));
     let mut attachments = Vec::new();
     let mut media = |key: &str, default_name: String| {
         if let Some(obj) = m.get(key) {
@@ -191,7 +216,7 @@ fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Resu
         external_id: id.to_owned(),
         sender,
         sender_name: name,
-        hints: phone.map(|identity| IdentityHint { identity, vouched: true }).into_iter().collect(),
+        hints: std::mem::take(&mut hints),
         subject: None,
         text,
         quoted_text: None,
@@ -211,6 +236,11 @@ fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Resu
 pub const API_BASE_URL: &str = "https://graph.facebook.com/v21.0";
 /// The largest file taken in or sent (WhatsApp allows up to 100 MB documents; we keep what mail takes).
 pub const MAX_MEDIA_BYTES: usize = 25 * 1024 * 1024;
+
+/// Whether a WhatsApp account id is a phone number (digits), rather than a BSUID.
+pub fn is_phone_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+}
 
 /// A Graph API error: retried only when Meta says it is about rate or load.
 async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendError {
@@ -243,7 +273,8 @@ async fn send(
 ) -> Result<String, crate::SendError> {
     message["messaging_product"] = Value::from("whatsapp");
     message["recipient_type"] = Value::from("individual");
-    message["to"] = Value::from(to);
+    // A number goes in `to`; a business-scoped user id (a user known only by it) in `recipient`.
+    message[if is_phone_id(to) { "to" } else { "recipient" }] = Value::from(to);
     let url = format!("{}/{phone_number_id}/messages", base_url.trim_end_matches('/'));
     let response = client.post(&url).bearer_auth(token).json(&message).send().await.map_err(unreachable)?;
     if !response.status().is_success() {

@@ -97,7 +97,14 @@ impl Identity {
                 }
             }
             IdentityKind::Whatsapp => {
-                if !value.bytes().all(|b| b.is_ascii_digit()) {
+                // The phone number's digits, or a business-scoped user id: a country code, a
+                // dot, and letters and digits (`PL.1502576394655843`, `US.ENT.118157992128`).
+                let bsuid = value.len() > 3
+                    && value.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
+                    && value.as_bytes()[2] == b'.'
+                    && value[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+                    && !value.ends_with('.');
+                if !(value.bytes().all(|b| b.is_ascii_digit()) || bsuid) {
                     return Err(IdentityError::InvalidAccountId);
                 }
             }
@@ -305,6 +312,12 @@ mod tests {
         assert!(Identity::account(IdentityKind::Telegram, "123456789012").is_ok());
         assert!(Identity::account(IdentityKind::Telegram, "abc").is_err());
         assert!(Identity::account(IdentityKind::Whatsapp, "48601234567").is_ok());
+        // Business-scoped user ids, as WhatsApp gives them since 2026.
+        assert!(Identity::account(IdentityKind::Whatsapp, "PL.1502576394655843").is_ok());
+        assert!(Identity::account(IdentityKind::Whatsapp, "US.ENT.11815799212886844830").is_ok());
+        for bad in ["pl.1502576394655843", "PL.", "PL-15025", "PL.15 02", "+48601234567", "P.123"] {
+            assert!(Identity::account(IdentityKind::Whatsapp, bad).is_err(), "{bad}");
+        }
         assert!(Identity::account(IdentityKind::Viber, "01234567890A=").is_ok());
         assert!(Identity::account(IdentityKind::Viber, "  ").is_err());
     }

@@ -147,7 +147,8 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             let (base, phone_number_id, token) = whatsapp_settings(&d.channel)?;
             // The text, then each file; a retry starts over (Meta has no idempotency key), and
             // only refusals that sent nothing are retried.
-            let to = recipient.value.as_str();
+            // Meta asks for the number where it is known; a BSUID reaches a user who hides it.
+            let to = d.recipients.iter().map(|r| r.value.as_str()).find(|v| whatsapp::is_phone_id(v)).unwrap_or(recipient.value.as_str());
             let mut last = String::new();
             if !d.message.text.trim().is_empty() {
                 last = whatsapp::send_text(client, &base, &phone_number_id, &token, to, &d.message.text).await?;

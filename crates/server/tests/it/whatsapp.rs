@@ -281,3 +281,91 @@ async fn replies_and_media_go_through_the_graph_api_within_the_24_hour_window() 
     assert_eq!(status, 422, "{refused}");
     assert!(refused["error"]["message"].as_str().expect("message").contains("24 hours"), "{refused}");
 }
+
+/// A notification of one text message as WhatsApp sends it since business-scoped user ids
+/// (2026): `from_user_id` and `contacts[].user_id` always, `from`/`wa_id` only when the number
+/// is shown.
+fn bsuid_text(id: &str, bsuid: &str, phone: Option<&str>, text: &str) -> String {
+    let now = switchboard_store::now().millis() / 1000;
+    let mut message = json!({"from_user_id": bsuid, "id": id, "timestamp": now.to_string(), "type": "text", "text": {"body": text}});
+    let mut contact = json!({"user_id": bsuid, "profile": {"name": "Ola", "username": "@ola.k"}});
+    if let Some(phone) = phone {
+        message["from"] = json!(phone);
+        contact["wa_id"] = json!(phone);
+    }
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "48225550123", "phone_number_id": "112233445566778"},
+        "contacts": [contact], "messages": [message]}}]}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn business_scoped_user_ids_key_customers_and_reach_those_who_hide_their_number() {
+    let app = spawn_app().await;
+    let (base, calls) = fake_graph().await;
+    let config = json!({"phone_number_id": "112233445566778", "access_token": "EAAG-test", "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN, "api_base_url": base});
+    let (_, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "whatsapp", "name": "WA", "config": config}))).await;
+    let channel = channel["id"].as_str().expect("id").to_owned();
+    let post = |body: String| {
+        let signature = switchboard_channels::signature::sign(APP_SECRET, body.as_bytes());
+        let app = &app;
+        let channel = channel.clone();
+        async move { app.whatsapp(&channel, body.as_bytes(), Some(&signature)).await }
+    };
+
+    // Paweł wrote before BSUIDs (text.json: his number only); now his message carries both.
+    let (_, before) = app.whatsapp(&channel, &fixture("text.json"), Some(&expected_signature("text.json"))).await;
+    assert_eq!(before["messages"], 1);
+    let (status, out) = post(bsuid_text("wamid.B1", "PL.1502576394655843", Some("48601234567"), "Czy paczka już wyszła?")).await;
+    assert_eq!((status, &out["messages"]), (200, &json!(1)), "{out}");
+    let (_, contacts) = app.call("GET", "/api/v1/contacts", Some(&app.admin), None).await;
+    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(1), "one customer: the number links the BSUID to him");
+    let identities: Vec<(String, String)> = contacts["items"][0]["identities"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|i| (i["kind"].as_str().unwrap_or("").to_owned(), i["value"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    assert!(identities.contains(&("whatsapp".into(), "PL.1502576394655843".into())), "{identities:?}");
+    assert!(identities.contains(&("whatsapp".into(), "48601234567".into())));
+    // A reply still goes to his number, as Meta asks when it is known.
+    let (_, list) = app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await;
+    // The fixture is a year old, so this is a new conversation of the same customer.
+    let conversation = list["items"][0]["id"].as_str().expect("the newest conversation").to_owned();
+    let (status, _) = app
+        .call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(json!({"text": "Tak, wczoraj."})))
+        .await;
+    assert_eq!(status, 201);
+    let sent = wait_for(&calls, 1).await;
+    assert_eq!(sent[0].2["to"], "48601234567");
+    assert!(sent[0].2.get("recipient").is_none());
+
+    // Ola hides her number behind a username: known by her BSUID alone, and answered through it.
+    let (status, out) = post(bsuid_text("wamid.B2", "PL.9902576394655000", None, "Hej, mam pytanie")).await;
+    assert_eq!((status, &out["messages"]), (200, &json!(1)), "{out}");
+    let (_, contacts) = app.call("GET", "/api/v1/contacts", Some(&app.admin), None).await;
+    let contact =
+        contacts["items"].as_array().expect("contacts").iter().find(|c| c["name"] == "Ola").expect("a customer of her own").clone();
+    let (_, list) =
+        app.call("GET", &format!("/api/v1/conversations?contact_id={}", contact["id"].as_str().expect("id")), Some(&app.admin), None).await;
+    let hers = list["items"][0].clone();
+    assert_eq!(contact["name"], "Ola");
+    assert_eq!(contact["identities"], json!([{"kind": "whatsapp", "value": "PL.9902576394655000", "verified": true}]));
+    let (status, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/conversations/{}/messages", hers["id"].as_str().expect("id")),
+            Some(&app.admin),
+            Some(json!({"text": "Słucham"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let sent = wait_for(&calls, 2).await;
+    assert_eq!(sent[1].2["recipient"], "PL.9902576394655000");
+    assert!(sent[1].2.get("to").is_none());
+
+    // Neither a number nor a BSUID: refused, nothing stored.
+    let (status, _) = post(bsuid_text("wamid.B3", "", None, "?")).await;
+    assert_eq!(status, 400);
+}
