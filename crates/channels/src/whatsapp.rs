@@ -425,6 +425,29 @@ mod tests {
         }
     }
 
+    /// Messenger and Instagram (one Meta app) sign with Meta's scheme too; their fixtures' listed
+    /// signatures are reproduced by the same verifier, ready for those channels.
+    #[test]
+    fn metas_scheme_reproduces_the_messenger_and_instagram_signatures() {
+        const META_APP_SECRET: &str = "0f3c9a5e7b2d4f6a8c1e3b5d7f9a2c4e";
+        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let table: Value = serde_json::from_slice(&std::fs::read(format!("{dir}/signatures.json")).expect("table")).expect("json");
+        let rows: Vec<&Value> = table["fixtures"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter(|r| r["channel"] == "messenger" || r["channel"] == "instagram")
+            .collect();
+        assert_eq!(rows.len(), 10);
+        for row in rows {
+            let path = format!("{dir}/{}/{}", row["channel"].as_str().expect("channel"), row["file"].as_str().expect("file"));
+            let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let expected = row["value"].as_str().expect("value");
+            assert!(crate::signature::verify(META_APP_SECRET, &body, expected), "{path}");
+            assert!(!crate::signature::verify(APP_SECRET, &body, expected), "WhatsApp's app secret is another app's");
+        }
+    }
+
     #[test]
     fn a_text_comes_from_a_phone_whatsapp_vouches_for() {
         let m = message("text.json");

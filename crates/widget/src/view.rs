@@ -143,7 +143,8 @@ pub(crate) fn agents_online(state: &AppState, workspace: &WorkspaceId) -> bool {
 }
 
 /// How many minutes customers of the last 30 days typically waited for the first answer (the
-/// median, rounded up); `None` without any answered conversation. Kept a minute per workspace.
+/// median, rounded up); `None` without any answered conversation. A figure is kept a minute per
+/// workspace; "none yet" is not kept, so the first answer counts at once.
 pub(crate) async fn reply_minutes(state: &AppState, workspace: &WorkspaceId) -> Option<i64> {
     type Cache = Mutex<HashMap<WorkspaceId, (Instant, Option<i64>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -161,7 +162,9 @@ pub(crate) async fn reply_minutes(state: &AppState, workspace: &WorkspaceId) -> 
             None
         }
     };
-    cache.lock().unwrap_or_else(|p| p.into_inner()).insert(workspace.clone(), (Instant::now(), minutes));
+    if minutes.is_some() {
+        cache.lock().unwrap_or_else(|p| p.into_inner()).insert(workspace.clone(), (Instant::now(), minutes));
+    }
     minutes
 }
 

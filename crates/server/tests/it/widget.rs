@@ -270,6 +270,9 @@ async fn a_visitor_and_an_agent_chat_live_both_ways() {
     let texts: Vec<&str> = again["messages"].as_array().expect("messages").iter().map(|m| m["text"].as_str().unwrap_or("")).collect();
     assert_eq!(texts, ["Hello, is my order shipped?", "Yes, it left today", "The receipt"]);
     assert_eq!(again["visitor"]["name"], "Olga");
+    // The agent answered within a minute: that is now how soon this workspace usually replies.
+    assert_eq!(again["reply_minutes"], 1);
+    assert_eq!(again["strings"]["reply_time"], "We usually reply in about a minute");
 
     // Long polling, where no socket can be opened: it waits until the agent writes.
     let last = again["messages"][2]["id"].as_str().expect("id").to_owned();
