@@ -36,7 +36,14 @@ pub struct WidgetConfig {
     pub email_after_seconds: i64,
     /// The email channel such replies go out by; else the workspace's first one that sends.
     pub email_channel_id: Option<ChannelId>,
+    /// Messages one client address may send a minute (all its visitors together; 0: no limit).
+    pub messages_per_minute_per_address: u32,
 }
+
+/// Messages one visitor may send a minute: more than anyone types.
+pub const MESSAGES_PER_MINUTE_PER_VISITOR: u32 = 20;
+/// The default allowance of one client address a minute (several visitors behind one NAT).
+pub const DEFAULT_MESSAGES_PER_MINUTE_PER_ADDRESS: u32 = 120;
 
 impl WidgetConfig {
     /// Reads and checks a widget channel's `config`; the error names the key at fault.
@@ -79,6 +86,13 @@ impl WidgetConfig {
                 .filter(|s| (0..=7 * 86_400).contains(s))
                 .ok_or_else(|| InboundError::new("config.email_after_seconds", "must be a number of seconds up to a week"))?,
         };
+        let messages_per_minute_per_address = match config.get("messages_per_minute_per_address") {
+            None | Some(Value::Null) => DEFAULT_MESSAGES_PER_MINUTE_PER_ADDRESS,
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| InboundError::new("config.messages_per_minute_per_address", "must be a whole number (0: no limit)"))?,
+        };
         let email_channel_id = text("email_channel_id")?
             .map(|id| ChannelId::parse(&id).map_err(|_| InboundError::new("config.email_channel_id", "must be a channel id")))
             .transpose()?;
@@ -90,6 +104,7 @@ impl WidgetConfig {
             color,
             email_after_seconds,
             email_channel_id,
+            messages_per_minute_per_address,
         })
     }
 

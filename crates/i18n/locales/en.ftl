@@ -312,3 +312,4 @@ ui-event-csat_plain = The customer rated the conversation { $rating }/5
 ui-event-emailed = The visitor had left: the reply went by email to { $to }
 ui-customer_typing = The customer is typing…
 ui-admin-embed = Embed code
+error-too_many_messages = Too many messages; try again in { $seconds } s

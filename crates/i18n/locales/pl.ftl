@@ -325,3 +325,4 @@ ui-event-csat_plain = Klient ocenił rozmowę na { $rating }/5
 ui-event-emailed = Odwiedzający wyszedł: odpowiedź poszła e-mailem na { $to }
 ui-customer_typing = Klient pisze…
 ui-admin-embed = Kod do osadzenia
+error-too_many_messages = Za dużo wiadomości; spróbuj ponownie za { $seconds } s

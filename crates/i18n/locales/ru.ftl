@@ -325,3 +325,4 @@ ui-event-csat_plain = Клиент оценил обращение на { $ratin
 ui-event-emailed = Посетитель ушёл: ответ отправлен на почту { $to }
 ui-customer_typing = Клиент печатает…
 ui-admin-embed = Код для вставки
+error-too_many_messages = Слишком много сообщений; попробуйте через { $seconds } с

@@ -32,7 +32,7 @@ pub async fn run(http: &reqwest::Client, base: &str, token: &str, pid: u32, visi
     let res = http
         .post(format!("{base}/api/v1/channels"))
         .bearer_auth(token)
-        .json(&json!({"kind": "widget", "name": "loadgen chat", "config": {"allowed_origins": [ORIGIN], "email_after_seconds": 86400}}))
+        .json(&json!({"kind": "widget", "name": "loadgen chat", "config": {"allowed_origins": [ORIGIN], "email_after_seconds": 86400, "messages_per_minute_per_address": 0}}))
         .send()
         .await
         .map_err(|e| e.to_string())?;

@@ -1,15 +1,20 @@
 //! The visitor's HTTP API: start or resume a session, send a message (text and files), read
 //! new messages by long polling (the fallback of the socket), typing, receipts, the rating.
 
+use crate::limits::Limits;
 use crate::view::{self, Watch};
 use crate::{WidgetChannel, allowed_channel, visitor_of, widget_channel};
+use axum::Extension;
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+use switchboard_channels::widget::MESSAGES_PER_MINUTE_PER_VISITOR;
 use switchboard_channels::widget::{
     SiteUser, VerifiedUser, Visitor, VisitorMessage, WidgetContext, file_signature_ok, to_inbound, verify_user,
 };
@@ -114,11 +119,26 @@ struct SendJson {
 
 /// `POST /widget/v1/{channel}/messages`: JSON, or multipart/form-data when files come along.
 /// Answered once the message is stored; the same `client_id` again stores nothing.
-pub async fn send(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> ApiResult<Json<Value>> {
+pub async fn send(
+    State(state): State<AppState>,
+    Extension(limits): Extension<Arc<Limits>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<Value>> {
     let headers = req.headers().clone();
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
     let visitor = visitor_of(&widget, &headers, lang)?;
+    let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+    let identity = visitor.identity(&widget.channel.id);
+    limits
+        .take(&format!("visitor {}", identity.value()), MESSAGES_PER_MINUTE_PER_VISITOR)
+        .and_then(|()| limits.take(&format!("address {} {address}", widget.channel.id), widget.config.messages_per_minute_per_address))
+        .map_err(|wait| {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_messages", "error.too_many_messages")
+                .arg("seconds", wait.to_string())
+                .lang(lang)
+        })?;
     let multipart = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("multipart/form-data"));
     let (message, user) = if multipart { read_form(req, &state, lang).await? } else { read_json(req, &state).await? };
     let verified = match (&visitor, user) {

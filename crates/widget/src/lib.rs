@@ -5,6 +5,7 @@
 
 mod api;
 mod hub;
+mod limits;
 mod socket;
 mod view;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(std::sync::Arc::new(hub::Hub::default())))
+        .layer(axum::Extension(std::sync::Arc::new(limits::Limits::default())))
         .with_state(state)
 }
 

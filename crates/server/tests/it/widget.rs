@@ -542,3 +542,38 @@ async fn the_omnichannel_story_from_telegram_to_whatsapp_to_the_widget_and_email
     let kinds: Vec<&str> = conv["channels"].as_array().expect("channels").iter().map(|c| c["kind"].as_str().unwrap_or("")).collect();
     assert_eq!(kinds, ["telegram", "whatsapp", "widget", "email"]);
 }
+
+#[tokio::test]
+async fn a_visitor_and_an_address_send_at_most_their_allowance_a_minute() {
+    let app = spawn_app().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "messages_per_minute_per_address": 25})).await;
+    let path = format!("/widget/v1/{channel}/messages");
+    let first = app.session(&channel, json!({})).await["token"].as_str().expect("token").to_owned();
+    for n in 0..20 {
+        app.say(&channel, &first, json!({"client_id": format!("a{n}"), "text": format!("message {n}")})).await;
+    }
+    // The 21st message of one visitor within the minute is refused and not stored.
+    let (status, body, _) =
+        app.visitor("POST", &path, Some(SHOP), Some(&first), Some(json!({"client_id": "a20", "text": "one more"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("too_many_messages")), "{body}");
+    // Other visitors from the same address share its 25 (5 left).
+    let second = app.session(&channel, json!({})).await["token"].as_str().expect("token").to_owned();
+    for n in 0..5 {
+        app.say(&channel, &second, json!({"client_id": format!("b{n}"), "text": format!("hello {n}")})).await;
+    }
+    let (status, _, _) = app.visitor("POST", &path, Some(SHOP), Some(&second), Some(json!({"client_id": "b5", "text": "and again"}))).await;
+    assert_eq!(status, 429);
+    let (_, list) = app.call("GET", "/api/v1/conversations?q=hello", Some(&app.admin), None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "the search finds the second visitor's words");
+    let (_, list) = app.call("GET", "/api/v1/conversations?q=again", Some(&app.admin), None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing of the refused message was stored");
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&app.admin),
+            Some(json!({"kind": "widget", "name": "w", "config": {"allowed_origins": ["*"], "messages_per_minute_per_address": -1}})),
+        )
+        .await;
+    assert_eq!((status, crate::error_field(&body)), (400, "config.messages_per_minute_per_address"));
+}
