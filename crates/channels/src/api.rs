@@ -119,6 +119,7 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
         quoted_text: None,
         participants: Vec::new(),
         html_remote_images: None,
+        group: None,
     })
 }
 

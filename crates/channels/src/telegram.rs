@@ -105,6 +105,9 @@ pub struct TgMessage {
     pub contact: Option<Contact>,
     #[serde(default)]
     pub location: Option<Location>,
+    /// Set on each message of an album: they arrive as separate updates and become one message.
+    #[serde(default)]
+    pub media_group_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,6 +213,7 @@ fn base(
         attachments: Vec::new(),
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     })
 }
 
@@ -230,6 +234,7 @@ fn message_event(m: TgMessage, ctx: &TelegramContext<'_>) -> Result<TelegramEven
     let Some(user) = m.from.as_ref().filter(|u| !u.is_bot) else { return Ok(TelegramEvent::Ignored) };
     let mut message = base(ctx, user, external_id(m.chat.id, m.message_id), m.chat.id, m.message_thread_id)?;
     message.sent_at = Some(Timestamp(m.date.saturating_mul(1000)));
+    message.group = m.media_group_id.as_ref().map(|g| format!("album:{}:{g}", m.chat.id));
     if m.chat.id < 0 {
         message.subject = m.chat.title.clone();
     }
@@ -515,6 +520,22 @@ mod tests {
             (None, 0, ChannelKind::Telegram),
             "a private chat: continuity decides"
         );
+    }
+
+    #[test]
+    fn the_photos_of_an_album_share_a_group_key_per_chat() {
+        assert_eq!(message("photo_with_caption.json").group, None, "a single photo");
+        let album = String::from_utf8(fixture("photo_with_caption.json")).expect("utf-8").replacen(
+            r#""photo""#,
+            r#""media_group_id": "13847266391", "photo""#,
+            1,
+        );
+        let update: Update = serde_json::from_str(&album).expect("update");
+        let chat = update.message.as_ref().map(|m| m.chat.id).expect("chat");
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let ctx = TelegramContext { workspace_id: &ws, channel_id: &ch, default_region: None };
+        let TelegramEvent::Message(m) = to_event(update, &ctx).expect("valid") else { panic!("a message") };
+        assert_eq!(m.group, Some(format!("album:{chat}:13847266391")));
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn to_inbound(params: &[(String, String)], ctx: &TwilioContext<'_>) -> Resul
         attachments,
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     })
 }
 

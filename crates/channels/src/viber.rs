@@ -132,6 +132,7 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
         attachments,
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     })))
 }
 

@@ -155,6 +155,7 @@ fn message(m: &Value, ctx: &VkContext<'_>) -> Result<VkEvent, InboundError> {
         attachments,
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     })))
 }
 

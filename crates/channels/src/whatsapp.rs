@@ -227,6 +227,7 @@ fn message(m: &Value, contacts: &[WaContact], ctx: &WhatsappContext<'_>) -> Resu
         attachments,
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     }))
 }
 

@@ -322,6 +322,7 @@ pub fn to_inbound(m: VisitorMessage, ctx: &WidgetContext<'_>) -> Result<InboundM
         attachments,
         auto_reply: false,
         participants: Vec::new(),
+        group: None,
     })
 }
 

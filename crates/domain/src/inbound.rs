@@ -37,6 +37,9 @@ pub struct InboundMessage {
     pub auto_reply: bool,
     /// Other people the message was also addressed to (email Cc): they join the conversation.
     pub participants: Vec<Participant>,
+    /// Pieces of one message the provider sends apart (a Telegram album): the key they share.
+    /// A piece whose key names a message the same customer sent minutes ago joins it.
+    pub group: Option<String>,
 }
 
 /// Someone copied on a message. The identity is how the channel reaches them; a copied

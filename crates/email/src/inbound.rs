@@ -176,6 +176,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
             attachments,
             auto_reply,
             participants,
+            group: None,
         },
         report,
         blocked_images: sanitized.map_or(0, |s| s.blocked_images),

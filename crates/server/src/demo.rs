@@ -121,6 +121,7 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                     quoted_text: None,
                     participants: Vec::new(),
                     html_remote_images: None,
+                    group: None,
                 })
                 .await?;
             conversations.insert(outcome.conversation_id.clone());

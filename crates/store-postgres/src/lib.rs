@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (6, "accounts", include_str!("../migrations/0006_accounts.sql")),
     (7, "agent_workspace", include_str!("../migrations/0007_agent_workspace.sql")),
     (8, "widget", include_str!("../migrations/0008_widget.sql")),
+    (9, "message_pieces", include_str!("../migrations/0009_message_pieces.sql")),
 ];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through

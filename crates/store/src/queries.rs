@@ -1482,6 +1482,11 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
             new_conversation: false,
         });
     }
+    if let Some(group) = &msg.group
+        && let Some(outcome) = join_group(conn, msg, group, stored, received_at)?
+    {
+        return Ok(outcome);
+    }
     let windows = Windows { continuity_ms: first.int(0)?, reopen_ms: first.int(1)? };
     let now = received_at.millis();
     let at = msg.effective_time(received_at);
@@ -1682,15 +1687,12 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
     if inserted == 0 {
         return Err(StoreError::Retry); // the same message arrived through another node meanwhile
     }
-    insert_attachments(conn, ws, &message_id, &msg.attachments, stored)?;
-    // Files the provider keeps (a Telegram file id) are fetched after the commit, by a job in
-    // the same transaction: the message is acknowledged now and its files follow.
-    for (i, attachment) in msg.attachments.iter().enumerate() {
-        let fetched_later = attachment.url.as_deref().is_some_and(|u| FETCHED_SCHEMES.iter().any(|s| u.starts_with(s)));
-        if fetched_later && stored.get(i).and_then(Option::as_ref).is_none() {
-            let payload = json!({"attachment_id": attachment.id, "message_id": message_id});
-            enqueue_job(conn, ws, "fetch_attachment", &payload, received_at.millis())?;
-        }
+    attach_files(conn, ws, &message_id, &msg.attachments, stored, received_at)?;
+    if let Some(group) = &msg.group {
+        conn.execute(
+            "INSERT INTO message_pieces (channel_id, external_id, group_key, message_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            params![msg.channel_id.as_str(), msg.external_id.as_str(), group.as_str(), message_id.as_str(), now],
+        )?;
     }
     conv_audit.record(
         conn,
@@ -1704,6 +1706,84 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         }
     }
     Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })
+}
+
+/// The files of a message. Files the provider keeps (a Telegram file id) are fetched after the
+/// commit, by a job in the same transaction: the message is acknowledged now and its files follow.
+fn attach_files(
+    conn: &mut dyn Conn,
+    ws: &WorkspaceId,
+    message_id: &MessageId,
+    attachments: &[AttachmentMeta],
+    stored: &[Option<StoredBlob>],
+    received_at: Timestamp,
+) -> Result<()> {
+    insert_attachments(conn, ws, message_id, attachments, stored)?;
+    for (i, attachment) in attachments.iter().enumerate() {
+        let fetched_later = attachment.url.as_deref().is_some_and(|u| FETCHED_SCHEMES.iter().any(|s| u.starts_with(s)));
+        if fetched_later && stored.get(i).and_then(Option::as_ref).is_none() {
+            let payload = json!({"attachment_id": attachment.id, "message_id": message_id});
+            enqueue_job(conn, ws, "fetch_attachment", &payload, received_at.millis())?;
+        }
+    }
+    Ok(())
+}
+
+/// How long after its first piece a piece of the same group still joins that message.
+const PIECES_JOIN_WITHIN_MS: i64 = 10 * 60 * 1000;
+
+/// A piece of a message sent apart (an album's next photo): stored once, into the message its
+/// group's first piece became, when the same customer sent that minutes ago. `None`: it is
+/// stored as a message of its own (the first piece, or one that came too late or from someone
+/// else).
+fn join_group(
+    conn: &mut dyn Conn,
+    msg: &InboundMessage,
+    group: &str,
+    stored: &[Option<StoredBlob>],
+    received_at: Timestamp,
+) -> Result<Option<IntakeOutcome>> {
+    let ws = &msg.workspace_id;
+    let outcome = |row: &Row, duplicate: bool| -> Result<IntakeOutcome> {
+        Ok(IntakeOutcome {
+            message_id: MessageId::from_trusted(row.text(0)?),
+            conversation_id: ConversationId::from_trusted(row.text(1)?),
+            contact_id: ContactId::from_trusted(row.opt_text(2)?.unwrap_or_default()),
+            duplicate,
+            new_conversation: false,
+        })
+    };
+    let retried = conn.query_opt(
+        "SELECT m.id, m.conversation_id, m.author_contact_id FROM message_pieces p JOIN messages m ON m.id = p.message_id \
+         WHERE p.channel_id = $1 AND p.external_id = $2",
+        params![msg.channel_id.as_str(), msg.external_id.as_str()],
+    )?;
+    if let Some(row) = retried {
+        return outcome(&row, true).map(Some);
+    }
+    let first = conn.query_opt(
+        "SELECT m.id, m.conversation_id, m.author_contact_id, m.text, p.created_at FROM message_pieces p JOIN messages m ON m.id = p.message_id \
+         WHERE p.channel_id = $1 AND p.group_key = $2 ORDER BY p.created_at LIMIT 1",
+        params![msg.channel_id.as_str(), group],
+    )?;
+    let Some(first) = first else { return Ok(None) };
+    let same_sender = sender_owner(conn, ws, &msg.sender)?.map(|s| s.contact.as_str().to_owned()) == first.opt_text(2)?;
+    if !same_sender || received_at.millis() - first.int(4)? > PIECES_JOIN_WITHIN_MS {
+        return Ok(None);
+    }
+    let joined = outcome(&first, false)?;
+    attach_files(conn, ws, &joined.message_id, &msg.attachments, stored, received_at)?;
+    // A caption on a later piece is kept too (on its own line).
+    if !msg.text.trim().is_empty() {
+        let current = first.text(3)?;
+        let text = if current.trim().is_empty() { msg.text.clone() } else { format!("{current}\n{}", msg.text) };
+        conn.execute("UPDATE messages SET text = $1 WHERE id = $2", params![text.as_str(), joined.message_id.as_str()])?;
+    }
+    conn.execute(
+        "INSERT INTO message_pieces (channel_id, external_id, group_key, message_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        params![msg.channel_id.as_str(), msg.external_id.as_str(), group, joined.message_id.as_str(), received_at.millis()],
+    )?;
+    Ok(Some(joined))
 }
 
 /// Someone copied on a message joins its conversation: the customer who owns that identity, or

@@ -350,3 +350,31 @@ async fn a_reply_with_files_sends_the_text_then_each_file() {
     assert!(document.contains("name=\"chat_id\"") && document.contains("5120349871"), "{document}");
     assert!(recorded[2].1["multipart"].as_str().expect("multipart").contains("filename=\"box.png\""));
 }
+
+#[tokio::test]
+async fn the_photos_of_an_album_become_one_message() {
+    let app = spawn_app().await;
+    let channel = app.telegram_channel().await;
+    let first = String::from_utf8(fixture("photo_with_caption.json")).expect("utf-8").replacen(
+        r#""photo""#,
+        r#""media_group_id": "13847266391", "photo""#,
+        1,
+    );
+    let (status, one) = app.telegram(&channel, first.as_bytes(), Some(SECRET)).await;
+    assert_eq!(status, 200, "{one}");
+    // The album's second photo: its own update and message id, no caption.
+    let update: Value = serde_json::from_str(&first).expect("json");
+    let mut second = update.clone();
+    second["update_id"] = json!(update["update_id"].as_i64().expect("id") + 1);
+    second["message"]["message_id"] = json!(update["message"]["message_id"].as_i64().expect("id") + 1);
+    second["message"].as_object_mut().expect("message").remove("caption");
+    let (status, two) = app.telegram(&channel, second.to_string().as_bytes(), Some(SECRET)).await;
+    assert_eq!(status, 200, "{two}");
+    assert_eq!(two["message_id"], one["message_id"], "{two}");
+    let (_, again) = app.telegram(&channel, second.to_string().as_bytes(), Some(SECRET)).await;
+    assert_eq!(again["duplicate"], true, "a retried update is stored once");
+    let messages = app.messages_of(&one["conversation_id"]).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["attachments"].as_array().map(Vec::len), Some(2));
+    assert!(messages[0]["text"].as_str().is_some_and(|t| t.starts_with("Paczka przyszła uszkodzona")));
+}

@@ -95,6 +95,7 @@ conformance!(
     files_a_provider_keeps_are_fetched_by_a_job_after_the_commit,
     provider_reports_find_our_message_by_the_providers_id,
     widget_visitors_find_their_conversation_rate_it_once_per_solve_and_replies_can_wait,
+    pieces_of_one_message_sent_apart_become_one_message,
 );
 
 #[test]

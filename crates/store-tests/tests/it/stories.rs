@@ -111,6 +111,7 @@ impl Msg {
             quoted_text: None,
             participants: Vec::new(),
             html_remote_images: None,
+            group: None,
         }
     }
 }
@@ -818,6 +819,7 @@ fn mail(ch: &Channel, id: &str, from: &str, thread: Option<ThreadHint>) -> Inbou
         auto_reply: false,
         participants: Vec::new(),
         html_remote_images: None,
+        group: None,
     }
 }
 
@@ -1391,4 +1393,33 @@ pub async fn widget_visitors_find_their_conversation_rate_it_once_per_solve_and_
     let history = w.store.audit_log(&w.ws.id, &first.conversation_id).await.expect("history");
     let emailed = history.iter().find(|e| e.action == "reply.continued_by_email").expect("audited");
     assert_eq!(emailed.data["to"], "anna@example.pl");
+}
+
+pub async fn pieces_of_one_message_sent_apart_become_one_message(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "messenger").await;
+    let piece = |id: &str, user: &str, text: &str| {
+        let mut m = msg(id, user).build(&ch);
+        m.text = text.into();
+        m.group = Some("album:1".into());
+        m.attachments = vec![inbound_pdf()];
+        m
+    };
+    let first = w.store.intake(piece("p1", "u", "The box")).await.expect("first piece");
+    let second = w.store.intake(piece("p2", "u", "")).await.expect("second piece");
+    let third = w.store.intake(piece("p3", "u", "and the label")).await.expect("third piece");
+    assert!(!second.duplicate && !third.duplicate);
+    assert_eq!((&second.message_id, &third.message_id), (&first.message_id, &first.message_id), "one message");
+    // A retried piece is stored once.
+    let again = w.store.intake(piece("p2", "u", "")).await.expect("retry");
+    assert!(again.duplicate);
+    assert_eq!(again.message_id, first.message_id);
+    let messages = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text, "The box\nand the label");
+    assert_eq!(messages[0].attachments.len(), 3);
+    // Someone else's message with the same key is theirs alone.
+    let other = w.store.intake(piece("q1", "v", "Mine")).await.expect("another sender");
+    assert_ne!(other.message_id, first.message_id);
+    assert_eq!(w.store.messages(&w.ws.id, &other.conversation_id).await.expect("messages")[0].attachments.len(), 1);
 }
