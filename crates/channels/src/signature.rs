@@ -28,9 +28,38 @@ pub fn same_secret(expected: &str, given: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
+/// The path of a link to one file of a channel's workspace that works without signing in, until
+/// `expires` (Unix seconds): for providers that fetch a reply's files themselves (Viber, Twilio)
+/// and for a widget visitor's own files. Signed with the channel's secret.
+pub fn file_link(channel: &str, secret: &str, attachment: &str, expires: i64) -> String {
+    format!("/files/{channel}/{attachment}/{expires}/{}", file_link_signature(secret, attachment, expires))
+}
+
+/// Whether a file link's signature is this channel's, for this file and expiry.
+pub fn file_link_ok(secret: &str, attachment: &str, expires: i64, given: &str) -> bool {
+    same_secret(&file_link_signature(secret, attachment, expires), given)
+}
+
+fn file_link_signature(secret: &str, attachment: &str, expires: i64) -> String {
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(format!("file\n{attachment}\n{expires}").as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_links_are_signed_per_file_and_expiry() {
+        let link = file_link("ch1", "secret", "att1", 1_800_000_000);
+        let sig = link.rsplit('/').next().expect("signature");
+        assert_eq!(link, format!("/files/ch1/att1/1800000000/{sig}"));
+        assert!(file_link_ok("secret", "att1", 1_800_000_000, sig));
+        assert!(!file_link_ok("secret", "att2", 1_800_000_000, sig), "another file");
+        assert!(!file_link_ok("secret", "att1", 1_800_000_001, sig), "another expiry");
+        assert!(!file_link_ok("other", "att1", 1_800_000_000, sig), "another channel's secret");
+    }
 
     #[test]
     fn echoed_secrets_match_exactly() {

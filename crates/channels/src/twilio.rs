@@ -146,17 +146,20 @@ pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<St
     Ok(format!("the account is {} ({})", text("friendly_name"), text("status")))
 }
 
-/// Sends `text` to `to` from `from`; Twilio's sid of the message.
+/// Sends `text` to `to` from `from`, with files Twilio fetches from `media` (links of ours that
+/// expire; an MMS, or WhatsApp through Twilio, takes up to 10); Twilio's sid of the message.
 pub async fn send(
     client: &reqwest::Client,
     account: &Account<'_>,
     from: &str,
     to: &str,
     text: &str,
+    media: &[String],
     status_callback: &str,
 ) -> Result<String, crate::SendError> {
     let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", account.base_url.trim_end_matches('/'), account.sid);
-    let form = [("To", to), ("From", from), ("Body", text), ("StatusCallback", status_callback)];
+    let mut form = vec![("To", to), ("From", from), ("Body", text), ("StatusCallback", status_callback)];
+    form.extend(media.iter().map(|m| ("MediaUrl", m.as_str())));
     let response = client.post(&url).basic_auth(account.sid, Some(account.token)).form(&form).send().await.map_err(|e| {
         crate::SendError { message: format!("cannot reach Twilio: {}", e.without_url()), retryable: true, retry_after: None }
     })?;

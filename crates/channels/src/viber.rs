@@ -166,10 +166,54 @@ pub async fn send_message(
     sender_name: &str,
     text: &str,
 ) -> Result<String, crate::SendError> {
+    send(client, base_url, token, receiver, sender_name, serde_json::json!({"type": "text", "text": text})).await
+}
+
+/// Pictures Viber shows inline (JPEG and PNG up to 1 MB); other files go as files.
+const PICTURE_MAX_BYTES: u64 = 1024 * 1024;
+
+/// Sends one file that Viber fetches itself from `url` (a link of ours that expires): a picture
+/// shown inline, or a file with its name and size.
+pub async fn send_file(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    receiver: &str,
+    sender_name: &str,
+    file: &FileToSend<'_>,
+) -> Result<String, crate::SendError> {
+    let picture = matches!(file.content_type, "image/jpeg" | "image/png") && file.size <= PICTURE_MAX_BYTES;
+    let message = if picture {
+        serde_json::json!({"type": "picture", "text": "", "media": file.url})
+    } else {
+        let name: String = file.filename.chars().take(256).collect();
+        serde_json::json!({"type": "file", "media": file.url, "size": file.size, "file_name": name})
+    };
+    send(client, base_url, token, receiver, sender_name, message).await
+}
+
+/// A file of a reply, as a provider that fetches files by link needs it.
+pub struct FileToSend<'a> {
+    pub url: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+}
+
+async fn send(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    receiver: &str,
+    sender_name: &str,
+    mut message: Value,
+) -> Result<String, crate::SendError> {
     let name: String = sender_name.chars().take(28).collect();
-    let body = serde_json::json!({"receiver": receiver, "min_api_version": 1, "sender": {"name": name}, "type": "text", "text": text});
+    message["receiver"] = Value::from(receiver);
+    message["min_api_version"] = Value::from(1);
+    message["sender"] = serde_json::json!({"name": name});
     let url = format!("{}/send_message", base_url.trim_end_matches('/'));
-    let response = client.post(&url).header("x-viber-auth-token", token).json(&body).send().await.map_err(|e| crate::SendError {
+    let response = client.post(&url).header("x-viber-auth-token", token).json(&message).send().await.map_err(|e| crate::SendError {
         message: format!("cannot reach Viber: {}", e.without_url()),
         retryable: true,
         retry_after: None,

@@ -326,16 +326,6 @@ pub fn to_inbound(m: VisitorMessage, ctx: &WidgetContext<'_>) -> Result<InboundM
     })
 }
 
-/// A signed path segment for a file of the visitor's conversation: links to files work
-/// without the visitor's token (a plain link), and only for the files we showed them.
-pub fn file_signature(secret: &str, attachment: &AttachmentId) -> String {
-    mac(secret, &format!("widget-file\n{attachment}"))
-}
-
-pub fn file_signature_ok(secret: &str, attachment: &AttachmentId, given: &str) -> bool {
-    same(&file_signature(secret, attachment), given)
-}
-
 fn clean_name(name: Option<&str>) -> Option<String> {
     name.map(str::trim)
         .filter(|n| !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS)
@@ -477,14 +467,5 @@ mod tests {
         assert_eq!(field(VisitorMessage { client_id: "".into(), ..m.clone() }), "client_id");
         assert_eq!(field(VisitorMessage { text: " ".into(), ..m.clone() }), "text");
         assert_eq!(field(VisitorMessage { email: Some("not an email".into()), ..m.clone() }), "email");
-    }
-
-    #[test]
-    fn file_links_are_signed_per_file() {
-        let (a, b) = (AttachmentId::generate(), AttachmentId::generate());
-        let sig = file_signature("secret", &a);
-        assert!(file_signature_ok("secret", &a, &sig));
-        assert!(!file_signature_ok("secret", &b, &sig));
-        assert!(!file_signature_ok("other", &a, &sig));
     }
 }

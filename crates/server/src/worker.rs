@@ -27,7 +27,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
         };
         let busy = !jobs.is_empty();
         for job in jobs {
-            let outcome = perform(&state.store, &client, &job).await;
+            let outcome = perform(&state.store, &client, &state.public_url, &job).await;
             match state.store.finish_job(&job.id, outcome).await {
                 Ok(done) => {
                     if let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok())
@@ -57,7 +57,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
     }
 }
 
-async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> JobOutcome {
+async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str, job: &Job) -> JobOutcome {
     let failed = |message: String, retryable: bool| JobOutcome::Failed { error: message, retryable };
     match job.kind.as_str() {
         "deliver" => {}
@@ -79,10 +79,20 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) ->
     if delivery.channel.kind == ChannelKind::Widget {
         return crate::deliver_widget::deliver(store, &delivery).await;
     }
-    match send(store, client, &delivery).await {
+    match send(store, client, public_url, &delivery).await {
         Ok(external_id) => JobOutcome::Done { external_id },
         Err(e) => outcome_of(e),
     }
+}
+
+/// How long a provider may take to fetch a reply's file by its link.
+const FILE_LINKS_LAST_S: i64 = 24 * 3600;
+
+/// The link a provider fetches a reply's file by (it works without signing in, until it expires).
+fn file_url(public_url: &str, d: &Delivery, attachment: &switchboard_domain::AttachmentId) -> String {
+    let expires = switchboard_store::now().millis() / 1000 + FILE_LINKS_LAST_S;
+    let path = switchboard_channels::signature::file_link(d.channel.id.as_str(), &d.channel.secret, attachment.as_str(), expires);
+    format!("{}{path}", public_url.trim_end_matches('/'))
 }
 
 /// What a failed send means for its job. A provider that said how long to wait (Telegram's
@@ -98,7 +108,7 @@ fn outcome_of(e: SendError) -> JobOutcome {
     }
 }
 
-async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) -> Result<Option<String>, SendError> {
+async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str, d: &Delivery) -> Result<Option<String>, SendError> {
     let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false, retry_after: None };
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
     match d.channel.kind {
@@ -188,21 +198,28 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             vk::send_message(client, base, token, peer, random_id, &d.message.text).await.map(Some)
         }
         ChannelKind::Viber => {
-            if !d.message.attachments.is_empty() {
-                return Err(permanent(
-                    "files cannot be sent on Viber channels yet (Viber takes files by public link); send the text alone",
-                ));
-            }
             let token =
                 d.channel.config.get("auth_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no auth_token"))?;
             let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(viber::API_BASE_URL);
             let name = d.channel.config.get("sender_name").and_then(|n| n.as_str()).unwrap_or(&d.channel.name);
-            viber::send_message(client, base, token, &recipient.value, name, &d.message.text).await.map(Some)
+            // The text, then each file, which Viber fetches by a link of ours that expires.
+            let mut last = None;
+            if !d.message.text.trim().is_empty() {
+                last = Some(viber::send_message(client, base, token, &recipient.value, name, &d.message.text).await?);
+            }
+            for a in d.message.attachments.iter().filter(|a| a.has_content) {
+                let url = file_url(public_url, d, &a.id);
+                let file = viber::FileToSend {
+                    url: &url,
+                    filename: &a.filename,
+                    content_type: &a.content_type,
+                    size: a.size.map_or(0, |s| s.max(0) as u64),
+                };
+                last = Some(viber::send_file(client, base, token, &recipient.value, name, &file).await?);
+            }
+            Ok(last)
         }
         ChannelKind::TwilioSms => {
-            if !d.message.attachments.is_empty() {
-                return Err(permanent("files cannot be sent by SMS yet (MMS takes files by public link); send the text alone"));
-            }
             let get = |k: &str| d.channel.config.get(k).and_then(|v| v.as_str());
             let account = twilio::Account {
                 base_url: get("api_base_url").unwrap_or(twilio::API_BASE_URL),
@@ -212,7 +229,10 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, d: &Delivery) ->
             let from = get("from_number").ok_or_else(|| permanent("the channel has no from_number"))?;
             // Status callbacks come back to the channel's URL (the one Twilio signs) + /status.
             let callback = format!("{}/status", get("public_url").unwrap_or("").trim_end_matches('/'));
-            twilio::send(client, &account, from, &recipient.value, &d.message.text, &callback).await.map(Some)
+            // Files go as MMS media that Twilio fetches by links of ours that expire.
+            let media: Vec<String> =
+                d.message.attachments.iter().filter(|a| a.has_content).take(10).map(|a| file_url(public_url, d, &a.id)).collect();
+            twilio::send(client, &account, from, &recipient.value, &d.message.text, &media, &callback).await.map(Some)
         }
         other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
     }

@@ -2309,9 +2309,12 @@ pub fn finish_job(conn: &mut dyn Conn, id: &JobId, outcome: &JobOutcome, jitter:
                 params![now, id.as_str()],
             )?;
             if let Some(m) = message {
+                // A provider that gives an id another message of the channel has (a bug of theirs)
+                // must not make the outcome unrecordable: the job would be leased and sent again.
                 conn.execute(
-                    "UPDATE messages SET delivery_status = 'sent', delivery_error = NULL, external_id = COALESCE(external_id, $1) \
-                     WHERE id = $2 AND delivery_status = 'queued'",
+                    "UPDATE messages SET delivery_status = 'sent', delivery_error = NULL, external_id = COALESCE(external_id, \
+                     CASE WHEN EXISTS (SELECT 1 FROM messages o WHERE o.channel_id = messages.channel_id AND o.external_id = $1 AND o.id <> $2) \
+                     THEN NULL ELSE $1 END) WHERE id = $2 AND delivery_status = 'queued'",
                     params![external_id.clone(), m.as_str()],
                 )?;
             }

@@ -1,7 +1,7 @@
 //! Handlers of the authenticated REST API under `/api/v1`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, JsonBody};
+use crate::extract::{AcceptLang, Auth, JsonBody};
 use crate::{AppState, LiveEvent, dto};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -448,6 +448,37 @@ pub async fn download_attachment(State(state): State<AppState>, auth: Auth, Path
     let id = parse_id(&id, AttachmentId::parse).map_err(|e| e.lang(auth.lang))?;
     let (attachment, bytes) = state.store.attachment(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
     Ok(download(attachment.content_type, &attachment.filename, bytes))
+}
+
+/// Types a file link may be served as: what providers need to see for media. Anything else
+/// goes out as bytes to save (never something a browser would run in our origin).
+const SHOWN_TYPES: &[&str] = &["image/jpeg", "image/png", "image/gif", "image/webp", "audio/", "video/", "application/pdf"];
+
+/// `GET /files/{channel}/{attachment}/{expires}/{signature}`: a file of the channel's workspace
+/// by a signed link that expires (`signature::file_link`); unknown, tampered and expired links
+/// all look alike (404).
+pub async fn public_file(
+    State(state): State<AppState>,
+    AcceptLang(lang): AcceptLang,
+    Path((channel, attachment, expires, signature)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    let missing = || ApiError::not_found().lang(lang);
+    let expires: i64 = expires.parse().map_err(|_| missing())?;
+    let channel = ChannelId::parse(&channel).map_err(|_| missing())?;
+    let attachment = AttachmentId::parse(&attachment).map_err(|_| missing())?;
+    let channel = state.store.channel(&channel).await.map_err(|_| missing())?;
+    let valid = switchboard_channels::signature::file_link_ok(&channel.secret, attachment.as_str(), expires, &signature);
+    if !valid || expires * 1000 < switchboard_store::now().millis() {
+        return Err(missing());
+    }
+    let (meta, bytes) = state.store.attachment(&channel.workspace_id, &attachment).await.map_err(|_| missing())?;
+    let shown = SHOWN_TYPES.iter().any(|t| meta.content_type.starts_with(t));
+    let content_type = if shown { meta.content_type.clone() } else { "application/octet-stream".to_owned() };
+    let mut response = download(content_type, &meta.filename, bytes);
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(response)
 }
 
 // ------------------------------------------------------------------ contacts

@@ -294,6 +294,15 @@ pub fn routes() -> Vec<Route> {
             || get(api::html_remote_images),
         ),
         r("get", "/api/v1/attachments/{id}", "Download an attachment's content", Auth::Bearer, None, 200, || get(api::download_attachment)),
+        r(
+            "get",
+            "/files/{channel}/{attachment}/{expires}/{signature}",
+            "A file by a signed link that expires (given to providers that fetch files, and to widget visitors)",
+            Auth::Signed,
+            None,
+            200,
+            || get(api::public_file),
+        ),
         r("get", "/api/v1/contacts", "List contacts with identities", Auth::Bearer, None, 200, || get(api::list_contacts)),
         r("get", "/api/v1/contacts/{id}", "One contact with identities", Auth::Bearer, None, 200, || get(api::get_contact)),
         r("post", "/api/v1/contacts/{id}/merge", "Merge another contact into this one", Auth::Bearer, Some(s::merge()), 201, || {

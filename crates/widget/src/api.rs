@@ -3,21 +3,18 @@
 
 use crate::limits::Limits;
 use crate::view::{self, Watch};
-use crate::{WidgetChannel, allowed_channel, visitor_of, widget_channel};
+use crate::{WidgetChannel, allowed_channel, visitor_of};
 use axum::Extension;
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channels::widget::MESSAGES_PER_MINUTE_PER_VISITOR;
-use switchboard_channels::widget::{
-    SiteUser, VerifiedUser, Visitor, VisitorMessage, WidgetContext, file_signature_ok, to_inbound, verify_user,
-};
+use switchboard_channels::widget::{SiteUser, VerifiedUser, Visitor, VisitorMessage, WidgetContext, to_inbound, verify_user};
 use switchboard_domain::conversation::{DeliveryStatus, Direction};
 use switchboard_domain::*;
 use switchboard_i18n::Lang;
@@ -358,33 +355,4 @@ pub async fn csat(
         .map_err(|e| ApiError::from(e).lang(lang))?;
     state.publish(LiveEvent::new(ws, "conversation.rated", json!({"conversation_id": conversation.id, "rating": rated.rating})));
     Ok((StatusCode::CREATED, Json(json!({"rating": rated.rating, "comment": rated.comment}))))
-}
-
-/// `GET /widget/v1/{channel}/files/{attachment}/{signature}`: a file of the visitor's
-/// conversation, by the signed link the widget was given. Served as a download, never rendered.
-pub async fn file(
-    State(state): State<AppState>,
-    Path((id, attachment, signature)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let lang = lang_of_headers(&headers);
-    let widget = widget_channel(&state, &id, lang).await?;
-    let attachment = AttachmentId::parse(&attachment).map_err(|_| ApiError::not_found().lang(lang))?;
-    if !file_signature_ok(&widget.channel.secret, &attachment, &signature) {
-        return Err(ApiError::not_found().lang(lang));
-    }
-    let (meta, bytes) =
-        state.store.attachment(&widget.channel.workspace_id, &attachment).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    let filename: String = meta.filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
-            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
 }

@@ -35,7 +35,6 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), cors));
     Router::new()
         .route("/widget.js", get(script))
-        .route("/widget/v1/{channel}/files/{attachment}/{signature}", get(api::file))
         .merge(api)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(std::sync::Arc::new(hub::Hub::default())))

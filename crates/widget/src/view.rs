@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use switchboard_channels::widget::{Visitor, file_signature};
+use switchboard_channels::widget::Visitor;
 use switchboard_domain::conversation::Direction;
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};
@@ -62,7 +62,11 @@ fn is_for_visitor(m: &Message) -> bool {
     }
 }
 
+/// How long a visitor's file links work: the view is built anew on every visit, with new links.
+const FILE_LINKS_LAST_S: i64 = 7 * 86_400;
+
 fn message(widget: &WidgetChannel, m: &Message, agents: &HashMap<AgentId, String>) -> Value {
+    let links_expire = switchboard_store::now().millis() / 1000 + FILE_LINKS_LAST_S;
     let files: Vec<Value> = m
         .attachments
         .iter()
@@ -70,7 +74,7 @@ fn message(widget: &WidgetChannel, m: &Message, agents: &HashMap<AgentId, String
         .map(|a| {
             json!({
                 "filename": a.filename, "content_type": a.content_type, "size": a.size,
-                "url": format!("/widget/v1/{}/files/{}/{}", widget.channel.id, a.id, file_signature(&widget.channel.secret, &a.id)),
+                "url": switchboard_channels::signature::file_link(widget.channel.id.as_str(), &widget.channel.secret, a.id.as_str(), links_expire),
             })
         })
         .collect();

@@ -59,7 +59,9 @@ async fn fake_twilio() -> (String, Calls) {
                     return (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"code": 20429, "message": "Too Many Requests"})))
                         .into_response();
                 }
-                (StatusCode::CREATED, axum::Json(json!({"sid": "SMf0e1d2c3b4a5968778695a4b3c2d1e0f", "status": "queued"}))).into_response()
+                // Each message its own sid, as Twilio gives them.
+                let sid = if n == 2 { "SMf0e1d2c3b4a5968778695a4b3c2d1e0f".to_owned() } else { format!("SM{n:032x}") };
+                (StatusCode::CREATED, axum::Json(json!({"sid": sid, "status": "queued"}))).into_response()
             }),
         )
         .route(
@@ -180,6 +182,24 @@ async fn messages_land_media_is_fetched_and_replies_are_sent_and_reported() {
     let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
     let after = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().expect("reply");
     assert_eq!(after["delivery_status"], "delivered");
+
+    // A reply with a file goes as MMS: Twilio fetches it from a link of ours that expires.
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG label");
+    let body = json!({"text": "Etykieta w załączniku.", "channel_id": sms_channel,
+                      "attachments": [{"filename": "label.png", "content_type": "image/png", "data_base64": png}]});
+    let (status, reply) = app.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
+    assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    let posts: Vec<(String, String, String)> =
+        calls.lock().expect("calls").iter().filter(|(p, _, _)| p.starts_with("messages")).cloned().collect();
+    let form: Vec<(String, String)> = form_urlencoded::parse(posts.last().expect("the MMS").2.as_bytes()).into_owned().collect();
+    let media: Vec<&String> = form.iter().filter(|(k, _)| k == "MediaUrl").map(|(_, v)| v).collect();
+    assert_eq!(media.len(), 1, "{form:?}");
+    let got = app.http.get(media[0].as_str()).send().await.expect("fetch");
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.bytes().await.expect("bytes").as_ref(), b"\x89PNG label");
 }
 
 fn urlencode(s: &str) -> String {

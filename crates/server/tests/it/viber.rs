@@ -56,7 +56,8 @@ async fn fake_viber() -> (String, Calls) {
                     return axum::Json(json!({"status": 12, "status_message": "too many requests"}));
                 }
                 // Beyond 2^53, as Viber's tokens are: it must survive as an exact number.
-                axum::Json(json!({"status": 0, "status_message": "ok", "message_token": 5741311828741550081_u64}))
+                // Each message its own token, as Viber gives them.
+                axum::Json(json!({"status": 0, "status_message": "ok", "message_token": 5741311828741550079_u64 + n as u64}))
             }),
         )
         .route(
@@ -174,4 +175,33 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
     let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
     let after = messages["items"].as_array().expect("items").iter().find(|m| m["id"] == reply["id"]).cloned().expect("reply");
     assert_eq!(after["delivery_status"], "delivered");
+
+    // A reply with a photo and a document: the text, then each file, which Viber fetches from a
+    // link of ours that expires (a picture inline, the document as a file with its name).
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let body = json!({"text": "Ось накладна.", "attachments": [
+        {"filename": "box.jpg", "content_type": "image/jpeg", "data_base64": b64(b"\xff\xd8\xff jpeg bytes")},
+        {"filename": "invoice.pdf", "content_type": "application/pdf", "data_base64": b64(b"%PDF-1.4 invoice")}]});
+    let (status, reply) = app.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
+    assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    let recorded = calls.lock().expect("calls").clone();
+    let (picture, file) = (&recorded[recorded.len() - 2].2, &recorded[recorded.len() - 1].2);
+    assert_eq!((picture["type"].as_str(), file["type"].as_str()), (Some("picture"), Some("file")), "{recorded:?}");
+    assert_eq!((file["file_name"].as_str(), file["size"].as_u64()), (Some("invoice.pdf"), Some(16)));
+    for (sent, bytes) in [(picture, &b"\xff\xd8\xff jpeg bytes"[..]), (file, &b"%PDF-1.4 invoice"[..])] {
+        let url = sent["media"].as_str().expect("media link");
+        assert!(url.starts_with(&app.base), "{url}");
+        let got = app.http.get(url).send().await.expect("fetch");
+        assert_eq!(got.status(), 200);
+        assert_eq!(got.bytes().await.expect("bytes").as_ref(), bytes);
+    }
+    // The link is signed for that file and that expiry only.
+    let url = file["media"].as_str().expect("media link");
+    let (head, signature) = url.rsplit_once('/').expect("signature");
+    let (_, expires) = head.rsplit_once('/').expect("expiry");
+    let later = format!("{}/{}/{signature}", &head[..head.len() - expires.len() - 1], expires.parse::<i64>().expect("seconds") + 1);
+    assert_eq!(app.http.get(later).send().await.expect("fetch").status(), 404);
 }

@@ -1423,3 +1423,18 @@ pub async fn pieces_of_one_message_sent_apart_become_one_message(backend: Backen
     assert_ne!(other.message_id, first.message_id);
     assert_eq!(w.store.messages(&w.ws.id, &other.conversation_id).await.expect("messages")[0].attachments.len(), 1);
 }
+
+pub async fn a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "crm").await;
+    let a = send(&w, &ch, msg("1", "u")).await;
+    let first = sent_reply(&w, &a.conversation_id, "ext-1").await;
+    // The provider (wrongly) answers the next reply with the same id: recorded as sent anyway,
+    // without the id, so that the job ends instead of being leased and sent again.
+    let second = sent_reply(&w, &a.conversation_id, "ext-1").await;
+    let messages = w.store.messages(&w.ws.id, &a.conversation_id).await.expect("messages");
+    let find = |id: &MessageId| messages.iter().find(|m| &m.id == id).cloned().expect("listed");
+    assert_eq!((find(&first.id).delivery_status, find(&first.id).external_id), (Some(DeliveryStatus::Sent), Some("ext-1".to_owned())));
+    assert_eq!((find(&second.id).delivery_status, find(&second.id).external_id), (Some(DeliveryStatus::Sent), None));
+    assert!(w.store.claim_jobs(10, 60_000).await.expect("claim").is_empty(), "nothing left to send");
+}
