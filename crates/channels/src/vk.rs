@@ -173,26 +173,13 @@ pub fn random_id(our_message_id: &str) -> i64 {
 
 /// "Test the connection": the community the token belongs to (`groups.getById`).
 pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
-    let url = format!("{}/groups.getById", base_url.trim_end_matches('/'));
-    let response = client.post(&url).bearer_auth(token).form(&[("v", API_VERSION)]).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach VK: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    if let Some(error) = answer.get("error") {
-        return Err(crate::SendError {
-            message: format!("VK refused the token: {}", error.get("error_msg").and_then(Value::as_str).unwrap_or("")),
-            retryable: false,
-            retry_after: None,
-        });
-    }
-    let name =
-        answer.pointer("/response/groups/0/name").or_else(|| answer.pointer("/response/0/name")).and_then(Value::as_str).unwrap_or("?");
+    let answer = call(client, base_url, token, "groups.getById", Vec::new()).await?;
+    let name = answer.pointer("/groups/0/name").or_else(|| answer.pointer("/0/name")).and_then(Value::as_str).unwrap_or("?");
     Ok(format!("the token is the community {name}'s"))
 }
 
-/// Sends a reply with `messages.send`; VK's id of it, stored as `{peer}:{id}`.
+/// Sends a reply with `messages.send` (with `attachments`, as `upload_file` gave them); VK's id
+/// of it, stored as `{peer}:{id}`.
 pub async fn send_message(
     client: &reqwest::Client,
     base_url: &str,
@@ -200,37 +187,111 @@ pub async fn send_message(
     peer: i64,
     random_id: i64,
     text: &str,
+    attachments: &[String],
 ) -> Result<String, crate::SendError> {
-    let url = format!("{}/messages.send", base_url.trim_end_matches('/'));
-    let form =
-        [("v", API_VERSION.to_owned()), ("peer_id", peer.to_string()), ("random_id", random_id.to_string()), ("message", text.to_owned())];
+    let mut form = vec![("peer_id", peer.to_string()), ("random_id", random_id.to_string()), ("message", text.to_owned())];
+    if !attachments.is_empty() {
+        form.push(("attachment", attachments.join(",")));
+    }
+    let answer = call(client, base_url, token, "messages.send", form).await?;
+    let id = answer.as_i64().unwrap_or_default();
+    Ok(external_id(peer, id))
+}
+
+/// Uploads one file of a reply for `peer` and saves it: what `messages.send` attaches
+/// (`photo{owner}_{id}` for JPEG, PNG and GIF pictures, `doc{owner}_{id}` for the rest). Each
+/// attempt uploads anew; the message itself is still posted once (its `random_id`).
+pub async fn upload_file(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    peer: i64,
+    filename: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Result<String, crate::SendError> {
+    let photo = matches!(content_type, "image/jpeg" | "image/png" | "image/gif");
+    let (server_method, field) = if photo { ("photos.getMessagesUploadServer", "photo") } else { ("docs.getMessagesUploadServer", "file") };
+    let mut ask = vec![("peer_id", peer.to_string())];
+    if !photo {
+        ask.push(("type", "doc".to_owned()));
+    }
+    let server = call(client, base_url, token, server_method, ask).await?;
+    let upload_url = server.get("upload_url").and_then(Value::as_str).ok_or_else(|| refused("VK gave no upload_url"))?;
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_owned())
+        .mime_str(content_type)
+        .map_err(|e| refused(&format!("{filename}: {e}")))?;
+    let uploaded: Value = client
+        .post(upload_url)
+        .multipart(reqwest::multipart::Form::new().part(field, part))
+        .send()
+        .await
+        .map_err(|e| crate::SendError { message: format!("cannot upload to VK: {}", e.without_url()), retryable: true, retry_after: None })?
+        .json()
+        .await
+        .map_err(|_| crate::SendError { message: "VK's upload server gave no JSON".into(), retryable: true, retry_after: None })?;
+    let text = |v: &Value, k: &str| v.get(k).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default();
+    if photo {
+        let saved = call(
+            client,
+            base_url,
+            token,
+            "photos.saveMessagesPhoto",
+            vec![("photo", text(&uploaded, "photo")), ("server", text(&uploaded, "server")), ("hash", text(&uploaded, "hash"))],
+        )
+        .await?;
+        let p = saved.get(0).ok_or_else(|| refused("VK saved no photo"))?;
+        Ok(format!("photo{}_{}", text(p, "owner_id"), text(p, "id")))
+    } else {
+        let saved =
+            call(client, base_url, token, "docs.save", vec![("file", text(&uploaded, "file")), ("title", filename.to_owned())]).await?;
+        let d = saved.get("doc").ok_or_else(|| refused("VK saved no document"))?;
+        Ok(format!("doc{}_{}", text(d, "owner_id"), text(d, "id")))
+    }
+}
+
+fn refused(message: &str) -> crate::SendError {
+    crate::SendError { message: message.to_owned(), retryable: false, retry_after: None }
+}
+
+/// One API method with the community's token; its `response`, or VK's error (flood control
+/// and VK's own failures are retried).
+async fn call(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    method: &str,
+    mut form: Vec<(&str, String)>,
+) -> Result<Value, crate::SendError> {
+    form.push(("v", API_VERSION.to_owned()));
+    let url = format!("{}/{method}", base_url.trim_end_matches('/'));
     let response = client.post(&url).bearer_auth(token).form(&form).send().await.map_err(|e| crate::SendError {
         message: format!("cannot reach VK: {}", e.without_url()),
         retryable: true,
         retry_after: None,
     })?;
     let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    let mut answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {
         let code = error.get("error_code").and_then(Value::as_i64);
         let message = error.get("error_msg").and_then(Value::as_str).unwrap_or("");
         // 6: too many requests per second; 9: flood control; 10: internal error.
         let retryable = matches!(code, Some(6 | 9 | 10)) || status.is_server_error();
         return Err(crate::SendError {
-            message: format!("VK refused the message: {message} ({})", code.unwrap_or_default()),
+            message: format!("VK refused {method}: {message} ({})", code.unwrap_or_default()),
             retryable,
             retry_after: None,
         });
     }
     if !status.is_success() {
         return Err(crate::SendError {
-            message: format!("VK answered {status}"),
+            message: format!("VK answered {status} to {method}"),
             retryable: status.is_server_error() || status.as_u16() == 429,
             retry_after: None,
         });
     }
-    let id = answer.get("response").and_then(Value::as_i64).unwrap_or_default();
-    Ok(external_id(peer, id))
+    Ok(answer.get_mut("response").map(Value::take).unwrap_or(Value::Null))
 }
 
 #[cfg(test)]

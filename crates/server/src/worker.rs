@@ -174,9 +174,6 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
             Ok(Some(last))
         }
         ChannelKind::Vk => {
-            if !d.message.attachments.is_empty() {
-                return Err(permanent("files cannot be sent on VK channels yet; send the text alone"));
-            }
             let token = d
                 .channel
                 .config
@@ -195,7 +192,17 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
                 .ok_or_else(|| permanent("no VK dialog to reply to"))?;
             // The same random_id on every attempt: VK drops a repeated send.
             let random_id = vk::random_id(d.message.id.as_str());
-            vk::send_message(client, base, token, peer, random_id, &d.message.text).await.map(Some)
+            // Each file is uploaded to VK first, then the message goes with them attached.
+            let mut attachments = Vec::new();
+            for a in d.message.attachments.iter().filter(|a| a.has_content) {
+                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
+                    message: format!("cannot read {}: {e}", a.filename),
+                    retryable: true,
+                    retry_after: None,
+                })?;
+                attachments.push(vk::upload_file(client, base, token, peer, &a.filename, &a.content_type, bytes).await?);
+            }
+            vk::send_message(client, base, token, peer, random_id, &d.message.text, &attachments).await.map(Some)
         }
         ChannelKind::Viber => {
             let token =

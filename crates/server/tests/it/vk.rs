@@ -35,6 +35,8 @@ async fn fake_vk() -> (String, Calls) {
     let calls: Calls = Default::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let host = base.clone();
+    let upload_host = move || host.clone();
     let app = axum::Router::new()
         .route(
             "/method/messages.send",
@@ -47,8 +49,41 @@ async fn fake_vk() -> (String, Calls) {
                 if n == 1 {
                     return axum::Json(json!({"error": {"error_code": 6, "error_msg": "Too many requests per second"}}));
                 }
-                axum::Json(json!({"response": 777}))
+                // Each message its own id, as VK gives them.
+                axum::Json(json!({"response": if n == 2 { 777 } else { 700 + n }}))
             }),
+        )
+        // Files of replies: the upload servers, the uploads, and saving them.
+        .route(
+            "/method/{upload_server}",
+            axum::routing::post(
+                move |State(calls): State<Calls>, axum::extract::Path(method): axum::extract::Path<String>, body: String| async move {
+                    calls.lock().expect("calls").push((format!("/method/{method}"), body));
+                    let host = upload_host();
+                    axum::Json(match method.as_str() {
+                        "photos.getMessagesUploadServer" => {
+                            json!({"response": {"upload_url": format!("{host}/upload/photo"), "album_id": -64}})
+                        }
+                        "docs.getMessagesUploadServer" => json!({"response": {"upload_url": format!("{host}/upload/doc")}}),
+                        "photos.saveMessagesPhoto" => json!({"response": [{"id": 456, "owner_id": -229876543}]}),
+                        "docs.save" => json!({"response": {"type": "doc", "doc": {"id": 789, "owner_id": -229876543}}}),
+                        _ => json!({"error": {"error_code": 3, "error_msg": "Unknown method passed"}}),
+                    })
+                },
+            ),
+        )
+        .route(
+            "/upload/{kind}",
+            axum::routing::post(
+                |State(calls): State<Calls>, axum::extract::Path(kind): axum::extract::Path<String>, raw: axum::body::Bytes| async move {
+                    calls.lock().expect("calls").push((format!("/upload/{kind}"), String::from_utf8_lossy(&raw).into_owned()));
+                    axum::Json(if kind == "photo" {
+                        json!({"server": 123, "photo": "[{\"photo\":\"abc\"}]", "hash": "h1"})
+                    } else {
+                        json!({"file": "f1"})
+                    })
+                },
+            ),
         )
         .route(
             "/method/groups.getById",
@@ -145,4 +180,36 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
     for part in ["v=5.199", "peer_id=611223344", &format!("random_id={random_id}"), "message="] {
         assert!(sends[0].contains(part), "{part} in {}", sends[0]);
     }
+
+    // A reply with a photo and a document: each uploaded to VK and saved, then one message with
+    // both attached.
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let body = json!({"text": "Вот накладная.", "attachments": [
+        {"filename": "box.jpg", "content_type": "image/jpeg", "data_base64": b64(b"jpeg bytes")},
+        {"filename": "invoice.pdf", "content_type": "application/pdf", "data_base64": b64(b"%PDF-1.4 invoice")}]});
+    let (status, reply) = app.call("POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    let sent = app.sent_reply(&conversation, &reply["id"]).await;
+    assert_eq!(sent["delivery_status"], "sent", "{sent}");
+    let recorded = calls.lock().expect("calls").clone();
+    // After the two sends of the first reply (and the fetched photo), in this order:
+    let paths: Vec<&str> = recorded.iter().map(|(p, _)| p.as_str()).filter(|p| !p.starts_with("/files/")).skip(2).collect();
+    assert_eq!(
+        paths,
+        [
+            "/method/photos.getMessagesUploadServer",
+            "/upload/photo",
+            "/method/photos.saveMessagesPhoto",
+            "/method/docs.getMessagesUploadServer",
+            "/upload/doc",
+            "/method/docs.save",
+            "/method/messages.send"
+        ]
+    );
+    let upload = &recorded.iter().find(|(p, _)| p == "/upload/doc").expect("upload").1;
+    assert!(upload.contains("filename=\"invoice.pdf\"") && upload.contains("%PDF-1.4 invoice"), "{upload}");
+    let last = &recorded.last().expect("send").1;
+    let form: Vec<(String, String)> = form_urlencoded::parse(last.as_bytes()).into_owned().collect();
+    assert!(form.contains(&("attachment".into(), "photo-229876543_456,doc-229876543_789".into())), "{form:?}");
 }
