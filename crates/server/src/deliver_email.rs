@@ -17,11 +17,7 @@ pub async fn send(store: &Arc<dyn Store>, d: &Delivery) -> Result<Option<String>
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no email address".into()))?;
     let mut attachments = Vec::with_capacity(d.message.attachments.len());
     for a in d.message.attachments.iter().filter(|a| a.has_content) {
-        let (_, content) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
-            message: format!("cannot read attachment {}: {e}", a.filename),
-            retryable: true,
-            retry_after: None,
-        })?;
+        let content = crate::worker::file_bytes(store, d, a).await?;
         attachments.push(OutboundAttachment { filename: a.filename.clone(), content_type: a.content_type.clone(), content });
     }
     let mail = OutboundEmail {

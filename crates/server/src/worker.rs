@@ -85,6 +85,16 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &
     }
 }
 
+/// The bytes of a reply's file, to upload to a provider.
+pub(crate) async fn file_bytes(store: &Arc<dyn Store>, d: &Delivery, a: &switchboard_store::Attachment) -> Result<Vec<u8>, SendError> {
+    let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
+        message: format!("cannot read {}: {e}", a.filename),
+        retryable: true,
+        retry_after: None,
+    })?;
+    Ok(bytes)
+}
+
 /// How long a provider may take to fetch a reply's file by its link.
 const FILE_LINKS_LAST_S: i64 = 24 * 3600;
 
@@ -144,11 +154,7 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
             // so only failures that sent nothing (429, 5xx, no connection) are retried at all.
             let mut last = telegram::send_message(client, base, token, chat, &d.message.text).await?;
             for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
-                    message: format!("cannot read {}: {e}", a.filename),
-                    retryable: true,
-                    retry_after: None,
-                })?;
+                let bytes = file_bytes(store, d, a).await?;
                 last = telegram::send_file(client, base, token, chat, &a.filename, &a.content_type, bytes).await?;
             }
             Ok(Some(last))
@@ -164,11 +170,7 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
                 last = whatsapp::send_text(client, &base, &phone_number_id, &token, to, &d.message.text).await?;
             }
             for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
-                    message: format!("cannot read {}: {e}", a.filename),
-                    retryable: true,
-                    retry_after: None,
-                })?;
+                let bytes = file_bytes(store, d, a).await?;
                 last = whatsapp::send_file(client, &base, &phone_number_id, &token, to, &a.filename, &a.content_type, bytes).await?;
             }
             Ok(Some(last))
@@ -195,11 +197,7 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
             // Each file is uploaded to VK first, then the message goes with them attached.
             let mut attachments = Vec::new();
             for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
-                    message: format!("cannot read {}: {e}", a.filename),
-                    retryable: true,
-                    retry_after: None,
-                })?;
+                let bytes = file_bytes(store, d, a).await?;
                 attachments.push(vk::upload_file(client, base, token, peer, &a.filename, &a.content_type, bytes).await?);
             }
             vk::send_message(client, base, token, peer, random_id, &d.message.text, &attachments).await.map(Some)
