@@ -55,27 +55,23 @@ fn default_region(channel: &Channel) -> Option<Region> {
     channel.config.get("default_region").and_then(Value::as_str).and_then(|r| r.parse().ok())
 }
 
-/// Publishes what a stored inbound message changed.
-fn announce(state: &AppState, channel: &Channel, outcome: &switchboard_store::IntakeOutcome) {
+/// Publishes what a stored inbound message changed. `visitor`: the widget visitor who wrote it
+/// (their socket learns of their first message by it, before it knows the conversation).
+pub fn announce(state: &AppState, channel: &Channel, outcome: &switchboard_store::IntakeOutcome, visitor: Option<&str>) {
     if !outcome.duplicate {
-        state.publish(LiveEvent::new(
-            &channel.workspace_id,
-            "message.created",
-            json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "contact_id": outcome.contact_id,
-                   "channel_id": channel.id, "new_conversation": outcome.new_conversation}),
-        ));
+        let mut data = json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "contact_id": outcome.contact_id,
+                              "channel_id": channel.id, "new_conversation": outcome.new_conversation});
+        if let Some(visitor) = visitor {
+            data["visitor"] = visitor.into();
+        }
+        state.publish(LiveEvent::new(&channel.workspace_id, "message.created", data));
     }
 }
 
 /// Stores a provider's message and announces it: every messenger hook takes messages so.
-pub async fn take_in(
-    state: &AppState,
-    channel: &Channel,
-    message: InboundMessage,
-    lang: Lang,
-) -> ApiResult<switchboard_store::IntakeOutcome> {
+async fn take_in(state: &AppState, channel: &Channel, message: InboundMessage, lang: Lang) -> ApiResult<switchboard_store::IntakeOutcome> {
     let outcome = state.store.intake(message).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    announce(state, channel, &outcome);
+    announce(state, channel, &outcome, None);
     Ok(outcome)
 }
 
@@ -118,7 +114,7 @@ pub async fn api_inbound(
     let ctx = ChannelContext { workspace_id: &channel.workspace_id, channel_id: &channel.id, default_region: default_region(&channel) };
     let inbound = to_inbound(parsed, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
     let outcome = state.store.intake(inbound).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    announce(&state, &channel, &outcome);
+    announce(&state, &channel, &outcome, None);
     Ok(intake_reply(&outcome))
 }
 
@@ -180,7 +176,7 @@ pub async fn take_in_email(state: &AppState, channel: &Channel, raw: &[u8]) -> A
     if let Some(report) = email.report {
         match state.store.record_delivery_report(report).await {
             Ok(outcome) => {
-                announce(state, channel, &outcome);
+                announce(state, channel, &outcome, None);
                 return Ok(outcome);
             }
             // A report about mail we did not send: kept as ordinary (automatic) mail.
@@ -189,7 +185,7 @@ pub async fn take_in_email(state: &AppState, channel: &Channel, raw: &[u8]) -> A
         }
     }
     let outcome = state.store.intake(email.message).await?;
-    announce(state, channel, &outcome);
+    announce(state, channel, &outcome, None);
     if outcome.new_conversation && !email.suppress_automatic_mail {
         acknowledge(state, channel, &config, &outcome).await;
     }
@@ -315,7 +311,7 @@ pub async fn telegram_inbound(
         TelegramEvent::Ignored => return Ok(Json(json!({"ok": true, "ignored": true}))),
     };
     let outcome = outcome.map_err(|e| ApiError::from(e).lang(lang))?;
-    announce(&state, &channel, &outcome);
+    announce(&state, &channel, &outcome, None);
     Ok(intake_reply(&outcome))
 }
 

@@ -167,7 +167,7 @@ pub fn presence_event(workspace: &WorkspaceId, agent: &AgentId, name: &str, stat
 }
 
 /// The caller's display name for colleagues: the signed-in person's, else the token's agent.
-pub async fn name_of(state: &AppState, auth: &Auth) -> String {
+pub(crate) async fn name_of(state: &AppState, auth: &Auth) -> String {
     if let Some(session) = &auth.session {
         return session.name.clone();
     }

@@ -156,15 +156,7 @@ pub async fn send(
     };
     let inbound = to_inbound(message, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
     let outcome = state.store.intake(inbound).await.map_err(|e| ApiError::from(e).lang(lang))?;
-    if !outcome.duplicate {
-        state.publish(LiveEvent::new(
-            &widget.channel.workspace_id,
-            "message.created",
-            json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "contact_id": outcome.contact_id,
-                   "channel_id": widget.channel.id, "new_conversation": outcome.new_conversation,
-                   "visitor": visitor.identity(&widget.channel.id).value()}),
-        ));
-    }
+    switchboard_web::hooks::announce(&state, &widget.channel, &outcome, Some(identity.value()));
     Ok(Json(json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "duplicate": outcome.duplicate})))
 }
 
@@ -251,16 +243,13 @@ pub async fn poll(
     }
 }
 
-/// Tells the agents with the conversation open that the visitor is typing.
-pub(crate) async fn visitor_typing(state: &AppState, widget: &WidgetChannel, visitor: &Visitor) {
-    let identity = visitor.identity(&widget.channel.id);
-    if let Ok(Some(c)) = state.store.visitor_conversation(&widget.channel.workspace_id, std::slice::from_ref(&identity)).await {
-        state.publish(LiveEvent::new(
-            &widget.channel.workspace_id,
-            "customer.typing",
-            json!({"conversation_id": c.id, "channel_id": widget.channel.id}),
-        ));
-    }
+/// Tells the agents with the visitor's conversation open that the visitor is typing.
+pub(crate) fn visitor_typing(state: &AppState, widget: &WidgetChannel, conversation: &ConversationId) {
+    state.publish(LiveEvent::new(
+        &widget.channel.workspace_id,
+        "customer.typing",
+        json!({"conversation_id": conversation, "channel_id": widget.channel.id}),
+    ));
 }
 
 /// `POST /widget/v1/{channel}/typing` (the socket says it itself).
@@ -268,7 +257,11 @@ pub async fn typing(State(state): State<AppState>, Path(id): Path<String>, heade
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
     let visitor = visitor_of(&widget, &headers, lang)?;
-    visitor_typing(&state, &widget, &visitor).await;
+    let identity = visitor.identity(&widget.channel.id);
+    let conversation = state.store.visitor_conversation(&widget.channel.workspace_id, std::slice::from_ref(&identity)).await;
+    if let Some(c) = conversation.map_err(|e| ApiError::from(e).lang(lang))? {
+        visitor_typing(&state, &widget, &c.id);
+    }
     Ok(Json(json!({"ok": true})))
 }
 

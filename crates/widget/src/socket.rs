@@ -113,9 +113,12 @@ async fn serve(state: AppState, hub: Arc<Hub>, widget: WidgetChannel, mut socket
                 let Frame::Text(text) = incoming else { continue };
                 let said: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 match said.get("type").and_then(Value::as_str) {
+                    // The socket knows the conversation already (none yet: nobody to tell).
                     Some("typing") if last_typing.elapsed() >= TYPING_EVERY => {
                         last_typing = tokio::time::Instant::now();
-                        visitor_typing(&state, &widget, &visitor).await;
+                        if let Some(c) = &watch.conversation {
+                            visitor_typing(&state, &widget, c);
+                        }
                     }
                     Some("seen") => {
                         let ids: Vec<String> = said.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).take(100).collect()).unwrap_or_default();
