@@ -151,7 +151,7 @@ pub fn local_id(scoped_value: &str) -> &str {
 /// POSTs the reply to the channel's URL, signed with the channel secret. A 2xx answer may name
 /// the receiver's own id for the message in `{"id": ...}`.
 pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload: &ApiOutbound) -> Result<Option<String>, SendError> {
-    let body = serde_json::to_vec(payload).map_err(|e| SendError { message: e.to_string(), retryable: false, retry_after: None })?;
+    let body = serde_json::to_vec(payload).map_err(|e| SendError::permanent(e.to_string()))?;
     let response = client
         .post(url)
         .header("content-type", "application/json")
@@ -160,7 +160,7 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
         .body(body)
         .send()
         .await
-        .map_err(|e| SendError { message: format!("cannot reach {url}: {e}"), retryable: true, retry_after: None })?;
+        .map_err(|e| SendError::retryable(format!("cannot reach {url}: {e}")))?;
     let status = response.status();
     if status.is_success() {
         let answer: Option<serde_json::Value> = response.json().await.ok();

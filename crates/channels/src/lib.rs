@@ -37,6 +37,16 @@ pub struct SendError {
 }
 
 impl SendError {
+    /// A failure that may pass (a 5xx, no connection): the job is tried again later.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: true, retry_after: None }
+    }
+
+    /// A refusal that trying again will not change.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false, retry_after: None }
+    }
+
     /// The `Retry-After` of an HTTP answer given in seconds (the form providers use).
     pub fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
         let seconds: u64 = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;

@@ -335,11 +335,12 @@ async fn call(
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, crate::SendError> {
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
-    let response = client.post(&url).json(body).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach Telegram: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let response = client
+        .post(&url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
     answer(method, response).await
 }
 
@@ -411,14 +412,15 @@ pub async fn send_file(
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
         .mime_str(content_type)
-        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false, retry_after: None })?;
+        .map_err(|e| crate::SendError::permanent(format!("{filename}: {e}")))?;
     let form = reqwest::multipart::Form::new().text("chat_id", chat.to_string()).part(field, part);
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
-    let response = client.post(&url).multipart(form).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach Telegram: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let response = client
+        .post(&url)
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
     let result = answer(method, response).await?;
     Ok(external_id(chat, result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default()))
 }
@@ -429,17 +431,12 @@ pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
 /// The bytes of a file the customer sent, by its file id: `getFile`, then the file itself.
 pub async fn download_file(client: &reqwest::Client, base_url: &str, bot_token: &str, file_id: &str) -> Result<Vec<u8>, crate::SendError> {
     let file = call(client, base_url, bot_token, "getFile", &serde_json::json!({"file_id": file_id})).await?;
-    let path = file.get("file_path").and_then(serde_json::Value::as_str).ok_or_else(|| crate::SendError {
-        message: "Telegram gave no file_path (the file may be over 20 MB)".into(),
-        retryable: false,
-        retry_after: None,
-    })?;
+    let path = file
+        .get("file_path")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| crate::SendError::permanent("Telegram gave no file_path (the file may be over 20 MB)"))?;
     let url = format!("{}/file/bot{bot_token}/{path}", base_url.trim_end_matches('/'));
-    let unreachable = |e: reqwest::Error| crate::SendError {
-        message: format!("cannot download from Telegram: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    };
+    let unreachable = |e: reqwest::Error| crate::SendError::retryable(format!("cannot download from Telegram: {}", e.without_url()));
     let mut response = client.get(&url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
@@ -449,8 +446,7 @@ pub async fn download_file(client: &reqwest::Client, base_url: &str, bot_token: 
             retry_after: None,
         });
     }
-    let too_large =
-        || crate::SendError { message: format!("the file is over {MAX_DOWNLOAD_BYTES} bytes"), retryable: false, retry_after: None };
+    let too_large = || crate::SendError::permanent(format!("the file is over {MAX_DOWNLOAD_BYTES} bytes"));
     if response.content_length().is_some_and(|n| n as usize > MAX_DOWNLOAD_BYTES) {
         return Err(too_large());
     }

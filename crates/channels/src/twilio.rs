@@ -128,20 +128,17 @@ pub struct Account<'a> {
 /// "Test the connection": the account the credentials open (`GET /Accounts/{sid}.json`).
 pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<String, crate::SendError> {
     let url = format!("{}/2010-04-01/Accounts/{}.json", account.base_url.trim_end_matches('/'), account.sid);
-    let response = client.get(&url).basic_auth(account.sid, Some(account.token)).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach Twilio: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let response = client
+        .get(&url)
+        .basic_auth(account.sid, Some(account.token))
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
     let status = response.status();
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     let text = |k: &str| answer.get(k).and_then(serde_json::Value::as_str).unwrap_or("?").to_owned();
     if !status.is_success() {
-        return Err(crate::SendError {
-            message: format!("Twilio answered {status}: {}", text("message")),
-            retryable: false,
-            retry_after: None,
-        });
+        return Err(crate::SendError::permanent(format!("Twilio answered {status}: {}", text("message"))));
     }
     Ok(format!("the account is {} ({})", text("friendly_name"), text("status")))
 }
@@ -160,9 +157,13 @@ pub async fn send(
     let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", account.base_url.trim_end_matches('/'), account.sid);
     let mut form = vec![("To", to), ("From", from), ("Body", text), ("StatusCallback", status_callback)];
     form.extend(media.iter().map(|m| ("MediaUrl", m.as_str())));
-    let response = client.post(&url).basic_auth(account.sid, Some(account.token)).form(&form).send().await.map_err(|e| {
-        crate::SendError { message: format!("cannot reach Twilio: {}", e.without_url()), retryable: true, retry_after: None }
-    })?;
+    let response = client
+        .post(&url)
+        .basic_auth(account.sid, Some(account.token))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
     let status = response.status();
     let retry_after = crate::SendError::retry_after_header(response.headers());
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
@@ -181,11 +182,7 @@ pub async fn send(
 /// The bytes of an MMS medium (Twilio may require the account's credentials for media).
 pub async fn download_media(client: &reqwest::Client, account: &Account<'_>, url: &str) -> Result<Vec<u8>, crate::SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable = |e: reqwest::Error| crate::SendError {
-        message: format!("cannot download from Twilio: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    };
+    let unreachable = |e: reqwest::Error| crate::SendError::retryable(format!("cannot download from Twilio: {}", e.without_url()));
     let mut response = client.get(url).basic_auth(account.sid, Some(account.token)).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
@@ -198,7 +195,7 @@ pub async fn download_media(client: &reqwest::Client, account: &Account<'_>, url
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX {
-            return Err(crate::SendError { message: format!("the file is over {MAX} bytes"), retryable: false, retry_after: None });
+            return Err(crate::SendError::permanent(format!("the file is over {MAX} bytes")));
         }
         bytes.extend_from_slice(&chunk);
     }

@@ -139,9 +139,13 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
 /// "Test the connection": the bot's account as Viber knows it (`get_account_info`).
 pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
     let url = format!("{}/get_account_info", base_url.trim_end_matches('/'));
-    let response = client.post(&url).header("x-viber-auth-token", token).json(&serde_json::json!({})).send().await.map_err(|e| {
-        crate::SendError { message: format!("cannot reach Viber: {}", e.without_url()), retryable: true, retry_after: None }
-    })?;
+    let response = client
+        .post(&url)
+        .header("x-viber-auth-token", token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => {
@@ -149,11 +153,10 @@ pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Res
             let webhook = answer.get("webhook").and_then(Value::as_str).filter(|w| !w.is_empty()).unwrap_or("none set");
             Ok(format!("the bot is {name}; its webhook: {webhook}"))
         }
-        _ => Err(crate::SendError {
-            message: format!("Viber refused the token: {}", answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")),
-            retryable: false,
-            retry_after: None,
-        }),
+        _ => Err(crate::SendError::permanent(format!(
+            "Viber refused the token: {}",
+            answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")
+        ))),
     }
 }
 
@@ -213,11 +216,13 @@ async fn send(
     message["min_api_version"] = Value::from(1);
     message["sender"] = serde_json::json!({"name": name});
     let url = format!("{}/send_message", base_url.trim_end_matches('/'));
-    let response = client.post(&url).header("x-viber-auth-token", token).json(&message).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach Viber: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let response = client
+        .post(&url)
+        .header("x-viber-auth-token", token)
+        .json(&message)
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
     let status = response.status();
     if !status.is_success() {
         return Err(crate::SendError {

@@ -227,10 +227,10 @@ pub async fn upload_file(
         .multipart(reqwest::multipart::Form::new().part(field, part))
         .send()
         .await
-        .map_err(|e| crate::SendError { message: format!("cannot upload to VK: {}", e.without_url()), retryable: true, retry_after: None })?
+        .map_err(|e| crate::SendError::retryable(format!("cannot upload to VK: {}", e.without_url())))?
         .json()
         .await
-        .map_err(|_| crate::SendError { message: "VK's upload server gave no JSON".into(), retryable: true, retry_after: None })?;
+        .map_err(|_| crate::SendError::retryable("VK's upload server gave no JSON"))?;
     let text = |v: &Value, k: &str| v.get(k).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default();
     if photo {
         let saved = call(
@@ -252,7 +252,7 @@ pub async fn upload_file(
 }
 
 fn refused(message: &str) -> crate::SendError {
-    crate::SendError { message: message.to_owned(), retryable: false, retry_after: None }
+    crate::SendError::permanent(message)
 }
 
 /// One API method with the community's token; its `response`, or VK's error (flood control
@@ -266,11 +266,13 @@ async fn call(
 ) -> Result<Value, crate::SendError> {
     form.push(("v", API_VERSION.to_owned()));
     let url = format!("{}/{method}", base_url.trim_end_matches('/'));
-    let response = client.post(&url).bearer_auth(token).form(&form).send().await.map_err(|e| crate::SendError {
-        message: format!("cannot reach VK: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let response = client
+        .post(&url)
+        .bearer_auth(token)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| crate::SendError::retryable(format!("cannot reach VK: {}", e.without_url())))?;
     let status = response.status();
     let mut answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {

@@ -260,7 +260,7 @@ async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendErro
 }
 
 fn unreachable(e: reqwest::Error) -> crate::SendError {
-    crate::SendError { message: format!("cannot reach WhatsApp: {}", e.without_url()), retryable: true, retry_after: None }
+    crate::SendError::retryable(format!("cannot reach WhatsApp: {}", e.without_url()))
 }
 
 /// Sends one message object (`{"type": "text", "text": {...}}` and the like) to `to`; its wamid.
@@ -313,7 +313,7 @@ pub async fn send_file(
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
         .mime_str(content_type)
-        .map_err(|e| crate::SendError { message: format!("{filename}: {e}"), retryable: false, retry_after: None })?;
+        .map_err(|e| crate::SendError::permanent(format!("{filename}: {e}")))?;
     let form =
         reqwest::multipart::Form::new().text("messaging_product", "whatsapp").text("type", content_type.to_owned()).part("file", part);
     let url = format!("{}/{phone_number_id}/media", base_url.trim_end_matches('/'));
@@ -322,11 +322,7 @@ pub async fn send_file(
         return Err(graph_error("the upload", response).await);
     }
     let uploaded: Value = response.json().await.unwrap_or(Value::Null);
-    let media = uploaded.get("id").and_then(Value::as_str).ok_or_else(|| crate::SendError {
-        message: "WhatsApp gave no media id".into(),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let media = uploaded.get("id").and_then(Value::as_str).ok_or_else(|| crate::SendError::retryable("WhatsApp gave no media id"))?;
     let kind = match content_type.split('/').next() {
         Some("image") if content_type != "image/svg+xml" => "image",
         Some("audio") => "audio",
@@ -361,17 +357,12 @@ pub async fn download_media(client: &reqwest::Client, base_url: &str, token: &st
         return Err(graph_error("the media lookup", response).await);
     }
     let info: Value = response.json().await.unwrap_or(Value::Null);
-    let file_url = info.get("url").and_then(Value::as_str).ok_or_else(|| crate::SendError {
-        message: "WhatsApp gave no media url".into(),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let file_url = info.get("url").and_then(Value::as_str).ok_or_else(|| crate::SendError::retryable("WhatsApp gave no media url"))?;
     let mut response = client.get(file_url).bearer_auth(token).send().await.map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(graph_error("the download", response).await);
     }
-    let too_large =
-        || crate::SendError { message: format!("the file is over {MAX_MEDIA_BYTES} bytes"), retryable: false, retry_after: None };
+    let too_large = || crate::SendError::permanent(format!("the file is over {MAX_MEDIA_BYTES} bytes"));
     if response.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
         return Err(too_large());
     }

@@ -10,7 +10,7 @@ use switchboard_store::{Delivery, Store};
 
 /// Sends `d` and answers with the Message-ID it carried.
 pub async fn send(store: &Arc<dyn Store>, d: &Delivery) -> Result<Option<String>, SendError> {
-    let permanent = |message: String| SendError { message, retryable: false, retry_after: None };
+    let permanent = SendError::permanent;
     let config = EmailConfig::from_json(&d.channel.config).map_err(|(field, detail)| permanent(format!("{field}: {detail}")))?;
     let smtp = config.smtp.as_ref().ok_or_else(|| permanent("the channel has no SMTP server configured".into()))?;
     let from_address = config.address.clone().ok_or_else(|| permanent("the channel has no support address".into()))?;

@@ -87,11 +87,10 @@ async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &
 
 /// The bytes of a reply's file, to upload to a provider.
 pub(crate) async fn file_bytes(store: &Arc<dyn Store>, d: &Delivery, a: &switchboard_store::Attachment) -> Result<Vec<u8>, SendError> {
-    let (_, bytes) = store.attachment(&d.channel.workspace_id, &a.id).await.map_err(|e| SendError {
-        message: format!("cannot read {}: {e}", a.filename),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let (_, bytes) = store
+        .attachment(&d.channel.workspace_id, &a.id)
+        .await
+        .map_err(|e| SendError::retryable(format!("cannot read {}: {e}", a.filename)))?;
     Ok(bytes)
 }
 
@@ -119,7 +118,7 @@ fn outcome_of(e: SendError) -> JobOutcome {
 }
 
 async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str, d: &Delivery) -> Result<Option<String>, SendError> {
-    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false, retry_after: None };
+    let permanent = |message: &str| SendError::permanent(message.to_owned());
     let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
     match d.channel.kind {
         ChannelKind::Api => {
@@ -246,18 +245,14 @@ async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str
 /// Downloads a file a customer sent through a provider that keeps it (a Telegram file id) into
 /// the attachment store. A retried job whose file arrived meanwhile has nothing to do.
 async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> Result<(), SendError> {
-    let permanent = |message: &str| SendError { message: message.to_owned(), retryable: false, retry_after: None };
+    let permanent = |message: &str| SendError::permanent(message.to_owned());
     let id = job
         .payload
         .get("attachment_id")
         .and_then(|a| a.as_str())
         .and_then(|a| switchboard_domain::AttachmentId::parse(a).ok())
         .ok_or_else(|| permanent("job has no attachment_id"))?;
-    let source = store.attachment_source(&id).await.map_err(|e| SendError {
-        message: format!("cannot load the attachment: {e}"),
-        retryable: true,
-        retry_after: None,
-    })?;
+    let source = store.attachment_source(&id).await.map_err(|e| SendError::retryable(format!("cannot load the attachment: {e}")))?;
     if source.has_content {
         return Ok(());
     }
@@ -290,17 +285,13 @@ async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job:
         }
         _ => return Err(permanent("no way to fetch this attachment")),
     };
-    store.store_attachment_content(&id, bytes).await.map(|_| ()).map_err(|e| SendError {
-        message: format!("cannot store the file: {e}"),
-        retryable: true,
-        retry_after: None,
-    })
+    store.store_attachment_content(&id, bytes).await.map(|_| ()).map_err(|e| SendError::retryable(format!("cannot store the file: {e}")))
 }
 
 /// (API base URL, phone number id, access token) of a WhatsApp channel.
 fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, String, String), SendError> {
     let get = |key: &str| channel.config.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let missing = |key: &str| SendError { message: format!("the channel has no {key}"), retryable: false, retry_after: None };
+    let missing = |key: &str| SendError::permanent(format!("the channel has no {key}"));
     Ok((
         get("api_base_url").unwrap_or_else(|| whatsapp::API_BASE_URL.to_owned()),
         get("phone_number_id").ok_or_else(|| missing("phone_number_id"))?,
@@ -311,11 +302,7 @@ fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, St
 /// A file at a provider's public link (VK's, Viber's CDN), at most 25 MB.
 async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable = |e: reqwest::Error| SendError {
-        message: format!("cannot download the file: {}", e.without_url()),
-        retryable: true,
-        retry_after: None,
-    };
+    let unreachable = |e: reqwest::Error| SendError::retryable(format!("cannot download the file: {}", e.without_url()));
     let mut response = client.get(url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
@@ -328,7 +315,7 @@ async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendEr
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX {
-            return Err(SendError { message: format!("the file is over {MAX} bytes"), retryable: false, retry_after: None });
+            return Err(SendError::permanent(format!("the file is over {MAX} bytes")));
         }
         bytes.extend_from_slice(&chunk);
     }
