@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, callApi } from "./support.mjs";
 
 const BIN = process.env.SWITCHBOARD_BIN;
 assert.ok(BIN, "SWITCHBOARD_BIN must name the switchboard binary");
@@ -60,10 +60,7 @@ before(async () => {
   shopOrigin = `http://127.0.0.1:${shop.address().port}`;
   evil = await site(() => channel);
   evilOrigin = `http://127.0.0.1:${evil.address().port}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -74,14 +71,8 @@ after(async () => {
   if (data) rmSync(data, { recursive: true, force: true });
 });
 
-async function api(method, path, body) {
-  const r = await fetch(base + path, {
-    method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  const json = await r.json();
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
+function api(method, path, body) {
+  return callApi(base, token, method, path, body);
 }
 
 /** Polls `probe` until it returns something truthy (bounded). */

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, callApi } from "./support.mjs";
 
 const BIN = process.env.SWITCHBOARD_BIN;
 assert.ok(BIN, "SWITCHBOARD_BIN must name the switchboard binary");
@@ -72,11 +72,7 @@ before(async () => {
   });
   base = found.listening;
   setupUrl = found.setup;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -86,14 +82,8 @@ after(async () => {
   if (data) rmSync(data, { recursive: true, force: true });
 });
 
-async function api(method, path, body) {
-  const r = await fetch(base + path, {
-    method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body && JSON.stringify(body),
-  });
-  const json = await r.json();
-  assert.ok(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
+function api(method, path, body) {
+  return callApi(base, token, method, path, body);
 }
 
 /** A message from a customer through the signed API hook, as an integrating system sends it. */
