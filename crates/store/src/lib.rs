@@ -10,10 +10,8 @@ pub mod pool;
 pub mod sql;
 pub mod writer;
 
-mod accounts;
 mod queries;
 mod sql_store;
-mod widget;
 
 pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Result, StoreError};

@@ -1,11 +1,12 @@
 //! `SqlStore`: the store traits implemented once over any backend's connections. Writes go
 //! through the group-commit writer, reads through the read pool.
 
-use crate::accounts;
 use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
-use crate::queries as q;
+use crate::queries::{
+    StoredBlob, accounts, canned, channels, contacts, conversations, intake, jobs, mailbox, messages, notifications, widget, workspaces,
+};
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
 use crate::*;
@@ -70,14 +71,14 @@ impl SqlStore {
     }
 
     /// Moves the bytes of `attachments` into the blob store; what each became, in order.
-    async fn store_blobs(&self, attachments: &mut [AttachmentMeta]) -> Result<Vec<Option<q::StoredBlob>>> {
+    async fn store_blobs(&self, attachments: &mut [AttachmentMeta]) -> Result<Vec<Option<StoredBlob>>> {
         let mut stored = Vec::with_capacity(attachments.len());
         for attachment in attachments {
             stored.push(match attachment.content.take() {
                 Some(bytes) => {
                     let size = bytes.len() as u64;
                     let sha = self.blobs.put(bytes).await?;
-                    Some(q::StoredBlob { sha256: sha, size })
+                    Some(StoredBlob { sha256: sha, size })
                 }
                 None => None,
             });
@@ -107,82 +108,82 @@ impl LiveEvents for SqlStore {
 #[async_trait]
 impl WorkspaceStore for SqlStore {
     async fn ensure_default_workspace(&self) -> Result<Workspace> {
-        self.write(q::ensure_default_workspace).await
+        self.write(workspaces::ensure_default_workspace).await
     }
     async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace> {
         let (slug, name) = (slug.to_owned(), name.to_owned());
-        self.write(move |c| q::create_workspace(c, &slug, &name)).await
+        self.write(move |c| workspaces::create_workspace(c, &slug, &name)).await
     }
     async fn workspace(&self, id: &WorkspaceId) -> Result<Workspace> {
         let id = id.clone();
-        self.read(move |c| q::workspace(c, &id)).await
+        self.read(move |c| workspaces::workspace(c, &id)).await
     }
     async fn workspace_by_slug(&self, slug: &str) -> Result<Workspace> {
         let slug = slug.to_owned();
-        self.read(move |c| q::workspace_by_slug(c, &slug)).await
+        self.read(move |c| workspaces::workspace_by_slug(c, &slug)).await
     }
     async fn create_token(&self, workspace: &WorkspaceId, name: &str, role: Role) -> Result<CreatedToken> {
         let (ws, name, token) = (workspace.clone(), name.to_owned(), random_token());
-        self.write(move |c| q::create_token(c, &ws, &name, role, &token)).await
+        self.write(move |c| workspaces::create_token(c, &ws, &name, role, &token)).await
     }
     async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
         let token = token.to_owned();
-        self.read(move |c| q::authenticate(c, &token)).await
+        self.read(move |c| workspaces::authenticate(c, &token)).await
     }
     async fn list_agents(&self, workspace: &WorkspaceId) -> Result<Vec<Agent>> {
         let ws = workspace.clone();
-        self.read(move |c| q::list_agents(c, &ws)).await
+        self.read(move |c| workspaces::list_agents(c, &ws)).await
     }
     async fn create_team(&self, workspace: &WorkspaceId, name: &str, members: &[AgentId]) -> Result<Team> {
         let (ws, name, members) = (workspace.clone(), name.to_owned(), members.to_vec());
-        self.write(move |c| q::create_team(c, &ws, &name, &members)).await
+        self.write(move |c| workspaces::create_team(c, &ws, &name, &members)).await
     }
     async fn list_teams(&self, workspace: &WorkspaceId) -> Result<Vec<Team>> {
         let ws = workspace.clone();
-        self.read(move |c| q::list_teams(c, &ws)).await
+        self.read(move |c| workspaces::list_teams(c, &ws)).await
     }
     async fn set_team_members(&self, workspace: &WorkspaceId, team: &TeamId, members: &[AgentId]) -> Result<Team> {
         let (ws, team, members) = (workspace.clone(), team.clone(), members.to_vec());
-        self.write(move |c| q::set_team_members(c, &ws, &team, &members)).await
+        self.write(move |c| workspaces::set_team_members(c, &ws, &team, &members)).await
     }
     async fn list_tokens(&self, workspace: &WorkspaceId) -> Result<Vec<TokenInfo>> {
         let ws = workspace.clone();
-        self.read(move |c| q::list_tokens(c, &ws)).await
+        self.read(move |c| workspaces::list_tokens(c, &ws)).await
     }
     async fn revoke_token(&self, workspace: &WorkspaceId, id: &TokenId) -> Result<()> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| q::revoke_token(c, &ws, &id)).await
+        self.write(move |c| workspaces::revoke_token(c, &ws, &id)).await
     }
     async fn set_windows(&self, workspace: &WorkspaceId, windows: switchboard_domain::pick::Windows) -> Result<Workspace> {
         let ws = workspace.clone();
-        self.write(move |c| q::set_windows(c, &ws, windows)).await
+        self.write(move |c| workspaces::set_windows(c, &ws, windows)).await
     }
 }
 
 #[async_trait]
 impl ChannelStore for SqlStore {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel> {
-        self.write(move |c| q::create_channel(c, &channel)).await
+        self.write(move |c| channels::create_channel(c, &channel)).await
     }
     async fn channel(&self, id: &ChannelId) -> Result<Channel> {
         if let Some(channel) = self.channels.get(id) {
             return Ok(channel);
         }
         let id = id.clone();
-        let channel = self.read(move |c| q::channel(c, &id)).await?;
+        let channel = self.read(move |c| channels::channel(c, &id)).await?;
         self.channels.put(&channel);
         Ok(channel)
     }
     async fn list_channels(&self, workspace: &WorkspaceId) -> Result<Vec<Channel>> {
         let ws = workspace.clone();
-        self.read(move |c| q::list_channels(c, &ws)).await
+        self.read(move |c| channels::list_channels(c, &ws)).await
     }
     async fn channels_of_kind(&self, kind: ChannelKind) -> Result<Vec<Channel>> {
-        self.read(move |c| q::channels_of_kind(c, kind)).await
+        self.read(move |c| channels::channels_of_kind(c, kind)).await
     }
     async fn update_channel(&self, workspace: &WorkspaceId, id: &ChannelId, name: &str, config: serde_json::Value) -> Result<Channel> {
         let (ws, id, name) = (workspace.clone(), id.clone(), name.to_owned());
-        let channel = self.write(move |c| q::update_channel(c, &ws, &id, &name, &config)).await?;
+        let channel = self.write(move |c| channels::update_channel(c, &ws, &id, &name, &config)).await?;
         // Webhooks read channels through the cache: the new configuration applies at once.
         self.channels.put(&channel);
         Ok(channel)
@@ -197,15 +198,15 @@ impl IntakeStore for SqlStore {
         // whose message then turns out a duplicate is simply shared or left unreferenced.
         let stored = self.store_blobs(&mut message.attachments).await?;
         let received_at = now();
-        self.write(move |c| q::intake(c, &message, &stored, received_at)).await
+        self.write(move |c| intake::intake(c, &message, &stored, received_at)).await
     }
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
         let received_at = now();
-        self.write(move |c| q::record_delivery_report(c, &report, received_at)).await
+        self.write(move |c| intake::record_delivery_report(c, &report, received_at)).await
     }
     async fn record_edit(&self, channel: &ChannelId, external_id: &str, text: &str, edited_at: Timestamp) -> Result<Option<Message>> {
         let (channel, external_id, text) = (channel.clone(), external_id.to_owned(), text.to_owned());
-        self.write(move |c| q::record_edit(c, &channel, &external_id, &text, edited_at)).await
+        self.write(move |c| messages::record_edit(c, &channel, &external_id, &text, edited_at)).await
     }
 }
 
@@ -218,19 +219,19 @@ impl ConversationStore for SqlStore {
         page: PageRequest<'_>,
     ) -> Result<Page<Conversation>> {
         let (ws, filter, cursor, limit) = (workspace.clone(), filter.clone(), page.cursor.map(str::to_owned), page.limit);
-        self.read(move |c| q::list_conversations(c, &ws, &filter, PageRequest { cursor: cursor.as_deref(), limit })).await
+        self.read(move |c| conversations::list_conversations(c, &ws, &filter, PageRequest { cursor: cursor.as_deref(), limit })).await
     }
     async fn count_conversations(&self, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64> {
         let (ws, filter) = (workspace.clone(), filter.clone());
-        self.read(move |c| q::count_conversations(c, &ws, &filter)).await
+        self.read(move |c| conversations::count_conversations(c, &ws, &filter)).await
     }
     async fn inbox_counts(&self, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts> {
         let (ws, agent, teams) = (workspace.clone(), agent.clone(), teams.to_vec());
-        self.read(move |c| q::inbox_counts(c, &ws, &agent, &teams)).await
+        self.read(move |c| conversations::inbox_counts(c, &ws, &agent, &teams)).await
     }
     async fn conversation(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.read(move |c| q::conversation(c, &ws, &id)).await
+        self.read(move |c| conversations::conversation(c, &ws, &id)).await
     }
     async fn update_conversation(
         &self,
@@ -240,11 +241,11 @@ impl ConversationStore for SqlStore {
         actor: Actor,
     ) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| q::update_conversation(c, &ws, &id, &patch, &actor)).await
+        self.write(move |c| conversations::update_conversation(c, &ws, &id, &patch, &actor)).await
     }
     async fn messages(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
-        self.read(move |c| q::messages(c, &ws, &id)).await
+        self.read(move |c| messages::messages(c, &ws, &id)).await
     }
     async fn post_agent_message(
         &self,
@@ -255,7 +256,7 @@ impl ConversationStore for SqlStore {
     ) -> Result<Message> {
         let stored = self.store_blobs(&mut message.attachments).await?;
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
-        self.write(move |c| q::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
+        self.write(move |c| messages::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
     }
     async fn queue_automatic_reply(
         &self,
@@ -266,37 +267,37 @@ impl ConversationStore for SqlStore {
         per_hour: i64,
     ) -> Result<Option<Message>> {
         let (ws, id, ch, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
-        self.write(move |c| q::queue_automatic_reply(c, &ws, &id, &ch, &text, per_hour)).await
+        self.write(move |c| messages::queue_automatic_reply(c, &ws, &id, &ch, &text, per_hour)).await
     }
     async fn message_html(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String> {
         let (ws, id) = (workspace.clone(), message.clone());
-        self.read(move |c| q::message_html(c, &ws, &id)).await
+        self.read(move |c| messages::message_html(c, &ws, &id)).await
     }
     async fn html_remote_images(&self, workspace: &WorkspaceId, message: &MessageId) -> Result<String> {
         let (ws, id) = (workspace.clone(), message.clone());
-        self.read(move |c| q::html_remote_images(c, &ws, &id)).await
+        self.read(move |c| messages::html_remote_images(c, &ws, &id)).await
     }
     async fn audit_log(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
-        self.read(move |c| q::audit_log(c, &ws, &id)).await
+        self.read(move |c| conversations::audit_log(c, &ws, &id)).await
     }
     async fn attachment_source(&self, id: &AttachmentId) -> Result<AttachmentSource> {
         let id = id.clone();
-        self.read(move |c| q::attachment_source(c, &id)).await
+        self.read(move |c| jobs::attachment_source(c, &id)).await
     }
     async fn store_attachment_content(&self, id: &AttachmentId, bytes: Vec<u8>) -> Result<Message> {
         // The file first (fsync'd), then the row that points at it.
         let size = bytes.len() as u64;
         let sha256 = self.blobs.put(bytes).await?;
-        let (id, blob) = (id.clone(), q::StoredBlob { sha256, size });
-        self.write(move |c| q::set_attachment_content(c, &id, &blob)).await
+        let (id, blob) = (id.clone(), StoredBlob { sha256, size });
+        self.write(move |c| jobs::set_attachment_content(c, &id, &blob)).await
     }
     async fn attachment(&self, workspace: &WorkspaceId, id: &AttachmentId) -> Result<(Attachment, Vec<u8>)> {
         let (ws, id) = (workspace.clone(), id.clone());
-        let (attachment, content) = self.read(move |c| q::attachment(c, &ws, &id)).await?;
+        let (attachment, content) = self.read(move |c| messages::attachment(c, &ws, &id)).await?;
         let bytes = match content {
-            q::AttachmentContent::InDatabase(bytes) => bytes,
-            q::AttachmentContent::Blob(sha) => self.blobs.get(&sha).await?,
+            messages::AttachmentContent::InDatabase(bytes) => bytes,
+            messages::AttachmentContent::Blob(sha) => self.blobs.get(&sha).await?,
         };
         Ok((attachment, bytes))
     }
@@ -308,7 +309,7 @@ impl ConversationStore for SqlStore {
         error: Option<String>,
     ) -> Result<Option<Message>> {
         let (ch, external_id) = (channel.clone(), external_id.to_owned());
-        self.write(move |c| q::record_delivery_by_external(c, &ch, &external_id, status, error.as_deref())).await
+        self.write(move |c| messages::record_delivery_by_external(c, &ch, &external_id, status, error.as_deref())).await
     }
     async fn record_delivery(
         &self,
@@ -318,7 +319,7 @@ impl ConversationStore for SqlStore {
         error: Option<String>,
     ) -> Result<Message> {
         let (ch, id) = (channel.clone(), message.clone());
-        self.write(move |c| q::record_delivery(c, &ch, &id, status, error.as_deref())).await
+        self.write(move |c| messages::record_delivery(c, &ch, &id, status, error.as_deref())).await
     }
 }
 
@@ -326,35 +327,35 @@ impl ConversationStore for SqlStore {
 impl ContactStore for SqlStore {
     async fn list_contacts(&self, workspace: &WorkspaceId, page: PageRequest<'_>) -> Result<Page<Contact>> {
         let (ws, cursor, limit) = (workspace.clone(), page.cursor.map(str::to_owned), page.limit);
-        self.read(move |c| q::list_contacts(c, &ws, PageRequest { cursor: cursor.as_deref(), limit })).await
+        self.read(move |c| contacts::list_contacts(c, &ws, PageRequest { cursor: cursor.as_deref(), limit })).await
     }
     async fn contact(&self, workspace: &WorkspaceId, id: &ContactId) -> Result<Contact> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.read(move |c| q::contact(c, &ws, &id)).await
+        self.read(move |c| contacts::contact(c, &ws, &id)).await
     }
     async fn merge_contacts(&self, workspace: &WorkspaceId, survivor: &ContactId, other: &ContactId, actor: Actor) -> Result<MergeRecord> {
         let (ws, a, b) = (workspace.clone(), survivor.clone(), other.clone());
-        self.write(move |c| q::merge_contacts(c, &ws, &a, &b, &actor)).await
+        self.write(move |c| contacts::merge_contacts(c, &ws, &a, &b, &actor)).await
     }
     async fn undo_merge(&self, workspace: &WorkspaceId, merge: &MergeId, actor: Actor) -> Result<MergeRecord> {
         let (ws, id) = (workspace.clone(), merge.clone());
-        self.write(move |c| q::undo_merge(c, &ws, &id, &actor)).await
+        self.write(move |c| contacts::undo_merge(c, &ws, &id, &actor)).await
     }
     async fn merge_record(&self, workspace: &WorkspaceId, merge: &MergeId) -> Result<MergeRecord> {
         let (ws, id) = (workspace.clone(), merge.clone());
-        self.read(move |c| q::merge_record(c, &ws, &id)).await
+        self.read(move |c| contacts::merge_record(c, &ws, &id)).await
     }
     async fn merge_suggestions(&self, workspace: &WorkspaceId) -> Result<Vec<MergeSuggestion>> {
         let ws = workspace.clone();
-        self.read(move |c| q::merge_suggestions(c, &ws)).await
+        self.read(move |c| contacts::merge_suggestions(c, &ws)).await
     }
     async fn dismiss_suggestion(&self, workspace: &WorkspaceId, id: &SuggestionId, actor: Actor) -> Result<MergeSuggestion> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| q::dismiss_suggestion(c, &ws, &id, &actor)).await
+        self.write(move |c| contacts::dismiss_suggestion(c, &ws, &id, &actor)).await
     }
     async fn update_contact(&self, workspace: &WorkspaceId, id: &ContactId, update: ContactUpdate, actor: Actor) -> Result<Contact> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| q::update_contact(c, &ws, &id, &update, &actor)).await
+        self.write(move |c| contacts::update_contact(c, &ws, &id, &update, &actor)).await
     }
 }
 
@@ -362,15 +363,15 @@ impl ContactStore for SqlStore {
 impl NotificationStore for SqlStore {
     async fn notifications(&self, workspace: &WorkspaceId, agent: &AgentId, limit: usize) -> Result<Vec<Notification>> {
         let (ws, agent) = (workspace.clone(), agent.clone());
-        self.read(move |c| q::notifications(c, &ws, &agent, limit)).await
+        self.read(move |c| notifications::notifications(c, &ws, &agent, limit)).await
     }
     async fn unread_notifications(&self, agent: &AgentId) -> Result<i64> {
         let agent = agent.clone();
-        self.read(move |c| q::unread_notifications(c, &agent)).await
+        self.read(move |c| notifications::unread_notifications(c, &agent)).await
     }
     async fn mark_notifications_read(&self, agent: &AgentId, one: Option<&NotificationId>) -> Result<i64> {
         let (agent, one) = (agent.clone(), one.cloned());
-        self.write(move |c| q::mark_notifications_read(c, &agent, one.as_ref())).await
+        self.write(move |c| notifications::mark_notifications_read(c, &agent, one.as_ref())).await
     }
 }
 
@@ -378,15 +379,15 @@ impl NotificationStore for SqlStore {
 impl CannedReplyStore for SqlStore {
     async fn list_canned(&self, workspace: &WorkspaceId) -> Result<Vec<CannedReply>> {
         let ws = workspace.clone();
-        self.read(move |c| q::list_canned(c, &ws)).await
+        self.read(move |c| canned::list_canned(c, &ws)).await
     }
     async fn save_canned(&self, workspace: &WorkspaceId, id: Option<&CannedReplyId>, title: &str, body: &str) -> Result<CannedReply> {
         let (ws, id, title, body) = (workspace.clone(), id.cloned(), title.to_owned(), body.to_owned());
-        self.write(move |c| q::save_canned(c, &ws, id.as_ref(), &title, &body)).await
+        self.write(move |c| canned::save_canned(c, &ws, id.as_ref(), &title, &body)).await
     }
     async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| q::delete_canned(c, &ws, &id)).await
+        self.write(move |c| canned::delete_canned(c, &ws, &id)).await
     }
 }
 
@@ -457,25 +458,25 @@ impl AccountStore for SqlStore {
 impl MailboxStore for SqlStore {
     async fn mailbox_cursor(&self, channel: &ChannelId, folder: &str) -> Result<Option<(u32, u32)>> {
         let (ch, folder) = (channel.clone(), folder.to_owned());
-        self.read(move |c| q::mailbox_cursor(c, &ch, &folder)).await
+        self.read(move |c| mailbox::mailbox_cursor(c, &ch, &folder)).await
     }
     async fn save_mailbox_cursor(&self, channel: &ChannelId, folder: &str, uid_validity: u32, last_uid: u32) -> Result<()> {
         let (ch, folder) = (channel.clone(), folder.to_owned());
-        self.write(move |c| q::save_mailbox_cursor(c, &ch, &folder, uid_validity, last_uid)).await
+        self.write(move |c| mailbox::save_mailbox_cursor(c, &ch, &folder, uid_validity, last_uid)).await
     }
     async fn record_failed_mail(&self, channel: &Channel, source: &str, reason: &str, raw: Vec<u8>) -> Result<FailedMail> {
         let size = raw.len() as u64;
-        let blob = q::StoredBlob { sha256: self.blobs.put(raw).await?, size };
+        let blob = StoredBlob { sha256: self.blobs.put(raw).await?, size };
         let (ch, source, reason) = (channel.clone(), source.to_owned(), reason.to_owned());
-        self.write(move |c| q::record_failed_mail(c, &ch, &source, &reason, &blob)).await
+        self.write(move |c| mailbox::record_failed_mail(c, &ch, &source, &reason, &blob)).await
     }
     async fn failed_mail(&self, workspace: &WorkspaceId, channel: &ChannelId) -> Result<Vec<FailedMail>> {
         let (ws, ch) = (workspace.clone(), channel.clone());
-        self.read(move |c| q::failed_mail(c, &ws, &ch)).await
+        self.read(move |c| mailbox::failed_mail(c, &ws, &ch)).await
     }
     async fn failed_mail_raw(&self, workspace: &WorkspaceId, id: &FailedMailId) -> Result<(FailedMail, Vec<u8>)> {
         let (ws, id) = (workspace.clone(), id.clone());
-        let mail = self.read(move |c| q::failed_mail_one(c, &ws, &id)).await?;
+        let mail = self.read(move |c| mailbox::failed_mail_one(c, &ws, &id)).await?;
         let raw = self.blobs.get(&mail.sha256).await?;
         Ok((mail, raw))
     }
@@ -484,24 +485,24 @@ impl MailboxStore for SqlStore {
 #[async_trait]
 impl JobQueue for SqlStore {
     async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>> {
-        self.write(move |c| q::claim_jobs(c, limit, lease_ms)).await
+        self.write(move |c| jobs::claim_jobs(c, limit, lease_ms)).await
     }
     async fn finish_job(&self, id: &JobId, outcome: JobOutcome) -> Result<Job> {
         let id = id.clone();
         let jitter: f64 = rand::random();
-        self.write(move |c| q::finish_job(c, &id, &outcome, jitter)).await
+        self.write(move |c| jobs::finish_job(c, &id, &outcome, jitter)).await
     }
     async fn job(&self, id: &JobId) -> Result<Job> {
         let id = id.clone();
-        self.read(move |c| q::job(c, &id)).await
+        self.read(move |c| jobs::job(c, &id)).await
     }
     async fn dead_jobs(&self, workspace: &WorkspaceId) -> Result<Vec<Job>> {
         let ws = workspace.clone();
-        self.read(move |c| q::dead_jobs(c, &ws)).await
+        self.read(move |c| jobs::dead_jobs(c, &ws)).await
     }
     async fn delivery(&self, message: &MessageId) -> Result<Delivery> {
         let id = message.clone();
-        self.read(move |c| q::delivery(c, &id)).await
+        self.read(move |c| jobs::delivery(c, &id)).await
     }
 }
 
@@ -509,21 +510,21 @@ impl JobQueue for SqlStore {
 impl WidgetStore for SqlStore {
     async fn visitor_conversation(&self, workspace: &WorkspaceId, identities: &[Identity]) -> Result<Option<Conversation>> {
         let (ws, identities) = (workspace.clone(), identities.to_vec());
-        self.read(move |c| crate::widget::visitor_conversation(c, &ws, &identities)).await
+        self.read(move |c| widget::visitor_conversation(c, &ws, &identities)).await
     }
     async fn record_csat(&self, rating: NewCsat) -> Result<Csat> {
-        self.write(move |c| crate::widget::record_csat(c, &rating)).await
+        self.write(move |c| widget::record_csat(c, &rating)).await
     }
     async fn first_response_times(&self, workspace: &WorkspaceId, since: Timestamp, limit: usize) -> Result<Vec<i64>> {
         let ws = workspace.clone();
-        self.read(move |c| crate::widget::first_response_times(c, &ws, since, limit)).await
+        self.read(move |c| widget::first_response_times(c, &ws, since, limit)).await
     }
     async fn rated_since(&self, conversation: &ConversationId, since: Timestamp) -> Result<bool> {
         let id = conversation.clone();
-        self.read(move |c| crate::widget::rated_since(c, &id, since)).await
+        self.read(move |c| widget::rated_since(c, &id, since)).await
     }
     async fn note_continued_by_email(&self, workspace: &WorkspaceId, message: &MessageId, address: &str) -> Result<()> {
         let (ws, m, a) = (workspace.clone(), message.clone(), address.to_owned());
-        self.write(move |c| crate::widget::note_continued_by_email(c, &ws, &m, &a)).await
+        self.write(move |c| widget::note_continued_by_email(c, &ws, &m, &a)).await
     }
 }

@@ -1,10 +1,13 @@
 //! The SQL of the web chat widget: a visitor's own conversation, their rating when it is
 //! solved, and the response times behind "we usually reply in ~N min".
 
+use super::Audit;
+use super::conversations::{self, CONVERSATION_COLS, attach_channels, conversation_from};
+use super::intake::verified_owner;
+use super::messages;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::params;
-use crate::queries::{self, Audit, CONVERSATION_COLS, attach_channels, conversation_from, verified_owner};
 use crate::sql::Conn;
 use switchboard_domain::*;
 
@@ -35,7 +38,7 @@ pub fn record_csat(conn: &mut dyn Conn, rating: &NewCsat) -> Result<Csat> {
     if !(1..=5).contains(&rating.rating) {
         return Err(StoreError::invalid("rating", "must be from 1 to 5"));
     }
-    let conversation = queries::conversation(conn, &rating.workspace_id, &rating.conversation_id)?;
+    let conversation = conversations::conversation(conn, &rating.workspace_id, &rating.conversation_id)?;
     if conversation.contact_id != rating.contact_id {
         return Err(StoreError::NotFound);
     }
@@ -95,7 +98,7 @@ pub fn rated_since(conn: &mut dyn Conn, conversation: &ConversationId, since: Ti
 
 /// Notes on the conversation that an agent's reply went on by email because the visitor had left.
 pub fn note_continued_by_email(conn: &mut dyn Conn, workspace: &WorkspaceId, message: &MessageId, address: &str) -> Result<()> {
-    let m = queries::message(conn, message)?;
+    let m = messages::message(conn, message)?;
     Audit { workspace, conversation: Some(&m.conversation_id), contact: None, actor: &Actor::System }.record(
         conn,
         "reply.continued_by_email",

@@ -1,10 +1,11 @@
 //! The SQL of people signing in: accounts (agents with an email and a password hash),
 //! sessions, and the one-time setup link of a workspace's first admin.
 
+use super::parse_enum;
+use super::workspaces::{AGENT_COLS, agent_from};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::params;
-use crate::queries::{AGENT_COLS, agent_from, parse_enum};
 use crate::sql::{Conn, Row};
 use switchboard_domain::*;
 

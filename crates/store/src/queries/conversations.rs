@@ -1,0 +1,367 @@
+//! Conversations: one read, the inbox's listing and counts, an agent's update, and the audit log
+//! (`ConversationStore`; messages are in `messages`).
+
+use super::workspaces::{agent_in_workspace, team_in_workspace};
+use super::{Audit, parse_enum, placeholders, ts};
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::params;
+use crate::sql::{Conn, Row, Value};
+use serde_json::json;
+use switchboard_domain::*;
+
+pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
+     last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at";
+
+pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
+    Ok(Conversation {
+        id: ConversationId::from_trusted(row.text(0)?),
+        workspace_id: WorkspaceId::from_trusted(row.text(1)?),
+        number: row.int(2)?,
+        subject: row.opt_text(3)?,
+        status: parse_enum(row.text(4)?, "status")?,
+        priority: parse_enum(row.text(5)?, "priority")?,
+        contact_id: ContactId::from_trusted(row.text(6)?),
+        assignee_id: row.opt_text(7)?.map(AgentId::from_trusted),
+        team_id: row.opt_text(8)?.map(TeamId::from_trusted),
+        tags: serde_json::from_str(&row.text(9)?).unwrap_or_default(),
+        channels: Vec::new(),
+        participants: Vec::new(),
+        last_channel_id: row.opt_text(10)?.map(ChannelId::from_trusted),
+        created_at: Timestamp(row.int(11)?),
+        first_response_at: ts(row.opt_int(12)?),
+        last_customer_message_at: ts(row.opt_int(13)?),
+        last_activity_at: Timestamp(row.int(14)?),
+        solved_at: ts(row.opt_int(15)?),
+        closed_at: ts(row.opt_int(16)?),
+        updated_at: Timestamp(row.int(17)?),
+    })
+}
+
+/// Fills `channels` of each conversation with one query.
+pub(super) fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> Result<()> {
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT cc.conversation_id, c.id, c.kind FROM conversation_channels cc JOIN channels c ON c.id = cc.channel_id \
+         WHERE cc.conversation_id IN ({}) ORDER BY cc.first_used_at, c.id",
+        placeholders(1, conversations.len())
+    );
+    let ids: Vec<Value> = conversations.iter().map(|c| Value::from(c.id.as_str())).collect();
+    for row in conn.query(&sql, &ids)? {
+        let conversation = row.text(0)?;
+        if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
+            c.channels.push(ChannelRef { id: ChannelId::from_trusted(row.text(1)?), kind: parse_enum(row.text(2)?, "channel kind")? });
+        }
+    }
+    let sql = format!(
+        "SELECT conversation_id, contact_id FROM conversation_participants WHERE conversation_id IN ({}) ORDER BY added_at, contact_id",
+        placeholders(1, conversations.len())
+    );
+    for row in conn.query(&sql, &ids)? {
+        let conversation = row.text(0)?;
+        if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
+            c.participants.push(ContactId::from_trusted(row.text(1)?));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn conversation_row(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
+    let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1 AND workspace_id = $2");
+    conversation_from(&conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?)
+}
+
+pub fn conversation(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
+    let mut c = vec![conversation_row(conn, workspace, id)?];
+    attach_channels(conn, &mut c)?;
+    c.pop().ok_or(StoreError::NotFound)
+}
+
+/// Cursor of a listing ordered by (time, id) descending: `"{time}_{id}"`.
+pub(super) fn parse_cursor(cursor: Option<&str>) -> Result<Option<(i64, String)>> {
+    let Some(raw) = cursor else { return Ok(None) };
+    let bad = || StoreError::invalid("cursor", "not a cursor this server returned");
+    let (time, id) = raw.split_once('_').ok_or_else(bad)?;
+    let time: i64 = time.parse().map_err(|_| bad())?;
+    uuid_like(id).then_some(()).ok_or_else(bad)?;
+    Ok(Some((time, id.to_owned())))
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+/// The `WHERE` of a conversation listing (after `workspace_id = $1`) and its arguments.
+fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter) -> (String, Vec<Value>) {
+    let mut sql = String::from(" WHERE workspace_id = $1");
+    let mut args: Vec<Value> = vec![workspace.as_str().into()];
+    let arg = |args: &mut Vec<Value>, v: Value| {
+        args.push(v);
+        format!("${}", args.len())
+    };
+    if let Some(contact) = &filter.contact_id {
+        let p = arg(&mut args, contact.as_str().into());
+        sql.push_str(&format!(" AND contact_id = {p}"));
+    }
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter.statuses.iter().map(|s| arg(&mut args, s.as_str().into())).collect();
+        sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+    }
+    if let Some(channel) = &filter.channel_id {
+        let p = arg(&mut args, channel.as_str().into());
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM conversation_channels cc WHERE cc.conversation_id = c.id AND cc.channel_id = {p})"
+        ));
+    }
+    if let Some(channel) = &filter.current_channel {
+        let p = arg(&mut args, channel.as_str().into());
+        sql.push_str(&format!(" AND last_channel_id = {p}"));
+    }
+    match &filter.assignee {
+        Some(AssigneeFilter::Agent(agent)) => {
+            let p = arg(&mut args, agent.as_str().into());
+            sql.push_str(&format!(" AND assignee_id = {p}"));
+        }
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
+        None => {}
+    }
+    match &filter.teams {
+        Some(teams) if teams.is_empty() => sql.push_str(" AND 1 = 0"),
+        Some(teams) => {
+            let list: Vec<String> = teams.iter().map(|t| arg(&mut args, t.as_str().into())).collect();
+            sql.push_str(&format!(" AND team_id IN ({})", list.join(", ")));
+        }
+        None => {}
+    }
+    if let Some(tag) = filter.tag.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
+        // Tags are kept as a sorted JSON array of strings: match the encoded element, quotes
+        // included, so `vip` does not match `vip-gold`.
+        let encoded = serde_json::Value::String(tag).to_string();
+        let p = arg(&mut args, format!("%{}%", like_escape(&encoded)).into());
+        sql.push_str(&format!(" AND tags LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let p = arg(&mut args, format!("%{}%", like_escape(&q.to_lowercase())).into());
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE(subject, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+             WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+    (sql, args)
+}
+
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Since when the customer has been waiting: their last message, else the conversation's start.
+const WAITING_SINCE: &str = "COALESCE(last_customer_message_at, created_at)";
+
+pub fn list_conversations(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    page: PageRequest<'_>,
+) -> Result<Page<Conversation>> {
+    let (conditions, mut args) = conversation_conditions(workspace, filter);
+    let mut sql = format!("SELECT {CONVERSATION_COLS} FROM conversations c{conditions}");
+    let (key, order) = match filter.sort {
+        ConversationSort::Recent => ("last_activity_at", "DESC"),
+        ConversationSort::Waiting => (WAITING_SINCE, "ASC"),
+    };
+    if let Some((time, id)) = parse_cursor(page.cursor)? {
+        args.push(time.into());
+        let pt = format!("${}", args.len());
+        args.push(id.into());
+        let pi = format!("${}", args.len());
+        let beyond = if order == "DESC" { "<" } else { ">" };
+        sql.push_str(&format!(" AND ({key} {beyond} {pt} OR ({key} = {pt} AND id {beyond} {pi}))"));
+    }
+    let limit = page.limit.clamp(1, 200);
+    sql.push_str(&format!(" ORDER BY {key} {order}, id {order} LIMIT {}", limit + 1));
+    let mut items = conn.query(&sql, &args)?.iter().map(conversation_from).collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|c| {
+            let time = match filter.sort {
+                ConversationSort::Recent => c.last_activity_at,
+                ConversationSort::Waiting => c.last_customer_message_at.unwrap_or(c.created_at),
+            };
+            format!("{}_{}", time.millis(), c.id)
+        })
+    } else {
+        None
+    };
+    attach_channels(conn, &mut items)?;
+    Ok(Page { items, next_cursor })
+}
+
+/// The inbox's numbers for `agent` (a member of `teams`): one pass over an index that holds
+/// every column they need (`conversations_views`), grouped, then summed here.
+pub fn inbox_counts(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, teams: &[TeamId]) -> Result<InboxCounts> {
+    let rows = conn.query(
+        "SELECT status, assignee_id, team_id, last_channel_id, COUNT(*) FROM conversations WHERE workspace_id = $1 \
+         GROUP BY status, assignee_id, team_id, last_channel_id",
+        params![workspace.as_str()],
+    )?;
+    let mut by_status: Vec<(Status, ViewCounts)> = Vec::new();
+    let mut by_channel: Vec<(ChannelId, i64)> = Vec::new();
+    for row in rows {
+        let status: Status = parse_enum(row.text(0)?, "status")?;
+        let (assignee, team, channel, n) = (row.opt_text(1)?, row.opt_text(2)?, row.opt_text(3)?, row.int(4)?);
+        let i = match by_status.iter().position(|(s, _)| *s == status) {
+            Some(i) => i,
+            None => {
+                by_status.push((status, ViewCounts::default()));
+                by_status.len() - 1
+            }
+        };
+        let counts = &mut by_status[i].1;
+        counts.all += n;
+        match assignee.as_deref() {
+            None => counts.unassigned += n,
+            Some(a) if a == agent.as_str() => counts.mine += n,
+            Some(_) => {}
+        }
+        if team.as_deref().is_some_and(|t| teams.iter().any(|x| x.as_str() == t)) {
+            counts.my_teams += n;
+        }
+        if let Some(channel) = channel.filter(|_| status.is_active()) {
+            match by_channel.iter_mut().find(|(c, _)| c.as_str() == channel) {
+                Some((_, total)) => *total += n,
+                None => by_channel.push((ChannelId::from_trusted(channel), n)),
+            }
+        }
+    }
+    by_status.sort_by_key(|(s, _)| Status::ALL.iter().position(|x| x == s));
+    Ok(InboxCounts { by_status, unsolved_by_channel: by_channel })
+}
+
+/// How many conversations a listing with `filter` has in all.
+pub fn count_conversations(conn: &mut dyn Conn, workspace: &WorkspaceId, filter: &ConversationFilter) -> Result<i64> {
+    let (conditions, args) = conversation_conditions(workspace, filter);
+    let rows = conn.query(&format!("SELECT COUNT(*) FROM conversations c{conditions}"), &args)?;
+    rows.first().map_or(Ok(0), |r| r.int(0))
+}
+
+fn clean_tags(tags: Vec<String>) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, tag) in tags.into_iter().enumerate() {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > 64 || tag.chars().any(char::is_control) {
+            return Err(StoreError::invalid(&format!("tags[{i}]"), "a tag is 1 to 64 printable characters"));
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub fn update_conversation(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    patch: &ConversationPatch,
+    actor: &Actor,
+) -> Result<Conversation> {
+    let current = conversation_row(conn, workspace, id)?;
+    let now = crate::now().millis();
+    let audit = Audit { workspace, conversation: Some(id), contact: Some(&current.contact_id), actor };
+    if let Some(status) = patch.status
+        && status != current.status
+    {
+        if !current.status.can_become(status) {
+            return Err(StoreError::InvalidState(format!("a {} conversation cannot become {}", current.status.as_str(), status.as_str())));
+        }
+        let solved_at = match status {
+            Status::Solved => Some(now),
+            Status::Closed => current.solved_at.map(|t| t.millis()).or(Some(now)),
+            _ => None,
+        };
+        let closed_at = (status == Status::Closed).then_some(now);
+        conn.execute(
+            "UPDATE conversations SET status = $1, solved_at = $2, closed_at = $3, updated_at = $4 WHERE id = $5",
+            params![status.as_str(), solved_at, closed_at, now, id.as_str()],
+        )?;
+        audit.record(conn, "status.changed", json!({"from": current.status.as_str(), "to": status.as_str()}))?;
+    }
+    if let Some(priority) = patch.priority
+        && priority != current.priority
+    {
+        conn.execute(
+            "UPDATE conversations SET priority = $1, updated_at = $2 WHERE id = $3",
+            params![priority.as_str(), now, id.as_str()],
+        )?;
+        audit.record(conn, "priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()}))?;
+    }
+    if let Some(assignee) = &patch.assignee
+        && *assignee != current.assignee_id
+    {
+        if let Some(agent) = assignee
+            && !agent_in_workspace(conn, workspace, agent)?
+        {
+            return Err(StoreError::invalid("assignee", "no such agent in this workspace"));
+        }
+        conn.execute(
+            "UPDATE conversations SET assignee_id = $1, updated_at = $2 WHERE id = $3",
+            params![assignee.as_ref().map(|a| a.as_str()), now, id.as_str()],
+        )?;
+        audit.record(conn, "assignee.changed", json!({"from": current.assignee_id, "to": assignee}))?;
+    }
+    if let Some(team) = &patch.team
+        && *team != current.team_id
+    {
+        if let Some(t) = team
+            && !team_in_workspace(conn, workspace, t)?
+        {
+            return Err(StoreError::invalid("team", "no such team in this workspace"));
+        }
+        conn.execute(
+            "UPDATE conversations SET team_id = $1, updated_at = $2 WHERE id = $3",
+            params![team.as_ref().map(|t| t.as_str()), now, id.as_str()],
+        )?;
+        audit.record(conn, "team.changed", json!({"from": current.team_id, "to": team}))?;
+    }
+    if let Some(tags) = &patch.tags {
+        let tags = clean_tags(tags.clone())?;
+        if tags != current.tags {
+            conn.execute(
+                "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",
+                params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
+            )?;
+            audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
+        }
+    }
+    conversation(conn, workspace, id)
+}
+
+// ---------------------------------------------------------------- audit log
+
+fn audit_from(row: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: AuditEventId::from_trusted(row.text(0)?),
+        conversation_id: row.opt_text(1)?.map(ConversationId::from_trusted),
+        contact_id: row.opt_text(2)?.map(ContactId::from_trusted),
+        actor_kind: row.text(3)?,
+        actor_id: row.opt_text(4)?,
+        action: row.text(5)?,
+        data: serde_json::from_str(&row.text(6)?).unwrap_or(serde_json::Value::Null),
+        created_at: Timestamp(row.int(7)?),
+    })
+}
+
+pub fn audit_log(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<AuditEntry>> {
+    conversation_row(conn, workspace, conversation)?;
+    conn.query(
+        "SELECT id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at FROM audit_events \
+         WHERE conversation_id = $1 AND workspace_id = $2 ORDER BY created_at, id",
+        params![conversation.as_str(), workspace.as_str()],
+    )?
+    .iter()
+    .map(audit_from)
+    .collect()
+}

@@ -1,0 +1,72 @@
+//! Every SQL statement of the store, one module per capability (the store traits of the crate's
+//! root), each grouped by use case and written once for both backends (PostgreSQL `$n`
+//! placeholders; the SQLite backend renumbers them). This module holds only what several
+//! capabilities share: row helpers, the audit writer and the blob an attachment's bytes became.
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::params;
+use crate::sql::Conn;
+use switchboard_domain::*;
+
+pub(crate) mod accounts;
+pub(crate) mod canned;
+pub(crate) mod channels;
+pub(crate) mod contacts;
+pub(crate) mod conversations;
+pub(crate) mod intake;
+pub(crate) mod jobs;
+pub(crate) mod mailbox;
+pub(crate) mod messages;
+pub(crate) mod notifications;
+pub(crate) mod widget;
+pub(crate) mod workspaces;
+
+fn ts(v: Option<i64>) -> Option<Timestamp> {
+    v.map(Timestamp)
+}
+
+pub(crate) fn parse_enum<T: std::str::FromStr>(raw: String, what: &str) -> Result<T> {
+    raw.parse().map_err(|_| StoreError::other(format!("bad {what} in database: {raw}")))
+}
+
+/// `$first, $first+1, ...` for an IN list of `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+// ---------------------------------------------------------------- audit
+
+pub struct Audit<'a> {
+    pub workspace: &'a WorkspaceId,
+    pub conversation: Option<&'a ConversationId>,
+    pub contact: Option<&'a ContactId>,
+    pub actor: &'a Actor,
+}
+
+impl Audit<'_> {
+    pub fn record(&self, conn: &mut dyn Conn, action: &str, data: serde_json::Value) -> Result<()> {
+        conn.execute(
+            "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![
+                AuditEventId::generate().as_str(),
+                self.workspace.as_str(),
+                self.conversation.map(|c| c.as_str()),
+                self.contact.map(|c| c.as_str()),
+                self.actor.kind(),
+                self.actor.id(),
+                action,
+                data.to_string(),
+                crate::now().millis()
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// Bytes the blob store already holds for one inbound attachment.
+pub struct StoredBlob {
+    pub sha256: String,
+    pub size: u64,
+}
