@@ -294,7 +294,6 @@ pub fn post_agent_message(
     message(conn, &id)
 }
 
-/// The HTML of a message of the workspace with its remote images kept; `NotFound` when it had none.
 /// A customer's change to a message of theirs that `channel` delivered as `external_id`: the
 /// new text replaces the old, which the audit log keeps. `None` when no such message is stored
 /// (the caller then takes the edit in as a message of its own, so that nothing is lost).
@@ -342,6 +341,7 @@ pub fn message_html(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId
     .text(0)
 }
 
+/// The HTML of a message of the workspace with its remote images kept; `NotFound` when it had none.
 pub fn html_remote_images(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MessageId) -> Result<String> {
     conn.query_one(
         "SELECT html_remote_images FROM messages WHERE id = $1 AND workspace_id = $2 AND html_remote_images IS NOT NULL",
