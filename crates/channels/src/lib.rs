@@ -1,17 +1,20 @@
-//! Channel adapters: each translates between one provider's wire format and the domain, and
-//! nothing else (no storage, no HTTP routing).
+//! The channel layer's seam: the `Driver` trait every channel kind implements (one crate per
+//! kind, `crates/channel-*`), the `Registry` that maps kinds to drivers, and what drivers share
+//! (typed settings, signatures, the HTTP client, errors). No storage, no HTTP routing.
 #![forbid(unsafe_code)]
 
-pub mod api;
+pub mod attachment;
+pub mod config;
+pub mod driver;
+pub mod http;
+pub mod json;
+pub mod registry;
 pub mod signature;
-pub mod telegram;
-pub mod twilio;
-pub mod viber;
-pub mod vk;
-pub mod whatsapp;
-pub mod widget;
 
-/// Why a provider's request cannot be taken: names the field at fault.
+pub use driver::{ChannelEvent, ChannelRef, Driver, HookError, HookReply, HookRequest, Outgoing, Received, SendContext, Sent};
+pub use registry::Registry;
+
+/// Why a provider's request or a channel's settings cannot be taken: names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct InboundError {

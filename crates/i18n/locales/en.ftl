@@ -227,7 +227,6 @@ ui-admin-configure = Configure
 ui-admin-test = Test the connection
 ui-admin-test_ok = The connection works.
 ui-admin-test_failed = The connection failed:
-ui-admin-test_unavailable = This server cannot test connections.
 ui-admin-placeholders = Placeholders:
 ui-admin-title_field = Title
 ui-admin-body = Text

@@ -239,7 +239,6 @@ ui-admin-configure = Konfiguracja
 ui-admin-test = Sprawdź połączenie
 ui-admin-test_ok = Połączenie działa.
 ui-admin-test_failed = Połączenie nie powiodło się:
-ui-admin-test_unavailable = Ten serwer nie potrafi sprawdzać połączeń.
 ui-admin-placeholders = Wstawki:
 ui-admin-title_field = Tytuł
 ui-admin-body = Treść

@@ -239,7 +239,6 @@ ui-admin-configure = Настроить
 ui-admin-test = Проверить подключение
 ui-admin-test_ok = Подключение работает.
 ui-admin-test_failed = Подключение не удалось:
-ui-admin-test_unavailable = Этот сервер не умеет проверять подключения.
 ui-admin-placeholders = Подстановки:
 ui-admin-title_field = Название
 ui-admin-body = Текст

@@ -64,7 +64,7 @@ impl MailboxSink for ChannelMailbox {
     }
 
     async fn take(&self, raw: &[u8]) -> Result<(), Refusal> {
-        switchboard_web::hooks::take_in_email(&self.state, &self.channel, raw).await.map(|_| ()).map_err(|e| mail_intake::refusal(&e))
+        mail_intake::take_in_mail(&self.state, &self.channel, raw.to_vec()).await.map_err(|e| mail_intake::refusal(&e))
     }
 
     async fn keep_failed(&self, uid: u32, raw: Vec<u8>, reason: String) -> Result<(), String> {

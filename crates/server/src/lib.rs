@@ -2,12 +2,11 @@
 //! only parses the command line; tests call `run` directly.
 #![forbid(unsafe_code)]
 
-pub mod channel_ops;
 pub mod cli;
 pub mod config;
-pub mod deliver_email;
-mod deliver_widget;
 pub mod demo;
+pub mod drivers;
+mod files;
 pub mod imap_fetch;
 pub mod mail_intake;
 pub mod worker;
@@ -46,11 +45,21 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    run_with_drivers(config, listener, shutdown, drivers::registry()).await
+}
+
+/// `run` with other channel drivers (tests put a misbehaving provider in).
+pub async fn run_with_drivers(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drivers: switchboard_channels::Registry,
+) -> Result<(), String> {
     let store = open_store(&config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut state = AppState::new(store, public_url, config.max_body_bytes);
-    state.channel_ops = Some(Arc::new(channel_ops::ProviderCalls::new()));
+    state.drivers = Arc::new(drivers);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
     tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));

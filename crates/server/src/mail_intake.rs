@@ -1,6 +1,6 @@
 //! Mail from the mail transports (the LMTP listener, the IMAP fetcher) into the intake: an
 //! envelope recipient is routed to the email channel serving that address, and the intake's
-//! answer is put in SMTP terms. The intake itself is `take_in_email`, the same as the hook's.
+//! answer is put in SMTP terms. The mail goes through the email driver and `hooks::store`, as the hook's does.
 
 use async_trait::async_trait;
 use switchboard_domain::{ChannelId, ChannelKind};
@@ -47,8 +47,29 @@ impl MailSink for ChannelMailSink {
         let temporary = |message: String| Refusal { permanent: false, status: "4.3.0", message };
         let id = ChannelId::parse(route).map_err(|_| temporary(format!("unknown route {route}")))?;
         let channel = self.state.store.channel(&id).await.map_err(|e| temporary(format!("cannot load the channel: {e}")))?;
-        switchboard_web::hooks::take_in_email(&self.state, &channel, &raw).await.map(|_| ()).map_err(|e| refusal(&e))
+        take_in_mail(&self.state, &channel, raw).await.map_err(|e| refusal(&e))
     }
+}
+
+/// One raw message of an email channel, from a mail transport: translated by the email driver
+/// (off the async threads), then stored as a hook's would be.
+pub async fn take_in_mail(state: &AppState, channel: &switchboard_store::Channel, raw: Vec<u8>) -> Result<(), ApiError> {
+    let driver = state.drivers.get(ChannelKind::Email).cloned().ok_or_else(|| ApiError::internal("no email driver in this build"))?;
+    let webhook_url = state.webhook_url(channel);
+    let received = {
+        let (channel, webhook_url) = (channel.clone(), webhook_url.clone());
+        tokio::task::spawn_blocking(move || {
+            switchboard_channel_email::EmailDriver::translate(
+                &switchboard_web::hooks::channel_ref(&channel, &webhook_url),
+                &raw,
+                switchboard_store::now(),
+            )
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(switchboard_web::hooks::hook_error)?
+    };
+    switchboard_web::hooks::store(state, channel, &driver, received).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -1,107 +1,370 @@
-//! The delivery worker: claims due jobs from the durable queue and hands each agent reply to
-//! its channel's adapter; the job's outcome moves the message to sent, or back to the queue
-//! with the error, or to failed once retries are used up.
+//! The delivery worker: claims due jobs from the durable queue and runs each through its
+//! channel's driver (a reply to send, a customer's file to fetch), many at once. Each channel,
+//! and each provider host, has its own limit of jobs in flight, so an endpoint that hangs holds
+//! only its own queue: the other channels' replies keep leaving. Every job runs in a task of its
+//! own; a panic fails that job, never the worker.
 
-use std::sync::Arc;
+use crate::files::StoreFiles;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_channels::SendError;
-use switchboard_channels::api::{self, ApiOutbound, ApiRecipient};
-use switchboard_channels::{telegram, twilio, viber, vk, whatsapp};
-use switchboard_domain::{ChannelKind, MessageId};
-use switchboard_store::{Delivery, Job, JobOutcome, Store};
+use switchboard_channels::driver::{Outgoing, OutgoingFile, Sent, ThreadRef};
+use switchboard_channels::{Driver, SendError};
+use switchboard_domain::{ChannelId, ChannelKind, IdentityKind, JobId, MessageId, Timestamp};
+use switchboard_store::{Channel, Delivery, Job, JobOutcome};
+use switchboard_web::hooks::channel_ref;
 use switchboard_web::{AppState, LiveEvent};
+use tokio::sync::Semaphore;
 
+/// How long a claimed job is ours before another worker may take it; renewed while it runs or
+/// waits here, so it lapses only when this process stops.
 const LEASE_MS: i64 = 60_000;
-const BATCH: usize = 16;
+/// How often the leases of the jobs held here are renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+const BATCH: usize = 32;
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long shutdown waits for sends in flight before leaving them to the next start.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default();
+/// How many jobs run at once, in all and per channel and provider host.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Jobs held by this worker (running or waiting for their channel's turn).
+    pub held: usize,
+    /// Jobs of one channel held here; more of its jobs wait in the queue.
+    pub held_per_channel: usize,
+    /// Sends in flight to one channel.
+    pub per_channel: usize,
+    /// Sends in flight to one provider host (all channels of one API together).
+    pub per_host: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { held: 512, held_per_channel: 64, per_channel: 4, per_host: 32 }
+    }
+}
+
+/// The lanes jobs wait in: one per channel and one per provider host.
+#[derive(Default)]
+struct Lanes {
+    channels: HashMap<ChannelId, Arc<Semaphore>>,
+    hosts: HashMap<String, Arc<Semaphore>>,
+    /// Jobs held, by channel (for `held_per_channel`).
+    held: HashMap<ChannelId, usize>,
+}
+
+/// What the worker shares with its job tasks.
+struct Shared {
+    state: AppState,
+    limits: Limits,
+    lanes: Mutex<Lanes>,
+    /// Jobs claimed and not yet finished here: renewed, and never run twice at once.
+    held: Mutex<HashSet<JobId>>,
+    /// Wakes the claiming loop when a job finishes (room for another).
+    finished: tokio::sync::Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub async fn run(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) {
+    run_with(state, Limits::default(), shutdown).await;
+}
+
+pub async fn run_with(state: AppState, limits: Limits, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let shared = Arc::new(Shared { state, limits, lanes: Mutex::default(), held: Mutex::default(), finished: tokio::sync::Notify::new() });
+    let renewer = tokio::spawn(renew_leases(shared.clone()));
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
-        let jobs = match state.store.claim_jobs(BATCH, LEASE_MS).await {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot claim jobs");
-                Vec::new()
-            }
-        };
-        let busy = !jobs.is_empty();
-        for job in jobs {
-            let outcome = perform(&state.store, &client, &state.public_url, &job).await;
-            match state.store.finish_job(&job.id, outcome).await {
-                Ok(done) => {
-                    if let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok())
-                        && let Ok(d) = state.store.delivery(&message).await
-                    {
-                        state.publish(LiveEvent::new(
-                            &d.channel.workspace_id,
-                            "message.updated",
-                            switchboard_web::dto::message(&d.message),
-                        ));
-                    }
-                    if done.status == "dead" {
-                        tracing::warn!(job = %done.id, error = ?done.last_error, "job failed for good");
+        while tasks.try_join_next().is_some() {}
+        let room = limits.held.saturating_sub(lock(&shared.held).len());
+        let mut claimed = 0;
+        if room > 0 {
+            match shared.state.store.claim_jobs(room.min(BATCH), LEASE_MS).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        if !lock(&shared.held).insert(job.id.clone()) {
+                            // Already here (its lease lapsed while it waited): it runs once.
+                            continue;
+                        }
+                        let shared = shared.clone();
+                        tasks.spawn(async move { take(shared, job).await });
                     }
                 }
-                Err(e) => tracing::error!(job = %job.id, error = %e, "cannot record job outcome"),
+                Err(e) => tracing::error!(error = %e, "cannot claim jobs"),
             }
         }
-        if busy {
+        if claimed > 0 && room > claimed {
             continue;
         }
         tokio::select! {
-            _ = state.jobs_waiting.notified() => {}
+            _ = shared.state.jobs_waiting.notified() => {}
+            _ = shared.finished.notified() => {}
             _ = tokio::time::sleep(IDLE_POLL) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => break,
+        }
+    }
+    renewer.abort();
+    // Sends in flight get a moment to finish; the rest lapse and run again on the next start.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, async { while tasks.join_next().await.is_some() {} }).await;
+}
+
+/// Keeps the leases of the jobs held here, so that no other worker takes them meanwhile.
+async fn renew_leases(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let ids: Vec<JobId> = lock(&shared.held).iter().cloned().collect();
+        if !ids.is_empty()
+            && let Err(e) = shared.state.store.renew_leases(&ids, LEASE_MS).await
+        {
+            tracing::error!(error = %e, "cannot renew job leases");
         }
     }
 }
 
-async fn perform(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str, job: &Job) -> JobOutcome {
-    let failed = |message: String, retryable: bool| JobOutcome::Failed { error: message, retryable };
+/// Runs one claimed job in its lane, records its outcome and lets it go.
+async fn take(shared: Arc<Shared>, job: Job) {
+    let outcome = match prepare(&shared.state, &job).await {
+        Ok(work) => run_in_lane(&shared, &job, work).await,
+        Err(outcome) => outcome,
+    };
+    finish(&shared.state, &job, outcome).await;
+    lock(&shared.held).remove(&job.id);
+    shared.finished.notify_one();
+}
+
+/// A job, loaded: what to do and for which channel.
+enum Work {
+    Deliver(Box<Delivery>),
+    Fetch {
+        attachment: switchboard_domain::AttachmentId,
+        reference: String,
+        channel: Box<Channel>,
+    },
+    /// Nothing to do (a file that arrived meanwhile).
+    Done,
+}
+
+impl Work {
+    fn channel(&self) -> Option<&Channel> {
+        match self {
+            Work::Deliver(d) => Some(&d.channel),
+            Work::Fetch { channel, .. } => Some(channel),
+            Work::Done => None,
+        }
+    }
+}
+
+async fn prepare(state: &AppState, job: &Job) -> Result<Work, JobOutcome> {
+    let failed = |error: String, retryable: bool| JobOutcome::Failed { error, retryable };
     match job.kind.as_str() {
-        "deliver" => {}
-        "fetch_attachment" => {
-            return match fetch_attachment(store, client, job).await {
-                Ok(()) => JobOutcome::Done { external_id: None },
-                Err(e) => outcome_of(e),
-            };
+        "deliver" => {
+            let message = message_of(job).ok_or_else(|| failed("job has no message_id".into(), false))?;
+            let delivery = state.store.delivery(&message).await.map_err(|e| failed(format!("cannot load the message: {e}"), true))?;
+            Ok(Work::Deliver(Box::new(delivery)))
         }
-        other => return failed(format!("unknown job kind {other}"), false),
-    }
-    let Some(message) = job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok()) else {
-        return failed("job has no message_id".into(), false);
-    };
-    let delivery = match store.delivery(&message).await {
-        Ok(d) => d,
-        Err(e) => return failed(format!("cannot load the message: {e}"), true),
-    };
-    if delivery.channel.kind == ChannelKind::Widget {
-        return crate::deliver_widget::deliver(store, &delivery).await;
-    }
-    match send(store, client, public_url, &delivery).await {
-        Ok(external_id) => JobOutcome::Done { external_id },
-        Err(e) => outcome_of(e),
+        "fetch_attachment" => {
+            let id = job
+                .payload
+                .get("attachment_id")
+                .and_then(|a| a.as_str())
+                .and_then(|a| switchboard_domain::AttachmentId::parse(a).ok())
+                .ok_or_else(|| failed("job has no attachment_id".into(), false))?;
+            let source = state.store.attachment_source(&id).await.map_err(|e| failed(format!("cannot load the attachment: {e}"), true))?;
+            if source.has_content {
+                return Ok(Work::Done);
+            }
+            let reference = source.url.clone().unwrap_or_default();
+            Ok(Work::Fetch { attachment: id, reference, channel: Box::new(source.channel) })
+        }
+        other => Err(failed(format!("unknown job kind {other}"), false)),
     }
 }
 
-/// The bytes of a reply's file, to upload to a provider.
-pub(crate) async fn file_bytes(store: &Arc<dyn Store>, d: &Delivery, a: &switchboard_store::Attachment) -> Result<Vec<u8>, SendError> {
-    let (_, bytes) = store
-        .attachment(&d.channel.workspace_id, &a.id)
-        .await
-        .map_err(|e| SendError::retryable(format!("cannot read {}: {e}", a.filename)))?;
-    Ok(bytes)
+fn message_of(job: &Job) -> Option<MessageId> {
+    job.payload.get("message_id").and_then(|m| m.as_str()).and_then(|m| MessageId::parse(m).ok())
 }
 
-/// How long a provider may take to fetch a reply's file by its link.
-const FILE_LINKS_LAST_S: i64 = 24 * 3600;
+/// Waits for the job's turn on its channel and its provider host, then runs it in a task of
+/// its own: a panic there fails the job.
+async fn run_in_lane(shared: &Arc<Shared>, job: &Job, work: Work) -> JobOutcome {
+    let Some(channel) = work.channel().cloned() else { return JobOutcome::Done { external_id: None } };
+    let Some(driver) = shared.state.drivers.get(channel.kind).cloned() else {
+        return JobOutcome::Failed { error: format!("sending on {} channels is not available yet", channel.kind), retryable: false };
+    };
+    let webhook_url = shared.state.webhook_url(&channel);
+    let host = driver.provider_host(&channel_ref(&channel, &webhook_url));
+    let (channel_lane, host_lane) = {
+        let mut lanes = lock(&shared.lanes);
+        let held = lanes.held.entry(channel.id.clone()).or_default();
+        if *held >= shared.limits.held_per_channel {
+            // This channel has enough waiting here already (its endpoint is slow or hung): the
+            // job goes back to the queue, without spending an attempt, so others get a turn.
+            let at = Timestamp(switchboard_store::now().millis() + 2_000);
+            return JobOutcome::Later { at, reason: "waiting for a turn on its channel".into() };
+        }
+        *held += 1;
+        let per_channel = shared.limits.per_channel;
+        let per_host = shared.limits.per_host;
+        let c = lanes.channels.entry(channel.id.clone()).or_insert_with(|| Arc::new(Semaphore::new(per_channel))).clone();
+        let h = lanes.hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone();
+        (c, h)
+    };
+    let outcome = async {
+        let _channel_turn = channel_lane.acquire_owned().await.ok()?;
+        let _host_turn = host_lane.acquire_owned().await.ok()?;
+        let state = shared.state.clone();
+        let task = tokio::spawn(async move { perform(&state, &driver, work).await });
+        Some(match task.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_panic() => {
+                tracing::error!(job = %job.id, "a delivery panicked");
+                JobOutcome::Failed { error: "the delivery failed unexpectedly (panic); see the server log".into(), retryable: false }
+            }
+            Err(e) => JobOutcome::Failed { error: format!("the delivery was interrupted: {e}"), retryable: true },
+        })
+    }
+    .await
+    .unwrap_or(JobOutcome::Failed { error: "the worker is stopping".into(), retryable: true });
+    if let Some(held) = lock(&shared.lanes).held.get_mut(&channel.id) {
+        *held = held.saturating_sub(1);
+    }
+    outcome
+}
 
-/// The link a provider fetches a reply's file by (it works without signing in, until it expires).
-fn file_url(public_url: &str, d: &Delivery, attachment: &switchboard_domain::AttachmentId) -> String {
-    let expires = switchboard_store::now().millis() / 1000 + FILE_LINKS_LAST_S;
-    let path = switchboard_channels::signature::file_link(d.channel.id.as_str(), &d.channel.secret, attachment.as_str(), expires);
-    format!("{}{path}", public_url.trim_end_matches('/'))
+async fn perform(state: &AppState, driver: &Arc<dyn Driver>, work: Work) -> JobOutcome {
+    match work {
+        Work::Done => JobOutcome::Done { external_id: None },
+        Work::Fetch { attachment, reference, channel } => {
+            let webhook_url = state.webhook_url(&channel);
+            let ctx = state.send_context(&switchboard_web::NO_FILES);
+            let bytes = match driver.fetch_file(&ctx, &channel_ref(&channel, &webhook_url), &reference).await {
+                Ok(bytes) => bytes,
+                Err(e) => return outcome_of(e),
+            };
+            match state.store.store_attachment_content(&attachment, bytes).await {
+                Ok(_) => JobOutcome::Done { external_id: None },
+                Err(e) => JobOutcome::Failed { error: format!("cannot store the file: {e}"), retryable: true },
+            }
+        }
+        Work::Deliver(d) => {
+            let files = StoreFiles::new(state, &d.channel);
+            let reply = outgoing(&d);
+            let webhook_url = state.webhook_url(&d.channel);
+            let ctx = state.send_context(&files);
+            match driver.send(&ctx, &channel_ref(&d.channel, &webhook_url), &reply).await {
+                Ok(Sent::Done(external_id)) => JobOutcome::Done { external_id },
+                Ok(Sent::Later { at, reason }) => JobOutcome::Later { at, reason },
+                Ok(Sent::ContinueByEmail { email_channel }) => continue_by_email(state, &d, reply, email_channel.as_ref()).await,
+                Err(e) => outcome_of(e),
+            }
+        }
+    }
+}
+
+/// The reply as drivers see it.
+fn outgoing(d: &Delivery) -> Outgoing {
+    Outgoing {
+        message_id: d.message.id.clone(),
+        conversation_id: d.conversation.id.clone(),
+        conversation_number: d.conversation.number,
+        subject: d.conversation.subject.clone(),
+        contact_id: d.conversation.contact_id.clone(),
+        contact_name: d.contact_name.clone(),
+        text: d.message.text.clone(),
+        created_at: d.message.created_at,
+        auto_reply: d.message.auto_reply,
+        delivered: d.message.delivery_status == Some(switchboard_domain::conversation::DeliveryStatus::Delivered),
+        files: d
+            .message
+            .attachments
+            .iter()
+            .filter(|a| a.has_content)
+            .map(|a| OutgoingFile {
+                id: a.id.clone(),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size.and_then(|s| u64::try_from(s).ok()),
+            })
+            .collect(),
+        recipients: d.recipients.iter().map(|r| r.value.clone()).collect(),
+        thread: d.thread.iter().map(|t| ThreadRef { external_id: t.external_id.clone(), inbound: t.inbound }).collect(),
+        copied: d.copied.clone(),
+    }
+}
+
+/// The customer left the channel the reply was for (the widget's visitor closed the page): it
+/// goes to the email address they gave, in the same conversation, by `email_channel` or the
+/// workspace's first email channel that sends. Its Message-ID becomes the reply's external id,
+/// so their answer by mail threads back here. No address or no such channel: the reply stays
+/// where it is, for the customer's next visit.
+async fn continue_by_email(state: &AppState, d: &Delivery, mut reply: Outgoing, email_channel: Option<&ChannelId>) -> JobOutcome {
+    let failed = |error: String, retryable: bool| JobOutcome::Failed { error, retryable };
+    let ws = &d.channel.workspace_id;
+    let contact = match state.store.contact(ws, &d.conversation.contact_id).await {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot read the customer: {e}"), true),
+    };
+    let Some(address) = contact.email_to_answer().filter(|a| a.kind == IdentityKind::Email).cloned() else {
+        return JobOutcome::Done { external_id: None };
+    };
+    let Some(driver) = state.drivers.get(ChannelKind::Email).cloned() else { return JobOutcome::Done { external_id: None } };
+    let candidates = match email_channel {
+        Some(id) => state.store.channel(id).await.map(|c| vec![c]),
+        None => state.store.list_channels(ws).await,
+    };
+    let candidates = match candidates {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot read the email channel: {e}"), true),
+    };
+    let mail_channel = candidates.into_iter().find(|c| {
+        let url = state.webhook_url(c);
+        c.workspace_id == *ws && c.kind == ChannelKind::Email && driver.can_send(&channel_ref(c, &url))
+    });
+    let Some(mail_channel) = mail_channel else {
+        tracing::warn!(channel = %d.channel.id, "a reply could continue by email, but no email channel can send");
+        return JobOutcome::Done { external_id: None };
+    };
+    reply.recipients = vec![address.value.clone()];
+    reply.thread.clear();
+    reply.copied.clear();
+    let files = StoreFiles::new(state, &mail_channel);
+    let webhook_url = state.webhook_url(&mail_channel);
+    let ctx = state.send_context(&files);
+    match driver.send(&ctx, &channel_ref(&mail_channel, &webhook_url), &reply).await {
+        Ok(sent) => {
+            if let Err(e) = state.store.note_continued_by_email(ws, &d.message.id, &address.value).await {
+                tracing::error!(error = %e, "cannot note that a reply went by email");
+            }
+            JobOutcome::Done {
+                external_id: match sent {
+                    Sent::Done(id) => id,
+                    _ => None,
+                },
+            }
+        }
+        Err(e) => failed(format!("the visitor had left; emailing {} failed: {}", address.value, e.message), e.retryable),
+    }
+}
+
+/// Records a job's outcome and announces the message it moved.
+async fn finish(state: &AppState, job: &Job, outcome: JobOutcome) {
+    match state.store.finish_job(&job.id, outcome).await {
+        Ok(done) => {
+            if let Some(message) = message_of(job)
+                && let Ok(d) = state.store.delivery(&message).await
+            {
+                state.publish(LiveEvent::new(&d.channel.workspace_id, "message.updated", switchboard_web::dto::message(&d.message)));
+            }
+            if done.status == "dead" {
+                tracing::warn!(job = %done.id, error = ?done.last_error, "job failed for good");
+            }
+        }
+        Err(e) => tracing::error!(job = %job.id, error = %e, "cannot record job outcome"),
+    }
 }
 
 /// What a failed send means for its job. A provider that said how long to wait (Telegram's
@@ -110,216 +373,11 @@ fn file_url(public_url: &str, d: &Delivery, attachment: &switchboard_domain::Att
 fn outcome_of(e: SendError) -> JobOutcome {
     match e.retry_after {
         Some(wait) if e.retryable && wait <= Duration::from_secs(3600) => {
-            let at = switchboard_domain::Timestamp(switchboard_store::now().millis() + wait.as_millis() as i64);
+            let at = Timestamp(switchboard_store::now().millis() + wait.as_millis() as i64);
             JobOutcome::Later { at, reason: e.message }
         }
         _ => JobOutcome::Failed { error: e.message, retryable: e.retryable },
     }
-}
-
-async fn send(store: &Arc<dyn Store>, client: &reqwest::Client, public_url: &str, d: &Delivery) -> Result<Option<String>, SendError> {
-    let permanent = |message: &str| SendError::permanent(message.to_owned());
-    let recipient = d.recipients.first().ok_or_else(|| permanent("the customer has no address on this channel"))?;
-    match d.channel.kind {
-        ChannelKind::Api => {
-            let url = d.channel.config.get("url").and_then(|u| u.as_str()).ok_or_else(|| permanent("the channel has no url configured"))?;
-            let payload = ApiOutbound {
-                message_id: d.message.id.to_string(),
-                conversation_id: d.conversation.id.to_string(),
-                conversation_number: d.conversation.number,
-                contact_id: d.conversation.contact_id.to_string(),
-                to: ApiRecipient { id: api::local_id(&recipient.value).to_owned(), name: d.contact_name.clone() },
-                text: d.message.text.clone(),
-                created_at: switchboard_web::dto::time(d.message.created_at),
-            };
-            api::deliver(client, url, &d.channel.secret, &payload).await
-        }
-        ChannelKind::Email => crate::deliver_email::send(store, d).await,
-        ChannelKind::Telegram => {
-            let token =
-                d.channel.config.get("bot_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no bot_token"))?;
-            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
-            // The chat of the customer's latest message here (a group or topic, or the private
-            // chat), else their account: a private chat has the user's id.
-            let chat = d
-                .thread
-                .iter()
-                .rev()
-                .filter(|t| t.inbound)
-                .find_map(|t| telegram::chat_of(&t.external_id))
-                .or_else(|| recipient.value.parse().ok())
-                .ok_or_else(|| permanent("no Telegram chat to reply to"))?;
-            // The text, then each file. A retry starts over: Telegram has no idempotency key,
-            // so only failures that sent nothing (429, 5xx, no connection) are retried at all.
-            let mut last = telegram::send_message(client, base, token, chat, &d.message.text).await?;
-            for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let bytes = file_bytes(store, d, a).await?;
-                last = telegram::send_file(client, base, token, chat, &a.filename, &a.content_type, bytes).await?;
-            }
-            Ok(Some(last))
-        }
-        ChannelKind::Whatsapp => {
-            let (base, phone_number_id, token) = whatsapp_settings(&d.channel)?;
-            // The text, then each file; a retry starts over (Meta has no idempotency key), and
-            // only refusals that sent nothing are retried.
-            // Meta asks for the number where it is known; a BSUID reaches a user who hides it.
-            let to = d.recipients.iter().map(|r| r.value.as_str()).find(|v| whatsapp::is_phone_id(v)).unwrap_or(recipient.value.as_str());
-            let mut last = String::new();
-            if !d.message.text.trim().is_empty() {
-                last = whatsapp::send_text(client, &base, &phone_number_id, &token, to, &d.message.text).await?;
-            }
-            for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let bytes = file_bytes(store, d, a).await?;
-                last = whatsapp::send_file(client, &base, &phone_number_id, &token, to, &a.filename, &a.content_type, bytes).await?;
-            }
-            Ok(Some(last))
-        }
-        ChannelKind::Vk => {
-            let token = d
-                .channel
-                .config
-                .get("access_token")
-                .and_then(|t| t.as_str())
-                .ok_or_else(|| permanent("the channel has no access_token"))?;
-            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(vk::API_BASE_URL);
-            // The peer of the customer's latest message here (a dialog or a group chat).
-            let peer = d
-                .thread
-                .iter()
-                .rev()
-                .filter(|t| t.inbound)
-                .find_map(|t| vk::peer_of(&t.external_id))
-                .or_else(|| recipient.value.parse().ok())
-                .ok_or_else(|| permanent("no VK dialog to reply to"))?;
-            // The same random_id on every attempt: VK drops a repeated send.
-            let random_id = vk::random_id(d.message.id.as_str());
-            // Each file is uploaded to VK first, then the message goes with them attached.
-            let mut attachments = Vec::new();
-            for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let bytes = file_bytes(store, d, a).await?;
-                attachments.push(vk::upload_file(client, base, token, peer, &a.filename, &a.content_type, bytes).await?);
-            }
-            vk::send_message(client, base, token, peer, random_id, &d.message.text, &attachments).await.map(Some)
-        }
-        ChannelKind::Viber => {
-            let token =
-                d.channel.config.get("auth_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no auth_token"))?;
-            let base = d.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(viber::API_BASE_URL);
-            let name = d.channel.config.get("sender_name").and_then(|n| n.as_str()).unwrap_or(&d.channel.name);
-            // The text, then each file, which Viber fetches by a link of ours that expires.
-            let mut last = None;
-            if !d.message.text.trim().is_empty() {
-                last = Some(viber::send_message(client, base, token, &recipient.value, name, &d.message.text).await?);
-            }
-            for a in d.message.attachments.iter().filter(|a| a.has_content) {
-                let url = file_url(public_url, d, &a.id);
-                let file = viber::FileToSend {
-                    url: &url,
-                    filename: &a.filename,
-                    content_type: &a.content_type,
-                    size: a.size.map_or(0, |s| s.max(0) as u64),
-                };
-                last = Some(viber::send_file(client, base, token, &recipient.value, name, &file).await?);
-            }
-            Ok(last)
-        }
-        ChannelKind::TwilioSms => {
-            let get = |k: &str| d.channel.config.get(k).and_then(|v| v.as_str());
-            let account = twilio::Account {
-                base_url: get("api_base_url").unwrap_or(twilio::API_BASE_URL),
-                sid: get("account_sid").ok_or_else(|| permanent("the channel has no account_sid"))?,
-                token: get("auth_token").ok_or_else(|| permanent("the channel has no auth_token"))?,
-            };
-            let from = get("from_number").ok_or_else(|| permanent("the channel has no from_number"))?;
-            // Status callbacks come back to the channel's URL (the one Twilio signs) + /status.
-            let callback = format!("{}/status", get("public_url").unwrap_or("").trim_end_matches('/'));
-            // Files go as MMS media that Twilio fetches by links of ours that expire.
-            let media: Vec<String> =
-                d.message.attachments.iter().filter(|a| a.has_content).take(10).map(|a| file_url(public_url, d, &a.id)).collect();
-            twilio::send(client, &account, from, &recipient.value, &d.message.text, &media, &callback).await.map(Some)
-        }
-        other => Err(permanent(&format!("sending on {other} channels is not available yet"))),
-    }
-}
-
-/// Downloads a file a customer sent through a provider that keeps it (a Telegram file id) into
-/// the attachment store. A retried job whose file arrived meanwhile has nothing to do.
-async fn fetch_attachment(store: &Arc<dyn Store>, client: &reqwest::Client, job: &Job) -> Result<(), SendError> {
-    let permanent = |message: &str| SendError::permanent(message.to_owned());
-    let id = job
-        .payload
-        .get("attachment_id")
-        .and_then(|a| a.as_str())
-        .and_then(|a| switchboard_domain::AttachmentId::parse(a).ok())
-        .ok_or_else(|| permanent("job has no attachment_id"))?;
-    let source = store.attachment_source(&id).await.map_err(|e| SendError::retryable(format!("cannot load the attachment: {e}")))?;
-    if source.has_content {
-        return Ok(());
-    }
-    let reference = source.url.as_deref().unwrap_or("");
-    let bytes = match (source.channel.kind, reference.strip_prefix(telegram::FILE_URL_PREFIX)) {
-        (ChannelKind::Telegram, Some(file_id)) => {
-            let token =
-                source.channel.config.get("bot_token").and_then(|t| t.as_str()).ok_or_else(|| permanent("the channel has no bot_token"))?;
-            let base = source.channel.config.get("api_base_url").and_then(|u| u.as_str()).unwrap_or(telegram::API_BASE_URL);
-            telegram::download_file(client, base, token, file_id).await?
-        }
-        (ChannelKind::Whatsapp, _) if reference.starts_with(whatsapp::MEDIA_URL_PREFIX) => {
-            let (base, _, token) = whatsapp_settings(&source.channel)?;
-            whatsapp::download_media(client, &base, &token, &reference[whatsapp::MEDIA_URL_PREFIX.len()..]).await?
-        }
-        (ChannelKind::Vk, _) if reference.starts_with(vk::FILE_URL_PREFIX) => {
-            download(client, &reference[vk::FILE_URL_PREFIX.len()..]).await?
-        }
-        (ChannelKind::TwilioSms, _) if reference.starts_with(twilio::FILE_URL_PREFIX) => {
-            let get = |k: &str| source.channel.config.get(k).and_then(|v| v.as_str()).unwrap_or("");
-            let account = twilio::Account {
-                base_url: Some(get("api_base_url")).filter(|b| !b.is_empty()).unwrap_or(twilio::API_BASE_URL),
-                sid: get("account_sid"),
-                token: get("auth_token"),
-            };
-            twilio::download_media(client, &account, &reference[twilio::FILE_URL_PREFIX.len()..]).await?
-        }
-        (ChannelKind::Viber, _) if reference.starts_with(viber::FILE_URL_PREFIX) => {
-            download(client, &reference[viber::FILE_URL_PREFIX.len()..]).await?
-        }
-        _ => return Err(permanent("no way to fetch this attachment")),
-    };
-    store.store_attachment_content(&id, bytes).await.map(|_| ()).map_err(|e| SendError::retryable(format!("cannot store the file: {e}")))
-}
-
-/// (API base URL, phone number id, access token) of a WhatsApp channel.
-fn whatsapp_settings(channel: &switchboard_store::Channel) -> Result<(String, String, String), SendError> {
-    let get = |key: &str| channel.config.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let missing = |key: &str| SendError::permanent(format!("the channel has no {key}"));
-    Ok((
-        get("api_base_url").unwrap_or_else(|| whatsapp::API_BASE_URL.to_owned()),
-        get("phone_number_id").ok_or_else(|| missing("phone_number_id"))?,
-        get("access_token").ok_or_else(|| missing("access_token"))?,
-    ))
-}
-
-/// A file at a provider's public link (VK's, Viber's CDN), at most 25 MB.
-async fn download(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, SendError> {
-    const MAX: usize = 25 * 1024 * 1024;
-    let unreachable = |e: reqwest::Error| SendError::retryable(format!("cannot download the file: {}", e.without_url()));
-    let mut response = client.get(url).send().await.map_err(unreachable)?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(SendError {
-            message: format!("the file's host answered {status}"),
-            retryable: status.as_u16() == 429 || status.is_server_error(),
-            retry_after: None,
-        });
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        if bytes.len() + chunk.len() > MAX {
-            return Err(SendError::permanent(format!("the file is over {MAX} bytes")));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

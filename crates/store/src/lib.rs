@@ -242,6 +242,9 @@ pub trait MailboxStore: Send + Sync {
 pub trait JobQueue: Send + Sync {
     /// Leases up to `limit` due jobs for `lease_ms`; a crashed worker's lease simply expires.
     async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>>;
+    /// Extends the leases of running jobs a worker still holds to `lease_ms` from now, so that
+    /// no other worker takes them meanwhile; a job finished or taken over already is left alone.
+    async fn renew_leases(&self, ids: &[JobId], lease_ms: i64) -> Result<()>;
     async fn finish_job(&self, id: &JobId, outcome: JobOutcome) -> Result<Job>;
     async fn job(&self, id: &JobId) -> Result<Job>;
     async fn dead_jobs(&self, workspace: &WorkspaceId) -> Result<Vec<Job>>;

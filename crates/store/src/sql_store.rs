@@ -487,6 +487,10 @@ impl JobQueue for SqlStore {
     async fn claim_jobs(&self, limit: usize, lease_ms: i64) -> Result<Vec<Job>> {
         self.write(move |c| jobs::claim_jobs(c, limit, lease_ms)).await
     }
+    async fn renew_leases(&self, ids: &[JobId], lease_ms: i64) -> Result<()> {
+        let ids = ids.to_vec();
+        self.write(move |c| jobs::renew_leases(c, &ids, lease_ms)).await
+    }
     async fn finish_job(&self, id: &JobId, outcome: JobOutcome) -> Result<Job> {
         let id = id.clone();
         let jitter: f64 = rand::random();

@@ -313,26 +313,10 @@ pub async fn team_members(
 
 // ------------------------------------------------------------------ channels
 
-/// A starting configuration for each kind, shown in the form (the keys CONTRACT.md documents).
-fn config_example(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Api => "{\n  \"url\": \"https://crm.example.com/switchboard/replies\",\n  \"default_region\": \"PL\"\n}",
-        ChannelKind::Email => {
-            "{\n  \"address\": \"support@example.com\",\n  \"addresses\": [],\n  \"smtp\": {\"host\": \"smtp.example.com\", \"tls\": \"starttls\", \"username\": \"support@example.com\", \"password\": \"\", \"from_name\": \"Support\"},\n  \"imap\": {\"host\": \"imap.example.com\", \"tls\": \"tls\", \"username\": \"support@example.com\", \"password\": \"\", \"folder\": \"INBOX\"}\n}"
-        }
-        ChannelKind::Telegram => "{\n  \"bot_token\": \"\",\n  \"secret_token\": \"\"\n}",
-        ChannelKind::Whatsapp => {
-            "{\n  \"phone_number_id\": \"\",\n  \"access_token\": \"\",\n  \"app_secret\": \"\",\n  \"verify_token\": \"\"\n}"
-        }
-        ChannelKind::Vk => "{\n  \"group_id\": 0,\n  \"access_token\": \"\",\n  \"secret\": \"\",\n  \"confirmation\": \"\"\n}",
-        ChannelKind::Viber => "{\n  \"auth_token\": \"\"\n}",
-        ChannelKind::TwilioSms | ChannelKind::TwilioVoice => {
-            "{\n  \"account_sid\": \"\",\n  \"auth_token\": \"\",\n  \"from\": \"+48...\"\n}"
-        }
-        ChannelKind::Widget => {
-            "{\n  \"allowed_origins\": [\"https://www.example.com\"],\n  \"title\": \"Chat with us\",\n  \"color\": \"#1f5fbf\",\n  \"email_after_seconds\": 120\n}"
-        }
-    }
+/// A starting configuration for `kind`, shown in the form (its driver's; `{}` for a kind this
+/// build has no driver for).
+fn config_example(state: &AppState, kind: ChannelKind) -> &'static str {
+    state.drivers.get(kind).map_or("{}", |d| d.config_example())
 }
 
 /// The one tag a site adds to its pages to show the chat widget.
@@ -373,16 +357,16 @@ pub async fn channels(State(state): State<AppState>, agent: Agent) -> Response {
             input #ch-name name="name" required;
             label for="ch-kind" { (tr(lang, "ui.admin.kind")) }
             select #ch-kind name="kind" {
-                @for kind in ChannelKind::ALL { option value=(kind.as_str()) { (channel_name(lang, kind)) } }
+                @for kind in state.drivers.kinds() { option value=(kind.as_str()) { (channel_name(lang, kind)) } }
             }
             label for="ch-config" { (tr(lang, "ui.admin.config")) }
-            textarea #ch-config.code name="config" rows="8" { (config_example(ChannelKind::Api)) }
+            textarea #ch-config.code name="config" rows="8" { (config_example(&state, ChannelKind::Api)) }
             p.hint { (tr(lang, "ui.admin.config_hint")) }
             details {
                 summary { (tr(lang, "ui.admin.examples")) }
-                @for kind in ChannelKind::ALL {
+                @for kind in state.drivers.kinds() {
                     h3 { (channel_name(lang, kind)) }
-                    pre.code { (config_example(kind)) }
+                    pre.code { (config_example(&state, kind)) }
                 }
             }
             button type="submit" { (tr(lang, "ui.admin.create")) }
@@ -398,14 +382,15 @@ pub struct ChannelForm {
     config: String,
 }
 
-fn channel_input(form: &ChannelForm, kind: ChannelKind) -> Result<(String, serde_json::Value), ApiError> {
+/// The form's name and config, read; the config is checked by the caller (after the secrets
+/// left out are put back, when editing).
+fn channel_input(form: &ChannelForm) -> Result<(String, serde_json::Value), ApiError> {
     let name = form.name.trim().to_owned();
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_field("name", "must be 1 to 200 characters"));
     }
     let config: serde_json::Value = serde_json::from_str(if form.config.trim().is_empty() { "{}" } else { &form.config })
         .map_err(|e| ApiError::bad_field("config", format!("not JSON: {e}")))?;
-    switchboard_web::api::validate_channel_config(kind, &config)?;
     Ok((name, config))
 }
 
@@ -416,7 +401,8 @@ pub async fn create_channel(State(state): State<AppState>, agent: Agent, PageFor
     let result = async {
         let kind: ChannelKind =
             form.kind.as_deref().unwrap_or("").parse().map_err(|_| ApiError::bad_field("kind", "unknown channel kind"))?;
-        let (name, config) = channel_input(&form, kind)?;
+        let (name, config) = channel_input(&form)?;
+        switchboard_web::api::validate_channel_config(&state, kind, &config)?;
         let new = NewChannel {
             workspace_id: agent.session.principal.workspace_id.clone(),
             kind,
@@ -472,7 +458,7 @@ async fn channel_page(state: &AppState, agent: &Agent, id: &str, notice: Option<
             form method="post" action=(format!("/admin/channels/{}/test", channel.id)) {
                 button type="submit" { (tr(lang, "ui.admin.test")) }
             }
-            @if channel.kind == ChannelKind::Telegram {
+            @if state.drivers.get(channel.kind).is_some_and(|d| d.registers_webhook()) {
                 form method="post" action=(format!("/admin/channels/{}/register", channel.id)) {
                     button type="submit" { (tr(lang, "ui.admin.register_webhook")) }
                 }
@@ -502,9 +488,9 @@ pub async fn update_channel(
     }
     let result = async {
         let channel = workspace_channel(&state, &agent, &id).await?;
-        let (name, config) = channel_input(&form, channel.kind)?;
+        let (name, config) = channel_input(&form)?;
         let config = switchboard_web::dto::keep_secrets(&channel.config, config);
-        switchboard_web::api::validate_channel_config(channel.kind, &config)?;
+        switchboard_web::api::validate_channel_config(&state, channel.kind, &config)?;
         Ok::<_, ApiError>(state.store.update_channel(&channel.workspace_id, &channel.id, &name, config).await?)
     };
     match result.await {
@@ -522,10 +508,7 @@ pub async fn test_channel(State(state): State<AppState>, agent: Agent, Path(id):
         Ok(c) => c,
         Err(e) => return fail(&agent, e),
     };
-    let outcome = match &state.channel_ops {
-        Some(ops) => ops.check(channel).await,
-        None => Err(tr(lang, "ui.admin.test_unavailable")),
-    };
+    let outcome = state.check_channel(&channel).await;
     let notice = match outcome {
         Ok(worked) => html! { p.saved { (tr(lang, "ui.admin.test_ok")) " " (worked) } },
         Err(failed) => html! { p.problem { (tr(lang, "ui.admin.test_failed")) " " (failed) } },
@@ -543,11 +526,7 @@ pub async fn register_webhook(State(state): State<AppState>, agent: Agent, Path(
         Ok(c) => c,
         Err(e) => return fail(&agent, e),
     };
-    let url = state.webhook_url(&channel);
-    let outcome = match &state.channel_ops {
-        Some(ops) => ops.register_webhook(channel, url).await,
-        None => Err(tr(lang, "ui.admin.test_unavailable")),
-    };
+    let outcome = state.register_webhook(&channel).await;
     let notice = match outcome {
         Ok(said) => html! { p.saved { (tr(lang, "ui.admin.registered")) " " (said) } },
         Err(failed) => html! { p.problem { (tr(lang, "ui.admin.register_failed")) " " (failed) } },

@@ -40,73 +40,9 @@ fn empty_object() -> Value {
     json!({})
 }
 
-pub fn validate_channel_config(kind: ChannelKind, config: &Value) -> ApiResult<()> {
-    let obj = config.as_object().ok_or_else(|| ApiError::bad_field("config", "must be an object"))?;
-    if let Some(region) = obj.get("default_region") {
-        let ok = region.as_str().is_some_and(|r| r.parse::<Region>().is_ok());
-        if !ok {
-            return Err(ApiError::bad_field("config.default_region", "must be an ISO country code such as PL or RU"));
-        }
-    }
-    for key in ["url", "api_base_url", "public_url"] {
-        if let Some(v) = obj.get(key) {
-            let ok = v.as_str().is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
-            if !ok {
-                return Err(ApiError::bad_field(format!("config.{key}"), "must be an http(s) URL"));
-            }
-        }
-    }
-    if kind == ChannelKind::Email {
-        switchboard_email::config::EmailConfig::from_json(config).map_err(|(field, detail)| ApiError::bad_field(field, detail))?;
-    }
-    if kind == ChannelKind::Telegram {
-        // Telegram signs nothing: without the secret token it echoes, no update could be trusted.
-        let token_ok = obj.get("bot_token").and_then(Value::as_str).is_some_and(|t| t.contains(':') && !t.trim().is_empty());
-        if !token_ok {
-            return Err(ApiError::bad_field("config.bot_token", "the bot token from @BotFather (digits:letters) is required"));
-        }
-        let secret_ok = obj
-            .get("secret_token")
-            .and_then(Value::as_str)
-            .is_some_and(|t| (1..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
-        if !secret_ok {
-            return Err(ApiError::bad_field("config.secret_token", "1 to 256 characters of A-Z, a-z, 0-9, _ and - are required"));
-        }
-    }
-    if kind == ChannelKind::Whatsapp {
-        // Without the app secret no notification can be trusted; the rest is how replies go out.
-        for key in ["phone_number_id", "access_token", "app_secret", "verify_token"] {
-            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
-                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
-            }
-        }
-    }
-    if kind == ChannelKind::Viber && obj.get("auth_token").and_then(Value::as_str).is_none_or(|t| t.trim().is_empty()) {
-        return Err(ApiError::bad_field("config.auth_token", "the bot's token is required: it signs every callback"));
-    }
-    if kind == ChannelKind::TwilioSms {
-        // public_url: the URL Twilio posts to and signs (and where status callbacks come back).
-        for key in ["account_sid", "auth_token", "from_number", "public_url"] {
-            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
-                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
-            }
-        }
-    }
-    if kind == ChannelKind::Vk {
-        if obj.get("group_id").and_then(Value::as_i64).is_none_or(|g| g <= 0) {
-            return Err(ApiError::bad_field("config.group_id", "the community's numeric id is required"));
-        }
-        // VK signs nothing: the secret it sends back is all that tells its notifications apart.
-        for key in ["access_token", "secret", "confirmation"] {
-            if obj.get(key).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
-                return Err(ApiError::bad_field(format!("config.{key}"), "is required"));
-            }
-        }
-    }
-    if kind == ChannelKind::Widget {
-        switchboard_channels::widget::WidgetConfig::from_json(config).map_err(|e| ApiError::bad_field(e.field, e.message))?;
-    }
-    Ok(())
+/// Checks a channel's `config` for `kind` through its driver; 400 naming the key at fault.
+pub fn validate_channel_config(state: &AppState, kind: ChannelKind, config: &Value) -> ApiResult<()> {
+    state.drivers.validate(kind, config).map_err(|e| ApiError::bad_field(e.field, e.message))
 }
 
 pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody<CreateChannel>) -> ApiResult<Response> {
@@ -116,7 +52,7 @@ pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(
     if name.is_empty() || name.len() > 200 {
         return Err(ApiError::bad_field("name", "must be 1 to 200 characters").lang(auth.lang));
     }
-    validate_channel_config(kind, &body.config).map_err(|e| e.lang(auth.lang))?;
+    validate_channel_config(&state, kind, &body.config).map_err(|e| e.lang(auth.lang))?;
     let secret = switchboard_store::random_secret();
     let channel = state
         .store
@@ -345,7 +281,7 @@ pub struct PostMessage {
     internal: bool,
     /// `[{filename, content_type, data_base64}]`, as the API hook takes them.
     #[serde(default)]
-    attachments: Vec<switchboard_channels::api::ApiAttachment>,
+    attachments: Vec<switchboard_channels::attachment::JsonAttachment>,
 }
 
 /// What one reply may carry: as much as a mail server takes in one message.
@@ -369,7 +305,7 @@ pub async fn post_message(
         if a.url.is_some() {
             return Err(ApiError::bad_field(format!("attachments[{i}].url"), "a reply carries its files: use data_base64").lang(lang));
         }
-        let a = switchboard_channels::api::attachment(i, a).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
+        let a = switchboard_channels::attachment::attachment(i, a).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
         if a.content.as_ref().is_some_and(|c| c.len() > MAX_REPLY_ATTACHMENT_BYTES) {
             return Err(ApiError::bad_field(format!("attachments[{i}].data_base64"), "larger than 10 MiB").lang(lang));
         }

@@ -95,21 +95,8 @@ impl FromRequest<AppState> for RawBody {
     }
 }
 
-/// A raw email: up to the largest message an email channel accepts, which is more than other
-/// requests may carry (each channel's own, lower limit is checked after reading).
-pub struct EmailBody(pub RawBody);
-
-impl FromRequest<AppState> for EmailBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.max_body_bytes.max(switchboard_email::inbound::Limits::default().max_message_bytes);
-        RawBody::read(req, limit).await.map(EmailBody)
-    }
-}
-
 impl RawBody {
-    async fn read(req: Request, limit: usize) -> Result<Self, ApiError> {
+    pub(crate) async fn read(req: Request, limit: usize) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
         let lang = lang_of(&parts);
         let too_large = || {

@@ -76,22 +76,21 @@ impl LiveEvent {
     }
 }
 
-/// What is done with a provider beyond taking its messages in. The server supplies it, because
-/// the transports (HTTP client, SMTP, IMAP) live there.
-pub trait ChannelOps: Send + Sync {
-    /// "Test the connection": reach the provider as delivery does, change nothing, and say what
-    /// worked or what failed.
-    fn check(&self, channel: switchboard_store::Channel) -> futures_util::future::BoxFuture<'static, Result<String, String>>;
-    /// Tell the provider where to send its webhooks (Telegram's setWebhook); what it answered.
-    fn register_webhook(
-        &self,
-        channel: switchboard_store::Channel,
-        url: String,
-    ) -> futures_util::future::BoxFuture<'static, Result<String, String>>;
-    /// A button press was stored: let the provider stop the button's spinner (Telegram's
-    /// answerCallbackQuery). Best effort: the press is kept whatever happens here.
-    fn acknowledge_button(&self, channel: switchboard_store::Channel, query_id: String) -> futures_util::future::BoxFuture<'static, ()>;
+/// A reply's files where none are to be had: the connection check and button acknowledgements
+/// send no files.
+pub struct NoFiles;
+
+#[async_trait::async_trait]
+impl switchboard_channels::driver::FileAccess for NoFiles {
+    async fn bytes(&self, file: &switchboard_channels::driver::OutgoingFile) -> Result<Vec<u8>, switchboard_channels::SendError> {
+        Err(switchboard_channels::SendError::permanent(format!("{} is not available here", file.filename)))
+    }
+    fn link(&self, _file: &switchboard_channels::driver::OutgoingFile) -> String {
+        String::new()
+    }
 }
+
+pub static NO_FILES: NoFiles = NoFiles;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -109,8 +108,10 @@ pub struct AppState {
     pub login_throttle: Arc<signin::LoginThrottle>,
     /// Agents with the workspace open on this node.
     pub presence: Arc<presence::Presence>,
-    /// Calls to providers beyond intake; `None` where no transport is wired (unit tests).
-    pub channel_ops: Option<Arc<dyn ChannelOps>>,
+    /// The channel drivers of this build: every call to a provider goes through them.
+    pub drivers: Arc<switchboard_channels::Registry>,
+    /// The HTTP client drivers reach providers with (connect and total timeouts set).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -134,7 +135,8 @@ impl AppState {
             max_body_bytes,
             login_throttle,
             presence,
-            channel_ops: None,
+            drivers: Arc::default(),
+            http: switchboard_channels::http::client(),
         }
     }
 
@@ -151,6 +153,27 @@ impl AppState {
     /// The URL a provider posts `channel`'s webhooks to.
     pub fn webhook_url(&self, channel: &switchboard_store::Channel) -> String {
         format!("{}/hooks/{}/{}", self.public_url.trim_end_matches('/'), channel.kind.as_str(), channel.id)
+    }
+
+    /// What a driver reaches its provider with, `files` giving a reply's files.
+    pub fn send_context<'a>(&'a self, files: &'a dyn switchboard_channels::driver::FileAccess) -> switchboard_channels::SendContext<'a> {
+        switchboard_channels::SendContext { http: &self.http, files, now: switchboard_store::now() }
+    }
+
+    /// "Test the connection" of `channel` through its driver: what worked, or what failed.
+    pub async fn check_channel(&self, channel: &switchboard_store::Channel) -> Result<String, String> {
+        let driver =
+            self.drivers.get(channel.kind).ok_or_else(|| format!("channels of kind {} cannot be checked in this version", channel.kind))?;
+        let url = self.webhook_url(channel);
+        driver.check(&self.send_context(&NO_FILES), &hooks::channel_ref(channel, &url)).await
+    }
+
+    /// Points the provider at `channel`'s webhook URL (Telegram's setWebhook); what it answered.
+    pub async fn register_webhook(&self, channel: &switchboard_store::Channel) -> Result<String, String> {
+        let driver =
+            self.drivers.get(channel.kind).ok_or_else(|| format!("channels of kind {} are not registered from here", channel.kind))?;
+        let url = self.webhook_url(channel);
+        driver.register_webhook(&self.send_context(&NO_FILES), &hooks::channel_ref(channel, &url)).await
     }
 
     /// `scheme://host[:port]` of the public URL: what a browser sends as `Origin` from our pages.
@@ -333,86 +356,33 @@ pub fn routes() -> Vec<Route> {
         r(
             "post",
             "/hooks/api/{id}",
-            "Generic inbound message, signed X-Switchboard-Signature: sha256=HMAC(body)",
+            "Generic inbound message, signed X-Switchboard-Signature: sha256=HMAC(body); /status takes delivery reports",
             Auth::Signed,
             Some(s::api_inbound()),
             200,
-            || post(hooks::api_inbound),
+            || post(hooks::hook),
         ),
         r(
             "post",
-            "/hooks/email/{id}",
-            "One raw RFC 5322 email (message/rfc822), signed like the API hook",
-            Auth::Signed,
-            Some(s::email_inbound()),
-            200,
-            || post(hooks::email_inbound),
-        ),
-        r(
-            "post",
-            "/hooks/telegram/{id}",
-            "Telegram Bot API update; X-Telegram-Bot-Api-Secret-Token must equal config.secret_token",
+            "/hooks/{kind}/{id}",
+            "A provider's webhook in its own format and signature scheme (email: a raw RFC 5322 message signed like the API hook; \
+             Telegram, WhatsApp Cloud, VK, Viber, Twilio), stored before the answer",
             Auth::Signed,
             None,
             200,
-            || post(hooks::telegram_inbound),
+            || post(hooks::hook),
         ),
-        r(
-            "get",
-            "/hooks/whatsapp/{id}",
-            "Meta's subscription handshake (hub.verify_token = config.verify_token)",
-            Auth::Signed,
-            None,
-            200,
-            || get(hooks::whatsapp_verify),
-        ),
-        r(
-            "post",
-            "/hooks/whatsapp/{id}",
-            "WhatsApp Cloud API notification, X-Hub-Signature-256 with config.app_secret",
-            Auth::Signed,
-            None,
-            200,
-            || post(hooks::whatsapp_inbound),
-        ),
-        r(
-            "post",
-            "/hooks/twilio_sms/{id}",
-            "Twilio SMS/MMS/WhatsApp message; X-Twilio-Signature over config.public_url and the sorted parameters",
-            Auth::Signed,
-            None,
-            200,
-            || post(hooks::twilio_inbound),
-        ),
-        r(
-            "post",
-            "/hooks/twilio_sms/{id}/status",
-            "Twilio status callback for a message we sent, signed the same way",
-            Auth::Signed,
-            None,
-            200,
-            || post(hooks::twilio_status),
-        ),
-        r(
-            "post",
-            "/hooks/viber/{id}",
-            "Viber callback; X-Viber-Content-Signature = hex HMAC-SHA256(config.auth_token, body)",
-            Auth::Signed,
-            None,
-            200,
-            || post(hooks::viber_inbound),
-        ),
-        r("post", "/hooks/vk/{id}", "VK Callback API notification; group_id and secret must match config", Auth::Signed, None, 200, || {
-            post(hooks::vk_inbound)
+        r("get", "/hooks/{kind}/{id}", "A provider's subscription handshake (Meta's hub.challenge)", Auth::Signed, None, 200, || {
+            get(hooks::hook)
         }),
         r(
             "post",
-            "/hooks/api/{id}/status",
-            "Delivery report for an outbound message, signed like inbound",
+            "/hooks/{kind}/{id}/status",
+            "A provider's report on a message we sent (the API channel's, Twilio's status callback)",
             Auth::Signed,
-            Some(s::status_report()),
+            None,
             200,
-            || post(hooks::api_status),
+            || post(hooks::hook),
         ),
     ]
 }

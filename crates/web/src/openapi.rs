@@ -16,7 +16,11 @@ pub fn build() -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .map(|name| match name {
+                // `kind`: a channel kind (`telegram`); every other parameter is an id.
+                "kind" => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+                _ => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
+            })
             .collect();
         let mut op = json!({
             "summary": route.summary,

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use switchboard_channels::widget::{Visitor, WidgetConfig};
+use switchboard_channel_widget::{Visitor, WidgetConfig};
 use switchboard_domain::{ChannelId, ChannelKind};
 use switchboard_i18n::Lang;
 use switchboard_store::Channel;

@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_channels::widget::Visitor;
+use switchboard_channel_widget::Visitor;
 use switchboard_web::AppState;
 use switchboard_web::error::ApiResult;
 use switchboard_web::extract::lang_of_headers;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use switchboard_channels::widget::Visitor;
+use switchboard_channel_widget::Visitor;
 use switchboard_domain::conversation::Direction;
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};

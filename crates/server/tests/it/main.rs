@@ -1,6 +1,7 @@
 //! HTTP tests of the whole server: real listener on 127.0.0.1:0, real SQLite in a temp dir.
 
 mod crash;
+mod delivery;
 mod email;
 mod endpoints;
 mod lmtp;

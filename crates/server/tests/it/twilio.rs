@@ -121,7 +121,7 @@ async fn messages_land_media_is_fetched_and_replies_are_sent_and_reported() {
     assert_eq!(items.len(), 1, "the SMS and the WhatsApp message come from one number: one customer, one conversation");
 
     // An MMS: its media (pointed at the fake host, re-signed with the token) is fetched with the account's credentials.
-    let params: Vec<(String, String)> = switchboard_channels::twilio::params(fixture("mms.form").as_bytes())
+    let params: Vec<(String, String)> = switchboard_channel_twilio::params(fixture("mms.form").as_bytes())
         .into_iter()
         .map(|(k, v)| match k.as_str() {
             "MediaUrl0" => (k, format!("{base}/media/photo")),
@@ -130,7 +130,7 @@ async fn messages_land_media_is_fetched_and_replies_are_sent_and_reported() {
         })
         .collect();
     let mms = params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
-    let signature = switchboard_channels::twilio::signature(AUTH_TOKEN, SIGNED_URL, &params);
+    let signature = switchboard_channel_twilio::signature(AUTH_TOKEN, SIGNED_URL, &params);
     assert_eq!(app.twilio(&hook, &mms, &signature).await.0, 200);
     let mut fetched = Vec::new();
     for _ in 0..200 {

@@ -176,7 +176,7 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
         calls.lock().expect("calls").iter().filter(|(p, _)| p.ends_with("messages.send")).map(|(_, b)| b.clone()).collect();
     assert_eq!(sends.len(), 2, "{sends:?}");
     assert_eq!(sends[0], sends[1], "the retry is the same request, random_id included");
-    let random_id = switchboard_channels::vk::random_id(reply["id"].as_str().expect("id"));
+    let random_id = switchboard_channel_vk::random_id(reply["id"].as_str().expect("id"));
     for part in ["v=5.199", "peer_id=611223344", &format!("random_id={random_id}"), "message="] {
         assert!(sends[0].contains(part), "{part} in {}", sends[0]);
     }

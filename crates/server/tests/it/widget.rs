@@ -17,7 +17,7 @@ const IDENTITY_SECRET: &str = "site-identity-secret-0123456789";
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 fn hex_mac(secret: &str, text: &str) -> String {
-    switchboard_channels::widget::hex_mac(secret, text)
+    switchboard_channel_widget::hex_mac(secret, text)
 }
 
 impl App {

@@ -439,6 +439,29 @@ pub async fn replies_are_queued_and_delivered_through_the_job_queue(backend: Bac
     assert_eq!(again.iter().map(|j| &j.id).collect::<Vec<_>>(), vec![&leased[0].id]);
     assert_eq!(again[0].attempts, 2);
     assert_eq!(again[0].payload["message_id"], json!(r2.id));
+
+    // A worker that still holds a job renews its lease: however short the first lease was,
+    // nobody else is handed the job meanwhile.
+    let r3 = w
+        .store
+        .post_agent_message(
+            &w.ws.id,
+            &a.conversation_id,
+            NewAgentMessage { text: "Third".into(), channel_id: None, internal: false, attachments: vec![], mentions: Vec::new() },
+            &w.agent.id,
+        )
+        .await
+        .expect("reply");
+    let held = w.store.claim_jobs(10, 30).await.expect("claim");
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].payload["message_id"], json!(r3.id));
+    w.store.renew_leases(&[held[0].id.clone()], 60_000).await.expect("renew");
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    assert!(w.store.claim_jobs(10, 60_000).await.expect("claim").is_empty(), "a renewed lease keeps the job");
+    // Renewing a finished job changes nothing.
+    w.store.finish_job(&held[0].id, JobOutcome::Done { external_id: None }).await.expect("finish");
+    w.store.renew_leases(&[held[0].id.clone()], 60_000).await.expect("renew");
+    assert_eq!(w.store.job(&held[0].id).await.expect("job").status, "done");
 }
 
 pub async fn failed_jobs_back_off_and_end_dead(backend: Backend) {

@@ -9,7 +9,7 @@ use super::messages::{contact_identities_on, identity_kind_for, message};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::params;
-use crate::sql::{Conn, Dialect, Row};
+use crate::sql::{Conn, Dialect, Row, Value};
 use switchboard_domain::*;
 
 const JOB_COLS: &str = "id, workspace_id, kind, payload, status, attempts, max_attempts, run_at, last_error";
@@ -89,6 +89,18 @@ pub fn claim_jobs(conn: &mut dyn Conn, limit: usize, lease_ms: i64) -> Result<Ve
     let mut jobs = conn.query(&sql, params![now + lease_ms, now])?.iter().map(job_from).collect::<Result<Vec<_>>>()?;
     jobs.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
     Ok(jobs)
+}
+
+/// Extends the leases of the running jobs `ids` to `lease_ms` from now (at most 500 a statement).
+pub fn renew_leases(conn: &mut dyn Conn, ids: &[JobId], lease_ms: i64) -> Result<()> {
+    let now = crate::now().millis();
+    for chunk in ids.chunks(500) {
+        let sql = format!("UPDATE jobs SET lease_until = $1 WHERE status = 'running' AND id IN ({})", super::placeholders(2, chunk.len()));
+        let mut args: Vec<Value> = vec![Value::from(now + lease_ms)];
+        args.extend(chunk.iter().map(|id| Value::from(id.as_str())));
+        conn.execute(&sql, &args)?;
+    }
+    Ok(())
 }
 
 pub fn job(conn: &mut dyn Conn, id: &JobId) -> Result<Job> {

@@ -2,13 +2,16 @@
 //! bytes before this runs) translated into messages for the intake and delivery statuses of
 //! ours. Media is fetched later through the Graph API by the media ids kept here.
 
-use crate::InboundError;
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_channels::InboundError;
 use switchboard_domain::conversation::DeliveryStatus;
 use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Timestamp, WorkspaceId};
+
+mod driver;
+pub use driver::{WhatsappConfig, WhatsappDriver};
 
 /// Where a file of a message is kept at Meta (fetched with the Graph API): the attachment's
 /// `url` until its bytes are downloaded.
@@ -244,7 +247,7 @@ pub fn is_phone_id(id: &str) -> bool {
 }
 
 /// A Graph API error: retried only when Meta says it is about rate or load.
-async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendError {
+async fn graph_error(what: &str, response: reqwest::Response) -> switchboard_channels::SendError {
     let status = response.status();
     let headers = response.headers().clone();
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -252,15 +255,15 @@ async fn graph_error(what: &str, response: reqwest::Response) -> crate::SendErro
     let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
     // 130429: throughput; 131056: too many messages to one user; 4 / 80007: application limits.
     let throttled = matches!(code, Some(130_429 | 131_056 | 4 | 80_007));
-    crate::SendError {
+    switchboard_channels::SendError {
         message: format!("WhatsApp answered {status} to {what}: {message}{}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
         retryable: throttled || status.as_u16() == 429 || status.is_server_error(),
-        retry_after: crate::SendError::retry_after_header(&headers),
+        retry_after: switchboard_channels::SendError::retry_after_header(&headers),
     }
 }
 
-fn unreachable(e: reqwest::Error) -> crate::SendError {
-    crate::SendError::retryable(format!("cannot reach WhatsApp: {}", e.without_url()))
+fn unreachable(e: reqwest::Error) -> switchboard_channels::SendError {
+    switchboard_channels::SendError::retryable(format!("cannot reach WhatsApp: {}", e.without_url()))
 }
 
 /// Sends one message object (`{"type": "text", "text": {...}}` and the like) to `to`; its wamid.
@@ -271,7 +274,7 @@ async fn send(
     token: &str,
     to: &str,
     mut message: Value,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     message["messaging_product"] = Value::from("whatsapp");
     message["recipient_type"] = Value::from("individual");
     // A number goes in `to`; a business-scoped user id (a user known only by it) in `recipient`.
@@ -292,7 +295,7 @@ pub async fn send_text(
     token: &str,
     to: &str,
     text: &str,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     send(client, base_url, phone_number_id, token, to, serde_json::json!({"type": "text", "text": {"body": text, "preview_url": false}}))
         .await
 }
@@ -309,11 +312,11 @@ pub async fn send_file(
     filename: &str,
     content_type: &str,
     bytes: Vec<u8>,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
         .mime_str(content_type)
-        .map_err(|e| crate::SendError::permanent(format!("{filename}: {e}")))?;
+        .map_err(|e| switchboard_channels::SendError::permanent(format!("{filename}: {e}")))?;
     let form =
         reqwest::multipart::Form::new().text("messaging_product", "whatsapp").text("type", content_type.to_owned()).part("file", part);
     let url = format!("{}/{phone_number_id}/media", base_url.trim_end_matches('/'));
@@ -322,7 +325,10 @@ pub async fn send_file(
         return Err(graph_error("the upload", response).await);
     }
     let uploaded: Value = response.json().await.unwrap_or(Value::Null);
-    let media = uploaded.get("id").and_then(Value::as_str).ok_or_else(|| crate::SendError::retryable("WhatsApp gave no media id"))?;
+    let media = uploaded
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| switchboard_channels::SendError::retryable("WhatsApp gave no media id"))?;
     let kind = match content_type.split('/').next() {
         Some("image") if content_type != "image/svg+xml" => "image",
         Some("audio") => "audio",
@@ -337,7 +343,12 @@ pub async fn send_file(
 }
 
 /// "Test the connection": the business number behind `phone_number_id`, read with the token.
-pub async fn check(client: &reqwest::Client, base_url: &str, phone_number_id: &str, token: &str) -> Result<String, crate::SendError> {
+pub async fn check(
+    client: &reqwest::Client,
+    base_url: &str,
+    phone_number_id: &str,
+    token: &str,
+) -> Result<String, switchboard_channels::SendError> {
     let url = format!("{}/{phone_number_id}", base_url.trim_end_matches('/'));
     let response = client.get(&url).bearer_auth(token).send().await.map_err(unreachable)?;
     if !response.status().is_success() {
@@ -350,19 +361,25 @@ pub async fn check(client: &reqwest::Client, base_url: &str, phone_number_id: &s
 
 /// The bytes of a file a customer sent, by its media id: its short-lived URL, then the file,
 /// both with the access token.
-pub async fn download_media(client: &reqwest::Client, base_url: &str, token: &str, media_id: &str) -> Result<Vec<u8>, crate::SendError> {
+pub async fn download_media(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    media_id: &str,
+) -> Result<Vec<u8>, switchboard_channels::SendError> {
     let url = format!("{}/{media_id}", base_url.trim_end_matches('/'));
     let response = client.get(&url).bearer_auth(token).send().await.map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(graph_error("the media lookup", response).await);
     }
     let info: Value = response.json().await.unwrap_or(Value::Null);
-    let file_url = info.get("url").and_then(Value::as_str).ok_or_else(|| crate::SendError::retryable("WhatsApp gave no media url"))?;
+    let file_url =
+        info.get("url").and_then(Value::as_str).ok_or_else(|| switchboard_channels::SendError::retryable("WhatsApp gave no media url"))?;
     let mut response = client.get(file_url).bearer_auth(token).send().await.map_err(unreachable)?;
     if !response.status().is_success() {
         return Err(graph_error("the download", response).await);
     }
-    let too_large = || crate::SendError::permanent(format!("the file is over {MAX_MEDIA_BYTES} bytes"));
+    let too_large = || switchboard_channels::SendError::permanent(format!("the file is over {MAX_MEDIA_BYTES} bytes"));
     if response.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
         return Err(too_large());
     }
@@ -383,7 +400,7 @@ mod tests {
     const APP_SECRET: &str = "5d41402abc4b2a76b9719d911017c592";
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../channels/tests/fixtures/whatsapp/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -403,7 +420,7 @@ mod tests {
     #[test]
     fn the_expected_signatures_of_the_fixtures_are_reproduced() {
         let table: Value = serde_json::from_slice(
-            &std::fs::read(format!("{}/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
+            &std::fs::read(format!("{}/../channels/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
         )
         .expect("json");
         let rows: Vec<&Value> = table["fixtures"].as_array().expect("rows").iter().filter(|r| r["channel"] == "whatsapp").collect();
@@ -411,9 +428,9 @@ mod tests {
         for row in rows {
             let body = fixture(row["file"].as_str().expect("file"));
             let expected = row["value"].as_str().expect("value");
-            assert_eq!(crate::signature::sign(APP_SECRET, &body), expected, "{}", row["file"]);
-            assert!(crate::signature::verify(APP_SECRET, &body, expected));
-            assert!(!crate::signature::verify("another secret", &body, expected));
+            assert_eq!(switchboard_channels::signature::sign(APP_SECRET, &body), expected, "{}", row["file"]);
+            assert!(switchboard_channels::signature::verify(APP_SECRET, &body, expected));
+            assert!(!switchboard_channels::signature::verify("another secret", &body, expected));
         }
     }
 
@@ -422,7 +439,7 @@ mod tests {
     #[test]
     fn metas_scheme_reproduces_the_messenger_and_instagram_signatures() {
         const META_APP_SECRET: &str = "0f3c9a5e7b2d4f6a8c1e3b5d7f9a2c4e";
-        let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+        let dir = format!("{}/../channels/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
         let table: Value = serde_json::from_slice(&std::fs::read(format!("{dir}/signatures.json")).expect("table")).expect("json");
         let rows: Vec<&Value> = table["fixtures"]
             .as_array()
@@ -435,8 +452,8 @@ mod tests {
             let path = format!("{dir}/{}/{}", row["channel"].as_str().expect("channel"), row["file"].as_str().expect("file"));
             let body = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             let expected = row["value"].as_str().expect("value");
-            assert!(crate::signature::verify(META_APP_SECRET, &body, expected), "{path}");
-            assert!(!crate::signature::verify(APP_SECRET, &body, expected), "WhatsApp's app secret is another app's");
+            assert!(switchboard_channels::signature::verify(META_APP_SECRET, &body, expected), "{path}");
+            assert!(!switchboard_channels::signature::verify(APP_SECRET, &body, expected), "WhatsApp's app secret is another app's");
         }
     }
 

@@ -2,14 +2,17 @@
 //! anonymous visitor's signed token, or a site user the site vouches for with an HMAC, as
 //! Intercom's identity verification does), and a visitor's message as an `InboundMessage`.
 
-use crate::InboundError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
+use switchboard_channels::InboundError;
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage};
 use switchboard_domain::*;
+
+mod driver;
+pub use driver::WidgetDriver;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -346,7 +349,7 @@ pub fn hex_mac(secret: &str, text: &str) -> String {
 }
 
 fn same(expected: &str, given: &str) -> bool {
-    crate::signature::same_secret(expected, given)
+    switchboard_channels::signature::same_secret(expected, given)
 }
 
 /// 32 lower-case hex digits of randomness.

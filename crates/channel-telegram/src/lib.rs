@@ -2,8 +2,11 @@
 //! webhook route checks `X-Telegram-Bot-Api-Secret-Token` before calling this, and media is
 //! fetched later through the provider's API (`getFile`) by the file ids kept here.
 
-use crate::InboundError;
 use serde::Deserialize;
+use switchboard_channels::InboundError;
+
+mod driver;
+pub use driver::{TelegramConfig, TelegramDriver};
 use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Region, Timestamp, WorkspaceId};
@@ -315,7 +318,7 @@ pub async fn send_message(
     bot_token: &str,
     chat: i64,
     text: &str,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     // Telegram's limit is 4096 characters: longer replies go out as consecutive messages.
     let mut last = String::new();
     for part in split_text(text, 4096) {
@@ -333,19 +336,19 @@ async fn call(
     bot_token: &str,
     method: &str,
     body: &serde_json::Value,
-) -> Result<serde_json::Value, crate::SendError> {
+) -> Result<serde_json::Value, switchboard_channels::SendError> {
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
     let response = client
         .post(&url)
         .json(body)
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
     answer(method, response).await
 }
 
 /// The `result` of a Bot API answer, or the error it describes (429 and 5xx retryable).
-async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json::Value, crate::SendError> {
+async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json::Value, switchboard_channels::SendError> {
     let status = response.status();
     match response.json::<ApiAnswer>().await {
         Ok(ApiAnswer { ok: true, result, .. }) if status.is_success() => Ok(result.unwrap_or(serde_json::Value::Null)),
@@ -355,7 +358,7 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json:
             let retry_after =
                 answer.as_ref().and_then(|a| a.parameters.as_ref()).and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64);
             let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
-            Err(crate::SendError {
+            Err(switchboard_channels::SendError {
                 message: format!("Telegram answered {status} to {method}: {description}{wait}"),
                 retryable: status.as_u16() == 429 || status.is_server_error(),
                 retry_after: retry_after.and_then(|s| u64::try_from(s).ok()).map(std::time::Duration::from_secs),
@@ -365,7 +368,7 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json:
 }
 
 /// "Test the connection": the bot's own account (`getMe`).
-pub async fn get_me(client: &reqwest::Client, base_url: &str, bot_token: &str) -> Result<String, crate::SendError> {
+pub async fn get_me(client: &reqwest::Client, base_url: &str, bot_token: &str) -> Result<String, switchboard_channels::SendError> {
     let me = call(client, base_url, bot_token, "getMe", &serde_json::json!({})).await?;
     let name = me.get("username").and_then(serde_json::Value::as_str).unwrap_or("?");
     Ok(format!("the bot is @{name}"))
@@ -379,7 +382,7 @@ pub async fn set_webhook(
     bot_token: &str,
     url: &str,
     secret: &str,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let body = serde_json::json!({
         "url": url,
         "secret_token": secret,
@@ -390,7 +393,12 @@ pub async fn set_webhook(
 }
 
 /// Stops the spinner of a button the customer pressed.
-pub async fn answer_callback(client: &reqwest::Client, base_url: &str, bot_token: &str, query_id: &str) -> Result<(), crate::SendError> {
+pub async fn answer_callback(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    query_id: &str,
+) -> Result<(), switchboard_channels::SendError> {
     call(client, base_url, bot_token, "answerCallbackQuery", &serde_json::json!({"callback_query_id": query_id})).await.map(|_| ())
 }
 
@@ -406,13 +414,13 @@ pub async fn send_file(
     filename: &str,
     content_type: &str,
     bytes: Vec<u8>,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let as_photo = content_type.starts_with("image/") && content_type != "image/svg+xml" && bytes.len() <= MAX_PHOTO_BYTES;
     let (method, field) = if as_photo { ("sendPhoto", "photo") } else { ("sendDocument", "document") };
     let part = reqwest::multipart::Part::bytes(bytes)
         .file_name(filename.to_owned())
         .mime_str(content_type)
-        .map_err(|e| crate::SendError::permanent(format!("{filename}: {e}")))?;
+        .map_err(|e| switchboard_channels::SendError::permanent(format!("{filename}: {e}")))?;
     let form = reqwest::multipart::Form::new().text("chat_id", chat.to_string()).part(field, part);
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
     let response = client
@@ -420,7 +428,7 @@ pub async fn send_file(
         .multipart(form)
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
     let result = answer(method, response).await?;
     Ok(external_id(chat, result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default()))
 }
@@ -429,24 +437,30 @@ pub async fn send_file(
 pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
 
 /// The bytes of a file the customer sent, by its file id: `getFile`, then the file itself.
-pub async fn download_file(client: &reqwest::Client, base_url: &str, bot_token: &str, file_id: &str) -> Result<Vec<u8>, crate::SendError> {
+pub async fn download_file(
+    client: &reqwest::Client,
+    base_url: &str,
+    bot_token: &str,
+    file_id: &str,
+) -> Result<Vec<u8>, switchboard_channels::SendError> {
     let file = call(client, base_url, bot_token, "getFile", &serde_json::json!({"file_id": file_id})).await?;
     let path = file
         .get("file_path")
         .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| crate::SendError::permanent("Telegram gave no file_path (the file may be over 20 MB)"))?;
+        .ok_or_else(|| switchboard_channels::SendError::permanent("Telegram gave no file_path (the file may be over 20 MB)"))?;
     let url = format!("{}/file/bot{bot_token}/{path}", base_url.trim_end_matches('/'));
-    let unreachable = |e: reqwest::Error| crate::SendError::retryable(format!("cannot download from Telegram: {}", e.without_url()));
+    let unreachable =
+        |e: reqwest::Error| switchboard_channels::SendError::retryable(format!("cannot download from Telegram: {}", e.without_url()));
     let mut response = client.get(&url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
-        return Err(crate::SendError {
+        return Err(switchboard_channels::SendError {
             message: format!("Telegram answered {status} to the download"),
             retryable: status.as_u16() == 429 || status.is_server_error(),
             retry_after: None,
         });
     }
-    let too_large = || crate::SendError::permanent(format!("the file is over {MAX_DOWNLOAD_BYTES} bytes"));
+    let too_large = || switchboard_channels::SendError::permanent(format!("the file is over {MAX_DOWNLOAD_BYTES} bytes"));
     if response.content_length().is_some_and(|n| n as usize > MAX_DOWNLOAD_BYTES) {
         return Err(too_large());
     }
@@ -486,7 +500,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/telegram/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../channels/tests/fixtures/telegram/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 

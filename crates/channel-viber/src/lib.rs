@@ -1,12 +1,15 @@
 //! Viber REST Bot API: a callback (signed with the bot token, checked on the raw bytes before
 //! this runs) translated into a message for the intake or a receipt for one of ours.
 
-use crate::InboundError;
 use serde_json::Value;
+use switchboard_channels::InboundError;
 use switchboard_domain::conversation::DeliveryStatus;
 use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Region, Timestamp, WorkspaceId};
+
+mod driver;
+pub use driver::{ViberConfig, ViberDriver};
 
 pub const API_BASE_URL: &str = "https://chatapi.viber.com/pa";
 /// A Viber CDN link of a file a customer sent, fetched after the commit.
@@ -137,7 +140,7 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
 }
 
 /// "Test the connection": the bot's account as Viber knows it (`get_account_info`).
-pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
+pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, switchboard_channels::SendError> {
     let url = format!("{}/get_account_info", base_url.trim_end_matches('/'));
     let response = client
         .post(&url)
@@ -145,7 +148,7 @@ pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Res
         .json(&serde_json::json!({}))
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => {
@@ -153,7 +156,7 @@ pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Res
             let webhook = answer.get("webhook").and_then(Value::as_str).filter(|w| !w.is_empty()).unwrap_or("none set");
             Ok(format!("the bot is {name}; its webhook: {webhook}"))
         }
-        _ => Err(crate::SendError::permanent(format!(
+        _ => Err(switchboard_channels::SendError::permanent(format!(
             "Viber refused the token: {}",
             answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")
         ))),
@@ -168,7 +171,7 @@ pub async fn send_message(
     receiver: &str,
     sender_name: &str,
     text: &str,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     send(client, base_url, token, receiver, sender_name, serde_json::json!({"type": "text", "text": text})).await
 }
 
@@ -184,7 +187,7 @@ pub async fn send_file(
     receiver: &str,
     sender_name: &str,
     file: &FileToSend<'_>,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let picture = matches!(file.content_type, "image/jpeg" | "image/png") && file.size <= PICTURE_MAX_BYTES;
     let message = if picture {
         serde_json::json!({"type": "picture", "text": "", "media": file.url})
@@ -210,7 +213,7 @@ async fn send(
     receiver: &str,
     sender_name: &str,
     mut message: Value,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let name: String = sender_name.chars().take(28).collect();
     message["receiver"] = Value::from(receiver);
     message["min_api_version"] = Value::from(1);
@@ -222,10 +225,10 @@ async fn send(
         .json(&message)
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(crate::SendError {
+        return Err(switchboard_channels::SendError {
             message: format!("Viber answered {status}"),
             retryable: status.is_server_error() || status.as_u16() == 429,
             retry_after: None,
@@ -237,7 +240,7 @@ async fn send(
         code => {
             let message = answer.get("status_message").and_then(Value::as_str).unwrap_or("");
             // 12: too many requests (or 100 messages without an answer from the customer).
-            Err(crate::SendError {
+            Err(switchboard_channels::SendError {
                 message: format!("Viber refused the message: {message} ({})", code.unwrap_or(-1)),
                 retryable: code == Some(12),
                 retry_after: None,
@@ -253,7 +256,7 @@ mod tests {
     const AUTH_TOKEN: &str = "4a1d5e7f90b2c3d4-5e6f7a8b9c0d1e2f-3a4b5c6d7e8f9a0b";
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/viber/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../channels/tests/fixtures/viber/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -266,7 +269,7 @@ mod tests {
     #[test]
     fn the_expected_signatures_of_the_fixtures_are_reproduced() {
         let table: Value = serde_json::from_slice(
-            &std::fs::read(format!("{}/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
+            &std::fs::read(format!("{}/../channels/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
         )
         .expect("json");
         let rows: Vec<&Value> = table["fixtures"].as_array().expect("rows").iter().filter(|r| r["channel"] == "viber").collect();
@@ -274,13 +277,17 @@ mod tests {
         for row in rows {
             let body = fixture(row["file"].as_str().expect("file"));
             let hex = row["value"].as_str().expect("value");
-            assert!(crate::signature::verify(AUTH_TOKEN, &body, &signature_header(hex)), "{}", row["file"]);
-            assert_eq!(crate::signature::sign(AUTH_TOKEN, &body), signature_header(hex));
+            assert!(switchboard_channels::signature::verify(AUTH_TOKEN, &body, &signature_header(hex)), "{}", row["file"]);
+            assert_eq!(switchboard_channels::signature::sign(AUTH_TOKEN, &body), signature_header(hex));
         }
         // The Viber Python SDK's own vector.
         let sdk = br#"{"event":"webhook","timestamp":4977069964384421269,"message_token":1478683725125}"#;
         let expected = "d21b343448c8aee33b8e93768ef6ceb64a6ba6163099973a2b8bd028fea510ef";
-        assert!(crate::signature::verify("44dafb7e0f40021e-61a47a1e6778d187-f2c5a676a07050b3", sdk, &signature_header(expected)));
+        assert!(switchboard_channels::signature::verify(
+            "44dafb7e0f40021e-61a47a1e6778d187-f2c5a676a07050b3",
+            sdk,
+            &signature_header(expected)
+        ));
     }
 
     #[test]

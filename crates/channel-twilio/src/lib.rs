@@ -2,13 +2,16 @@
 //! `X-Twilio-Signature` over the URL Twilio requested and the sorted parameters, translated into
 //! a message for the intake or a status of ours; replies through the Messages API.
 
-use crate::InboundError;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use switchboard_channels::InboundError;
 use switchboard_domain::conversation::DeliveryStatus;
 use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Region, WorkspaceId};
+
+mod driver;
+pub use driver::{TwilioConfig, TwilioDriver};
 
 pub const API_BASE_URL: &str = "https://api.twilio.com";
 /// A Twilio media URL of an MMS, fetched (with the account's credentials) after the commit.
@@ -34,7 +37,7 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
 
 /// Whether `header` is Twilio's signature of this request (constant time).
 pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], header: &str) -> bool {
-    !auth_token.is_empty() && crate::signature::same_secret(&signature(auth_token, url, params), header.trim())
+    !auth_token.is_empty() && switchboard_channels::signature::same_secret(&signature(auth_token, url, params), header.trim())
 }
 
 fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -126,19 +129,19 @@ pub struct Account<'a> {
 }
 
 /// "Test the connection": the account the credentials open (`GET /Accounts/{sid}.json`).
-pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<String, crate::SendError> {
+pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<String, switchboard_channels::SendError> {
     let url = format!("{}/2010-04-01/Accounts/{}.json", account.base_url.trim_end_matches('/'), account.sid);
     let response = client
         .get(&url)
         .basic_auth(account.sid, Some(account.token))
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
     let status = response.status();
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     let text = |k: &str| answer.get(k).and_then(serde_json::Value::as_str).unwrap_or("?").to_owned();
     if !status.is_success() {
-        return Err(crate::SendError::permanent(format!("Twilio answered {status}: {}", text("message"))));
+        return Err(switchboard_channels::SendError::permanent(format!("Twilio answered {status}: {}", text("message"))));
     }
     Ok(format!("the account is {} ({})", text("friendly_name"), text("status")))
 }
@@ -153,7 +156,7 @@ pub async fn send(
     text: &str,
     media: &[String],
     status_callback: &str,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", account.base_url.trim_end_matches('/'), account.sid);
     let mut form = vec![("To", to), ("From", from), ("Body", text), ("StatusCallback", status_callback)];
     form.extend(media.iter().map(|m| ("MediaUrl", m.as_str())));
@@ -163,16 +166,16 @@ pub async fn send(
         .form(&form)
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
     let status = response.status();
-    let retry_after = crate::SendError::retry_after_header(response.headers());
+    let retry_after = switchboard_channels::SendError::retry_after_header(response.headers());
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     if status.is_success() {
         return Ok(answer.get("sid").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned());
     }
     let message = answer.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
     let code = answer.get("code").map(|c| format!(" ({c})")).unwrap_or_default();
-    Err(crate::SendError {
+    Err(switchboard_channels::SendError {
         message: format!("Twilio answered {status}: {message}{code}"),
         retryable: status.as_u16() == 429 || status.is_server_error(),
         retry_after,
@@ -180,13 +183,18 @@ pub async fn send(
 }
 
 /// The bytes of an MMS medium (Twilio may require the account's credentials for media).
-pub async fn download_media(client: &reqwest::Client, account: &Account<'_>, url: &str) -> Result<Vec<u8>, crate::SendError> {
+pub async fn download_media(
+    client: &reqwest::Client,
+    account: &Account<'_>,
+    url: &str,
+) -> Result<Vec<u8>, switchboard_channels::SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable = |e: reqwest::Error| crate::SendError::retryable(format!("cannot download from Twilio: {}", e.without_url()));
+    let unreachable =
+        |e: reqwest::Error| switchboard_channels::SendError::retryable(format!("cannot download from Twilio: {}", e.without_url()));
     let mut response = client.get(url).basic_auth(account.sid, Some(account.token)).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
-        return Err(crate::SendError {
+        return Err(switchboard_channels::SendError {
             message: format!("Twilio answered {status} to the download"),
             retryable: status.as_u16() == 429 || status.is_server_error(),
             retry_after: None,
@@ -195,7 +203,7 @@ pub async fn download_media(client: &reqwest::Client, account: &Account<'_>, url
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if bytes.len() + chunk.len() > MAX {
-            return Err(crate::SendError::permanent(format!("the file is over {MAX} bytes")));
+            return Err(switchboard_channels::SendError::permanent(format!("the file is over {MAX} bytes")));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -209,14 +217,14 @@ mod tests {
     const AUTH_TOKEN: &str = "7b3f1c2e9a8d4f6b0c5e2a1d8f7b6c4a";
 
     fn fixture(name: &str) -> Vec<(String, String)> {
-        let path = format!("{}/tests/fixtures/twilio/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../channels/tests/fixtures/twilio/{name}", env!("CARGO_MANIFEST_DIR"));
         params(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
     }
 
     #[test]
     fn the_expected_signatures_are_reproduced_and_twilios_own_vector_too() {
         let table: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(format!("{}/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
+            &std::fs::read(format!("{}/../channels/tests/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"))).expect("table"),
         )
         .expect("json");
         let rows: Vec<&serde_json::Value> =

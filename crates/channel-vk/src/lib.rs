@@ -2,12 +2,15 @@
 //! notification carries the configured `secret` and the community's `group_id`, which the route
 //! checks (in constant time) before anything else is used.
 
-use crate::InboundError;
 use serde::Deserialize;
 use serde_json::Value;
+use switchboard_channels::InboundError;
 use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, InboundMessage, ThreadHint};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Timestamp, WorkspaceId};
+
+mod driver;
+pub use driver::{VkConfig, VkDriver};
 
 /// A public file link of VK (photo sizes, documents, voice), fetched after the commit.
 pub const FILE_URL_PREFIX: &str = "vk-url:";
@@ -40,7 +43,7 @@ pub enum VkEvent {
 
 /// Whether the notification is this community's: its group id and secret.
 pub fn authentic(callback: &Callback, group_id: i64, secret: &str) -> bool {
-    callback.group_id == Some(group_id) && crate::signature::same_secret(secret, callback.secret.as_deref().unwrap_or(""))
+    callback.group_id == Some(group_id) && switchboard_channels::signature::same_secret(secret, callback.secret.as_deref().unwrap_or(""))
 }
 
 pub struct VkContext<'a> {
@@ -172,7 +175,7 @@ pub fn random_id(our_message_id: &str) -> i64 {
 }
 
 /// "Test the connection": the community the token belongs to (`groups.getById`).
-pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, crate::SendError> {
+pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, switchboard_channels::SendError> {
     let answer = call(client, base_url, token, "groups.getById", Vec::new()).await?;
     let name = answer.pointer("/groups/0/name").or_else(|| answer.pointer("/0/name")).and_then(Value::as_str).unwrap_or("?");
     Ok(format!("the token is the community {name}'s"))
@@ -188,7 +191,7 @@ pub async fn send_message(
     random_id: i64,
     text: &str,
     attachments: &[String],
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let mut form = vec![("peer_id", peer.to_string()), ("random_id", random_id.to_string()), ("message", text.to_owned())];
     if !attachments.is_empty() {
         form.push(("attachment", attachments.join(",")));
@@ -209,7 +212,7 @@ pub async fn upload_file(
     filename: &str,
     content_type: &str,
     bytes: Vec<u8>,
-) -> Result<String, crate::SendError> {
+) -> Result<String, switchboard_channels::SendError> {
     let photo = matches!(content_type, "image/jpeg" | "image/png" | "image/gif");
     let (server_method, field) = if photo { ("photos.getMessagesUploadServer", "photo") } else { ("docs.getMessagesUploadServer", "file") };
     let mut ask = vec![("peer_id", peer.to_string())];
@@ -227,10 +230,10 @@ pub async fn upload_file(
         .multipart(reqwest::multipart::Form::new().part(field, part))
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot upload to VK: {}", e.without_url())))?
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot upload to VK: {}", e.without_url())))?
         .json()
         .await
-        .map_err(|_| crate::SendError::retryable("VK's upload server gave no JSON"))?;
+        .map_err(|_| switchboard_channels::SendError::retryable("VK's upload server gave no JSON"))?;
     let text = |v: &Value, k: &str| v.get(k).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).unwrap_or_default();
     if photo {
         let saved = call(
@@ -251,8 +254,8 @@ pub async fn upload_file(
     }
 }
 
-fn refused(message: &str) -> crate::SendError {
-    crate::SendError::permanent(message)
+fn refused(message: &str) -> switchboard_channels::SendError {
+    switchboard_channels::SendError::permanent(message)
 }
 
 /// One API method with the community's token; its `response`, or VK's error (flood control
@@ -263,7 +266,7 @@ async fn call(
     token: &str,
     method: &str,
     mut form: Vec<(&str, String)>,
-) -> Result<Value, crate::SendError> {
+) -> Result<Value, switchboard_channels::SendError> {
     form.push(("v", API_VERSION.to_owned()));
     let url = format!("{}/{method}", base_url.trim_end_matches('/'));
     let response = client
@@ -272,7 +275,7 @@ async fn call(
         .form(&form)
         .send()
         .await
-        .map_err(|e| crate::SendError::retryable(format!("cannot reach VK: {}", e.without_url())))?;
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach VK: {}", e.without_url())))?;
     let status = response.status();
     let mut answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {
@@ -280,14 +283,14 @@ async fn call(
         let message = error.get("error_msg").and_then(Value::as_str).unwrap_or("");
         // 6: too many requests per second; 9: flood control; 10: internal error.
         let retryable = matches!(code, Some(6 | 9 | 10)) || status.is_server_error();
-        return Err(crate::SendError {
+        return Err(switchboard_channels::SendError {
             message: format!("VK refused {method}: {message} ({})", code.unwrap_or_default()),
             retryable,
             retry_after: None,
         });
     }
     if !status.is_success() {
-        return Err(crate::SendError {
+        return Err(switchboard_channels::SendError {
             message: format!("VK answered {status} to {method}"),
             retryable: status.is_server_error() || status.as_u16() == 429,
             retry_after: None,
@@ -303,7 +306,7 @@ mod tests {
     const SECRET: &str = "vk-test-secret-Pa55w0rd";
 
     fn callback(name: &str) -> Callback {
-        let path = format!("{}/tests/fixtures/vk/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../channels/tests/fixtures/vk/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("callback")
     }
 

@@ -1,10 +1,12 @@
 //! The generic API channel: how a CRM, a forum or a social-listening tool plugs in.
 //! Inbound: signed JSON (CONTRACT.md). Outbound: agent replies POSTed as signed JSON.
 
-use crate::{InboundError, SendError};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
+use switchboard_channels::{InboundError, SendError};
 use switchboard_domain::*;
+
+mod driver;
+pub use driver::{ApiConfig, ApiDriver};
 
 /// The body of `POST /hooks/api/{channel_id}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,16 +37,7 @@ pub struct ApiSender {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiAttachment {
-    #[serde(default)]
-    pub url: Option<String>,
-    pub filename: String,
-    pub content_type: String,
-    #[serde(default)]
-    pub data_base64: Option<String>,
-}
+pub use switchboard_channels::attachment::{JsonAttachment as ApiAttachment, attachment};
 
 /// Limits that keep one request from filling the database.
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
@@ -155,7 +148,7 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
     let response = client
         .post(url)
         .header("content-type", "application/json")
-        .header("x-switchboard-signature", crate::signature::sign(secret, &body))
+        .header("x-switchboard-signature", switchboard_channels::signature::sign(secret, &body))
         .header("idempotency-key", payload.message_id.as_str())
         .body(body)
         .send()
@@ -171,42 +164,6 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
     let retry_after = SendError::retry_after_header(response.headers());
     let detail = response.text().await.unwrap_or_default();
     Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable, retry_after })
-}
-
-/// One attachment of the JSON shape `{filename, content_type, url?, data_base64?}`, the `i`th of
-/// its list (named so in errors). Shared with agent replies, which send the same shape.
-pub fn attachment(i: usize, a: ApiAttachment) -> Result<AttachmentMeta, InboundError> {
-    let field = |f: &str| format!("attachments[{i}].{f}");
-    if a.filename.trim().is_empty() || a.filename.len() > 255 {
-        return Err(InboundError::new(field("filename"), "must be 1 to 255 bytes"));
-    }
-    if !a.content_type.contains('/') || a.content_type.len() > 255 {
-        return Err(InboundError::new(field("content_type"), "must be a MIME type such as image/png"));
-    }
-    let content = a
-        .data_base64
-        .as_deref()
-        .map(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()))
-        .transpose()
-        .map_err(|_| InboundError::new(field("data_base64"), "not valid base64"))?;
-    if let Some(url) = &a.url
-        && !(url.starts_with("https://") || url.starts_with("http://"))
-    {
-        return Err(InboundError::new(field("url"), "must be an http(s) URL"));
-    }
-    if content.is_none() && a.url.is_none() {
-        return Err(InboundError::new(field("url"), "an attachment needs url or data_base64"));
-    }
-    Ok(AttachmentMeta {
-        id: AttachmentId::generate(),
-        filename: a.filename,
-        content_type: a.content_type,
-        content,
-        url: a.url,
-        size: None,
-        inline: false,
-        content_id: None,
-    })
 }
 
 #[cfg(test)]

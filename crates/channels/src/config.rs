@@ -1,0 +1,148 @@
+//! Pieces of typed channel settings: secrets that never print, URLs that must be http(s), ids
+//! that admins type as numbers or as text, and reading a `config` object into a driver's own
+//! struct with errors that name the key (`config.group_id`).
+
+use crate::InboundError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::fmt;
+
+/// A credential from a channel's settings. `Debug` and `Display` show `***`, so a secret never
+/// reaches a log line or an error message by accident; `expose` is the one way to read it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    /// Text with something in it besides spaces (surrounding spaces, as pasted, are dropped).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(serde::de::Error::custom("is required"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+/// An `http://` or `https://` URL (a provider's API base, a reply URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let url = raw.trim();
+        if (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() {
+            Ok(Self(url.to_owned()))
+        } else {
+            Err(serde::de::Error::custom("must be an http(s) URL"))
+        }
+    }
+}
+
+/// A positive integer id given as a JSON number (`123`) or as text of digits (`"123"`): admins
+/// copy ids from provider consoles that show them as text, and JSON clients send numbers.
+pub fn numeric_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(i64),
+        Text(String),
+    }
+    let id = match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("must be a number such as 123456"))? {
+        Raw::Number(n) => n,
+        Raw::Text(s) => s.trim().parse().map_err(|_| serde::de::Error::custom("must be a number such as 123456"))?,
+    };
+    if id <= 0 {
+        return Err(serde::de::Error::custom("must be a positive number"));
+    }
+    Ok(id)
+}
+
+/// Reads a channel's `config` into `T`. Errors name the key under `config.` and say what is
+/// wrong in words an admin understands ("is required", "must be an http(s) URL").
+pub fn parse<T: DeserializeOwned>(config: &Value) -> Result<T, InboundError> {
+    serde_path_to_error::deserialize(config).map_err(|e| {
+        let path = e.path().to_string();
+        let detail = e.into_inner().to_string();
+        let prefix = if path == "." { "config".to_owned() } else { format!("config.{path}") };
+        if let Some(name) = detail.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            return InboundError::new(format!("{prefix}.{name}"), "is required");
+        }
+        if let Some(name) = detail.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            return InboundError::new(format!("{prefix}.{name}"), "unknown key");
+        }
+        // serde's own wording ("invalid type: integer `5`, expected a string") is kept, minus
+        // the position suffix, which means nothing in a JSON value.
+        let detail = detail.split(" at line ").next().unwrap_or(&detail).to_owned();
+        InboundError::new(prefix, detail)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Example {
+        #[serde(deserialize_with = "numeric_id")]
+        group_id: i64,
+        token: Secret,
+        api_base_url: Option<HttpUrl>,
+    }
+
+    #[test]
+    fn ids_are_taken_as_numbers_or_numeric_text() {
+        let a: Example = parse(&json!({"group_id": 229_000_001, "token": "t"})).expect("number");
+        let b: Example = parse(&json!({"group_id": " 229000001 ", "token": "t"})).expect("text");
+        assert_eq!((a.group_id, b.group_id), (229_000_001, 229_000_001));
+        for bad in [json!("club229"), json!(-5), json!(0), json!(1.5), json!(null)] {
+            let e = parse::<Example>(&json!({"group_id": bad, "token": "t"})).expect_err("refused");
+            assert_eq!(e.field, "config.group_id", "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_key_and_secrets_never_print() {
+        let e = parse::<Example>(&json!({"group_id": 1})).expect_err("missing");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("config.token", "is required"));
+        let e = parse::<Example>(&json!({"group_id": 1, "token": "  "})).expect_err("blank");
+        assert_eq!(e.field, "config.token");
+        let e = parse::<Example>(&json!({"group_id": 1, "token": "t", "api_base_url": "ftp://x"})).expect_err("url");
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("config.api_base_url", "must be an http(s) URL"));
+        let ok: Example = parse(&json!({"group_id": 1, "token": "hunter2"})).expect("ok");
+        assert!(!format!("{ok:?}").contains("hunter2"), "{ok:?}");
+        assert_eq!(ok.token.expose(), "hunter2");
+    }
+}
