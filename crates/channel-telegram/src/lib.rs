@@ -11,12 +11,16 @@ use switchboard_domain::identity::{Identity, IdentityKind};
 use switchboard_domain::inbound::{AttachmentMeta, IdentityHint, InboundMessage, ThreadHint};
 use switchboard_domain::{AttachmentId, ChannelId, ChannelKind, Region, Timestamp, WorkspaceId};
 
-/// One webhook request. Exactly one of the optional fields is set; unknown kinds are ignored.
+/// One webhook request. Exactly one of the optional fields is set; what each kind becomes is
+/// listed in the README ("Telegram").
 #[derive(Debug, Deserialize)]
 pub struct Update {
     pub update_id: i64,
     #[serde(default)]
     pub message: Option<TgMessage>,
+    /// A customer writing to a Telegram Business account connected to the bot: a message.
+    #[serde(default)]
+    pub business_message: Option<TgMessage>,
     #[serde(default)]
     pub edited_message: Option<TgMessage>,
     #[serde(default)]
@@ -103,6 +107,11 @@ pub struct TgMessage {
     #[serde(default)]
     pub video: Option<FileRef>,
     #[serde(default)]
+    pub animation: Option<FileRef>,
+    /// A round video message.
+    #[serde(default)]
+    pub video_note: Option<FileRef>,
+    #[serde(default)]
     pub sticker: Option<Sticker>,
     #[serde(default)]
     pub contact: Option<Contact>,
@@ -111,7 +120,78 @@ pub struct TgMessage {
     /// Set on each message of an album: they arrive as separate updates and become one message.
     #[serde(default)]
     pub media_group_id: Option<String>,
+    /// Every other field: a kind of content this adapter does not know yet is kept by its name
+    /// (and its file, when it has one) instead of being dropped.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
+
+/// Fields of a message that describe it rather than carry what the customer sent.
+const DESCRIBING_FIELDS: &[&str] = &[
+    "entities",
+    "caption_entities",
+    "forward_origin",
+    "forward_from",
+    "forward_from_chat",
+    "forward_from_message_id",
+    "forward_signature",
+    "forward_sender_name",
+    "forward_date",
+    "is_automatic_forward",
+    "reply_to_message",
+    "external_reply",
+    "quote",
+    "reply_to_story",
+    "via_bot",
+    "author_signature",
+    "has_protected_content",
+    "is_topic_message",
+    "is_from_offline",
+    "link_preview_options",
+    "reply_markup",
+    "sender_chat",
+    "sender_boost_count",
+    "sender_business_bot",
+    "business_connection_id",
+    "show_caption_above_media",
+    "has_media_spoiler",
+    "effect_id",
+    "paid_star_count",
+    "message_auto_delete_time",
+];
+
+/// Service messages: something happened in a chat (members came and went, a title changed, a
+/// message was pinned); nobody wrote anything to answer.
+const SERVICE_FIELDS: &[&str] = &[
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "write_access_allowed",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "giveaway_created",
+    "giveaway_completed",
+];
 
 #[derive(Debug, Deserialize)]
 pub struct CallbackQuery {
@@ -156,7 +236,7 @@ pub fn external_id(chat: i64, message: i64) -> String {
 pub const FILE_URL_PREFIX: &str = "telegram-file:";
 
 pub fn to_event(update: Update, ctx: &TelegramContext<'_>) -> Result<TelegramEvent, InboundError> {
-    if let Some(message) = update.message {
+    if let Some(message) = update.message.or(update.business_message) {
         return message_event(message, ctx);
     }
     if let Some(edited) = update.edited_message {
@@ -258,6 +338,16 @@ fn message_event(m: TgMessage, ctx: &TelegramContext<'_>) -> Result<TelegramEven
     if let Some(video) = &m.video {
         message.attachments.push(file(video, &format!("video-{}.mp4", m.message_id), "video/mp4"));
     }
+    if let Some(animation) = &m.animation {
+        // Telegram sends an animation's document too; one file is enough.
+        if m.document.is_none() {
+            message.attachments.push(file(animation, &format!("animation-{}.mp4", m.message_id), "video/mp4"));
+        }
+    }
+    if let Some(note) = &m.video_note {
+        message.attachments.push(file(note, &format!("video-note-{}.mp4", m.message_id), "video/mp4"));
+        text = if text.is_empty() { "[video note]".to_owned() } else { text };
+    }
     if let Some(sticker) = &m.sticker {
         text = format!("[sticker {}]", sticker.emoji.as_deref().unwrap_or("")).replace(" ]", "]");
     }
@@ -278,7 +368,18 @@ fn message_event(m: TgMessage, ctx: &TelegramContext<'_>) -> Result<TelegramEven
         }
     }
     if text.trim().is_empty() && message.attachments.is_empty() {
-        return Ok(TelegramEvent::Ignored);
+        // Content of a kind this adapter does not know (a poll, a dice, a story, whatever
+        // Telegram adds next) is kept under its name, with its file where it has one: never
+        // dropped. Service messages are not anyone's words.
+        let unknown = m.other.iter().find(|(k, _)| !DESCRIBING_FIELDS.contains(&k.as_str()) && !SERVICE_FIELDS.contains(&k.as_str()));
+        let Some((kind, value)) = unknown else { return Ok(TelegramEvent::Ignored) };
+        text = match value.pointer("/question").and_then(serde_json::Value::as_str) {
+            Some(question) => format!("[{kind}: {question}]"),
+            None => format!("[{kind}]"),
+        };
+        if let Ok(reference) = serde_json::from_value::<FileRef>(value.clone()) {
+            message.attachments.push(file(&reference, &format!("{kind}-{}", m.message_id), "application/octet-stream"));
+        }
     }
     message.text = text;
     Ok(TelegramEvent::Message(message))
@@ -641,7 +742,54 @@ mod tests {
         );
         let bot = r#"{"update_id": 3, "message": {"message_id": 3, "from": {"id": 7, "is_bot": true, "first_name": "B"}, "chat": {"id": 42, "type": "private"}, "date": 1, "text": "x"}}"#;
         assert_eq!(run(bot), TelegramEvent::Ignored);
-        assert_eq!(run(r#"{"update_id": 4, "my_chat_member": {}}"#), TelegramEvent::Ignored, "unknown kinds are ignored");
+        assert_eq!(
+            run(r#"{"update_id": 4, "my_chat_member": {}}"#),
+            TelegramEvent::Ignored,
+            "the bot's own membership is nobody's message"
+        );
+        // A round video: its file, named as what it is.
+        let note = run(&format!(
+            r#"{{"update_id": 6, "message": {{"message_id": 6, {user}, "video_note": {{"file_id": "DQACAgI", "file_unique_id": "u", "length": 240, "duration": 4}}}}}}"#
+        ));
+        match note {
+            TelegramEvent::Message(m) => {
+                assert_eq!(m.text, "[video note]");
+                assert_eq!(m.attachments.len(), 1);
+                assert_eq!(m.attachments[0].url.as_deref(), Some("telegram-file:DQACAgI"));
+                assert_eq!(m.attachments[0].content_type, "video/mp4");
+            }
+            e => panic!("{e:?}"),
+        }
+        // Kinds this adapter has never heard of are kept under their name, never dropped; their
+        // file is fetched where they have one.
+        assert_eq!(
+            text(run(&format!(r#"{{"update_id": 7, "message": {{"message_id": 7, {user}, "dice": {{"emoji": "🎲", "value": 5}}}}}}"#))),
+            "[dice]"
+        );
+        assert_eq!(
+            text(run(&format!(
+                r#"{{"update_id": 8, "message": {{"message_id": 8, {user}, "poll": {{"id": "1", "question": "Which size?"}}}}}}"#
+            ))),
+            "[poll: Which size?]"
+        );
+        match run(&format!(
+            r#"{{"update_id": 9, "message": {{"message_id": 9, {user}, "hologram": {{"file_id": "HOLO1", "file_size": 9}}}}}}"#
+        )) {
+            TelegramEvent::Message(m) => {
+                assert_eq!(m.text, "[hologram]");
+                assert_eq!(m.attachments[0].url.as_deref(), Some("telegram-file:HOLO1"));
+            }
+            e => panic!("{e:?}"),
+        }
+        // A member joining a group is not a message; a Telegram Business customer's message is.
+        let joined = format!(
+            r#"{{"update_id": 10, "message": {{"message_id": 10, {user}, "new_chat_members": [{{"id": 5, "is_bot": false, "first_name": "X"}}]}}}}"#
+        );
+        assert_eq!(run(&joined), TelegramEvent::Ignored);
+        assert_eq!(
+            text(run(&format!(r#"{{"update_id": 11, "business_message": {{"message_id": 11, {user}, "text": "Hi shop"}}}}"#))),
+            "Hi shop"
+        );
         // Someone else's contact card is text, not an identity of the sender.
         let other = run(&format!(
             r#"{{"update_id": 5, "message": {{"message_id": 5, {user}, "contact": {{"phone_number": "+48601234567", "first_name": "Jan", "user_id": 99}}}}}}"#

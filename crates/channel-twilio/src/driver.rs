@@ -131,3 +131,39 @@ impl Driver for TwilioDriver {
         crate::check(ctx.http, &config.account()).await.map_err(|e| e.message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use switchboard_domain::{ChannelId, Timestamp, WorkspaceId};
+
+    const TOKEN: &str = "12345";
+    const BODY: &[u8] = b"MessageSid=SM1&From=%2B48601234567&To=%2B48221234567&Body=Hi";
+
+    fn post(config: Value, webhook_url: &str, signed_url: &str) -> Result<Received, HookError> {
+        let (id, ws) = (ChannelId::generate(), WorkspaceId::generate());
+        let channel =
+            ChannelRef { id: &id, workspace_id: &ws, kind: ChannelKind::TwilioSms, name: "sms", secret: "s", config: &config, webhook_url };
+        let mut headers = reqwest::header::HeaderMap::new();
+        let signature = crate::signature(TOKEN, signed_url, &crate::params(BODY));
+        headers.insert("x-twilio-signature", signature.parse().expect("header"));
+        let request = HookRequest { method: "POST", suffix: "", query: None, headers: &headers, body: BODY, received_at: Timestamp(0) };
+        TwilioDriver.receive(&channel, &request)
+    }
+
+    #[test]
+    fn the_signed_url_defaults_to_our_webhook_url_and_a_trailing_slash_does_not_matter() {
+        let ours = "https://desk.example/hooks/twilio_sms/abc";
+        let config = json!({"account_sid": "AC1", "auth_token": TOKEN, "from_number": "+48221234567"});
+        assert!(TwilioDriver.validate(&config).is_ok(), "public_url is optional");
+        assert!(post(config.clone(), ours, ours).is_ok(), "signed for our URL");
+        assert!(post(config.clone(), ours, &format!("{ours}/")).is_ok(), "configured in Twilio with a slash");
+        assert_eq!(post(config.clone(), ours, "https://elsewhere.example/x").expect_err("other URL"), HookError::NotAuthentic);
+        // Behind a proxy: the configured public URL, with a slash here and none at Twilio.
+        let proxied =
+            json!({"account_sid": "AC1", "auth_token": TOKEN, "from_number": "+48221234567", "public_url": "https://proxy.example/sms/"});
+        assert!(post(proxied.clone(), ours, "https://proxy.example/sms").is_ok());
+        assert!(post(proxied, ours, ours).is_err(), "our own URL is not what Twilio signs then");
+    }
+}

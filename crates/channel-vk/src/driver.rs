@@ -118,3 +118,34 @@ impl Driver for VkDriver {
         crate::check(ctx.http, config.base(), config.access_token.expose()).await.map_err(|e| e.message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use switchboard_domain::{ChannelId, Timestamp, WorkspaceId};
+
+    #[test]
+    fn the_community_id_may_be_typed_as_a_number_or_as_text() {
+        let keys = json!({"access_token": "t", "secret": "s3", "confirmation": "c0nf"});
+        for group_id in [json!(229000001), json!("229000001"), json!(" 229000001 ")] {
+            let mut config = keys.clone();
+            config["group_id"] = group_id.clone();
+            assert_eq!(VkConfig::from_json(&config).map(|c| c.group_id), Ok(229000001), "{group_id}");
+            // And a notification of that community is taken with either.
+            let (id, ws) = (ChannelId::generate(), WorkspaceId::generate());
+            let channel =
+                ChannelRef { id: &id, workspace_id: &ws, kind: ChannelKind::Vk, name: "vk", secret: "x", config: &config, webhook_url: "" };
+            let headers = reqwest::header::HeaderMap::new();
+            let body = br#"{"type": "confirmation", "group_id": 229000001, "secret": "s3"}"#;
+            let request = HookRequest { method: "POST", suffix: "", query: None, headers: &headers, body, received_at: Timestamp(0) };
+            let received = VkDriver.receive(&channel, &request).expect("authentic");
+            assert_eq!(received.reply, HookReply::Text("c0nf".into()));
+        }
+        for bad in [json!("club229000001"), json!(0), json!(-1), json!(null)] {
+            let mut config = keys.clone();
+            config["group_id"] = bad.clone();
+            assert_eq!(VkConfig::from_json(&config).map(|_| ()).expect_err("refused").field, "config.group_id", "{bad}");
+        }
+    }
+}

@@ -236,11 +236,54 @@ pub fn normalise_phone(raw: &str, default_region: Option<Region>) -> Result<Stri
     if region.is_none() && !input.starts_with('+') {
         return Err(IdentityError::InvalidPhone);
     }
+    let messenger_form = input.starts_with('+').then(|| national_mobile_form(input)).flatten();
+    let input = messenger_form.as_deref().unwrap_or(input);
     let number = phonenumber::parse(region, input).map_err(|_| IdentityError::InvalidPhone)?;
     if !phonenumber::is_valid(&number) {
         return Err(IdentityError::InvalidPhone);
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// The E.164 form of a mobile number written the way messengers and old habits write it, when
+/// that differs (`None`: nothing to change). One person on SMS and on WhatsApp must be one
+/// number:
+/// - Brazil: mobiles got a ninth digit in 2012–2016 (ANATEL), but WhatsApp ids of older accounts
+///   still lack it: `+55 AA NNNNNNNN` with `N` starting 6–9 (mobile ranges) is `+55 AA 9NNNNNNNN`.
+/// - Argentina: a mobile is `+54 9 AREA NUMBER` internationally (ITU-T E.164 national plan of
+///   Argentina); the domestic form puts `15` after the area code instead, and people paste
+///   `+54 AREA 15 NUMBER`: that is `+54 9 AREA NUMBER`.
+/// - Mexico: the `1` after `+52` for mobiles was dropped in 2019 (IFT), but WhatsApp ids still
+///   carry it: `+52 1 NNNNNNNNNN` is `+52 NNNNNNNNNN`.
+fn national_mobile_form(input: &str) -> Option<String> {
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    if let Some(national) = digits.strip_prefix("55")
+        && national.len() == 10
+        && matches!(national.as_bytes()[2], b'6'..=b'9')
+    {
+        return Some(format!("+55{}9{}", &national[..2], &national[2..]));
+    }
+    if let Some(national) = digits.strip_prefix("54")
+        && national.len() == 12
+        && !national.starts_with('9')
+    {
+        // Area codes have 2 to 4 digits; the national number without `15` has 10.
+        for area in 2..=4 {
+            if &national[area..area + 2] == "15" {
+                let candidate = format!("+549{}{}", &national[..area], &national[area + 2..]);
+                let valid = phonenumber::parse(None, &candidate).is_ok_and(|n| phonenumber::is_valid(&n));
+                if valid {
+                    return Some(candidate);
+                }
+            }
+        }
+    }
+    if let Some(national) = digits.strip_prefix("521")
+        && national.len() == 10
+    {
+        return Some(format!("+52{national}"));
+    }
+    None
 }
 
 fn normalise_account_id(raw: &str) -> Result<String, IdentityError> {
@@ -275,6 +318,27 @@ mod tests {
         assert_eq!(normalise_phone("601 234 567", region("PL")).as_deref(), Ok("+48601234567"));
         assert_eq!(normalise_phone("0048 601 234 567", None).as_deref(), Ok("+48601234567"));
         assert_eq!(normalise_phone("+48 601-234-567", region("RU")).as_deref(), Ok("+48601234567"));
+    }
+
+    #[test]
+    fn mobiles_as_messengers_write_them_are_the_e164_number() {
+        let e164 = |raw: &str| normalise_phone(raw, None).expect(raw);
+        // Brazil: a WhatsApp id without the ninth digit, and the number with it.
+        assert_eq!(e164("+551187654321"), "+5511987654321");
+        assert_eq!(e164("+55 11 98765-4321"), "+5511987654321");
+        assert_eq!(e164("+552187654321"), e164("+5521987654321"));
+        // A Brazilian landline (subscriber starting 2-5) keeps its eight digits.
+        assert_eq!(e164("+55 11 3456-7890"), "+551134567890");
+        // Argentina: the international mobile form, and the domestic 15 pasted after +54.
+        assert_eq!(e164("+5491123456789"), "+5491123456789");
+        assert_eq!(e164("+54 11 15 2345-6789"), "+5491123456789");
+        assert_eq!(e164("+54 351 15 234-5678"), e164("+54 9 351 234-5678"));
+        // Mexico: WhatsApp's 521 and the number since 2019.
+        assert_eq!(e164("+5215512345678"), "+525512345678");
+        assert_eq!(e164("+52 55 1234 5678"), "+525512345678");
+        // Nowhere else is anything inserted or dropped.
+        assert_eq!(e164("+48 601 234 567"), "+48601234567");
+        assert_eq!(e164("+7 912 345-67-89"), "+79123456789");
     }
 
     #[test]

@@ -74,14 +74,16 @@ pub fn classify(headers: &[(String, String)], subject: Option<&str>, from: Optio
             _ => {}
         }
     }
-    if let Some(v) = header(headers, "X-Auto-Response-Suppress") {
-        // Exchange sets it on its own automatic mail; senders of bulk mail set it too.
+    // `X-Auto-Response-Suppress` is not among them: it asks *others* not to answer this mail
+    // automatically, and Outlook puts it on every reply a person writes (MS-OXCMAIL 2.2.3.2.14).
+    // Exchange marks mail its rules and autoresponders generate with X-MS-Exchange-Generated-*
+    // and X-MS-Exchange-Inbox-Rules-Loop.
+    if let Some((name, _)) = headers.iter().find(|(n, _)| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("x-ms-exchange-generated-") || n == "x-ms-exchange-inbox-rules-loop"
+    }) {
         auto_reply = true;
-        signals.push(format!("X-Auto-Response-Suppress: {v}"));
-    }
-    if header(headers, "X-MS-Exchange-Inbox-Rules-Loop").is_some() {
-        auto_reply = true;
-        signals.push("X-MS-Exchange-Inbox-Rules-Loop".into());
+        signals.push(name.clone());
     }
     if header(headers, "List-Id").is_some() || header(headers, "List-Unsubscribe").is_some() {
         bulk = true;
@@ -109,5 +111,63 @@ pub fn classify(headers: &[(String, String)], subject: Option<&str>, from: Optio
         auto_reply = true;
         signals.push("multipart/report; report-type=delivery-status".into());
     }
+    // Mail found automatic for the reasons above often carries this too: worth showing with
+    // them, never a reason of its own.
+    if (auto_reply || bulk)
+        && let Some(v) = header(headers, "X-Auto-Response-Suppress")
+    {
+        signals.push(format!("X-Auto-Response-Suppress: {v}"));
+    }
     Automatic { auto_reply, bulk, signals }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_persons_reply_from_outlook_is_not_automatic() {
+        // What Outlook and Exchange put on a reply a person typed.
+        let outlook = headers(&[
+            ("X-Auto-Response-Suppress", "All"),
+            ("X-MS-Has-Attach", ""),
+            ("X-MS-TNEF-Correlator", ""),
+            ("Thread-Topic", "Order 1042"),
+            ("X-MS-Exchange-Organization-SCL", "-1"),
+            ("Return-Path", "<anna@example.pl>"),
+        ]);
+        let seen = classify(&outlook, Some("RE: Order 1042"), Some("anna@example.pl"), false);
+        assert_eq!(seen, Automatic::default(), "{:?}", seen.signals);
+    }
+
+    /// Headers, subject, sender, and whether the mail is automatic.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str, bool);
+
+    #[test]
+    fn machines_are_known_by_their_own_markers() {
+        let cases: &[Case] = &[
+            (&[("Auto-Submitted", "auto-replied")], None, "anna@example.pl", true),
+            (&[("Auto-Submitted", "auto-generated; type=ooo")], None, "anna@example.pl", true),
+            (&[("X-Autoreply", "yes")], None, "anna@example.pl", true),
+            (&[("X-Autorespond", "Out of office")], None, "anna@example.pl", true),
+            (&[("X-MS-Exchange-Generated-Message-Source", "Mailbox Rules Agent")], None, "anna@example.pl", true),
+            (&[("X-MS-Exchange-Inbox-Rules-Loop", "anna@example.pl")], None, "anna@example.pl", true),
+            (&[("Return-Path", "<>")], None, "anna@example.pl", true),
+            (&[], None, "MAILER-DAEMON@mx.example.pl", true),
+            (&[], Some("Automatic reply: Order 1042"), "anna@example.pl", true),
+            (&[("Auto-Submitted", "no")], None, "anna@example.pl", false),
+        ];
+        for (list, subject, from, auto) in cases {
+            let seen = classify(&headers(list), *subject, Some(from), false);
+            assert_eq!(seen.auto_reply, *auto, "{list:?} {subject:?} {from}: {:?}", seen.signals);
+        }
+        for precedence in ["bulk", "junk", "list"] {
+            let seen = classify(&headers(&[("Precedence", precedence)]), None, Some("news@shop.example"), false);
+            assert!(seen.bulk && seen.suppresses_automatic_mail(), "{precedence}");
+        }
+    }
 }

@@ -262,7 +262,8 @@
       if (state.ids[m.id]) return;
       state.ids[m.id] = true;
       state.messages.push(m);
-      var pending = log.querySelector('[data-message="' + m.id + '"]');
+      var pending = log.querySelector('[data-message="' + m.id + '"]') ||
+        (m.client_id ? log.querySelector('[data-pending="' + CSS.escape(m.client_id) + '"]') : null);
       log.appendChild(bubble(m));
       if (m.direction === "out") {
         seen.push(m.id);

@@ -85,6 +85,9 @@ fn message(widget: &WidgetChannel, m: &Message, agents: &HashMap<AgentId, String
         "at": switchboard_web::dto::time(m.received_at),
         "author": m.author_agent_id.as_ref().and_then(|a| agents.get(a)),
         "files": files,
+        // The browser's own id of a visitor's message: the live copy takes the place of the
+        // bubble it showed while sending, never beside it.
+        "client_id": (m.direction == Direction::In).then(|| m.external_id.as_deref().and_then(|e| e.rsplit_once(':')).map(|(_, c)| c)).flatten(),
     })
 }
 
