@@ -79,10 +79,10 @@ pub async fn run_with(state: AppState, limits: Limits, mut shutdown: tokio::sync
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
-        let room = limits.held.saturating_sub(lock(&shared.held).len());
+        let wanted = limits.held.saturating_sub(lock(&shared.held).len()).min(BATCH);
         let mut claimed = 0;
-        if room > 0 {
-            match shared.state.store.claim_jobs(room.min(BATCH), LEASE_MS).await {
+        if wanted > 0 {
+            match shared.state.store.claim_jobs(wanted, LEASE_MS).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -97,7 +97,8 @@ pub async fn run_with(state: AppState, limits: Limits, mut shutdown: tokio::sync
                 Err(e) => tracing::error!(error = %e, "cannot claim jobs"),
             }
         }
-        if claimed > 0 && room > claimed {
+        // A full batch: more may be due at once.
+        if wanted > 0 && claimed == wanted {
             continue;
         }
         tokio::select! {

@@ -114,31 +114,10 @@ impl RawBody {
     }
 }
 
-/// Decodes JSON, naming the field at fault: `from.id`, `attachments[0].filename`.
+/// Decodes JSON, naming the field at fault: `from.id`, `attachments[0].filename` (the same
+/// reading as providers' webhooks get, `switchboard_channels::json::decode`).
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8], lang: Lang) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let detail = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::new(StatusCode::BAD_REQUEST, "bad_json", "error.bad_json").arg("detail", detail).lang(lang);
-        }
-        // serde reports a missing field at its parent's path; name the field itself.
-        if let Some(name) = detail.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-            let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-            return ApiError::new(StatusCode::BAD_REQUEST, "missing_field", "error.missing_field")
-                .arg("field", field.clone())
-                .field(field)
-                .lang(lang);
-        }
-        if let Some(name) = detail.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-            let field = if path == "." { name.to_owned() } else { path.clone() };
-            return ApiError::bad_field(field, "unknown field").lang(lang);
-        }
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::bad_field(field, detail).lang(lang)
-    })
+    switchboard_channels::json::decode(bytes).map_err(|e| crate::hooks::hook_error(e).lang(lang))
 }
 
 /// A JSON body: size-limited, decoded with field-level errors.

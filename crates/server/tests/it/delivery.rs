@@ -147,30 +147,8 @@ impl switchboard_channels::Driver for Panicky {
 #[tokio::test]
 async fn a_panic_in_one_delivery_fails_that_job_and_the_worker_goes_on() {
     let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
-    let config = Config { data: data.clone(), max_body_bytes: 64 * 1024, ..Config::default() };
-    let store = switchboard_server::open_store(&config).await.expect("store");
-    let ws = store.workspace_by_slug("default").await.expect("default workspace");
-    let admin = store.create_token(&ws.id, "admin", switchboard_domain::Role::Admin).await.expect("token").token;
-    drop(store);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let drivers = switchboard_server::drivers::registry().with(Panicky);
-    tokio::spawn(switchboard_server::run_with_drivers(
-        config,
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-        drivers,
-    ));
-    let app = App { base, http: reqwest::Client::new(), admin, data, database_url: None, _stop: stop };
-    for _ in 0..200 {
-        if app.http.get(format!("{}/healthz", app.base)).send().await.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let config = Config { data, max_body_bytes: 64 * 1024, ..Config::default() };
+    let app = spawn_app_with_drivers(config, switchboard_server::drivers::registry().with(Panicky)).await;
     let (url, mut arrivals) = healthy_endpoint().await;
     let channel = app.channel(&url).await;
     let conversation = app.conversation_on(&channel, "anna").await;

@@ -54,6 +54,11 @@ async fn spawn_app() -> App {
 
 /// A server on `config`'s database, with a fresh admin token.
 async fn spawn_app_with(config: Config) -> App {
+    spawn_app_with_drivers(config, switchboard_server::drivers::registry()).await
+}
+
+/// `spawn_app_with` whose providers are reached through `drivers`.
+async fn spawn_app_with_drivers(config: Config, drivers: switchboard_channels::Registry) -> App {
     let (data, database_url) = (config.data.clone(), config.database_url.clone());
     let store = switchboard_server::open_store(&config).await.expect("store");
     let ws = store.workspace_by_slug("default").await.expect("default workspace");
@@ -62,9 +67,14 @@ async fn spawn_app_with(config: Config) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(switchboard_server::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(switchboard_server::run_with_drivers(
+        config,
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        drivers,
+    ));
     let http = reqwest::Client::new();
     for _ in 0..200 {
         if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
