@@ -93,6 +93,12 @@ impl Driver for EmailDriver {
         config(channel.config).ok().and_then(|c| c.smtp).map_or_else(|| "smtp".to_owned(), |smtp| smtp.host.to_ascii_lowercase())
     }
 
+    fn own_addresses(&self, channel: &ChannelRef<'_>) -> Vec<switchboard_domain::Identity> {
+        config(channel.config)
+            .map(|c| c.support_addresses().iter().filter_map(|a| switchboard_domain::Identity::email(a).ok()).collect())
+            .unwrap_or_default()
+    }
+
     fn can_send(&self, channel: &ChannelRef<'_>) -> bool {
         config(channel.config).is_ok_and(|c| c.smtp.is_some())
     }

@@ -284,6 +284,13 @@ pub trait Driver: Send + Sync {
         }
     }
 
+    /// Addresses that are the workspace's own through this channel (an email channel's
+    /// mailboxes): never a customer, a participant or a Cc of a reply, whichever channel the
+    /// mail came in by.
+    fn own_addresses(&self, _channel: &ChannelRef<'_>) -> Vec<Identity> {
+        Vec::new()
+    }
+
     /// Whether this channel can send at all (an email channel needs an SMTP server): where a
     /// reply continues on another channel, only one that can send is chosen.
     fn can_send(&self, _channel: &ChannelRef<'_>) -> bool {

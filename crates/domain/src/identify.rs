@@ -23,6 +23,11 @@ pub struct IdentityFacts {
 pub struct HintFacts {
     pub verified_owner: Option<ContactId>,
     pub claimed_by: Vec<ContactId>,
+    /// The verified owner already has another user id of the sender's own system (another
+    /// signed user of the same widget, another user of the same API integration): that system
+    /// says they are someone else who shares the detail (a family or office address), so the
+    /// detail does not make the sender them; at most a merge suggestion.
+    pub owner_is_another_user: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,10 +75,14 @@ pub fn identify(sender: &Identity, hints: &[IdentityHint], facts: &IdentityFacts
     let hint_facts = |i: usize| facts.hints.get(i).cloned().unwrap_or_default();
 
     // 1. The sender's own identity; else 2. the first vouched hint someone owns.
-    let chosen = facts
-        .sender_owner
-        .clone()
-        .or_else(|| hints.iter().enumerate().filter(|(_, h)| h.vouched).find_map(|(i, _)| hint_facts(i).verified_owner));
+    let chosen = facts.sender_owner.clone().or_else(|| {
+        hints
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.vouched)
+            .map(|(i, _)| hint_facts(i))
+            .find_map(|f| f.verified_owner.filter(|_| !f.owner_is_another_user))
+    });
 
     let mut plan = IdentifyPlan {
         contact: chosen.clone().map_or(ContactChoice::New, ContactChoice::Existing),
@@ -136,7 +145,7 @@ mod tests {
         IdentityHint { identity, vouched }
     }
     fn owned(c: &ContactId) -> HintFacts {
-        HintFacts { verified_owner: Some(c.clone()), claimed_by: vec![] }
+        HintFacts { verified_owner: Some(c.clone()), claimed_by: vec![], owner_is_another_user: false }
     }
 
     #[test]
@@ -201,7 +210,10 @@ mod tests {
         let plan = identify(
             &tg("1"),
             &[hint(email("shared@example.pl"), false)],
-            &IdentityFacts { sender_owner: None, hints: vec![HintFacts { verified_owner: None, claimed_by: vec![boris.clone()] }] },
+            &IdentityFacts {
+                sender_owner: None,
+                hints: vec![HintFacts { verified_owner: None, claimed_by: vec![boris.clone()], owner_is_another_user: false }],
+            },
         );
         assert_eq!(plan.claims, vec![email("shared@example.pl")]);
         assert_eq!(plan.suggestions[0].other, boris);

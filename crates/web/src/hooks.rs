@@ -115,7 +115,8 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
     let mut stored = Stored::default();
     for event in received.events {
         match event {
-            ChannelEvent::Message(message) => {
+            ChannelEvent::Message(mut message) => {
+                drop_own_addresses(state, channel, &mut message).await?;
                 stored.last = Some(take_in(state, channel, *message).await?);
                 stored.messages += 1;
             }
@@ -161,7 +162,11 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
                 let outcome = match state.store.record_delivery_report(report).await {
                     Ok(outcome) => outcome,
                     // A report about mail we did not send: kept as ordinary (automatic) mail.
-                    Err(StoreError::NotFound) => state.store.intake(*otherwise).await?,
+                    Err(StoreError::NotFound) => {
+                        let mut otherwise = otherwise;
+                        drop_own_addresses(state, channel, &mut otherwise).await?;
+                        state.store.intake(*otherwise).await?
+                    }
                     Err(e) => return Err(e.into()),
                 };
                 announce(state, channel, &outcome, None);
@@ -176,6 +181,24 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
         acknowledge(state, channel, text, outcome).await;
     }
     Ok(stored)
+}
+
+/// Removes the workspace's own addresses (any channel's, e.g. the sales@ mailbox copied on a
+/// mail to support@) from the people a message was also addressed to: they never become
+/// customers, participants or a Cc of the replies.
+async fn drop_own_addresses(state: &AppState, channel: &Channel, message: &mut inbound::InboundMessage) -> ApiResult<()> {
+    if message.participants.is_empty() {
+        return Ok(());
+    }
+    let mut own = Vec::new();
+    for other in state.store.list_channels(&channel.workspace_id).await? {
+        if let Some(driver) = state.drivers.get(other.kind) {
+            let url = state.webhook_url(&other);
+            own.extend(driver.own_addresses(&channel_ref(&other, &url)));
+        }
+    }
+    message.participants.retain(|p| !own.contains(&p.identity));
+    Ok(())
 }
 
 /// Stores a customer's message and announces it.

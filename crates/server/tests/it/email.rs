@@ -409,3 +409,82 @@ async fn remote_images_stay_blocked_until_an_agent_loads_them() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// A mail from `from` to `to` (and `cc`), with `extra` headers.
+fn mail(message_id: &str, from: &str, to: &str, cc: Option<&str>, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    let cc = cc.map(|c| format!("Cc: {c}\r\n")).unwrap_or_default();
+    format!(
+        "Message-ID: <{message_id}>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\nFrom: {from}\r\nTo: {to}\r\n{cc}Subject: {subject}\r\n{extra}\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn one_mail_to_two_of_our_mailboxes_is_one_message_and_our_addresses_are_never_customers() {
+    let app = spawn_app().await;
+    let support = app.email_channel(json!({"address": "support@shop.example"})).await;
+    let sales = app.email_channel(json!({"address": "sales@shop.example", "addresses": ["biuro@shop.example"]})).await;
+    let raw = mail(
+        "cc-1@customer.example",
+        "Anna <anna@customer.example>",
+        "support@shop.example",
+        Some("Sales <sales@shop.example>, Biuro <biuro@shop.example>, Jan <jan@customer.example>"),
+        "Invoice",
+        "",
+        "Please send the invoice.",
+    );
+    let (status, first) = app.mail(&support, &raw, "message/rfc822").await;
+    assert_eq!((status, &first["duplicate"]), (200, &json!(false)), "{first}");
+    // The copy that reached the sales mailbox is the same message.
+    let (status, second) = app.mail(&sales, &raw, "message/rfc822").await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!((&second["duplicate"], &second["message_id"]), (&json!(true), &first["message_id"]));
+    // Anna and Jan are people; none of the shop's addresses is.
+    let (_, contacts) = app.call("GET", "/api/v1/contacts", Some(&app.admin), None).await;
+    let emails: Vec<String> = contacts["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .flat_map(|c| c["identities"].as_array().cloned().unwrap_or_default())
+        .filter(|i| i["kind"] == "email")
+        .map(|i| i["value"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(emails.contains(&"anna@customer.example".to_owned()) && emails.contains(&"jan@customer.example".to_owned()), "{emails:?}");
+    for ours in ["support@shop.example", "sales@shop.example", "biuro@shop.example"] {
+        assert!(!emails.contains(&ours.to_owned()), "{ours} became a customer: {emails:?}");
+    }
+    let conversation = first["conversation_id"].as_str().expect("conversation");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    assert_eq!(messages["items"].as_array().expect("items").len(), 1);
+}
+
+#[tokio::test]
+async fn a_persons_reply_from_outlook_reopens_a_solved_conversation() {
+    let app = spawn_app().await;
+    let support = app.email_channel(json!({"address": "support@shop.example"})).await;
+    let first = mail("o-1@customer.example", "anna@customer.example", "support@shop.example", None, "Broken lid", "", "The lid is broken.");
+    let (_, out) = app.mail(&support, &first, "message/rfc822").await;
+    let conversation = out["conversation_id"].as_str().expect("conversation").to_owned();
+    let (status, _) =
+        app.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), Some(json!({"status": "solved"}))).await;
+    assert_eq!(status, 200);
+    // Outlook puts X-Auto-Response-Suppress on every reply a person writes.
+    let reply = mail(
+        "o-2@customer.example",
+        "anna@customer.example",
+        "support@shop.example",
+        None,
+        "RE: Broken lid",
+        "In-Reply-To: <o-1@customer.example>\r\nX-Auto-Response-Suppress: All\r\nThread-Topic: Broken lid\r\n",
+        "It is still broken.",
+    );
+    let (status, out) = app.mail(&support, &reply, "message/rfc822").await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["conversation_id"], conversation.as_str());
+    let (_, c) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(c["status"], "open", "{c}");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    let last = messages["items"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+    assert_eq!(last["auto_reply"], false, "{last}");
+}

@@ -179,6 +179,22 @@ pub async fn vouched_details_link_and_unvouched_ones_suggest(backend: Backend) {
     let dismissed = w.store.dismiss_suggestion(&w.ws.id, &suggestions[0].id, Actor::Agent(w.agent.id.clone())).await.expect("dismiss");
     assert_eq!(dismissed.status, "dismissed");
     assert_eq!(w.store.merge_suggestions(&w.ws.id).await.expect("list").len(), suggestions.len() - 1);
+    // Two users of one system that signs its users (a shop's widget, a CRM) who share a signed
+    // email (a family or office address) stay two people: the user id is the key, and the shared
+    // detail is a suggestion at most. The second never sees the first's conversation.
+    let mum = send(&w, &crm, msg("6", "user-17").email("family@example.pl", true)).await;
+    let son = send(&w, &crm, msg("7", "user-18").email("family@example.pl", true)).await;
+    assert_ne!(son.contact_id, mum.contact_id);
+    assert_ne!(son.conversation_id, mum.conversation_id);
+    let suggestions = w.store.merge_suggestions(&w.ws.id).await.expect("suggestions");
+    assert!(
+        suggestions.iter().any(|s| s.contact_id == son.contact_id
+            && s.other_contact_id == mum.contact_id
+            && s.reason == "verified_detail_owned_by_other")
+    );
+    // The same shared detail from another system's user (the chat) still links to its owner.
+    let mum_chat = send(&w, &chat, msg("8", "mum-on-chat").email("family@example.pl", true)).await;
+    assert_eq!(mum_chat.contact_id, mum.contact_id);
 }
 
 pub async fn a_case_continues_across_channels(backend: Backend) {

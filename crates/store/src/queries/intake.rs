@@ -40,9 +40,15 @@ fn sender_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identit
     .transpose()
 }
 
-fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<HintFacts> {
+/// What is known of one hint of `sender`'s message.
+fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, sender: &Identity, identity: &Identity) -> Result<HintFacts> {
     // Two lookups, one per partial index: a verified identity and the claims of the same detail.
-    let mut facts = HintFacts { verified_owner: verified_owner(conn, workspace, identity)?, claimed_by: Vec::new() };
+    let owner = verified_owner(conn, workspace, identity)?;
+    let owner_is_another_user = match &owner {
+        Some(owner) => has_another_user_id(conn, owner, sender)?,
+        None => false,
+    };
+    let mut facts = HintFacts { verified_owner: owner, claimed_by: Vec::new(), owner_is_another_user };
     let claims = conn.query(
         "SELECT i.contact_id FROM identities i JOIN contacts c ON c.id = i.contact_id \
          WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND NOT i.verified AND c.merged_into IS NULL \
@@ -56,6 +62,22 @@ fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity)
         }
     }
     Ok(facts)
+}
+
+/// Whether `contact` has a user id of `sender`'s own system other than the sender's (another
+/// signed user of the same widget, another user of the same API integration). Only systems
+/// that assign user ids (channel-scoped identities, `{channel}:{id}`) say so; messengers' ids
+/// are the provider's, and one person may hold several.
+fn has_another_user_id(conn: &mut dyn Conn, contact: &ContactId, sender: &Identity) -> Result<bool> {
+    let Some((scope, _)) = sender.value().split_once(':').filter(|_| matches!(sender.kind(), IdentityKind::Widget | IdentityKind::Api))
+    else {
+        return Ok(false);
+    };
+    let row = conn.query_opt(
+        "SELECT 1 FROM identities WHERE contact_id = $1 AND kind = $2 AND verified AND value LIKE $3 AND value <> $4 LIMIT 1",
+        params![contact.as_str(), sender.kind().as_str(), format!("{scope}:%"), sender.value()],
+    )?;
+    Ok(row.is_some())
 }
 
 /// A conversation the message may join, with what storing the message needs of it besides the
@@ -243,11 +265,27 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
          FROM workspaces w LEFT JOIN messages m ON m.channel_id = $2 AND m.external_id = $3 WHERE w.id = $1",
         params![ws.as_str(), msg.channel_id.as_str(), msg.external_id.as_str()],
     )?;
-    if let Some(message_id) = first.opt_text(2)? {
+    // Mail has one Message-ID wherever it lands: one sent To support@ and Cc sales@, both
+    // mailboxes of this workspace, arrives once per mailbox and is one message (as is our own
+    // reply coming back through another mailbox).
+    let same_mail = match (first.opt_text(2)?, msg.channel_kind) {
+        (None, ChannelKind::Email) => conn.query_opt(
+            "SELECT m.id, m.conversation_id, m.author_contact_id FROM messages m \
+             WHERE m.channel_id IN (SELECT id FROM channels WHERE workspace_id = $1 AND kind = 'email') AND m.external_id = $2 \
+             ORDER BY m.created_at LIMIT 1",
+            params![ws.as_str(), msg.external_id.as_str()],
+        )?,
+        _ => None,
+    };
+    let known = match &same_mail {
+        Some(row) => Some((row.text(0)?, row.text(1)?, row.opt_text(2)?)),
+        None => first.opt_text(2)?.map(|id| Ok::<_, StoreError>((id, first.text(3)?, first.opt_text(4)?))).transpose()?,
+    };
+    if let Some((message_id, conversation_id, contact_id)) = known {
         return Ok(IntakeOutcome {
             message_id: MessageId::from_trusted(message_id),
-            conversation_id: ConversationId::from_trusted(first.text(3)?),
-            contact_id: ContactId::from_trusted(first.opt_text(4)?.unwrap_or_default()),
+            conversation_id: ConversationId::from_trusted(conversation_id),
+            contact_id: ContactId::from_trusted(contact_id.unwrap_or_default()),
             duplicate: true,
             new_conversation: false,
         });
@@ -266,7 +304,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
     let sender = sender_owner(conn, ws, &msg.sender)?;
     let facts = IdentityFacts {
         sender_owner: sender.as_ref().map(|s| s.contact.clone()),
-        hints: msg.hints.iter().map(|h| hint_facts(conn, ws, &h.identity)).collect::<Result<_>>()?,
+        hints: msg.hints.iter().map(|h| hint_facts(conn, ws, &msg.sender, &h.identity)).collect::<Result<_>>()?,
     };
     let plan = identify(&msg.sender, &msg.hints, &facts);
     let contact_id = match &plan.contact {
