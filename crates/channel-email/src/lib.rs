@@ -41,6 +41,7 @@ impl EmailDriver {
         }
         let parsed = switchboard_email::parse(raw).map_err(|_| HookError::NotAnEmail)?;
         let support = config.support_addresses();
+        let form_senders = config.form_senders();
         let url = |id: &AttachmentId| format!("/api/v1/attachments/{id}");
         let ctx = EmailChannel {
             workspace_id: channel.workspace_id,
@@ -49,6 +50,7 @@ impl EmailDriver {
             limits,
             attachment_url: &url,
             now_ms: received_at.millis(),
+            form_senders: &form_senders,
         };
         let email = switchboard_email::inbound::to_inbound(raw.len(), parsed, &ctx).map_err(|e| {
             if e.field.starts_with("attachments") || e.field == "message" {

@@ -58,6 +58,7 @@ fn main() {
             limits: Limits::default(),
             attachment_url: &url,
             now_ms: 1_767_225_600_000,
+            form_senders: &[],
         };
         let _ = std::hint::black_box(to_inbound(raw.len(), parsed, &ctx));
     });

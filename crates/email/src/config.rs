@@ -66,6 +66,11 @@ pub struct EmailConfig {
     pub addresses: Vec<String>,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
+    /// Addresses that send mail on behalf of others (a web shop's contact form, `noreply@shop`):
+    /// such mail is the customer's in its Reply-To. Addresses like `noreply@`, `no-reply@` and
+    /// `donotreply@` with a different Reply-To are read so without being listed.
+    #[serde(default)]
+    pub form_senders: Vec<String>,
     pub max_message_bytes: Option<usize>,
     pub max_attachment_bytes: Option<usize>,
     /// Answer the first mail of each new conversation automatically (never automatic mail).
@@ -97,6 +102,9 @@ impl EmailConfig {
                 return Err((field, format!("{a} is not an email address")));
             }
         }
+        if let Some(bad) = config.form_senders.iter().find(|a| switchboard_domain::Identity::email(a).is_err()) {
+            return Err(("config.form_senders".into(), format!("{bad} is not an email address")));
+        }
         if let Some(ack) = &config.acknowledgement {
             if config.smtp.is_none() {
                 return Err(("config.acknowledgement".into(), "an acknowledgement is sent by SMTP: configure smtp".into()));
@@ -112,6 +120,11 @@ impl EmailConfig {
             return Err(("config.address".into(), "sending mail needs the support address to send from".into()));
         }
         Ok(config)
+    }
+
+    /// `form_senders`, lower-cased.
+    pub fn form_senders(&self) -> Vec<String> {
+        self.form_senders.iter().map(|a| a.trim().to_lowercase()).collect()
     }
 
     /// Every address the channel serves, lower-cased.

@@ -35,6 +35,9 @@ pub struct EmailChannel<'a> {
     pub attachment_url: &'a dyn Fn(&AttachmentId) -> String,
     /// Now, in milliseconds: a Date header far in the future is not believed.
     pub now_ms: i64,
+    /// Addresses that send on behalf of others (a web shop's contact form): their mail speaks
+    /// for the address in Reply-To. Lower-case.
+    pub form_senders: &'a [String],
 }
 
 /// What one email becomes.
@@ -77,6 +80,26 @@ fn bounded_id(id: &str) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(id.as_bytes())))
 }
 
+/// Local parts of addresses that nobody reads: mail from one of them that names a different
+/// Reply-To was sent for someone else (a web form's notification).
+/// (`wordpress@` is what WordPress contact forms send from by default.)
+const NOBODY_READS: &[&str] = &["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply", "wordpress"];
+
+/// The mailbox the mail speaks for: From, except for mail a form or a no-reply address sent on
+/// someone's behalf, which speaks for its (first) Reply-To (Zendesk and Freshdesk read web-form
+/// mail so too). Two visitors of one form are two customers, and replies go to each of them.
+fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String]) -> Option<&'m crate::parse::Mailbox> {
+    let from = email.from.as_ref()?;
+    let address = from.address.trim().to_ascii_lowercase();
+    let reply_to = email.reply_to.iter().find(|r| !r.address.trim().eq_ignore_ascii_case(&address));
+    let local = address.split('@').next().unwrap_or("");
+    let on_behalf = form_senders.contains(&address) || NOBODY_READS.contains(&local);
+    match reply_to {
+        Some(reply_to) if on_behalf && Identity::email(&reply_to.address).is_ok() => Some(reply_to),
+        _ => Some(from),
+    }
+}
+
 fn is_support(address: &str, support: &[String]) -> bool {
     let Some((local, domain)) = address.trim().rsplit_once('@') else { return false };
     let base = format!("{}@{domain}", local.split('+').next().unwrap_or(local));
@@ -97,7 +120,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
             format!("{} is {} bytes, at most {} allowed", a.filename, a.content.len(), ch.limits.max_attachment_bytes),
         ));
     }
-    let from = email.from.as_ref().and_then(|f| Identity::email(&f.address).ok().map(|id| (id, f)));
+    let from = speaker(&email, ch.form_senders).and_then(|f| Identity::email(&f.address).ok().map(|id| (id, f)));
     let (sender, sender_name, senderless) = match &from {
         Some((identity, mailbox)) => (identity.clone(), mailbox.name.clone(), false),
         None => (Identity::email(UNKNOWN_SENDER).map_err(|e| rejected("from", e.to_string()))?, None, true),

@@ -488,3 +488,50 @@ async fn a_persons_reply_from_outlook_reopens_a_solved_conversation() {
     let last = messages["items"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
     assert_eq!(last["auto_reply"], false, "{last}");
 }
+
+#[tokio::test]
+async fn web_form_mail_is_the_customer_in_reply_to_and_two_visitors_are_two_customers() {
+    let app = spawn_app().await;
+    let support = app.email_channel(json!({"address": "support@shop.example", "form_senders": ["Forms@Shop.example"]})).await;
+    let form = |id: &str, from: &str, visitor: &str, text: &str| {
+        mail(id, from, "support@shop.example", None, "Contact form", &format!("Reply-To: Visitor <{visitor}>\r\n"), text)
+    };
+    let mut contacts = Vec::new();
+    for (id, from, visitor) in [
+        ("f-1@shop.example", "Shop <noreply@shop.example>", "ola@customer.example"),
+        ("f-2@shop.example", "Shop <noreply@shop.example>", "piotr@customer.example"),
+        ("f-3@shop.example", "Shop <forms@shop.example>", "vera@customer.example"),
+        ("f-4@shop.example", "WordPress <wordpress@shop.example>", "ivan@customer.example"),
+    ] {
+        let (status, out) = app.mail(&support, &form(id, from, visitor, "Where is my parcel?"), "message/rfc822").await;
+        assert_eq!(status, 200, "{out}");
+        let (_, contact) =
+            app.call("GET", &format!("/api/v1/contacts/{}", out["contact_id"].as_str().expect("id")), Some(&app.admin), None).await;
+        let emails: Vec<&str> = contact["identities"].as_array().expect("ids").iter().filter_map(|i| i["value"].as_str()).collect();
+        assert_eq!(emails, vec![visitor], "{from}: {contact}");
+        contacts.push(out["contact_id"].clone());
+    }
+    contacts.dedup();
+    assert_eq!(contacts.len(), 4, "each visitor is a customer of their own");
+    // A person's own mail with a Reply-To stays theirs; so does a no-reply sender naming none.
+    let (_, out) = app
+        .mail(
+            &support,
+            &form("f-5@customer.example", "Anna <anna@customer.example>", "anna.private@customer.example", "Hi"),
+            "message/rfc822",
+        )
+        .await;
+    let (_, contact) =
+        app.call("GET", &format!("/api/v1/contacts/{}", out["contact_id"].as_str().expect("id")), Some(&app.admin), None).await;
+    assert_eq!(contact["identities"][0]["value"], "anna@customer.example", "{contact}");
+    // A form sender that is not an address is refused when the channel is set up.
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&app.admin),
+            Some(json!({"kind": "email", "name": "x", "config": {"address": "a@shop.example", "form_senders": ["not an address"]}})),
+        )
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("config.form_senders")), "{body}");
+}
