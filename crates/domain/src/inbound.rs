@@ -96,9 +96,10 @@ pub struct AttachmentMeta {
 
 impl InboundMessage {
     /// The time the pipeline reasons with: the message's own timestamp when the channel gives
-    /// one, else the time of receipt.
+    /// one, else the time of receipt. Never later than receipt: a sender's clock that runs ahead
+    /// does not put a message in the future (imports replay the past, never the future).
     pub fn effective_time(&self, received_at: Timestamp) -> Timestamp {
-        self.sent_at.unwrap_or(received_at)
+        self.sent_at.map_or(received_at, |t| t.min(received_at))
     }
 }
 

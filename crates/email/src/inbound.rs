@@ -100,6 +100,23 @@ fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String]) -> Option<&'m cr
     }
 }
 
+/// How far the sender's clock (Date) may be from the first server's (Received) before the
+/// server is believed instead: mail sits in an outbox for minutes, a clock set to the wrong day
+/// or year is off by more.
+const SENDER_CLOCK_SLACK_MS: i64 = 60 * 60 * 1000;
+
+/// When the mail was sent, as far as we can tell: the Date header, unless the first server that
+/// took it saw another time by more than an hour (a sender's clock days or years off), and never
+/// after we received it.
+fn sent_at(date: Option<i64>, first_received: Option<i64>, now_ms: i64) -> Option<Timestamp> {
+    let believed = match (date, first_received) {
+        (Some(date), Some(server)) if (date - server).abs() > SENDER_CLOCK_SLACK_MS => Some(server),
+        (Some(date), _) => Some(date),
+        (None, server) => server,
+    };
+    believed.map(|t| Timestamp(t.min(now_ms)))
+}
+
 fn is_support(address: &str, support: &[String]) -> bool {
     let Some((local, domain)) = address.trim().rsplit_once('@') else { return false };
     let base = format!("{}@{domain}", local.split('+').next().unwrap_or(local));
@@ -167,7 +184,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
         _ => None,
     };
     // A Date more than a day ahead is a wrong clock or a trick to stay on top of the inbox.
-    let sent_at = email.date.filter(|d| *d <= ch.now_ms + 86_400_000).map(Timestamp);
+    let sent_at = sent_at(email.date, email.first_received, ch.now_ms);
     let external_id = bounded_id(&email.message_id);
     let report = email.delivery_report.as_ref().and_then(|r| {
         Some(DeliveryReportIn {
@@ -224,4 +241,28 @@ fn participants(email: &ParsedEmail, sender: &Identity, support: &[String]) -> V
     // A message sent to a crowd is a newsletter, not a conversation with all of them.
     out.truncate(20);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_796_000_000_000;
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn the_senders_clock_is_checked_against_the_first_server() {
+        // A Date within the outbox's usual minutes of the first server's time is the sender's.
+        assert_eq!(sent_at(Some(NOW - 2 * HOUR - 600_000), Some(NOW - 2 * HOUR), NOW), Some(Timestamp(NOW - 2 * HOUR - 600_000)));
+        // Years behind or days ahead of the server: the server's time.
+        assert_eq!(sent_at(Some(NOW - 3 * 365 * 24 * HOUR), Some(NOW - HOUR), NOW), Some(Timestamp(NOW - HOUR)));
+        assert_eq!(sent_at(Some(NOW + 48 * HOUR), Some(NOW - 60_000), NOW), Some(Timestamp(NOW - 60_000)));
+        // No Received header: the Date, never after receipt; no Date: the server's time.
+        assert_eq!(sent_at(Some(NOW + 48 * HOUR), None, NOW), Some(Timestamp(NOW)));
+        assert_eq!(sent_at(None, Some(NOW - HOUR), NOW), Some(Timestamp(NOW - HOUR)));
+        assert_eq!(sent_at(None, None, NOW), None);
+        // An old mail fetched late (a mailbox's first sync) keeps its old time: both clocks agree.
+        let old = NOW - 400 * 24 * HOUR;
+        assert_eq!(sent_at(Some(old), Some(old + 5_000), NOW), Some(Timestamp(old)));
+    }
 }

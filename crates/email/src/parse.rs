@@ -43,8 +43,11 @@ pub struct ParsedEmail {
     /// Envelope recipients the delivering server recorded (Delivered-To, X-Original-To).
     pub delivered_to: Vec<String>,
     pub subject: Option<String>,
-    /// Milliseconds since the Unix epoch, from the Date header.
+    /// Milliseconds since the Unix epoch, from the Date header (the sender's own clock).
     pub date: Option<i64>,
+    /// When the first server on the way took the mail (the oldest Received header's time, in ms):
+    /// a server's clock, against which the sender's is checked.
+    pub first_received: Option<i64>,
     /// Message ids without angle brackets.
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
@@ -123,6 +126,12 @@ pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
             .collect(),
         subject,
         date: message.date().filter(|d| d.is_valid()).map(|d| d.to_timestamp().saturating_mul(1000)),
+        first_received: message
+            .received_all()
+            .filter_map(|r| r.date())
+            .filter(|d| d.is_valid())
+            .last()
+            .map(|d| d.to_timestamp().saturating_mul(1000)),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         text,

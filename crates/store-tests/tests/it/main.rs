@@ -97,6 +97,7 @@ conformance!(
     widget_visitors_find_their_conversation_rate_it_once_per_solve_and_replies_can_wait,
     pieces_of_one_message_sent_apart_become_one_message,
     a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent,
+    a_senders_wrong_clock_never_reorders_the_timeline,
 );
 
 #[test]

@@ -259,7 +259,7 @@ pub async fn returning_customers_keep_one_entry_per_channel_and_their_first_name
     assert_eq!(w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages").len(), 6);
 }
 
-pub async fn continuity_and_reopen_windows_follow_message_time(backend: Backend) {
+pub async fn continuity_and_reopen_windows_follow_message_time(mut backend: Backend) {
     let w = world(&backend).await;
     let ch = api_channel(&w, "crm").await;
     let a = send(&w, &ch, msg("1", "u").at(T0)).await;
@@ -281,8 +281,10 @@ pub async fn continuity_and_reopen_windows_follow_message_time(backend: Backend)
         .await
         .expect("solve");
     assert_eq!(solved.status, Status::Solved);
-    let solved_at = solved.solved_at.expect("solved_at").millis();
-    let d = send(&w, &ch, msg("4", "u").at(solved_at + 6 * DAY_MS)).await;
+    // Messages are never later than their receipt (a sender's clock may run ahead), so time
+    // passes here by moving the solving back: solved six days ago, a message now reopens it.
+    solved_days_ago(&mut backend, &c.conversation_id, 6);
+    let d = send(&w, &ch, msg("4", "u")).await;
     assert_eq!(d.conversation_id, c.conversation_id);
     let reopened = w.store.conversation(&w.ws.id, &c.conversation_id).await.expect("conv");
     assert_eq!(reopened.status, Status::Open);
@@ -292,9 +294,23 @@ pub async fn continuity_and_reopen_windows_follow_message_time(backend: Backend)
         .update_conversation(&w.ws.id, &c.conversation_id, ConversationPatch { status: Some(Status::Solved), ..Default::default() }, actor)
         .await
         .expect("solve again");
-    let e = send(&w, &ch, msg("5", "u").at(crate::stories::now_ms() + 8 * DAY_MS)).await;
+    // Solved eight days ago: past the reopen window.
+    solved_days_ago(&mut backend, &c.conversation_id, 8);
+    let e = send(&w, &ch, msg("5", "u")).await;
     assert_ne!(e.conversation_id, c.conversation_id);
     assert!(e.new_conversation);
+}
+
+/// Moves a solved conversation's solving `days` back in time, below the store's surface.
+fn solved_days_ago(backend: &mut Backend, conversation: &ConversationId, days: i64) {
+    let at = now_ms() - days * DAY_MS;
+    // The raw connection blocks (PostgreSQL's client runs a runtime of its own).
+    tokio::task::block_in_place(|| {
+        backend
+            .raw
+            .execute("UPDATE conversations SET solved_at = $1 WHERE id = $2", &[at.into(), conversation.as_str().into()])
+            .expect("move solved_at")
+    });
 }
 
 pub fn now_ms() -> i64 {
@@ -1476,4 +1492,33 @@ pub async fn a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent(ba
     assert_eq!((find(&first.id).delivery_status, find(&first.id).external_id), (Some(DeliveryStatus::Sent), Some("ext-1".to_owned())));
     assert_eq!((find(&second.id).delivery_status, find(&second.id).external_id), (Some(DeliveryStatus::Sent), None));
     assert!(w.store.claim_jobs(10, 60_000).await.expect("claim").is_empty(), "nothing left to send");
+}
+
+pub async fn a_senders_wrong_clock_never_reorders_the_timeline(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "mail-like").await;
+    let first = send(&w, &ch, msg("c-1", "anna")).await;
+    let first_at = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages")[0].created_at;
+    // A reply whose sender's clock is three years behind: it answers c-1, so it is no older than
+    // c-1, stays in c-1's conversation and after it in the timeline.
+    let three_years = 3 * 365 * DAY_MS;
+    let reply = send(&w, &ch, msg("c-2", "anna").at(first_at.millis() - three_years).thread(ThreadHint::ReplyTo(vec!["c-1".into()]))).await;
+    assert_eq!(reply.conversation_id, first.conversation_id);
+    let messages = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
+    assert_eq!(messages.iter().map(|m| m.external_id.clone().unwrap_or_default()).collect::<Vec<_>>(), vec!["c-1", "c-2"]);
+    assert!(messages[1].created_at >= first_at, "{:?} < {:?}", messages[1].created_at, first_at);
+    // A clock two days ahead does not put a message in the future, nor make the customer look
+    // as if they had waited less than they have.
+    let before = switchboard_store::now();
+    let ahead = send(&w, &ch, msg("c-3", "anna").at(before.millis() + 2 * DAY_MS)).await;
+    let after = switchboard_store::now();
+    let messages = w.store.messages(&w.ws.id, &ahead.conversation_id).await.expect("messages");
+    let stored = messages.iter().find(|m| m.id == ahead.message_id).expect("stored").created_at;
+    assert!(stored <= after, "{stored:?} is in the future");
+    let conversation = w.store.conversation(&w.ws.id, &ahead.conversation_id).await.expect("conversation");
+    assert!(conversation.last_customer_message_at.is_some_and(|t| t <= after));
+    // Imports still replay history: an old time with nothing to answer is kept as given.
+    let imported = send(&w, &ch, msg("c-4", "boris").at(before.millis() - three_years)).await;
+    let messages = w.store.messages(&w.ws.id, &imported.conversation_id).await.expect("messages");
+    assert_eq!(messages[0].created_at, Timestamp(before.millis() - three_years));
 }

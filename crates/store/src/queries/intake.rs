@@ -181,6 +181,28 @@ fn thread_lookup(conn: &mut dyn Conn, msg: &InboundMessage, contact: &ContactId)
     }
 }
 
+/// When the newest stored message that `msg` says it answers was written (email References,
+/// a quoted messenger message); `None` when it names none we have.
+fn answered_at(conn: &mut dyn Conn, msg: &InboundMessage) -> Result<Option<Timestamp>> {
+    let ids = match &msg.thread {
+        Some(ThreadHint::ReplyTo(ids)) => ids,
+        Some(ThreadHint::Email { references, .. }) => references,
+        _ => return Ok(None),
+    };
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<&String> = ids.iter().rev().take(50).collect();
+    let sql = format!(
+        "SELECT MAX(created_at) FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
+         AND external_id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
+    args.extend(ids.into_iter().map(Value::from));
+    Ok(ts(conn.query_one(&sql, &args)?.opt_int(0)?))
+}
+
 /// The newest conversation holding one of the messages `ids` names (any channel of the
 /// workspace: message ids are not guessable, so whoever quotes one was sent it).
 fn referenced_conversation(conn: &mut dyn Conn, msg: &InboundMessage, ids: &[String]) -> Result<Option<Candidate>> {
@@ -370,6 +392,13 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
 
     // 2. Pick the conversation. A customer created just now has no conversations to continue.
     let (thread, hinted) = thread_lookup(conn, msg, &contact_id)?;
+    // A reply is never older than the message it answers: a sender's clock days or years behind
+    // must not put it before that message, out of its conversation's window, or make the
+    // customer look as if they had waited since then.
+    let at = match (&thread, answered_at(conn, msg)?) {
+        (ThreadLookup::Found(_), Some(answered)) if answered > at => answered,
+        _ => at,
+    };
     let (latest_active, latest_solved) = match thread {
         ThreadLookup::NoHint | ThreadLookup::UnknownReference if !is_new => latest_candidates(conn, &contact_id)?,
         _ => (None, None),
