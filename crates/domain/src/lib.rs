@@ -17,6 +17,7 @@ pub mod mention;
 pub mod pick;
 pub mod role;
 pub mod time;
+pub mod topic;
 
 pub use channel::ChannelKind;
 pub use conversation::{DeliveryStatus, Direction, Priority, Status};

@@ -30,6 +30,8 @@ pub struct ConversationFacts {
     pub status: Status,
     pub last_activity_at: Timestamp,
     pub solved_at: Option<Timestamp>,
+    /// Its subject (email); `None` where its channels have none (messengers, chat, phone).
+    pub subject: Option<String>,
 }
 
 /// What the explicit thread hint, if any, resolved to.
@@ -55,7 +57,9 @@ pub enum Pick {
 }
 
 /// `latest_active`: the customer's most recently active conversation that is not solved or
-/// closed; `latest_solved`: their most recently solved one. `at`: the message's time.
+/// closed (or the active one on the message's topic); `latest_solved`: their most recently
+/// solved one. `at`: the message's time. `topic`: the subject of a message whose channel has
+/// topics (email): a conversation on another topic is not continued, one with no subject is.
 pub fn pick_conversation(
     thread: &ThreadLookup,
     latest_active: Option<&ConversationFacts>,
@@ -63,6 +67,7 @@ pub fn pick_conversation(
     at: Timestamp,
     auto_reply: bool,
     windows: Windows,
+    topic: Option<&str>,
 ) -> Pick {
     match thread {
         ThreadLookup::Found(c) => return follow_explicit(c, auto_reply),
@@ -71,6 +76,12 @@ pub fn pick_conversation(
     }
     // Imports can replay messages older than the last activity: that is "recent", not negative.
     let age = |since: Timestamp| at.since(since).max(0);
+    let on_topic = |c: &&ConversationFacts| match (topic, c.subject.as_deref()) {
+        (Some(topic), Some(subject)) => crate::topic::same_topic(topic, subject),
+        _ => true,
+    };
+    let latest_active = latest_active.filter(on_topic);
+    let latest_solved = latest_solved.filter(on_topic);
     if let Some(c) = latest_active.filter(|c| c.status.is_active() && age(c.last_activity_at) <= windows.continuity_ms) {
         return Pick::Continue(c.id.clone());
     }
@@ -97,8 +108,37 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn a_fresh_email_on_another_topic_starts_a_conversation_and_a_subjectless_one_continues() {
+        let subject = |c: ConversationFacts, s: Option<&str>| ConversationFacts { subject: s.map(str::to_owned), ..c };
+        let invoice = subject(facts(Status::Open, 0, None), Some("Invoice for order 1042"));
+        let w = Windows::default();
+        let pick =
+            |active: &ConversationFacts, topic| pick_conversation(&ThreadLookup::NoHint, Some(active), None, Timestamp(1), false, w, topic);
+        assert_eq!(pick(&invoice, Some("Re: invoice for order 1042")), Pick::Continue(invoice.id.clone()));
+        assert_eq!(pick(&invoice, Some("Broken lid")), Pick::New);
+        // No topic on either side: continuity as before (a messenger's message, a conversation
+        // begun on a messenger).
+        assert_eq!(pick(&invoice, None), Pick::Continue(invoice.id.clone()));
+        let chat = subject(facts(Status::Open, 0, None), None);
+        assert_eq!(pick(&chat, Some("Broken lid")), Pick::Continue(chat.id.clone()));
+        // A solved conversation on another topic is not reopened either.
+        let solved = subject(facts(Status::Solved, 0, Some(0)), Some("Invoice"));
+        assert_eq!(pick_conversation(&ThreadLookup::NoHint, None, Some(&solved), Timestamp(1), false, w, Some("Broken lid")), Pick::New);
+        assert_eq!(
+            pick_conversation(&ThreadLookup::NoHint, None, Some(&solved), Timestamp(1), false, w, Some("RE: invoice")),
+            Pick::Reopen(solved.id)
+        );
+    }
+
     fn facts(status: Status, last: i64, solved: Option<i64>) -> ConversationFacts {
-        ConversationFacts { id: ConversationId::generate(), status, last_activity_at: Timestamp(last), solved_at: solved.map(Timestamp) }
+        ConversationFacts {
+            id: ConversationId::generate(),
+            status,
+            last_activity_at: Timestamp(last),
+            solved_at: solved.map(Timestamp),
+            subject: None,
+        }
     }
 
     #[test]
@@ -112,35 +152,36 @@ mod tests {
     fn explicit_thread_wins_over_everything() {
         let other = facts(Status::Open, 0, None);
         let hinted = facts(Status::Pending, -100 * DAY_MS, None);
-        let pick = pick_conversation(&ThreadLookup::Found(hinted.clone()), Some(&other), None, Timestamp(0), false, Windows::default());
+        let pick =
+            pick_conversation(&ThreadLookup::Found(hinted.clone()), Some(&other), None, Timestamp(0), false, Windows::default(), None);
         assert_eq!(pick, Pick::Continue(hinted.id));
     }
 
     #[test]
     fn a_new_thread_key_starts_a_new_conversation() {
         let open = facts(Status::Open, 0, None);
-        let pick = pick_conversation(&ThreadLookup::UnknownKey, Some(&open), None, Timestamp(1), false, Windows::default());
+        let pick = pick_conversation(&ThreadLookup::UnknownKey, Some(&open), None, Timestamp(1), false, Windows::default(), None);
         assert_eq!(pick, Pick::New);
     }
 
     #[test]
     fn an_unknown_reference_falls_back_to_continuity() {
         let open = facts(Status::Open, 0, None);
-        let pick = pick_conversation(&ThreadLookup::UnknownReference, Some(&open), None, Timestamp(1), false, Windows::default());
+        let pick = pick_conversation(&ThreadLookup::UnknownReference, Some(&open), None, Timestamp(1), false, Windows::default(), None);
         assert_eq!(pick, Pick::Continue(open.id));
     }
 
     #[test]
     fn explicit_reply_to_closed_starts_new_and_auto_replies_do_not_reopen() {
         let closed = facts(Status::Closed, 0, Some(0));
-        assert_eq!(pick_conversation(&ThreadLookup::Found(closed), None, None, Timestamp(1), false, Windows::default()), Pick::New);
+        assert_eq!(pick_conversation(&ThreadLookup::Found(closed), None, None, Timestamp(1), false, Windows::default(), None), Pick::New);
         let solved = facts(Status::Solved, 0, Some(0));
         assert_eq!(
-            pick_conversation(&ThreadLookup::Found(solved.clone()), None, None, Timestamp(1), true, Windows::default()),
+            pick_conversation(&ThreadLookup::Found(solved.clone()), None, None, Timestamp(1), true, Windows::default(), None),
             Pick::AppendQuietly(solved.id.clone())
         );
         assert_eq!(
-            pick_conversation(&ThreadLookup::NoHint, None, Some(&solved), Timestamp(1), true, Windows::default()),
+            pick_conversation(&ThreadLookup::NoHint, None, Some(&solved), Timestamp(1), true, Windows::default(), None),
             Pick::AppendQuietly(solved.id)
         );
     }
@@ -157,7 +198,7 @@ mod tests {
         ) {
             let windows = Windows { continuity_ms: continuity, reopen_ms: 7 * DAY_MS };
             let c = facts(status, last, None);
-            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&c), None, Timestamp(last + gap), false, windows);
+            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&c), None, Timestamp(last + gap), false, windows, None);
             if status.is_active() && gap <= continuity {
                 prop_assert_eq!(pick, Pick::Continue(c.id));
             } else {
@@ -171,7 +212,7 @@ mod tests {
         ) {
             let windows = Windows::default();
             let c = facts(Status::Solved, solved, Some(solved));
-            let pick = pick_conversation(&ThreadLookup::NoHint, None, Some(&c), Timestamp(solved + gap), auto_reply, windows);
+            let pick = pick_conversation(&ThreadLookup::NoHint, None, Some(&c), Timestamp(solved + gap), auto_reply, windows, None);
             match (gap <= windows.reopen_ms, auto_reply) {
                 (true, false) => prop_assert_eq!(pick, Pick::Reopen(c.id)),
                 (true, true) => prop_assert_eq!(pick, Pick::AppendQuietly(c.id)),
@@ -185,21 +226,21 @@ mod tests {
         ) {
             let active = facts(Status::Open, last, None);
             let solved = facts(Status::Solved, last, Some(last));
-            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&active), Some(&solved), Timestamp(last + gap), false, Windows::default());
+            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&active), Some(&solved), Timestamp(last + gap), false, Windows::default(), None);
             prop_assert_eq!(pick, Pick::Continue(active.id));
         }
 
         #[test]
         fn replayed_history_older_than_the_last_activity_continues(last in 0i64..100 * DAY_MS, back in 0i64..100 * DAY_MS) {
             let active = facts(Status::Open, last, None);
-            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&active), None, Timestamp(last - back), false, Windows::default());
+            let pick = pick_conversation(&ThreadLookup::NoHint, Some(&active), None, Timestamp(last - back), false, Windows::default(), None);
             prop_assert_eq!(pick, Pick::Continue(active.id));
         }
 
         #[test]
         fn a_found_thread_is_followed_unless_closed(status in status(), at in 0i64..1_000 * DAY_MS) {
             let c = facts(status, 0, Some(0));
-            let pick = pick_conversation(&ThreadLookup::Found(c.clone()), None, None, Timestamp(at), false, Windows::default());
+            let pick = pick_conversation(&ThreadLookup::Found(c.clone()), None, None, Timestamp(at), false, Windows::default(), None);
             let expected = match status {
                 Status::Closed => Pick::New,
                 Status::Solved => Pick::Reopen(c.id),

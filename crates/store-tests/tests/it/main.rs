@@ -98,6 +98,7 @@ conformance!(
     pieces_of_one_message_sent_apart_become_one_message,
     a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent,
     a_senders_wrong_clock_never_reorders_the_timeline,
+    fresh_emails_on_other_topics_start_conversations_and_continue_a_chat,
 );
 
 #[test]

@@ -1522,3 +1522,54 @@ pub async fn a_senders_wrong_clock_never_reorders_the_timeline(backend: Backend)
     let messages = w.store.messages(&w.ws.id, &imported.conversation_id).await.expect("messages");
     assert_eq!(messages[0].created_at, Timestamp(before.millis() - three_years));
 }
+
+pub async fn fresh_emails_on_other_topics_start_conversations_and_continue_a_chat(backend: Backend) {
+    let w = world(&backend).await;
+    let mailbox = w
+        .store
+        .create_channel(NewChannel {
+            workspace_id: w.ws.id.clone(),
+            kind: ChannelKind::Email,
+            name: "support".into(),
+            config: json!({"address": "support@shop.example"}),
+            secret: "s".into(),
+        })
+        .await
+        .expect("channel");
+    let mail = |id: &str, subject: &str| {
+        let mut m = msg(id, "unused").build(&mailbox);
+        m.sender = Identity::email("anna@customer.example").expect("email");
+        m.subject = Some(subject.to_owned());
+        m.thread = Some(ThreadHint::Email { references: vec![], address_ticket: None, subject_ticket: None });
+        m
+    };
+    // Four mails on four topics: four conversations, as in every helpdesk.
+    let mut conversations = Vec::new();
+    for (i, subject) in ["Invoice for order 1042", "Broken lid", "Change my address", "Возврат товара"].iter().enumerate() {
+        let out = w.store.intake(mail(&format!("t-{i}"), subject)).await.expect("intake");
+        assert!(out.new_conversation, "{subject}");
+        conversations.push(out.conversation_id);
+    }
+    // A fresh mail (no references) on an earlier topic joins that open conversation, whatever
+    // prefixes and case its client added.
+    let again = w.store.intake(mail("t-4", "Re: Fwd: INVOICE for order 1042")).await.expect("intake");
+    assert_eq!(again.conversation_id, conversations[0]);
+    let again = w.store.intake(mail("t-5", "Ответ: возврат товара")).await.expect("intake");
+    assert_eq!(again.conversation_id, conversations[3]);
+
+    // Boris began on the API channel (no subject): his first mail continues that conversation
+    // and gives it its subject; a later mail on another topic starts a new one.
+    let crm = api_channel(&w, "crm").await;
+    let chat = send(&w, &crm, msg("b-1", "boris").email("boris@customer.example", true)).await;
+    let mut m = mail("b-2", "Where is my parcel?");
+    m.sender = Identity::email("boris@customer.example").expect("email");
+    let by_mail = w.store.intake(m).await.expect("intake");
+    assert_eq!(by_mail.conversation_id, chat.conversation_id, "cross-channel continuity stays");
+    let c = w.store.conversation(&w.ws.id, &chat.conversation_id).await.expect("conversation");
+    assert_eq!(c.subject.as_deref(), Some("Where is my parcel?"));
+    let mut m = mail("b-3", "Invoice please");
+    m.sender = Identity::email("boris@customer.example").expect("email");
+    let other = w.store.intake(m).await.expect("intake");
+    assert!(other.new_conversation);
+    assert_ne!(other.conversation_id, chat.conversation_id);
+}

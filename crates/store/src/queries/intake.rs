@@ -11,6 +11,7 @@ use crate::sql::{Conn, Row, Value};
 use serde_json::json;
 use switchboard_domain::identify::{ContactChoice, HintFacts, IdentityFacts, identify};
 use switchboard_domain::pick::{ConversationFacts, Pick, ThreadLookup, Windows, pick_conversation};
+use switchboard_domain::topic::same_topic;
 use switchboard_domain::*;
 
 pub(super) fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {
@@ -92,7 +93,7 @@ struct Candidate {
 /// compile time rather than formatted on every message.
 macro_rules! candidate_columns {
     () => {
-        "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id"
+        "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id, subject"
     };
 }
 
@@ -103,6 +104,7 @@ fn candidate_from(r: &Row, first: usize) -> Result<Candidate> {
             status: parse_enum(r.text(first + 1)?, "status")?,
             last_activity_at: Timestamp(r.int(first + 2)?),
             solved_at: ts(r.opt_int(first + 3)?),
+            subject: r.opt_text(first + 6)?,
         },
         last_customer_message_at: ts(r.opt_int(first + 4)?),
         last_channel_id: r.opt_text(first + 5)?,
@@ -139,6 +141,23 @@ fn latest_candidates(conn: &mut dyn Conn, contact: &ContactId) -> Result<(Option
         }
     }
     Ok((active, solved))
+}
+
+/// The customer's most recently active open conversation on `topic` (of their latest 50).
+fn active_on_topic(conn: &mut dyn Conn, contact: &ContactId, topic: &str) -> Result<Option<Candidate>> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        candidate_columns!(),
+        " FROM conversations WHERE contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') AND subject IS NOT NULL \
+         ORDER BY last_activity_at DESC, id DESC LIMIT 50"
+    );
+    for row in conn.query(SQL, params![contact.as_str()])? {
+        let candidate = candidate_from(&row, 0)?;
+        if candidate.facts.subject.as_deref().is_some_and(|s| same_topic(topic, s)) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
 
 /// Resolves the message's explicit thread hint; a found conversation comes back as a candidate.
@@ -399,10 +418,19 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         (ThreadLookup::Found(_), Some(answered)) if answered > at => answered,
         _ => at,
     };
-    let (latest_active, latest_solved) = match thread {
+    let (mut latest_active, latest_solved) = match thread {
         ThreadLookup::NoHint | ThreadLookup::UnknownReference if !is_new => latest_candidates(conn, &contact_id)?,
         _ => (None, None),
     };
+    // Email has topics: a fresh mail continues the customer's open conversation on its subject
+    // (or one without a subject), never one on another topic.
+    let topic = (msg.channel_kind == ChannelKind::Email).then_some(msg.subject.as_deref()).flatten();
+    if let Some(topic) = topic
+        && latest_active.as_ref().and_then(|c| c.facts.subject.as_deref()).is_some_and(|s| !same_topic(topic, s))
+        && let Some(on_topic) = active_on_topic(conn, &contact_id, topic)?
+    {
+        latest_active = Some(on_topic);
+    }
     let pick = pick_conversation(
         &thread,
         latest_active.as_ref().map(|c| &c.facts),
@@ -410,6 +438,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         at,
         msg.auto_reply,
         windows,
+        topic,
     );
 
     // 3. Store.
@@ -467,8 +496,9 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
                 "UPDATE conversations SET \
                  last_customer_message_at = CASE WHEN last_customer_message_at IS NULL OR last_customer_message_at < $1 THEN $1 ELSE last_customer_message_at END, \
                  last_activity_at = CASE WHEN last_activity_at < $1 THEN $1 ELSE last_activity_at END, \
-                 last_channel_id = CASE WHEN $2 THEN $3 ELSE last_channel_id END, updated_at = $4 WHERE id = $5",
-                params![at.millis(), newest, msg.channel_id.as_str(), now, id.as_str()],
+                 last_channel_id = CASE WHEN $2 THEN $3 ELSE last_channel_id END, updated_at = $4, \
+                 subject = COALESCE(subject, $6) WHERE id = $5",
+                params![at.millis(), newest, msg.channel_id.as_str(), now, id.as_str(), topic],
             )?;
             // Apart, and only when it changes: an UPDATE naming `status` rewrites the
             // customer's index entry even when the value stays the same.
