@@ -82,6 +82,9 @@ impl Driver for TelegramDriver {
             TelegramEvent::Message(message) => ChannelEvent::Message(Box::new(message)),
             TelegramEvent::Button { query_id, message } => ChannelEvent::Button { query_id, message: Box::new(message) },
             TelegramEvent::Edited { message, edited_at } => ChannelEvent::Edited { message: Box::new(message), edited_at },
+            TelegramEvent::Reaction { external_id, emoji, sender, at } => {
+                ChannelEvent::Reaction { external_id, emoji, sender, at: Some(at) }
+            }
             TelegramEvent::Ignored => return Ok(Received::events(Vec::new())),
         };
         Ok(Received::events(vec![event]))

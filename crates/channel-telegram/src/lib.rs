@@ -25,6 +25,31 @@ pub struct Update {
     pub edited_message: Option<TgMessage>,
     #[serde(default)]
     pub callback_query: Option<CallbackQuery>,
+    /// A user changed their reactions to a message (Bot API `MessageReactionUpdated`; the bot
+    /// must be an administrator of a group to get them).
+    #[serde(default)]
+    pub message_reaction: Option<MessageReaction>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageReaction {
+    pub chat: Chat,
+    pub message_id: i64,
+    /// Absent for a reaction made anonymously on behalf of a chat.
+    #[serde(default)]
+    pub user: Option<User>,
+    pub date: i64,
+    #[serde(default)]
+    pub new_reaction: Vec<ReactionType>,
+}
+
+/// `{"type": "emoji", "emoji": "👍"}`, `{"type": "custom_emoji", ...}` or `{"type": "paid"}`.
+#[derive(Debug, Deserialize)]
+pub struct ReactionType {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub emoji: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +239,8 @@ pub enum TelegramEvent {
     /// The customer pressed one of our inline buttons: stored as their message (the button's
     /// data as text); the provider must be answered with `answerCallbackQuery` (`query_id`).
     Button { query_id: String, message: InboundMessage },
+    /// The user's reactions to the message `external_id` are now `emoji` (empty: none).
+    Reaction { external_id: String, emoji: String, sender: Identity, at: Timestamp },
     /// Nothing for us (a bot's own message, a kind of update we do not use).
     Ignored,
 }
@@ -244,6 +271,26 @@ pub fn to_event(update: Update, ctx: &TelegramContext<'_>) -> Result<TelegramEve
         return Ok(match message_event(edited, ctx)? {
             TelegramEvent::Message(message) => TelegramEvent::Edited { message, edited_at },
             other => other,
+        });
+    }
+    if let Some(reaction) = update.message_reaction {
+        let Some(user) = reaction.user.filter(|u| !u.is_bot) else { return Ok(TelegramEvent::Ignored) };
+        let sender =
+            Identity::account(IdentityKind::Telegram, &user.id.to_string()).map_err(|e| InboundError::new("user.id", e.to_string()))?;
+        let emoji = reaction
+            .new_reaction
+            .iter()
+            .map(|r| match (r.kind.as_str(), r.emoji.as_deref()) {
+                (_, Some(e)) => e.to_owned(),
+                ("paid", _) => "⭐".to_owned(),
+                _ => "✳".to_owned(),
+            })
+            .collect::<String>();
+        return Ok(TelegramEvent::Reaction {
+            external_id: external_id(reaction.chat.id, reaction.message_id),
+            emoji,
+            sender,
+            at: Timestamp(reaction.date.saturating_mul(1000)),
         });
     }
     if let Some(query) = update.callback_query {
@@ -487,7 +534,7 @@ pub async fn set_webhook(
     let body = serde_json::json!({
         "url": url,
         "secret_token": secret,
-        "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"],
+        "allowed_updates": ["message", "edited_message", "business_message", "callback_query", "message_reaction", "my_chat_member"],
     });
     call(client, base_url, bot_token, "setWebhook", &body).await?;
     Ok(format!("Telegram posts to {url}"))
@@ -778,6 +825,15 @@ mod tests {
             TelegramEvent::Message(m) => {
                 assert_eq!(m.text, "[hologram]");
                 assert_eq!(m.attachments[0].url.as_deref(), Some("telegram-file:HOLO1"));
+            }
+            e => panic!("{e:?}"),
+        }
+        // A reaction belongs on the message it reacts to.
+        match run(
+            r#"{"update_id": 12, "message_reaction": {"chat": {"id": 42, "type": "private"}, "message_id": 7, "user": {"id": 42, "is_bot": false, "first_name": "Ola"}, "date": 1, "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}"#,
+        ) {
+            TelegramEvent::Reaction { external_id, emoji, sender, .. } => {
+                assert_eq!((external_id.as_str(), emoji.as_str(), sender.value()), ("42:7", "👍", "42"));
             }
             e => panic!("{e:?}"),
         }

@@ -96,6 +96,7 @@ impl Driver for WhatsappDriver {
             .into_iter()
             .map(|event| match event {
                 WhatsappEvent::Message(message) => ChannelEvent::Message(message),
+                WhatsappEvent::Reaction { external_id, emoji, sender, at } => ChannelEvent::Reaction { external_id, emoji, sender, at },
                 WhatsappEvent::Status { external_id, status, error } => ChannelEvent::Status { external_id, status, error },
             })
             .collect();

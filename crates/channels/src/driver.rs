@@ -139,6 +139,11 @@ pub enum ChannelEvent {
     /// The customer changed a message of theirs; when the original never reached us, `message`
     /// is stored as it is now.
     Edited { message: Box<InboundMessage>, edited_at: Timestamp },
+    /// A reaction (an emoji) by `sender` to a message of the conversation, ours or the
+    /// customer's, named by its id at the provider; `emoji` empty: taken back. Shown on that
+    /// message; it never starts, reopens or makes anyone wait on a conversation.
+    /// `at`: when, if the provider says.
+    Reaction { external_id: String, emoji: String, sender: Identity, at: Option<Timestamp> },
     /// What became of a message we sent, by its id at the provider.
     Status { external_id: String, status: DeliveryStatus, error: Option<String> },
     /// What became of a message we sent, by our own id (the API channel's reports). A report on

@@ -266,6 +266,7 @@ ui-formatted = Formatted
 ui-remote_images_blocked = Remote images are blocked (they can tell the sender you opened the mail).
 ui-load_remote_images = Open with remote images
 ui-edited = edited
+ui-reactions = Reactions
 ui-event-edited = The customer changed a message; it said before: { $text }
 ui-admin-register_webhook = Register the webhook with Telegram
 ui-admin-registered = Registered:

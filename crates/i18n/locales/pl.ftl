@@ -278,6 +278,7 @@ ui-formatted = Z formatowaniem
 ui-remote_images_blocked = Obrazy zewnętrzne są zablokowane (mogą zdradzić nadawcy, że wiadomość otwarto).
 ui-load_remote_images = Otwórz z obrazami zewnętrznymi
 ui-edited = edytowana
+ui-reactions = Reakcje
 ui-event-edited = Klient zmienił wiadomość; wcześniej brzmiała: { $text }
 ui-admin-register_webhook = Zarejestruj webhook w Telegramie
 ui-admin-registered = Zarejestrowano:

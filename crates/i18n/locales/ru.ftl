@@ -278,6 +278,7 @@ ui-formatted = С оформлением
 ui-remote_images_blocked = Внешние изображения заблокированы (по ним отправитель может узнать, что письмо открыли).
 ui-load_remote_images = Открыть с внешними изображениями
 ui-edited = изменено
+ui-reactions = Реакции
 ui-event-edited = Клиент изменил сообщение; прежний текст: { $text }
 ui-admin-register_webhook = Зарегистрировать вебхук в Telegram
 ui-admin-registered = Зарегистрировано:

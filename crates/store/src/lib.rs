@@ -67,6 +67,10 @@ pub trait IntakeStore: Send + Sync {
     /// A customer changed a message of theirs (`channel`'s `external_id`); `None` when it is
     /// not stored. The earlier text stays in the audit log.
     async fn record_edit(&self, channel: &ChannelId, external_id: &str, text: &str, edited_at: Timestamp) -> Result<Option<Message>>;
+    /// Someone reacted to the message `channel` knows by the reaction's `external_id` (an empty
+    /// emoji takes their reaction back); the message as it is now, `None` when it is not stored.
+    /// Conversations are left as they are.
+    async fn record_reaction(&self, reaction: NewReaction) -> Result<Option<Message>>;
 }
 
 #[async_trait]

@@ -180,6 +180,28 @@ pub struct Message {
     /// When the customer last changed it (its earlier text is in the audit log).
     pub edited_at: Option<Timestamp>,
     pub attachments: Vec<Attachment>,
+    /// Reactions to it, oldest first: one per person.
+    pub reactions: Vec<Reaction>,
+}
+
+/// Someone's reaction (an emoji) to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub emoji: String,
+    /// The identity that reacted, `kind:value`.
+    pub reactor: String,
+    pub at: Timestamp,
+}
+
+/// A reaction a provider reported, to the message `channel` knows as `external_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReaction {
+    pub channel_id: ChannelId,
+    pub external_id: String,
+    pub reactor: Identity,
+    /// Empty: the reaction was taken back.
+    pub emoji: String,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

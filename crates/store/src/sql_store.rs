@@ -208,6 +208,9 @@ impl IntakeStore for SqlStore {
         let (channel, external_id, text) = (channel.clone(), external_id.to_owned(), text.to_owned());
         self.write(move |c| messages::record_edit(c, &channel, &external_id, &text, edited_at)).await
     }
+    async fn record_reaction(&self, reaction: NewReaction) -> Result<Option<Message>> {
+        self.write(move |c| messages::record_reaction(c, &reaction)).await
+    }
 }
 
 #[async_trait]

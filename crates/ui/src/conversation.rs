@@ -262,6 +262,13 @@ fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: 
                     }
                 }
             }
+            @if !m.reactions.is_empty() {
+                p.reactions aria-label=(tr(lang, "ui.reactions")) {
+                    @for r in &m.reactions {
+                        span.tag title=(crate::page::plain_time(r.at)) { (r.emoji) }
+                    }
+                }
+            }
         }
     }
 }

@@ -83,6 +83,7 @@ pub fn message(m: &Message) -> Value {
             "inline": a.inline, "content_id": a.content_id,
             "download_url": a.has_content.then(|| format!("/api/v1/attachments/{}", a.id)),
         })).collect::<Vec<_>>(),
+        "reactions": m.reactions.iter().map(|r| json!({"emoji": r.emoji, "reactor": r.reactor, "at": time(r.at)})).collect::<Vec<_>>(),
     })
 }
 

@@ -104,6 +104,8 @@ pub struct Stored {
     pub last: Option<IntakeOutcome>,
     pub messages: usize,
     pub statuses: usize,
+    /// Reactions kept on a message.
+    pub reactions: usize,
     /// A message the request changed (an edit, a receipt), as it is now.
     pub changed: Option<Message>,
 }
@@ -143,6 +145,14 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
                         stored.last = Some(take_in(state, channel, *message).await?);
                         stored.messages += 1;
                     }
+                }
+            }
+            ChannelEvent::Reaction { external_id, emoji, sender, at } => {
+                let at = at.unwrap_or_else(switchboard_store::now);
+                let reaction = switchboard_store::NewReaction { channel_id: channel.id.clone(), external_id, reactor: sender, emoji, at };
+                if let Some(message) = state.store.record_reaction(reaction).await? {
+                    state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));
+                    stored.reactions += 1;
                 }
             }
             ChannelEvent::Status { external_id, status, error } => {
@@ -211,7 +221,7 @@ async fn take_in(state: &AppState, channel: &Channel, message: inbound::InboundM
 /// The provider's answer, as the driver asked for it.
 fn answer(reply: HookReply, stored: &Stored) -> Response {
     let summary = || {
-        let mut out = json!({"ok": true, "messages": stored.messages, "statuses": stored.statuses});
+        let mut out = json!({"ok": true, "messages": stored.messages, "statuses": stored.statuses, "reactions": stored.reactions});
         if let Some(o) = &stored.last {
             out["message_id"] = json!(o.message_id);
             out["conversation_id"] = json!(o.conversation_id);
@@ -221,7 +231,7 @@ fn answer(reply: HookReply, stored: &Stored) -> Response {
             out["message_id"] = json!(m.id);
             out["conversation_id"] = json!(m.conversation_id);
             out["edited"] = json!(true);
-        } else if stored.statuses == 0 {
+        } else if stored.statuses == 0 && stored.reactions == 0 {
             out["ignored"] = json!(true);
         }
         out

@@ -369,3 +369,77 @@ async fn business_scoped_user_ids_key_customers_and_reach_those_who_hide_their_n
     let (status, _) = post(bsuid_text("wamid.B3", "", None, "?")).await;
     assert_eq!(status, 400);
 }
+
+/// One WhatsApp message object from 48601234567, wrapped in a notification.
+fn notification(message: Value) -> String {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "48225550123", "phone_number_id": "112233445566778"},
+        "contacts": [{"wa_id": "48601234567", "profile": {"name": "Ola"}}], "messages": [message]}}]}]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn reactions_sit_on_their_message_and_unknown_kinds_are_kept_by_name() {
+    let app = spawn_app().await;
+    let channel = app.whatsapp_channel().await;
+    let post = |message: Value| {
+        let body = notification(message);
+        let signature = switchboard_channels::signature::sign(APP_SECRET, body.as_bytes());
+        let app = &app;
+        let channel = channel.clone();
+        async move { app.whatsapp(&channel, body.as_bytes(), Some(&signature)).await }
+    };
+    let now = (switchboard_store::now().millis() / 1000).to_string();
+    let (_, first) =
+        post(json!({"from": "48601234567", "id": "wamid.T1", "timestamp": now, "type": "text", "text": {"body": "Is it in stock?"}})).await;
+    let conversation = first["conversation_id"].as_str().expect("conversation").to_owned();
+    let (status, _) =
+        app.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), Some(json!({"status": "solved"}))).await;
+    assert_eq!(status, 200);
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+
+    // A thumbs-up on her own message: on that message, nothing else moves.
+    let (status, out) = post(json!({"from": "48601234567", "id": "wamid.R1", "timestamp": now, "type": "reaction",
+                                    "reaction": {"message_id": "wamid.T1", "emoji": "👍"}}))
+    .await;
+    assert_eq!((status, &out["reactions"], &out["messages"]), (200, &json!(1), &json!(0)), "{out}");
+    let items = listing(&app, &path).await;
+    assert_eq!(items.len(), 1, "a reaction is no message of its own");
+    assert_eq!(items[0]["reactions"][0]["emoji"], "👍");
+    let (_, c) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(c["status"], "solved", "a reaction never reopens");
+    let (_, all) = app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(1), "nor starts a conversation");
+    // Another reaction replaces hers; an empty one takes it back.
+    post(json!({"from": "48601234567", "id": "wamid.R2", "timestamp": now, "type": "reaction", "reaction": {"message_id": "wamid.T1", "emoji": "❤️"}}))
+        .await;
+    assert_eq!(
+        listing(&app, &path).await[0]["reactions"].as_array().map(|r| r.iter().map(|x| x["emoji"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!("❤️")])
+    );
+    post(json!({"from": "48601234567", "id": "wamid.R3", "timestamp": now, "type": "reaction", "reaction": {"message_id": "wamid.T1"}}))
+        .await;
+    assert_eq!(listing(&app, &path).await[0]["reactions"], json!([]));
+    // A reaction to a message we never had is not kept, and stores nothing else.
+    let (status, out) = post(json!({"from": "48601234567", "id": "wamid.R4", "timestamp": now, "type": "reaction",
+                                    "reaction": {"message_id": "wamid.UNKNOWN", "emoji": "👍"}}))
+    .await;
+    assert_eq!((status, &out["reactions"]), (200, &json!(0)), "{out}");
+
+    // A kind this adapter does not know: kept under its name, its file fetched, never dropped.
+    let (status, out) = post(json!({"from": "48601234567", "id": "wamid.U1", "timestamp": now, "type": "hologram",
+                                    "hologram": {"id": "MEDIA-77", "mime_type": "model/gltf-binary"}}))
+    .await;
+    assert_eq!((status, &out["messages"]), (200, &json!(1)), "{out}");
+    let (_, listed) = app
+        .call("GET", &format!("/api/v1/conversations/{}/messages", out["conversation_id"].as_str().expect("c")), Some(&app.admin), None)
+        .await;
+    let kept = listed["items"].as_array().and_then(|m| m.iter().find(|m| m["id"] == out["message_id"])).cloned().unwrap_or_default();
+    assert_eq!(kept["text"], "[hologram]", "{kept}");
+    assert_eq!(kept["attachments"][0]["url"], "whatsapp-media:MEDIA-77", "{kept}");
+}
+
+/// The `items` of a listing.
+async fn listing(app: &App, path: &str) -> Vec<Value> {
+    app.call("GET", path, Some(&app.admin), None).await.1["items"].as_array().cloned().unwrap_or_default()
+}

@@ -99,6 +99,7 @@ conformance!(
     a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent,
     a_senders_wrong_clock_never_reorders_the_timeline,
     fresh_emails_on_other_topics_start_conversations_and_continue_a_chat,
+    reactions_sit_on_their_message_and_never_move_the_conversation,
 );
 
 #[test]

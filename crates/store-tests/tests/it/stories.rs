@@ -1573,3 +1573,39 @@ pub async fn fresh_emails_on_other_topics_start_conversations_and_continue_a_cha
     assert!(other.new_conversation);
     assert_ne!(other.conversation_id, chat.conversation_id);
 }
+
+pub async fn reactions_sit_on_their_message_and_never_move_the_conversation(backend: Backend) {
+    let w = world(&backend).await;
+    let ch = api_channel(&w, "chat").await;
+    let first = send(&w, &ch, msg("r-1", "ola")).await;
+    let before = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conversation");
+    let actor = Actor::Agent(w.agent.id.clone());
+    let patch = ConversationPatch { status: Some(Status::Solved), ..Default::default() };
+    w.store.update_conversation(&w.ws.id, &first.conversation_id, patch, actor).await.expect("solve");
+    let ola = Identity::scoped(IdentityKind::Api, &ch.id, "ola").expect("id");
+    let react = |emoji: &str, at: i64| NewReaction {
+        channel_id: ch.id.clone(),
+        external_id: "r-1".into(),
+        reactor: ola.clone(),
+        emoji: emoji.into(),
+        at: Timestamp(now_ms() + at),
+    };
+    let m = w.store.record_reaction(react("👍", 0)).await.expect("react").expect("found");
+    assert_eq!(m.reactions.iter().map(|r| r.emoji.as_str()).collect::<Vec<_>>(), vec!["👍"]);
+    // Replaced by a newer one; an older one arriving late changes nothing.
+    w.store.record_reaction(react("❤️", 10)).await.expect("react");
+    let m = w.store.record_reaction(react("😡", 5)).await.expect("react").expect("found");
+    assert_eq!(m.reactions.iter().map(|r| r.emoji.as_str()).collect::<Vec<_>>(), vec!["❤️"]);
+    let listed = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].reactions.len(), 1);
+    // The conversation did not move: still solved, the customer not waiting.
+    let after = w.store.conversation(&w.ws.id, &first.conversation_id).await.expect("conversation");
+    assert_eq!(after.status, Status::Solved);
+    assert_eq!(after.last_customer_message_at, before.last_customer_message_at);
+    // Taken back; a reaction to a message we do not have is not kept.
+    let m = w.store.record_reaction(react("", 20)).await.expect("react").expect("found");
+    assert!(m.reactions.is_empty());
+    let unknown = NewReaction { external_id: "nope".into(), ..react("👍", 30) };
+    assert!(w.store.record_reaction(unknown).await.expect("react").is_none());
+}

@@ -44,6 +44,7 @@ fn message_from(row: &Row) -> Result<Message> {
         received_at: Timestamp(row.int(16)?),
         edited_at: row.opt_int(17)?.map(Timestamp),
         attachments: Vec::new(),
+        reactions: Vec::new(),
     })
 }
 
@@ -75,10 +76,29 @@ fn attach_attachments(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<(
     Ok(())
 }
 
+fn attach_reactions(conn: &mut dyn Conn, messages: &mut [Message]) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT message_id, emoji, reactor, created_at FROM reactions WHERE message_id IN ({}) ORDER BY created_at, reactor",
+        placeholders(1, messages.len())
+    );
+    let ids: Vec<Value> = messages.iter().map(|m| Value::from(m.id.as_str())).collect();
+    for row in conn.query(&sql, &ids)? {
+        let message = row.text(0)?;
+        if let Some(m) = messages.iter_mut().find(|m| m.id.as_str() == message) {
+            m.reactions.push(Reaction { emoji: row.text(1)?, reactor: row.text(2)?, at: Timestamp(row.int(3)?) });
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn message(conn: &mut dyn Conn, id: &MessageId) -> Result<Message> {
     let sql = format!("SELECT {MESSAGE_COLS} FROM messages m LEFT JOIN channels ch ON ch.id = m.channel_id WHERE m.id = $1");
     let mut m = vec![message_from(&conn.query_one(&sql, params![id.as_str()])?)?];
     attach_attachments(conn, &mut m)?;
+    attach_reactions(conn, &mut m)?;
     m.pop().ok_or(StoreError::NotFound)
 }
 
@@ -90,6 +110,7 @@ pub fn messages(conn: &mut dyn Conn, workspace: &WorkspaceId, conversation: &Con
     );
     let mut items = conn.query(&sql, params![conversation.as_str()])?.iter().map(message_from).collect::<Result<Vec<_>>>()?;
     attach_attachments(conn, &mut items)?;
+    attach_reactions(conn, &mut items)?;
     Ok(items)
 }
 
@@ -292,6 +313,35 @@ pub fn post_agent_message(
         audit.record(conn, "status.changed", json!({"from": conv.status.as_str(), "to": status.as_str()}))?;
     }
     message(conn, &id)
+}
+
+/// Someone's reaction to the message `channel` knows as `external_id` (the customer's, or ours
+/// they react to): replaces their earlier one; an empty emoji takes it back. Nothing else
+/// changes: a reaction never starts, reopens or makes anyone wait on a conversation. `None`
+/// when no such message is stored (a reaction to something we never had is not kept).
+pub fn record_reaction(conn: &mut dyn Conn, reaction: &NewReaction) -> Result<Option<Message>> {
+    let Some(row) = conn.query_opt(
+        "SELECT id FROM messages WHERE channel_id = $1 AND external_id = $2",
+        params![reaction.channel_id.as_str(), reaction.external_id.as_str()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let id = MessageId::from_trusted(row.text(0)?);
+    let reactor = reaction.reactor.to_string();
+    let emoji: String = reaction.emoji.trim().chars().take(32).collect();
+    if emoji.is_empty() {
+        conn.execute("DELETE FROM reactions WHERE message_id = $1 AND reactor = $2", params![id.as_str(), reactor.as_str()])?;
+    } else {
+        // A reaction older than the one kept (a provider's retry out of order) changes nothing.
+        conn.execute(
+            "INSERT INTO reactions (message_id, reactor, emoji, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (message_id, reactor) DO UPDATE SET emoji = excluded.emoji, created_at = excluded.created_at \
+             WHERE reactions.created_at <= excluded.created_at",
+            params![id.as_str(), reactor.as_str(), emoji.as_str(), reaction.at.millis()],
+        )?;
+    }
+    message(conn, &id).map(Some)
 }
 
 /// A customer's change to a message of theirs that `channel` delivered as `external_id`: the
