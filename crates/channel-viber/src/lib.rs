@@ -114,8 +114,22 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
         "url" => body = text(m, "/media").unwrap_or(body),
         _ => {}
     }
+    // A kind this adapter does not know (Viber adds them), or one that came without its text:
+    // kept under its name, with its file where it names one, never dropped.
     if body.trim().is_empty() && attachments.is_empty() {
-        return Ok(ViberEvent::Ignored);
+        body = format!("[{}]", if kind.is_empty() { "message" } else { kind });
+        if let Some(media) = text(m, "/media").filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+            attachments.push(AttachmentMeta {
+                id: AttachmentId::generate(),
+                filename: text(m, "/file_name").unwrap_or_else(|| format!("{kind}-{external_id}")),
+                content_type: "application/octet-stream".to_owned(),
+                content: None,
+                url: Some(format!("{FILE_URL_PREFIX}{media}")),
+                size: m.get("size").and_then(Value::as_u64),
+                inline: false,
+                content_id: None,
+            });
+        }
     }
     Ok(ViberEvent::Message(Box::new(InboundMessage {
         workspace_id: ctx.workspace_id.clone(),
@@ -318,5 +332,13 @@ mod tests {
         for name in ["webhook.json", "conversation_started.json", "unsubscribed.json"] {
             assert_eq!(event(name), ViberEvent::Ignored, "{name}");
         }
+        // A kind Viber adds later: kept under its name with its file, never dropped.
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let ctx = ViberContext { workspace_id: &ws, channel_id: &ch, default_region: None };
+        let unknown = serde_json::json!({"event": "message", "timestamp": 1, "message_token": 77, "sender": {"id": "01234567890A="},
+            "message": {"type": "rich_media_v2", "media": "https://dl-media.viber.com/x.bin"}});
+        let ViberEvent::Message(m) = to_event(&unknown, &ctx).expect("translates") else { panic!("a message") };
+        assert_eq!(m.text, "[rich_media_v2]");
+        assert_eq!(m.attachments[0].url.as_deref(), Some("viber-media:https://dl-media.viber.com/x.bin"));
     }
 }

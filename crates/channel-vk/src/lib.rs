@@ -136,7 +136,20 @@ fn message(m: &Value, ctx: &VkContext<'_>) -> Result<VkEvent, InboundError> {
         body = [body, notes.join(" ")].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
     }
     if body.trim().is_empty() && attachments.is_empty() {
-        return Ok(VkEvent::Ignored);
+        // A chat event (someone joined, the title changed) is nobody's words.
+        if m.get("action").is_some() {
+            return Ok(VkEvent::Ignored);
+        }
+        // Else something this adapter does not read (a place, forwarded messages, a kind VK
+        // adds): kept under its name, never dropped.
+        body = match (
+            m.pointer("/geo/coordinates/latitude").and_then(Value::as_f64),
+            m.pointer("/geo/coordinates/longitude").and_then(Value::as_f64),
+        ) {
+            (Some(lat), Some(lon)) => format!("[location {lat:.6}, {lon:.6}]"),
+            _ if m.get("fwd_messages").and_then(Value::as_array).is_some_and(|f| !f.is_empty()) => "[forwarded messages]".to_owned(),
+            _ => "[message]".to_owned(),
+        };
     }
     // A group chat (peer ids from 2,000,000,000 on) is a conversation of its own.
     let thread = (peer >= 2_000_000_000).then(|| ThreadHint::Key(format!("chat:{peer}")));
@@ -341,6 +354,33 @@ mod tests {
             ("Umowa_reklamacja_Łódź.pdf", "application/pdf")
         );
         assert_eq!(event("message_reply.json"), VkEvent::Ignored, "the community's own message");
+        // What this adapter does not read is kept by name; a chat event is nobody's words.
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let ctx = VkContext { workspace_id: &ws, channel_id: &ch };
+        let run = |message: serde_json::Value| {
+            let callback: Callback =
+                serde_json::from_value(serde_json::json!({"type": "message_new", "group_id": 1, "object": {"message": message}}))
+                    .expect("callback");
+            to_event(callback, &ctx).expect("translates")
+        };
+        let base = serde_json::json!({"from_id": 611223344, "peer_id": 611223344, "conversation_message_id": 400, "date": 1, "text": ""});
+        let with = |key: &str, value: serde_json::Value| {
+            let mut m = base.clone();
+            m[key] = value;
+            m
+        };
+        let text_of = |e: VkEvent| match e {
+            VkEvent::Message(m) => m.text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            text_of(run(with("geo", serde_json::json!({"coordinates": {"latitude": 55.75, "longitude": 37.61}})))),
+            "[location 55.750000, 37.610000]"
+        );
+        assert_eq!(text_of(run(with("fwd_messages", serde_json::json!([{"text": "x"}])))), "[forwarded messages]");
+        assert_eq!(text_of(run(with("attachments", serde_json::json!([{"type": "wall", "wall": {}}])))), "[wall]");
+        assert_eq!(text_of(run(base.clone())), "[message]");
+        assert_eq!(run(with("action", serde_json::json!({"type": "chat_invite_user"}))), VkEvent::Ignored);
     }
 
     #[test]
