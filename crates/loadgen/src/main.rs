@@ -5,6 +5,7 @@
 //! server answered 200, which it does only after the message is committed (fsync'd on SQLite).
 #![forbid(unsafe_code)]
 
+mod delivery;
 mod widget;
 
 use clap::Parser;
@@ -59,6 +60,14 @@ struct Args {
     /// Agent replies whose way to the visitor's socket is timed (one at a time).
     #[arg(long, default_value_t = 1000)]
     widget_replies: usize,
+    /// Agent replies for the delivery benchmark (0: skip it). When set, only that benchmark runs:
+    /// once with every provider endpoint healthy, once (on a fresh server) with one channel's
+    /// endpoint hung.
+    #[arg(long, default_value_t = 0)]
+    delivery_replies: usize,
+    /// API channels the delivery benchmark spreads its replies over.
+    #[arg(long, default_value_t = 10)]
+    delivery_channels: usize,
     /// Keep the server's data directory afterwards (its path is printed), to look into it.
     #[arg(long)]
     keep_data: bool,
@@ -390,6 +399,35 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The delivery benchmark: the same replies with no endpoint hung, then with one hung.
+async fn delivery_bench(args: &Args, bin: &Path, backend: &str) -> Result<(), String> {
+    if args.delivery_channels < 2 || args.delivery_replies < args.delivery_channels {
+        return Err("--delivery-channels must be at least 2 and --delivery-replies at least as many".into());
+    }
+    println!("backend:            {backend}");
+    println!(
+        "delivery:           {} replies over {} API channels, posted by {} clients, to a fake provider on loopback",
+        args.delivery_replies, args.delivery_channels, args.clients
+    );
+    let mut rates = Vec::new();
+    for hung in [false, true] {
+        let m = delivery::run(bin, args.database_url.as_deref(), args.delivery_replies, args.delivery_channels, args.clients, hung).await?;
+        let rate = m.delivered as f64 / m.seconds;
+        println!(
+            "{}: {} delivered in {:.2} s = {:.0} replies/s; queued to received p50 {:.1} ms, p99 {:.1} ms",
+            if hung { "one endpoint hung " } else { "none hung (base)  " },
+            m.delivered,
+            m.seconds,
+            rate,
+            m.latencies.percentile_ms(50.0),
+            m.latencies.percentile_ms(99.0)
+        );
+        rates.push(rate);
+    }
+    println!("hung / base:        {:.2}", rates[1] / rates[0]);
+    Ok(())
+}
+
 /// The raw-MIME hook under the same clients: (run, seconds, corpus files).
 async fn email_run(args: &Args, http: &reqwest::Client, base: &str, token: &str) -> Result<(Run, f64, usize), String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&args.email_corpus)
@@ -444,6 +482,9 @@ async fn bench(args: Args) -> Result<(), String> {
         Some(_) => "SQLite (--database-url)",
         None => "SQLite",
     };
+    if args.delivery_replies > 0 {
+        return delivery_bench(&args, &bin, backend).await;
+    }
     let (server, token) = {
         let (bin, url) = (bin.clone(), args.database_url.clone());
         tokio::task::spawn_blocking(move || start(&bin, url.as_deref())).await.map_err(|e| e.to_string())??
