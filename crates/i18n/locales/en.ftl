@@ -312,3 +312,16 @@ ui-event-emailed = The visitor had left: the reply went by email to { $to }
 ui-customer_typing = The customer is typing…
 ui-admin-embed = Embed code
 error-too_many_messages = Too many messages; try again in { $seconds } s
+
+## Merging and splitting conversations
+error-merge_into_itself = A conversation cannot be merged into itself
+error-different_customer = These conversations belong to different customers; if they are one person, merge the customers first
+error-other_merged = That conversation was already merged into another one
+error-merged_away = This conversation was merged into another one; merge into that one instead
+error-conversation_closed = A closed conversation is final: it can neither take in messages nor give them up
+error-merge_already_undone = This merge was already undone
+error-merge_changed_since = Something changed since this merge that its undo cannot put back (the conversation was merged again, or messages were split off it); undo or merge that back first
+error-not_a_customer_message = Only a message from the customer can become a conversation of its own
+error-split_takes_everything = This would take every message out of the conversation; nothing would be left there
+error-split_leaves_no_customer_message = This would leave the conversation without any message from the customer
+error-conversations_merged_since = A conversation of one of these customers was merged with one of the other's since; undo that conversation merge first

@@ -325,3 +325,16 @@ ui-event-emailed = Odwiedzający wyszedł: odpowiedź poszła e-mailem na { $to 
 ui-customer_typing = Klient pisze…
 ui-admin-embed = Kod do osadzenia
 error-too_many_messages = Za dużo wiadomości; spróbuj ponownie za { $seconds } s
+
+## Łączenie i dzielenie rozmów
+error-merge_into_itself = Rozmowy nie można połączyć z nią samą
+error-different_customer = Te rozmowy należą do różnych klientów; jeśli to ta sama osoba, najpierw połącz klientów
+error-other_merged = Tamta rozmowa została już połączona z inną
+error-merged_away = Ta rozmowa została połączona z inną; łącz z tamtą
+error-conversation_closed = Zamknięta rozmowa jest ostateczna: nie można do niej przenieść wiadomości ani ich z niej zabrać
+error-merge_already_undone = To połączenie zostało już cofnięte
+error-merge_changed_since = Od połączenia coś się zmieniło i nie da się go dokładnie cofnąć (rozmowę ponownie połączono albo wydzielono z niej wiadomości); najpierw to cofnij lub przywróć
+error-not_a_customer_message = Osobną rozmową może stać się tylko wiadomość klienta
+error-split_takes_everything = Wtedy z rozmowy zniknęłyby wszystkie wiadomości i nic by w niej nie zostało
+error-split_leaves_no_customer_message = Wtedy w rozmowie nie zostałaby żadna wiadomość klienta
+error-conversations_merged_since = Od tego czasu rozmowę jednego z tych klientów połączono z rozmową drugiego; najpierw cofnij to połączenie rozmów

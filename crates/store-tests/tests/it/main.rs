@@ -97,6 +97,8 @@ conformance!(
     widget_visitors_find_their_conversation_rate_it_once_per_solve_and_replies_can_wait,
     pieces_of_one_message_sent_apart_become_one_message,
     a_provider_id_given_twice_is_kept_once_and_both_replies_are_sent,
+    conversations_merge_and_the_undo_restores_both_exactly,
+    a_customer_message_splits_off_alone_or_with_what_follows,
 );
 
 #[test]
