@@ -1769,6 +1769,20 @@ pub async fn a_customer_message_splits_off_alone_or_with_what_follows(backend: B
     w.store.merge_conversations(&w.ws.id, &x, &alone.id, actor.clone()).await.expect("merge back");
     assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x").len(), 4);
 
+    // "After it" is in the order the messages reached us (the timeline's), whatever the sender's
+    // clock said: k3 came last although it says it was written first.
+    let key = || ThreadHint::Key("k".into());
+    let k1 = send(&w, &crm, msg("k1", "anna").at(now_ms() - HOUR_MS).thread(key())).await;
+    let k2 = send(&w, &crm, msg("k2", "anna").thread(key())).await;
+    let k3 = send(&w, &crm, msg("k3", "anna").at(now_ms() - 3 * HOUR_MS).thread(key())).await;
+    assert_eq!((k2.conversation_id.clone(), k3.conversation_id.clone()), (k1.conversation_id.clone(), k1.conversation_id.clone()));
+    let later = w.store.split_conversation(&w.ws.id, &k2.message_id, true, actor.clone()).await.expect("split by arrival");
+    let moved = w.store.messages(&w.ws.id, &later.id).await.expect("moved");
+    assert_eq!(moved.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&k3.message_id, &k2.message_id], "in the senders' time order");
+    assert_eq!(later.created_at, moved[0].created_at, "it began with its earliest message");
+    let kept = w.store.messages(&w.ws.id, &k1.conversation_id).await.expect("kept");
+    assert_eq!(kept.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&k1.message_id]);
+
     // A split of the other person's message while two customers were merged goes back with them.
     let bob = send(&w, &crm, msg("b1", "bob").at(now_ms() - HOUR_MS)).await;
     let b2 = send(&w, &crm, msg("b2", "bob")).await;

@@ -433,14 +433,16 @@ pub fn undo_conversation_merge(
     conversation_merge(conn, workspace, id)
 }
 
-/// One message of the conversation being split, in the conversation's time order.
+/// One message of the conversation being split, in the order it reached us (the timeline's:
+/// a sender's clock may be off, and "after it" means what the agent sees after it).
 struct Piece {
     id: String,
     direction: Direction,
+    created_at: i64,
 }
 
-/// A customer's message (and, with `with_later`, everything after it: their later messages and
-/// the replies and notes among them, which answer those) becomes a new conversation of the same
+/// A customer's message (and, with `with_later`, everything that came after it: their later
+/// messages and the replies and notes among them, which answer those) becomes a new conversation of the same
 /// customer, open, with the original's subject, priority, assignee, team and copied people.
 /// Refused for anything but a customer's message, in a closed conversation, and when the
 /// original would be left without messages or without anything the customer wrote.
@@ -465,9 +467,12 @@ pub fn split_conversation(
         return Err(StoreError::refused(Refusal::ConversationClosed, None));
     }
     let pieces = conn
-        .query("SELECT id, direction FROM messages WHERE conversation_id = $1 ORDER BY created_at, id", params![original.as_str()])?
+        .query(
+            "SELECT id, direction, created_at FROM messages WHERE conversation_id = $1 ORDER BY received_at, id",
+            params![original.as_str()],
+        )?
         .iter()
-        .map(|r| Ok(Piece { id: r.text(0)?, direction: parse_enum(r.text(1)?, "direction")? }))
+        .map(|r| Ok(Piece { id: r.text(0)?, direction: parse_enum(r.text(1)?, "direction")?, created_at: r.int(2)? }))
         .collect::<Result<Vec<_>>>()?;
     let at = pieces.iter().position(|p| p.id == message.as_str()).ok_or(StoreError::NotFound)?;
     let (mut moved, mut kept) = (Vec::new(), Vec::new());
@@ -489,7 +494,8 @@ pub fn split_conversation(
         )?
         .int(0)?;
     let id = ConversationId::generate();
-    let begun = conn.query_one("SELECT created_at FROM messages WHERE id = $1", params![message.as_str()])?.int(0)?;
+    // It began with the earliest of its messages (by their senders' clocks, as every conversation).
+    let begun = moved.iter().map(|p| p.created_at).min().unwrap_or(now);
     conn.execute(
         "INSERT INTO conversations (id, workspace_id, number, contact_id, subject, status, priority, assignee_id, team_id, last_channel_id, \
          created_at, last_activity_at, updated_at, split_from) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $10, $11, $12)",
