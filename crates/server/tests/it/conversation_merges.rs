@@ -1,6 +1,6 @@
-//! Merging and splitting conversations through the API: the contract's endpoints end to end,
-//! their refusals (nothing stored), roles, another workspace's ids, the audit history and the
-//! live events.
+//! Merging and splitting conversations through the API and the agent workspace's forms: the
+//! contract's endpoints end to end, their refusals (nothing stored), roles, another
+//! workspace's ids, the audit history and the live events.
 
 use crate::{App, error_field, spawn_app};
 use futures_util::StreamExt;
@@ -216,4 +216,97 @@ async fn conversations_merge_undo_and_split_over_the_api() {
     assert_eq!(status, 201);
     let late = app.send(&ch, json!({"message_id": "y2", "from": {"id": "anna"}, "thread_id": "b", "text": "Any news?"})).await;
     assert_eq!(late["conversation_id"].as_str(), Some(x.as_str()));
+}
+
+/// The agent workspace's forms: merge from the conversation page, its line in the timeline with
+/// the undo, the merged-away conversation's link, split; same-origin and roles as every form.
+#[tokio::test]
+async fn the_conversation_page_merges_undoes_and_splits() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    app.account("olga@example.com", "viewer").await;
+    let ch = app.channel("http://127.0.0.1:9/x").await;
+    let x1 =
+        app.send(&ch, json!({"message_id": "x1", "from": {"id": "c1", "name": "Marta"}, "thread_id": "a", "text": "First question"})).await;
+    let y1 = app.send(&ch, json!({"message_id": "y1", "from": {"id": "c1"}, "thread_id": "b", "text": "Second question"})).await;
+    let (x, y) = (x1["conversation_id"].as_str().expect("x").to_owned(), y1["conversation_id"].as_str().expect("y").to_owned());
+    let (_, _, anna) = app.sign_in("anna@example.com", "a long password").await;
+    let (_, page) = app.page(&format!("/conversations/{x}"), &anna).await;
+    assert!(
+        page.contains("Merge into this conversation") && page.contains(&format!("<option value=\"{y}\">#2")),
+        "the customer's other conversation is offered"
+    );
+    let same_origin = [("origin", app.base.as_str())];
+
+    // From another site: refused, nothing merged.
+    assert_eq!(app.form(&format!("/conversations/{x}/merge"), &anna, &[("origin", "https://evil.example")], &[("other", &y)]).await, 403);
+    assert_eq!(app.message_ids(&x).await.len(), 1);
+    // A viewer sees no merge and may not post one.
+    let (_, _, olga) = app.sign_in("olga@example.com", "a long password").await;
+    let (_, viewer_page) = app.page(&format!("/conversations/{x}"), &olga).await;
+    assert!(!viewer_page.contains("Merge into this conversation") && !viewer_page.contains("Split into a new conversation"));
+    assert_eq!(app.form(&format!("/conversations/{x}/merge"), &olga, &same_origin, &[("other", &y)]).await, 403);
+
+    // The agent merges: back on the page, "Merged from #2" with its undo.
+    assert_eq!(app.form(&format!("/conversations/{x}/merge"), &anna, &same_origin, &[("other", &y)]).await, 303);
+    let (_, page) = app.page(&format!("/conversations/{x}"), &anna).await;
+    assert!(page.contains("Second question"), "the merged messages are here");
+    assert!(page.contains(&format!("Merged from <a href=\"/conversations/{y}\">#2</a> by anna")), "{page}");
+    let undo = page.split("action=\"/conversation-merges/").nth(1).and_then(|s| s.split('"').next()).expect("an undo form").to_owned();
+    let (_, merged_away) = app.page(&format!("/conversations/{y}"), &anna).await;
+    assert!(merged_away.contains(&format!("This conversation was merged into <a href=\"/conversations/{x}\">#1</a>.")), "{merged_away}");
+    // Refused on the page too, with the reason.
+    let (status, refused) = {
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .post(format!("{}/conversations/{y}/merge", app.base))
+            .header("cookie", &anna)
+            .header("origin", &app.base)
+            .form(&[("other", x.as_str())])
+            .send()
+            .await
+            .expect("post");
+        (res.status().as_u16(), res.text().await.expect("page"))
+    };
+    assert_eq!(status, 422);
+    assert!(refused.contains("merged into another one"), "{refused}");
+
+    // Undo from the timeline: both back.
+    assert_eq!(
+        app.form(&format!("/conversation-merges/{undo}"), &anna, &same_origin, &[("back", &format!("/conversations/{x}"))]).await,
+        303
+    );
+    assert_eq!(app.message_ids(&x).await.len(), 1);
+    assert_eq!(app.message_ids(&y).await.len(), 1);
+    let (_, page) = app.page(&format!("/conversations/{x}"), &anna).await;
+    assert!(page.contains(&format!("anna undid the merge of <a href=\"/conversations/{y}\">#2</a>")), "{page}");
+    assert!(!page.contains("action=\"/conversation-merges/"), "an undone merge offers no undo");
+
+    // Split a later message off, with what follows: on to the new conversation.
+    let x2 = app.send(&ch, json!({"message_id": "x2", "from": {"id": "c1"}, "thread_id": "a", "text": "Unrelated: my address"})).await;
+    let x2_id = x2["message_id"].as_str().expect("id");
+    let (_, page) = app.page(&format!("/conversations/{x}"), &anna).await;
+    assert!(page.contains(&format!("action=\"/messages/{x2_id}/split\"")), "a later customer message can be split off");
+    assert_eq!(app.form(&format!("/messages/{x2_id}/split"), &olga, &same_origin, &[("with_later", "1")]).await, 403);
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}/messages/{x2_id}/split", app.base))
+        .header("cookie", &anna)
+        .header("origin", &app.base)
+        .form(&[("with_later", "1")])
+        .send()
+        .await
+        .expect("split");
+    assert_eq!(res.status().as_u16(), 303);
+    let to = res.headers()["location"].to_str().expect("location").to_owned();
+    let new = to.strip_prefix("/conversations/").expect("to the new conversation");
+    assert_eq!(app.message_ids(new).await, vec![x2_id.to_owned()]);
+    let (_, page) = app.page(&to, &anna).await;
+    assert!(page.contains(&format!("Split from <a href=\"/conversations/{x}\">#1</a> by anna")), "{page}");
+    let (_, page) = app.page(&format!("/conversations/{x}"), &anna).await;
+    assert!(page.contains("Split off into <a href=\"/conversations/"), "{page}");
 }
