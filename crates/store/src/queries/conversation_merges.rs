@@ -95,8 +95,8 @@ fn snapshot(conn: &mut dyn Conn, c: &Conversation) -> Result<Snapshot> {
     })
 }
 
-fn to_json(snapshot: &Snapshot) -> String {
-    serde_json::to_string(snapshot).unwrap_or_else(|_| "{}".into())
+fn to_json(snapshot: &Snapshot) -> Result<String> {
+    serde_json::to_string(snapshot).map_err(|e| StoreError::other(format!("cannot keep a conversation merge: {e}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
@@ -306,9 +306,9 @@ pub fn merge_conversations(
             id.as_str(),
             other.as_str(),
             json!(moved).to_string(),
-            to_json(&target_before),
-            to_json(&after),
-            to_json(&source_before),
+            to_json(&target_before)?,
+            to_json(&after)?,
+            to_json(&source_before)?,
             actor.id(),
             now
         ],
