@@ -61,6 +61,8 @@ id_type!(
     AuditEventId,
     JobId,
     MergeId,
+    /// An agent's merge of one conversation into another.
+    ConversationMergeId,
     SuggestionId,
     /// Mail that arrived but can never be stored as a message, kept raw.
     FailedMailId,

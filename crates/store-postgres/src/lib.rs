@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (7, "agent_workspace", include_str!("../migrations/0007_agent_workspace.sql")),
     (8, "widget", include_str!("../migrations/0008_widget.sql")),
     (9, "message_pieces", include_str!("../migrations/0009_message_pieces.sql")),
+    (10, "conversation_merges", include_str!("../migrations/0010_conversation_merges.sql")),
     (11, "reactions", include_str!("../migrations/0011_reactions.sql")),
 ];
 

@@ -13,6 +13,11 @@ pub enum StoreError {
     /// The input is well-formed but refers to something unusable (an agent of another workspace).
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
+    /// A rule of the operation refuses it. Each refusal has a name of its own, so that the caller
+    /// (an integration, an agent) is told exactly which rule and can act on it; `field` names the
+    /// input at fault where there is one.
+    #[error("refused: {}", .refusal.code())]
+    Refused { refusal: Refusal, field: Option<String> },
     /// Another writer got there first (only on multi-node PostgreSQL); the caller may retry.
     #[error("concurrent update, retry")]
     Retry,
@@ -26,6 +31,72 @@ impl StoreError {
     }
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.to_owned(), message: message.into() }
+    }
+    pub fn refused(refusal: Refusal, field: Option<&str>) -> Self {
+        Self::Refused { refusal, field: field.map(str::to_owned) }
+    }
+}
+
+/// The rules that refuse merging and splitting conversations (and undoing either kind of merge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The other conversation of a merge does not exist in this workspace (it looks like any
+    /// other unknown id: not found).
+    UnknownConversation,
+    MergeIntoItself,
+    /// The two conversations belong to different customers (who were not merged into one).
+    DifferentCustomer,
+    /// The conversation to merge in was merged into another one already.
+    OtherMerged,
+    /// This conversation was merged into another one: merge into that one instead.
+    MergedAway,
+    /// Closed is final: a closed conversation neither takes nor gives messages.
+    ConversationClosed,
+    MergeAlreadyUndone,
+    /// Something since the merge (a later merge, a split) keeps its undo from being exact.
+    MergeChangedSince,
+    /// Only what a customer wrote can start a conversation of its own.
+    NotCustomerMessage,
+    /// The split would leave the conversation without any message.
+    SplitTakesEverything,
+    /// The split would leave the conversation without anything the customer wrote.
+    SplitLeavesNoCustomerMessage,
+    /// Undoing a merge of two customers while one of their conversations is merged with one of
+    /// the other's: that conversation merge must be undone first.
+    ConversationsMergedSince,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 12] = [
+        Self::UnknownConversation,
+        Self::MergeIntoItself,
+        Self::DifferentCustomer,
+        Self::OtherMerged,
+        Self::MergedAway,
+        Self::ConversationClosed,
+        Self::MergeAlreadyUndone,
+        Self::MergeChangedSince,
+        Self::NotCustomerMessage,
+        Self::SplitTakesEverything,
+        Self::SplitLeavesNoCustomerMessage,
+        Self::ConversationsMergedSince,
+    ];
+
+    /// The stable code API callers see (`error.code`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::UnknownConversation => "not_found",
+            Self::MergeIntoItself => "merge_into_itself",
+            Self::DifferentCustomer => "different_customer",
+            Self::OtherMerged | Self::MergedAway => "already_merged",
+            Self::ConversationClosed => "conversation_closed",
+            Self::MergeAlreadyUndone => "merge_already_undone",
+            Self::MergeChangedSince => "merge_changed_since",
+            Self::NotCustomerMessage => "not_a_customer_message",
+            Self::SplitTakesEverything => "split_takes_everything",
+            Self::SplitLeavesNoCustomerMessage => "split_leaves_no_customer_message",
+            Self::ConversationsMergedSince => "conversations_merged_since",
+        }
     }
 }
 

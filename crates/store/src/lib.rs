@@ -14,7 +14,7 @@ mod queries;
 mod sql_store;
 
 pub use blob::{BlobStore, FsBlobStore};
-pub use error::{Result, StoreError};
+pub use error::{Refusal, Result, StoreError};
 pub use model::*;
 pub use sql_store::SqlStore;
 
@@ -141,6 +141,39 @@ pub trait ConversationStore: Send + Sync {
         status: switchboard_domain::conversation::DeliveryStatus,
         error: Option<String>,
     ) -> Result<Message>;
+}
+
+/// An agent's merges of one conversation into another (undone exactly) and splits of messages
+/// into a new conversation; each in one transaction, audited on both conversations.
+#[async_trait]
+pub trait ConversationMergeStore: Send + Sync {
+    /// Moves `other`'s messages, channels and people into `id` and closes `other`, merged into
+    /// `id`. `Refused` by name for the same conversation, another customer's, or one closed or
+    /// merged already; `NotFound` for an unknown `id`.
+    async fn merge_conversations(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        other: &ConversationId,
+        actor: Actor,
+    ) -> Result<ConversationMerge>;
+    /// Puts both conversations back as they were before the merge.
+    async fn undo_conversation_merge(
+        &self,
+        workspace: &WorkspaceId,
+        merge: &ConversationMergeId,
+        actor: Actor,
+    ) -> Result<ConversationMerge>;
+    async fn conversation_merge(&self, workspace: &WorkspaceId, merge: &ConversationMergeId) -> Result<ConversationMerge>;
+    /// A customer's message (with `with_later`, and everything after it) becomes a new
+    /// conversation of the same customer; that conversation.
+    async fn split_conversation(
+        &self,
+        workspace: &WorkspaceId,
+        message: &MessageId,
+        with_later: bool,
+        actor: Actor,
+    ) -> Result<Conversation>;
 }
 
 #[async_trait]
@@ -293,6 +326,7 @@ pub trait Store:
     + ChannelStore
     + IntakeStore
     + ConversationStore
+    + ConversationMergeStore
     + ContactStore
     + CannedReplyStore
     + NotificationStore
@@ -308,6 +342,7 @@ impl<T> Store for T where
         + ChannelStore
         + IntakeStore
         + ConversationStore
+        + ConversationMergeStore
         + ContactStore
         + CannedReplyStore
         + NotificationStore

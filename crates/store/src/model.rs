@@ -140,6 +140,10 @@ pub struct Conversation {
     pub solved_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// Set while this conversation is merged into that one (it is then closed, its messages there).
+    pub merged_into: Option<ConversationId>,
+    /// The conversation an agent split this one off from.
+    pub split_from: Option<ConversationId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -402,6 +406,25 @@ pub struct MergeRecord {
     pub moved_conversations: Vec<ConversationId>,
     pub created_at: Timestamp,
     pub undone_at: Option<Timestamp>,
+}
+
+/// An agent's merge of one conversation (`merged_id`) into another (`conversation_id`): what
+/// moved, and whether it was undone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationMerge {
+    pub id: ConversationMergeId,
+    pub conversation_id: ConversationId,
+    pub conversation_number: i64,
+    pub merged_id: ConversationId,
+    pub merged_number: i64,
+    /// The merged conversation's messages, now in `conversation_id` (until undone).
+    pub moved_messages: Vec<MessageId>,
+    /// Channels `conversation_id` had not used before the merge.
+    pub added_channels: Vec<ChannelId>,
+    pub merged_by: Option<AgentId>,
+    pub created_at: Timestamp,
+    pub undone_at: Option<Timestamp>,
+    pub undone_by: Option<AgentId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

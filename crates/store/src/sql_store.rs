@@ -5,7 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, canned, channels, contacts, conversations, intake, jobs, mailbox, messages, notifications, widget, workspaces,
+    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, mailbox, messages, notifications,
+    widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -323,6 +324,43 @@ impl ConversationStore for SqlStore {
     ) -> Result<Message> {
         let (ch, id) = (channel.clone(), message.clone());
         self.write(move |c| messages::record_delivery(c, &ch, &id, status, error.as_deref())).await
+    }
+}
+
+#[async_trait]
+impl ConversationMergeStore for SqlStore {
+    async fn merge_conversations(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        other: &ConversationId,
+        actor: Actor,
+    ) -> Result<ConversationMerge> {
+        let (ws, id, other) = (workspace.clone(), id.clone(), other.clone());
+        self.write(move |c| conversation_merges::merge_conversations(c, &ws, &id, &other, &actor)).await
+    }
+    async fn undo_conversation_merge(
+        &self,
+        workspace: &WorkspaceId,
+        merge: &ConversationMergeId,
+        actor: Actor,
+    ) -> Result<ConversationMerge> {
+        let (ws, id) = (workspace.clone(), merge.clone());
+        self.write(move |c| conversation_merges::undo_conversation_merge(c, &ws, &id, &actor)).await
+    }
+    async fn conversation_merge(&self, workspace: &WorkspaceId, merge: &ConversationMergeId) -> Result<ConversationMerge> {
+        let (ws, id) = (workspace.clone(), merge.clone());
+        self.read(move |c| conversation_merges::conversation_merge(c, &ws, &id)).await
+    }
+    async fn split_conversation(
+        &self,
+        workspace: &WorkspaceId,
+        message: &MessageId,
+        with_later: bool,
+        actor: Actor,
+    ) -> Result<Conversation> {
+        let (ws, id) = (workspace.clone(), message.clone());
+        self.write(move |c| conversation_merges::split_conversation(c, &ws, &id, with_later, &actor)).await
     }
 }
 

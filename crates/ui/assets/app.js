@@ -81,7 +81,7 @@
         if (!html) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
         // Swap what changes; never the composer, so a half-written reply survives.
-        ["#inbox-list", "#views", ".total", "#timeline", ".conv-head .meta", ".side"].forEach(function (sel) {
+        ["#inbox-list", "#views", ".total", "#timeline", ".conv-head .meta", "#conv-notice", ".side"].forEach(function (sel) {
           var now = $(sel), fresh = $(sel, doc), active = document.activeElement;
           if (!now || !fresh) return;
           if (now.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return; // someone is typing there
@@ -181,6 +181,13 @@
       on(kind, function (d) {
         var here = conversationId();
         if (!here || d.conversation_id === here || d.id === here || kind.indexOf("contact") === 0) refresh();
+      });
+    });
+    // A merge, its undo or a split changes two conversations: refresh where either is open.
+    ["conversation.merged", "conversation.unmerged", "conversation.split"].forEach(function (kind) {
+      on(kind, function (d) {
+        var here = conversationId();
+        if (!here || [d.conversation_id, d.merged_id, d.id, d.split_from].indexOf(here) >= 0) refresh();
       });
     });
     on("conversation.activity", function (d) {

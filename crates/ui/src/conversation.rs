@@ -10,13 +10,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::HashMap;
-use switchboard_domain::conversation::DeliveryStatus;
+use std::collections::{HashMap, HashSet};
+use switchboard_domain::conversation::{DeliveryStatus, Direction};
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};
 use switchboard_store::*;
 use switchboard_web::AppState;
-use switchboard_web::api::{change_conversation, post_agent_message};
+use switchboard_web::api::{change_conversation, merge_conversations, post_agent_message, split_conversation, undo_conversation_merge_of};
 use switchboard_web::error::ApiError;
 
 /// Files one reply may carry from the page (the API's limits).
@@ -65,6 +65,8 @@ struct View {
     teams: Vec<Team>,
     channels: Vec<Channel>,
     contacts: HashMap<ContactId, String>,
+    /// The conversation this one was merged into, and its number.
+    merged_into: Option<(ConversationId, i64)>,
 }
 
 async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<View, ApiError> {
@@ -81,7 +83,12 @@ async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<Vi
             contacts.insert(p.clone(), contact_label(&c));
         }
     }
+    let merged_into = match &conversation.merged_into {
+        Some(target) => Some((target.clone(), store.conversation(ws, target).await?.number)),
+        None => None,
+    };
     Ok(View {
+        merged_into,
         canned: store.list_canned(ws).await?,
         people: store.list_accounts(ws).await?,
         agents: store.list_agents(ws).await?,
@@ -120,7 +127,7 @@ fn timeline<'a>(messages: &'a [Message], history: &'a [AuditEntry]) -> Vec<Item<
                 placed.push((e.created_at, seq, Item::Message(m)));
             }
         } else if SHOWN_EVENTS.contains(&e.action.as_str()) {
-            placed.push((e.created_at, seq, Item::Event(e)));
+            placed.push((if opens(e) { Timestamp(i64::MIN) } else { e.created_at }, seq, Item::Event(e)));
         }
     }
     for m in messages.iter().filter(|m| !seen.contains(&m.id)) {
@@ -128,6 +135,14 @@ fn timeline<'a>(messages: &'a [Message], history: &'a [AuditEntry]) -> Vec<Item<
     }
     placed.sort_by_key(|(at, seq, _)| (*at, *seq));
     placed.into_iter().map(|(_, _, item)| item).collect()
+}
+
+/// Whether `e` tells how the conversation began: its start, and for one split off another, the
+/// split (written after the messages it took, which keep the times they reached us).
+fn opens(e: &AuditEntry) -> bool {
+    e.action == "conversation.created"
+        || (e.action == "conversation.split"
+            && e.conversation_id.as_ref().is_some_and(|c| e.data.get("conversation_id").and_then(|v| v.as_str()) == Some(c.as_str())))
 }
 
 /// Audit actions worth a line in the timeline (the rest are messages, shown as such).
@@ -144,6 +159,9 @@ const SHOWN_EVENTS: &[&str] = &[
     "tags.changed",
     "contact.merged",
     "contact.unmerged",
+    "conversation.merged",
+    "conversation.unmerged",
+    "conversation.split",
     "participant.added",
     "delivery.failed",
     "delivery.delayed",
@@ -156,6 +174,12 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
     let can_write = me.role.allows(Permission::Write);
     let can_triage = me.role.allows(Permission::Triage);
     let items = timeline(&v.messages, &v.history);
+    let links = Links {
+        current: &c.id,
+        can_write,
+        undone: v.history.iter().filter(|e| e.action == "conversation.unmerged").filter_map(|e| e.data.get("merge_id")?.as_str()).collect(),
+    };
+    let splits = split_offers(v, can_write);
     let agent_names: HashMap<&AgentId, &str> = v.agents.iter().map(|a| (&a.id, a.name.as_str())).collect();
     // "Continued on Email after API": the channel last used before each channel was added,
     // from the audit log's own order (message times come from the senders' clocks).
@@ -185,14 +209,19 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
                     " · " @for ch in &c.channels { (channel_badge(lang, ch.kind)) }
                 }
                 p #activity.activity aria-live="polite" {}
+                div #conv-notice {
+                    @if let Some((target, number)) = &v.merged_into {
+                        p.notice-box role="status" { (linked(lang, "ui.merged_into", &[], &format!("#{number}"), &format!("/conversations/{target}"))) }
+                    }
+                }
             }
             div.conv-body {
                 section.timeline aria-label=(tr(lang, "ui.timeline")) {
                     ol #timeline data-live="timeline" {
                         @for item in &items {
                             @match item {
-                                Item::Message(m) => (message(lang, m, &agent_names, &v.contacts)),
-                                Item::Event(e) => (event(lang, e, &agent_names, previous.get(&e.id).copied())),
+                                Item::Message(m) => (message(lang, m, &agent_names, &v.contacts, splits.get(&m.id).copied())),
+                                Item::Event(e) => (event(lang, e, &agent_names, previous.get(&e.id).copied(), &links)),
                             }
                         }
                     }
@@ -201,6 +230,7 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
                 aside.side {
                     @if can_triage { (controls(lang, v)) }
                     (customer::render(lang, agent, &v.customer, &c.id, &format!("/conversations/{}", c.id), q.merged.as_deref()))
+                    @if can_write { (merge_form(lang, v)) }
                 }
             }
         }
@@ -217,7 +247,109 @@ fn author(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: &
     "Switchboard".to_owned()
 }
 
-fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: &HashMap<ContactId, String>) -> Markup {
+/// How a customer's message may be split off: alone, and (`true`) with everything that came
+/// after it. Offered only where the split is allowed: a customer message must stay behind.
+fn split_offers(v: &View, can_write: bool) -> HashMap<MessageId, bool> {
+    let mut inbound: Vec<&Message> = v.messages.iter().filter(|m| m.direction == Direction::In).collect();
+    if !can_write || v.conversation.status == Status::Closed || inbound.len() < 2 {
+        return HashMap::new();
+    }
+    // In the order they reached us, as the split takes them: every customer message but the
+    // first has one before it, which stays when it goes with everything after it.
+    inbound.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+    inbound.iter().enumerate().map(|(i, m)| (m.id.clone(), i > 0)).collect()
+}
+
+/// Merging the customer's other open conversations into this one.
+fn merge_form(lang: Lang, v: &View) -> Markup {
+    let c = &v.conversation;
+    let others: Vec<&Conversation> =
+        v.customer.conversations.iter().filter(|o| o.id != c.id && o.status != Status::Closed && o.merged_into.is_none()).collect();
+    if c.status == Status::Closed || others.is_empty() {
+        return html! {};
+    }
+    html! {
+        section.merge aria-labelledby="merge-h" {
+            details {
+                summary #merge-h { (tr(lang, "ui.merge_into_this")) }
+                form.stack method="post" action=(format!("/conversations/{}/merge", c.id)) {
+                    label for="merge-other" { (tr(lang, "ui.merge_which")) }
+                    select #merge-other name="other" {
+                        @for o in &others {
+                            option value=(o.id) {
+                                "#" (o.number) " " (o.subject.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| tr(lang, "ui.no_subject")))
+                                " · " (tr(lang, &format!("ui.status.{}", o.status.as_str())))
+                            }
+                        }
+                    }
+                    p.hint { (tr(lang, "ui.merge_hint")) }
+                    button type="submit" { (tr(lang, "ui.merge_conversation")) }
+                }
+            }
+        }
+    }
+}
+
+/// A translated line whose `{ $conversation }` is a link to `href` reading `label`.
+fn linked(lang: Lang, key: &str, args: &[(&str, &str)], label: &str, href: &str) -> Markup {
+    // A private-use character stands for the link while the sentence is put together in the
+    // language's own word order.
+    const MARK: &str = "\u{E000}";
+    let mut all = args.to_vec();
+    all.push(("conversation", MARK));
+    let text = t(lang, key, &all);
+    match text.split_once(MARK) {
+        Some((before, after)) => html! { (before) a href=(href) { (label) } (after) },
+        None => html! { (text) },
+    }
+}
+
+/// What the timeline's merge and split lines need besides their audit entry.
+struct Links<'a> {
+    current: &'a ConversationId,
+    can_write: bool,
+    /// Merges of this conversation undone since: their line offers no undo any more.
+    undone: HashSet<&'a str>,
+}
+
+/// A merge, its undo or a split, told from this conversation's side, naming the other one
+/// with a link; a merge into this conversation that stands offers its undo.
+fn merge_event(lang: Lang, e: &AuditEntry, who: &str, links: &Links<'_>) -> Markup {
+    let field = |name: &str| e.data.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let number = |name: &str| e.data.get(name).and_then(|v| v.as_i64()).unwrap_or(0);
+    let here = links.current.as_str();
+    let into_here = field("conversation_id") == here;
+    let (key, other, other_number) = match e.action.as_str() {
+        "conversation.merged" if into_here => ("ui.event.merged_from", field("merged_id"), number("merged_number")),
+        "conversation.merged" => ("ui.event.merged_into", field("conversation_id"), number("conversation_number")),
+        "conversation.unmerged" if into_here => ("ui.event.unmerged_from", field("merged_id"), number("merged_number")),
+        "conversation.unmerged" => ("ui.event.unmerged_into", field("conversation_id"), number("conversation_number")),
+        _ if field("from_id") == here => ("ui.event.split_into", field("conversation_id"), number("conversation_number")),
+        _ => ("ui.event.split_from", field("from_id"), number("from_number")),
+    };
+    let merge = field("merge_id");
+    let undo = e.action == "conversation.merged" && into_here && links.can_write && !links.undone.contains(merge.as_str());
+    html! {
+        li.event data-action=(e.action) {
+            span { (linked(lang, key, &[("who", who)], &format!("#{other_number}"), &format!("/conversations/{other}"))) }
+            " " (when(e.created_at))
+            @if undo {
+                form.undo-merge method="post" action=(format!("/conversation-merges/{merge}/undo")) {
+                    input type="hidden" name="back" value=(format!("/conversations/{here}"));
+                    button type="submit" { (tr(lang, "ui.undo")) }
+                }
+            }
+        }
+    }
+}
+
+fn message(
+    lang: Lang,
+    m: &Message,
+    agents: &HashMap<&AgentId, &str>,
+    contacts: &HashMap<ContactId, String>,
+    split: Option<bool>,
+) -> Markup {
     let direction = m.direction.as_str();
     let label = tr(lang, &format!("ui.direction.{direction}"));
     html! {
@@ -269,16 +401,30 @@ fn message(lang: Lang, m: &Message, agents: &HashMap<&AgentId, &str>, contacts: 
                     }
                 }
             }
+            @if let Some(with_later) = split {
+                details.split {
+                    summary { (tr(lang, "ui.split_menu")) }
+                    form.inline method="post" action=(format!("/messages/{}/split", m.id)) {
+                        @if with_later {
+                            label.check { input type="checkbox" name="with_later" value="1"; " " (tr(lang, "ui.split_with_later")) }
+                        }
+                        button type="submit" { (tr(lang, "ui.split")) }
+                    }
+                }
+            }
         }
     }
 }
 
-fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous: Option<ChannelKind>) -> Markup {
+fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous: Option<ChannelKind>, links: &Links<'_>) -> Markup {
     let who = match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
         ("agent", Some(id)) => agents.iter().find(|(a, _)| a.as_str() == id).map_or_else(|| tr(lang, "ui.agent"), |(_, n)| (*n).to_owned()),
         ("contact", _) => tr(lang, "ui.customer"),
         _ => "Switchboard".to_owned(),
     };
+    if matches!(e.action.as_str(), "conversation.merged" | "conversation.unmerged" | "conversation.split") {
+        return merge_event(lang, e, &who, links);
+    }
     let field = |name: &str| e.data.get(name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     let agent_name = |value: &str| {
         if value.is_empty() {
@@ -539,6 +685,67 @@ pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<
     };
     match result.await {
         Ok(id) => see_other(&format!("/conversations/{id}")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MergeForm {
+    other: String,
+}
+
+/// "Merge into this conversation": the chosen conversation of the same customer moves in.
+pub async fn merge(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, PageForm(form): PageForm<MergeForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = conversation_id(&id)?;
+        let other = ConversationId::parse(&form.other).map_err(|_| ApiError::bad_field("other", "not a valid id"))?;
+        merge_conversations(&state, &agent.auth, &id, &other).await?;
+        Ok::<_, ApiError>(id)
+    };
+    match result.await {
+        Ok(id) => see_other(&format!("/conversations/{id}")),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BackForm {
+    back: Option<String>,
+}
+
+/// The Undo of a merge line: both conversations as they were; back to the page it was pressed on.
+pub async fn undo_merge(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(form): PageForm<BackForm>,
+) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = ConversationMergeId::parse(&id).map_err(|_| ApiError::not_found())?;
+        undo_conversation_merge_of(&state, &agent.auth, &id).await
+    };
+    match result.await {
+        Ok(record) => see_other(form.back.as_deref().unwrap_or(&format!("/conversations/{}", record.conversation_id))),
+        Err(e) => error_page(lang, &e.lang(lang)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SplitForm {
+    with_later: Option<String>,
+}
+
+/// "Split into a new conversation" on a customer's message: on to the new conversation.
+pub async fn split(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, PageForm(form): PageForm<SplitForm>) -> Response {
+    let lang = agent.lang();
+    let result = async {
+        let id = MessageId::parse(&id).map_err(|_| ApiError::not_found())?;
+        split_conversation(&state, &agent.auth, &id, form.with_later.is_some()).await
+    };
+    match result.await {
+        Ok(new) => see_other(&format!("/conversations/{}", new.id)),
         Err(e) => error_page(lang, &e.lang(lang)),
     }
 }

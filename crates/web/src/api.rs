@@ -1,7 +1,7 @@
 //! Handlers of the authenticated REST API under `/api/v1`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{AcceptLang, Auth, JsonBody};
+use crate::extract::{AcceptLang, Auth, JsonBody, RawBody, decode_json};
 use crate::{AppState, LiveEvent, dto};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -415,6 +415,112 @@ pub async fn public_file(
         .headers_mut()
         .insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(response)
+}
+
+// ------------------------------------------------------------------ conversation merges and splits
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeConversationBody {
+    other_id: String,
+}
+
+/// `POST /api/v1/conversations/{id}/merge`: `other_id`'s messages and channels move into `id`.
+pub async fn merge_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<MergeConversationBody>,
+) -> ApiResult<Response> {
+    auth.require(Permission::Write)?;
+    let lang = auth.lang;
+    let id = parse_id(&id, ConversationId::parse).map_err(|e| e.lang(lang))?;
+    let other = body_id(&body.other_id, "other_id", ConversationId::parse).map_err(|e| e.lang(lang))?;
+    let record = merge_conversations(&state, &auth, &id, &other).await?;
+    Ok((StatusCode::CREATED, Json(dto::conversation_merge(&record))).into_response())
+}
+
+/// Both conversations of a merge or a split as they are now, announced to open pages (and the
+/// inbox) as `conversation.updated`.
+async fn announce_conversations(state: &AppState, auth: &Auth, ids: &[&ConversationId]) {
+    for id in ids {
+        match state.store.conversation(&auth.principal.workspace_id, id).await {
+            Ok(c) => state.publish(LiveEvent::new(&c.workspace_id, "conversation.updated", dto::conversation(&c))),
+            Err(e) => tracing::warn!(error = %e, conversation = %id, "changed conversation not announced"),
+        }
+    }
+}
+
+/// Merges `other` into `id` for the caller (an agent who may write: permission `Write`),
+/// announced live as `conversation.merged` and both conversations' `conversation.updated`.
+pub async fn merge_conversations(
+    state: &AppState,
+    auth: &Auth,
+    id: &ConversationId,
+    other: &ConversationId,
+) -> ApiResult<ConversationMerge> {
+    auth.require(Permission::Write)?;
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let record = state.store.merge_conversations(&auth.principal.workspace_id, id, other, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "conversation.merged", dto::conversation_merge(&record)));
+    announce_conversations(state, auth, &[&record.conversation_id, &record.merged_id]).await;
+    Ok(record)
+}
+
+/// Undoes a conversation merge exactly for the caller (permission `Write`), announced live as
+/// `conversation.unmerged` and both conversations' `conversation.updated`.
+pub async fn undo_conversation_merge_of(state: &AppState, auth: &Auth, id: &ConversationMergeId) -> ApiResult<ConversationMerge> {
+    auth.require(Permission::Write)?;
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let record = state.store.undo_conversation_merge(&auth.principal.workspace_id, id, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "conversation.unmerged", dto::conversation_merge(&record)));
+    announce_conversations(state, auth, &[&record.conversation_id, &record.merged_id]).await;
+    Ok(record)
+}
+
+pub async fn get_conversation_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id, ConversationMergeId::parse).map_err(|e| e.lang(auth.lang))?;
+    let record = state.store.conversation_merge(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
+    Ok(Json(dto::conversation_merge(&record)))
+}
+
+pub async fn undo_conversation_merge(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    auth.require(Permission::Write)?;
+    let id = parse_id(&id, ConversationMergeId::parse).map_err(|e| e.lang(auth.lang))?;
+    Ok(Json(dto::conversation_merge(&undo_conversation_merge_of(&state, &auth, &id).await?)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    #[serde(default)]
+    with_later: bool,
+}
+
+/// `POST /api/v1/messages/{id}/split`: the message (with `with_later`, and what follows it)
+/// becomes a new conversation; 201 with it. The body may be empty.
+pub async fn split_message(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, body: RawBody) -> ApiResult<Response> {
+    auth.require(Permission::Write)?;
+    let lang = auth.lang;
+    let id = parse_id(&id, MessageId::parse).map_err(|e| e.lang(lang))?;
+    let body: SplitBody =
+        if body.bytes.iter().all(u8::is_ascii_whitespace) { SplitBody::default() } else { decode_json(&body.bytes, lang)? };
+    let conversation = split_conversation(&state, &auth, &id, body.with_later).await?;
+    Ok((StatusCode::CREATED, Json(dto::conversation(&conversation))).into_response())
+}
+
+/// Splits `message` (and, `with_later`, what follows it) off into a new conversation for the
+/// caller (permission `Write`), announced live as `conversation.split` (the new conversation)
+/// and both conversations' `conversation.updated`.
+pub async fn split_conversation(state: &AppState, auth: &Auth, message: &MessageId, with_later: bool) -> ApiResult<Conversation> {
+    auth.require(Permission::Write)?;
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let new =
+        state.store.split_conversation(&auth.principal.workspace_id, message, with_later, actor).await.map_err(store_err(auth.lang))?;
+    state.publish(LiveEvent::new(&auth.principal.workspace_id, "conversation.split", dto::conversation(&new)));
+    let from = new.split_from.clone();
+    announce_conversations(state, auth, &[Some(&new.id), from.as_ref()].into_iter().flatten().collect::<Vec<_>>()).await;
+    Ok(new)
 }
 
 // ------------------------------------------------------------------ contacts

@@ -66,6 +66,19 @@ pub fn conversation(c: &Conversation) -> Value {
         "created_at": time(c.created_at), "first_response_at": opt_time(c.first_response_at),
         "last_customer_message_at": opt_time(c.last_customer_message_at), "last_activity_at": time(c.last_activity_at),
         "solved_at": opt_time(c.solved_at), "closed_at": opt_time(c.closed_at), "updated_at": time(c.updated_at),
+        "merged_into": c.merged_into, "split_from": c.split_from,
+    })
+}
+
+/// A merge of `merged_id` into `conversation_id`; `undo` is where to undo it.
+pub fn conversation_merge(m: &ConversationMerge) -> Value {
+    json!({
+        "id": m.id, "conversation_id": m.conversation_id, "conversation_number": m.conversation_number,
+        "merged_id": m.merged_id, "merged_number": m.merged_number,
+        "moved_messages": m.moved_messages, "added_channels": m.added_channels,
+        "merged_by": m.merged_by, "created_at": time(m.created_at),
+        "undone_at": opt_time(m.undone_at), "undone_by": m.undone_by,
+        "undo": format!("/api/v1/conversation-merges/{}/undo", m.id),
     })
 }
 

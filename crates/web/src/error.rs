@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_i18n::{Lang, t};
-use switchboard_store::StoreError;
+use switchboard_store::{Refusal, StoreError};
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -77,8 +77,36 @@ impl From<StoreError> for ApiError {
                 .arg("field", field.clone())
                 .arg("detail", message)
                 .field(field),
+            StoreError::Refused { refusal, field } => {
+                let (status, key) = refusal_message(refusal);
+                let err = Self::new(status, refusal.code(), key);
+                match field {
+                    Some(f) => err.field(f),
+                    None => err,
+                }
+            }
             StoreError::Retry | StoreError::Other(_) => Self::internal(e),
         }
+    }
+}
+
+/// The status and the message of each rule that refuses a merge or a split: the caller's
+/// mistake (422), except another workspace's conversation, which looks like any unknown id.
+pub fn refusal_message(refusal: Refusal) -> (StatusCode, &'static str) {
+    let refused = StatusCode::UNPROCESSABLE_ENTITY;
+    match refusal {
+        Refusal::UnknownConversation => (StatusCode::NOT_FOUND, "error.not_found"),
+        Refusal::MergeIntoItself => (refused, "error.merge_into_itself"),
+        Refusal::DifferentCustomer => (refused, "error.different_customer"),
+        Refusal::OtherMerged => (refused, "error.other_merged"),
+        Refusal::MergedAway => (refused, "error.merged_away"),
+        Refusal::ConversationClosed => (refused, "error.conversation_closed"),
+        Refusal::MergeAlreadyUndone => (refused, "error.merge_already_undone"),
+        Refusal::MergeChangedSince => (refused, "error.merge_changed_since"),
+        Refusal::NotCustomerMessage => (refused, "error.not_a_customer_message"),
+        Refusal::SplitTakesEverything => (refused, "error.split_takes_everything"),
+        Refusal::SplitLeavesNoCustomerMessage => (refused, "error.split_leaves_no_customer_message"),
+        Refusal::ConversationsMergedSince => (refused, "error.conversations_merged_since"),
     }
 }
 
@@ -102,3 +130,23 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_its_code_and_a_message_in_every_language() {
+        for refusal in Refusal::ALL {
+            for lang in Lang::ALL {
+                let e = ApiError::from(StoreError::refused(refusal, Some("other_id"))).lang(lang);
+                assert_eq!((e.code, e.field.as_deref()), (refusal.code(), Some("other_id")));
+                assert!(e.status.is_client_error(), "{refusal:?}");
+                assert_ne!(e.message(), e.key, "{refusal:?} has no message in {lang:?}");
+            }
+        }
+        let en = ApiError::from(StoreError::refused(Refusal::DifferentCustomer, None));
+        let ru = ApiError::from(StoreError::refused(Refusal::DifferentCustomer, None)).lang(Lang::Ru);
+        assert_ne!(en.message(), ru.message(), "translated, not the English fallback");
+    }
+}

@@ -292,6 +292,36 @@ pub fn routes() -> Vec<Route> {
             201,
             || post(api::post_message),
         ),
+        r(
+            "post",
+            "/api/v1/conversations/{id}/merge",
+            "Merge another conversation of the same customer into this one (its messages, channels and people move here; it ends closed, merged_into this one); 201 with the merge record and its undo",
+            Auth::Bearer,
+            Some(s::merge()),
+            201,
+            || post(api::merge_conversation),
+        ),
+        r("get", "/api/v1/conversation-merges/{id}", "A conversation merge record", Auth::Bearer, None, 200, || {
+            get(api::get_conversation_merge)
+        }),
+        r(
+            "post",
+            "/api/v1/conversation-merges/{id}/undo",
+            "Undo a conversation merge exactly (every moved message back, statuses, channels, people)",
+            Auth::Bearer,
+            None,
+            200,
+            || post(api::undo_conversation_merge),
+        ),
+        r(
+            "post",
+            "/api/v1/messages/{id}/split",
+            "A customer's message (with with_later, and every message after it) becomes a new conversation of the same customer; 201 with it",
+            Auth::Bearer,
+            Some(s::split()),
+            201,
+            || post(api::split_message),
+        ),
         r("get", "/api/v1/conversations/{id}/history", "Audit history of the conversation", Auth::Bearer, None, 200, || {
             get(api::conversation_history)
         }),

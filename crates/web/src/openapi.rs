@@ -39,7 +39,9 @@ pub fn build() -> Value {
         if let Some(body) = route.body {
             // A schema may name its own media type (a raw email is not JSON).
             let media = body.get("x-media-type").and_then(Value::as_str).unwrap_or("application/json").to_owned();
-            op["requestBody"] = json!({"required": true, "content": {media: {"schema": body}}});
+            // A schema marked `x-optional` describes a body that may be left out altogether.
+            let required = body.get("x-optional").is_none();
+            op["requestBody"] = json!({"required": required, "content": {media: {"schema": body}}});
         }
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method] = op;
@@ -89,6 +91,9 @@ pub mod schema {
     }
     pub fn merge() -> Value {
         json!({"type": "object", "required": ["other_id"], "properties": {"other_id": string()}})
+    }
+    pub fn split() -> Value {
+        json!({"x-optional": true, "type": "object", "properties": {"with_later": {"type": "boolean", "default": false}}})
     }
     pub fn set_presence() -> Value {
         json!({"type": "object", "required": ["state"], "properties": {"state": {"type": "string", "enum": ["online", "away"]}}})

@@ -100,6 +100,8 @@ conformance!(
     a_senders_wrong_clock_never_reorders_the_timeline,
     fresh_emails_on_other_topics_start_conversations_and_continue_a_chat,
     reactions_sit_on_their_message_and_never_move_the_conversation,
+    conversations_merge_and_the_undo_restores_both_exactly,
+    a_customer_message_splits_off_alone_or_with_what_follows,
 );
 
 #[test]

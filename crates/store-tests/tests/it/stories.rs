@@ -1609,3 +1609,336 @@ pub async fn reactions_sit_on_their_message_and_never_move_the_conversation(back
     let unknown = NewReaction { external_id: "nope".into(), ..react("👍", 30) };
     assert!(w.store.record_reaction(unknown).await.expect("react").is_none());
 }
+
+/// A conversation as it stands, but for the moment it last changed (which every write moves).
+async fn settled(w: &World, id: &ConversationId) -> Conversation {
+    let mut c = w.store.conversation(&w.ws.id, id).await.expect("conversation");
+    c.updated_at = Timestamp(0);
+    c
+}
+
+async fn agent_writes(w: &World, conversation: &ConversationId, text: &str, internal: bool) -> Message {
+    let new = NewAgentMessage { text: text.into(), channel_id: None, internal, attachments: vec![], mentions: Vec::new() };
+    w.store.post_agent_message(&w.ws.id, conversation, new, &w.agent.id).await.expect("agent message")
+}
+
+/// The rule that refused `result` (and the field it names).
+fn refusal<T: std::fmt::Debug>(result: Result<T>) -> (Refusal, Option<String>) {
+    match result {
+        Err(StoreError::Refused { refusal, field }) => (refusal, field),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn actions(entries: &[AuditEntry]) -> Vec<&str> {
+    entries.iter().map(|e| e.action.as_str()).collect()
+}
+
+pub async fn conversations_merge_and_the_undo_restores_both_exactly(backend: Backend) {
+    let w = world(&backend).await;
+    let (crm, chat) = (api_channel(&w, "crm").await, api_channel(&w, "chat").await);
+    let actor = Actor::Agent(w.agent.id.clone());
+    let base = now_ms() - 10 * DAY_MS;
+    // One customer (a vouched email on both channels), two conversations by their thread keys.
+    let x1 = send(&w, &crm, msg("x1", "anna").email("anna@example.pl", true).at(base).thread(ThreadHint::Key("a".into()))).await;
+    let x = x1.conversation_id.clone();
+    agent_writes(&w, &x, "We are on it", false).await;
+    let y1 = send(&w, &chat, msg("y1", "anna").email("anna@example.pl", true).at(base + HOUR_MS).thread(ThreadHint::Key("b".into()))).await;
+    let y = y1.conversation_id.clone();
+    assert_ne!(x, y);
+    assert_eq!(x1.contact_id, y1.contact_id);
+    send(&w, &chat, msg("y2", "anna").at(base + 2 * HOUR_MS).thread(ThreadHint::Key("b".into()))).await;
+    agent_writes(&w, &y, "Same person as #1?", true).await;
+    let team = w.store.create_team(&w.ws.id, "Billing", std::slice::from_ref(&w.agent.id)).await.expect("team");
+    w.store
+        .update_conversation(
+            &w.ws.id,
+            &x,
+            ConversationPatch {
+                status: Some(Status::Solved),
+                assignee: Some(Some(w.agent.id.clone())),
+                tags: Some(vec!["vip".into()]),
+                ..Default::default()
+            },
+            actor.clone(),
+        )
+        .await
+        .expect("x");
+    w.store
+        .update_conversation(
+            &w.ws.id,
+            &y,
+            ConversationPatch {
+                status: Some(Status::Open),
+                priority: Some(Priority::Urgent),
+                team: Some(Some(team.id.clone())),
+                tags: Some(vec!["billing".into()]),
+                ..Default::default()
+            },
+            actor.clone(),
+        )
+        .await
+        .expect("y");
+    let (x_before, y_before) = (settled(&w, &x).await, settled(&w, &y).await);
+    let x_messages = w.store.messages(&w.ws.id, &x).await.expect("x messages");
+    let y_messages = w.store.messages(&w.ws.id, &y).await.expect("y messages");
+    assert_eq!((x_messages.len(), y_messages.len()), (2, 3));
+
+    // Merge: every message and channel of y moves into x; y ends closed, merged into x.
+    let merge = w.store.merge_conversations(&w.ws.id, &x, &y, actor.clone()).await.expect("merge");
+    assert_eq!((merge.conversation_id.clone(), merge.merged_id.clone()), (x.clone(), y.clone()));
+    assert_eq!((merge.conversation_number, merge.merged_number), (x_before.number, y_before.number));
+    assert_eq!(merge.moved_messages, y_messages.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
+    assert_eq!(merge.added_channels, vec![chat.id.clone()]);
+    assert_eq!(merge.merged_by.as_ref(), Some(&w.agent.id));
+    assert!(w.store.messages(&w.ws.id, &y).await.expect("y").is_empty());
+    let together = w.store.messages(&w.ws.id, &x).await.expect("x");
+    assert_eq!(together.len(), 5);
+    assert!(together.windows(2).all(|p| (p[0].created_at, &p[0].id) <= (p[1].created_at, &p[1].id)), "in time order");
+    let (x_now, y_now) = (settled(&w, &x).await, settled(&w, &y).await);
+    assert_eq!((y_now.status, y_now.merged_into.as_ref()), (Status::Closed, Some(&x)));
+    assert!(y_now.channels.is_empty() && y_now.closed_at.is_some());
+    assert_eq!(x_now.channels.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&crm.id, &chat.id]);
+    // What x lacked it took from y; a solved conversation taking in an open one opens again.
+    assert_eq!((x_now.status, x_now.solved_at), (Status::Open, None));
+    assert_eq!((x_now.priority, x_now.team_id.as_ref(), x_now.assignee_id.as_ref()), (Priority::Urgent, Some(&team.id), Some(&w.agent.id)));
+    assert_eq!(x_now.tags, vec!["billing".to_owned(), "vip".to_owned()]);
+    // The customer now waits since their latest message (y2, on the chat), where replies go.
+    assert_eq!(x_now.last_customer_message_at, Some(Timestamp(base + 2 * HOUR_MS)));
+    assert_eq!(x_now.last_channel_id.as_ref(), Some(&chat.id));
+    assert_eq!(x_now.first_response_at, x_before.first_response_at);
+    assert_eq!(x_now.last_activity_at, y_before.last_activity_at.max(x_before.last_activity_at));
+    assert_eq!(w.store.conversation_merge(&w.ws.id, &merge.id).await.expect("record"), merge);
+    // The inbox's "waiting" order follows: x is where the customer waits since y2.
+    let waiting = ConversationFilter { statuses: Status::UNSOLVED.to_vec(), sort: ConversationSort::Waiting, ..Default::default() };
+    let inbox = w.store.list_conversations(&w.ws.id, &waiting, PageRequest { cursor: None, limit: 10 }).await.expect("inbox");
+    assert_eq!(inbox.items.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&x]);
+
+    // Undo: both exactly as they were.
+    let undone = w.store.undo_conversation_merge(&w.ws.id, &merge.id, actor.clone()).await.expect("undo");
+    assert!(undone.undone_at.is_some());
+    assert_eq!(undone.undone_by.as_ref(), Some(&w.agent.id));
+    assert_eq!(settled(&w, &x).await, x_before);
+    assert_eq!(settled(&w, &y).await, y_before);
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x"), x_messages);
+    assert_eq!(w.store.messages(&w.ws.id, &y).await.expect("y"), y_messages);
+    for (id, status_changes) in [(&x, 2), (&y, 2)] {
+        let history = w.store.audit_log(&w.ws.id, id).await.expect("history");
+        let merged = history.iter().find(|e| e.action == "conversation.merged").expect("merge audited");
+        assert_eq!((merged.actor_kind.as_str(), merged.actor_id.as_deref()), ("agent", Some(w.agent.id.as_str())));
+        assert_eq!(merged.data["merge_id"], json!(merge.id));
+        assert!(actions(&history).contains(&"conversation.unmerged"), "{:?}", actions(&history));
+        let by_merge = history.iter().filter(|e| e.action == "status.changed" && e.data["reason"].as_str().is_some()).count();
+        assert_eq!(by_merge, status_changes, "the merge's and the undo's status changes: {:?}", actions(&history));
+    }
+    assert_eq!(refusal(w.store.undo_conversation_merge(&w.ws.id, &merge.id, actor.clone()).await).0, Refusal::MergeAlreadyUndone);
+
+    // Merged again, the customer answers in y's old thread: it lands in x. The undo gives y
+    // its messages back; the answer stays where it was written, with its channel and status.
+    let again = w.store.merge_conversations(&w.ws.id, &x, &y, actor.clone()).await.expect("merge again");
+    let late = send(&w, &chat, msg("y3", "anna").thread(ThreadHint::Key("b".into()))).await;
+    assert_eq!(late.conversation_id, x);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let number = y_before.number;
+    let by_number = send(&w, &crm, msg("x2", "anna").thread(ThreadHint::TicketNumber(number))).await;
+    assert_eq!(by_number.conversation_id, x, "the old ticket number leads to where it went");
+    w.store.undo_conversation_merge(&w.ws.id, &again.id, actor.clone()).await.expect("undo again");
+    assert_eq!(w.store.messages(&w.ws.id, &y).await.expect("y"), y_messages);
+    let x_after = settled(&w, &x).await;
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x").len(), 4);
+    assert_eq!(x_after.status, Status::Open, "the customer wrote since: it stays open");
+    assert_eq!(x_after.channels.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&crm.id, &chat.id]);
+    assert_eq!(x_after.last_channel_id.as_ref(), Some(&crm.id));
+    assert_eq!((x_after.tags.clone(), x_after.priority, x_after.team_id.clone()), (x_before.tags.clone(), x_before.priority, None));
+    assert_eq!(settled(&w, &y).await, y_before);
+
+    // Refusals name their rule and store nothing.
+    let x_state = settled(&w, &x).await;
+    let y_state = settled(&w, &y).await;
+    assert_eq!(
+        refusal(w.store.merge_conversations(&w.ws.id, &x, &x, actor.clone()).await),
+        (Refusal::MergeIntoItself, Some("other_id".into()))
+    );
+    let unknown = ConversationId::generate();
+    assert_eq!(refusal(w.store.merge_conversations(&w.ws.id, &x, &unknown, actor.clone()).await).0, Refusal::UnknownConversation);
+    assert!(matches!(w.store.merge_conversations(&w.ws.id, &unknown, &x, actor.clone()).await, Err(StoreError::NotFound)));
+    // Another workspace's conversation looks unknown.
+    let acme = w.store.create_workspace("acme", "ACME").await.expect("workspace");
+    let acme_channel = w
+        .store
+        .create_channel(NewChannel {
+            workspace_id: acme.id.clone(),
+            kind: ChannelKind::Api,
+            name: "crm".into(),
+            config: json!({}),
+            secret: "k".into(),
+        })
+        .await
+        .expect("channel");
+    let foreign = send(&w, &acme_channel, msg("f1", "anna")).await;
+    assert_eq!(
+        refusal(w.store.merge_conversations(&w.ws.id, &x, &foreign.conversation_id, actor.clone()).await).0,
+        Refusal::UnknownConversation
+    );
+    assert!(matches!(w.store.conversation_merge(&acme.id, &merge.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(w.store.undo_conversation_merge(&acme.id, &merge.id, actor.clone()).await, Err(StoreError::NotFound)));
+    // Another customer's conversation.
+    let bob = send(&w, &crm, msg("z1", "bob").email("bob@example.com", true)).await;
+    assert_eq!(
+        refusal(w.store.merge_conversations(&w.ws.id, &x, &bob.conversation_id, actor.clone()).await),
+        (Refusal::DifferentCustomer, Some("other_id".into()))
+    );
+    // Merged away, and closed ones.
+    let third = send(&w, &crm, msg("w1", "anna").thread(ThreadHint::Key("c".into()))).await;
+    let merged_away = w.store.merge_conversations(&w.ws.id, &x, &third.conversation_id, actor.clone()).await.expect("merge third");
+    assert_eq!(refusal(w.store.merge_conversations(&w.ws.id, &y, &third.conversation_id, actor.clone()).await).0, Refusal::OtherMerged);
+    assert_eq!(refusal(w.store.merge_conversations(&w.ws.id, &third.conversation_id, &y, actor.clone()).await).0, Refusal::MergedAway);
+    w.store.undo_conversation_merge(&w.ws.id, &merged_away.id, actor.clone()).await.expect("undo third");
+    for status in [Status::Solved, Status::Closed] {
+        let patch = ConversationPatch { status: Some(status), ..Default::default() };
+        w.store.update_conversation(&w.ws.id, &third.conversation_id, patch, actor.clone()).await.expect("close");
+    }
+    assert_eq!(
+        refusal(w.store.merge_conversations(&w.ws.id, &x, &third.conversation_id, actor.clone()).await),
+        (Refusal::ConversationClosed, Some("other_id".into()))
+    );
+    assert_eq!(
+        refusal(w.store.merge_conversations(&w.ws.id, &third.conversation_id, &x, actor.clone()).await).0,
+        Refusal::ConversationClosed
+    );
+    assert_eq!(settled(&w, &x).await, x_state);
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x").len(), 4);
+    assert_eq!(settled(&w, &y).await, y_state);
+
+    // Two customers merged into one: their conversations merge; the customers' undo waits for
+    // the conversations' undo, so that each gets exactly their own messages back.
+    let contacts = w.store.merge_contacts(&w.ws.id, &x1.contact_id, &bob.contact_id, actor.clone()).await.expect("contacts");
+    let joined = w.store.merge_conversations(&w.ws.id, &x, &bob.conversation_id, actor.clone()).await.expect("merge bob's");
+    assert_eq!(refusal(w.store.undo_merge(&w.ws.id, &contacts.id, actor.clone()).await).0, Refusal::ConversationsMergedSince);
+    w.store.undo_conversation_merge(&w.ws.id, &joined.id, actor.clone()).await.expect("undo conversations");
+    w.store.undo_merge(&w.ws.id, &contacts.id, actor.clone()).await.expect("undo contacts");
+    let bobs = w.store.messages(&w.ws.id, &bob.conversation_id).await.expect("bob's");
+    assert_eq!(bobs.iter().map(|m| m.author_contact_id.as_ref()).collect::<Vec<_>>(), vec![Some(&bob.contact_id)]);
+    assert_eq!(settled(&w, &bob.conversation_id).await.contact_id, bob.contact_id);
+}
+
+pub async fn a_customer_message_splits_off_alone_or_with_what_follows(backend: Backend) {
+    let w = world(&backend).await;
+    let (crm, chat) = (api_channel(&w, "crm").await, api_channel(&w, "chat").await);
+    let actor = Actor::Agent(w.agent.id.clone());
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    // in1, reply r1, in2, note n1, in3 (on the chat), reply r2: in this time order.
+    let first = send(&w, &crm, msg("in1", "anna").email("anna@example.pl", true).at(now_ms() - HOUR_MS)).await;
+    let x = first.conversation_id.clone();
+    let r1 = agent_writes(&w, &x, "r1", false).await;
+    pause().await;
+    let in2 = send(&w, &crm, msg("in2", "anna")).await;
+    pause().await;
+    let n1 = agent_writes(&w, &x, "n1", true).await;
+    pause().await;
+    let in3 = send(&w, &chat, msg("in3", "anna").email("anna@example.pl", true)).await;
+    pause().await;
+    let r2 = agent_writes(&w, &x, "r2", false).await;
+    assert_eq!(in3.conversation_id, x);
+    let all = w.store.messages(&w.ws.id, &x).await.expect("messages");
+    let order: Vec<&MessageId> = all.iter().map(|m| &m.id).collect();
+    assert_eq!(order, vec![&first.message_id, &r1.id, &in2.message_id, &n1.id, &in3.message_id, &r2.id]);
+    let number_of = |m: &Message| all.iter().position(|a| a.id == m.id);
+    let before = settled(&w, &x).await;
+
+    // Refusals first: each names its rule and stores nothing.
+    assert_eq!(refusal(w.store.split_conversation(&w.ws.id, &r1.id, false, actor.clone()).await).0, Refusal::NotCustomerMessage);
+    assert_eq!(refusal(w.store.split_conversation(&w.ws.id, &n1.id, true, actor.clone()).await).0, Refusal::NotCustomerMessage);
+    assert_eq!(
+        refusal(w.store.split_conversation(&w.ws.id, &first.message_id, true, actor.clone()).await).0,
+        Refusal::SplitTakesEverything
+    );
+    assert!(matches!(w.store.split_conversation(&w.ws.id, &MessageId::generate(), false, actor.clone()).await, Err(StoreError::NotFound)));
+    let other_ws = w.store.create_workspace("acme", "ACME").await.expect("workspace");
+    assert!(matches!(w.store.split_conversation(&other_ws.id, &in2.message_id, false, actor.clone()).await, Err(StoreError::NotFound)));
+    assert_eq!(settled(&w, &x).await, before);
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("messages"), all);
+
+    // in2 alone: a new open conversation of the same customer, split from x.
+    let alone = w.store.split_conversation(&w.ws.id, &in2.message_id, false, actor.clone()).await.expect("split");
+    assert_ne!(alone.id, x);
+    assert_eq!((alone.contact_id.clone(), alone.status, alone.split_from.as_ref()), (first.contact_id.clone(), Status::Open, Some(&x)));
+    assert_eq!(alone.number, before.number + 1);
+    let in2_message = &all[2];
+    assert_eq!(number_of(in2_message), Some(2));
+    assert_eq!(
+        w.store.messages(&w.ws.id, &alone.id).await.expect("alone").iter().map(|m| &m.id).collect::<Vec<_>>(),
+        vec![&in2.message_id]
+    );
+    assert_eq!(alone.created_at, in2_message.created_at);
+    assert_eq!(alone.last_customer_message_at, Some(in2_message.created_at));
+    assert_eq!((alone.first_response_at, alone.channels.len()), (None, 1));
+    assert_eq!(alone.last_channel_id.as_ref(), Some(&crm.id));
+    let x_now = settled(&w, &x).await;
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x").len(), 5);
+    assert_eq!((x_now.last_customer_message_at, x_now.first_response_at), (before.last_customer_message_at, before.first_response_at));
+    // Its only message cannot leave it.
+    assert_eq!(refusal(w.store.split_conversation(&w.ws.id, &in2.message_id, false, actor.clone()).await).0, Refusal::SplitTakesEverything);
+
+    // in3 with what follows (the reply r2): x keeps in1, r1 and n1 and its counters follow.
+    let tail = w.store.split_conversation(&w.ws.id, &in3.message_id, true, actor.clone()).await.expect("split tail");
+    let moved: Vec<MessageId> = w.store.messages(&w.ws.id, &tail.id).await.expect("tail").into_iter().map(|m| m.id).collect();
+    assert_eq!(moved, vec![in3.message_id.clone(), r2.id.clone()]);
+    assert_eq!(tail.first_response_at, Some(r2.created_at));
+    assert_eq!(tail.channels.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&chat.id]);
+    assert_eq!(tail.last_channel_id.as_ref(), Some(&chat.id));
+    let x_now = settled(&w, &x).await;
+    assert_eq!(x_now.channels.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&crm.id], "no message of x uses the chat any more");
+    assert_eq!(x_now.last_channel_id.as_ref(), Some(&crm.id));
+    assert_eq!(x_now.last_customer_message_at, Some(all[0].created_at));
+    assert_eq!(x_now.last_activity_at, n1.created_at);
+    // What is left has one customer message: it stays.
+    assert_eq!(
+        refusal(w.store.split_conversation(&w.ws.id, &first.message_id, false, actor.clone()).await).0,
+        Refusal::SplitLeavesNoCustomerMessage
+    );
+
+    // Both conversations' histories tell it, with who did it.
+    let history = w.store.audit_log(&w.ws.id, &x).await.expect("history");
+    let splits: Vec<&AuditEntry> = history.iter().filter(|e| e.action == "conversation.split").collect();
+    assert_eq!(splits.len(), 2);
+    assert_eq!(splits[1].data["message_ids"], json!([in3.message_id, r2.id]));
+    assert_eq!(splits[1].data["conversation_id"], json!(tail.id));
+    assert_eq!(splits[1].actor_id.as_deref(), Some(w.agent.id.as_str()));
+    let new_history = w.store.audit_log(&w.ws.id, &tail.id).await.expect("history");
+    assert_eq!(actions(&new_history), vec!["conversation.created", "conversation.split"]);
+    assert_eq!(new_history[1].data["from_id"], json!(x));
+
+    // A customer's answer to a message that moved follows it (email threading by reference).
+    let answer = send(&w, &chat, msg("in4", "anna").thread(ThreadHint::ReplyTo(vec!["in3".into()]))).await;
+    assert_eq!(answer.conversation_id, tail.id);
+
+    // Merging the split-off part back is a merge like any other.
+    w.store.merge_conversations(&w.ws.id, &x, &alone.id, actor.clone()).await.expect("merge back");
+    assert_eq!(w.store.messages(&w.ws.id, &x).await.expect("x").len(), 4);
+
+    // "After it" is in the order the messages reached us (the timeline's), whatever the sender's
+    // clock said: k3 came last although it says it was written first.
+    let key = || ThreadHint::Key("k".into());
+    let k1 = send(&w, &crm, msg("k1", "anna").at(now_ms() - HOUR_MS).thread(key())).await;
+    let k2 = send(&w, &crm, msg("k2", "anna").thread(key())).await;
+    let k3 = send(&w, &crm, msg("k3", "anna").at(now_ms() - 3 * HOUR_MS).thread(key())).await;
+    assert_eq!((k2.conversation_id.clone(), k3.conversation_id.clone()), (k1.conversation_id.clone(), k1.conversation_id.clone()));
+    let later = w.store.split_conversation(&w.ws.id, &k2.message_id, true, actor.clone()).await.expect("split by arrival");
+    let moved = w.store.messages(&w.ws.id, &later.id).await.expect("moved");
+    assert_eq!(moved.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&k3.message_id, &k2.message_id], "in the senders' time order");
+    assert_eq!(later.created_at, moved[0].created_at, "it began with its earliest message");
+    let kept = w.store.messages(&w.ws.id, &k1.conversation_id).await.expect("kept");
+    assert_eq!(kept.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&k1.message_id]);
+
+    // A split of the other person's message while two customers were merged goes back with them.
+    let bob = send(&w, &crm, msg("b1", "bob").at(now_ms() - HOUR_MS)).await;
+    let b2 = send(&w, &crm, msg("b2", "bob")).await;
+    assert_eq!(b2.conversation_id, bob.conversation_id);
+    let contacts = w.store.merge_contacts(&w.ws.id, &first.contact_id, &bob.contact_id, actor.clone()).await.expect("contacts");
+    let off = w.store.split_conversation(&w.ws.id, &b2.message_id, false, actor.clone()).await.expect("split bob's");
+    assert_eq!(off.contact_id, first.contact_id);
+    w.store.undo_merge(&w.ws.id, &contacts.id, actor).await.expect("undo contacts");
+    assert_eq!(settled(&w, &off.id).await.contact_id, bob.contact_id);
+    assert_eq!(settled(&w, &bob.conversation_id).await.contact_id, bob.contact_id);
+}

@@ -3,7 +3,7 @@
 
 use super::conversations::parse_cursor;
 use super::{Audit, parse_enum, placeholders, ts};
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, Result, StoreError};
 use crate::model::*;
 use crate::params;
 use crate::sql::{Conn, Row, Value};
@@ -243,7 +243,47 @@ pub fn undo_merge(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MergeId, ac
     if survivor.merged_into.is_some() {
         return Err(StoreError::InvalidState("the surviving contact was merged again since: undo that merge first".into()));
     }
+    // The merged customer's side: the conversations that moved, and those split off them since
+    // (which hold that customer's messages too, and go back with them).
+    let moved: Vec<String> = record.moved_conversations.iter().map(|c| c.as_str().to_owned()).collect();
+    let mut split_off: Vec<String> = Vec::new();
+    let mut frontier = moved.clone();
+    while !frontier.is_empty() {
+        let sql = format!(
+            "SELECT id FROM conversations WHERE contact_id = $1 AND split_from IN ({}) ORDER BY id",
+            placeholders(2, frontier.len())
+        );
+        let mut args: Vec<Value> = vec![record.survivor_id.as_str().into()];
+        args.extend(frontier.iter().map(Value::from));
+        frontier = conn.query(&sql, &args)?.iter().map(|r| r.text(0)).collect::<Result<Vec<_>>>()?;
+        frontier.retain(|c| !moved.contains(c) && !split_off.contains(c));
+        split_off.extend(frontier.iter().cloned());
+    }
+    let theirs: Vec<&String> = moved.iter().chain(&split_off).collect();
+    // A conversation of theirs merged with one of the survivor's holds both people's messages:
+    // that conversation merge is undone first, so that each gets exactly their own back.
+    if !theirs.is_empty() {
+        let list = placeholders(1, theirs.len());
+        let sql = format!(
+            "SELECT target_id, source_id FROM conversation_merges WHERE undone_at IS NULL AND (target_id IN ({list}) OR source_id IN ({list}))"
+        );
+        let args: Vec<Value> = theirs.iter().map(|c| Value::from(c.as_str())).collect();
+        for row in conn.query(&sql, &args)? {
+            let (target, source) = (row.text(0)?, row.text(1)?);
+            if !theirs.contains(&&target) || !theirs.contains(&&source) {
+                return Err(StoreError::refused(Refusal::ConversationsMergedSince, None));
+            }
+        }
+    }
     let now = crate::now().millis();
+    for conv in &split_off {
+        conn.execute(
+            "UPDATE conversations SET contact_id = $1, updated_at = $2 WHERE id = $3 AND contact_id = $4",
+            params![record.merged_id.as_str(), now, conv.as_str(), record.survivor_id.as_str()],
+        )?;
+        Audit { workspace, conversation: Some(&ConversationId::from_trusted(conv.clone())), contact: Some(&record.merged_id), actor }
+            .record(conn, "contact.unmerged", json!({"merge_id": id, "to_contact_id": record.merged_id}))?;
+    }
     for identity in &record.moved_identities {
         conn.execute(
             "UPDATE identities SET contact_id = $1 WHERE id = $2 AND contact_id = $3",

@@ -11,7 +11,8 @@ use serde_json::json;
 use switchboard_domain::*;
 
 pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
-     last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at";
+     last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at, \
+     merged_into, split_from";
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
@@ -35,6 +36,8 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
         solved_at: ts(row.opt_int(15)?),
         closed_at: ts(row.opt_int(16)?),
         updated_at: Timestamp(row.int(17)?),
+        merged_into: row.opt_text(18)?.map(ConversationId::from_trusted),
+        split_from: row.opt_text(19)?.map(ConversationId::from_trusted),
     })
 }
 

@@ -87,13 +87,15 @@ struct Candidate {
     facts: ConversationFacts,
     last_customer_message_at: Option<Timestamp>,
     last_channel_id: Option<String>,
+    /// The conversation an agent merged this one into.
+    merged_into: Option<String>,
 }
 
 /// The columns `candidate_from` reads; a macro so that the intake's fixed queries are built at
 /// compile time rather than formatted on every message.
 macro_rules! candidate_columns {
     () => {
-        "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id, subject"
+        "id, status, last_activity_at, solved_at, last_customer_message_at, last_channel_id, subject, merged_into"
     };
 }
 
@@ -108,12 +110,29 @@ fn candidate_from(r: &Row, first: usize) -> Result<Candidate> {
         },
         last_customer_message_at: ts(r.opt_int(first + 4)?),
         last_channel_id: r.opt_text(first + 5)?,
+        merged_into: r.opt_text(first + 7)?,
     })
 }
 
+/// How many merges a thread hint is followed through (each merge closes the conversation it
+/// leaves, so a chain is short; the bound only guards against a cycle in broken data).
+const MAX_MERGE_HOPS: usize = 8;
+
+/// The conversation a thread hint names, or, when an agent merged it into another, that one:
+/// a customer answering in the old thread (an email reply, the same thread key, the old ticket
+/// number) continues where its messages went.
 fn candidate_where(conn: &mut dyn Conn, sql_where: &str, args: &[Value]) -> Result<Option<Candidate>> {
     let sql = format!("SELECT {} FROM conversations WHERE {sql_where}", candidate_columns!());
-    conn.query_opt(&sql, args)?.map(|r| candidate_from(&r, 0)).transpose()
+    let mut found = conn.query_opt(&sql, args)?.map(|r| candidate_from(&r, 0)).transpose()?;
+    for _ in 0..MAX_MERGE_HOPS {
+        let Some(target) = found.as_ref().and_then(|c| c.merged_into.clone()) else { break };
+        let sql = format!("SELECT {} FROM conversations WHERE id = $1", candidate_columns!());
+        match conn.query_opt(&sql, params![target.as_str()])? {
+            Some(row) => found = Some(candidate_from(&row, 0)?),
+            None => break,
+        }
+    }
+    Ok(found)
 }
 
 /// The customer's latest active conversation and latest solved one, in one statement (one

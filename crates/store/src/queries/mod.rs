@@ -13,6 +13,7 @@ pub(crate) mod accounts;
 pub(crate) mod canned;
 pub(crate) mod channels;
 pub(crate) mod contacts;
+pub(crate) mod conversation_merges;
 pub(crate) mod conversations;
 pub(crate) mod intake;
 pub(crate) mod jobs;

@@ -24,9 +24,11 @@ pub fn visitor_conversation(conn: &mut dyn Conn, workspace: &WorkspaceId, identi
     let Some(contact) = owner else { return Ok(None) };
     // By the customer alone (found in this workspace just above): naming the workspace too let
     // SQLite walk the workspace's inbox index newest first until a conversation was theirs,
-    // which grew with the workspace (10,000 widget visitors took 24-30 s to connect).
-    let sql =
-        format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE contact_id = $1 ORDER BY last_activity_at DESC, id DESC LIMIT 1");
+    // which grew with the workspace (10,000 widget visitors took 24-30 s to connect). A
+    // conversation merged into another is not theirs to continue: its messages are there.
+    let sql = format!(
+        "SELECT {CONVERSATION_COLS} FROM conversations WHERE contact_id = $1 AND merged_into IS NULL ORDER BY last_activity_at DESC, id DESC LIMIT 1"
+    );
     let Some(row) = conn.query_opt(&sql, params![contact.as_str()])? else { return Ok(None) };
     let mut found = vec![conversation_from(&row)?];
     attach_channels(conn, &mut found)?;
