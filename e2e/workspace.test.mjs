@@ -192,7 +192,7 @@ test("two agents work one cross-channel conversation live, in three languages", 
 
   // The same customer writes by email: same customer, same conversation, continued on email.
   await rawEmail(mail.id, mail.secret, [
-    "From: Marta Zielińska <marta@example.pl>", "To: support@example.com", "Subject: Re: Order 1042",
+    "From: Marta Zielińska <marta@example.pl>", "To: support@example.com", "Subject: Re: Order 1042 has not arrived",
     "Message-ID: <m1@example.pl>", `Date: ${new Date(Date.now() - 60_000).toUTCString()}`, "Content-Type: text/plain; charset=utf-8", "",
     "Also, can I change the delivery address?", "",
   ].join("\r\n"));
