@@ -213,7 +213,8 @@ pub trait CannedReplyStore: Send + Sync {
 #[async_trait]
 pub trait WidgetStore: Send + Sync {
     /// The latest conversation of the customer who owns the first of `identities` that is
-    /// owned; `None` before they wrote.
+    /// owned (the visitor's own id first; a vouched detail counts only when its owner is no
+    /// other user of the same site); `None` before they wrote.
     async fn visitor_conversation(&self, workspace: &WorkspaceId, identities: &[Identity]) -> Result<Option<Conversation>>;
     /// `InvalidState` unless the conversation is solved; `Conflict` when rated since it was.
     async fn record_csat(&self, rating: NewCsat) -> Result<Csat>;

@@ -577,3 +577,37 @@ async fn a_visitor_and_an_address_send_at_most_their_allowance_a_minute() {
         .await;
     assert_eq!((status, crate::error_field(&body)), (400, "config.messages_per_minute_per_address"));
 }
+
+#[tokio::test]
+async fn two_signed_users_sharing_an_email_are_two_customers_who_never_see_each_other() {
+    let app = spawn_app().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "identity_secret": IDENTITY_SECRET})).await;
+    let user = |id: &str| {
+        let email = "family@example.com";
+        json!({"id": id, "hash": hex_mac(IDENTITY_SECRET, id), "email": email, "email_hash": hex_mac(IDENTITY_SECRET, email)})
+    };
+    // Mum (user 42) writes first.
+    let mum = app.session(&channel, json!({"user": user("42")})).await;
+    let mum_token = mum["token"].as_str().expect("token").to_owned();
+    let first = app.say(&channel, &mum_token, json!({"client_id": "m1", "text": "Order for the whole family", "user": user("42")})).await;
+    // Her son (user 43) signs in with the same signed address: he sees nothing of hers.
+    let son = app.session(&channel, json!({"user": user("43")})).await;
+    assert_eq!(son["conversation"], Value::Null, "{son}");
+    assert_eq!(son["messages"], json!([]), "{son}");
+    let son_token = son["token"].as_str().expect("token").to_owned();
+    let second = app.say(&channel, &son_token, json!({"client_id": "s1", "text": "My own question", "user": user("43")})).await;
+    assert_ne!(second["conversation_id"], first["conversation_id"]);
+    let (_, a) =
+        app.call("GET", &format!("/api/v1/conversations/{}", first["conversation_id"].as_str().expect("id")), Some(&app.admin), None).await;
+    let (_, b) = app
+        .call("GET", &format!("/api/v1/conversations/{}", second["conversation_id"].as_str().expect("id")), Some(&app.admin), None)
+        .await;
+    assert_ne!(a["contact_id"], b["contact_id"], "two customers");
+    // The shared address is a merge suggestion for an agent, nothing more.
+    let (_, suggestions) = app.call("GET", "/api/v1/merge-suggestions", Some(&app.admin), None).await;
+    assert_eq!(suggestions["items"].as_array().map(Vec::len), Some(1), "{suggestions}");
+    // And mum, back again, sees only her own conversation.
+    let again = app.session(&channel, json!({"user": user("42")})).await;
+    let texts: Vec<&str> = again["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, vec!["Order for the whole family"]);
+}

@@ -1378,7 +1378,12 @@ pub async fn widget_visitors_find_their_conversation_rate_it_once_per_solve_and_
         async move { store.visitor_conversation(&ws, &ids).await.expect("lookup").map(|c| c.id) }
     };
     assert_eq!(found(vec![own.clone()]).await, Some(first.conversation_id.clone()));
-    assert_eq!(found(vec![stranger.clone(), email.clone()]).await, Some(first.conversation_id.clone()));
+    // A user of another site (another channel) whom that site vouches for by the same email is
+    // her; another user of the same site who shares the address is someone else.
+    let other_site = api_channel(&w, "other site").await;
+    let elsewhere = Identity::scoped(IdentityKind::Api, &other_site.id, "anna-there").expect("id");
+    assert_eq!(found(vec![elsewhere, email.clone()]).await, Some(first.conversation_id.clone()));
+    assert_eq!(found(vec![stranger.clone(), email.clone()]).await, None);
     assert_eq!(found(vec![stranger.clone()]).await, None);
     // A claim is never an owner: a typed address finds nobody.
     let typed = send(&w, &ch, msg("2", "v").email("boris@example.pl", false)).await;

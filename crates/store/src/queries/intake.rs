@@ -69,7 +69,7 @@ fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, sender: &Identity, i
 /// signed user of the same widget, another user of the same API integration). Only systems
 /// that assign user ids (channel-scoped identities, `{channel}:{id}`) say so; messengers' ids
 /// are the provider's, and one person may hold several.
-fn has_another_user_id(conn: &mut dyn Conn, contact: &ContactId, sender: &Identity) -> Result<bool> {
+pub(super) fn has_another_user_id(conn: &mut dyn Conn, contact: &ContactId, sender: &Identity) -> Result<bool> {
     let Some((scope, _)) = sender.value().split_once(':').filter(|_| matches!(sender.kind(), IdentityKind::Widget | IdentityKind::Api))
     else {
         return Ok(false);

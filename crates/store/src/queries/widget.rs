@@ -14,10 +14,19 @@ use switchboard_domain::*;
 /// The latest conversation of whoever owns the first of `identities` that has an owner (a
 /// visitor's own id, then the details a site vouches for); `None` before their first message.
 pub fn visitor_conversation(conn: &mut dyn Conn, workspace: &WorkspaceId, identities: &[Identity]) -> Result<Option<Conversation>> {
+    // The visitor's own identity first; then the details the site vouched for, whose owner is
+    // theirs only if no other user of the same site owns it too (a shared family or office
+    // address): another user's conversation is never shown.
     let mut owner = None;
+    let visitor = identities.first();
     for identity in identities {
-        owner = verified_owner(conn, workspace, identity)?;
-        if owner.is_some() {
+        let found = verified_owner(conn, workspace, identity)?;
+        let someone_else = match (&found, visitor) {
+            (Some(contact), Some(visitor)) if identity != visitor => super::intake::has_another_user_id(conn, contact, visitor)?,
+            _ => false,
+        };
+        if found.is_some() && !someone_else {
+            owner = found;
             break;
         }
     }
