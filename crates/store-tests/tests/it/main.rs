@@ -102,6 +102,7 @@ conformance!(
     reactions_sit_on_their_message_and_never_move_the_conversation,
     conversations_merge_and_the_undo_restores_both_exactly,
     a_customer_message_splits_off_alone_or_with_what_follows,
+    a_reference_to_another_channels_message_leads_a_stranger_nowhere,
 );
 
 #[test]

@@ -1947,3 +1947,43 @@ pub async fn a_customer_message_splits_off_alone_or_with_what_follows(backend: B
     assert_eq!(settled(&w, &off.id).await.contact_id, bob.contact_id);
     assert_eq!(settled(&w, &bob.conversation_id).await.contact_id, bob.contact_id);
 }
+
+pub async fn a_reference_to_another_channels_message_leads_a_stranger_nowhere(backend: Backend) {
+    let w = world(&backend).await;
+    let crm = api_channel(&w, "crm").await;
+    let mailbox = w
+        .store
+        .create_channel(NewChannel {
+            workspace_id: w.ws.id.clone(),
+            kind: ChannelKind::Email,
+            name: "support".into(),
+            config: json!({"address": "support@shop.example"}),
+            secret: "s".into(),
+        })
+        .await
+        .expect("channel");
+    // A CRM customer's conversation, its message id the CRM's own (guessable: "m1").
+    let private = send(&w, &crm, msg("m1", "u1")).await;
+    // A stranger's mail naming that id as the message it answers starts a conversation of its own.
+    let mut mail = msg("evil-1@attacker.example", "unused").build(&mailbox);
+    mail.sender = Identity::email("evil@attacker.example").expect("email");
+    mail.subject = Some("Hello".into());
+    mail.thread = Some(ThreadHint::Email { references: vec!["m1".into()], address_ticket: None, subject_ticket: None });
+    let out = w.store.intake(mail).await.expect("intake");
+    assert_ne!(out.conversation_id, private.conversation_id);
+    assert!(out.new_conversation);
+    // A quoted reply on a messenger names messages of its own channel only.
+    let chat = api_channel(&w, "chat").await;
+    let quoted = send(&w, &chat, msg("q-1", "stranger").thread(ThreadHint::ReplyTo(vec!["m1".into()]))).await;
+    assert_ne!(quoted.conversation_id, private.conversation_id);
+    // Mail answering mail still threads: the customer's reply to their own first mail.
+    let mut first = msg("a1@customer.example", "unused").build(&mailbox);
+    first.sender = Identity::email("anna@customer.example").expect("email");
+    first.subject = Some("Order".into());
+    let first = w.store.intake(first).await.expect("intake");
+    let mut reply = msg("a2@customer.example", "unused").build(&mailbox);
+    reply.sender = Identity::email("anna@customer.example").expect("email");
+    reply.subject = Some("Something else entirely".into());
+    reply.thread = Some(ThreadHint::Email { references: vec!["a1@customer.example".into()], address_ticket: None, subject_ticket: None });
+    assert_eq!(w.store.intake(reply).await.expect("intake").conversation_id, first.conversation_id);
+}

@@ -231,28 +231,36 @@ fn answered_at(conn: &mut dyn Conn, msg: &InboundMessage) -> Result<Option<Times
         return Ok(None);
     }
     let ids: Vec<&String> = ids.iter().rev().take(50).collect();
-    let sql = format!(
-        "SELECT MAX(created_at) FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
-         AND external_id IN ({})",
-        placeholders(2, ids.len())
-    );
-    let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
-    args.extend(ids.into_iter().map(Value::from));
-    Ok(ts(conn.query_one(&sql, &args)?.opt_int(0)?))
+    let sql = format!("SELECT MAX(created_at) FROM messages WHERE {REFERENCE_SCOPE} AND external_id IN ({})", placeholders(4, ids.len()));
+    Ok(ts(conn.query_one(&sql, &reference_args(msg, ids))?.opt_int(0)?))
 }
 
-/// The newest conversation holding one of the messages `ids` names (any channel of the
-/// workspace: message ids are not guessable, so whoever quotes one was sent it).
+/// The newest conversation holding one of the messages `ids` names: for mail, the Message-ID
+/// of a mail on any email channel of the workspace (the Message-IDs of our replies are random,
+/// and whoever quotes a customer's was sent that mail); for a messenger's quoted reply, a
+/// message of the same channel. Never a message of another channel, whose ids (an API
+/// integration's own, Telegram's `chat:number`) a stranger can guess.
 fn referenced_conversation(conn: &mut dyn Conn, msg: &InboundMessage, ids: &[String]) -> Result<Option<Candidate>> {
     let ids: Vec<&String> = ids.iter().rev().take(50).collect();
     let sql = format!(
-        "id = (SELECT conversation_id FROM messages WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1) \
+        "id = (SELECT conversation_id FROM messages WHERE {REFERENCE_SCOPE} \
          AND external_id IN ({}) ORDER BY created_at DESC, id DESC LIMIT 1)",
-        placeholders(2, ids.len())
+        placeholders(4, ids.len())
     );
-    let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into()];
+    candidate_where(conn, &sql, &reference_args(msg, ids))
+}
+
+/// The messages a reference of `msg` may name (see `referenced_conversation`): `$1` workspace,
+/// `$2` the message's channel kind, `$3` its channel. For mail, also the widget's, whose replies
+/// continue by email with a Message-ID of ours and whose ids are random. Each branch is a lookup
+/// in the `(channel_id, external_id)` index.
+const REFERENCE_SCOPE: &str = "channel_id IN (SELECT id FROM channels WHERE workspace_id = $1 \
+     AND (id = $3 OR ($2 = 'email' AND kind IN ('email', 'widget'))))";
+
+fn reference_args(msg: &InboundMessage, ids: Vec<&String>) -> Vec<Value> {
+    let mut args: Vec<Value> = vec![msg.workspace_id.as_str().into(), msg.channel_kind.as_str().into(), msg.channel_id.as_str().into()];
     args.extend(ids.into_iter().map(Value::from));
-    candidate_where(conn, &sql, &args)
+    args
 }
 
 /// Conversation `number`, if the sender is its customer or was copied on it: ticket numbers
