@@ -20,7 +20,7 @@ const ACCEPTED_TYPES: [&str; 3] = ["message/rfc822", "text/plain", "application/
 
 /// Reads a channel's email settings; the error names the key at fault.
 pub fn config(config: &Value) -> Result<EmailConfig, InboundError> {
-    EmailConfig::from_json(config).map_err(|(field, detail)| InboundError::new(field, detail))
+    EmailConfig::from_json(config).map_err(|(field, detail)| InboundError::new(field, switchboard_channels::config::without_value(&detail)))
 }
 
 pub struct EmailDriver;

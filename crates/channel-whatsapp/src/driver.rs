@@ -91,7 +91,9 @@ impl Driver for WhatsappDriver {
             return Err(HookError::NotAuthentic);
         }
         let notification: Notification = switchboard_channels::json::decode(request.body)?;
-        let ctx = WhatsappContext { workspace_id: channel.workspace_id, channel_id: channel.id };
+        let number = text("phone_number_id");
+        let number = channel.config.get("phone_number_id").and_then(Value::as_u64).map_or(number, |n| n.to_string());
+        let ctx = WhatsappContext { workspace_id: channel.workspace_id, channel_id: channel.id, phone_number_id: &number };
         let events = crate::to_events(notification, &ctx)?
             .into_iter()
             .map(|event| match event {

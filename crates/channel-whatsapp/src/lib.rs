@@ -39,6 +39,9 @@ pub struct Change {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ChangeValue {
+    /// Which business number the change is for (`phone_number_id`).
+    #[serde(default)]
+    pub metadata: Value,
     #[serde(default)]
     pub contacts: Vec<WaContact>,
     #[serde(default)]
@@ -90,11 +93,15 @@ pub enum WhatsappEvent {
 pub struct WhatsappContext<'a> {
     pub workspace_id: &'a WorkspaceId,
     pub channel_id: &'a ChannelId,
+    /// The channel's business number: changes for another number of the same Meta app are not
+    /// this channel's (each number's webhook points at its own channel).
+    pub phone_number_id: &'a str,
 }
 
 pub fn to_events(notification: Notification, ctx: &WhatsappContext<'_>) -> Result<Vec<WhatsappEvent>, InboundError> {
     let mut events = Vec::new();
-    for change in notification.entry.into_iter().flat_map(|e| e.changes).filter(|c| c.field == "messages") {
+    let ours = |c: &Change| c.value.metadata.get("phone_number_id").and_then(Value::as_str).is_none_or(|n| n == ctx.phone_number_id);
+    for change in notification.entry.into_iter().flat_map(|e| e.changes).filter(|c| c.field == "messages" && ours(c)) {
         let names = &change.value.contacts;
         for (i, m) in change.value.messages.iter().enumerate() {
             if m.get("type").and_then(Value::as_str) == Some("reaction") {
@@ -444,7 +451,16 @@ mod tests {
     fn events(name: &str) -> Vec<WhatsappEvent> {
         let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
         let n: Notification = serde_json::from_slice(&fixture(name)).expect("a notification");
-        to_events(n, &WhatsappContext { workspace_id: &ws, channel_id: &ch }).expect("translates")
+        to_events(n, &WhatsappContext { workspace_id: &ws, channel_id: &ch, phone_number_id: "112233445566778" }).expect("translates")
+    }
+
+    #[test]
+    fn another_numbers_changes_are_not_this_channels() {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let n: Notification = serde_json::from_slice(&fixture("text.json")).expect("a notification");
+        let ctx = WhatsappContext { workspace_id: &ws, channel_id: &ch, phone_number_id: "1055" };
+        assert_eq!(to_events(n, &ctx).expect("translates"), vec![], "the fixture is for 112233445566778");
+        assert_eq!(events("text.json").len(), 1);
     }
 
     fn message(name: &str) -> InboundMessage {

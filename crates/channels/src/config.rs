@@ -101,11 +101,25 @@ pub fn parse<T: DeserializeOwned>(config: &Value) -> Result<T, InboundError> {
         if let Some(name) = detail.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
             return InboundError::new(format!("{prefix}.{name}"), "unknown key");
         }
-        // serde's own wording ("invalid type: integer `5`, expected a string") is kept, minus
-        // the position suffix, which means nothing in a JSON value.
-        let detail = detail.split(" at line ").next().unwrap_or(&detail).to_owned();
-        InboundError::new(prefix, detail)
+        InboundError::new(prefix, without_value(&detail))
     })
+}
+
+/// serde's words for a wrong value, without the value: "invalid type: integer `31415926535`,
+/// expected a string" would print a secret typed as a number back into an error (and a log).
+/// Also without the position suffix, which means nothing in a JSON value.
+pub fn without_value(detail: &str) -> String {
+    let detail = detail.split(" at line ").next().unwrap_or(detail);
+    match detail.split_once(", expected ") {
+        Some((what, expected)) if what.starts_with("invalid type") => format!("has the wrong type: expected {expected}"),
+        Some((what, expected)) if what.starts_with("invalid value") || what.starts_with("invalid length") => {
+            format!("is not valid: expected {expected}")
+        }
+        _ if detail.starts_with("unknown variant") => {
+            format!("is not one of {}", detail.split_once("expected ").map_or("the allowed values", |(_, e)| e))
+        }
+        _ => detail.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +155,10 @@ mod tests {
         assert_eq!(e.field, "config.token");
         let e = parse::<Example>(&json!({"group_id": 1, "token": "t", "api_base_url": "ftp://x"})).expect_err("url");
         assert_eq!((e.field.as_str(), e.message.as_str()), ("config.api_base_url", "must be an http(s) URL"));
+        // A secret typed as a number is refused without being printed back.
+        let e = parse::<Example>(&json!({"group_id": 1, "token": 31415926535_u64})).expect_err("number");
+        assert_eq!(e.field, "config.token");
+        assert!(!e.message.contains("31415926535"), "{e}");
         let ok: Example = parse(&json!({"group_id": 1, "token": "hunter2"})).expect("ok");
         assert!(!format!("{ok:?}").contains("hunter2"), "{ok:?}");
         assert_eq!(ok.token.expose(), "hunter2");

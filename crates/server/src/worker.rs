@@ -41,7 +41,8 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { held: 512, held_per_channel: 64, per_channel: 4, per_host: 32 }
+        // Twice the sends in flight wait per channel: 64 channels hung at once still leave room.
+        Self { held: 512, held_per_channel: 8, per_channel: 4, per_host: 32 }
     }
 }
 

@@ -15,8 +15,18 @@ fn opt_time(t: Option<Timestamp>) -> Value {
 }
 
 /// Config keys that hold secrets: accepted on write, never shown again.
-const SECRET_KEYS: &[&str] =
-    &["password", "secret", "secret_token", "bot_token", "access_token", "app_secret", "verify_token", "auth_token", "identity_secret"];
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "secret",
+    "secret_token",
+    "bot_token",
+    "access_token",
+    "app_secret",
+    "verify_token",
+    "auth_token",
+    "identity_secret",
+    "confirmation",
+];
 
 pub fn redact(config: &Value) -> Value {
     match config {

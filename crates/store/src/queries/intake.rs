@@ -67,16 +67,19 @@ fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, sender: &Identity, i
 
 /// Whether `contact` has a user id of `sender`'s own system other than the sender's (another
 /// signed user of the same widget, another user of the same API integration). Only systems
-/// that assign user ids (channel-scoped identities, `{channel}:{id}`) say so; messengers' ids
-/// are the provider's, and one person may hold several.
+/// that assign user ids (channel-scoped identities, `{channel}:{id}`; for the widget its signed
+/// users, `{channel}:user:{id}`, not anonymous visitors) say so; messengers' ids are the
+/// provider's, and one person may hold several.
 pub(super) fn has_another_user_id(conn: &mut dyn Conn, contact: &ContactId, sender: &Identity) -> Result<bool> {
-    let Some((scope, _)) = sender.value().split_once(':').filter(|_| matches!(sender.kind(), IdentityKind::Widget | IdentityKind::Api))
-    else {
-        return Ok(false);
+    let Some((channel, local)) = sender.value().split_once(':') else { return Ok(false) };
+    let scope = match sender.kind() {
+        IdentityKind::Api => format!("{channel}:%"),
+        IdentityKind::Widget if local.starts_with("user:") => format!("{channel}:user:%"),
+        _ => return Ok(false),
     };
     let row = conn.query_opt(
         "SELECT 1 FROM identities WHERE contact_id = $1 AND kind = $2 AND verified AND value LIKE $3 AND value <> $4 LIMIT 1",
-        params![contact.as_str(), sender.kind().as_str(), format!("{scope}:%"), sender.value()],
+        params![contact.as_str(), sender.kind().as_str(), scope, sender.value()],
     )?;
     Ok(row.is_some())
 }
