@@ -61,10 +61,11 @@ impl<'de> Deserialize<'de> for HttpUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
         let url = raw.trim();
-        if (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() {
-            Ok(Self(url.to_owned()))
-        } else {
-            Err(serde::de::Error::custom("must be an http(s) URL"))
+        // Parsed whole, so that a URL no request could be made to is refused when it is typed.
+        let parsed = reqwest::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        match parsed {
+            Some(_) => Ok(Self(url.to_owned())),
+            None => Err(serde::de::Error::custom("must be an http(s) URL")),
         }
     }
 }
@@ -80,7 +81,10 @@ pub fn numeric_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     }
     let id = match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("must be a number such as 123456"))? {
         Raw::Number(n) => n,
-        Raw::Text(s) => s.trim().parse().map_err(|_| serde::de::Error::custom("must be a number such as 123456"))?,
+        Raw::Text(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            s.trim().parse().map_err(|_| serde::de::Error::custom("must be a number such as 123456"))?
+        }
+        Raw::Text(_) => return Err(serde::de::Error::custom("must be a number such as 123456")),
     };
     if id <= 0 {
         return Err(serde::de::Error::custom("must be a positive number"));
@@ -141,7 +145,7 @@ mod tests {
         let a: Example = parse(&json!({"group_id": 229_000_001, "token": "t"})).expect("number");
         let b: Example = parse(&json!({"group_id": " 229000001 ", "token": "t"})).expect("text");
         assert_eq!((a.group_id, b.group_id), (229_000_001, 229_000_001));
-        for bad in [json!("club229"), json!(-5), json!(0), json!(1.5), json!(null)] {
+        for bad in [json!("club229"), json!("+5"), json!(-5), json!(0), json!(1.5), json!(null)] {
             let e = parse::<Example>(&json!({"group_id": bad, "token": "t"})).expect_err("refused");
             assert_eq!(e.field, "config.group_id", "{bad}: {e}");
         }
@@ -153,8 +157,10 @@ mod tests {
         assert_eq!((e.field.as_str(), e.message.as_str()), ("config.token", "is required"));
         let e = parse::<Example>(&json!({"group_id": 1, "token": "  "})).expect_err("blank");
         assert_eq!(e.field, "config.token");
-        let e = parse::<Example>(&json!({"group_id": 1, "token": "t", "api_base_url": "ftp://x"})).expect_err("url");
-        assert_eq!((e.field.as_str(), e.message.as_str()), ("config.api_base_url", "must be an http(s) URL"));
+        for bad in ["ftp://x", "http://[::1", "https://a b", "https://"] {
+            let e = parse::<Example>(&json!({"group_id": 1, "token": "t", "api_base_url": bad})).expect_err("url");
+            assert_eq!((e.field.as_str(), e.message.as_str()), ("config.api_base_url", "must be an http(s) URL"), "{bad}");
+        }
         // A secret typed as a number is refused without being printed back.
         let e = parse::<Example>(&json!({"group_id": 1, "token": 31415926535_u64})).expect_err("number");
         assert_eq!(e.field, "config.token");

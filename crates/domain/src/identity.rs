@@ -236,9 +236,14 @@ pub fn normalise_phone(raw: &str, default_region: Option<Region>) -> Result<Stri
     if region.is_none() && !input.starts_with('+') {
         return Err(IdentityError::InvalidPhone);
     }
-    let messenger_form = input.starts_with('+').then(|| national_mobile_form(input)).flatten();
-    let input = messenger_form.as_deref().unwrap_or(input);
-    let number = phonenumber::parse(region, input).map_err(|_| IdentityError::InvalidPhone)?;
+    // Read as written (with the default region for a national number), then put into the form
+    // its country's numbering plan gives mobiles today, then checked.
+    let written = phonenumber::parse(region, input).map_err(|_| IdentityError::InvalidPhone)?;
+    let as_written = written.format().mode(phonenumber::Mode::E164).to_string();
+    let number = match national_mobile_form(&as_written) {
+        Some(mobile) => phonenumber::parse(None, &mobile).map_err(|_| IdentityError::InvalidPhone)?,
+        None => written,
+    };
     if !phonenumber::is_valid(&number) {
         return Err(IdentityError::InvalidPhone);
     }
@@ -336,6 +341,10 @@ mod tests {
         // Mexico: WhatsApp's 521 and the number since 2019.
         assert_eq!(e164("+5215512345678"), "+525512345678");
         assert_eq!(e164("+52 55 1234 5678"), "+525512345678");
+        // National numbers with the channel's region are read the same way.
+        let br = Some("BR".parse().expect("region"));
+        assert_eq!(normalise_phone("11 8765-4321", br).as_deref(), Ok("+5511987654321"));
+        assert_eq!(normalise_phone("(11) 98765-4321", br).as_deref(), Ok("+5511987654321"));
         // Nowhere else is anything inserted or dropped.
         assert_eq!(e164("+48 601 234 567"), "+48601234567");
         assert_eq!(e164("+7 912 345-67-89"), "+79123456789");

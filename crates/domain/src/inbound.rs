@@ -94,6 +94,16 @@ pub struct AttachmentMeta {
     pub content_id: Option<String>,
 }
 
+impl AttachmentMeta {
+    /// Whether its bytes are fetched from the provider after the commit: its `url` is a driver's
+    /// reference to a file the provider keeps (`telegram-file:…`, `whatsapp-media:…`, any scheme
+    /// a driver chooses), not a public link (`http(s):`) nor an email's `cid:`/`data:`.
+    pub fn fetched_later(&self) -> bool {
+        let scheme = self.url.as_deref().and_then(|u| u.split_once(':')).map(|(scheme, _)| scheme.to_ascii_lowercase());
+        self.content.is_none() && scheme.is_some_and(|s| !matches!(s.as_str(), "http" | "https" | "cid" | "data"))
+    }
+}
+
 impl InboundMessage {
     /// The time the pipeline reasons with: the message's own timestamp when the channel gives
     /// one, else the time of receipt. Never later than receipt: a sender's clock that runs ahead
@@ -116,4 +126,30 @@ pub struct DeliveryReportIn {
     pub failed: bool,
     /// What happened, to whom, and the remote server's words.
     pub summary: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drivers_reference_is_fetched_later_and_a_link_is_not() {
+        let file = |url: Option<&str>, content: Option<Vec<u8>>| AttachmentMeta {
+            id: AttachmentId::generate(),
+            filename: "f".into(),
+            content_type: "image/png".into(),
+            content,
+            url: url.map(str::to_owned),
+            size: None,
+            inline: false,
+            content_id: None,
+        };
+        for reference in ["telegram-file:AgAD", "whatsapp-media:123", "vk-url:https://x", "a-new-provider:42"] {
+            assert!(file(Some(reference), None).fetched_later(), "{reference}");
+        }
+        for link in [Some("https://cdn.example/x.png"), Some("HTTP://x"), Some("cid:img1"), Some("data:image/png;base64,AA"), None] {
+            assert!(!file(link, None).fetched_later(), "{link:?}");
+        }
+        assert!(!file(Some("telegram-file:AgAD"), Some(vec![1])).fetched_later(), "its bytes came with it");
+    }
 }

@@ -35,6 +35,14 @@ const PREFIXES: &[&str] = &[
 
 /// The topic of `subject`: `None` when it says nothing (empty, or only prefixes and tags).
 pub fn topic_key(subject: &str) -> Option<String> {
+    let rest = without_prefixes(subject);
+    let key: String = rest.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    (!key.is_empty()).then_some(key)
+}
+
+/// `subject` without the reply and forward prefixes and ticket tags at its front, as written
+/// otherwise ("Re: [#12] Invoice" is "Invoice"): the name a conversation takes from a mail.
+pub fn without_prefixes(subject: &str) -> &str {
     let mut rest = subject.trim();
     loop {
         let before = rest;
@@ -57,8 +65,7 @@ pub fn topic_key(subject: &str) -> Option<String> {
             break;
         }
     }
-    let key: String = rest.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    (!key.is_empty()).then_some(key)
+    rest
 }
 
 /// Whether two subjects are on one topic. A subject that says nothing matches any.
@@ -94,6 +101,7 @@ mod tests {
         assert!(!same_topic("Invoice for order 1042", "Broken lid"));
         // A colon inside a subject is not a prefix.
         assert_eq!(topic_key("Order: 1042 is late").as_deref(), Some("order: 1042 is late"));
+        assert_eq!(without_prefixes("Re: Fwd: [#1042] Invoice for Order 1042"), "Invoice for Order 1042");
         // Nothing but prefixes: no topic, which matches any.
         assert_eq!(topic_key("Re: "), None);
         assert!(same_topic("Re:", "Broken lid"));

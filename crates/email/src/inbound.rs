@@ -88,10 +88,11 @@ const NOBODY_READS: &[&str] = &["noreply", "no-reply", "no_reply", "donotreply",
 /// The mailbox the mail speaks for: From, except for mail a form or a no-reply address sent on
 /// someone's behalf, which speaks for its (first) Reply-To (Zendesk and Freshdesk read web-form
 /// mail so too). Two visitors of one form are two customers, and replies go to each of them.
-fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String]) -> Option<&'m crate::parse::Mailbox> {
+fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String], support: &[String]) -> Option<&'m crate::parse::Mailbox> {
     let from = email.from.as_ref()?;
     let address = from.address.trim().to_ascii_lowercase();
-    let reply_to = email.reply_to.iter().find(|r| !r.address.trim().eq_ignore_ascii_case(&address));
+    // Never our own address: a form that names the support mailbox as Reply-To is not ours.
+    let reply_to = email.reply_to.iter().find(|r| !r.address.trim().eq_ignore_ascii_case(&address) && !is_support(&r.address, support));
     let local = address.split('@').next().unwrap_or("");
     let on_behalf = form_senders.contains(&address) || NOBODY_READS.contains(&local);
     match reply_to {
@@ -105,13 +106,18 @@ fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String]) -> Option<&'m cr
 /// or year is off by more.
 const SENDER_CLOCK_SLACK_MS: i64 = 60 * 60 * 1000;
 
-/// When the mail was sent, as far as we can tell: the Date header, unless the first server that
-/// took it saw another time by more than an hour (a sender's clock days or years off), and never
-/// after we received it.
-fn sent_at(date: Option<i64>, first_received: Option<i64>, now_ms: i64) -> Option<Timestamp> {
-    let believed = match (date, first_received) {
+/// How long before its receipt a mail that no server dated may say it was written (a mail
+/// handed to the hook straight from a program).
+const UNDATED_BY_SERVERS_SLACK_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// When the mail was sent, as far as we can tell: the Date header, unless the server that
+/// handed it to us saw another time by more than an hour (a sender's clock days or years off);
+/// with no server's time, no more than a day before we received it; never after.
+fn sent_at(date: Option<i64>, server: Option<i64>, now_ms: i64) -> Option<Timestamp> {
+    let believed = match (date, server) {
         (Some(date), Some(server)) if (date - server).abs() > SENDER_CLOCK_SLACK_MS => Some(server),
-        (Some(date), _) => Some(date),
+        (Some(date), Some(_)) => Some(date),
+        (Some(date), None) => Some(date.max(now_ms - UNDATED_BY_SERVERS_SLACK_MS)),
         (None, server) => server,
     };
     believed.map(|t| Timestamp(t.min(now_ms)))
@@ -137,7 +143,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
             format!("{} is {} bytes, at most {} allowed", a.filename, a.content.len(), ch.limits.max_attachment_bytes),
         ));
     }
-    let from = speaker(&email, ch.form_senders).and_then(|f| Identity::email(&f.address).ok().map(|id| (id, f)));
+    let from = speaker(&email, ch.form_senders, ch.support_addresses).and_then(|f| Identity::email(&f.address).ok().map(|id| (id, f)));
     let (sender, sender_name, senderless) = match &from {
         Some((identity, mailbox)) => (identity.clone(), mailbox.name.clone(), false),
         None => (Identity::email(UNKNOWN_SENDER).map_err(|e| rejected("from", e.to_string()))?, None, true),
@@ -184,7 +190,7 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
         _ => None,
     };
     // A Date more than a day ahead is a wrong clock or a trick to stay on top of the inbox.
-    let sent_at = sent_at(email.date, email.first_received, ch.now_ms);
+    let sent_at = sent_at(email.date, email.last_received, ch.now_ms);
     let external_id = bounded_id(&email.message_id);
     let report = email.delivery_report.as_ref().and_then(|r| {
         Some(DeliveryReportIn {
@@ -257,8 +263,11 @@ mod tests {
         // Years behind or days ahead of the server: the server's time.
         assert_eq!(sent_at(Some(NOW - 3 * 365 * 24 * HOUR), Some(NOW - HOUR), NOW), Some(Timestamp(NOW - HOUR)));
         assert_eq!(sent_at(Some(NOW + 48 * HOUR), Some(NOW - 60_000), NOW), Some(Timestamp(NOW - 60_000)));
-        // No Received header: the Date, never after receipt; no Date: the server's time.
+        // No Received header: the Date, never after receipt nor over a day before it; no Date:
+        // the server's time.
         assert_eq!(sent_at(Some(NOW + 48 * HOUR), None, NOW), Some(Timestamp(NOW)));
+        assert_eq!(sent_at(Some(NOW - 3 * 365 * 24 * HOUR), None, NOW), Some(Timestamp(NOW - 24 * HOUR)));
+        assert_eq!(sent_at(Some(NOW - 2 * HOUR), None, NOW), Some(Timestamp(NOW - 2 * HOUR)));
         assert_eq!(sent_at(None, Some(NOW - HOUR), NOW), Some(Timestamp(NOW - HOUR)));
         assert_eq!(sent_at(None, None, NOW), None);
         // An old mail fetched late (a mailbox's first sync) keeps its old time: both clocks agree.

@@ -45,9 +45,10 @@ pub struct ParsedEmail {
     pub subject: Option<String>,
     /// Milliseconds since the Unix epoch, from the Date header (the sender's own clock).
     pub date: Option<i64>,
-    /// When the first server on the way took the mail (the oldest Received header's time, in ms):
-    /// a server's clock, against which the sender's is checked.
-    pub first_received: Option<i64>,
+    /// When the last server on the way took the mail (the topmost Received header's time, in
+    /// ms): the clock of a server near us, against which the sender's is checked. (Lower
+    /// Received headers the sender could have written themselves.)
+    pub last_received: Option<i64>,
     /// Message ids without angle brackets.
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
@@ -126,12 +127,7 @@ pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
             .collect(),
         subject,
         date: message.date().filter(|d| d.is_valid()).map(|d| d.to_timestamp().saturating_mul(1000)),
-        first_received: message
-            .received_all()
-            .filter_map(|r| r.date())
-            .filter(|d| d.is_valid())
-            .last()
-            .map(|d| d.to_timestamp().saturating_mul(1000)),
+        last_received: message.received().and_then(|r| r.date()).filter(|d| d.is_valid()).map(|d| d.to_timestamp().saturating_mul(1000)),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         text,

@@ -207,7 +207,13 @@ async fn drop_own_addresses(state: &AppState, channel: &Channel, message: &mut i
             own.extend(driver.own_addresses(&channel_ref(&other, &url)));
         }
     }
-    message.participants.retain(|p| !own.contains(&p.identity));
+    // `sales+anything@` is the sales@ mailbox too (sub-addressing, RFC 5233).
+    let base = |i: &Identity| match i.value().split_once('@') {
+        Some((local, domain)) if i.kind() == IdentityKind::Email => format!("{}@{domain}", local.split('+').next().unwrap_or(local)),
+        _ => i.value().to_owned(),
+    };
+    let own: Vec<String> = own.iter().map(base).collect();
+    message.participants.retain(|p| !own.contains(&base(&p.identity)));
     Ok(())
 }
 

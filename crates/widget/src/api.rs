@@ -146,6 +146,14 @@ pub async fn send(
             }
             Some(v)
         }
+        // A signed-in user's token alone does not speak for them: the page that knows them
+        // signs each message (a copied token writes nothing).
+        (Visitor::User(_), None) => {
+            return Err(refused_identity(
+                switchboard_channels::InboundError::new("user.id", "the signed-in user must come with each message"),
+                lang,
+            ));
+        }
         _ => None,
     };
     let ctx = WidgetContext {

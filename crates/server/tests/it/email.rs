@@ -429,7 +429,7 @@ async fn one_mail_to_two_of_our_mailboxes_is_one_message_and_our_addresses_are_n
         "cc-1@customer.example",
         "Anna <anna@customer.example>",
         "support@shop.example",
-        Some("Sales <sales@shop.example>, Biuro <biuro@shop.example>, Jan <jan@customer.example>"),
+        Some("Sales <sales@shop.example>, Biuro <biuro+orders@shop.example>, Jan <jan@customer.example>"),
         "Invoice",
         "",
         "Please send the invoice.",
@@ -451,7 +451,7 @@ async fn one_mail_to_two_of_our_mailboxes_is_one_message_and_our_addresses_are_n
         .map(|i| i["value"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(emails.contains(&"anna@customer.example".to_owned()) && emails.contains(&"jan@customer.example".to_owned()), "{emails:?}");
-    for ours in ["support@shop.example", "sales@shop.example", "biuro@shop.example"] {
+    for ours in ["support@shop.example", "sales@shop.example", "biuro@shop.example", "biuro+orders@shop.example"] {
         assert!(!emails.contains(&ours.to_owned()), "{ours} became a customer: {emails:?}");
     }
     let conversation = first["conversation_id"].as_str().expect("conversation");
@@ -513,6 +513,13 @@ async fn web_form_mail_is_the_customer_in_reply_to_and_two_visitors_are_two_cust
     }
     contacts.dedup();
     assert_eq!(contacts.len(), 4, "each visitor is a customer of their own");
+    // A form naming our own mailbox as Reply-To never makes it a customer.
+    let (_, out) = app
+        .mail(&support, &form("f-6@shop.example", "Shop <noreply@shop.example>", "support@shop.example", "Test"), "message/rfc822")
+        .await;
+    let (_, contact) =
+        app.call("GET", &format!("/api/v1/contacts/{}", out["contact_id"].as_str().expect("id")), Some(&app.admin), None).await;
+    assert_eq!(contact["identities"][0]["value"], "noreply@shop.example", "{contact}");
     // A person's own mail with a Reply-To stays theirs; so does a no-reply sender naming none.
     let (_, out) = app
         .mail(

@@ -611,3 +611,26 @@ async fn two_signed_users_sharing_an_email_are_two_customers_who_never_see_each_
     let texts: Vec<&str> = again["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
     assert_eq!(texts, vec!["Order for the whole family"]);
 }
+
+#[tokio::test]
+async fn a_signed_users_token_alone_writes_nothing() {
+    let app = spawn_app().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "identity_secret": IDENTITY_SECRET})).await;
+    let user = json!({"id": "42", "hash": hex_mac(IDENTITY_SECRET, "42")});
+    let session = app.session(&channel, json!({"user": user})).await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    let (status, body, _) = app
+        .visitor(
+            "POST",
+            &format!("/widget/v1/{channel}/messages"),
+            Some(SHOP),
+            Some(&token),
+            Some(json!({"client_id": "c1", "text": "token only"})),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("identity_not_verified")), "{body}");
+    let (_, all) = app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(0), "nothing stored");
+    // With the signed user, as the page sends it, the message is taken.
+    app.say(&channel, &token, json!({"client_id": "c2", "text": "signed", "user": user})).await;
+}

@@ -103,6 +103,7 @@ conformance!(
     conversations_merge_and_the_undo_restores_both_exactly,
     a_customer_message_splits_off_alone_or_with_what_follows,
     a_reference_to_another_channels_message_leads_a_stranger_nowhere,
+    people_whose_conversations_were_merged_after_their_merge_stay_one,
 );
 
 #[test]

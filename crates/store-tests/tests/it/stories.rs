@@ -1572,6 +1572,37 @@ pub async fn fresh_emails_on_other_topics_start_conversations_and_continue_a_cha
     assert_eq!(by_mail.conversation_id, chat.conversation_id, "cross-channel continuity stays");
     let c = w.store.conversation(&w.ws.id, &chat.conversation_id).await.expect("conversation");
     assert_eq!(c.subject.as_deref(), Some("Where is my parcel?"));
+
+    // Lena: an open conversation on "Refund for order 9" and a newer one without a subject. A
+    // fresh mail on the refund goes to the refund, not to the newer one.
+    let lena = |id: &str, subject: &str| {
+        let mut m = mail(id, subject);
+        m.sender = Identity::email("lena@customer.example").expect("email");
+        m
+    };
+    let refund = w.store.intake(lena("l-1", "Refund for order 9")).await.expect("intake");
+    let mut chat_msg = msg("l-chat", "lena").email("lena@customer.example", true).thread(ThreadHint::Key("LT2".into())).build(&crm);
+    chat_msg.text = "a chat on its own thread".into();
+    let lena_chat = w.store.intake(chat_msg).await.expect("intake");
+    assert_eq!(lena_chat.contact_id, refund.contact_id);
+    assert_ne!(lena_chat.conversation_id, refund.conversation_id);
+    let again = w.store.intake(lena("l-2", "Re: Refund for order 9")).await.expect("intake");
+    assert_eq!(again.conversation_id, refund.conversation_id);
+    // Tom: two solved conversations; a fresh mail on the older one's topic reopens it.
+    let tom = |id: &str, subject: &str| {
+        let mut m = mail(id, subject);
+        m.sender = Identity::email("tom@customer.example").expect("email");
+        m
+    };
+    let invoice = w.store.intake(tom("t-10", "Invoice 55")).await.expect("intake");
+    let lid = w.store.intake(tom("t-11", "Broken lid")).await.expect("intake");
+    for id in [&invoice.conversation_id, &lid.conversation_id] {
+        let patch = ConversationPatch { status: Some(Status::Solved), ..Default::default() };
+        w.store.update_conversation(&w.ws.id, id, patch, Actor::Agent(w.agent.id.clone())).await.expect("solve");
+    }
+    let back = w.store.intake(tom("t-12", "Re: Invoice 55")).await.expect("intake");
+    assert_eq!(back.conversation_id, invoice.conversation_id);
+    assert_eq!(w.store.conversation(&w.ws.id, &invoice.conversation_id).await.expect("c").status, Status::Open);
     let mut m = mail("b-3", "Invoice please");
     m.sender = Identity::email("boris@customer.example").expect("email");
     let other = w.store.intake(m).await.expect("intake");
@@ -1986,4 +2017,23 @@ pub async fn a_reference_to_another_channels_message_leads_a_stranger_nowhere(ba
     reply.subject = Some("Something else entirely".into());
     reply.thread = Some(ThreadHint::Email { references: vec!["a1@customer.example".into()], address_ticket: None, subject_ticket: None });
     assert_eq!(w.store.intake(reply).await.expect("intake").conversation_id, first.conversation_id);
+}
+
+pub async fn people_whose_conversations_were_merged_after_their_merge_stay_one(backend: Backend) {
+    let w = world(&backend).await;
+    let crm = api_channel(&w, "crm").await;
+    let actor = Actor::Agent(w.agent.id.clone());
+    let x = send(&w, &crm, msg("x1", "cx").thread(ThreadHint::Key("TX".into()))).await;
+    let y = send(&w, &crm, msg("y1", "cy").thread(ThreadHint::Key("TY".into()))).await;
+    let people = w.store.merge_contacts(&w.ws.id, &x.contact_id, &y.contact_id, actor.clone()).await.expect("merge people");
+    let merged = w.store.merge_conversations(&w.ws.id, &x.conversation_id, &y.conversation_id, actor.clone()).await.expect("merge");
+    // Y writes on their old thread: it lands in X's conversation, as one customer's.
+    let later = send(&w, &crm, msg("y2", "cy").thread(ThreadHint::Key("TY".into()))).await;
+    assert_eq!(later.conversation_id, x.conversation_id);
+    w.store.undo_conversation_merge(&w.ws.id, &merged.id, actor.clone()).await.expect("undo the conversation merge");
+    // Undoing the people's merge now would leave Y's message with X: refused, nothing changed.
+    let (refused, _) = refusal(w.store.undo_merge(&w.ws.id, &people.id, actor).await);
+    assert_eq!(refused, Refusal::ConversationsMergedSince);
+    let y_contact = w.store.contact(&w.ws.id, &y.contact_id).await.expect("contact");
+    assert_eq!(y_contact.merged_into, Some(x.contact_id.clone()));
 }

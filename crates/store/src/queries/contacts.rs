@@ -261,13 +261,20 @@ pub fn undo_merge(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &MergeId, ac
     }
     let theirs: Vec<&String> = moved.iter().chain(&split_off).collect();
     // A conversation of theirs merged with one of the survivor's holds both people's messages:
-    // that conversation merge is undone first, so that each gets exactly their own back.
+    // that conversation merge is undone first, so that each gets exactly their own back. One
+    // made since the contact merge and undone already, during which a customer's message came
+    // in (perhaps through the merged conversation's thread), may have left it with the other:
+    // then the people stay one, for an agent to split what is whose.
     if !theirs.is_empty() {
-        let list = placeholders(1, theirs.len());
+        let list = placeholders(2, theirs.len());
         let sql = format!(
-            "SELECT target_id, source_id FROM conversation_merges WHERE undone_at IS NULL AND (target_id IN ({list}) OR source_id IN ({list}))"
+            "SELECT target_id, source_id FROM conversation_merges cm WHERE (undone_at IS NULL OR (created_at >= $1 AND EXISTS (\
+                 SELECT 1 FROM messages m WHERE m.conversation_id = cm.target_id AND m.direction = 'in' \
+                 AND m.received_at >= cm.created_at AND m.received_at <= cm.undone_at))) \
+             AND (target_id IN ({list}) OR source_id IN ({list}))"
         );
-        let args: Vec<Value> = theirs.iter().map(|c| Value::from(c.as_str())).collect();
+        let mut args: Vec<Value> = vec![record.created_at.millis().into()];
+        args.extend(theirs.iter().map(|c| Value::from(c.as_str())));
         for row in conn.query(&sql, &args)? {
             let (target, source) = (row.text(0)?, row.text(1)?);
             if !theirs.contains(&&target) || !theirs.contains(&&source) {

@@ -1,7 +1,7 @@
 //! The intake transaction: identify the customer, pick the conversation, store the message; and
 //! the mail server's delivery reports taken in the same way (`IntakeStore`).
 
-use super::jobs::{FETCHED_SCHEMES, enqueue_job};
+use super::jobs::enqueue_job;
 use super::messages::insert_attachments;
 use super::{Audit, StoredBlob, parse_enum, placeholders, ts};
 use crate::error::{Result, StoreError};
@@ -11,7 +11,7 @@ use crate::sql::{Conn, Row, Value};
 use serde_json::json;
 use switchboard_domain::identify::{ContactChoice, HintFacts, IdentityFacts, identify};
 use switchboard_domain::pick::{ConversationFacts, Pick, ThreadLookup, Windows, pick_conversation};
-use switchboard_domain::topic::same_topic;
+use switchboard_domain::topic::{same_topic, topic_key, without_prefixes};
 use switchboard_domain::*;
 
 pub(super) fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<ContactId>> {
@@ -165,15 +165,22 @@ fn latest_candidates(conn: &mut dyn Conn, contact: &ContactId) -> Result<(Option
     Ok((active, solved))
 }
 
-/// The customer's most recently active open conversation on `topic` (of their latest 50).
-fn active_on_topic(conn: &mut dyn Conn, contact: &ContactId, topic: &str) -> Result<Option<Candidate>> {
-    const SQL: &str = concat!(
+/// The customer's most recent conversation on `topic` among their latest 50 with a subject:
+/// an open one (`solved` false: by last activity), or a solved one (`solved` true: by solving).
+fn on_topic(conn: &mut dyn Conn, contact: &ContactId, topic: &str, solved: bool) -> Result<Option<Candidate>> {
+    const OPEN: &str = concat!(
         "SELECT ",
         candidate_columns!(),
         " FROM conversations WHERE contact_id = $1 AND status IN ('new', 'open', 'pending', 'on_hold') AND subject IS NOT NULL \
          ORDER BY last_activity_at DESC, id DESC LIMIT 50"
     );
-    for row in conn.query(SQL, params![contact.as_str()])? {
+    const SOLVED: &str = concat!(
+        "SELECT ",
+        candidate_columns!(),
+        " FROM conversations WHERE contact_id = $1 AND status = 'solved' AND subject IS NOT NULL \
+         ORDER BY solved_at DESC, id DESC LIMIT 50"
+    );
+    for row in conn.query(if solved { SOLVED } else { OPEN }, params![contact.as_str()])? {
         let candidate = candidate_from(&row, 0)?;
         if candidate.facts.subject.as_deref().is_some_and(|s| same_topic(topic, s)) {
             return Ok(Some(candidate));
@@ -448,18 +455,29 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         (ThreadLookup::Found(_), Some(answered)) if answered > at => answered,
         _ => at,
     };
-    let (mut latest_active, latest_solved) = match thread {
+    let (mut latest_active, mut latest_solved) = match thread {
         ThreadLookup::NoHint | ThreadLookup::UnknownReference if !is_new => latest_candidates(conn, &contact_id)?,
         _ => (None, None),
     };
-    // Email has topics: a fresh mail continues the customer's open conversation on its subject
-    // (or one without a subject), never one on another topic.
-    let topic = (msg.channel_kind == ChannelKind::Email).then_some(msg.subject.as_deref()).flatten();
+    // Email has topics: a fresh mail continues the customer's open conversation on its subject,
+    // else one without a subject; it reopens a recently solved one on its subject; never one on
+    // another topic.
+    let topic = (msg.channel_kind == ChannelKind::Email).then_some(msg.subject.as_deref()).flatten().filter(|t| topic_key(t).is_some());
+    let named_on =
+        |c: &Option<Candidate>, topic: &str| c.as_ref().and_then(|c| c.facts.subject.as_deref()).is_some_and(|s| same_topic(topic, s));
     if let Some(topic) = topic
-        && latest_active.as_ref().and_then(|c| c.facts.subject.as_deref()).is_some_and(|s| !same_topic(topic, s))
-        && let Some(on_topic) = active_on_topic(conn, &contact_id, topic)?
+        && latest_active.is_some()
+        && !named_on(&latest_active, topic)
+        && let Some(found) = on_topic(conn, &contact_id, topic, false)?
     {
-        latest_active = Some(on_topic);
+        latest_active = Some(found);
+    }
+    if let Some(topic) = topic
+        && latest_solved.is_some()
+        && !named_on(&latest_solved, topic)
+        && let Some(found) = on_topic(conn, &contact_id, topic, true)?
+    {
+        latest_solved = Some(found);
     }
     let pick = pick_conversation(
         &thread,
@@ -528,7 +546,7 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
                  last_activity_at = CASE WHEN last_activity_at < $1 THEN $1 ELSE last_activity_at END, \
                  last_channel_id = CASE WHEN $2 THEN $3 ELSE last_channel_id END, updated_at = $4, \
                  subject = COALESCE(subject, $6) WHERE id = $5",
-                params![at.millis(), newest, msg.channel_id.as_str(), now, id.as_str(), topic],
+                params![at.millis(), newest, msg.channel_id.as_str(), now, id.as_str(), topic.map(without_prefixes)],
             )?;
             // Apart, and only when it changes: an UPDATE naming `status` rewrites the
             // customer's index entry even when the value stays the same.
@@ -617,8 +635,7 @@ fn attach_files(
 ) -> Result<()> {
     insert_attachments(conn, ws, message_id, attachments, stored)?;
     for (i, attachment) in attachments.iter().enumerate() {
-        let fetched_later = attachment.url.as_deref().is_some_and(|u| FETCHED_SCHEMES.iter().any(|s| u.starts_with(s)));
-        if fetched_later && stored.get(i).and_then(Option::as_ref).is_none() {
+        if attachment.fetched_later() && stored.get(i).and_then(Option::as_ref).is_none() {
             let payload = json!({"attachment_id": attachment.id, "message_id": message_id});
             enqueue_job(conn, ws, "fetch_attachment", &payload, received_at.millis())?;
         }

@@ -31,9 +31,6 @@ fn job_from(row: &Row) -> Result<Job> {
     })
 }
 
-/// Attachment URLs that name a file a provider keeps for us to fetch (not a public link).
-pub const FETCHED_SCHEMES: &[&str] = &["telegram-file:", "whatsapp-media:", "vk-url:", "viber-media:", "twilio-media:"];
-
 /// Where a stored attachment's bytes are to come from: its provider reference and channel.
 pub fn attachment_source(conn: &mut dyn Conn, id: &AttachmentId) -> Result<AttachmentSource> {
     let row = conn.query_one(
