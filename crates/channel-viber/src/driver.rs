@@ -111,4 +111,13 @@ impl Driver for ViberDriver {
         let config = settings(channel).map_err(|e| e.message)?;
         crate::check(ctx.http, config.base(), config.auth_token.expose()).await.map_err(|e| e.message)
     }
+
+    fn registers_webhook(&self) -> bool {
+        true
+    }
+
+    async fn register_webhook(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>) -> Result<String, String> {
+        let config = settings(channel).map_err(|e| e.message)?;
+        crate::set_webhook(ctx.http, config.base(), config.auth_token.expose(), channel.webhook_url).await.map_err(|e| e.message)
+    }
 }

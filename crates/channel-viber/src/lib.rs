@@ -153,6 +153,37 @@ fn message(c: &Value, ctx: &ViberContext<'_>) -> Result<ViberEvent, InboundError
     })))
 }
 
+/// Points the bot's webhook at `url` (`set_webhook`, REST Bot API): Viber checks it at once
+/// with a signed `webhook` callback, which the channel answers.
+pub async fn set_webhook(
+    client: &reqwest::Client,
+    base_url: &str,
+    token: &str,
+    url: &str,
+) -> Result<String, switchboard_channels::SendError> {
+    let body = serde_json::json!({
+        "url": url,
+        "event_types": ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"],
+        "send_name": true,
+        "send_photo": false,
+    });
+    let response = client
+        .post(format!("{}/set_webhook", base_url.trim_end_matches('/')))
+        .header("x-viber-auth-token", token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    match answer.get("status").and_then(Value::as_i64) {
+        Some(0) => Ok(format!("Viber posts to {url}")),
+        _ => Err(switchboard_channels::SendError::permanent(format!(
+            "Viber refused the webhook: {}",
+            answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")
+        ))),
+    }
+}
+
 /// "Test the connection": the bot's account as Viber knows it (`get_account_info`).
 pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, switchboard_channels::SendError> {
     let url = format!("{}/get_account_info", base_url.trim_end_matches('/'));

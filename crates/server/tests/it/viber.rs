@@ -72,6 +72,19 @@ async fn fake_viber() -> (String, Calls) {
             }),
         )
         .route(
+            "/pa/set_webhook",
+            axum::routing::post(|State(calls): State<Calls>, headers: HeaderMap, axum::Json(body): axum::Json<Value>| async move {
+                let token = headers.get("x-viber-auth-token").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                let ok = token == AUTH_TOKEN;
+                calls.lock().expect("calls").push(("set_webhook".into(), token, body));
+                axum::Json(if ok {
+                    json!({"status": 0, "status_message": "ok"})
+                } else {
+                    json!({"status": 2, "status_message": "invalidAuthToken"})
+                })
+            }),
+        )
+        .route(
             "/media/{name}",
             axum::routing::get(|axum::extract::Path(name): axum::extract::Path<String>| async move { format!("bytes of {name}") }),
         )
@@ -98,6 +111,11 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
     let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
     let page = app.press(&format!("/admin/channels/{channel}/test"), &cookie).await;
     assert!(page.contains("the bot is Acme Support; its webhook: https://support.example/hooks/viber/1"), "{page}");
+    // "Register the webhook" points the bot at our URL with set_webhook.
+    let page = app.press(&format!("/admin/channels/{channel}/register"), &cookie).await;
+    assert!(page.contains(&format!("Viber posts to {}/hooks/viber/{channel}", app.base)), "{page}");
+    let registered = calls.lock().expect("calls").iter().find(|(p, _, _)| p == "set_webhook").cloned().expect("set_webhook called");
+    assert_eq!(registered.2["url"], format!("{}/hooks/viber/{channel}", app.base));
 
     // Every fixture with its listed signature is taken; a wrong one stores nothing.
     let (status, _) = app.viber(&channel, &fixture("message_text.json"), &listed_signature("message_file.json")).await;
@@ -163,7 +181,7 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
     assert_eq!(status, 201, "{reply}");
     let sent = app.sent_reply(&conversation, &reply["id"]).await;
     assert_eq!(sent["external_id"], "5741311828741550081", "{sent}");
-    let recorded = calls.lock().expect("calls").clone();
+    let recorded: Vec<_> = calls.lock().expect("calls").iter().filter(|(p, _, _)| p == "send_message").cloned().collect();
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[1].1, AUTH_TOKEN);
     assert_eq!(
@@ -187,7 +205,7 @@ async fn callbacks_land_files_are_fetched_and_replies_are_sent_and_receipted() {
     assert_eq!(status, 201, "{reply}");
     let sent = app.sent_reply(&conversation, &reply["id"]).await;
     assert_eq!(sent["delivery_status"], "sent", "{sent}");
-    let recorded = calls.lock().expect("calls").clone();
+    let recorded: Vec<_> = calls.lock().expect("calls").iter().filter(|(p, _, _)| p == "send_message").cloned().collect();
     let (picture, file) = (&recorded[recorded.len() - 2].2, &recorded[recorded.len() - 1].2);
     assert_eq!((picture["type"].as_str(), file["type"].as_str()), (Some("picture"), Some("file")), "{recorded:?}");
     assert_eq!((file["file_name"].as_str(), file["size"].as_u64()), (Some("invoice.pdf"), Some(16)));
