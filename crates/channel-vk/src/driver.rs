@@ -76,6 +76,10 @@ impl Driver for VkDriver {
         Ok(match crate::to_event(callback, &ctx)? {
             VkEvent::Confirmation => Received::reply(HookReply::Text(config.confirmation.expose().to_owned())),
             VkEvent::Message(message) => Received { reply: ok, ..Received::events(vec![ChannelEvent::Message(message)]) },
+            VkEvent::Reaction { external_id, label, sender } => {
+                let reaction = ChannelEvent::Reaction { external_id, emoji: label, sender, at: None };
+                Received { reply: ok, ..Received::events(vec![reaction]) }
+            }
             VkEvent::Ignored => Received::reply(ok),
         })
     }

@@ -37,6 +37,14 @@ pub enum VkEvent {
     /// Answer with the confirmation string, not `ok`.
     Confirmation,
     Message(Box<InboundMessage>),
+    /// A user's reaction to the message `external_id`: VK's numbered reaction (`#3`; VK draws
+    /// them as pictures, `messages.getReactionsAssets`, with no emoji to show), empty when taken
+    /// back.
+    Reaction {
+        external_id: String,
+        label: String,
+        sender: Identity,
+    },
     /// Nothing to store (our own replies coming back as `message_reply`, typing, …): answer `ok`.
     Ignored,
 }
@@ -67,6 +75,20 @@ pub fn to_event(callback: Callback, ctx: &VkContext<'_>) -> Result<VkEvent, Inbo
     match callback.kind.as_str() {
         "confirmation" => Ok(VkEvent::Confirmation),
         "message_new" => message(callback.object.get("message").unwrap_or(&Value::Null), ctx),
+        // Callback API `message_reaction_event`: `reacted_id` (the user), `peer_id`, `cmid`,
+        // `reaction_id` (absent when the reaction is taken back).
+        "message_reaction_event" => {
+            let o = &callback.object;
+            let int = |key: &str| o.get(key).and_then(Value::as_i64).ok_or_else(|| InboundError::new(format!("object.{key}"), "missing"));
+            let (user, peer, cmid) = (int("reacted_id")?, int("peer_id")?, int("cmid")?);
+            if user <= 0 {
+                return Ok(VkEvent::Ignored); // a community's own reaction
+            }
+            let sender = Identity::account(IdentityKind::Vk, &user.to_string())
+                .map_err(|e| InboundError::new("object.reacted_id", e.to_string()))?;
+            let label = o.get("reaction_id").and_then(Value::as_i64).map(|id| format!("#{id}")).unwrap_or_default();
+            Ok(VkEvent::Reaction { external_id: external_id(peer, cmid), label, sender })
+        }
         // `message_reply` is a message the community sent: ours (sent by the delivery worker)
         // or an admin's in VK itself; the conversation already holds ours.
         _ => Ok(VkEvent::Ignored),
@@ -381,6 +403,22 @@ mod tests {
         assert_eq!(text_of(run(with("attachments", serde_json::json!([{"type": "wall", "wall": {}}])))), "[wall]");
         assert_eq!(text_of(run(base.clone())), "[message]");
         assert_eq!(run(with("action", serde_json::json!({"type": "chat_invite_user"}))), VkEvent::Ignored);
+        // A reaction, on the message it names; taken back, empty.
+        let reaction = |object: serde_json::Value| {
+            let callback: Callback =
+                serde_json::from_value(serde_json::json!({"type": "message_reaction_event", "group_id": 1, "object": object}))
+                    .expect("callback");
+            to_event(callback, &ctx).expect("translates")
+        };
+        match reaction(serde_json::json!({"reacted_id": 611223344, "peer_id": 611223344, "cmid": 318, "reaction_id": 4})) {
+            VkEvent::Reaction { external_id, label, sender } => {
+                assert_eq!((external_id.as_str(), label.as_str(), sender.value()), ("611223344:318", "#4", "611223344"));
+            }
+            e => panic!("{e:?}"),
+        }
+        assert!(
+            matches!(reaction(serde_json::json!({"reacted_id": 611223344, "peer_id": 611223344, "cmid": 318})), VkEvent::Reaction { label, .. } if label.is_empty())
+        );
     }
 
     #[test]

@@ -143,6 +143,16 @@ async fn notifications_land_once_files_are_fetched_and_replies_are_sent_once() {
     assert_eq!(conversations.len(), 1);
     let conversation = conversations[0]["id"].as_str().expect("id").to_owned();
 
+    // A reaction to that message sits on it (VK's numbered reaction), and moves nothing else.
+    let reaction = json!({"type": "message_reaction_event", "group_id": 229876543, "secret": SECRET, "event_id": "r1",
+        "object": {"reacted_id": 611223344, "peer_id": 611223344, "cmid": 318, "reaction_id": 4}})
+    .to_string();
+    assert_eq!(app.vk(&channel, &reaction).await, (200, "ok".to_owned()));
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    let items = messages["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 1, "a reaction is no message");
+    assert_eq!(items[0]["reactions"][0]["emoji"], "#4", "{}", items[0]);
+
     // A photo's widest size is fetched into the attachment (its link pointed at the fake host).
     let photo =
         fixture("message_new_photo.json").replace("https://sun9-12.userapi.com/impg/c858/v858/aa/z.jpg", &format!("{base}/files/z.jpg"));
