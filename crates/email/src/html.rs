@@ -44,9 +44,118 @@ pub fn sanitize(html: &str, cid_urls: &HashMap<String, String>, allow_remote_ima
     Sanitized { html, blocked_images: blocked.load(Ordering::Relaxed) }
 }
 
+/// Deepest element nesting an HTML body may have to be shown as HTML. Parsing HTML costs the
+/// depth for every element (the HTML5 tree builder searches the open elements for each tag),
+/// so 20,000 nested `<div>`s took seconds; real mail nests a few dozen deep. A deeper body is
+/// shown as its text. Browsers cap the same way (Chromium at 512).
+pub const MAX_DEPTH: usize = 256;
+
+/// Elements that never hold others.
+const VOID: &[&str] = &[
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img", "input", "keygen", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+/// Elements a parser closes by themselves when the next of their kind starts: they never
+/// stack up, so they are not counted.
+const SELF_CLOSING_SIBLINGS: &[&str] = &[
+    "p", "li", "dt", "dd", "option", "optgroup", "td", "th", "tr", "tbody", "thead", "tfoot", "rb", "rt", "rtc", "rp", "colgroup",
+    "caption", "html", "head", "body",
+];
+/// Elements whose content is text up to their own end tag.
+const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"];
+
+/// Whether `html` nests elements deeper than `MAX_DEPTH`, estimated in one linear pass over
+/// its tags: a start tag opens one level, an end tag closes one if an element of its name is
+/// open. Errs on the deep side (it knows fewer implied end tags than a parser), never by more
+/// than a small factor on the shallow side, which is what bounds the parser's work.
+pub fn too_deep(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut open: HashMap<&str, usize> = HashMap::new();
+    let (mut depth, mut i) = (0usize, 0usize);
+    let name_at = |from: usize| {
+        let end =
+            bytes[from..].iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b':')).map_or(bytes.len(), |n| from + n);
+        (&lower[from..end], end)
+    };
+    while let Some(offset) = lower[i..].find('<') {
+        let at = i + offset;
+        let next = bytes.get(at + 1).copied().unwrap_or(b' ');
+        if lower[at..].starts_with("<!--") {
+            i = lower[at + 4..].find("-->").map_or(bytes.len(), |n| at + 4 + n + 3);
+        } else if next == b'!' || next == b'?' {
+            i = lower[at..].find('>').map_or(bytes.len(), |n| at + n + 1);
+        } else if next == b'/' && bytes.get(at + 2).is_some_and(u8::is_ascii_alphabetic) {
+            let (name, end) = name_at(at + 2);
+            if let Some(count) = open.get_mut(name).filter(|c| **c > 0) {
+                *count -= 1;
+                depth -= 1;
+            }
+            i = lower[end..].find('>').map_or(bytes.len(), |n| end + n + 1);
+        } else if next.is_ascii_alphabetic() {
+            let (name, end) = name_at(at + 1);
+            let close = tag_end(bytes, end);
+            let self_closed = close >= 2
+                && bytes[close - 2] == b'/'
+                && (open.get("svg").is_some_and(|c| *c > 0) || open.get("math").is_some_and(|c| *c > 0));
+            i = close;
+            if RAW_TEXT.contains(&name) {
+                i = lower[i..].find(&format!("</{name}")).map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            if name == "plaintext" {
+                break;
+            }
+            if VOID.contains(&name) || SELF_CLOSING_SIBLINGS.contains(&name) || self_closed {
+                continue;
+            }
+            *open.entry(name).or_default() += 1;
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return true;
+            }
+        } else {
+            i = at + 1;
+        }
+    }
+    false
+}
+
+/// Just past the `>` closing the tag whose name ends at `from`, skipping quoted attribute
+/// values (they may hold `>`).
+fn tag_end(bytes: &[u8], from: usize) -> usize {
+    let mut quote = None;
+    for (n, &b) in bytes[from..].iter().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return from + n + 1,
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_is_measured_in_one_pass_and_errs_deep() {
+        let nested = |n: usize, open: &str, close: &str| format!("{}x{}", open.repeat(n), close.repeat(n));
+        assert!(!too_deep(&nested(200, "<div class=\"a>b\">", "</div>")));
+        assert!(too_deep(&nested(300, "<div>", "</div>")));
+        // Self-closing syntax does not close an HTML element; unmatched end tags close nothing.
+        assert!(too_deep(&"<div/>".repeat(300)));
+        assert!(too_deep(&"<span></b>".repeat(300)));
+        // Siblings, paragraphs and list items that close each other, comments and scripts do not add up.
+        assert!(!too_deep(&"<div>x</div>".repeat(10_000)));
+        assert!(!too_deep(&"<p>x<li>y<td>z<br>".repeat(10_000)));
+        assert!(!too_deep(&format!("<!--{}--><script>{}</script>", "<div>".repeat(1000), "<div>".repeat(1000))));
+        assert!(!too_deep(&format!("<svg>{}</svg>", "<path d=\"M0\"/>".repeat(1000))));
+        assert!(!too_deep(&"<DIV>x</Div>".repeat(1000)));
+    }
 
     #[test]
     fn scripts_handlers_forms_and_remote_images_are_removed() {

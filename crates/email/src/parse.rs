@@ -10,6 +10,7 @@ use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Address, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// A display name and an address, as written (not normalised).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,19 +246,51 @@ fn part_octets(message: &Message<'_>, part: &MessagePart<'_>) -> (Vec<u8>, bool)
     }
 }
 
-/// True when the multipart's closing delimiter never comes: its last part was cut off.
-fn unterminated(message: &Message<'_>, multipart: &MessagePart<'_>) -> bool {
+/// Where each closing delimiter (`--boundary--` at the start of a line, RFC 2046 §5.1.1)
+/// last occurs in the raw message, by boundary: found in one pass, so that telling whether a
+/// multipart was closed costs nothing per part (searching onwards for each part took seconds
+/// on a few thousand nested multiparts).
+fn closing_delimiters(raw: &[u8]) -> HashMap<&[u8], usize> {
+    let mut last = HashMap::new();
+    let mut at = 0;
+    for line in raw.split(|b| *b == b'\n') {
+        let trimmed = line.trim_ascii_end();
+        if trimmed.len() >= 4 && trimmed.starts_with(b"--") && trimmed.ends_with(b"--") {
+            last.insert(&trimmed[2..trimmed.len() - 2], at);
+        }
+        at += line.len() + 1;
+    }
+    last
+}
+
+/// Whether the multipart's closing delimiter never came (the message was cut off).
+fn unterminated(message: &Message<'_>, multipart: &MessagePart<'_>, closings: &HashMap<&[u8], usize>) -> bool {
     let Some(boundary) = multipart.content_type().and_then(|ct| ct.attribute("boundary")) else { return false };
-    let closing = format!("--{boundary}--");
-    let raw = message.raw_message();
-    let from = (multipart.offset_body as usize).min(raw.len());
-    !raw[from..].windows(closing.len()).any(|w| w == closing.as_bytes())
+    let from = (multipart.offset_body as usize).min(message.raw_message().len());
+    closings.get(boundary.as_bytes()).is_none_or(|&at| at < from)
+}
+
+/// The Content-IDs the HTML shows through `cid:` URLs, found in one pass (looking each part's
+/// id up in the whole HTML cost parts × HTML size). A URL ends at a quote, a bracket, a space
+/// or `>`; `cid:<id>` is read as `cid:id`.
+fn cids_shown(html: &str) -> std::collections::HashSet<&str> {
+    let mut shown = std::collections::HashSet::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("cid:") {
+        let tail = rest[at + 4..].trim_start_matches('<');
+        let end = tail.find(|c: char| matches!(c, '"' | '\'' | ')' | '>' | '<') || c.is_whitespace()).unwrap_or(tail.len());
+        shown.insert(&tail[..end]);
+        rest = &tail[end..];
+    }
+    shown
 }
 
 /// The user attachments, and the text of parts that are really body text the parser could not
 /// place (no filename, not marked as an attachment).
 fn attachments(message: &Message<'_>, html: &str) -> (Vec<Attachment>, Vec<String>) {
     let parent = parents(message);
+    let shown = cids_shown(html);
+    let closings = closing_delimiters(message.raw_message());
     let mut out = Vec::new();
     let mut orphan_text = Vec::new();
     for &id in &message.attachments {
@@ -284,14 +317,14 @@ fn attachments(message: &Message<'_>, html: &str) -> (Vec<Attachment>, Vec<Strin
             continue;
         }
         let content_id = part.content_id().map(clean_id).filter(|c| !c.is_empty());
-        let referenced = content_id.as_ref().is_some_and(|cid| html.contains(&format!("cid:{cid}")));
+        let referenced = content_id.as_ref().is_some_and(|cid| shown.contains(cid.as_str()));
         let inline = referenced && !disposition_attachment;
         let (content, mut truncated) = part_octets(message, part);
         let is_last_child = parent_part.is_some_and(|p| match &p.body {
             PartType::Multipart(children) => children.last() == Some(&id),
             _ => false,
         });
-        if is_last_child && parent_part.is_some_and(|p| unterminated(message, p)) {
+        if is_last_child && parent_part.is_some_and(|p| unterminated(message, p, &closings)) {
             truncated = true;
         }
         let filename = part
