@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod mention;
 pub mod pick;
 pub mod role;
+pub mod tags;
 pub mod time;
 pub mod topic;
 

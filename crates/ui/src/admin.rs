@@ -297,6 +297,7 @@ pub async fn team_members(
     }
     let result = async {
         let id = TeamId::parse(&id).map_err(|_| ApiError::not_found())?;
+        switchboard_web::api::check_member_count(pairs.iter().filter(|(k, _)| k == "member").count())?;
         let members = pairs
             .iter()
             .filter(|(k, _)| k == "member")

@@ -2017,6 +2017,30 @@ pub async fn a_reference_to_another_channels_message_leads_a_stranger_nowhere(ba
     reply.subject = Some("Something else entirely".into());
     reply.thread = Some(ThreadHint::Email { references: vec!["a1@customer.example".into()], address_ticket: None, subject_ticket: None });
     assert_eq!(w.store.intake(reply).await.expect("intake").conversation_id, first.conversation_id);
+
+    // Someone who learnt a Message-ID of that mail (it was forwarded to them) may write into the
+    // conversation, but the people they copy do not join it, so replies never go to them.
+    let copy = |addr: &str| Participant { identity: Identity::email(addr).expect("email"), name: None };
+    let mut outsider = msg("o1@outsider.example", "unused").build(&mailbox);
+    outsider.sender = Identity::email("mallory@outsider.example").expect("email");
+    outsider.thread =
+        Some(ThreadHint::Email { references: vec!["a1@customer.example".into()], address_ticket: None, subject_ticket: None });
+    outsider.participants = vec![copy("eve@outsider.example")];
+    assert_eq!(w.store.intake(outsider).await.expect("intake").conversation_id, first.conversation_id);
+    assert!(settled(&w, &first.conversation_id).await.participants.is_empty(), "an outsider's Cc joins nobody");
+    // The customer's own Cc does join; then that participant's Cc joins too.
+    let mut own = msg("a3@customer.example", "unused").build(&mailbox);
+    own.sender = Identity::email("anna@customer.example").expect("email");
+    own.thread = Some(ThreadHint::Email { references: vec!["a1@customer.example".into()], address_ticket: None, subject_ticket: None });
+    own.participants = vec![copy("piotr@customer.example")];
+    w.store.intake(own).await.expect("intake");
+    assert_eq!(settled(&w, &first.conversation_id).await.participants.len(), 1);
+    let mut theirs = msg("p1@customer.example", "unused").build(&mailbox);
+    theirs.sender = Identity::email("piotr@customer.example").expect("email");
+    theirs.thread = Some(ThreadHint::Email { references: vec!["a3@customer.example".into()], address_ticket: None, subject_ticket: None });
+    theirs.participants = vec![copy("jan@customer.example")];
+    assert_eq!(w.store.intake(theirs).await.expect("intake").conversation_id, first.conversation_id);
+    assert_eq!(settled(&w, &first.conversation_id).await.participants.len(), 2);
 }
 
 pub async fn people_whose_conversations_were_merged_after_their_merge_stay_one(backend: Backend) {

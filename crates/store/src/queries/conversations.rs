@@ -249,19 +249,8 @@ pub fn count_conversations(conn: &mut dyn Conn, workspace: &WorkspaceId, filter:
     rows.first().map_or(Ok(0), |r| r.int(0))
 }
 
-fn clean_tags(tags: Vec<String>) -> Result<Vec<String>> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, tag) in tags.into_iter().enumerate() {
-        let tag = tag.trim().to_lowercase();
-        if tag.is_empty() || tag.chars().count() > 64 || tag.chars().any(char::is_control) {
-            return Err(StoreError::invalid(&format!("tags[{i}]"), "a tag is 1 to 64 printable characters"));
-        }
-        if !out.contains(&tag) {
-            out.push(tag);
-        }
-    }
-    out.sort();
-    Ok(out)
+fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
+    switchboard_domain::tags::clean_tags(tags).map_err(|e| StoreError::invalid(&e.field, e.message))
 }
 
 pub fn update_conversation(
@@ -330,7 +319,7 @@ pub fn update_conversation(
         audit.record(conn, "team.changed", json!({"from": current.team_id, "to": team}))?;
     }
     if let Some(tags) = &patch.tags {
-        let tags = clean_tags(tags.clone())?;
+        let tags = clean_tags(tags)?;
         if tags != current.tags {
             conn.execute(
                 "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",

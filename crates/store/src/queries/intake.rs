@@ -614,8 +614,10 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
         "message.received",
         json!({"message_id": message_id, "channel_id": msg.channel_id, "auto_reply": msg.auto_reply}),
     )?;
-    // An autoresponder's copy list is not people joining the conversation.
-    if !msg.auto_reply {
+    // An autoresponder's copy list is not people joining the conversation; nor is the copy list
+    // of someone who is neither its customer nor copied on it (a stranger who learnt a Message-ID
+    // must not get their people onto the customer's replies).
+    if !msg.auto_reply && !msg.participants.is_empty() && (new_conversation || in_conversation(conn, &conversation_id, &contact_id)?) {
         for p in &msg.participants {
             add_participant(conn, ws, &conversation_id, &contact_id, p, now)?;
         }
@@ -698,6 +700,17 @@ fn join_group(
         params![msg.channel_id.as_str(), msg.external_id.as_str(), group, joined.message_id.as_str(), received_at.millis()],
     )?;
     Ok(Some(joined))
+}
+
+/// Whether `contact` is the conversation's customer or one of the people copied on it.
+fn in_conversation(conn: &mut dyn Conn, conversation: &ConversationId, contact: &ContactId) -> Result<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM conversations WHERE id = $1 AND (contact_id = $2 \
+             OR EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND contact_id = $2))",
+            params![conversation.as_str(), contact.as_str()],
+        )?
+        .is_some())
 }
 
 /// Someone copied on a message joins its conversation: the customer who owns that identity, or

@@ -1,0 +1,95 @@
+//! Hostile and careless input through the whole server (issue #16): heavy work stays off the
+//! threads that answer requests, lists are bounded before they reach the database's writer,
+//! and a stranger's copy list never joins someone else's conversation.
+
+use crate::*;
+use std::time::Instant;
+
+/// The largest mail the email channel accepts by default (25 MB): a long text, a long HTML
+/// body and two attachments just under the 10 MB limit each.
+fn largest_mail() -> Vec<u8> {
+    use base64::Engine;
+    let text = "The parcel has not arrived, please check where it is. ".repeat(60_000);
+    let html = format!("<html><body>{}</body></html>", "<p>The parcel has <b>not</b> arrived, please check.</p>".repeat(60_000));
+    let file = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 6 * 1024 * 1024]);
+    let file: String = file.as_bytes().chunks(76).map(|l| format!("{}\r\n", String::from_utf8_lossy(l))).collect();
+    let mut raw = String::from(
+        "From: Anna <anna@example.com>\r\nTo: support@example.com\r\nSubject: Big\r\nMessage-ID: <big@example.com>\r\n\
+         Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n",
+    );
+    raw.push_str(&format!("--a\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"));
+    raw.push_str(&format!("--a\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--a--\r\n"));
+    for name in ["one.bin", "two.bin"] {
+        raw.push_str(&format!(
+            "--m\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{file}"
+        ));
+    }
+    raw.push_str("--m--\r\n");
+    raw.into_bytes()
+}
+
+/// `current_thread`: the server and this test share one thread, so any CPU work the intake
+/// did on it would hold `/healthz` for as long as it took.
+#[tokio::test(flavor = "current_thread")]
+async fn healthz_answers_within_50_ms_while_the_largest_mail_is_taken_in() {
+    let app = spawn_app().await;
+    let channel = app.email_channel(json!({"address": "support@example.com"})).await;
+    let raw = largest_mail();
+    assert!(raw.len() > 20 * 1024 * 1024 && raw.len() < 25 * 1024 * 1024, "{} bytes", raw.len());
+    let mail = app.mail(&channel, &raw, "message/rfc822");
+    let probe = async {
+        let mut worst = Duration::ZERO;
+        let mut probes = 0;
+        // Until the mail is in (bounded: the mail's own request has a generous minute).
+        for _ in 0..6_000 {
+            let start = Instant::now();
+            let res = app.http.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
+            assert_eq!(res.status(), 200);
+            worst = worst.max(start.elapsed());
+            probes += 1;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if probes > 20 && STORED.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+        }
+        (worst, probes)
+    };
+    static STORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let mail = async {
+        let out = mail.await;
+        STORED.store(true, std::sync::atomic::Ordering::SeqCst);
+        out
+    };
+    let ((status, body), (worst, probes)) = tokio::join!(mail, probe);
+    assert_eq!(status, 200, "{body}");
+    eprintln!("{probes} probes, worst {worst:?}");
+    assert!(probes > 20, "only {probes} probes ran");
+    assert!(worst < Duration::from_millis(50), "/healthz took {worst:?} while the mail was taken in");
+}
+
+#[tokio::test]
+async fn a_tag_list_is_bounded_before_it_reaches_the_database() {
+    let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
+    let app = spawn_app_with(Config { data, ..Config::default() }).await;
+    let channel = app.channel("http://127.0.0.1:9/unused").await;
+    let out = app.send(&channel, json!({"message_id": "m1", "from": {"id": "u1"}, "text": "Hello"})).await;
+    let conversation = out["conversation_id"].as_str().expect("conversation");
+    let path = format!("/api/v1/conversations/{conversation}");
+    let many: Vec<String> = (0..40_000).map(|i| format!("tag{i}")).collect();
+    let (status, body) = app.call("PATCH", &path, Some(&app.admin), Some(json!({"tags": many}))).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("tags")), "{body}");
+    let (status, body) = app.call("PATCH", &path, Some(&app.admin), Some(json!({"tags": ["ok", "x".repeat(65)]}))).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("tags[1]")), "{body}");
+    // Nothing was stored by the refusals; fifty tags are fine and come back cleaned.
+    assert_eq!(app.call("GET", &path, Some(&app.admin), None).await.1["tags"], json!([]));
+    let fifty: Vec<String> = (0..50).map(|i| format!(" Tag{i:02} ")).collect();
+    let (status, body) = app.call("PATCH", &path, Some(&app.admin), Some(json!({"tags": fifty}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tags"].as_array().map(Vec::len), Some(50));
+    assert_eq!(body["tags"][0], "tag00");
+    // Teams are lists too.
+    let members: Vec<String> = (0..501).map(|_| "ag_x".to_owned()).collect();
+    let (status, body) = app.call("POST", "/api/v1/teams", Some(&app.admin), Some(json!({"name": "Big", "members": members}))).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("members")), "{body}");
+}
