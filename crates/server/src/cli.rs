@@ -3,6 +3,7 @@
 
 use crate::config::{self, Config};
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
 use switchboard_domain::Role;
 use switchboard_i18n::{Lang, t};
@@ -122,7 +123,8 @@ pub fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("switchboard: {message}");
+            // Not eprintln!: it panics when stderr cannot be written.
+            let _ = writeln!(std::io::stderr(), "switchboard: {message}");
             std::process::ExitCode::FAILURE
         }
     }
@@ -140,7 +142,7 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(url) = cli.database_url {
         config.database_url = Some(url);
     }
-    init_logging(&config);
+    let _log_guard = init_logging(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads())
         .enable_all()
@@ -249,11 +251,44 @@ fn run(cli: Cli) -> Result<(), String> {
     })
 }
 
-fn init_logging(config: &Config) {
+/// Logs go to stderr through a buffer drained by their own thread: a stderr that blocks (a
+/// pipe nobody reads) or fails (a full log disk, a closed pipe) never holds or breaks the work
+/// that logs. A line that cannot be written is dropped and counted (`log_lines_lost` on
+/// `/healthz`); tracing's own fallback, `eprintln!`, would panic on a failed write. The guard
+/// flushes what is buffered when the program ends.
+fn init_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .thread_name("switchboard-log")
+        .finish(LossyStderr);
+    let dropped = writer.error_counter();
+    switchboard_web::health::count_buffer_drops(Box::new(move || dropped.dropped_lines() as u64));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).log_internal_errors(false);
+    let installed = if config.log_format == "json" { builder.json().try_init() } else { builder.try_init() };
+    installed.ok().map(|()| guard)
+}
+
+/// Lines waiting for stderr before new ones are dropped (and counted).
+const LOG_BUFFER_LINES: usize = 16_384;
+
+/// stderr that never fails: a line it cannot write is counted as lost instead.
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::io::stderr().write_all(buf).is_err() {
+            switchboard_web::health::LOG_LINES_LOST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
 }
 
 async fn shutdown_signal() {

@@ -9,6 +9,7 @@ pub mod drivers;
 mod files;
 pub mod imap_fetch;
 pub mod mail_intake;
+pub mod supervise;
 pub mod worker;
 
 use config::Config;
@@ -61,25 +62,72 @@ pub async fn run_with_drivers(
     let mut state = AppState::new(store, public_url, config.max_body_bytes);
     state.drivers = Arc::new(drivers);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(worker::run(state.clone(), stop_rx.clone()));
-    tokio::spawn(imap_fetch::supervise(state.clone(), stop_rx.clone()));
-    tokio::spawn(presence_heartbeat(state.clone(), stop_rx.clone()));
+    let health = state.health.clone();
+    let worker = {
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        supervise::supervise("delivery", health.clone(), stop_rx.clone(), move || {
+            let (state, stop) = (state.clone(), stop.clone());
+            async move {
+                worker::run(state, stop).await;
+                Ok(())
+            }
+        })
+    };
+    let mut tasks = vec![worker];
+    {
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        tasks.push(supervise::supervise("imap", health.clone(), stop_rx.clone(), move || {
+            let (state, stop) = (state.clone(), stop.clone());
+            async move {
+                imap_fetch::supervise(state, stop).await;
+                Ok(())
+            }
+        }));
+    }
+    {
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        tasks.push(supervise::supervise("presence", health.clone(), stop_rx.clone(), move || {
+            let (state, stop) = (state.clone(), stop.clone());
+            async move {
+                presence_heartbeat(state, stop).await;
+                Ok(())
+            }
+        }));
+    }
     if let Some(address) = &config.lmtp_listen {
         let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;
-        tracing::info!(addr = %lmtp.local_addr().map_err(|e| e.to_string())?, "LMTP listener ready");
-        let sink = Arc::new(mail_intake::ChannelMailSink { state: state.clone() });
-        tokio::spawn(switchboard_email_transport::lmtp::serve(lmtp, sink, Default::default(), stop_rx));
+        let bound = lmtp.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(addr = %bound, "LMTP listener ready");
+        let sink: Arc<dyn switchboard_email_transport::lmtp::MailSink> = Arc::new(mail_intake::ChannelMailSink { state: state.clone() });
+        // The first run takes the listener bound above (so a bad address fails the start);
+        // a restart binds the same address again.
+        let mut first = Some(lmtp);
+        let stop = stop_rx.clone();
+        tasks.push(supervise::supervise("lmtp", health.clone(), stop_rx.clone(), move || {
+            let (listener, sink, stop) = (first.take(), sink.clone(), stop.clone());
+            async move {
+                let listener = match listener {
+                    Some(l) => l,
+                    None => tokio::net::TcpListener::bind(bound).await.map_err(|e| format!("cannot listen for LMTP on {bound}: {e}"))?,
+                };
+                switchboard_email_transport::lmtp::serve(listener, sink, Default::default(), stop).await;
+                Ok(())
+            }
+        }));
     }
     announce_setup_link(&state).await;
     let app = switchboard_web::router(state.clone())
         .merge(switchboard_widget::router(state.clone()))
-        .merge(switchboard_ui::router().with_state(state));
+        .merge(switchboard_ui::router().with_state(state))
+        .layer(axum::middleware::from_fn(switchboard_web::error::catch_panic));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string());
     let _ = stop_tx.send(true);
-    let _ = worker.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     served
 }
 

@@ -82,6 +82,9 @@ fn err(e: postgres::Error) -> StoreError {
         if *code == postgres::error::SqlState::UNIQUE_VIOLATION {
             return StoreError::Conflict { field: None, message: db.message().to_owned() };
         }
+        if *code == postgres::error::SqlState::DISK_FULL {
+            return StoreError::Full(db.message().to_owned());
+        }
         if *code == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE || *code == postgres::error::SqlState::T_R_DEADLOCK_DETECTED {
             return StoreError::Retry;
         }

@@ -146,6 +146,7 @@ fn err(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
             StoreError::Conflict { field: None, message: e.to_string() }
         }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => StoreError::Full(e.to_string()),
         _ => StoreError::other(e.to_string()),
     }
 }
@@ -253,5 +254,26 @@ impl Conn for SqliteConn {
     fn log_sync(&self) -> Option<Box<dyn LogSync>> {
         let checkpoint_nudge = self.checkpoint_nudge.clone();
         self.wal.clone().map(|path| Box::new(WalSync { path, file: None, checkpoint_nudge }) as Box<dyn LogSync>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_store::writer::Writer;
+
+    /// A bug that panics inside one write fails that write alone: the writer thread, which
+    /// every other change waits on, carries on.
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone_and_the_writer_carries_on() {
+        let dir = std::env::temp_dir().join(format!("switchboard-writer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conn = SqliteConn::open(&dir.join("w.db"), false).expect("open");
+        let writer = Writer::spawn(Box::new(conn), "test").expect("writer");
+        let panicked = writer.write(|_| -> Result<(), StoreError> { panic!("a bug") }).await;
+        assert!(matches!(&panicked, Err(StoreError::Other(m)) if m.contains("a bug")), "{panicked:?}");
+        let answered = writer.write(|c| c.query_one("SELECT 41 + 1", &[])?.int(0)).await;
+        assert_eq!(answered, Ok(42));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -85,7 +85,7 @@ impl FsBlobStore {
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::other(format!("cannot {what} {}: {e}", path.display()))
+    StoreError::io(&format!("cannot {what} {}", path.display()), &e)
 }
 
 #[async_trait]

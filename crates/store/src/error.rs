@@ -21,6 +21,14 @@ pub enum StoreError {
     /// Another writer got there first (only on multi-node PostgreSQL); the caller may retry.
     #[error("concurrent update, retry")]
     Retry,
+    /// The disk (or the database's quota) is full: nothing was stored, and the same request
+    /// succeeds once space is freed (SQLite's SQLITE_FULL, PostgreSQL's 53100 disk_full, ENOSPC).
+    #[error("storage full: {0}")]
+    Full(String),
+    /// The database cannot take writes now (its log could not be made durable, the server is
+    /// unreachable); the caller should retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("storage failure: {0}")]
     Other(String),
 }
@@ -28,6 +36,13 @@ pub enum StoreError {
 impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
         Self::Other(message.into())
+    }
+    /// A file-system error as a store error: a full disk or quota is `Full`.
+    pub fn io(what: &str, e: &std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::Full(format!("{what}: {e}")),
+            _ => Self::Other(format!("{what}: {e}")),
+        }
     }
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.to_owned(), message: message.into() }

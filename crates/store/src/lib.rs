@@ -24,6 +24,10 @@ use switchboard_domain::*;
 /// Workspaces, agents, teams and API tokens.
 #[async_trait]
 pub trait WorkspaceStore: Send + Sync {
+    /// Whether the database answers: one read through the read pool and one empty transaction
+    /// through the writer (which every change waits on). `Unavailable` when the writer has
+    /// stopped or refuses writes.
+    async fn ready(&self) -> Result<()>;
     /// Creates the `default` workspace if missing and returns it.
     async fn ensure_default_workspace(&self) -> Result<Workspace>;
     async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;

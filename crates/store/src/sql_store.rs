@@ -108,6 +108,10 @@ impl LiveEvents for SqlStore {
 
 #[async_trait]
 impl WorkspaceStore for SqlStore {
+    async fn ready(&self) -> Result<()> {
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await?;
+        self.write(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+    }
     async fn ensure_default_workspace(&self) -> Result<Workspace> {
         self.write(workspaces::ensure_default_workspace).await
     }

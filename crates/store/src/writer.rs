@@ -63,7 +63,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let work: Work = Box::new(move |conn| work(conn).map(|v| Box::new(v) as Box<dyn Any + Send>));
         // The queue is bounded: when the database falls behind, callers wait here (backpressure).
-        self.queue.send(Request { work, reply }).await.map_err(|_| StoreError::other("writer thread has stopped"))?;
+        self.queue.send(Request { work, reply }).await.map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
         let value = answer.await.map_err(|_| StoreError::other("writer dropped the request"))??;
         value.downcast::<T>().map(|b| *b).map_err(|_| StoreError::other("writer returned the wrong type"))
     }
@@ -89,7 +89,8 @@ fn run(conn: &mut dyn Conn, requests: &mut mpsc::Receiver<Request>, syncer: Opti
             // After a failed fsync the kernel may have dropped the dirty log pages: nothing
             // written from now on could be promised durable. Refuse until restarted.
             for (req, _) in batch {
-                let _ = req.reply.send(Err(StoreError::other("the database log could not be synced to disk; restart the server")));
+                let _ =
+                    req.reply.send(Err(StoreError::Unavailable("the database log could not be synced to disk; restart the server".into())));
             }
             continue;
         }
@@ -99,6 +100,17 @@ fn run(conn: &mut dyn Conn, requests: &mut mpsc::Receiver<Request>, syncer: Opti
             _ => answers.send(),
         }
     }
+}
+
+/// Runs one request's work. A panic in it (a bug) fails that request alone: the writer thread
+/// every other request waits on carries on, and the transaction is rolled back by the caller.
+fn perform(work: &mut Work, conn: &mut dyn Conn) -> Result<Box<dyn Any + Send>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn))).unwrap_or_else(|panic| {
+        let what =
+            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+        tracing::error!(panic = %what, "a database operation panicked; it alone fails");
+        Err(StoreError::other(format!("the operation failed unexpectedly: {what}")))
+    })
 }
 
 /// The outcome of one batch: each request's answer, and whether the COMMIT succeeded.
@@ -133,7 +145,7 @@ fn run_batch(conn: &mut dyn Conn, mut batch: Vec<(Request, u32)>, retries: &mut 
     let mut values = Vec::with_capacity(batch.len());
     let mut failure = None;
     for (req, _) in &mut batch {
-        match (req.work)(conn) {
+        match perform(&mut req.work, conn) {
             Ok(value) => values.push(value),
             Err(e) => {
                 failure = Some(e);
@@ -178,7 +190,7 @@ fn run_batch_with_savepoints(conn: &mut dyn Conn, batch: Vec<(Request, u32)>, re
             done.push((req.reply, Err(e)));
             continue;
         }
-        match (req.work)(conn) {
+        match perform(&mut req.work, conn) {
             Ok(value) => match conn.batch("RELEASE SAVEPOINT request") {
                 Ok(()) => done.push((req.reply, Ok(value))),
                 Err(e) => done.push((req.reply, Err(e))),
@@ -220,7 +232,11 @@ impl Syncer {
                     while let Ok(more) = committed.try_recv() {
                         waiting.extend(more);
                     }
-                    let synced = if broken.load(Ordering::SeqCst) { Err(StoreError::other("the log is not synced")) } else { log.sync() };
+                    let synced = if broken.load(Ordering::SeqCst) {
+                        Err(StoreError::Unavailable("the database log could not be made durable; restart the server".into()))
+                    } else {
+                        log.sync()
+                    };
                     if let Err(e) = &synced {
                         broken.store(true, Ordering::SeqCst);
                         tracing::error!(error = %e, "cannot sync the database log; refusing further writes");

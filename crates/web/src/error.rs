@@ -85,6 +85,14 @@ impl From<StoreError> for ApiError {
                     None => err,
                 }
             }
+            StoreError::Full(detail) => {
+                tracing::error!(%detail, "storage full: refusing writes until space is freed");
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "storage_full", "error.storage_full")
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "storage unavailable");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "error.storage_unavailable")
+            }
             StoreError::Retry | StoreError::Other(_) => Self::internal(e),
         }
     }
@@ -131,6 +139,22 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Middleware: a handler that panics (a bug) answers 500 with the contract's JSON error, in
+/// the caller's language, instead of a dropped connection; the panic is logged and the server
+/// goes on.
+pub async fn catch_panic(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    let lang = crate::extract::lang_of_headers(request.headers());
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let what =
+                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            ApiError::internal(format!("a handler panicked: {what}")).lang(lang).into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +172,42 @@ mod tests {
         let en = ApiError::from(StoreError::refused(Refusal::DifferentCustomer, None));
         let ru = ApiError::from(StoreError::refused(Refusal::DifferentCustomer, None)).lang(Lang::Ru);
         assert_ne!(en.message(), ru.message(), "translated, not the English fallback");
+    }
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_json_error_in_the_callers_language() {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("a bug");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/fine", axum::routing::get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn(catch_panic));
+        let request = axum::http::Request::get("/boom").header("accept-language", "pl").body(axum::body::Body::empty()).expect("request");
+        let response = app.clone().oneshot(request).await.expect("answer");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["error"]["code"], "internal");
+        assert_eq!(json["error"]["message"], t(Lang::Pl, "error.internal", &[]));
+        let fine = app.oneshot(axum::http::Request::get("/fine").body(axum::body::Body::empty()).expect("request")).await.expect("answer");
+        assert_eq!(fine.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn a_full_disk_is_507_and_a_stopped_writer_503_with_messages_in_every_language() {
+        for lang in Lang::ALL {
+            let full = ApiError::from(StoreError::Full("SQLITE_FULL".into())).lang(lang);
+            assert_eq!((full.status, full.code), (StatusCode::INSUFFICIENT_STORAGE, "storage_full"));
+            assert_ne!(full.message(), full.key);
+            let down = ApiError::from(StoreError::Unavailable("writer stopped".into())).lang(lang);
+            assert_eq!((down.status, down.code), (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"));
+            assert_ne!(down.message(), down.key);
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod health;
 pub mod hooks;
 pub mod openapi;
 pub mod presence;
@@ -112,6 +113,8 @@ pub struct AppState {
     pub drivers: Arc<switchboard_channels::Registry>,
     /// The HTTP client drivers reach providers with (connect and total timeouts set).
     pub http: reqwest::Client,
+    /// The background tasks' states, for `/healthz`.
+    pub health: Arc<health::Health>,
 }
 
 impl AppState {
@@ -137,6 +140,7 @@ impl AppState {
             presence,
             drivers: Arc::default(),
             http: switchboard_channels::http::client(),
+            health: Arc::default(),
         }
     }
 
@@ -256,7 +260,18 @@ pub fn routes() -> Vec<Route> {
     use openapi::schema as s;
     let r = |method, path, summary, auth, body, ok_status, handler| Route { method, path, summary, auth, body, ok_status, handler };
     vec![
-        r("get", "/healthz", "Liveness: 200 once the server accepts requests", Auth::Public, None, 200, || get(healthz)),
+        r(
+            "get",
+            "/healthz",
+            "Liveness: 200 while every background task runs (JSON: status, tasks, log_lines_lost); 503 while one is being restarted",
+            Auth::Public,
+            None,
+            200,
+            || get(health::healthz),
+        ),
+        r("get", "/readyz", "Readiness: 200 when the database answers a read and a write; 503 otherwise", Auth::Public, None, 200, || {
+            get(health::readyz)
+        }),
         r("get", "/api/v1/openapi.json", "This document", Auth::Public, None, 200, || get(openapi::document)),
         r("post", "/api/v1/channels", "Create a channel (admin)", Auth::Bearer, Some(s::create_channel()), 201, || {
             post(api::create_channel)
@@ -423,10 +438,6 @@ pub fn router(state: AppState) -> Router {
         router = router.route(route.path, (route.handler)());
     }
     router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok"
 }
 
 async fn not_found(extract::AcceptLang(lang): extract::AcceptLang) -> error::ApiError {

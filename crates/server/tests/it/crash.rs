@@ -30,7 +30,7 @@ impl Drop for Server {
     }
 }
 
-fn switchboard(data: &Path, database_url: Option<&str>) -> Command {
+pub(crate) fn switchboard(data: &Path, database_url: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.arg("--data").arg(data).env("NO_COLOR", "1").env("LANG", "C").env_remove("LC_ALL").env_remove("SWITCHBOARD_CONFIG");
     if let Some(url) = database_url {
@@ -62,7 +62,7 @@ fn start(data: &Path, database_url: Option<&str>) -> Server {
     Server { child, base }
 }
 
-fn admin_token(data: &Path, database_url: Option<&str>) -> String {
+pub(crate) fn admin_token(data: &Path, database_url: Option<&str>) -> String {
     let out = switchboard(data, database_url).args(["token", "create", "--name", "crash-test"]).output().expect("token create");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8").lines().last().expect("token line").trim().to_owned()

@@ -23,7 +23,7 @@ async fn hung_endpoint() -> (String, Arc<AtomicUsize>) {
 }
 
 /// A receiver that records when each reply arrived.
-async fn healthy_endpoint() -> (String, tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>) {
+pub(crate) async fn healthy_endpoint() -> (String, tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/replies",

@@ -5,6 +5,7 @@ mod crash;
 mod delivery;
 mod email;
 mod endpoints;
+mod failing_parts;
 mod hostile;
 mod lmtp;
 mod mail_servers;
