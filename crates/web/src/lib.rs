@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod client;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -104,8 +105,12 @@ pub struct AppState {
     /// Base URL that providers reach this server on (for `webhook_url`).
     pub public_url: String,
     pub max_body_bytes: usize,
-    /// Failed sign-ins per email and per client address.
+    /// Sign-in attempts per email and per client address.
     pub login_throttle: Arc<signin::LoginThrottle>,
+    /// argon2 hashes and checks, bounded in parallel.
+    pub passwords: Arc<signin::PasswordWork>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Arc<client::TrustedProxies>,
     /// Agents with the workspace open on this node.
     pub presence: Arc<presence::Presence>,
     /// The channel drivers of this build: every call to a provider goes through them.
@@ -134,6 +139,8 @@ impl AppState {
             public_url,
             max_body_bytes,
             login_throttle,
+            passwords: Arc::default(),
+            trusted_proxies: Arc::default(),
             presence,
             drivers: Arc::default(),
             http: switchboard_channels::http::client(),
@@ -182,6 +189,11 @@ impl AppState {
         let after_scheme = url.find("://").map_or(0, |i| i + 3);
         let end = url[after_scheme..].find('/').map_or(url.len(), |i| after_scheme + i);
         url[..end].to_owned()
+    }
+
+    /// The client's address of a request (see [`client::TrustedProxies::client`]).
+    pub fn client_address(&self, extensions: &axum::http::Extensions, headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+        self.trusted_proxies.client_of(extensions, headers)
     }
 
     /// Whether browsers reach us over TLS (then the session cookie is `Secure` and `__Host-`).

@@ -6,11 +6,10 @@ use crate::view::{self, Watch};
 use crate::{WidgetChannel, allowed_channel, visitor_of};
 use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channel_widget::MESSAGES_PER_MINUTE_PER_VISITOR;
@@ -126,7 +125,8 @@ pub async fn send(
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
     let visitor = visitor_of(&widget, &headers, lang)?;
-    let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+    // The client behind the operator's proxies, by /64 for IPv6 (one subscriber's network).
+    let address = state.client_address(req.extensions(), &headers).map(switchboard_web::client::address_key).unwrap_or_default();
     let identity = visitor.identity(&widget.channel.id);
     limits
         .take(&format!("visitor {}", identity.value()), MESSAGES_PER_MINUTE_PER_VISITOR)
