@@ -147,10 +147,18 @@ pub async fn logout(State(state): State<AppState>, AcceptLang(lang): AcceptLang,
     if let Some(refused) = foreign_origin(&headers, &state, lang) {
         return refused;
     }
-    if let Some(token) = signin::session_token(&headers)
-        && let Err(e) = state.store.end_session(&token).await
-    {
-        return error_page(lang, &ApiError::from(e).lang(lang));
+    if let Some(token) = signin::session_token(&headers) {
+        let ended = async {
+            let session = state.store.session(&token).await?;
+            state.store.end_session(&token).await?;
+            Ok::<_, StoreError>(session)
+        };
+        match ended.await {
+            // The session's open live streams (other tabs, other nodes) end with it.
+            Ok(Some(session)) => state.credentials_changed(&session.principal.workspace_id),
+            Ok(None) => {}
+            Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
+        }
     }
     with_cookie(see_other("/login"), &signin::clear_session_cookie(state.over_tls()))
 }
@@ -333,7 +341,10 @@ pub async fn change_password(State(state): State<AppState>, agent: Agent, PageFo
         state.store.set_password(&account.agent.id, &hash).await?;
         state.store.create_session(&account.agent.id, signin::SESSION_TTL_MS).await
     };
-    match session.await {
+    let ended = session.await;
+    // Every other session ended: their live streams too (this one reconnects with the new cookie).
+    state.credentials_changed(&agent.session.principal.workspace_id);
+    match ended {
         Ok(token) => with_cookie(see_other("/account?saved=1"), &signin::session_cookie(&token, state.over_tls())),
         Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
     }

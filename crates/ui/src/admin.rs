@@ -223,6 +223,8 @@ pub async fn change_person(
         let id = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
         let change = AccountChange { role: Some(parse_role(&form.role)?), active: Some(form.active.is_some()) };
         state.store.change_account(&agent.session.principal.workspace_id, &id, change).await?;
+        // A deactivated person's open streams end (their sessions ended with the change).
+        state.credentials_changed(&agent.session.principal.workspace_id);
         Ok::<_, ApiError>(())
     };
     match result.await {
@@ -707,6 +709,7 @@ pub async fn revoke_token(State(state): State<AppState>, agent: Agent, Path(id):
     let result = async {
         let id = TokenId::parse(&id).map_err(|_| ApiError::not_found())?;
         state.store.revoke_token(&agent.session.principal.workspace_id, &id).await?;
+        state.credentials_changed(&agent.session.principal.workspace_id);
         Ok::<_, ApiError>(())
     };
     match result.await {

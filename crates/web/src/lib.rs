@@ -201,6 +201,12 @@ impl AppState {
         self.public_url.starts_with("https://")
     }
 
+    /// Tells every live stream of `workspace`, on every node, that a credential of it ended (a
+    /// token revoked, a person deactivated, a session ended), so that each checks its own now.
+    pub fn credentials_changed(&self, workspace: &WorkspaceId) {
+        self.publish(LiveEvent::new(workspace, events::CREDENTIALS_CHANGED, json!({})));
+    }
+
     /// Sends to live subscribers (on every node when there is a bus); nobody listening is fine.
     pub fn publish(&self, event: LiveEvent) {
         match &self.bus {
