@@ -415,7 +415,11 @@ pub async fn create_channel(State(state): State<AppState>, agent: Agent, PageFor
         Ok::<_, ApiError>(state.store.create_channel(new).await?)
     };
     match result.await {
-        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Ok(channel) => {
+            // Widget sockets of the channel check their visitors against the new settings.
+            state.channel_changed(&channel.workspace_id, &channel.id);
+            see_other(&format!("/admin/channels/{}", channel.id))
+        }
         Err(e) => fail(&agent, e),
     }
 }
@@ -496,7 +500,11 @@ pub async fn update_channel(
         Ok::<_, ApiError>(state.store.update_channel(&channel.workspace_id, &channel.id, &name, config).await?)
     };
     match result.await {
-        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Ok(channel) => {
+            // Widget sockets of the channel check their visitors against the new settings.
+            state.channel_changed(&channel.workspace_id, &channel.id);
+            see_other(&format!("/admin/channels/{}", channel.id))
+        }
         Err(e) => fail(&agent, e),
     }
 }

@@ -207,6 +207,12 @@ impl AppState {
         self.publish(LiveEvent::new(workspace, events::CREDENTIALS_CHANGED, json!({})));
     }
 
+    /// Tells the live connections of `channel` (widget sockets, on every node) that its settings
+    /// changed, so that each checks whether its visitor is still let in.
+    pub fn channel_changed(&self, workspace: &WorkspaceId, channel: &switchboard_domain::ChannelId) {
+        self.publish(LiveEvent::new(workspace, events::CREDENTIALS_CHANGED, json!({"channel_id": channel})));
+    }
+
     /// Sends to live subscribers (on every node when there is a bus); nobody listening is fine.
     pub fn publish(&self, event: LiveEvent) {
         match &self.bus {

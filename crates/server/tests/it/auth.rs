@@ -150,7 +150,7 @@ impl App {
     }
 
     /// An admin signed in to the pages: the cookie to send.
-    async fn admin_cookie(&self) -> String {
+    pub(crate) async fn admin_cookie(&self) -> String {
         self.account("boss@example.com", "admin").await;
         let (status, _, pair) = self.sign_in("boss@example.com", "a long password").await;
         assert_eq!(status, 303);
