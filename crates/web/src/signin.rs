@@ -216,11 +216,9 @@ pub enum PasswordError {
 impl From<PasswordError> for crate::error::ApiError {
     fn from(e: PasswordError) -> Self {
         match e {
-            PasswordError::Busy => crate::error::ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "sign_in_busy",
-                "error.sign_in_busy",
-            ),
+            PasswordError::Busy => {
+                crate::error::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "sign_in_busy", "error.sign_in_busy")
+            }
             PasswordError::Failed(detail) => crate::error::ApiError::internal(detail),
         }
     }

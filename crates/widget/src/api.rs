@@ -221,14 +221,12 @@ pub async fn poll(
         let v = view::load(&state, &widget, &visitor, &[]).await.map_err(|e| ApiError::from(e).lang(lang))?;
         let items = view::after(&v.messages, q.after.as_deref());
         if !items.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(
-                json!({
-                    "items": items,
-                    "conversation": view::conversation(&v),
-                    "agents_online": view::agents_online(&state, &widget.channel.workspace_id),
-                    "token": renewed(&widget, &visitor),
-                }),
-            ));
+            return Ok(Json(json!({
+                "items": items,
+                "conversation": view::conversation(&v),
+                "agents_online": view::agents_online(&state, &widget.channel.workspace_id),
+                "token": renewed(&widget, &visitor),
+            })));
         }
         let watch = Watch {
             workspace: widget.channel.workspace_id.clone(),
