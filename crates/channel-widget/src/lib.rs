@@ -133,6 +133,20 @@ pub fn normal_origin(raw: &str) -> Option<String> {
     Some(format!("{scheme}://{rest}"))
 }
 
+/// How long an anonymous visitor's token lasts after it was issued: 30 days, in milliseconds.
+/// Every use (opening the chat, sending, polling, the socket) issues a new one.
+pub const ANONYMOUS_TOKEN_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// What a visitor token is worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    Valid(Visitor),
+    /// Signed by the channel, but too old.
+    Expired,
+    /// Not signed by the channel's secret, or not a token.
+    Unknown,
+}
+
 /// Who is chatting: an anonymous visitor (a random key this server minted) or a user of the
 /// site, vouched for by the site's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,23 +171,41 @@ impl Visitor {
             .unwrap_or_else(|_| Identity::from_trusted(IdentityKind::Widget, format!("{channel}:{raw}")))
     }
 
-    /// The token the visitor's browser keeps: the visitor, signed with the channel's secret.
-    pub fn token(&self, secret: &str) -> String {
+    /// The token the visitor's browser keeps: the visitor and when the token was issued
+    /// (`now_ms`, Unix milliseconds, kept to the second), signed with the channel's secret:
+    /// `KEY.ISSUED.SIGNATURE`.
+    pub fn token(&self, secret: &str, now_ms: i64) -> String {
         let key = self.key();
-        format!("{key}.{}", mac(secret, &format!("widget-visitor\n{key}")))
+        let issued = now_ms.div_euclid(1000);
+        format!("{key}.{issued}.{}", mac(secret, &format!("widget-visitor\n{key}\n{issued}")))
     }
 
-    /// The visitor a token names, if the channel's secret signed it.
-    pub fn from_token(secret: &str, token: &str) -> Option<Self> {
-        let (key, sig) = token.trim().rsplit_once('.')?;
-        if !same(&mac(secret, &format!("widget-visitor\n{key}")), sig) {
-            return None;
+    /// What a token is worth at `now_ms`. An anonymous visitor's token expires
+    /// [`ANONYMOUS_TOKEN_TTL_MS`] after it was issued (each use hands out a new one, so the
+    /// expiry slides with use); a signed-in user's has no age limit, since it counts only with
+    /// the site's signature of the user on every call. Tokens of the format before issue times
+    /// (`KEY.SIGNATURE`) never expired, and are refused as unknown.
+    pub fn read_token(secret: &str, token: &str, now_ms: i64) -> TokenCheck {
+        let mut parts = token.trim().rsplitn(3, '.');
+        let (Some(sig), Some(issued), Some(key)) = (parts.next(), parts.next(), parts.next()) else { return TokenCheck::Unknown };
+        if !same(&mac(secret, &format!("widget-visitor\n{key}\n{issued}")), sig) {
+            return TokenCheck::Unknown;
         }
-        if let Some(k) = key.strip_prefix("v_") {
-            return Some(Self::Anonymous(k.to_owned()));
+        let Ok(issued_s) = issued.parse::<i64>() else { return TokenCheck::Unknown };
+        let visitor = if let Some(k) = key.strip_prefix("v_") {
+            Self::Anonymous(k.to_owned())
+        } else {
+            let Some(id) = key.strip_prefix("u_").and_then(|u| URL_SAFE_NO_PAD.decode(u).ok()).and_then(|id| String::from_utf8(id).ok())
+            else {
+                return TokenCheck::Unknown;
+            };
+            Self::User(id)
+        };
+        let age_ms = now_ms.saturating_sub(issued_s.saturating_mul(1000));
+        match visitor {
+            Self::Anonymous(_) if age_ms >= ANONYMOUS_TOKEN_TTL_MS => TokenCheck::Expired,
+            visitor => TokenCheck::Valid(visitor),
         }
-        let id = URL_SAFE_NO_PAD.decode(key.strip_prefix("u_")?).ok()?;
-        Some(Self::User(String::from_utf8(id).ok()?))
     }
 
     fn key(&self) -> String {
@@ -401,16 +433,30 @@ mod tests {
     }
 
     #[test]
-    fn visitor_tokens_are_signed_by_the_channel() {
+    fn visitor_tokens_are_signed_by_the_channel_and_anonymous_ones_expire() {
+        let now = 1_750_000_000_000;
         let anon = Visitor::new_anonymous();
-        let token = anon.token("channel-secret");
-        assert_eq!(Visitor::from_token("channel-secret", &token), Some(anon.clone()));
-        assert_eq!(Visitor::from_token("other-secret", &token), None);
+        let token = anon.token("channel-secret", now);
+        assert_eq!(Visitor::read_token("channel-secret", &token, now), TokenCheck::Valid(anon.clone()));
+        assert_eq!(Visitor::read_token("other-secret", &token, now), TokenCheck::Unknown);
         let forged = token.replacen("v_", "v_0", 1);
-        assert_eq!(Visitor::from_token("channel-secret", &forged), None);
-        let user = Visitor::User("42.a/b".into());
-        assert_eq!(Visitor::from_token("s", &user.token("s")), Some(user));
-        assert_ne!(Visitor::new_anonymous(), Visitor::new_anonymous());
+        assert_eq!(Visitor::read_token("channel-secret", &forged, now), TokenCheck::Unknown);
+        // The issue time is signed too: a token cannot be made younger.
+        let (rest, sig) = token.rsplit_once('.').expect("signed");
+        let (key, _) = rest.rsplit_once('.').expect("issued");
+        assert_eq!(Visitor::read_token("channel-secret", &format!("{key}.{}.{sig}", now / 1000 + 100), now), TokenCheck::Unknown);
+        // 30 days after its issue an anonymous token is worth nothing; a new one lasts again.
+        let later = now + ANONYMOUS_TOKEN_TTL_MS;
+        assert_eq!(Visitor::read_token("channel-secret", &token, later - 1000), TokenCheck::Valid(anon.clone()));
+        assert_eq!(Visitor::read_token("channel-secret", &token, later), TokenCheck::Expired);
+        assert_eq!(Visitor::read_token("channel-secret", &anon.token("channel-secret", later), later), TokenCheck::Valid(anon.clone()));
+        // A signed-in user's token has no age: the site's signature decides on every call.
+        let user = Visitor::User("ü 42".into());
+        assert_eq!(Visitor::read_token("s", &user.token("s", now), later * 2), TokenCheck::Valid(user));
+        // The format before issue times (key.signature) is unknown.
+        let old = format!("v_{}.{}", "a".repeat(32), mac("channel-secret", &format!("widget-visitor\nv_{}", "a".repeat(32))));
+        assert_eq!(Visitor::read_token("channel-secret", &old, now), TokenCheck::Unknown);
+        assert_eq!(Visitor::read_token("channel-secret", "", now), TokenCheck::Unknown);
     }
 
     #[test]

@@ -9,6 +9,7 @@ error-unauthorized = A valid API token is required (Authorization: Bearer TOKEN)
 error-bad_signature = The webhook signature is missing or wrong
 error-forbidden = Your role ({ $role }) may not do this
 error-cross_site_request = This change must come from the Switchboard page itself (cross-site request refused)
+error-sign_in_busy = Too many sign-ins are being checked right now; try again in a moment
 error-not_found = Not found
 error-route_not_found = There is no such endpoint
 error-method_not_allowed = This endpoint does not accept that method
@@ -278,6 +279,7 @@ ui-admin-register_failed = Registering failed:
 ## The web chat widget and its events
 error-origin_not_allowed = This site may not use the chat widget (its origin is not in the channel's allowed_origins)
 error-visitor_unknown = The chat session is unknown or has expired; start the chat again
+error-visitor_expired = The chat session has expired; start the chat again
 error-identity_not_verified = The signed-in user could not be verified: { $detail }
 error-widget_misconfigured = The chat widget is not set up correctly: { $detail }
 widget-title = Chat with us

@@ -9,6 +9,7 @@ error-unauthorized = Wymagany jest ważny token API (Authorization: Bearer TOKEN
 error-bad_signature = Brak podpisu webhooka albo jest błędny
 error-forbidden = Twoja rola ({ $role }) nie pozwala na to
 error-cross_site_request = Ta zmiana musi pochodzić ze strony samego Switchboard (żądanie z innej witryny odrzucone)
+error-sign_in_busy = Właśnie sprawdzamy zbyt wiele logowań; spróbuj ponownie za chwilę
 error-not_found = Nie znaleziono
 error-route_not_found = Nie ma takiego adresu API
 error-method_not_allowed = Ten adres nie przyjmuje tej metody
@@ -290,6 +291,7 @@ ui-admin-register_failed = Rejestracja nie powiodła się:
 ## The web chat widget and its events
 error-origin_not_allowed = Ta strona nie może używać widżetu czatu (jej origin nie ma w allowed_origins kanału)
 error-visitor_unknown = Sesja czatu jest nieznana lub wygasła; rozpocznij czat ponownie
+error-visitor_expired = Sesja czatu wygasła; rozpocznij czat ponownie
 error-identity_not_verified = Nie udało się potwierdzić zalogowanego użytkownika: { $detail }
 error-widget_misconfigured = Widżet czatu jest źle skonfigurowany: { $detail }
 widget-title = Napisz do nas

@@ -9,6 +9,7 @@ error-unauthorized = Нужен действующий API-токен (Authoriza
 error-bad_signature = Подпись вебхука отсутствует или неверна
 error-forbidden = Вашей роли ({ $role }) это не разрешено
 error-cross_site_request = Это изменение должно приходить со страницы самого Switchboard (межсайтовый запрос отклонён)
+error-sign_in_busy = Сейчас проверяется слишком много входов; повторите через минуту
 error-not_found = Не найдено
 error-route_not_found = Такого адреса API нет
 error-method_not_allowed = Этот адрес не принимает такой метод
@@ -290,6 +291,7 @@ ui-admin-register_failed = Регистрация не удалась:
 ## The web chat widget and its events
 error-origin_not_allowed = Этому сайту нельзя использовать виджет чата (его origin нет в allowed_origins канала)
 error-visitor_unknown = Сеанс чата не найден или истёк; начните чат заново
+error-visitor_expired = Сеанс чата истёк; начните чат заново
 error-identity_not_verified = Не удалось подтвердить вошедшего пользователя: { $detail }
 error-widget_misconfigured = Виджет чата настроен неверно: { $detail }
 widget-title = Напишите нам

@@ -24,6 +24,9 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Address of the LMTP listener a mail server delivers to; none by default.
     pub lmtp_listen: Option<String>,
+    /// Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` names the
+    /// client, for throttling per client address; none by default (the TCP peer is the client).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             log_format: "text".into(),
             workers: None,
             lmtp_listen: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -61,6 +65,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
             .field("lmtp_listen", &self.lmtp_listen)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -93,6 +98,13 @@ log_format = "text"
 # LMTP listener for a mail server (Postfix: `mailbox_transport = lmtp:inet:127.0.0.1:2424`)
 # delivering to email channels by recipient address (SWITCHBOARD_LMTP_LISTEN). Off by default.
 # lmtp_listen = "127.0.0.1:2424"
+
+# Reverse proxies in front of the server whose X-Forwarded-For header names the client
+# (SWITCHBOARD_TRUSTED_PROXIES, comma-separated): addresses or CIDR networks. Sign-ins and
+# widget messages are limited per client address; without this every client behind a proxy
+# looks like the proxy. X-Forwarded-For from any other peer is ignored (anyone can write it).
+trusted_proxies = []
+# trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8"]
 "#;
 
 /// Reads the file (if any) then the environment.
@@ -129,6 +141,10 @@ pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
     if let Some(v) = env("SWITCHBOARD_LMTP_LISTEN") {
         config.lmtp_listen = Some(v);
     }
+    if let Some(v) = env("SWITCHBOARD_TRUSTED_PROXIES") {
+        config.trusted_proxies = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    }
+    switchboard_web::client::TrustedProxies::parse(&config.trusted_proxies)?;
     if config.workers == Some(0) {
         return Err("workers: must be at least 1".into());
     }
@@ -146,6 +162,19 @@ mod tests {
         assert_eq!(parsed.listen, defaults.listen);
         assert_eq!(parsed.data, defaults.data);
         assert_eq!(parsed.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(parsed.trusted_proxies, defaults.trusted_proxies);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let dir = std::env::temp_dir().join(format!("sb-config-proxies-{}", std::process::id()));
+        std::fs::write(&dir, "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n").expect("write config");
+        let loaded = load(Some(&dir)).expect("loads");
+        assert_eq!(loaded.trusted_proxies, ["127.0.0.1", "10.0.0.0/8", "::1"]);
+        std::fs::write(&dir, "trusted_proxies = [\"proxy.internal\"]\n").expect("write config");
+        let err = load(Some(&dir)).expect_err("a host name is refused");
+        std::fs::remove_file(&dir).ok();
+        assert!(err.contains("proxy.internal"), "{err}");
     }
 
     #[test]

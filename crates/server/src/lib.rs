@@ -61,6 +61,7 @@ pub async fn run_with_drivers(
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut state = AppState::new(store, public_url, config.max_body_bytes);
     state.drivers = Arc::new(drivers);
+    state.trusted_proxies = Arc::new(switchboard_web::client::TrustedProxies::parse(&config.trusted_proxies)?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let health = state.health.clone();
     let worker = {

@@ -210,6 +210,13 @@
       alertAgent(text("mentioned", { name: d.by }) + ": " + d.text, "/conversations/" + d.conversation_id);
     });
     on("lagged", function () { refresh(); });
+    // The session ended (signed out elsewhere, deactivated, a new password): sign in again.
+    on("ended", function () {
+      source.close();
+      body.classList.add("offline");
+      body.dataset.live = "ended";
+      location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+    });
   }
   connect();
 

@@ -3,13 +3,12 @@
 
 use crate::page::{Section, bare, error_page, frame, respond, tr};
 use crate::{Agent, PageForm, see_other};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use switchboard_i18n::{Lang, t};
 use switchboard_store::{Notifications, StoreError};
 use switchboard_web::AppState;
@@ -17,9 +16,10 @@ use switchboard_web::error::ApiError;
 use switchboard_web::extract::AcceptLang;
 use switchboard_web::signin;
 
-/// Hashing takes tens of milliseconds of CPU: off the async threads.
-async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || signin::hash_password(&password)).await.map_err(ApiError::internal)?.map_err(ApiError::internal)
+/// Hashing takes tens of milliseconds of CPU and 19 MiB: off the async threads, within the
+/// server's bound on argon2 work (503 when too many wait).
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+    Ok(state.passwords.hash(password).await?)
 }
 
 /// A sign-in or setup form must come from our own page too: otherwise another site could sign
@@ -53,13 +53,14 @@ fn problem(message: Option<&str>) -> Markup {
 
 // ------------------------------------------------------------------ sign in
 
-/// The client's address when the server records it (for throttling sign-ins per address).
+/// The client's address (for throttling sign-ins per address): the peer, or what a trusted
+/// proxy of the operator's says in `X-Forwarded-For`.
 pub struct Peer(Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
+impl FromRequestParts<AppState> for Peer {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Peer(state.client_address(&parts.extensions, &parts.headers)))
     }
 }
 
@@ -104,43 +105,38 @@ pub async fn login(
         return refused;
     }
     let next = form.next.as_deref().unwrap_or("/inbox");
-    let email_key = format!("email:{}", form.email.trim().to_lowercase());
-    let peer_key = peer.map(|ip| format!("ip:{ip}"));
-    let keys: Vec<&str> = std::iter::once(email_key.as_str()).chain(peer_key.as_deref()).collect();
-    for key in &keys {
-        if let Err(wait) = state.login_throttle.check(key) {
+    // The attempt is counted before the password is checked: of many sent at once, only as
+    // many as the limit are tried.
+    let attempt = match state.login_throttle.begin(&form.email, peer) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
             let minutes = wait.div_ceil(60).to_string();
             let message = t(lang, "ui.login_throttled", &[("minutes", &minutes)]);
             return respond(StatusCode::TOO_MANY_REQUESTS, login_form(lang, next, &form.email, Some(&message)));
         }
-    }
+    };
     let account = match state.store.account_by_email(&form.email).await {
         Ok(account) => account,
-        Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
+        Err(e) => {
+            attempt.not_tried();
+            return error_page(lang, &ApiError::from(e).lang(lang));
+        }
     };
-    let password = form.password.clone();
     let hash = account.as_ref().map(|a| a.password_hash.clone());
-    // Without an account the password is still checked (against nothing), so that the time
-    // taken does not tell which emails have accounts.
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => signin::verify_password(&password, &hash),
-        None => {
-            let _ = signin::hash_password(&password);
-            false
+    let ok = match state.passwords.verify(form.password.clone(), hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            attempt.not_tried();
+            let error = ApiError::from(e).lang(lang);
+            return respond(error.status, login_form(lang, next, &form.email, Some(&error.message())));
         }
-    })
-    .await
-    .unwrap_or(false);
+    };
     let Some(account) = account.filter(|_| ok) else {
-        for key in &keys {
-            state.login_throttle.failed(key);
-        }
+        drop(attempt); // stays counted: a failure
         let message = tr(lang, "ui.login_failed");
         return respond(StatusCode::UNAUTHORIZED, login_form(lang, next, &form.email, Some(&message)));
     };
-    for key in &keys {
-        state.login_throttle.succeeded(key);
-    }
+    attempt.succeeded();
     match state.store.create_session(&account.agent.id, signin::SESSION_TTL_MS).await {
         Ok(token) => with_cookie(see_other(next), &signin::session_cookie(&token, state.over_tls())),
         Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
@@ -151,10 +147,18 @@ pub async fn logout(State(state): State<AppState>, AcceptLang(lang): AcceptLang,
     if let Some(refused) = foreign_origin(&headers, &state, lang) {
         return refused;
     }
-    if let Some(token) = signin::session_token(&headers)
-        && let Err(e) = state.store.end_session(&token).await
-    {
-        return error_page(lang, &ApiError::from(e).lang(lang));
+    if let Some(token) = signin::session_token(&headers) {
+        let ended = async {
+            let session = state.store.session(&token).await?;
+            state.store.end_session(&token).await?;
+            Ok::<_, StoreError>(session)
+        };
+        match ended.await {
+            // The session's open live streams (other tabs, other nodes) end with it.
+            Ok(Some(session)) => state.credentials_changed(&session.principal.workspace_id),
+            Ok(None) => {}
+            Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
+        }
     }
     with_cookie(see_other("/login"), &signin::clear_session_cookie(state.over_tls()))
 }
@@ -205,7 +209,7 @@ pub async fn setup(
     if !form.email.contains('@') || form.name.trim().is_empty() {
         return again(StatusCode::BAD_REQUEST, &tr(lang, "ui.name_and_email_needed"));
     }
-    let hash = match hash(form.password.clone()).await {
+    let hash = match hash(&state, form.password.clone()).await {
         Ok(hash) => hash,
         Err(e) => return error_page(lang, &e.lang(lang)),
     };
@@ -307,15 +311,28 @@ pub async fn change_password(State(state): State<AppState>, agent: Agent, PageFo
         Ok(None) => return error_page(lang, &ApiError::unauthorized().lang(lang)),
         Err(e) => return error_page(lang, &ApiError::from(e).lang(lang)),
     };
-    let (current, stored) = (form.current.clone(), account.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || signin::verify_password(&current, &stored)).await.unwrap_or(false);
-    if !ok {
-        return see_other("/account?problem=password");
+    // The current password is a password check like signing in: someone at an unlocked
+    // screen must not try guess after guess. Counted for the account, before the check.
+    let attempt = match state.login_throttle.begin(&agent.session.email, None) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let minutes = wait.div_ceil(60).to_string();
+            let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "ui.login_throttled").arg("minutes", minutes);
+            return error_page(lang, &error.lang(lang));
+        }
+    };
+    match state.passwords.verify(form.current.clone(), Some(account.password_hash.clone())).await {
+        Ok(true) => attempt.succeeded(),
+        Ok(false) => return see_other("/account?problem=password"),
+        Err(e) => {
+            attempt.not_tried();
+            return error_page(lang, &ApiError::from(e).lang(lang));
+        }
     }
     if signin::password_problem(&form.new).is_some() {
         return see_other("/account?problem=rule");
     }
-    let hash = match hash(form.new.clone()).await {
+    let hash = match hash(&state, form.new.clone()).await {
         Ok(hash) => hash,
         Err(e) => return error_page(lang, &e.lang(lang)),
     };
@@ -324,7 +341,10 @@ pub async fn change_password(State(state): State<AppState>, agent: Agent, PageFo
         state.store.set_password(&account.agent.id, &hash).await?;
         state.store.create_session(&account.agent.id, signin::SESSION_TTL_MS).await
     };
-    match session.await {
+    let ended = session.await;
+    // Every other session ended: their live streams too (this one reconnects with the new cookie).
+    state.credentials_changed(&agent.session.principal.workspace_id);
+    match ended {
         Ok(token) => with_cookie(see_other("/account?saved=1"), &signin::session_cookie(&token, state.over_tls())),
         Err(e) => error_page(lang, &ApiError::from(e).lang(lang)),
     }
@@ -387,7 +407,7 @@ pub async fn accept_invitation(
     if signin::password_problem(&form.password).is_some() {
         return respond(StatusCode::BAD_REQUEST, invite_form(lang, &token, &info, Some(&tr(lang, "ui.password_rule"))));
     }
-    let hash = match hash(form.password.clone()).await {
+    let hash = match hash(&state, form.password.clone()).await {
         Ok(hash) => hash,
         Err(e) => return error_page(lang, &e.lang(lang)),
     };

@@ -223,6 +223,8 @@ pub async fn change_person(
         let id = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
         let change = AccountChange { role: Some(parse_role(&form.role)?), active: Some(form.active.is_some()) };
         state.store.change_account(&agent.session.principal.workspace_id, &id, change).await?;
+        // A deactivated person's open streams end (their sessions ended with the change).
+        state.credentials_changed(&agent.session.principal.workspace_id);
         Ok::<_, ApiError>(())
     };
     match result.await {
@@ -414,7 +416,11 @@ pub async fn create_channel(State(state): State<AppState>, agent: Agent, PageFor
         Ok::<_, ApiError>(state.store.create_channel(new).await?)
     };
     match result.await {
-        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Ok(channel) => {
+            // Widget sockets of the channel check their visitors against the new settings.
+            state.channel_changed(&channel.workspace_id, &channel.id);
+            see_other(&format!("/admin/channels/{}", channel.id))
+        }
         Err(e) => fail(&agent, e),
     }
 }
@@ -495,7 +501,11 @@ pub async fn update_channel(
         Ok::<_, ApiError>(state.store.update_channel(&channel.workspace_id, &channel.id, &name, config).await?)
     };
     match result.await {
-        Ok(channel) => see_other(&format!("/admin/channels/{}", channel.id)),
+        Ok(channel) => {
+            // Widget sockets of the channel check their visitors against the new settings.
+            state.channel_changed(&channel.workspace_id, &channel.id);
+            see_other(&format!("/admin/channels/{}", channel.id))
+        }
         Err(e) => fail(&agent, e),
     }
 }
@@ -708,6 +718,7 @@ pub async fn revoke_token(State(state): State<AppState>, agent: Agent, Path(id):
     let result = async {
         let id = TokenId::parse(&id).map_err(|_| ApiError::not_found())?;
         state.store.revoke_token(&agent.session.principal.workspace_id, &id).await?;
+        state.credentials_changed(&agent.session.principal.workspace_id);
         Ok::<_, ApiError>(())
     };
     match result.await {

@@ -44,20 +44,55 @@ impl Auth {
     }
 }
 
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
+/// What a request authenticates with: a bearer token first, else the session cookie.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    Token(String),
+    Session(String),
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = lang_of(parts);
-        let bearer = parts
-            .headers
+impl std::fmt::Debug for Credential {
+    /// Never the secret itself: this may reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Token(_) => "Credential::Token(***)",
+            Self::Session(_) => "Credential::Session(***)",
+        })
+    }
+}
+
+impl Credential {
+    /// The credential `headers` carry, if any.
+    pub fn of(headers: &axum::http::HeaderMap) -> Option<Self> {
+        let bearer = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty());
-        if let Some(token) = bearer {
-            let principal = state.store.authenticate(token).await.map_err(|e| ApiError::from(e).lang(lang))?;
+        match bearer {
+            Some(token) => Some(Self::Token(token.to_owned())),
+            None => crate::signin::session_token(headers).map(Self::Session),
+        }
+    }
+
+    /// Whether the credential still lets its holder in: the token not revoked; the session not
+    /// ended (logout, a new password), not expired, its person not deactivated.
+    pub async fn still_valid(&self, state: &AppState) -> switchboard_store::Result<bool> {
+        match self {
+            Self::Token(token) => Ok(state.store.authenticate(token).await?.is_some()),
+            Self::Session(token) => Ok(state.store.session(token).await?.is_some()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = lang_of(parts);
+        if let Some(Credential::Token(token)) = Credential::of(&parts.headers) {
+            let principal = state.store.authenticate(&token).await.map_err(|e| ApiError::from(e).lang(lang))?;
             let principal = principal.ok_or_else(|| ApiError::unauthorized().lang(lang))?;
             return Ok(Auth { principal, lang, session: None });
         }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod client;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -105,8 +106,12 @@ pub struct AppState {
     /// Base URL that providers reach this server on (for `webhook_url`).
     pub public_url: String,
     pub max_body_bytes: usize,
-    /// Failed sign-ins per email and per client address.
+    /// Sign-in attempts per email and per client address.
     pub login_throttle: Arc<signin::LoginThrottle>,
+    /// argon2 hashes and checks, bounded in parallel.
+    pub passwords: Arc<signin::PasswordWork>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: Arc<client::TrustedProxies>,
     /// Agents with the workspace open on this node.
     pub presence: Arc<presence::Presence>,
     /// The channel drivers of this build: every call to a provider goes through them.
@@ -137,6 +142,8 @@ impl AppState {
             public_url,
             max_body_bytes,
             login_throttle,
+            passwords: Arc::default(),
+            trusted_proxies: Arc::default(),
             presence,
             drivers: Arc::default(),
             http: switchboard_channels::http::client(),
@@ -188,9 +195,26 @@ impl AppState {
         url[..end].to_owned()
     }
 
+    /// The client's address of a request (see [`client::TrustedProxies::client`]).
+    pub fn client_address(&self, extensions: &axum::http::Extensions, headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+        self.trusted_proxies.client_of(extensions, headers)
+    }
+
     /// Whether browsers reach us over TLS (then the session cookie is `Secure` and `__Host-`).
     pub fn over_tls(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// Tells every live stream of `workspace`, on every node, that a credential of it ended (a
+    /// token revoked, a person deactivated, a session ended), so that each checks its own now.
+    pub fn credentials_changed(&self, workspace: &WorkspaceId) {
+        self.publish(LiveEvent::new(workspace, events::CREDENTIALS_CHANGED, json!({})));
+    }
+
+    /// Tells the live connections of `channel` (widget sockets, on every node) that its settings
+    /// changed, so that each checks whether its visitor is still let in.
+    pub fn channel_changed(&self, workspace: &WorkspaceId, channel: &switchboard_domain::ChannelId) {
+        self.publish(LiveEvent::new(workspace, events::CREDENTIALS_CHANGED, json!({"channel_id": channel})));
     }
 
     /// Sends to live subscribers (on every node when there is a bus); nobody listening is fine.

@@ -1,13 +1,16 @@
 //! The parts of signing people in that do not depend on pages: argon2id password hashes, the
-//! session cookie, throttling of failed attempts, and the check that a state-changing request
+//! session cookie, throttling of attempts, argon2 work bounded in parallel, and the check that a state-changing request
 //! made with a cookie comes from our own pages (Sec-Fetch-Site, else Origin).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::HeaderMap;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// How long a session lasts.
 pub const SESSION_TTL_MS: i64 = 14 * 24 * 60 * 60 * 1000;
@@ -85,18 +88,40 @@ pub fn from_our_pages(headers: &HeaderMap, public_origin: &str) -> bool {
     }
 }
 
-/// Failed sign-ins are limited per key (the email, and the client address): after `limit`
-/// failures within `window` the key waits until the window has passed since its first failure.
+/// Sign-in attempts are counted per account (the email) and per client address *before* the
+/// password is checked, so that a burst of concurrent guesses cannot all be tried: an attempt
+/// takes its slot under one lock, and only an attempt that got one reaches argon2.
+///
+/// The rule (OWASP Authentication Cheat Sheet, "Account lockout"; the per-address part is how
+/// GitHub and Zendesk keep an office behind one NAT usable):
+/// - an account takes at most `account_limit` attempts (default 5) in `window` (15 minutes)
+///   counted from its first; a correct password forgets them;
+/// - an address takes at most `address_limit` attempts (default 50, ten accounts' worth); a
+///   correct password gives its own slot back. From an address past its limit only an account
+///   with no attempts in its window is still tried: a colleague's correct password gets in,
+///   while a script spraying passwords from there gets one guess per account, not five.
+///
+/// Failures against account A never lock out account B's correct password: B's own count is
+/// untouched, and one account's failures fill at most a tenth of the address allowance.
 pub struct LoginThrottle {
-    limit: u32,
+    account_limit: u32,
+    address_limit: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    counts: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self::new(5, Duration::from_secs(15 * 60))
+        Self::new(5, 50, Duration::from_secs(15 * 60))
     }
+}
+
+/// One sign-in attempt holding its slots. Dropped without [`Attempt::succeeded`] or
+/// [`Attempt::not_tried`] it stays counted as a failure (a cancelled request was a guess too).
+pub struct Attempt {
+    throttle: Arc<LoginThrottle>,
+    account: String,
+    address: Option<String>,
 }
 
 impl LoginThrottle {
@@ -104,40 +129,171 @@ impl LoginThrottle {
     /// must not grow memory without bound).
     const CAPACITY: usize = 100_000;
 
-    pub fn new(limit: u32, window: Duration) -> Self {
-        Self { limit, window, failures: Mutex::default() }
+    pub fn new(account_limit: u32, address_limit: u32, window: Duration) -> Self {
+        Self { account_limit, address_limit, window, counts: Mutex::default() }
     }
 
-    /// `Err(seconds to wait)` when `key` used up its attempts.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(key) {
-            Some((count, since)) if since.elapsed() < self.window && *count >= self.limit => {
-                Err((self.window - since.elapsed()).as_secs().max(1))
-            }
-            Some((_, since)) if since.elapsed() >= self.window => {
-                map.remove(key);
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn failed(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Takes a slot for an attempt at `email` from `address` (none: an attempt with no client,
+    /// such as the current password on the account page, counts for the account alone).
+    /// `Err(seconds to wait)` when the attempt must not be tried.
+    pub fn begin(self: &Arc<Self>, email: &str, address: Option<IpAddr>) -> Result<Attempt, u64> {
+        let account = format!("email:{}", email.trim().to_lowercase());
+        let address = address.map(|ip| format!("ip:{}", crate::client::address_key(ip)));
+        let mut map = self.lock();
         if map.len() >= Self::CAPACITY {
             let window = self.window;
             map.retain(|_, (_, since)| since.elapsed() < window);
         }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
+        let window = self.window;
+        let current = |map: &mut HashMap<String, (u32, Instant)>, key: &str| -> (u32, Duration) {
+            match map.get(key) {
+                Some((count, since)) if since.elapsed() < window => (*count, window - since.elapsed()),
+                Some(_) => {
+                    map.remove(key);
+                    (0, Duration::ZERO)
+                }
+                None => (0, Duration::ZERO),
+            }
+        };
+        let (tried, account_left) = current(&mut map, &account);
+        if tried >= self.account_limit {
+            return Err(account_left.as_secs().max(1));
         }
-        entry.0 += 1;
+        if let Some(key) = &address {
+            let (from_there, address_left) = current(&mut map, key);
+            if from_there >= self.address_limit && tried > 0 {
+                return Err(address_left.as_secs().max(1));
+            }
+        }
+        for key in std::iter::once(&account).chain(address.as_ref()) {
+            map.entry(key.clone()).or_insert((0, Instant::now())).0 += 1;
+        }
+        Ok(Attempt { throttle: self.clone(), account, address })
     }
 
-    pub fn succeeded(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    fn give_back(&self, key: &str) {
+        let mut map = self.lock();
+        if let Some((count, _)) = map.get_mut(key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+impl Attempt {
+    /// The password was right: the account's attempts are forgotten and the address gets its
+    /// slot back.
+    pub fn succeeded(self) {
+        self.throttle.lock().remove(&self.account);
+        if let Some(address) = &self.address {
+            self.throttle.give_back(address);
+        }
+    }
+
+    /// Nothing was checked (the server was too busy): both slots are given back.
+    pub fn not_tried(self) {
+        self.throttle.give_back(&self.account);
+        if let Some(address) = &self.address {
+            self.throttle.give_back(address);
+        }
+    }
+}
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordError {
+    /// More passwords are waiting for argon2 than the queue holds.
+    Busy,
+    Failed(String),
+}
+
+impl From<PasswordError> for crate::error::ApiError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy => {
+                crate::error::ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "sign_in_busy", "error.sign_in_busy")
+            }
+            PasswordError::Failed(detail) => crate::error::ApiError::internal(detail),
+        }
+    }
+}
+
+/// argon2 work bounded in parallel: each hash or check holds 19 MiB for tens of milliseconds,
+/// so at most `parallel` run at once (on the blocking pool, off the async threads) and at most
+/// `queue` wait; past that a request is answered `Busy` at once instead of queueing without
+/// bound. A burst of sign-ins thus takes at most `parallel` × 19 MiB.
+pub struct PasswordWork {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+    runs: AtomicU64,
+}
+
+impl Default for PasswordWork {
+    /// One run per core, at most 4 (76 MiB), and 32 waiting.
+    fn default() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4), 32)
+    }
+}
+
+impl PasswordWork {
+    pub fn new(parallel: usize, queue: usize) -> Self {
+        Self { permits: Arc::new(Semaphore::new(parallel.max(1))), waiting: AtomicUsize::new(0), queue, runs: AtomicU64::new(0) }
+    }
+
+    /// How many hashes and checks have run: what a test counts argon2 work by.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(PasswordError::Busy);
+        }
+        // Counted as waiting until a permit is had, also when the request is dropped meanwhile.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let waiting = Waiting(&self.waiting);
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| PasswordError::Failed(e.to_string()))?;
+        drop(waiting);
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        // The permit goes with the work: a request dropped meanwhile still holds it until the
+        // hash is done, so the bound holds for the blocking threads too.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| PasswordError::Failed(e.to_string()))
+    }
+
+    /// [`hash_password`] within the bound.
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        self.run(move || hash_password(&password)).await?.map_err(PasswordError::Failed)
+    }
+
+    /// [`verify_password`] within the bound. Without a hash (no such account) the password is
+    /// hashed all the same, so that the time taken does not tell which emails have accounts.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, PasswordError> {
+        self.run(move || match phc {
+            Some(phc) => verify_password(&password, &phc),
+            None => {
+                let _ = hash_password(&password);
+                false
+            }
+        })
+        .await
     }
 }
 
@@ -193,21 +349,77 @@ mod tests {
         assert!(!from_our_pages(&with(&[]), ours), "no proof of origin, no change");
     }
 
+    fn addr(s: &str) -> Option<IpAddr> {
+        Some(s.parse().expect("ip"))
+    }
+
     #[test]
-    fn failed_sign_ins_are_throttled_per_key() {
-        let throttle = LoginThrottle::new(3, Duration::from_secs(60));
-        for _ in 0..3 {
-            assert_eq!(throttle.check("anna@example.com"), Ok(()));
-            throttle.failed("anna@example.com");
-        }
-        assert!(throttle.check("anna@example.com").is_err_and(|wait| (1..=60).contains(&wait)));
-        assert_eq!(throttle.check("jan@example.com"), Ok(()), "other keys are not affected");
-        throttle.succeeded("anna@example.com");
-        assert_eq!(throttle.check("anna@example.com"), Ok(()));
-        let short = LoginThrottle::new(1, Duration::from_millis(20));
-        short.failed("k");
-        assert!(short.check("k").is_err());
+    fn attempts_are_counted_before_the_check_per_account() {
+        let throttle = Arc::new(LoginThrottle::new(3, 100, Duration::from_secs(60)));
+        // Three attempts in flight at once take the three slots; the fourth is refused before
+        // any of them is settled.
+        let held: Vec<Attempt> = (0..3).map(|_| throttle.begin("Anna@example.com", addr("203.0.113.7")).expect("slot")).collect();
+        assert!(throttle.begin("anna@example.com", addr("198.51.100.1")).is_err_and(|wait| (1..=60).contains(&wait)));
+        drop(held); // failures, as they stay counted
+        assert!(throttle.begin("anna@example.com", None).is_err(), "still refused, from anywhere");
+        let other = throttle.begin("jan@example.com", addr("203.0.113.7")).expect("another account is not affected");
+        other.succeeded();
+
+        let short = Arc::new(LoginThrottle::new(1, 100, Duration::from_millis(20)));
+        drop(short.begin("k@example.com", None).expect("slot"));
+        assert!(short.begin("k@example.com", None).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(short.check("k"), Ok(()), "the window passes");
+        assert!(short.begin("k@example.com", None).is_ok(), "the window passes");
+    }
+
+    #[test]
+    fn a_success_forgets_the_account_and_a_busy_server_gives_the_slots_back() {
+        let throttle = Arc::new(LoginThrottle::new(2, 2, Duration::from_secs(60)));
+        drop(throttle.begin("anna@example.com", addr("203.0.113.7")).expect("slot"));
+        throttle.begin("anna@example.com", addr("203.0.113.7")).expect("slot").succeeded();
+        // Both of Anna's slots are free again, and the address holds one failure.
+        throttle.begin("anna@example.com", addr("198.51.100.1")).expect("slot").not_tried();
+        throttle.begin("anna@example.com", addr("198.51.100.1")).expect("slot").not_tried();
+        drop(throttle.begin("jan@example.com", addr("203.0.113.7")).expect("the address has one slot left"));
+        assert!(throttle.begin("jan@example.com", addr("203.0.113.7")).is_err(), "the address is full and Jan has failed");
+    }
+
+    #[test]
+    fn an_address_past_its_limit_still_tries_an_untouched_account() {
+        let throttle = Arc::new(LoginThrottle::new(5, 3, Duration::from_secs(60)));
+        for email in ["a@example.com", "b@example.com", "c@example.com"] {
+            drop(throttle.begin(email, addr("203.0.113.7")).expect("slot"));
+        }
+        // The sprayer's next guess at an account it already tried is refused...
+        assert!(throttle.begin("a@example.com", addr("203.0.113.7")).is_err());
+        // ...a colleague behind the same address is still tried, once.
+        drop(throttle.begin("d@example.com", addr("203.0.113.7")).expect("untouched account"));
+        assert!(throttle.begin("d@example.com", addr("203.0.113.7")).is_err());
+        // Another address is not affected, nor is an IPv6 neighbour's /64 the same key.
+        assert!(throttle.begin("a@example.com", addr("198.51.100.1")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn argon2_work_is_bounded_and_the_overflow_is_refused() {
+        let work = Arc::new(PasswordWork::new(1, 2));
+        let hash = work.hash("correct horse battery".into()).await.expect("hash");
+        assert!(work.verify("correct horse battery".into(), Some(hash.clone())).await.expect("checked"));
+        assert!(!work.verify("wrong".into(), None).await.expect("checked"));
+        assert_eq!(work.runs(), 3);
+        // One running and two waiting: the fourth at once is refused without running.
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let (work, hash) = (work.clone(), hash.clone());
+                tokio::spawn(async move { work.verify("wrong".into(), Some(hash)).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for call in calls {
+            if call.await.expect("join") == Err(PasswordError::Busy) {
+                busy += 1;
+            }
+        }
+        assert!(busy >= 1, "past the queue a request is refused");
+        assert_eq!(work.runs(), 3 + 4 - busy);
     }
 }

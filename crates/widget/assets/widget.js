@@ -54,16 +54,36 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
+  // A signed-in user's token counts only with the page's signed user, on every call: sent in a
+  // header (base64url JSON, as a header carries only ASCII) where there is no JSON body.
+  function userHeader() {
+    var json = JSON.stringify(settings.user);
+    return btoa(unescape(encodeURIComponent(json))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  // Every use hands out a renewed token (an anonymous one lasts 30 days from its last use).
+  function renew(token) {
+    if (typeof token !== "string" || !token) return;
+    state.token = token;
+    if (!settings.user) { saved.token = token; save(); }
+  }
+
   function request(method, path, body, isForm) {
     var headers = {};
     if (state.token) headers.Authorization = "Bearer " + state.token;
+    if (settings.user) headers["X-Switchboard-User"] = userHeader();
     if (body && !isForm) headers["Content-Type"] = "application/json";
     return fetch(api + path, {
       method: method, headers: headers, credentials: "omit", mode: "cors",
       body: body ? (isForm ? body : JSON.stringify(body)) : undefined
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { var err = new Error((data.error && data.error.message) || ("HTTP " + r.status)); err.status = r.status; throw err; }
+        if (!r.ok) {
+          var err = new Error((data.error && data.error.message) || ("HTTP " + r.status));
+          err.status = r.status;
+          err.code = data.error && data.error.code;
+          throw err;
+        }
+        if (data && data.token && path !== "/session") renew(data.token);
         return data;
       });
     });
@@ -292,6 +312,7 @@
   var typingTimer = null;
   function onLive(data) {
     if (data.type === "messages") add(data.items || []);
+    else if (data.type === "ready") renew(data.token);
     else if (data.type === "conversation") { state.conversation = data.conversation; layout(); }
     else if (data.type === "typing") {
       typingLine.textContent = s("typing").replace(/\{\s*\$name\s*\}/, data.name || s("agent"));
@@ -311,7 +332,7 @@
       opened = true;
       state.socketFailures = 0;
       notice.hidden = true;
-      ws.send(JSON.stringify({ type: "hello", token: state.token, after: lastId() }));
+      ws.send(JSON.stringify({ type: "hello", token: state.token, user: settings.user || null, after: lastId() }));
       panel.setAttribute("data-live", "socket");
     };
     ws.onmessage = function (e) { try { onLive(JSON.parse(e.data)); } catch (err) { /* not ours */ } };
@@ -490,6 +511,8 @@
       document.body.appendChild(host);
       connect();
     }).catch(function (err) {
+      // An anonymous visitor's token past its 30 days: start afresh as a new visitor.
+      if (err.code === "visitor_expired" && saved.token) { saved.token = null; save(); return start(); }
       // The site's owner needs to know; its visitors see nothing.
       console.error("Switchboard chat is not available on this page: " + err.message);
     });

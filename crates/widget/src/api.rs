@@ -3,14 +3,13 @@
 
 use crate::limits::Limits;
 use crate::view::{self, Watch};
-use crate::{WidgetChannel, allowed_channel, visitor_of};
+use crate::{WidgetChannel, allowed_channel, bearer, check_user, header_user, refused_identity, region, token_visitor, visitor_of};
 use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_channel_widget::MESSAGES_PER_MINUTE_PER_VISITOR;
@@ -41,26 +40,23 @@ fn language(asked: Option<&str>, headers: &HeaderMap) -> Lang {
 
 /// Who the visitor is: a site user whose signature checks out, else the anonymous visitor of
 /// the token, else a new one. A user's token is not enough on its own: the site must say who is
-/// signed in on every page, so that a visitor who signed out is not shown the user's chat.
+/// signed in on every page, so that a visitor who signed out is not shown the user's chat. An
+/// anonymous token past its 30 days is refused (401 `visitor_expired`): the widget starts afresh.
 fn who(widget: &WidgetChannel, token: Option<&str>, user: Option<&SiteUser>, lang: Lang) -> ApiResult<(Visitor, Option<VerifiedUser>)> {
     if let Some(user) = user {
         let verified = verify_user(&widget.config, user, region(widget)).map_err(|e| refused_identity(e, lang))?;
         return Ok((verified.visitor.clone(), Some(verified)));
     }
-    match token.and_then(|t| Visitor::from_token(&widget.channel.secret, t)) {
-        Some(v @ Visitor::Anonymous(_)) => Ok((v, None)),
+    match token.filter(|t| !t.trim().is_empty()).map(|t| token_visitor(widget, t, lang)) {
+        Some(Ok(v @ Visitor::Anonymous(_))) => Ok((v, None)),
+        Some(Err(e)) if e.status == StatusCode::UNAUTHORIZED && e.code == "visitor_expired" => Err(e),
         _ => Ok((Visitor::new_anonymous(), None)),
     }
 }
 
-/// The country phone numbers without a country code are read in (the channel's `default_region`).
-fn region(widget: &WidgetChannel) -> Option<Region> {
-    widget.channel.config.get("default_region").and_then(Value::as_str).and_then(|r| r.parse().ok())
-}
-
-fn refused_identity(e: switchboard_channels::InboundError, lang: Lang) -> ApiError {
-    let status = if e.field == "user" { StatusCode::BAD_REQUEST } else { StatusCode::UNAUTHORIZED };
-    ApiError::new(status, "identity_not_verified", "error.identity_not_verified").arg("detail", e.message).field(e.field).lang(lang)
+/// A new token for the visitor: every use renews an anonymous visitor's 30 days.
+fn renewed(widget: &WidgetChannel, visitor: &Visitor) -> String {
+    visitor.token(&widget.channel.secret, switchboard_store::now().millis())
 }
 
 /// `POST /widget/v1/{channel}/session`: the visitor's token, their conversation so far, the
@@ -88,7 +84,7 @@ pub async fn session(
     let online = view::agents_online(&state, ws);
     let minutes = view::reply_minutes(&state, ws).await;
     Ok(Json(json!({
-        "token": visitor.token(&widget.channel.secret),
+        "token": renewed(&widget, &visitor),
         "visitor": {"name": name, "email": email, "verified": verified.is_some()},
         "conversation": view::conversation(&view),
         "messages": view.messages,
@@ -125,8 +121,9 @@ pub async fn send(
     let headers = req.headers().clone();
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    let visitor = visitor_of(&widget, &headers, lang)?;
-    let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
+    let visitor = token_visitor(&widget, bearer(&headers), lang)?;
+    // The client behind the operator's proxies, by /64 for IPv6 (one subscriber's network).
+    let address = state.client_address(req.extensions(), &headers).map(switchboard_web::client::address_key).unwrap_or_default();
     let identity = visitor.identity(&widget.channel.id);
     limits
         .take(&format!("visitor {}", identity.value()), MESSAGES_PER_MINUTE_PER_VISITOR)
@@ -138,24 +135,13 @@ pub async fn send(
         })?;
     let multipart = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.starts_with("multipart/form-data"));
     let (message, user) = if multipart { read_form(req, &state, lang).await? } else { read_json(req, &state).await? };
-    let verified = match (&visitor, user) {
-        (Visitor::User(id), Some(user)) => {
-            let v = verify_user(&widget.config, &user, region(&widget)).map_err(|e| refused_identity(e, lang))?;
-            if v.visitor != Visitor::User(id.clone()) {
-                return Err(refused_identity(switchboard_channels::InboundError::new("user.id", "is not the visitor of this token"), lang));
-            }
-            Some(v)
-        }
-        // A signed-in user's token alone does not speak for them: the page that knows them
-        // signs each message (a copied token writes nothing).
-        (Visitor::User(_), None) => {
-            return Err(refused_identity(
-                switchboard_channels::InboundError::new("user.id", "the signed-in user must come with each message"),
-                lang,
-            ));
-        }
-        _ => None,
+    // A signed-in user's token alone does not speak for them: the page that knows them signs
+    // each message (a copied token writes nothing).
+    let user = match user {
+        Some(user) => Some(user),
+        None => header_user(&headers, lang)?,
     };
+    let verified = check_user(&widget, &visitor, user.as_ref(), lang)?;
     let ctx = WidgetContext {
         workspace_id: &widget.channel.workspace_id,
         channel_id: &widget.channel.id,
@@ -165,7 +151,12 @@ pub async fn send(
     let inbound = to_inbound(message, &ctx).map_err(|e| ApiError::bad_field(e.field, e.message).lang(lang))?;
     let outcome = state.store.intake(inbound).await.map_err(|e| ApiError::from(e).lang(lang))?;
     switchboard_web::hooks::announce(&state, &widget.channel, &outcome, Some(identity.value()));
-    Ok(Json(json!({"message_id": outcome.message_id, "conversation_id": outcome.conversation_id, "duplicate": outcome.duplicate})))
+    Ok(Json(json!({
+        "message_id": outcome.message_id,
+        "conversation_id": outcome.conversation_id,
+        "duplicate": outcome.duplicate,
+        "token": renewed(&widget, &visitor),
+    })))
 }
 
 async fn read_json(req: Request, state: &AppState) -> ApiResult<(VisitorMessage, Option<SiteUser>)> {
@@ -222,7 +213,7 @@ pub async fn poll(
 ) -> ApiResult<Json<Value>> {
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    let visitor = visitor_of(&widget, &headers, lang)?;
+    let (visitor, _) = visitor_of(&widget, &headers, None, lang)?;
     // Subscribed before reading, so that nothing committed in between is missed.
     let mut events = state.events.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(25));
@@ -230,9 +221,12 @@ pub async fn poll(
         let v = view::load(&state, &widget, &visitor, &[]).await.map_err(|e| ApiError::from(e).lang(lang))?;
         let items = view::after(&v.messages, q.after.as_deref());
         if !items.is_empty() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(
-                json!({"items": items, "conversation": view::conversation(&v), "agents_online": view::agents_online(&state, &widget.channel.workspace_id)}),
-            ));
+            return Ok(Json(json!({
+                "items": items,
+                "conversation": view::conversation(&v),
+                "agents_online": view::agents_online(&state, &widget.channel.workspace_id),
+                "token": renewed(&widget, &visitor),
+            })));
         }
         let watch = Watch {
             workspace: widget.channel.workspace_id.clone(),
@@ -264,7 +258,7 @@ pub(crate) fn visitor_typing(state: &AppState, widget: &WidgetChannel, conversat
 pub async fn typing(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    let visitor = visitor_of(&widget, &headers, lang)?;
+    let (visitor, _) = visitor_of(&widget, &headers, None, lang)?;
     let identity = visitor.identity(&widget.channel.id);
     let conversation = state.store.visitor_conversation(&widget.channel.workspace_id, std::slice::from_ref(&identity)).await;
     if let Some(c) = conversation.map_err(|e| ApiError::from(e).lang(lang))? {
@@ -277,6 +271,9 @@ pub async fn typing(State(state): State<AppState>, Path(id): Path<String>, heade
 #[serde(deny_unknown_fields)]
 pub struct Seen {
     ids: Vec<String>,
+    /// The signed-in user, as with every call (else the user header).
+    #[serde(default)]
+    user: Option<SiteUser>,
 }
 
 /// The visitor's browser has the replies `ids`: they are delivered (and no email is needed).
@@ -308,7 +305,7 @@ pub async fn seen(
 ) -> ApiResult<Json<Value>> {
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    let visitor = visitor_of(&widget, &headers, lang)?;
+    let (visitor, _) = visitor_of(&widget, &headers, body.user.as_ref(), lang)?;
     let changed = mark_delivered(&state, &widget, &visitor, &body.ids).await.map_err(|e| e.lang(lang))?;
     Ok(Json(json!({"delivered": changed})))
 }
@@ -319,6 +316,9 @@ pub struct Rating {
     rating: i64,
     #[serde(default)]
     comment: String,
+    /// The signed-in user, as with every call (else the user header).
+    #[serde(default)]
+    user: Option<SiteUser>,
 }
 
 /// `POST /widget/v1/{channel}/csat`: 1–5 and a comment on the visitor's solved conversation.
@@ -330,7 +330,7 @@ pub async fn csat(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
-    let visitor = visitor_of(&widget, &headers, lang)?;
+    let (visitor, _) = visitor_of(&widget, &headers, body.user.as_ref(), lang)?;
     if !(1..=5).contains(&body.rating) {
         return Err(ApiError::bad_field("rating", "must be from 1 to 5").lang(lang));
     }

@@ -137,7 +137,16 @@ pub(crate) fn conversation_key(conversation: &str) -> String {
 
 /// The keys an event is for; `None`: for every socket (missed events, merges that may move a
 /// visitor into another conversation).
+/// The sockets of one widget channel: told when its settings change (a new identity secret, an
+/// origin no longer allowed), so that each checks its visitor again.
+pub(crate) fn channel_key(channel: &str) -> String {
+    format!("ch:{channel}")
+}
+
 fn keys_of(event: &LiveEvent) -> Option<Vec<String>> {
+    if event.kind == switchboard_web::events::CREDENTIALS_CHANGED {
+        return Some(event.data.get("channel_id").and_then(Value::as_str).map(channel_key).into_iter().collect());
+    }
     if event.workspace_id.is_none() || matches!(event.kind.as_str(), "contact.merged" | "contact.unmerged") {
         return None;
     }

@@ -4,9 +4,9 @@
 //! a socket that missed events (or reconnects) catches up instead of drifting.
 
 use crate::api::{mark_delivered, visitor_typing};
-use crate::hub::{Hub, conversation_key, visitor_key};
+use crate::hub::{Hub, channel_key, conversation_key, visitor_key};
 use crate::view::{self, Watch};
-use crate::{WidgetChannel, allowed_channel};
+use crate::{WidgetChannel, allowed_channel, check_user, token_visitor, widget_channel};
 use axum::Extension;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -15,7 +15,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_channel_widget::Visitor;
+use switchboard_channel_widget::{SiteUser, Visitor};
+use switchboard_i18n::Lang;
 use switchboard_web::AppState;
 use switchboard_web::error::ApiResult;
 use switchboard_web::extract::lang_of_headers;
@@ -39,8 +40,9 @@ pub async fn upgrade(
     // Small buffers: a visitor's frames are a few hundred bytes, and thousands of sockets are
     // held at once (the library's default is 128 KiB each way per socket).
     let ws = ws.max_message_size(64 * 1024).read_buffer_size(4 * 1024).write_buffer_size(4 * 1024);
+    let origin = headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()).unwrap_or("").to_owned();
     Ok(ws.on_upgrade(move |socket| async move {
-        if let Err(e) = serve(state, hub, widget, socket).await {
+        if let Err(e) = serve(state, hub, widget, Hello { origin, lang }, socket).await {
             tracing::debug!(error = %e, "widget socket ended");
         }
     }))
@@ -50,15 +52,37 @@ fn frame(value: Value) -> Frame {
     Frame::Text(value.to_string().into())
 }
 
-async fn serve(state: AppState, hub: Arc<Hub>, widget: WidgetChannel, mut socket: WebSocket) -> Result<(), String> {
+/// What the socket was opened with, to check the visitor again with.
+struct Hello {
+    origin: String,
+    lang: Lang,
+}
+
+/// The visitor of the hello's `token` (with its signed `user` for a signed-in user's token),
+/// if the channel as it is now still lets them in: its origins, its secrets.
+fn admitted(widget: &WidgetChannel, opened: &Hello, token: &str, user: Option<&SiteUser>) -> Result<Visitor, &'static str> {
+    if !widget.config.allows(&opened.origin) {
+        return Err("origin_not_allowed");
+    }
+    let visitor = token_visitor(widget, token, opened.lang).map_err(|e| e.code)?;
+    check_user(widget, &visitor, user, opened.lang).map_err(|e| e.code)?;
+    Ok(visitor)
+}
+
+async fn serve(state: AppState, hub: Arc<Hub>, mut widget: WidgetChannel, opened: Hello, mut socket: WebSocket) -> Result<(), String> {
     let hello = match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
         Ok(Some(Ok(Frame::Text(text)))) => serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())?,
         _ => return Err("no hello".into()),
     };
-    let token = hello.get("token").and_then(Value::as_str).unwrap_or("");
-    let Some(visitor) = Visitor::from_token(&widget.channel.secret, token) else {
-        let _ = socket.send(frame(json!({"type": "error", "code": "visitor_unknown"}))).await;
-        return Err("unknown visitor".into());
+    let token = hello.get("token").and_then(Value::as_str).unwrap_or("").to_owned();
+    // A signed-in user's token counts only with the page's signed user, here as on every call.
+    let user: Option<SiteUser> = hello.get("user").filter(|u| !u.is_null()).and_then(|u| serde_json::from_value(u.clone()).ok());
+    let visitor = match admitted(&widget, &opened, &token, user.as_ref()) {
+        Ok(visitor) => visitor,
+        Err(code) => {
+            let _ = socket.send(frame(json!({"type": "error", "code": code}))).await;
+            return Err(format!("visitor refused: {code}"));
+        }
     };
     let mut last: Option<String> = hello.get("after").and_then(Value::as_str).map(str::to_owned);
     let mut watch = Watch {
@@ -67,13 +91,15 @@ async fn serve(state: AppState, hub: Arc<Hub>, widget: WidgetChannel, mut socket
         conversation: None,
     };
     // Subscribed before the first read, so that nothing committed in between is missed.
-    let (mut subscription, mut events) = hub.subscribe(&state, &[visitor_key(&watch.visitor)]);
+    let (mut subscription, mut events) = hub.subscribe(&state, &[visitor_key(&watch.visitor), channel_key(widget.channel.id.as_str())]);
     let mut shown_status: Option<Value> = None;
     let mut last_typing = tokio::time::Instant::now() - TYPING_EVERY;
     let mut heard = tokio::time::Instant::now();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
-    socket.send(frame(json!({"type": "ready"}))).await.map_err(|e| e.to_string())?;
+    // Opening the socket is a use: the visitor gets a renewed token (an open socket stays open).
+    let renewed = visitor.token(&widget.channel.secret, switchboard_store::now().millis());
+    socket.send(frame(json!({"type": "ready", "token": renewed}))).await.map_err(|e| e.to_string())?;
     let mut refresh = true;
     loop {
         if refresh {
@@ -99,6 +125,23 @@ async fn serve(state: AppState, hub: Arc<Hub>, widget: WidgetChannel, mut socket
         }
         tokio::select! {
             event = events.recv() => match event {
+                Some(event) if event.kind == switchboard_web::events::CREDENTIALS_CHANGED => {
+                    // The channel's settings changed: is the visitor still let in?
+                    let reread = widget_channel(&state, widget.channel.id.as_str(), opened.lang).await;
+                    let verdict = match reread {
+                        Ok(now) => {
+                            widget = now;
+                            admitted(&widget, &opened, &token, user.as_ref()).map(|_| ())
+                        }
+                        Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Err("visitor_unknown"),
+                        // A database that cannot answer now ends nobody's chat.
+                        Err(_) => Ok(()),
+                    };
+                    if let Err(code) = verdict {
+                        let _ = socket.send(frame(json!({"type": "error", "code": code}))).await;
+                        return Err(format!("visitor no longer admitted: {code}"));
+                    }
+                }
                 Some(event) => {
                     if let Some(name) = watch.agent_typing(&event) {
                         socket.send(frame(json!({"type": "typing", "name": name}))).await.map_err(|e| e.to_string())?;

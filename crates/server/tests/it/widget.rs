@@ -67,12 +67,24 @@ impl App {
 
     /// The visitor's socket, said hello to and ready.
     async fn socket(&self, channel: &str, token: &str, after: Option<&str>) -> Socket {
+        self.socket_as(channel, token, Value::Null, after).await
+    }
+
+    /// The socket of a visitor whose page says `user` is signed in, said hello to and ready.
+    async fn socket_as(&self, channel: &str, token: &str, user: Value, after: Option<&str>) -> Socket {
+        let mut socket = self.socket_hello(channel, json!({"type": "hello", "token": token, "user": user, "after": after})).await;
+        let ready = next_of(&mut socket, "ready").await;
+        assert!(ready["token"].is_string(), "a use renews the token: {ready}");
+        socket
+    }
+
+    /// A socket said `hello` to, its answer not read yet.
+    async fn socket_hello(&self, channel: &str, hello: Value) -> Socket {
         let url = format!("{}/widget/v1/{channel}/socket", self.base.replace("http://", "ws://"));
         let mut request = url.into_client_request().expect("request");
         request.headers_mut().insert("origin", SHOP.parse().expect("origin"));
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("socket opens");
-        socket.send(Frame::text(json!({"type": "hello", "token": token, "after": after}).to_string())).await.expect("hello");
-        assert_eq!(next_of(&mut socket, "ready").await["type"], "ready");
+        socket.send(Frame::text(hello.to_string())).await.expect("hello");
         socket
     }
 
@@ -266,7 +278,9 @@ async fn a_visitor_and_an_agent_chat_live_both_ways() {
 
     // A reload: the same token brings the whole conversation back, without the note.
     let again = app.session(&channel, json!({"token": token})).await;
-    assert_eq!(again["token"], token);
+    // The same visitor, with the token renewed (a use starts its 30 days again).
+    let visitor_of = |t: &Value| t.as_str().and_then(|t| t.split('.').next()).map(str::to_owned);
+    assert_eq!(visitor_of(&again["token"]), visitor_of(&json!(token)));
     let texts: Vec<&str> = again["messages"].as_array().expect("messages").iter().map(|m| m["text"].as_str().unwrap_or("")).collect();
     assert_eq!(texts, ["Hello, is my order shipped?", "Yes, it left today", "The receipt"]);
     assert_eq!(again["visitor"]["name"], "Olga");
@@ -517,8 +531,9 @@ async fn the_omnichannel_story_from_telegram_to_whatsapp_to_the_widget_and_email
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
     // The agent's reply goes on the channel she uses now: the widget.
-    let mut socket =
-        app.socket(&widget, &token, session["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["id"].as_str())).await;
+    let mut socket = app
+        .socket_as(&widget, &token, user.clone(), session["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["id"].as_str()))
+        .await;
     let reply = app.agent_reply(conversation.as_str().expect("id"), "A new box is on its way").await;
     assert_eq!(app.message(conversation.as_str().expect("id"), &reply["id"]).await["channel_kind"], "widget");
     let mut pushed = next_of(&mut socket, "messages").await;
@@ -633,4 +648,149 @@ async fn a_signed_users_token_alone_writes_nothing() {
     assert_eq!(all["items"].as_array().map(Vec::len), Some(0), "nothing stored");
     // With the signed user, as the page sends it, the message is taken.
     app.say(&channel, &token, json!({"client_id": "c2", "text": "signed", "user": user})).await;
+}
+
+/// A widget call with the page's signed user in the header (`user`: none, or its JSON).
+async fn call_with_user(app: &App, method: &str, path: &str, token: &str, user: Option<&Value>, body: Option<Value>) -> (u16, Value) {
+    use base64::Engine;
+    let mut req =
+        app.http.request(method.parse().expect("method"), format!("{}{path}", app.base)).header("origin", SHOP).bearer_auth(token);
+    if let Some(user) = user {
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user.to_string());
+        req = req.header("x-switchboard-user", encoded);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_signed_users_token_counts_only_with_the_signed_user_on_every_call() {
+    let app = spawn_app().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "identity_secret": IDENTITY_SECRET})).await;
+    let user = json!({"id": "42", "hash": hex_mac(IDENTITY_SECRET, "42")});
+    let other = json!({"id": "43", "hash": hex_mac(IDENTITY_SECRET, "43")});
+    let session = app.session(&channel, json!({"user": user})).await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    let sent = app.say(&channel, &token, json!({"client_id": "c1", "text": "Where is my order?", "user": user})).await;
+    let conversation = sent["conversation_id"].as_str().expect("conversation").to_owned();
+    let (status, _) =
+        app.call("PATCH", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), Some(json!({"status": "solved"}))).await;
+    assert_eq!(status, 200);
+
+    let calls: [(&str, String, Option<Value>); 5] = [
+        ("GET", format!("/widget/v1/{channel}/messages"), None),
+        ("POST", format!("/widget/v1/{channel}/typing"), None),
+        ("POST", format!("/widget/v1/{channel}/seen"), Some(json!({"ids": []}))),
+        // The rating before the message: a customer's message reopens the solved conversation.
+        ("POST", format!("/widget/v1/{channel}/csat"), Some(json!({"rating": 5}))),
+        ("POST", format!("/widget/v1/{channel}/messages"), Some(json!({"client_id": "c2", "text": "again"}))),
+    ];
+    for (method, path, body) in &calls {
+        // The token alone, or with another (correctly signed) user: refused, nothing done.
+        for user in [None, Some(&other)] {
+            let (status, answer) = call_with_user(&app, method, path, &token, user, body.clone()).await;
+            assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("identity_not_verified")), "{method} {path}: {answer}");
+        }
+    }
+    for (method, path, body) in &calls {
+        let (status, answer) = call_with_user(&app, method, path, &token, Some(&user), body.clone()).await;
+        assert!(status == 200 || status == 201, "{method} {path} with the signed user: {status} {answer}");
+    }
+    // The token alone stored nothing: one message from the first send, one from the signed one.
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    assert_eq!(messages["items"].as_array().map(Vec::len), Some(2), "{messages}");
+    // The user may come in the JSON body too.
+    let (status, _) =
+        call_with_user(&app, "POST", &format!("/widget/v1/{channel}/seen"), &token, None, Some(json!({"ids": [], "user": user}))).await;
+    assert_eq!(status, 200);
+
+    // The socket: the token alone, or with someone else, gets an error and no chat.
+    for who in [Value::Null, other.clone()] {
+        let mut socket = app.socket_hello(&channel, json!({"type": "hello", "token": token, "user": who})).await;
+        assert_eq!(next_of(&mut socket, "error").await["code"], "identity_not_verified");
+    }
+    app.socket_as(&channel, &token, user.clone(), None).await;
+}
+
+#[tokio::test]
+async fn an_anonymous_token_expires_after_thirty_days_without_use() {
+    use switchboard_channel_widget::{ANONYMOUS_TOKEN_TTL_MS, TokenCheck, Visitor};
+    let app = spawn_app().await;
+    let (channel, secret) = app.widget_channel(json!({"allowed_origins": [SHOP]})).await;
+    let session = app.session(&channel, json!({})).await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    app.say(&channel, &token, json!({"client_id": "a1", "text": "Hello"})).await;
+    let TokenCheck::Valid(visitor @ Visitor::Anonymous(_)) = Visitor::read_token(&secret, &token, now_ms()) else {
+        panic!("an anonymous visitor's token")
+    };
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+
+    // The same visitor's token, last handed out 31 days ago: every call refuses it.
+    let old = visitor.token(&secret, now_ms() - 31 * DAY);
+    for (method, path, body) in [
+        ("GET", format!("/widget/v1/{channel}/messages"), None),
+        ("POST", format!("/widget/v1/{channel}/messages"), Some(json!({"client_id": "a2", "text": "late"}))),
+        ("POST", format!("/widget/v1/{channel}/typing"), None),
+        ("POST", format!("/widget/v1/{channel}/seen"), Some(json!({"ids": []}))),
+        ("POST", format!("/widget/v1/{channel}/csat"), Some(json!({"rating": 4}))),
+    ] {
+        let (status, answer) = call_with_user(&app, method, &path, &old, None, body).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("visitor_expired")), "{method} {path}: {answer}");
+    }
+    let (status, answer, _) =
+        app.visitor("POST", &format!("/widget/v1/{channel}/session"), Some(SHOP), None, Some(json!({"token": old}))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("visitor_expired")), "{answer}");
+    let mut socket = app.socket_hello(&channel, json!({"type": "hello", "token": old})).await;
+    assert_eq!(next_of(&mut socket, "error").await["code"], "visitor_expired");
+    let (_, all) = app.call("GET", "/api/v1/conversations?q=late", Some(&app.admin), None).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(0), "nothing stored");
+
+    // Used 29 days ago, it still works, and the use renews it: the new token lasts 30 days from now.
+    let aging = visitor.token(&secret, now_ms() - 29 * DAY);
+    let (status, polled) = call_with_user(&app, "GET", &format!("/widget/v1/{channel}/messages"), &aging, None, None).await;
+    assert_eq!(status, 200, "{polled}");
+    assert_eq!(polled["items"][0]["text"], "Hello", "the visitor's conversation is still theirs");
+    let renewed = polled["token"].as_str().expect("a renewed token");
+    assert_eq!(Visitor::read_token(&secret, &aging, now_ms() + 2 * DAY), TokenCheck::Expired);
+    assert_eq!(Visitor::read_token(&secret, renewed, now_ms() + 29 * DAY), TokenCheck::Valid(visitor.clone()));
+    const { assert!(ANONYMOUS_TOKEN_TTL_MS == 30 * DAY) };
+}
+
+#[tokio::test]
+async fn a_socket_ends_when_its_channel_stops_admitting_its_visitor() {
+    let app = spawn_app().await;
+    let admin = app.admin_cookie().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "identity_secret": IDENTITY_SECRET})).await;
+    let user = json!({"id": "42", "hash": hex_mac(IDENTITY_SECRET, "42")});
+    let signed = app.session(&channel, json!({"user": user})).await["token"].as_str().expect("token").to_owned();
+    let anonymous = app.session(&channel, json!({})).await["token"].as_str().expect("token").to_owned();
+    let mut signed_socket = app.socket_as(&channel, &signed, user.clone(), None).await;
+    let mut anonymous_socket = app.socket(&channel, &anonymous, None).await;
+
+    // The site's identity secret is replaced (it leaked): the old signature of user 42 is worth
+    // nothing now, and the socket opened with it ends at once.
+    let config = json!({"allowed_origins": [SHOP], "identity_secret": "a-brand-new-identity-secret-0123"}).to_string();
+    let status = app
+        .form(&format!("/admin/channels/{channel}"), &admin, &[("origin", &app.base)], &[("name", "Site chat"), ("config", &config)])
+        .await;
+    assert_eq!(status, 303);
+    let refused = tokio::time::timeout(Duration::from_secs(2), next_of(&mut signed_socket, "error")).await.expect("within 2 s");
+    assert_eq!(refused["code"], "identity_not_verified");
+    // The anonymous visitor is still let in: their socket still answers.
+    anonymous_socket.send(Frame::text(json!({"type": "ping"}).to_string())).await.expect("ping");
+    next_of(&mut anonymous_socket, "pong").await;
+
+    // The shop's origin is no longer allowed: the anonymous socket ends too.
+    let config = json!({"allowed_origins": ["https://other.example"], "identity_secret": "a-brand-new-identity-secret-0123"}).to_string();
+    app.form(&format!("/admin/channels/{channel}"), &admin, &[("origin", &app.base)], &[("name", "Site chat"), ("config", &config)]).await;
+    let refused = tokio::time::timeout(Duration::from_secs(2), next_of(&mut anonymous_socket, "error")).await.expect("within 2 s");
+    assert_eq!(refused["code"], "origin_not_allowed");
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis()).expect("in range")
 }
