@@ -8,6 +8,7 @@ mod endpoints;
 mod lmtp;
 mod mail_servers;
 mod nodes;
+mod outbound;
 mod smtp_sink;
 mod telegram;
 mod twilio;
