@@ -486,12 +486,8 @@ async fn call(
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, switchboard_channels::SendError> {
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
-    let response = client
-        .post(&url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e))?;
+    let response =
+        client.post(&url).json(body).send().await.map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e))?;
     answer(method, response).await
 }
 
@@ -598,8 +594,7 @@ pub async fn download_file(
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| switchboard_channels::SendError::permanent("Telegram gave no file_path (the file may be over 20 MB)"))?;
     let url = format!("{}/file/bot{bot_token}/{path}", base_url.trim_end_matches('/'));
-    let unreachable =
-        |e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e);
+    let unreachable = |e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e);
     let mut response = client.get(&url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {

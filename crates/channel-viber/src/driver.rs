@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_channels::config::{HttpUrl, Secret, parse};
-use switchboard_channels::http::FileHosts;
 use switchboard_channels::driver::first_recipient;
+use switchboard_channels::http::FileHosts;
 use switchboard_channels::{
     ChannelEvent, ChannelRef, Driver, HookError, HookReply, HookRequest, InboundError, Outgoing, Received, SendContext, SendError, Sent,
     signature,

@@ -202,7 +202,11 @@ pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Res
         Some(0) => {
             let name = answer.get("name").and_then(Value::as_str).unwrap_or("?");
             let webhook = answer.get("webhook").and_then(Value::as_str).filter(|w| !w.is_empty()).unwrap_or("none set");
-            Ok(format!("the bot is {}; its webhook: {}", switchboard_channels::http::short(name), switchboard_channels::http::short(webhook)))
+            Ok(format!(
+                "the bot is {}; its webhook: {}",
+                switchboard_channels::http::short(name),
+                switchboard_channels::http::short(webhook)
+            ))
         }
         _ => Err(switchboard_channels::SendError::permanent(format!(
             "Viber refused the token: {}",

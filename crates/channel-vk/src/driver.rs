@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_channels::config::{HttpUrl, Secret, numeric_id, parse};
-use switchboard_channels::http::FileHosts;
 use switchboard_channels::driver::first_recipient;
+use switchboard_channels::http::FileHosts;
 use switchboard_channels::{
     ChannelEvent, ChannelRef, Driver, HookError, HookReply, HookRequest, InboundError, Outgoing, Received, SendContext, SendError, Sent,
 };
@@ -118,7 +118,8 @@ impl Driver for VkDriver {
     async fn fetch_file(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>, reference: &str) -> Result<Vec<u8>, SendError> {
         let url = reference.strip_prefix(crate::FILE_URL_PREFIX).ok_or_else(|| SendError::permanent("not a VK file link"))?;
         let config = settings(channel)?;
-        let hosts = FileHosts { provider: "VK", domains: crate::FILE_HOSTS, api_base_url: config.api_base_url.as_ref().map(HttpUrl::as_str) };
+        let hosts =
+            FileHosts { provider: "VK", domains: crate::FILE_HOSTS, api_base_url: config.api_base_url.as_ref().map(HttpUrl::as_str) };
         switchboard_channels::http::download(ctx.http, url, MAX_DOWNLOAD_BYTES, &hosts, None).await
     }
 

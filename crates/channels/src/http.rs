@@ -80,16 +80,17 @@ pub fn describe(error: &reqwest::Error) -> String {
     if let Some(refused) = outbound::refusal(error) {
         return refused.to_string();
     }
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "");
-    }
     if error.is_timeout() {
         return "no answer in time".to_owned();
     }
     if error.is_connect() {
         return "cannot connect".to_owned();
     }
+    let text = error.to_string();
+    let text = match error.url() {
+        Some(url) => text.replace(&format!(" ({url})"), "").replace(url.as_str(), ""),
+        None => text,
+    };
     short(&text)
 }
 
@@ -132,7 +133,8 @@ impl FileHosts<'_> {
             .and_then(|base| base.host_str().map(str::to_ascii_lowercase))
             .is_some_and(|base| base == host);
         overridden
-            || (url.scheme() == "https" && self.domains.iter().any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.'))))
+            || (url.scheme() == "https"
+                && self.domains.iter().any(|d| host == *d || host.strip_suffix(d).is_some_and(|h| h.ends_with('.'))))
     }
 
     fn refuse(&self, url: &reqwest::Url) -> SendError {
@@ -272,7 +274,8 @@ mod tests {
         }
         assert_eq!(hits.load(Ordering::SeqCst), 1, "no request reached the server");
         // Metadata addresses, whatever the setting, in every spelling.
-        for url in ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/", "http://[fd00:ec2::254]/", "http://0.0.0.0/"] {
+        for url in ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:a9fe:a9fe]/", "http://[fd00:ec2::254]/", "http://0.0.0.0/"]
+        {
             let e = open.get(url).send().await.expect_err("refused");
             assert!(unreachable("x", e).message.starts_with("destination not allowed: "), "{url}");
         }

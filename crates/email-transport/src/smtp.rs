@@ -30,7 +30,9 @@ pub async fn send(config: &SmtpConfig, policy: OutboundPolicy, message: &lettre:
     let transport = transport(config, policy).await?;
     match transport.send(message.clone()).await {
         Ok(_) => Ok(()),
-        Err(e) if e.is_permanent() => Err(TransportError::permanent(format!("the mail server refused the message: {}", short(&e.to_string())))),
+        Err(e) if e.is_permanent() => {
+            Err(TransportError::permanent(format!("the mail server refused the message: {}", short(&e.to_string()))))
+        }
         Err(e) => Err(TransportError::transient(format!("cannot hand the message to {}: {}", config.host, short(&e.to_string())))),
     }
 }

@@ -457,6 +457,17 @@ async fn method_not_allowed(extract::AcceptLang(lang): extract::AcceptLang) -> e
     error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "error.method_not_allowed").lang(lang)
 }
 
+/// `step`'s outcome, or a failure saying it took over `CHECK_TIMEOUT` (the step is dropped).
+async fn within_check_timeout(
+    step: impl std::future::Future<Output = Result<String, String>>,
+    lang: switchboard_i18n::Lang,
+) -> Result<String, String> {
+    let seconds = CHECK_TIMEOUT.as_secs().to_string();
+    tokio::time::timeout(CHECK_TIMEOUT, step)
+        .await
+        .unwrap_or_else(|_| Err(switchboard_i18n::t(lang, "ui.admin.check_timed_out", &[("seconds", seconds.as_str())])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,15 +496,4 @@ mod tests {
         assert_eq!(LiveEvent::from_wire("not json"), None);
         assert_eq!(LiveEvent::from_wire(r#"{"w": "not-an-id", "k": "x", "d": {}}"#), None);
     }
-}
-
-/// `step`'s outcome, or a failure saying it took over `CHECK_TIMEOUT` (the step is dropped).
-async fn within_check_timeout(
-    step: impl std::future::Future<Output = Result<String, String>>,
-    lang: switchboard_i18n::Lang,
-) -> Result<String, String> {
-    let seconds = CHECK_TIMEOUT.as_secs().to_string();
-    tokio::time::timeout(CHECK_TIMEOUT, step)
-        .await
-        .unwrap_or_else(|_| Err(switchboard_i18n::t(lang, "ui.admin.check_timed_out", &[("seconds", seconds.as_str())])))
 }

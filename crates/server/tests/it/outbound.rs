@@ -33,13 +33,8 @@ fn ok_receiver() -> axum::routing::MethodRouter {
 
 async fn closed_app() -> App {
     let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
-    spawn_app_with(Config {
-        data,
-        max_body_bytes: 64 * 1024,
-        outbound: Outbound { allow_private_networks: false },
-        ..Config::default()
-    })
-    .await
+    spawn_app_with(Config { data, max_body_bytes: 64 * 1024, outbound: Outbound { allow_private_networks: false }, ..Config::default() })
+        .await
 }
 
 impl App {
@@ -75,7 +70,8 @@ impl App {
         let mut jobs = Value::Null;
         for _ in 0..300 {
             (_, jobs) = self.call("GET", "/api/v1/jobs/dead", Some(&self.admin), None).await;
-            let found = jobs["items"].as_array().into_iter().flatten().find(|j| j["last_error"].as_str().is_some_and(|e| e.contains(needle)));
+            let found =
+                jobs["items"].as_array().into_iter().flatten().find(|j| j["last_error"].as_str().is_some_and(|e| e.contains(needle)));
             if let Some(job) = found {
                 return job.clone();
             }
@@ -95,7 +91,10 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
         create("api", json!({"url": "http://[fd00:ec2::254]/latest"})),
         create("api", json!({"url": "http://0.0.0.0:8080/"})),
         create("telegram", json!({"bot_token": "1:x", "secret_token": "s3cr3t", "api_base_url": "http://169.254.169.254"})),
-        create("twilio_sms", json!({"account_sid": "AC1", "auth_token": "t", "from_number": "+48221234567", "public_url": "http://[fe80::1]/"})),
+        create(
+            "twilio_sms",
+            json!({"account_sid": "AC1", "auth_token": "t", "from_number": "+48221234567", "public_url": "http://[fe80::1]/"}),
+        ),
         create("email", json!({"address": "a@example.com", "smtp": {"host": "169.254.169.254", "tls": "none"}})),
         create("email", json!({"address": "a@example.com", "imap": {"host": "fd00:ec2::254", "username": "u", "password": "p"}})),
     ];
@@ -130,7 +129,8 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
     let answer: Value = res.json().await.expect("json");
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("метаданных")), "{answer}");
     // Private networks are open by default: a CRM on the company's own network is fine.
-    let (status, answer) = app.call("POST", "/api/v1/channels", Some(&app.admin), Some(create("api", json!({"url": "http://10.0.0.5/crm"})))).await;
+    let (status, answer) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(create("api", json!({"url": "http://10.0.0.5/crm"})))).await;
     assert_eq!(status, 201, "{answer}");
     let (_, list) = app.call("GET", "/api/v1/channels", Some(&app.admin), None).await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "only the allowed channel was stored: {list}");
@@ -142,7 +142,12 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
         assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("config.url")), "{url}: {answer}");
     }
     let (status, answer) = closed
-        .call("POST", "/api/v1/channels", Some(&closed.admin), Some(create("email", json!({"address": "a@example.com", "smtp": {"host": "10.1.1.1"}}))))
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&closed.admin),
+            Some(create("email", json!({"address": "a@example.com", "smtp": {"host": "10.1.1.1"}}))),
+        )
         .await;
     assert_eq!((status, answer["error"]["field"].as_str()), (422, Some("config.smtp.host")), "{answer}");
     let (_, list) = closed.call("GET", "/api/v1/channels", Some(&closed.admin), None).await;
@@ -250,7 +255,8 @@ async fn a_vk_or_viber_file_on_a_foreign_host_is_not_fetched() {
     let secret = "vk-test-secret-Pa55w0rd";
     let config = json!({"group_id": 229876543, "access_token": "vk1.a.test", "secret": secret, "confirmation": "a1b2c3d4",
         "api_base_url": format!("http://127.0.0.1:{api_port}/method")});
-    let (status, channel) = app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "vk", "name": "VK", "config": config}))).await;
+    let (status, channel) =
+        app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "vk", "name": "VK", "config": config}))).await;
     assert_eq!(status, 201, "{channel}");
     let path = format!("{}/../channels/tests/fixtures/vk/message_new_photo.json", env!("CARGO_MANIFEST_DIR"));
     let photo = std::fs::read_to_string(path)
@@ -295,10 +301,47 @@ async fn a_vk_or_viber_file_on_a_foreign_host_is_not_fetched() {
     assert_eq!(file_hits.load(Ordering::SeqCst), 0, "nothing was fetched");
     let (_, list) = app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await;
     for conversation in list["items"].as_array().expect("items") {
-        let (_, messages) =
-            app.call("GET", &format!("/api/v1/conversations/{}/messages", conversation["id"].as_str().expect("id")), Some(&app.admin), None).await;
-        for attachment in messages["items"].as_array().expect("items").iter().flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default()) {
+        let (_, messages) = app
+            .call("GET", &format!("/api/v1/conversations/{}/messages", conversation["id"].as_str().expect("id")), Some(&app.admin), None)
+            .await;
+        for attachment in
+            messages["items"].as_array().expect("items").iter().flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
+        {
             assert!(attachment["download_url"].is_null(), "kept as a link: {attachment}");
         }
     }
+}
+
+/// SMTP and IMAP hosts are resolved and checked before connecting: `localhost` is loopback,
+/// refused while private networks are closed, and the mail port never sees a connection.
+#[tokio::test]
+async fn smtp_and_imap_hosts_are_checked_by_their_addresses() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let app = closed_app().await;
+    app.account("ada@example.com", "admin").await;
+    let (_, _, cookie) = app.sign_in("ada@example.com", "a long password").await;
+    let smtp = json!({"address": "support@example.com", "smtp": {"host": "localhost", "port": port, "tls": "none"}});
+    let imap = json!({"address": "support@example.com",
+        "imap": {"host": "localhost", "port": port, "tls": "none", "username": "u", "password": "p"}});
+    for (config, expected) in [
+        (smtp, "SMTP localhost: destination not allowed: loopback address"),
+        (imap, "IMAP localhost: destination not allowed: loopback address"),
+    ] {
+        let (status, channel) =
+            app.call("POST", "/api/v1/channels", Some(&app.admin), Some(json!({"kind": "email", "name": "Mail", "config": config}))).await;
+        assert_eq!(status, 201, "a name is checked when connecting: {channel}");
+        let page = app.press(&format!("/admin/channels/{}/test", channel["id"].as_str().expect("id")), &cookie).await;
+        assert!(page.contains(expected), "{expected}");
+    }
+    // The IMAP fetcher tries too (every 2 s it looks for channels), and is refused the same way.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "the mail port never saw a connection");
 }
