@@ -174,15 +174,20 @@ impl Driver for EmailDriver {
         Ok(Sent::Done(Some(id)))
     }
 
-    /// SMTP (connect, greet, sign in) and IMAP (sign in, open the folder), each when configured.
+    /// SMTP (connect, greet, sign in) and IMAP (sign in, open the folder), each when configured;
+    /// a server's own words in a failure are kept to one short line.
     async fn check(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>) -> Result<String, String> {
         let config = config(channel.config).map_err(|e| e.to_string())?;
         let mut worked = Vec::new();
         if let Some(smtp) = &config.smtp {
-            worked.push(switchboard_email_transport::smtp::check(smtp, ctx.outbound).await?);
+            worked.push(
+                switchboard_email_transport::smtp::check(smtp, ctx.outbound).await.map_err(|e| switchboard_channels::http::short(&e))?,
+            );
         }
         if let Some(imap) = &config.imap {
-            worked.push(switchboard_email_transport::imap::check(imap, ctx.outbound).await?);
+            worked.push(
+                switchboard_email_transport::imap::check(imap, ctx.outbound).await.map_err(|e| switchboard_channels::http::short(&e))?,
+            );
         }
         if worked.is_empty() {
             return Err("no smtp or imap block: mail arrives through the hook or LMTP, and replies are not sent".into());

@@ -252,9 +252,17 @@ pub enum ResolveError {
     Lookup(std::io::Error),
 }
 
-/// `host` as an IP address, when it is a literal (IPv6 with or without brackets).
+/// `host` as an IP address, when it is a literal: IPv6 with or without brackets, and IPv4 in
+/// every form a URL parser (WHATWG) or the system resolver reads as one (`2852039166`,
+/// `0251.0376.0251.0376` and `0xa9fea9fe` are all 169.254.169.254).
 fn literal(host: &str) -> Option<IpAddr> {
     let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if let Ok(ip) = bare.parse() {
+        return Some(ip);
+    }
+    let normalized = reqwest::Url::parse(&format!("http://{host}/")).ok()?;
+    let normalized = normalized.host_str()?;
+    let bare = normalized.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(normalized);
     bare.parse().ok()
 }
 
@@ -417,6 +425,12 @@ mod tests {
         assert!(closed.check_host("::1").is_err());
         assert!(closed.check_host("127.0.0.1").is_err());
         assert!(closed.check_host("crm.example.com").is_ok(), "a name is checked by its addresses");
+        // Other spellings of 169.254.169.254 that resolvers and URL parsers accept.
+        let open = OutboundPolicy::default();
+        for spelling in ["2852039166", "0251.0376.0251.0376", "0xa9fea9fe", "169.254.43518"] {
+            assert_eq!(open.check_host(spelling).map_err(|r| r.class), Err(AddressClass::LinkLocal), "{spelling}");
+            assert!(open.check_url(&format!("http://{spelling}/latest")).is_err(), "{spelling}");
+        }
         assert!(closed.check_url("http://[fd00:ec2::254]/latest").is_err());
         assert!(OutboundPolicy::default().check_url("http://169.254.169.254/latest/meta-data/").is_err());
         assert!(OutboundPolicy::default().check_url("http://127.0.0.1:9/x").is_ok());

@@ -90,6 +90,7 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
         create("api", json!({"url": "http://[::ffff:169.254.169.254]/latest"})),
         create("api", json!({"url": "http://[fd00:ec2::254]/latest"})),
         create("api", json!({"url": "http://0.0.0.0:8080/"})),
+        create("api", json!({"url": "http://2852039166/latest"})),
         create("telegram", json!({"bot_token": "1:x", "secret_token": "s3cr3t", "api_base_url": "http://169.254.169.254"})),
         create(
             "twilio_sms",
@@ -97,8 +98,10 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
         ),
         create("email", json!({"address": "a@example.com", "smtp": {"host": "169.254.169.254", "tls": "none"}})),
         create("email", json!({"address": "a@example.com", "imap": {"host": "fd00:ec2::254", "username": "u", "password": "p"}})),
+        create("email", json!({"address": "a@example.com", "smtp": {"host": "0xa9fea9fe"}})),
     ];
     let expected_fields = [
+        "config.url",
         "config.url",
         "config.url",
         "config.url",
@@ -107,6 +110,7 @@ async fn a_refused_address_in_the_settings_is_422_naming_the_key_and_stores_noth
         "config.public_url",
         "config.smtp.host",
         "config.imap.host",
+        "config.smtp.host",
     ];
     for (body, field) in refused.iter().zip(expected_fields) {
         let (status, answer) = app.call("POST", "/api/v1/channels", Some(&app.admin), Some(body.clone())).await;
