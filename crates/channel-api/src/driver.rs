@@ -109,7 +109,7 @@ impl Driver for ApiDriver {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
+            .map_err(|e| format!("{url}: {}", switchboard_channels::http::describe(&e)))?;
         if res.status().is_success() {
             Ok(format!("{url} answered {}", res.status()))
         } else {

@@ -153,7 +153,7 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
         .body(body)
         .send()
         .await
-        .map_err(|e| SendError::retryable(format!("cannot reach {url}: {e}")))?;
+        .map_err(|e| switchboard_channels::http::unreachable(url, e))?;
     let status = response.status();
     if status.is_success() {
         let answer: Option<serde_json::Value> = response.json().await.ok();
@@ -162,8 +162,9 @@ pub async fn deliver(client: &reqwest::Client, url: &str, secret: &str, payload:
     // Client errors other than rate limiting will not get better by retrying.
     let retryable = status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
     let retry_after = SendError::retry_after_header(response.headers());
-    let detail = response.text().await.unwrap_or_default();
-    Err(SendError { message: format!("{url} answered {status}: {}", detail.chars().take(300).collect::<String>()), retryable, retry_after })
+    // The status line only: the receiver's body may hold anything (a stack trace, its secrets),
+    // and job errors are read by every agent of the workspace.
+    Err(SendError { message: format!("{url} answered {status}"), retryable, retry_after })
 }
 
 #[cfg(test)]

@@ -95,6 +95,19 @@ impl Driver for EmailDriver {
         config(channel.config).ok().and_then(|c| c.smtp).map_or_else(|| "smtp".to_owned(), |smtp| smtp.host.to_ascii_lowercase())
     }
 
+    /// The SMTP and IMAP servers' hosts.
+    fn destinations(&self, config_json: &Value) -> Vec<(String, String)> {
+        let Ok(config) = config(config_json) else { return Vec::new() };
+        let mut hosts = Vec::new();
+        if let Some(smtp) = config.smtp {
+            hosts.push(("config.smtp.host".to_owned(), smtp.host));
+        }
+        if let Some(imap) = config.imap {
+            hosts.push(("config.imap.host".to_owned(), imap.host));
+        }
+        hosts
+    }
+
     fn own_addresses(&self, channel: &ChannelRef<'_>) -> Vec<switchboard_domain::Identity> {
         config(channel.config)
             .map(|c| c.support_addresses().iter().filter_map(|a| switchboard_domain::Identity::email(a).ok()).collect())
@@ -153,7 +166,7 @@ impl Driver for EmailDriver {
             automatic: reply.auto_reply,
         };
         let (message, id) = outbound::compose(&mail).map_err(|e| SendError::permanent(e.0))?;
-        switchboard_email_transport::smtp::send(smtp, &message).await.map_err(|e| SendError {
+        switchboard_email_transport::smtp::send(smtp, ctx.outbound, &message).await.map_err(|e| SendError {
             message: e.message,
             retryable: e.retryable,
             retry_after: None,
@@ -161,15 +174,20 @@ impl Driver for EmailDriver {
         Ok(Sent::Done(Some(id)))
     }
 
-    /// SMTP (connect, greet, sign in) and IMAP (sign in, open the folder), each when configured.
-    async fn check(&self, _ctx: &SendContext<'_>, channel: &ChannelRef<'_>) -> Result<String, String> {
+    /// SMTP (connect, greet, sign in) and IMAP (sign in, open the folder), each when configured;
+    /// a server's own words in a failure are kept to one short line.
+    async fn check(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>) -> Result<String, String> {
         let config = config(channel.config).map_err(|e| e.to_string())?;
         let mut worked = Vec::new();
         if let Some(smtp) = &config.smtp {
-            worked.push(switchboard_email_transport::smtp::check(smtp).await?);
+            worked.push(
+                switchboard_email_transport::smtp::check(smtp, ctx.outbound).await.map_err(|e| switchboard_channels::http::short(&e))?,
+            );
         }
         if let Some(imap) = &config.imap {
-            worked.push(switchboard_email_transport::imap::check(imap).await?);
+            worked.push(
+                switchboard_email_transport::imap::check(imap, ctx.outbound).await.map_err(|e| switchboard_channels::http::short(&e))?,
+            );
         }
         if worked.is_empty() {
             return Err("no smtp or imap block: mail arrives through the hook or LMTP, and replies are not sent".into());

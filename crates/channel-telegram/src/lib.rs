@@ -486,12 +486,8 @@ async fn call(
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, switchboard_channels::SendError> {
     let url = format!("{}/bot{bot_token}/{method}", base_url.trim_end_matches('/'));
-    let response = client
-        .post(&url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
+    let response =
+        client.post(&url).json(body).send().await.map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e))?;
     answer(method, response).await
 }
 
@@ -502,7 +498,8 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json:
         Ok(ApiAnswer { ok: true, result, .. }) if status.is_success() => Ok(result.unwrap_or(serde_json::Value::Null)),
         answer => {
             let answer = answer.ok();
-            let description = answer.as_ref().and_then(|a| a.description.clone()).unwrap_or_default();
+            // The Bot API's documented `description`, kept short; nothing else of the body.
+            let description = switchboard_channels::http::short(answer.as_ref().and_then(|a| a.description.as_deref()).unwrap_or_default());
             let retry_after =
                 answer.as_ref().and_then(|a| a.parameters.as_ref()).and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64);
             let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
@@ -519,7 +516,7 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json:
 pub async fn get_me(client: &reqwest::Client, base_url: &str, bot_token: &str) -> Result<String, switchboard_channels::SendError> {
     let me = call(client, base_url, bot_token, "getMe", &serde_json::json!({})).await?;
     let name = me.get("username").and_then(serde_json::Value::as_str).unwrap_or("?");
-    Ok(format!("the bot is @{name}"))
+    Ok(format!("the bot is @{}", switchboard_channels::http::short(name)))
 }
 
 /// Points the bot's webhook at `url`, with the secret Telegram will echo and the update kinds we
@@ -576,7 +573,7 @@ pub async fn send_file(
         .multipart(form)
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Telegram: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e))?;
     let result = answer(method, response).await?;
     Ok(external_id(chat, result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default()))
 }
@@ -597,8 +594,7 @@ pub async fn download_file(
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| switchboard_channels::SendError::permanent("Telegram gave no file_path (the file may be over 20 MB)"))?;
     let url = format!("{}/file/bot{bot_token}/{path}", base_url.trim_end_matches('/'));
-    let unreachable =
-        |e: reqwest::Error| switchboard_channels::SendError::retryable(format!("cannot download from Telegram: {}", e.without_url()));
+    let unreachable = |e: reqwest::Error| switchboard_channels::http::unreachable("Telegram", e);
     let mut response = client.get(&url).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {

@@ -136,10 +136,11 @@ pub async fn check(client: &reqwest::Client, account: &Account<'_>) -> Result<St
         .basic_auth(account.sid, Some(account.token))
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Twilio", e))?;
     let status = response.status();
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
-    let text = |k: &str| answer.get(k).and_then(serde_json::Value::as_str).unwrap_or("?").to_owned();
+    // Twilio's documented fields, each kept short; the rest of the body is not kept.
+    let text = |k: &str| switchboard_channels::http::short(answer.get(k).and_then(serde_json::Value::as_str).unwrap_or("?"));
     if !status.is_success() {
         return Err(switchboard_channels::SendError::permanent(format!("Twilio answered {status}: {}", text("message"))));
     }
@@ -166,15 +167,16 @@ pub async fn send(
         .form(&form)
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Twilio: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Twilio", e))?;
     let status = response.status();
     let retry_after = switchboard_channels::SendError::retry_after_header(response.headers());
     let answer: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     if status.is_success() {
         return Ok(answer.get("sid").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned());
     }
-    let message = answer.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
-    let code = answer.get("code").map(|c| format!(" ({c})")).unwrap_or_default();
+    // Twilio's documented error message and code, kept short; the rest of the body is not kept.
+    let message = switchboard_channels::http::short(answer.get("message").and_then(serde_json::Value::as_str).unwrap_or(""));
+    let code = answer.get("code").and_then(serde_json::Value::as_i64).map(|c| format!(" ({c})")).unwrap_or_default();
     Err(switchboard_channels::SendError {
         message: format!("Twilio answered {status}: {message}{code}"),
         retryable: status.as_u16() == 429 || status.is_server_error(),
@@ -182,32 +184,23 @@ pub async fn send(
     })
 }
 
-/// The bytes of an MMS medium (Twilio may require the account's credentials for media).
+/// The domains Twilio serves media from: the Media resource on `api.twilio.com`, which
+/// redirects to `mms.twiliocdn.com` (media under HTTP auth) or, for media stored before that,
+/// `s3-external-1.amazonaws.com` (Twilio's "Protect Media Access with HTTP Basic
+/// Authentication"). A media link elsewhere is not fetched.
+pub const FILE_HOSTS: &[&str] = &["twilio.com", "twiliocdn.com", "s3-external-1.amazonaws.com"];
+
+/// The bytes of an MMS medium (Twilio may require the account's credentials for media), from
+/// Twilio's hosts or the account's `api_base_url` only; the credentials go to the media link's
+/// own host, never to the CDN it redirects to.
 pub async fn download_media(
     client: &reqwest::Client,
     account: &Account<'_>,
     url: &str,
 ) -> Result<Vec<u8>, switchboard_channels::SendError> {
     const MAX: usize = 25 * 1024 * 1024;
-    let unreachable =
-        |e: reqwest::Error| switchboard_channels::SendError::retryable(format!("cannot download from Twilio: {}", e.without_url()));
-    let mut response = client.get(url).basic_auth(account.sid, Some(account.token)).send().await.map_err(unreachable)?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(switchboard_channels::SendError {
-            message: format!("Twilio answered {status} to the download"),
-            retryable: status.as_u16() == 429 || status.is_server_error(),
-            retry_after: None,
-        });
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        if bytes.len() + chunk.len() > MAX {
-            return Err(switchboard_channels::SendError::permanent(format!("the file is over {MAX} bytes")));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
+    let hosts = switchboard_channels::http::FileHosts { provider: "Twilio", domains: FILE_HOSTS, api_base_url: Some(account.base_url) };
+    switchboard_channels::http::download(client, url, MAX, &hosts, Some((account.sid, account.token))).await
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ mod driver;
 pub use driver::{ViberConfig, ViberDriver};
 
 pub const API_BASE_URL: &str = "https://chatapi.viber.com/pa";
+/// The domain Viber serves customers' media from (`dl-media.viber.com`,
+/// `share.cdn.viber.com`): a media link in a callback elsewhere is not fetched.
+pub const FILE_HOSTS: &[&str] = &["viber.com"];
 /// A Viber CDN link of a file a customer sent, fetched after the commit.
 pub const FILE_URL_PREFIX: &str = "viber-media:";
 
@@ -173,13 +176,13 @@ pub async fn set_webhook(
         .json(&body)
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Viber", e))?;
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => Ok(format!("Viber posts to {url}")),
         _ => Err(switchboard_channels::SendError::permanent(format!(
             "Viber refused the webhook: {}",
-            answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")
+            switchboard_channels::http::short(answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer"))
         ))),
     }
 }
@@ -193,17 +196,21 @@ pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Res
         .json(&serde_json::json!({}))
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Viber", e))?;
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => {
             let name = answer.get("name").and_then(Value::as_str).unwrap_or("?");
             let webhook = answer.get("webhook").and_then(Value::as_str).filter(|w| !w.is_empty()).unwrap_or("none set");
-            Ok(format!("the bot is {name}; its webhook: {webhook}"))
+            Ok(format!(
+                "the bot is {}; its webhook: {}",
+                switchboard_channels::http::short(name),
+                switchboard_channels::http::short(webhook)
+            ))
         }
         _ => Err(switchboard_channels::SendError::permanent(format!(
             "Viber refused the token: {}",
-            answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer")
+            switchboard_channels::http::short(answer.get("status_message").and_then(Value::as_str).unwrap_or("no answer"))
         ))),
     }
 }
@@ -270,7 +277,7 @@ async fn send(
         .json(&message)
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach Viber: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("Viber", e))?;
     let status = response.status();
     if !status.is_success() {
         return Err(switchboard_channels::SendError {
@@ -283,7 +290,7 @@ async fn send(
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => Ok(message_token(&answer).unwrap_or_default()),
         code => {
-            let message = answer.get("status_message").and_then(Value::as_str).unwrap_or("");
+            let message = switchboard_channels::http::short(answer.get("status_message").and_then(Value::as_str).unwrap_or(""));
             // 12: too many requests (or 100 messages without an answer from the customer).
             Err(switchboard_channels::SendError {
                 message: format!("Viber refused the message: {message} ({})", code.unwrap_or(-1)),

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchboard_channels::config::{HttpUrl, Secret, numeric_id, parse};
 use switchboard_channels::driver::first_recipient;
+use switchboard_channels::http::FileHosts;
 use switchboard_channels::{
     ChannelEvent, ChannelRef, Driver, HookError, HookReply, HookRequest, InboundError, Outgoing, Received, SendContext, SendError, Sent,
 };
@@ -112,9 +113,14 @@ impl Driver for VkDriver {
         true
     }
 
-    async fn fetch_file(&self, ctx: &SendContext<'_>, _channel: &ChannelRef<'_>, reference: &str) -> Result<Vec<u8>, SendError> {
+    /// Only from VK's own hosts (`crate::FILE_HOSTS`, or the host of an overriding
+    /// `api_base_url`): a link elsewhere stays a link.
+    async fn fetch_file(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>, reference: &str) -> Result<Vec<u8>, SendError> {
         let url = reference.strip_prefix(crate::FILE_URL_PREFIX).ok_or_else(|| SendError::permanent("not a VK file link"))?;
-        switchboard_channels::http::download(ctx.http, url, MAX_DOWNLOAD_BYTES).await
+        let config = settings(channel)?;
+        let hosts =
+            FileHosts { provider: "VK", domains: crate::FILE_HOSTS, api_base_url: config.api_base_url.as_ref().map(HttpUrl::as_str) };
+        switchboard_channels::http::download(ctx.http, url, MAX_DOWNLOAD_BYTES, &hosts, None).await
     }
 
     async fn check(&self, ctx: &SendContext<'_>, channel: &ChannelRef<'_>) -> Result<String, String> {

@@ -17,6 +17,23 @@ pub const FILE_URL_PREFIX: &str = "vk-url:";
 /// The API version every call and every server is pinned to.
 pub const API_VERSION: &str = "5.199";
 pub const API_BASE_URL: &str = "https://api.vk.com/method";
+/// The domains VK serves customers' files from: photos and documents on `*.userapi.com` (and
+/// `vk.com/doc…` links that lead there), audio and video on VK's and OK's CDNs. A file link in a
+/// notification elsewhere is not fetched.
+pub const FILE_HOSTS: &[&str] = &[
+    "vk.com",
+    "vk.ru",
+    "vk.me",
+    "userapi.com",
+    "vk-cdn.net",
+    "vkuser.net",
+    "vkuseraudio.net",
+    "vkuservideo.net",
+    "vkuseraudio.com",
+    "vkuservideo.com",
+    "mycdn.me",
+    "okcdn.ru",
+];
 
 /// The envelope of every notification.
 #[derive(Debug, Deserialize)]
@@ -213,7 +230,7 @@ pub fn random_id(our_message_id: &str) -> i64 {
 pub async fn check(client: &reqwest::Client, base_url: &str, token: &str) -> Result<String, switchboard_channels::SendError> {
     let answer = call(client, base_url, token, "groups.getById", Vec::new()).await?;
     let name = answer.pointer("/groups/0/name").or_else(|| answer.pointer("/0/name")).and_then(Value::as_str).unwrap_or("?");
-    Ok(format!("the token is the community {name}'s"))
+    Ok(format!("the token is the community {}'s", switchboard_channels::http::short(name)))
 }
 
 /// Sends a reply with `messages.send` (with `attachments`, as `upload_file` gave them); VK's id
@@ -265,7 +282,7 @@ pub async fn upload_file(
         .multipart(reqwest::multipart::Form::new().part(field, part))
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot upload to VK: {}", e.without_url())))?
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("VK's upload server", e))?
         .json()
         .await
         .map_err(|_| switchboard_channels::SendError::retryable("VK's upload server gave no JSON"))?;
@@ -310,12 +327,13 @@ async fn call(
         .form(&form)
         .send()
         .await
-        .map_err(|e| switchboard_channels::SendError::retryable(format!("cannot reach VK: {}", e.without_url())))?;
+        .map_err(|e: reqwest::Error| switchboard_channels::http::unreachable("VK", e))?;
     let status = response.status();
     let mut answer: Value = response.json().await.unwrap_or(Value::Null);
     if let Some(error) = answer.get("error") {
         let code = error.get("error_code").and_then(Value::as_i64);
-        let message = error.get("error_msg").and_then(Value::as_str).unwrap_or("");
+        // VK's documented `error_msg`, kept short; nothing else of the body.
+        let message = switchboard_channels::http::short(error.get("error_msg").and_then(Value::as_str).unwrap_or(""));
         // 6: too many requests per second; 9: flood control; 10: internal error.
         let retryable = matches!(code, Some(6 | 9 | 10)) || status.is_server_error();
         return Err(switchboard_channels::SendError {

@@ -296,7 +296,8 @@ async fn graph_error(what: &str, response: reqwest::Response) -> switchboard_cha
     let headers = response.headers().clone();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let code = body.pointer("/error/code").and_then(Value::as_i64);
-    let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+    // Meta's documented error message, kept short; the rest of the body is not kept.
+    let message = switchboard_channels::http::short(body.pointer("/error/message").and_then(Value::as_str).unwrap_or(""));
     // 130429: throughput; 131056: too many messages to one user; 4 / 80007: application limits.
     let throttled = matches!(code, Some(130_429 | 131_056 | 4 | 80_007));
     switchboard_channels::SendError {
@@ -307,7 +308,7 @@ async fn graph_error(what: &str, response: reqwest::Response) -> switchboard_cha
 }
 
 fn unreachable(e: reqwest::Error) -> switchboard_channels::SendError {
-    switchboard_channels::SendError::retryable(format!("cannot reach WhatsApp: {}", e.without_url()))
+    switchboard_channels::http::unreachable("WhatsApp", e)
 }
 
 /// Sends one message object (`{"type": "text", "text": {...}}` and the like) to `to`; its wamid.
@@ -400,7 +401,7 @@ pub async fn check(
     }
     let number: Value = response.json().await.unwrap_or(Value::Null);
     let shown = number.get("display_phone_number").and_then(Value::as_str).unwrap_or(phone_number_id);
-    Ok(format!("the business number is {shown}"))
+    Ok(format!("the business number is {}", switchboard_channels::http::short(shown)))
 }
 
 /// The bytes of a file a customer sent, by its media id: its short-lived URL, then the file,

@@ -224,8 +224,11 @@ pub trait FileAccess: Send + Sync {
 
 /// What a driver has to reach its provider with.
 pub struct SendContext<'a> {
-    /// With connect and total timeouts (`crate::http::client`).
+    /// With connect and total timeouts, under `outbound` (`crate::http::client_for`).
     pub http: &'a reqwest::Client,
+    /// The operator's rule for where requests may go: what connections made without `http`
+    /// (SMTP, IMAP) are checked against.
+    pub outbound: crate::outbound::OutboundPolicy,
     pub files: &'a dyn FileAccess,
     /// The time of this attempt.
     pub now: Timestamp,
@@ -287,6 +290,18 @@ pub trait Driver: Send + Sync {
             }
             None => channel.kind.as_str().to_owned(),
         }
+    }
+
+    /// Where this channel's settings make the server connect, each with the key it came from:
+    /// (`config.url`, the URL) or (`config.smtp.host`, the host name). Checked against the
+    /// outbound rule when the settings are saved (`Registry::check_destinations`); names are
+    /// checked again by their addresses when connecting. By default the URL keys every kind
+    /// uses: `url`, `api_base_url` and `public_url`.
+    fn destinations(&self, config: &Value) -> Vec<(String, String)> {
+        ["url", "api_base_url", "public_url"]
+            .iter()
+            .filter_map(|k| config.get(*k).and_then(Value::as_str).map(|v| (format!("config.{k}"), v.trim().to_owned())))
+            .collect()
     }
 
     /// Addresses that are the workspace's own through this channel (an email channel's

@@ -8,6 +8,7 @@ pub mod config;
 pub mod driver;
 pub mod http;
 pub mod json;
+pub mod outbound;
 pub mod registry;
 pub mod signature;
 

@@ -2,6 +2,7 @@
 
 use crate::InboundError;
 use crate::driver::Driver;
+use crate::outbound::{OutboundPolicy, Refused};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,5 +49,18 @@ impl Registry {
         // A kind without a driver in this build (voice, for now) is kept with the common keys
         // checked; its replies fail with the reason until a driver serves it.
         self.get(kind).map_or(Ok(()), |driver| driver.validate(config))
+    }
+
+    /// Checks where a channel's settings (already valid) make the server connect against the
+    /// operator's outbound rule, as far as can be told without resolving names: an IP literal
+    /// in a range the rule refuses (169.254.169.254; 10.0.0.5 while private networks are off)
+    /// names its key. Names are checked by their addresses when connecting.
+    pub fn check_destinations(&self, kind: ChannelKind, config: &Value, policy: OutboundPolicy) -> Result<(), (String, Refused)> {
+        let Some(driver) = self.get(kind) else { return Ok(()) };
+        for (field, destination) in driver.destinations(config) {
+            let checked = if destination.contains("://") { policy.check_url(&destination) } else { policy.check_host(&destination) };
+            checked.map_err(|refused| (field, refused))?;
+        }
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ use futures_util::TryStreamExt;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_channels::outbound::OutboundPolicy;
 use switchboard_email::config::{ImapConfig, TlsMode};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -43,10 +44,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> Io for T {}
 type Session = async_imap::Session<Box<dyn Io>>;
 
 /// Fetches `config`'s mailbox into `sink` until `shutdown`; reconnects with backoff on errors.
-pub async fn run(name: String, config: ImapConfig, sink: Arc<dyn MailboxSink>, mut shutdown: watch::Receiver<bool>) {
+/// Connections go only to addresses `policy` allows.
+pub async fn run(
+    name: String,
+    config: ImapConfig,
+    policy: OutboundPolicy,
+    sink: Arc<dyn MailboxSink>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_secs(2);
     loop {
-        match watch_mailbox(&config, sink.as_ref(), &mut shutdown).await {
+        match watch_mailbox(&config, policy, sink.as_ref(), &mut shutdown).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(channel = %name, error = %e, retry_in = ?backoff, "IMAP fetch failed");
@@ -61,8 +69,13 @@ pub async fn run(name: String, config: ImapConfig, sink: Arc<dyn MailboxSink>, m
 }
 
 /// One connection: fetch what is new, wait (IDLE or poll), again, until shutdown.
-async fn watch_mailbox(config: &ImapConfig, sink: &dyn MailboxSink, shutdown: &mut watch::Receiver<bool>) -> Result<(), String> {
-    let mut session = connect(config).await?;
+async fn watch_mailbox(
+    config: &ImapConfig,
+    policy: OutboundPolicy,
+    sink: &dyn MailboxSink,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), String> {
+    let mut session = connect(config, policy).await?;
     let idle = config.idle && session.capabilities().await.map_err(|e| format!("CAPABILITY: {e}"))?.has_str("IDLE");
     loop {
         let mailbox = session.select(&config.folder).await.map_err(|e| format!("SELECT {}: {e}", config.folder))?;
@@ -150,19 +163,22 @@ async fn fetch_new(session: &mut Session, validity: u32, sink: &dyn MailboxSink)
 
 /// Signs in and opens the folder, as the fetcher would: what an admin's "test the connection"
 /// reports (the number of messages in the folder).
-pub async fn check(config: &ImapConfig) -> Result<String, String> {
-    let mut session = connect(config).await?;
+pub async fn check(config: &ImapConfig, policy: OutboundPolicy) -> Result<String, String> {
+    let mut session = connect(config, policy).await?;
     let mailbox = session.select(&config.folder).await.map_err(|e| format!("SELECT {}: {e}", config.folder))?;
     let _ = session.logout().await;
     Ok(format!("IMAP {}: signed in, {} has {} messages", config.host, config.folder, mailbox.exists))
 }
 
-async fn connect(config: &ImapConfig) -> Result<Session, String> {
+/// Signs in at the server's address that `policy` allows (the name is resolved and checked,
+/// then that address is connected to; TLS still verifies the name).
+async fn connect(config: &ImapConfig, policy: OutboundPolicy) -> Result<Session, String> {
     let port = config.port.unwrap_or(match config.tls {
         TlsMode::Tls => 993,
         TlsMode::None | TlsMode::Starttls => 143,
     });
-    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect((config.host.as_str(), port)))
+    let address = crate::checked_address(&config.host, port, policy).await.map_err(|e| format!("IMAP {}: {}", config.host, e.message))?;
+    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect(address))
         .await
         .map_err(|_| format!("connecting to {}:{port} timed out", config.host))?
         .map_err(|e| format!("cannot connect to {}:{port}: {e}", config.host))?;

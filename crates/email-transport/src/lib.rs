@@ -25,6 +25,29 @@ impl TransportError {
     }
 }
 
+impl TransportError {
+    /// The same error, its message after `what` ("SMTP smtp.example.com: …").
+    pub fn prefixed(self, what: &str) -> Self {
+        Self { message: format!("{what}: {}", self.message), ..self }
+    }
+}
+
+/// The first address of `host` that the outbound rule allows, with `port`: what SMTP and IMAP
+/// connect to. A host whose every address is refused fails for good ("destination not
+/// allowed: link-local address"); one that cannot be resolved now may later.
+pub async fn checked_address(
+    host: &str,
+    port: u16,
+    policy: switchboard_channels::outbound::OutboundPolicy,
+) -> Result<std::net::SocketAddr, TransportError> {
+    use switchboard_channels::outbound::ResolveError;
+    match policy.resolve(host, port).await {
+        Ok(addresses) => addresses.first().copied().ok_or_else(|| TransportError::transient("the name has no address")),
+        Err(ResolveError::Refused(refused)) => Err(TransportError::permanent(refused.to_string())),
+        Err(e @ ResolveError::Lookup(_)) => Err(TransportError::transient(e.to_string())),
+    }
+}
+
 /// Why mail was not stored, in SMTP terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

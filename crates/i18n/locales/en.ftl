@@ -23,6 +23,13 @@ error-unsupported_media_type = The body must be sent as { $expected }
 error-channel_kind_mismatch = This channel is not of kind { $kind }
 error-not_an_email = The body is not an email message (RFC 5322)
 error-email_too_large = The email is over this channel's limit ({ $field }): { $detail }
+error-destination_not_allowed = The field { $field } points at an address this server does not connect to: { $class ->
+        [loopback] this machine (loopback), closed by the server's setting outbound.allow_private_networks
+        [private] a private network, closed by the server's setting outbound.allow_private_networks
+        [link-local] a link-local address, where cloud metadata services answer
+        [metadata] the cloud metadata service
+       *[other] an address no request may go to
+    }
 cli-token_created = Token for { $name } ({ $role }) in workspace { $workspace }:
 cli-account_created = Account { $email } ({ $role }) created in workspace { $workspace }.
 cli-password_needed = Set the password in the SWITCHBOARD_PASSWORD environment variable.
@@ -231,6 +238,7 @@ ui-admin-configure = Configure
 ui-admin-test = Test the connection
 ui-admin-test_ok = The connection works.
 ui-admin-test_failed = The connection failed:
+ui-admin-check_timed_out = no answer within { $seconds } s
 ui-admin-placeholders = Placeholders:
 ui-admin-title_field = Title
 ui-admin-body = Text

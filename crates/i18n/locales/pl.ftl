@@ -23,6 +23,13 @@ error-unsupported_media_type = Treść trzeba wysłać jako { $expected }
 error-channel_kind_mismatch = Ten kanał nie jest rodzaju { $kind }
 error-not_an_email = Treść żądania nie jest wiadomością e-mail (RFC 5322)
 error-email_too_large = Wiadomość przekracza limit kanału ({ $field }): { $detail }
+error-destination_not_allowed = Pole { $field } wskazuje adres, z którym serwer się nie łączy: { $class ->
+        [loopback] ten komputer (loopback), zamknięty ustawieniem serwera outbound.allow_private_networks
+        [private] sieć prywatna, zamknięta ustawieniem serwera outbound.allow_private_networks
+        [link-local] adres link-local, pod którym odpowiadają usługi metadanych chmury
+        [metadata] usługa metadanych chmury
+       *[other] adres, na który nie wysyła się żadnych żądań
+    }
 cli-token_created = Token dla { $name } ({ $role }) w przestrzeni { $workspace }:
 cli-account_created = Konto { $email } ({ $role }) utworzone w przestrzeni { $workspace }.
 cli-password_needed = Ustaw hasło w zmiennej środowiskowej SWITCHBOARD_PASSWORD.
@@ -243,6 +250,7 @@ ui-admin-configure = Konfiguracja
 ui-admin-test = Sprawdź połączenie
 ui-admin-test_ok = Połączenie działa.
 ui-admin-test_failed = Połączenie nie powiodło się:
+ui-admin-check_timed_out = brak odpowiedzi w ciągu { $seconds } s
 ui-admin-placeholders = Wstawki:
 ui-admin-title_field = Tytuł
 ui-admin-body = Treść

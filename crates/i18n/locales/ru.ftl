@@ -23,6 +23,13 @@ error-unsupported_media_type = Тело нужно отправлять как {
 error-channel_kind_mismatch = Этот канал не типа { $kind }
 error-not_an_email = Тело запроса — не письмо (RFC 5322)
 error-email_too_large = Письмо превышает ограничение канала ({ $field }): { $detail }
+error-destination_not_allowed = Поле { $field } указывает на адрес, к которому сервер не подключается: { $class ->
+        [loopback] этот компьютер (loopback), закрыто настройкой сервера outbound.allow_private_networks
+        [private] частная сеть, закрыта настройкой сервера outbound.allow_private_networks
+        [link-local] link-local адрес, где отвечают сервисы метаданных облака
+        [metadata] сервис метаданных облака
+       *[other] адрес, на который запросы не отправляются
+    }
 cli-token_created = Токен для { $name } ({ $role }) в рабочем пространстве { $workspace }:
 cli-account_created = Учётная запись { $email } ({ $role }) создана в рабочем пространстве { $workspace }.
 cli-password_needed = Задайте пароль в переменной окружения SWITCHBOARD_PASSWORD.
@@ -243,6 +250,7 @@ ui-admin-configure = Настроить
 ui-admin-test = Проверить подключение
 ui-admin-test_ok = Подключение работает.
 ui-admin-test_failed = Подключение не удалось:
+ui-admin-check_timed_out = нет ответа за { $seconds } с
 ui-admin-placeholders = Подстановки:
 ui-admin-title_field = Название
 ui-admin-body = Текст

@@ -27,6 +27,33 @@ pub struct Config {
     /// Reverse proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` names the
     /// client, for throttling per client address; none by default (the TCP peer is the client).
     pub trusted_proxies: Vec<String>,
+    /// Where requests that channel settings point at may go (`[outbound]`).
+    pub outbound: Outbound,
+}
+
+/// The `[outbound]` section: the rule for requests an admin's channel settings make the
+/// server send (reply URLs, API base URLs, SMTP and IMAP hosts, connection tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Outbound {
+    /// Whether loopback and private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)
+    /// may be reached. On by default, since a company's own CRM often sits on its network; an
+    /// integrator hosting several clients' workspaces turns it off. Link-local and metadata
+    /// addresses (169.254.0.0/16, fd00:ec2::254) are never reached either way.
+    pub allow_private_networks: bool,
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        let policy = switchboard_channels::outbound::OutboundPolicy::default();
+        Self { allow_private_networks: policy.allow_private_networks }
+    }
+}
+
+impl Outbound {
+    pub fn policy(&self) -> switchboard_channels::outbound::OutboundPolicy {
+        switchboard_channels::outbound::OutboundPolicy { allow_private_networks: self.allow_private_networks }
+    }
 }
 
 impl Config {
@@ -50,6 +77,7 @@ impl Default for Config {
             workers: None,
             lmtp_listen: None,
             trusted_proxies: Vec::new(),
+            outbound: Outbound::default(),
         }
     }
 }
@@ -66,6 +94,7 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("lmtp_listen", &self.lmtp_listen)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("outbound", &self.outbound)
             .finish()
     }
 }
@@ -105,6 +134,15 @@ log_format = "text"
 # looks like the proxy. X-Forwarded-For from any other peer is ignored (anyone can write it).
 trusted_proxies = []
 # trusted_proxies = ["127.0.0.1", "::1", "10.0.0.0/8"]
+
+# Requests that channel settings point the server at (reply URLs, api_base_url, SMTP and IMAP
+# hosts, connection tests). Link-local and cloud metadata addresses (169.254.0.0/16,
+# fd00:ec2::254) are never reached. Loopback and private ranges (10/8, 172.16/12, 192.168/16,
+# 100.64/10, fc00::/7) are reached while this is true: a company's own CRM often sits on its
+# network. An integrator hosting several clients' workspaces sets it to false
+# (SWITCHBOARD_OUTBOUND_ALLOW_PRIVATE_NETWORKS).
+[outbound]
+allow_private_networks = true
 "#;
 
 /// Reads the file (if any) then the environment.
@@ -145,6 +183,13 @@ pub fn load(file: Option<&std::path::Path>) -> Result<Config, String> {
         config.trusted_proxies = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
     }
     switchboard_web::client::TrustedProxies::parse(&config.trusted_proxies)?;
+    if let Some(v) = env("SWITCHBOARD_OUTBOUND_ALLOW_PRIVATE_NETWORKS") {
+        config.outbound.allow_private_networks = match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => return Err("SWITCHBOARD_OUTBOUND_ALLOW_PRIVATE_NETWORKS: must be true or false".into()),
+        };
+    }
     if config.workers == Some(0) {
         return Err("workers: must be at least 1".into());
     }
@@ -163,6 +208,8 @@ mod tests {
         assert_eq!(parsed.data, defaults.data);
         assert_eq!(parsed.max_body_bytes, defaults.max_body_bytes);
         assert_eq!(parsed.trusted_proxies, defaults.trusted_proxies);
+        assert_eq!(parsed.outbound, defaults.outbound);
+        assert!(defaults.outbound.allow_private_networks, "on unless the operator turns it off");
     }
 
     #[test]
@@ -175,6 +222,14 @@ mod tests {
         let err = load(Some(&dir)).expect_err("a host name is refused");
         std::fs::remove_file(&dir).ok();
         assert!(err.contains("proxy.internal"), "{err}");
+    }
+
+    #[test]
+    fn private_networks_can_be_closed_in_the_file() {
+        let parsed: Config = toml::from_str("[outbound]\nallow_private_networks = false\n").expect("parses");
+        assert!(!parsed.outbound.policy().allow_private_networks);
+        assert!(toml::from_str::<Config>("[outbound]\nallow_private = false\n").is_err(), "unknown keys are refused");
+        assert!(toml::from_str::<Config>("[outbound]\nallow_private_networks = \"no\"\n").is_err(), "a boolean");
     }
 
     #[test]

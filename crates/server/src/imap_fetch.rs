@@ -30,7 +30,7 @@ pub async fn supervise(state: AppState, mut shutdown: tokio::sync::watch::Receiv
                     }
                     tracing::info!(channel = %channel.id, host = %imap_config.host, folder = %imap_config.folder, "fetching mail by IMAP");
                     let sink = Arc::new(ChannelMailbox { state: state.clone(), folder: imap_config.folder.clone(), channel });
-                    tokio::spawn(imap::run(sink.channel.id.to_string(), imap_config, sink, shutdown.clone()));
+                    tokio::spawn(imap::run(sink.channel.id.to_string(), imap_config, state.outbound, sink, shutdown.clone()));
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot list email channels"),

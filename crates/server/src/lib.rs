@@ -59,7 +59,7 @@ pub async fn run_with_drivers(
     let store = open_store(&config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let mut state = AppState::new(store, public_url, config.max_body_bytes);
+    let mut state = AppState::new(store, public_url, config.max_body_bytes).with_outbound(config.outbound.policy());
     state.drivers = Arc::new(drivers);
     state.trusted_proxies = Arc::new(switchboard_web::client::TrustedProxies::parse(&config.trusted_proxies)?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

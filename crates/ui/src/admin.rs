@@ -519,7 +519,7 @@ pub async fn test_channel(State(state): State<AppState>, agent: Agent, Path(id):
         Ok(c) => c,
         Err(e) => return fail(&agent, e),
     };
-    let outcome = state.check_channel(&channel).await;
+    let outcome = state.check_channel(&channel, lang).await;
     let notice = match outcome {
         Ok(worked) => html! { p.saved { (tr(lang, "ui.admin.test_ok")) " " (worked) } },
         Err(failed) => html! { p.problem { (tr(lang, "ui.admin.test_failed")) " " (failed) } },
@@ -537,7 +537,7 @@ pub async fn register_webhook(State(state): State<AppState>, agent: Agent, Path(
         Ok(c) => c,
         Err(e) => return fail(&agent, e),
     };
-    let outcome = state.register_webhook(&channel).await;
+    let outcome = state.register_webhook(&channel, lang).await;
     let notice = match outcome {
         Ok(said) => html! { p.saved { (tr(lang, "ui.admin.registered")) " " (said) } },
         Err(failed) => html! { p.problem { (tr(lang, "ui.admin.register_failed")) " " (failed) } },

@@ -41,8 +41,17 @@ fn empty_object() -> Value {
 }
 
 /// Checks a channel's `config` for `kind` through its driver; 400 naming the key at fault.
+/// Then where it points: an IP literal the operator's outbound rule refuses (a metadata
+/// address; a private one while private networks are off) is 422 `destination_not_allowed`
+/// naming the key. Names are checked by their addresses when the server connects.
 pub fn validate_channel_config(state: &AppState, kind: ChannelKind, config: &Value) -> ApiResult<()> {
-    state.drivers.validate(kind, config).map_err(|e| ApiError::bad_field(e.field, e.message))
+    state.drivers.validate(kind, config).map_err(|e| ApiError::bad_field(e.field, e.message))?;
+    state.drivers.check_destinations(kind, config, state.outbound).map_err(|(field, refused)| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "destination_not_allowed", "error.destination_not_allowed")
+            .arg("field", field.clone())
+            .arg("class", refused.class.slug())
+            .field(field)
+    })
 }
 
 pub async fn create_channel(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody<CreateChannel>) -> ApiResult<Response> {

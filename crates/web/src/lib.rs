@@ -116,11 +116,18 @@ pub struct AppState {
     pub presence: Arc<presence::Presence>,
     /// The channel drivers of this build: every call to a provider goes through them.
     pub drivers: Arc<switchboard_channels::Registry>,
-    /// The HTTP client drivers reach providers with (connect and total timeouts set).
+    /// The HTTP client drivers reach providers with (connect and total timeouts set, under
+    /// `outbound`).
     pub http: reqwest::Client,
     /// The background tasks' states, for `/healthz`.
     pub health: Arc<health::Health>,
+    /// The operator's rule for where requests that channel settings point at may go.
+    pub outbound: switchboard_channels::outbound::OutboundPolicy,
 }
+
+/// How long "Test the connection" and "Register the webhook" may take in all, every step
+/// included (SMTP then IMAP): an admin waits on the page meanwhile.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: String, max_body_bytes: usize) -> Self {
@@ -148,7 +155,16 @@ impl AppState {
             drivers: Arc::default(),
             http: switchboard_channels::http::client(),
             health: Arc::default(),
+            outbound: Default::default(),
         }
+    }
+
+    /// The state under the operator's outbound rule: every request a channel's settings point
+    /// at is checked against `policy` (`switchboard_channels::outbound`).
+    pub fn with_outbound(mut self, policy: switchboard_channels::outbound::OutboundPolicy) -> Self {
+        self.outbound = policy;
+        self.http = switchboard_channels::http::client_for(policy);
+        self
     }
 
     /// Tells the other nodes again which agents have this node's pages open (they forget an
@@ -168,23 +184,27 @@ impl AppState {
 
     /// What a driver reaches its provider with, `files` giving a reply's files.
     pub fn send_context<'a>(&'a self, files: &'a dyn switchboard_channels::driver::FileAccess) -> switchboard_channels::SendContext<'a> {
-        switchboard_channels::SendContext { http: &self.http, files, now: switchboard_store::now() }
+        switchboard_channels::SendContext { http: &self.http, files, now: switchboard_store::now(), outbound: self.outbound }
     }
 
     /// "Test the connection" of `channel` through its driver: what worked, or what failed.
-    pub async fn check_channel(&self, channel: &switchboard_store::Channel) -> Result<String, String> {
+    /// At most `CHECK_TIMEOUT`; `lang` words the timeout.
+    pub async fn check_channel(&self, channel: &switchboard_store::Channel, lang: switchboard_i18n::Lang) -> Result<String, String> {
         let driver =
             self.drivers.get(channel.kind).ok_or_else(|| format!("channels of kind {} cannot be checked in this version", channel.kind))?;
         let url = self.webhook_url(channel);
-        driver.check(&self.send_context(&NO_FILES), &hooks::channel_ref(channel, &url)).await
+        let ctx = self.send_context(&NO_FILES);
+        within_check_timeout(driver.check(&ctx, &hooks::channel_ref(channel, &url)), lang).await
     }
 
     /// Points the provider at `channel`'s webhook URL (Telegram's setWebhook); what it answered.
-    pub async fn register_webhook(&self, channel: &switchboard_store::Channel) -> Result<String, String> {
+    /// At most `CHECK_TIMEOUT`; `lang` words the timeout.
+    pub async fn register_webhook(&self, channel: &switchboard_store::Channel, lang: switchboard_i18n::Lang) -> Result<String, String> {
         let driver =
             self.drivers.get(channel.kind).ok_or_else(|| format!("channels of kind {} are not registered from here", channel.kind))?;
         let url = self.webhook_url(channel);
-        driver.register_webhook(&self.send_context(&NO_FILES), &hooks::channel_ref(channel, &url)).await
+        let ctx = self.send_context(&NO_FILES);
+        within_check_timeout(driver.register_webhook(&ctx, &hooks::channel_ref(channel, &url)), lang).await
     }
 
     /// `scheme://host[:port]` of the public URL: what a browser sends as `Origin` from our pages.
@@ -470,6 +490,17 @@ async fn not_found(extract::AcceptLang(lang): extract::AcceptLang) -> error::Api
 
 async fn method_not_allowed(extract::AcceptLang(lang): extract::AcceptLang) -> error::ApiError {
     error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "error.method_not_allowed").lang(lang)
+}
+
+/// `step`'s outcome, or a failure saying it took over `CHECK_TIMEOUT` (the step is dropped).
+async fn within_check_timeout(
+    step: impl std::future::Future<Output = Result<String, String>>,
+    lang: switchboard_i18n::Lang,
+) -> Result<String, String> {
+    let seconds = CHECK_TIMEOUT.as_secs().to_string();
+    tokio::time::timeout(CHECK_TIMEOUT, step)
+        .await
+        .unwrap_or_else(|_| Err(switchboard_i18n::t(lang, "ui.admin.check_timed_out", &[("seconds", seconds.as_str())])))
 }
 
 #[cfg(test)]

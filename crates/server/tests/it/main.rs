@@ -11,6 +11,7 @@ mod hostile;
 mod lmtp;
 mod mail_servers;
 mod nodes;
+mod outbound;
 mod smtp_sink;
 mod telegram;
 mod twilio;
