@@ -107,9 +107,10 @@ impl AttachmentMeta {
 impl InboundMessage {
     /// The time the pipeline reasons with: the message's own timestamp when the channel gives
     /// one, else the time of receipt. Never later than receipt: a sender's clock that runs ahead
-    /// does not put a message in the future (imports replay the past, never the future).
+    /// does not put a message in the future (imports replay the past, never the future), nor
+    /// before 1990 (see `Timestamp::believable`).
     pub fn effective_time(&self, received_at: Timestamp) -> Timestamp {
-        self.sent_at.map_or(received_at, |t| t.min(received_at))
+        self.sent_at.map_or(received_at, |t| t.believable(received_at))
     }
 }
 

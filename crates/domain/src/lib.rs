@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod canned;
 pub mod channel;
 pub mod conversation;
+pub mod files;
 pub mod identify;
 pub mod identity;
 pub mod ids;

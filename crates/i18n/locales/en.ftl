@@ -1,6 +1,7 @@
 # English messages (Fluent). Every locale has every message with the same variables.
 # Message ids are the code's keys with '.' written as '-': error.not_found is error-not_found.
 
+error-bad_request = The request is malformed: { $detail }
 error-bad_json = The request body is not valid JSON: { $detail }
 error-bad_field = The field { $field } is invalid: { $detail }
 error-missing_field = The field { $field } is required
@@ -19,6 +20,7 @@ error-internal = Something went wrong on our side; it has been logged
 error-storage_full = The server's storage is full; nothing was saved. Try again once space has been freed
 error-storage_unavailable = The database cannot take changes right now; nothing was saved. Try again later
 error-not_ready = The database does not answer; try again shortly
+error-config_too_large = The channel settings are { $size } bytes; at most { $limit } are accepted
 error-unsupported_media_type = The body must be sent as { $expected }
 error-channel_kind_mismatch = This channel is not of kind { $kind }
 error-not_an_email = The body is not an email message (RFC 5322)

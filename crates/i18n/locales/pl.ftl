@@ -1,6 +1,7 @@
 # Polskie komunikaty (Fluent). Te same komunikaty i zmienne co w angielskim.
 # Message ids are the code's keys with '.' written as '-': error.not_found is error-not_found.
 
+error-bad_request = Nieprawidłowe żądanie: { $detail }
 error-bad_json = Treść żądania nie jest poprawnym JSON-em: { $detail }
 error-bad_field = Pole { $field } jest niepoprawne: { $detail }
 error-missing_field = Pole { $field } jest wymagane
@@ -19,6 +20,7 @@ error-internal = Błąd po naszej stronie; został zapisany w dzienniku
 error-storage_full = Pamięć serwera jest pełna; nic nie zapisano. Spróbuj ponownie po zwolnieniu miejsca
 error-storage_unavailable = Baza danych nie może teraz przyjmować zmian; nic nie zapisano. Spróbuj później
 error-not_ready = Baza danych nie odpowiada; spróbuj za chwilę
+error-config_too_large = Ustawienia kanału mają { $size } bajtów; dopuszczalne jest najwyżej { $limit }
 error-unsupported_media_type = Treść trzeba wysłać jako { $expected }
 error-channel_kind_mismatch = Ten kanał nie jest rodzaju { $kind }
 error-not_an_email = Treść żądania nie jest wiadomością e-mail (RFC 5322)

@@ -1,6 +1,7 @@
 # Русские сообщения (Fluent). Те же сообщения и переменные, что в английском.
 # Message ids are the code's keys with '.' written as '-': error.not_found is error-not_found.
 
+error-bad_request = Некорректный запрос: { $detail }
 error-bad_json = Тело запроса — некорректный JSON: { $detail }
 error-bad_field = Поле { $field } заполнено неверно: { $detail }
 error-missing_field = Поле { $field } обязательно
@@ -19,6 +20,7 @@ error-internal = Внутренняя ошибка; она записана в �
 error-storage_full = Хранилище сервера заполнено; ничего не сохранено. Повторите, когда место освободится
 error-storage_unavailable = База данных сейчас не принимает изменения; ничего не сохранено. Повторите позже
 error-not_ready = База данных не отвечает; повторите чуть позже
+error-config_too_large = Настройки канала занимают { $size } байт; допускается не более { $limit }
 error-unsupported_media_type = Тело нужно отправлять как { $expected }
 error-channel_kind_mismatch = Этот канал не типа { $kind }
 error-not_an_email = Тело запроса — не письмо (RFC 5322)

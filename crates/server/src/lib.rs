@@ -120,6 +120,7 @@ pub async fn run_with_drivers(
     let app = switchboard_web::router(state.clone())
         .merge(switchboard_widget::router(state.clone()))
         .merge(switchboard_ui::router().with_state(state))
+        .layer(axum::middleware::from_fn(switchboard_web::error::json_errors))
         .layer(axum::middleware::from_fn(switchboard_web::error::catch_panic));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)

@@ -40,11 +40,26 @@ fn empty_object() -> Value {
     json!({})
 }
 
+/// Largest channel `config`, as compact JSON: a mailbox's settings, a widget's allowed origins
+/// and texts fit in a few kilobytes.
+pub const MAX_CHANNEL_CONFIG_BYTES: usize = 64 * 1024;
+
 /// Checks a channel's `config` for `kind` through its driver; 400 naming the key at fault.
 /// Then where it points: an IP literal the operator's outbound rule refuses (a metadata
 /// address; a private one while private networks are off) is 422 `destination_not_allowed`
 /// naming the key. Names are checked by their addresses when the server connects.
 pub fn validate_channel_config(state: &AppState, kind: ChannelKind, config: &Value) -> ApiResult<()> {
+    // Every hook and every reply reads the config: it stays small whatever the body limit.
+    let size = config.to_string().len();
+    if size > MAX_CHANNEL_CONFIG_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "config_too_large", "error.config_too_large")
+            .arg("size", size.to_string())
+            .arg("limit", MAX_CHANNEL_CONFIG_BYTES.to_string())
+            .field("config"));
+    }
+    if !config.is_object() {
+        return Err(ApiError::bad_field("config", "must be a JSON object"));
+    }
     state.drivers.validate(kind, config).map_err(|e| ApiError::bad_field(e.field, e.message))?;
     state.drivers.check_destinations(kind, config, state.outbound).map_err(|(field, refused)| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "destination_not_allowed", "error.destination_not_allowed")
@@ -98,21 +113,32 @@ pub async fn download_failed_mail(State(state): State<AppState>, auth: Auth, Pat
     auth.require(Permission::ManageTeams)?;
     let id = parse_id(&id, FailedMailId::parse).map_err(|e| e.lang(auth.lang))?;
     let (mail, raw) = state.store.failed_mail_raw(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
-    Ok(download("message/rfc822".to_owned(), &format!("{}.eml", mail.id), raw))
+    Ok(download("message/rfc822", &format!("{}.eml", mail.id), raw))
 }
 
-/// A file to save, never to render in our origin.
-fn download(content_type: String, filename: &str, bytes: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{}\"", filename.replace(['"', '\\', '\r', '\n'], "_"));
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
+/// A file to save, never to render in our origin: `attachment` with the name as plain ASCII
+/// and, when it has more, as UTF-8 (`filename*`, RFC 6266 and RFC 8187), its type cleaned, and
+/// the same sandbox policy whether the link is public or the caller signed in. Names and
+/// types stored before they were cleaned on the way in are cleaned here too, so any stored
+/// file can be fetched (a control character once made the header invalid: a plain-text 500).
+fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
+    use axum::http::{HeaderValue, header};
+    let name = switchboard_domain::files::clean_filename(filename);
+    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect::<String>().replace('\\', "_");
+    let mut disposition = format!("attachment; filename=\"{ascii}\"");
+    if ascii != name {
+        let encoded = percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC);
+        disposition.push_str(&format!("; filename*=UTF-8''{encoded}"));
+    }
+    let content_type = switchboard_domain::files::clean_content_type(content_type);
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    let octets = HeaderValue::from_static("application/octet-stream");
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(octets));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    response
 }
 
 pub async fn get_channel(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -403,7 +429,7 @@ pub async fn html_remote_images(State(state): State<AppState>, auth: Auth, Path(
 pub async fn download_attachment(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id, AttachmentId::parse).map_err(|e| e.lang(auth.lang))?;
     let (attachment, bytes) = state.store.attachment(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
-    Ok(download(attachment.content_type, &attachment.filename, bytes))
+    Ok(download(&attachment.content_type, &attachment.filename, bytes))
 }
 
 /// Types a file link may be served as: what providers need to see for media. Anything else
@@ -424,17 +450,13 @@ pub async fn public_file(
     let attachment = AttachmentId::parse(&attachment).map_err(|_| missing())?;
     let channel = state.store.channel(&channel).await.map_err(|_| missing())?;
     let valid = switchboard_channels::signature::file_link_ok(&channel.secret, attachment.as_str(), expires, &signature);
-    if !valid || expires * 1000 < switchboard_store::now().millis() {
+    if !valid || expires.saturating_mul(1000) < switchboard_store::now().millis() {
         return Err(missing());
     }
     let (meta, bytes) = state.store.attachment(&channel.workspace_id, &attachment).await.map_err(|_| missing())?;
     let shown = SHOWN_TYPES.iter().any(|t| meta.content_type.starts_with(t));
-    let content_type = if shown { meta.content_type.clone() } else { "application/octet-stream".to_owned() };
-    let mut response = download(content_type, &meta.filename, bytes);
-    response
-        .headers_mut()
-        .insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("sandbox; default-src 'none'"));
-    Ok(response)
+    let content_type = if shown { meta.content_type.as_str() } else { "application/octet-stream" };
+    Ok(download(content_type, &meta.filename, bytes))
 }
 
 // ------------------------------------------------------------------ conversation merges and splits

@@ -155,6 +155,45 @@ pub async fn catch_panic(request: axum::extract::Request, next: axum::middleware
     }
 }
 
+/// Paths whose callers are programs (the API, provider webhooks, the widget's calls, file
+/// links): every error they get is the contract's JSON.
+fn answered_in_json(path: &str) -> bool {
+    ["/api/", "/hooks/", "/widget/", "/files/"].iter().any(|p| path.starts_with(p))
+}
+
+/// Middleware: an error a program's route answered as something other than JSON (a rejection
+/// by the framework itself: a path segment that is not UTF-8 once percent-decoded, a query
+/// number that overflows, a body the framework refused before a handler saw it) becomes the
+/// contract's `{"error": {"code", "message"}}` with the same status, the framework's words
+/// kept as `detail`.
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = crate::extract::lang_of_headers(request.headers());
+    let json_path = answered_in_json(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !json_path || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let detail: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(300).collect();
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(status, "method_not_allowed", "error.method_not_allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "body_too_large", "error.bad_request").arg("detail", detail),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(status, "unsupported_media_type", "error.unsupported_media_type").arg("expected", "application/json")
+        }
+        s if s.is_server_error() => ApiError::internal(format!("{status}: {detail}")),
+        _ => ApiError::new(status, "bad_request", "error.bad_request").arg("detail", detail),
+    };
+    error.lang(lang).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +248,35 @@ mod tests {
             assert_eq!((down.status, down.code), (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"));
             assert_ne!(down.message(), down.key);
         }
+    }
+
+    #[tokio::test]
+    async fn framework_rejections_on_program_routes_become_the_json_error() {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route("/api/v1/things/{id}", axum::routing::get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }))
+            .route(
+                "/api/v1/count",
+                axum::routing::get(|axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, u32>>| async move {
+                    format!("{q:?}")
+                }),
+            )
+            .route("/page/{id}", axum::routing::get(|axum::extract::Path(id): axum::extract::Path<String>| async move { id }))
+            .layer(axum::middleware::from_fn(json_errors));
+        let get =
+            |uri: &str| axum::http::Request::get(uri).header("accept-language", "ru").body(axum::body::Body::empty()).expect("request");
+        for uri in ["/api/v1/things/%FF%FE", "/api/v1/count?n=99999999999999999999", "/api/v1/count?n=-1"] {
+            let response = app.clone().oneshot(get(uri)).await.expect("answer");
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.expect("body");
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|_| panic!("{uri}: not JSON"));
+            assert_eq!(json["error"]["code"], "bad_request", "{uri}");
+            assert!(json["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        // Pages keep their own answers; good requests pass untouched.
+        let page = app.clone().oneshot(get("/page/%FF")).await.expect("answer");
+        assert_ne!(page.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+        let fine = app.oneshot(get("/api/v1/things/abc")).await.expect("answer");
+        assert_eq!(fine.status(), StatusCode::OK);
     }
 }

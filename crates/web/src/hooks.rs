@@ -135,6 +135,7 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
                 });
             }
             ChannelEvent::Edited { message, edited_at } => {
+                let edited_at = edited_at.believable(switchboard_store::now());
                 match state.store.record_edit(&channel.id, &message.external_id, &message.text, edited_at).await? {
                     Some(changed) => {
                         state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&changed)));
@@ -148,7 +149,8 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
                 }
             }
             ChannelEvent::Reaction { external_id, emoji, sender, at } => {
-                let at = at.unwrap_or_else(switchboard_store::now);
+                let now = switchboard_store::now();
+                let at = at.map_or(now, |at| at.believable(now));
                 let reaction = switchboard_store::NewReaction { channel_id: channel.id.clone(), external_id, reactor: sender, emoji, at };
                 if let Some(message) = state.store.record_reaction(reaction).await? {
                     state.publish(LiveEvent::new(&channel.workspace_id, "message.updated", crate::dto::message(&message)));

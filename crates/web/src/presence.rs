@@ -220,6 +220,10 @@ pub async fn activity(
     if !["viewing", "typing", "left"].contains(&body.activity.as_str()) {
         return Err(ApiError::bad_field("activity", "must be viewing, typing or left").lang(lang));
     }
+    // Typing announces a reply on its way: only someone who may write one announces it.
+    if body.activity == "typing" {
+        auth.require(switchboard_domain::Permission::Write)?;
+    }
     let id = ConversationId::parse(&id).map_err(|_| ApiError::not_found().lang(lang))?;
     // Only for a conversation of the caller's workspace (this also hides others' ids).
     state.store.conversation(&auth.principal.workspace_id, &id).await.map_err(|e| ApiError::from(e).lang(lang))?;

@@ -93,3 +93,98 @@ async fn a_tag_list_is_bounded_before_it_reaches_the_database() {
     let (status, body) = app.call("POST", "/api/v1/teams", Some(&app.admin), Some(json!({"name": "Big", "members": members}))).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("members")), "{body}");
 }
+
+/// Every error is the contract's JSON, whatever part of the request is wrong.
+#[tokio::test]
+async fn framework_rejections_overflows_and_oversized_configs_answer_json() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/conversations/%FF%FE", "/api/v1/conversations?limit=99999999999999999999999", "/api/v1/conversations?limit=-5"] {
+        let res = app.http.get(format!("{}{path}", app.base)).bearer_auth(&app.admin).send().await.expect("request");
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or_else(|_| panic!("{path}: not JSON"));
+        assert!((400..500).contains(&status), "{path}: {status} {body}");
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+    }
+    // A config of megabytes is refused before anything is stored.
+    let data = std::env::temp_dir().join(format!("switchboard-it-{}", uuid::Uuid::new_v4()));
+    let roomy = spawn_app_with(Config { data, ..Config::default() }).await;
+    let origins: Vec<String> = (0..20_000).map(|i| format!("https://site{i}.example")).collect();
+    let (status, body) = roomy
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&roomy.admin),
+            Some(json!({"kind": "widget", "name": "w", "config": {"allowed_origins": origins}})),
+        )
+        .await;
+    assert_eq!((status, body["error"]["code"].as_str(), error_field(&body)), (413, Some("config_too_large"), "config"), "{body}");
+    assert_eq!(roomy.call("GET", "/api/v1/channels", Some(&roomy.admin), None).await.1["items"], json!([]));
+}
+
+#[tokio::test]
+async fn file_names_and_types_with_control_characters_are_cleaned_and_always_downloadable() {
+    let app = spawn_app().await;
+    let channel = app.channel("http://127.0.0.1:9/unused").await;
+    let out = app
+        .send(
+            &channel,
+            json!({"message_id": "f1", "from": {"id": "u1"}, "text": "files", "attachments": [
+                {"filename": "in\r\nvoice\u{0}\"x\".pdf", "content_type": "application/pdf\r\nX-Injected: 1", "data_base64": "JVBERi0xLjQ="},
+                {"filename": "Счёт №5\u{202E}fdp.exe", "content_type": "text/html", "data_base64": "PGI+aGk8L2I+"}
+            ]}),
+        )
+        .await;
+    let conversation = out["conversation_id"].as_str().expect("conversation");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    let files = messages["items"][0]["attachments"].as_array().expect("attachments").clone();
+    assert_eq!(files[0]["filename"], "invoicex.pdf");
+    assert_eq!(files[0]["content_type"], "application/octet-stream");
+    assert_eq!(files[1]["filename"], "Счёт №5fdp.exe");
+    for file in &files {
+        let url = file["download_url"].as_str().expect("download url");
+        let res = app.http.get(format!("{}{url}", app.base)).bearer_auth(&app.admin).send().await.expect("download");
+        assert_eq!(res.status(), 200, "{file}");
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(header("content-disposition").starts_with("attachment; filename=\""), "{}", header("content-disposition"));
+        // The same sandbox as public file links: nothing a file holds runs in our origin.
+        assert_eq!(header("content-security-policy"), "sandbox; default-src 'none'");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+    }
+    let res = app
+        .http
+        .get(format!("{}{}", app.base, files[1]["download_url"].as_str().expect("url")))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .expect("download");
+    let disposition = res.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert!(disposition.contains("filename*=UTF-8''%D0%A1%D1%87%D1%91%D1%82"), "{disposition}");
+}
+
+#[tokio::test]
+async fn a_signed_senders_impossible_clock_is_replaced_by_the_time_of_receipt() {
+    let app = spawn_app().await;
+    let channel = app.channel("http://127.0.0.1:9/unused").await;
+    for (id, timestamp) in [("t1", "9999-12-31T23:59:59Z"), ("t2", "1969-12-31T23:59:59Z"), ("t3", "0001-01-01T00:00:00Z")] {
+        let out =
+            app.send(&channel, json!({"message_id": id, "from": {"id": format!("u-{id}")}, "text": "hi", "timestamp": timestamp})).await;
+        let conversation = out["conversation_id"].as_str().expect("conversation");
+        let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+        let created = messages["items"][0]["created_at"].as_str().expect("created_at").to_owned();
+        // The time of receipt: this century, not 9999, 1969 or year 1.
+        assert!(created.starts_with("20"), "{timestamp} was kept as {created}");
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_announce_typing() {
+    let app = spawn_app().await;
+    let channel = app.channel("http://127.0.0.1:9/unused").await;
+    let out = app.send(&channel, json!({"message_id": "v1", "from": {"id": "u1"}, "text": "hi"})).await;
+    let path = format!("/api/v1/conversations/{}/activity", out["conversation_id"].as_str().expect("conversation"));
+    let viewer = app.token("viewer").await;
+    let (status, body) = app.call("POST", &path, Some(&viewer), Some(json!({"activity": "typing"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(app.call("POST", &path, Some(&viewer), Some(json!({"activity": "viewing"}))).await.0, 200);
+    assert_eq!(app.call("POST", &path, Some(&app.admin), Some(json!({"activity": "typing"}))).await.0, 200);
+}

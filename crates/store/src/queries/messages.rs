@@ -200,8 +200,9 @@ pub(super) fn insert_attachments(
                 attachment.id.as_str(),
                 ws.as_str(),
                 message_id.as_str(),
-                attachment.filename.as_str(),
-                attachment.content_type.as_str(),
+                // Whatever the sender wrote, kept as a name and a type every page and header takes.
+                switchboard_domain::files::clean_filename(&attachment.filename),
+                switchboard_domain::files::clean_content_type(&attachment.content_type),
                 size,
                 attachment.url.clone(),
                 blob.map(|b| b.sha256.as_str()),
