@@ -28,6 +28,9 @@ pub trait WorkspaceStore: Send + Sync {
     /// through the writer (which every change waits on). `Unavailable` when the writer has
     /// stopped or refuses writes.
     async fn ready(&self) -> Result<()>;
+    /// Whether the writer can take writes, without a database round trip (for `/healthz`):
+    /// `Err(why)` once its thread stopped or its log could not be made durable.
+    fn writer_state(&self) -> std::result::Result<(), String>;
     /// Creates the `default` workspace if missing and returns it.
     async fn ensure_default_workspace(&self) -> Result<Workspace>;
     async fn create_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;

@@ -108,6 +108,9 @@ impl LiveEvents for SqlStore {
 
 #[async_trait]
 impl WorkspaceStore for SqlStore {
+    fn writer_state(&self) -> std::result::Result<(), String> {
+        self.writer.state()
+    }
     async fn ready(&self) -> Result<()> {
         self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await?;
         self.write(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await

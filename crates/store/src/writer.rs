@@ -30,6 +30,8 @@ struct Request {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Request>,
+    /// Set once the log could not be made durable: writes are refused from then on.
+    broken: Arc<AtomicBool>,
 }
 
 /// Most requests taken into one transaction; bounds the time one batch holds the lock.
@@ -45,11 +47,24 @@ impl Writer {
             Some(log) => Some(Syncer::spawn(log, name, broken.clone())?),
             None => None,
         };
+        let refusing = broken.clone();
         std::thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || run(conn.as_mut(), &mut requests, syncer.as_ref(), &broken))
             .map_err(|e| StoreError::other(format!("cannot start writer thread: {e}")))?;
-        Ok(Self { queue })
+        Ok(Self { queue, broken: refusing })
+    }
+
+    /// `Err(why)` when the writer can take no more writes: its thread has stopped, or the log
+    /// could not be made durable (a restart is needed). Costs no database round trip.
+    pub fn state(&self) -> std::result::Result<(), String> {
+        if self.queue.is_closed() {
+            Err("the database writer has stopped".into())
+        } else if self.broken.load(Ordering::SeqCst) {
+            Err("the database log could not be synced to disk; restart the server".into())
+        } else {
+            Ok(())
+        }
     }
 
     /// Runs `work` inside a write transaction; resolves once it is committed and durable.

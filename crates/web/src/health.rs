@@ -83,9 +83,18 @@ impl Health {
 
 /// `GET /healthz`: 200 `{"status": "ok", "tasks": {name: {"state", "restarts"}}, "log_lines_lost"}`
 /// while every background task runs; 503 with `"status": "degraded"` and the stopped task's
-/// `last_error` while one is down (its supervisor restarts it after a pause).
+/// `last_error` while one is down (its supervisor restarts it after a pause) or the database
+/// writer cannot take writes (that one needs a restart of the process).
 pub async fn healthz(State(state): State<crate::AppState>) -> Response {
-    let (ok, mut report) = state.health.report();
+    let (mut ok, mut report) = state.health.report();
+    // The database's writer thread is a background task too, the one every change waits on.
+    match state.store.writer_state() {
+        Ok(()) => report["tasks"]["database_writer"] = json!({"state": "running", "restarts": 0}),
+        Err(why) => {
+            ok = false;
+            report["tasks"]["database_writer"] = json!({"state": "stopped", "last_error": why});
+        }
+    }
     report["status"] = json!(if ok { "ok" } else { "degraded" });
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(report)).into_response()
