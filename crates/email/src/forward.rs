@@ -23,7 +23,7 @@ pub fn attached_forward(message: &Message<'_>) -> Option<Forwarded> {
     message.attachments.iter().find_map(|&id| match &message.parts.get(id as usize)?.body {
         PartType::Message(inner) => {
             // Parsed again on its own bytes: the nested parse keeps the outer message's offsets.
-            let parsed = crate::parse::parse(inner.raw_message()).ok()?;
+            let parsed = crate::parse::parse_at(inner.raw_message(), crate::parse::Forwards::Ignore).ok()?;
             Some(Forwarded {
                 from: parsed.from,
                 subject: parsed.subject,

@@ -64,11 +64,18 @@ const SELF_CLOSING_SIBLINGS: &[&str] = &[
 /// Elements whose content is text up to their own end tag.
 const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"];
 
-/// Whether `html` nests elements deeper than `MAX_DEPTH`, estimated in one linear pass over
-/// its tags: a start tag opens one level, an end tag closes one if an element of its name is
-/// open. Errs on the deep side (it knows fewer implied end tags than a parser), never by more
-/// than a small factor on the shallow side, which is what bounds the parser's work.
-pub fn too_deep(html: &str) -> bool {
+/// Most attributes one tag may carry for the body to be shown as HTML: the parser compares each
+/// attribute with the ones before it on its tag (duplicates are dropped), so 100,000 on one tag
+/// took seconds. Real mail has a handful per tag.
+pub const MAX_ATTRIBUTES: usize = 512;
+
+/// Whether parsing `html` would cost more than its size: elements nested deeper than
+/// `MAX_DEPTH` or a tag with more than `MAX_ATTRIBUTES` attributes, estimated in one linear
+/// pass over its tags. A start tag opens one level, an end tag closes one if an element of its
+/// name is open. Errs on the costly side (it knows fewer implied end tags than a parser, and
+/// counts `=` and values written without quotes as names), never by more than a small factor
+/// on the cheap side, which is what bounds the parser's work.
+pub fn too_costly(html: &str) -> bool {
     let lower = html.to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let mut open: HashMap<&str, usize> = HashMap::new();
@@ -94,7 +101,10 @@ pub fn too_deep(html: &str) -> bool {
             i = lower[end..].find('>').map_or(bytes.len(), |n| end + n + 1);
         } else if next.is_ascii_alphabetic() {
             let (name, end) = name_at(at + 1);
-            let close = tag_end(bytes, end);
+            let (close, attributes) = tag_end(bytes, end);
+            if attributes > MAX_ATTRIBUTES {
+                return true;
+            }
             let self_closed = close >= 2
                 && bytes[close - 2] == b'/'
                 && (open.get("svg").is_some_and(|c| *c > 0) || open.get("math").is_some_and(|c| *c > 0));
@@ -122,19 +132,28 @@ pub fn too_deep(html: &str) -> bool {
 }
 
 /// Just past the `>` closing the tag whose name ends at `from`, skipping quoted attribute
-/// values (they may hold `>`).
-fn tag_end(bytes: &[u8], from: usize) -> usize {
-    let mut quote = None;
+/// values (they may hold `>`), and how many attribute names it saw (a run of characters
+/// after white space, outside quotes).
+fn tag_end(bytes: &[u8], from: usize) -> (usize, usize) {
+    let (mut quote, mut attributes, mut after_space) = (None, 0usize, false);
     for (n, &b) in bytes[from..].iter().enumerate() {
         match (quote, b) {
             (Some(q), _) if b == q => quote = None,
             (Some(_), _) => {}
             (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => return from + n + 1,
+            (None, b'>') => return (from + n + 1, attributes),
+            (None, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/') => {
+                after_space = true;
+                continue;
+            }
             _ => {}
         }
+        if after_space && quote.is_none() {
+            attributes += 1;
+        }
+        after_space = false;
     }
-    bytes.len()
+    (bytes.len(), attributes)
 }
 
 #[cfg(test)]
@@ -144,17 +163,22 @@ mod tests {
     #[test]
     fn nesting_is_measured_in_one_pass_and_errs_deep() {
         let nested = |n: usize, open: &str, close: &str| format!("{}x{}", open.repeat(n), close.repeat(n));
-        assert!(!too_deep(&nested(200, "<div class=\"a>b\">", "</div>")));
-        assert!(too_deep(&nested(300, "<div>", "</div>")));
+        assert!(!too_costly(&nested(200, "<div class=\"a>b\">", "</div>")));
+        assert!(too_costly(&nested(300, "<div>", "</div>")));
         // Self-closing syntax does not close an HTML element; unmatched end tags close nothing.
-        assert!(too_deep(&"<div/>".repeat(300)));
-        assert!(too_deep(&"<span></b>".repeat(300)));
+        assert!(too_costly(&"<div/>".repeat(300)));
+        assert!(too_costly(&"<span></b>".repeat(300)));
         // Siblings, paragraphs and list items that close each other, comments and scripts do not add up.
-        assert!(!too_deep(&"<div>x</div>".repeat(10_000)));
-        assert!(!too_deep(&"<p>x<li>y<td>z<br>".repeat(10_000)));
-        assert!(!too_deep(&format!("<!--{}--><script>{}</script>", "<div>".repeat(1000), "<div>".repeat(1000))));
-        assert!(!too_deep(&format!("<svg>{}</svg>", "<path d=\"M0\"/>".repeat(1000))));
-        assert!(!too_deep(&"<DIV>x</Div>".repeat(1000)));
+        assert!(!too_costly(&"<div>x</div>".repeat(10_000)));
+        assert!(!too_costly(&"<p>x<li>y<td>z<br>".repeat(10_000)));
+        assert!(!too_costly(&format!("<!--{}--><script>{}</script>", "<div>".repeat(1000), "<div>".repeat(1000))));
+        assert!(!too_costly(&format!("<svg>{}</svg>", "<path d=\"M0\"/>".repeat(1000))));
+        assert!(!too_costly(&"<DIV>x</Div>".repeat(1000)));
+        // Attributes: a few hundred on one tag are fine, thousands are not; across tags they do not add up.
+        let tag = |n: usize| format!("<p{}>x</p>", (0..n).map(|i| format!(" a{i}=\"v w\"")).collect::<String>());
+        assert!(!too_costly(&tag(200)));
+        assert!(too_costly(&tag(1000)));
+        assert!(!too_costly(&tag(100).repeat(1000)));
     }
 
     #[test]

@@ -85,16 +85,19 @@ fn bounded_id(id: &str) -> String {
 /// (`wordpress@` is what WordPress contact forms send from by default.)
 const NOBODY_READS: &[&str] = &["noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply", "wordpress"];
 
-/// The mailbox the mail speaks for: From, except for mail a form or a no-reply address sent on
-/// someone's behalf, which speaks for its (first) Reply-To (Zendesk and Freshdesk read web-form
-/// mail so too). Two visitors of one form are two customers, and replies go to each of them.
+/// The mailbox the mail speaks for: From, except for mail a form sent on someone's behalf,
+/// which speaks for its (first) Reply-To (Zendesk and Freshdesk read web-form mail so too). Two
+/// visitors of one form are two customers, and replies go to each of them. A form is an
+/// address in the channel's `form_senders`, or a no-reply address (`NOBODY_READS`) of the
+/// channel's own domain (or a subdomain of it): anyone can send from `noreply@` of a domain
+/// they own, and a Reply-To naming someone else must not let them write as that customer.
 fn speaker<'m>(email: &'m ParsedEmail, form_senders: &[String], support: &[String]) -> Option<&'m crate::parse::Mailbox> {
     let from = email.from.as_ref()?;
     let address = from.address.trim().to_ascii_lowercase();
     // Never our own address: a form that names the support mailbox as Reply-To is not ours.
     let reply_to = email.reply_to.iter().find(|r| !r.address.trim().eq_ignore_ascii_case(&address) && !is_support(&r.address, support));
     let local = address.split('@').next().unwrap_or("");
-    let on_behalf = form_senders.contains(&address) || NOBODY_READS.contains(&local);
+    let on_behalf = form_senders.contains(&address) || (NOBODY_READS.contains(&local) && of_our_domain(&address, support));
     match reply_to {
         Some(reply_to) if on_behalf && Identity::email(&reply_to.address).is_ok() => Some(reply_to),
         _ => Some(from),
@@ -121,6 +124,16 @@ fn sent_at(date: Option<i64>, server: Option<i64>, now_ms: i64) -> Option<Timest
         (None, server) => server,
     };
     believed.map(|t| Timestamp(t.min(now_ms)))
+}
+
+/// Whether `address` is at the domain of one of our addresses, or a subdomain of it.
+fn of_our_domain(address: &str, support: &[String]) -> bool {
+    let Some((_, domain)) = address.trim().rsplit_once('@') else { return false };
+    let domain = domain.to_ascii_lowercase();
+    support.iter().filter_map(|s| s.trim().rsplit_once('@')).any(|(_, ours)| {
+        let ours = ours.to_ascii_lowercase();
+        domain == ours || domain.strip_suffix(&ours).is_some_and(|head| head.ends_with('.'))
+    })
 }
 
 fn is_support(address: &str, support: &[String]) -> bool {
@@ -183,8 +196,9 @@ pub fn to_inbound(raw_len: usize, email: ParsedEmail, ch: &EmailChannel<'_>) -> 
             }
         })
         .collect();
-    // HTML nested too deep to parse in time is shown as its text (which the parser took out).
-    let renderable = email.raw_html.as_deref().filter(|h| !html::too_deep(h));
+    // HTML too costly to parse (nested too deep, a tag with too many attributes) is shown as its
+    // text (which the parser took out).
+    let renderable = email.raw_html.as_deref().filter(|h| !html::too_costly(h));
     let sanitized = renderable.map(|h| html::sanitize(h, &cid_urls, false));
     // Kept apart for an agent who chooses to load them; most mail has none and stores nothing.
     let with_remote_images = match (&sanitized, renderable) {
@@ -260,6 +274,25 @@ fn participants(email: &ParsedEmail, sender: &Identity, support: &[String]) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_our_own_domains_no_reply_or_listed_forms_speak_for_their_reply_to() {
+        let support = vec!["help@shop.example".to_string()];
+        let mail = |from: &str| ParsedEmail {
+            from: Some(crate::parse::Mailbox { name: None, address: from.into() }),
+            reply_to: vec![crate::parse::Mailbox { name: None, address: "anna@customer.example".into() }],
+            ..crate::parse::parse(b"From: x@y.z\r\n\r\nhi").expect("parse")
+        };
+        let speaks = |from: &str, forms: &[String]| speaker(&mail(from), forms, &support).map(|m| m.address.clone());
+        assert_eq!(speaks("noreply@shop.example", &[]).as_deref(), Some("anna@customer.example"));
+        assert_eq!(speaks("wordpress@www.shop.example", &[]).as_deref(), Some("anna@customer.example"));
+        // A stranger's own domain: the From is who writes.
+        assert_eq!(speaks("noreply@attacker.example", &[]).as_deref(), Some("noreply@attacker.example"));
+        assert_eq!(speaks("noreply@evilshop.example", &[]).as_deref(), Some("noreply@evilshop.example"));
+        // A form service the admin listed.
+        let forms = vec!["forms@tilda.example".to_string()];
+        assert_eq!(speaks("forms@tilda.example", &forms).as_deref(), Some("anna@customer.example"));
+    }
 
     const NOW: i64 = 1_796_000_000_000;
     const HOUR: i64 = 3_600_000;

@@ -75,6 +75,20 @@ pub struct NotAnEmail;
 /// Parses one message. Malformed mail still parses as far as it can: only input that holds no
 /// message at all is an error.
 pub fn parse(raw: &[u8]) -> Result<ParsedEmail, NotAnEmail> {
+    parse_at(raw, Forwards::Read)
+}
+
+/// Whether a parse looks into an attached message for the forward it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forwards {
+    Read,
+    /// The message is itself the attached one: what it attaches in turn is only its files.
+    /// (Reading forwards inside forwards recursed once per level: a 60 KB mail of a thousand
+    /// nested messages overflowed the stack and took the server down.)
+    Ignore,
+}
+
+pub(crate) fn parse_at(raw: &[u8], forwards: Forwards) -> Result<ParsedEmail, NotAnEmail> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(NotAnEmail);
     }
@@ -83,14 +97,14 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, NotAnEmail> {
     // mail: an empty DATA over LMTP would otherwise be stored as a message from nobody.
     const TRACE: [&str; 4] = ["return-path", "delivered-to", "received", "x-original-to"];
     let only_trace = message.headers().iter().all(|h| TRACE.iter().any(|t| h.name.as_str().eq_ignore_ascii_case(t)));
-    let parsed = from_message(&message, raw);
+    let parsed = from_message(&message, raw, forwards);
     if only_trace && parsed.text.trim().is_empty() && parsed.raw_html.is_none() && parsed.attachments.is_empty() {
         return Err(NotAnEmail);
     }
     Ok(parsed)
 }
 
-pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
+pub(crate) fn from_message(message: &Message<'_>, raw: &[u8], forwards: Forwards) -> ParsedEmail {
     let (message_id, message_id_synthesized) = match message.message_id().map(clean_id).filter(|id| !id.is_empty()) {
         Some(id) => (id, false),
         None => (synthesized_id(raw), true),
@@ -113,7 +127,11 @@ pub(crate) fn from_message(message: &Message<'_>, raw: &[u8]) -> ParsedEmail {
     let from = message.from().and_then(|a| mailboxes(a).into_iter().next());
     let delivery_report = delivery_report(message);
     let automatic = classify(&headers, subject.as_deref(), from.as_ref().map(|f| f.address.as_str()), delivery_report.is_some());
-    let forwarded = crate::forward::attached_forward(message).or_else(|| inline_forward(&text));
+    let attached = match forwards {
+        Forwards::Read => crate::forward::attached_forward(message),
+        Forwards::Ignore => None,
+    };
+    let forwarded = attached.or_else(|| inline_forward(&text));
     ParsedEmail {
         message_id,
         message_id_synthesized,

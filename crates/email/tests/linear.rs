@@ -163,3 +163,36 @@ fn multiparts_nested_inside_each_other() {
     let raw = format!("{}Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n{body}", head("")).into_bytes();
     assert_linear("nested multiparts", raw);
 }
+
+#[test]
+fn messages_attached_inside_each_other_a_thousand_deep() {
+    let depth = 1_000;
+    let mut raw = head("");
+    for i in 0..depth {
+        raw.push_str(&format!("Content-Type: message/rfc822\r\n\r\nFrom: x{i}@example.com\r\nSubject: s{i}\r\n"));
+    }
+    raw.push_str("Content-Type: text/plain\r\n\r\nthe innermost text\r\n");
+    // Read in a thread with a small stack, as the server's blocking pool would: recursion per
+    // level would overflow it.
+    let raw = raw.into_bytes();
+    let small_stack = std::thread::Builder::new().stack_size(256 * 1024).spawn({
+        let raw = raw.clone();
+        move || take_in(&raw)
+    });
+    small_stack.expect("thread").join().expect("no stack overflow");
+    assert_linear("nested messages", raw);
+}
+
+#[test]
+fn one_tag_with_a_hundred_thousand_attributes() {
+    let attributes: String = (0..100_000).map(|i| format!(" a{i}=\"v\"")).collect();
+    let raw = format!("{}Content-Type: text/html; charset=utf-8\r\n\r\n<p{attributes}>x</p>", head("")).into_bytes();
+    assert_linear("attributes", raw);
+}
+
+#[test]
+fn html_of_character_references() {
+    let html = format!("<p>{}</p>", "&amp;&#1078;&lt;".repeat(N * 4));
+    let raw = format!("{}Content-Type: text/html; charset=utf-8\r\n\r\n{html}", head("")).into_bytes();
+    assert_linear("character references", raw);
+}

@@ -411,7 +411,7 @@ async fn remote_images_stay_blocked_until_an_agent_loads_them() {
 }
 
 /// A mail from `from` to `to` (and `cc`), with `extra` headers.
-fn mail(message_id: &str, from: &str, to: &str, cc: Option<&str>, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+pub(crate) fn mail(message_id: &str, from: &str, to: &str, cc: Option<&str>, subject: &str, extra: &str, body: &str) -> Vec<u8> {
     let cc = cc.map(|c| format!("Cc: {c}\r\n")).unwrap_or_default();
     format!(
         "Message-ID: <{message_id}>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\nFrom: {from}\r\nTo: {to}\r\n{cc}Subject: {subject}\r\n{extra}\

@@ -188,3 +188,40 @@ async fn a_viewer_cannot_announce_typing() {
     assert_eq!(app.call("POST", &path, Some(&viewer), Some(json!({"activity": "viewing"}))).await.0, 200);
     assert_eq!(app.call("POST", &path, Some(&app.admin), Some(json!({"activity": "typing"}))).await.0, 200);
 }
+
+/// A stranger who owns a domain sends from its `noreply@`, names the customer in Reply-To,
+/// the customer's ticket in the subject and a spy in Cc: a conversation of their own, and the
+/// spy never hears the customer's replies.
+#[tokio::test]
+async fn a_strangers_no_reply_mail_naming_a_customer_in_reply_to_gets_a_conversation_of_its_own() {
+    let app = spawn_app().await;
+    let support = app.email_channel(json!({"address": "help@shop.example"})).await;
+    let first = crate::email::mail(
+        "v1@gmail.example",
+        "victim@gmail.example",
+        "help@shop.example",
+        None,
+        "Refund for order 77",
+        "",
+        "Where is my refund?",
+    );
+    let (status, victim) = app.mail(&support, &first, "message/rfc822").await;
+    assert_eq!(status, 200, "{victim}");
+    let conversation = victim["conversation_id"].as_str().expect("conversation");
+    let number = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await.1["number"].clone();
+    let forged = crate::email::mail(
+        "a1@attacker.example",
+        "Shop Form <noreply@attacker.example>",
+        "help@shop.example",
+        Some("spy@attacker.example"),
+        &format!("Re: [#{number}] Refund for order 77"),
+        "Reply-To: victim@gmail.example\r\n",
+        "Please send it to my new account",
+    );
+    let (status, out) = app.mail(&support, &forged, "message/rfc822").await;
+    assert_eq!(status, 200, "{out}");
+    assert_ne!(out["conversation_id"], victim["conversation_id"], "{out}");
+    assert_ne!(out["contact_id"], victim["contact_id"]);
+    let (_, conv) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(conv["participants"], json!([]), "{conv}");
+}
