@@ -499,12 +499,12 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<serde_json:
         answer => {
             let answer = answer.ok();
             // The Bot API's documented `description`, kept short; nothing else of the body.
-            let description = switchboard_channels::http::short(answer.as_ref().and_then(|a| a.description.as_deref()).unwrap_or_default());
+            let description = switchboard_channels::http::said(answer.as_ref().and_then(|a| a.description.as_deref()).unwrap_or_default());
             let retry_after =
                 answer.as_ref().and_then(|a| a.parameters.as_ref()).and_then(|p| p.get("retry_after")).and_then(serde_json::Value::as_i64);
             let wait = retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default();
             Err(switchboard_channels::SendError {
-                message: format!("Telegram answered {status} to {method}: {description}{wait}"),
+                message: format!("Telegram answered {status} to {method}{description}{wait}"),
                 retryable: status.as_u16() == 429 || status.is_server_error(),
                 retry_after: retry_after.and_then(|s| u64::try_from(s).ok()).map(std::time::Duration::from_secs),
             })

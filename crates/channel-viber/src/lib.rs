@@ -290,10 +290,13 @@ async fn send(
     match answer.get("status").and_then(Value::as_i64) {
         Some(0) => Ok(message_token(&answer).unwrap_or_default()),
         code => {
-            let message = switchboard_channels::http::short(answer.get("status_message").and_then(Value::as_str).unwrap_or(""));
+            let message = switchboard_channels::http::said(answer.get("status_message").and_then(Value::as_str).unwrap_or(""));
             // 12: too many requests (or 100 messages without an answer from the customer).
             Err(switchboard_channels::SendError {
-                message: format!("Viber refused the message: {message} ({})", code.unwrap_or(-1)),
+                message: match code {
+                    Some(code) => format!("Viber refused the message{message} (status {code})"),
+                    None => format!("Viber gave no status for the message{message}"),
+                },
                 retryable: code == Some(12),
                 retry_after: None,
             })

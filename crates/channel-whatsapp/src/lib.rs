@@ -297,11 +297,11 @@ async fn graph_error(what: &str, response: reqwest::Response) -> switchboard_cha
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let code = body.pointer("/error/code").and_then(Value::as_i64);
     // Meta's documented error message, kept short; the rest of the body is not kept.
-    let message = switchboard_channels::http::short(body.pointer("/error/message").and_then(Value::as_str).unwrap_or(""));
+    let message = switchboard_channels::http::said(body.pointer("/error/message").and_then(Value::as_str).unwrap_or(""));
     // 130429: throughput; 131056: too many messages to one user; 4 / 80007: application limits.
     let throttled = matches!(code, Some(130_429 | 131_056 | 4 | 80_007));
     switchboard_channels::SendError {
-        message: format!("WhatsApp answered {status} to {what}: {message}{}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
+        message: format!("WhatsApp answered {status} to {what}{message}{}", code.map(|c| format!(" ({c})")).unwrap_or_default()),
         retryable: throttled || status.as_u16() == 429 || status.is_server_error(),
         retry_after: switchboard_channels::SendError::retry_after_header(&headers),
     }

@@ -108,6 +108,13 @@ pub fn short(text: &str) -> String {
     out
 }
 
+/// `": words"` for a provider's words when it gave any (cut by `short`), else nothing: the
+/// tail of a message like "Telegram answered 400 to sendMessage", never ending in ": ".
+pub fn said(text: &str) -> String {
+    let words = short(text);
+    if words.is_empty() { String::new() } else { format!(": {words}") }
+}
+
 /// The hosts a provider keeps customers' files on: a file link in a webhook (VK's photo URLs,
 /// Viber's media) is fetched only from there, so that a forged or odd link cannot make the
 /// server fetch from anywhere else.

@@ -282,7 +282,7 @@ ui-load_remote_images = Open with remote images
 ui-edited = edited
 ui-reactions = Reactions
 ui-event-edited = The customer changed a message; it said before: { $text }
-ui-admin-register_webhook = Register the webhook with Telegram
+ui-admin-register_webhook = Register the webhook with the provider
 ui-admin-registered = Registered:
 ui-admin-register_failed = Registering failed:
 

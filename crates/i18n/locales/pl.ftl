@@ -294,7 +294,7 @@ ui-load_remote_images = Otwórz z obrazami zewnętrznymi
 ui-edited = edytowana
 ui-reactions = Reakcje
 ui-event-edited = Klient zmienił wiadomość; wcześniej brzmiała: { $text }
-ui-admin-register_webhook = Zarejestruj webhook w Telegramie
+ui-admin-register_webhook = Zarejestruj webhook u dostawcy
 ui-admin-registered = Zarejestrowano:
 ui-admin-register_failed = Rejestracja nie powiodła się:
 

@@ -294,7 +294,7 @@ ui-load_remote_images = Открыть с внешними изображени�
 ui-edited = изменено
 ui-reactions = Реакции
 ui-event-edited = Клиент изменил сообщение; прежний текст: { $text }
-ui-admin-register_webhook = Зарегистрировать вебхук в Telegram
+ui-admin-register_webhook = Зарегистрировать вебхук у провайдера
 ui-admin-registered = Зарегистрировано:
 ui-admin-register_failed = Регистрация не удалась:
 

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (9, "message_pieces", include_str!("../migrations/0009_message_pieces.sql")),
     (10, "conversation_merges", include_str!("../migrations/0010_conversation_merges.sql")),
     (11, "reactions", include_str!("../migrations/0011_reactions.sql")),
+    (12, "readiness", include_str!("../migrations/0012_readiness.sql")),
 ];
 
 /// Opens (creating if needed) the database at `path`, applies migrations, starts the writer.

@@ -104,6 +104,12 @@ pub async fn list_channels(State(state): State<AppState>, auth: Auth) -> ApiResu
 pub async fn list_failed_mail(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     auth.require(Permission::ManageTeams)?;
     let id = parse_id(&id, ChannelId::parse).map_err(|e| e.lang(auth.lang))?;
+    // Another workspace's channel, or none at all, is 404 like every unknown id.
+    match state.store.channel(&id).await {
+        Ok(channel) if channel.workspace_id == auth.principal.workspace_id => {}
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::not_found().lang(auth.lang)),
+        Err(e) => return Err(ApiError::from(e).lang(auth.lang)),
+    }
     let items = state.store.failed_mail(&auth.principal.workspace_id, &id).await.map_err(store_err(auth.lang))?;
     Ok(Json(json!({"items": items.iter().map(dto::failed_mail).collect::<Vec<_>>()})))
 }

@@ -305,8 +305,12 @@
 
   // ---------------------------------------------------------------- live updates
   function acknowledge(ids) {
-    if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify({ type: "seen", ids: ids }));
-    else request("POST", "/seen", { ids: ids }).catch(function () {});
+    // The server takes at most 100 ids at a time.
+    for (var i = 0; i < ids.length; i += 100) {
+      var some = ids.slice(i, i + 100);
+      if (state.socket && state.socket.readyState === 1) state.socket.send(JSON.stringify({ type: "seen", ids: some }));
+      else request("POST", "/seen", { ids: some }).catch(function () {});
+    }
   }
 
   var typingTimer = null;

@@ -276,15 +276,20 @@ pub struct Seen {
     user: Option<SiteUser>,
 }
 
+/// Most reply ids one `seen` names: a browser reports what just arrived, a handful at a time.
+pub const MAX_SEEN_IDS: usize = 100;
+
 /// The visitor's browser has the replies `ids`: they are delivered (and no email is needed).
+/// Linear in the conversation's messages and `ids`.
 pub(crate) async fn mark_delivered(state: &AppState, widget: &WidgetChannel, visitor: &Visitor, ids: &[String]) -> ApiResult<usize> {
+    let ids: std::collections::HashSet<&str> = ids.iter().take(MAX_SEEN_IDS).map(String::as_str).collect();
     let identity = visitor.identity(&widget.channel.id);
     let Some(c) = state.store.visitor_conversation(&widget.channel.workspace_id, std::slice::from_ref(&identity)).await? else {
         return Ok(0);
     };
     let messages = state.store.messages(&widget.channel.workspace_id, &c.id).await?;
     let mut changed = 0;
-    for m in messages.iter().filter(|m| m.direction == Direction::Out && ids.iter().any(|id| id == m.id.as_str())) {
+    for m in messages.iter().filter(|m| m.direction == Direction::Out && ids.contains(m.id.as_str())) {
         let (Some(channel), Some(status)) = (&m.channel, m.delivery_status) else { continue };
         if channel.id != widget.channel.id || !status.can_become(DeliveryStatus::Delivered) {
             continue;
@@ -306,6 +311,9 @@ pub async fn seen(
     let lang = lang_of_headers(&headers);
     let widget = allowed_channel(&state, &id, &headers, lang).await?;
     let (visitor, _) = visitor_of(&widget, &headers, body.user.as_ref(), lang)?;
+    if body.ids.len() > MAX_SEEN_IDS {
+        return Err(ApiError::bad_field("ids", format!("at most {MAX_SEEN_IDS} ids")).lang(lang));
+    }
     let changed = mark_delivered(&state, &widget, &visitor, &body.ids).await.map_err(|e| e.lang(lang))?;
     Ok(Json(json!({"delivered": changed})))
 }

@@ -164,7 +164,7 @@ async fn serve(state: AppState, hub: Arc<Hub>, mut widget: WidgetChannel, opened
                         }
                     }
                     Some("seen") => {
-                        let ids: Vec<String> = said.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).take(100).collect()).unwrap_or_default();
+                        let ids: Vec<String> = said.get("ids").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).take(crate::api::MAX_SEEN_IDS).collect()).unwrap_or_default();
                         if let Err(e) = mark_delivered(&state, &widget, &visitor, &ids).await {
                             tracing::warn!(error = %e.message(), "cannot record widget receipts");
                         }

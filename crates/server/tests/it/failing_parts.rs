@@ -183,8 +183,10 @@ async fn a_full_data_disk_refuses_with_507_json_and_recovers_by_itself() {
     let (n, status, body) = refused.expect("a full disk refuses a message");
     assert_eq!((status, body["error"]["code"].as_str()), (507, Some("storage_full")), "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
-    // The server itself goes on: reads answer, /healthz is fine.
+    // The server itself goes on: reads answer, /healthz is fine; /readyz sends traffic elsewhere.
     assert_eq!(health(&app.base).await.0, 200);
+    let (status, ready) = app.call("GET", "/readyz", None, None).await;
+    assert_eq!((status, ready["error"]["code"].as_str()), (503, Some("not_ready")), "{ready}");
     assert_eq!(app.call("GET", "/api/v1/conversations", Some(&app.admin), None).await.0, 200);
 
     // Space comes back: the same message is taken in, with no restart.

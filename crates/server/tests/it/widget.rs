@@ -794,3 +794,18 @@ async fn a_socket_ends_when_its_channel_stops_admitting_its_visitor() {
 fn now_ms() -> i64 {
     i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis()).expect("in range")
 }
+
+#[tokio::test]
+async fn a_seen_report_names_at_most_a_hundred_replies() {
+    let app = spawn_app().await;
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP]})).await;
+    let session = app.session(&channel, json!({})).await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    app.say(&channel, &token, json!({"client_id": "c1", "text": "Hello"})).await;
+    let many: Vec<String> = (0..101).map(|i| format!("m{i}")).collect();
+    let path = format!("/widget/v1/{channel}/seen");
+    let (status, answer) = call_with_user(&app, "POST", &path, &token, None, Some(json!({"ids": many}))).await;
+    assert_eq!((status, answer["error"]["field"].as_str()), (400, Some("ids")), "{answer}");
+    let (status, answer) = call_with_user(&app, "POST", &path, &token, None, Some(json!({"ids": &many[..100]}))).await;
+    assert_eq!((status, answer["delivered"].as_u64()), (200, Some(0)), "{answer}");
+}
