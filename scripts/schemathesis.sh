@@ -2,7 +2,8 @@
 # Property-based test of the whole HTTP API against its own OpenAPI document: builds the server
 # (debug), starts `switchboard serve` on a free loopback port with a throwaway data directory
 # holding the demo workspace, creates an admin token, and runs Schemathesis over
-# /api/v1/openapi.json with it. Every operation gets valid and invalid requests (`--mode all`);
+# /api/v1/openapi.json with it, most `{id}`s bound to the demo's records
+# (scripts/schemathesis-ids.py) so that requests reach past the lookup. Every operation gets valid and invalid requests (`--mode all`);
 # a run fails on any 5xx (not_a_server_error), any status the document does not list
 # (status_code_conformance), or any response whose media type or body does not match it
 # (content_type_conformance, response_schema_conformance): every error must be the contract's
@@ -53,8 +54,9 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 cd "$WORK"
+python3 "$ROOT/scripts/schemathesis-ids.py" "http://127.0.0.1:$port" "$TOKEN" "$WORK/schemathesis.toml"
 status=0
-"$VENV/bin/python3" "$ROOT/scripts/schemathesis-run.py" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+"$VENV/bin/python3" "$ROOT/scripts/schemathesis-run.py" --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --mode all --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 --request-timeout 30 \
