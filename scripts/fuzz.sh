@@ -8,8 +8,9 @@
 # panics, crashes or hangs, leaving the input under fuzz/artifacts/<target>/ and printing the
 # end of its log and the command that replays it.
 #
-# Builds once for all targets: release with debug assertions (integer overflow panics as in
-# tests), no sanitizer (the parsers are safe Rust: libFuzzer's coverage and panics are what
+# Builds once for all targets: release with debug assertions and overflow checks as in tests
+# (fuzz/Cargo.toml's profile; `--debug-assertions` would also turn on mail-parser's own, which
+# no build of the server runs), no sanitizer (the parsers are safe Rust: libFuzzer's coverage and panics are what
 # matter, and AddressSanitizer would double the build and slow every input), opt-level 1
 # (fuzz/Cargo.toml: a cold build in a few minutes on 2 cores). Installs cargo-fuzz from
 # crates.io when missing; the stable compiler is let to take libFuzzer's -Z flags with
@@ -36,7 +37,7 @@ else
   mapfile -t targets < <(cd fuzz && cargo fuzz list)
 fi
 
-(cd fuzz && cargo_run fuzz build --release --debug-assertions --sanitizer none)
+(cd fuzz && cargo_run fuzz build --release --sanitizer none)
 bin_dir="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
 work=$(mktemp -d /tmp/switchboard-fuzz.XXXXXX)
@@ -47,7 +48,7 @@ seed() {
   local target=$1 corpus=$2
   mkdir -p "$corpus"
   case "$target" in
-    email_intake) cp crates/email/tests/corpus/*.eml "$corpus/" ;;
+    email_intake) cp crates/email/tests/corpus/*.eml crates/email/tests/fuzz-regressions/* "$corpus/" ;;
     api | widget) ;;
     *) cp crates/channels/tests/fixtures/"$target"/* "$corpus/" ;;
   esac
