@@ -3,29 +3,32 @@
 # (debug), starts `switchboard serve` on a free loopback port with a throwaway data directory
 # holding the demo workspace, creates an admin token, and runs Schemathesis over
 # /api/v1/openapi.json with it, most `{id}`s bound to the demo's records
-# (scripts/schemathesis-ids.py) so that requests reach past the lookup. Every operation gets valid and invalid requests (`--mode all`);
-# a run fails on any 5xx (not_a_server_error), any status the document does not list
-# (status_code_conformance), or any response whose media type or body does not match it
-# (content_type_conformance, response_schema_conformance): every error must be the contract's
-# `{"error": {"code", "message", "field"?}}` with a 4xx.
+# (scripts/schemathesis-ids.py) so that requests reach past the lookup. Every operation gets
+# valid and invalid requests (`--mode all`); a run fails on any 5xx (not_a_server_error), any
+# status the document does not list (status_code_conformance), or any response whose media type
+# or body does not match it (content_type_conformance, response_schema_conformance): every error
+# must be the contract's `{"error": {"code", "message", "field"?}}` with a 4xx.
 #
 # `scripts/schemathesis.sh [MAX_EXAMPLES]` (default 30 per operation); SCHEMATHESIS_SEED fixes
 # the generated data (default 1, so that CI is repeatable; any other seed explores further).
-# Installs Schemathesis (pinned, PyPI) into a venv under ~/.cache when missing. The server and
-# Schemathesis run in a network namespace of their own with only loopback, so that whatever
-# an admin token configures (a CRM's url, an IMAP host) reaches no other machine.
+# Installs Schemathesis and Hypothesis (pinned, PyPI; scripts/schemathesis-run.py patches one of
+# Hypothesis's functions) into a venv under ~/.cache when missing. The server and Schemathesis
+# run in a network namespace of their own with only loopback, so that whatever an admin token
+# configures (a CRM's url, an IMAP host) reaches no other machine. CARGO_LOCK, when set, names a
+# lock file the build holds (machines where several builds share the cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchboard-target}"
 examples="${1:-30}"
 seed="${SCHEMATHESIS_SEED:-1}"
 version=4.32.5
-venv="$HOME/.cache/switchboard-schemathesis-$version"
+hypothesis=6.170.17
+venv="$HOME/.cache/switchboard-schemathesis-$version-$hypothesis"
 
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version" "hypothesis==$hypothesis"
 fi
 
 if [ -n "${CARGO_LOCK:-}" ]; then
