@@ -10,6 +10,7 @@ fuzz_target!(|raw: &[u8]| {
     let Ok(parsed) = switchboard_email::parse(raw) else { return };
     let (workspace, channel) = (WorkspaceId::generate(), ChannelId::generate());
     let support = vec!["support@helpdesk.example.com".to_string()];
+    let forms = vec!["forms@shop.example.com".to_string()];
     let url = |id: &AttachmentId| format!("/api/v1/attachments/{id}");
     let ctx = EmailChannel {
         workspace_id: &workspace,
@@ -18,6 +19,7 @@ fuzz_target!(|raw: &[u8]| {
         limits: Limits::default(),
         attachment_url: &url,
         now_ms: 1_767_225_600_000,
+        form_senders: &forms,
     };
     let _ = to_inbound(raw.len(), parsed, &ctx);
 });

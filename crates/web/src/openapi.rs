@@ -27,7 +27,7 @@ pub fn build() -> Value {
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
             "parameters": params,
             "responses": {
-                route.ok_status.to_string(): {"description": "success"},
+                route.ok_status.to_string(): success(route.path),
                 "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
@@ -58,6 +58,19 @@ pub fn build() -> Value {
             "schemas": {"Error": schema::error()},
         },
     })
+}
+
+/// The success response of a route: a JSON object for the REST API's records and lists; no
+/// declared body where the answer is a file, HTML, an event stream, plain text (`/healthz`) or
+/// a provider's own format (a webhook's reply: JSON, text or TwiML).
+fn success(path: &str) -> Value {
+    const NOT_JSON: [&str; 4] =
+        ["/api/v1/attachments/{id}", "/api/v1/failed-mail/{id}/raw", "/api/v1/messages/{id}/html-with-remote-images", "/api/v1/events"];
+    if path.starts_with("/api/v1/") && !NOT_JSON.contains(&path) {
+        json!({"description": "success", "content": {"application/json": {"schema": {"type": "object"}}}})
+    } else {
+        json!({"description": "success"})
+    }
 }
 
 /// Request schemas.

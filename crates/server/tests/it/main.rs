@@ -200,6 +200,33 @@ async fn health_and_openapi_describe_every_route() {
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("route_not_found")));
 }
 
+/// The document declares a JSON object as the success body of every REST route that answers
+/// one (Schemathesis holds every response to it: scripts/schemathesis.sh), and none where the
+/// answer is a file, HTML, an event stream or plain text.
+#[tokio::test]
+async fn openapi_declares_the_success_bodies_the_api_sends() {
+    let app = spawn_app().await;
+    let (_, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    let declared = |method: &str, path: &str, status: &str| doc["paths"][path][method]["responses"][status]["content"].clone();
+    let mut checked = 0;
+    for route in switchboard_web::routes().into_iter().filter(|r| r.method == "get" && !r.path.contains('{')) {
+        let content = declared(route.method, route.path, &route.ok_status.to_string());
+        if content.is_null() {
+            continue;
+        }
+        assert_eq!(content["application/json"]["schema"]["type"], "object", "{}", route.path);
+        let (status, body) = app.call("GET", route.path, Some(&app.admin), None).await;
+        assert_eq!(status, route.ok_status, "{}", route.path);
+        assert!(body.is_object(), "{} answered {body}", route.path);
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} JSON routes checked");
+    for (path, status) in [("/api/v1/attachments/{id}", "200"), ("/api/v1/events", "200"), ("/healthz", "200")] {
+        assert!(declared("get", path, status).is_null(), "{path} declares a JSON body");
+    }
+    assert!(declared("get", "/api/v1/conversations/{id}", "4XX")["application/json"].is_object(), "errors are JSON");
+}
+
 #[tokio::test]
 async fn the_omnichannel_story() {
     let app = spawn_app().await;
