@@ -95,7 +95,8 @@ impl AddressClass {
 }
 
 /// The class of `ip`. IPv6 forms that carry an IPv4 address (IPv4-mapped ::ffff:a.b.c.d,
-/// IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::a.b.c.d of RFC 6052) are classed by that IPv4
+/// IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::a.b.c.d of RFC 6052, 6to4 2002:AABB:CCDD:: of RFC
+/// 3056) are classed by that IPv4
 /// address: `::ffff:169.254.169.254` reaches the metadata service as surely as the plain form.
 pub fn classify(ip: IpAddr) -> AddressClass {
     match ip {
@@ -158,6 +159,8 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
         // ::a.b.c.d, IPv4-compatible (deprecated, RFC 4291 2.5.5.1); not :: and ::1 themselves.
         [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => Some(tail),
+        // 2002:AABB:CCDD::/48, 6to4 (RFC 3056): the relay routes it to a.b.c.d (AABBCCDD).
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)),
         _ => None,
     }
 }
@@ -369,6 +372,9 @@ mod tests {
             ("::ffff:169.254.169.254", AddressClass::LinkLocal),
             ("::ffff:a9fe:a9fe", AddressClass::LinkLocal),
             ("64:ff9b::169.254.169.254", AddressClass::LinkLocal),
+            ("2002:a9fe:a9fe::", AddressClass::LinkLocal),
+            ("2002:7f00:1::1", AddressClass::Loopback),
+            ("2002:0808:0808::1", AddressClass::Public),
             ("::169.254.169.254", AddressClass::LinkLocal),
             ("::ffff:127.0.0.1", AddressClass::Loopback),
             ("::ffff:10.1.2.3", AddressClass::Private),
