@@ -253,7 +253,21 @@ impl EventBus for NotifyBus {
         let url = self.url.clone();
         std::thread::Builder::new()
             .name("pg-listen".into())
-            .spawn(move || listen_events(&url, deliver))
+            .spawn(move || {
+                // A panic (a bug in what a delivered event does) must not end this node's share
+                // of live events for good: logged loudly, the listener starts over.
+                let mut deliver = deliver;
+                loop {
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listen_events(&url, &mut deliver)));
+                    match run {
+                        Ok(()) => return,
+                        Err(_) => {
+                            tracing::error!("the event listener panicked; starting it again");
+                            std::thread::sleep(RECONNECT_PAUSE);
+                        }
+                    }
+                }
+            })
             .map(|_| ())
             .map_err(|e| StoreError::other(format!("cannot start the event listener: {e}")))
     }
@@ -280,7 +294,7 @@ fn send_events(url: &str, events: &Receiver<String>) {
     }
 }
 
-fn listen_events(url: &str, mut deliver: Box<dyn FnMut(BusMessage) -> bool + Send>) {
+fn listen_events(url: &str, deliver: &mut Box<dyn FnMut(BusMessage) -> bool + Send>) {
     let mut connected_before = false;
     loop {
         let mut client =
