@@ -72,4 +72,10 @@ id_type!(
     NotificationId,
     /// A customer's rating of a solved conversation.
     CsatId,
+    /// A knowledge-base article: one unit of knowledge in every locale and form.
+    ArticleId,
+    /// A group of knowledge-base articles (the help center's sections).
+    KbCategoryId,
+    /// One answer the bot gave a customer (for deflection).
+    BotAnswerId,
 );

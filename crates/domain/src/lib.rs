@@ -14,6 +14,7 @@ pub mod identify;
 pub mod identity;
 pub mod ids;
 pub mod inbound;
+pub mod kb;
 pub mod language;
 pub mod mention;
 pub mod pick;

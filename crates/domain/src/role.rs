@@ -26,6 +26,8 @@ pub enum Permission {
     ManageChannels,
     /// People (invitations, roles, deactivation), API tokens and workspace settings.
     ManageWorkspace,
+    /// Writing the knowledge base: articles, their versions, categories; confirming translations.
+    ManageKnowledge,
 }
 
 impl Role {

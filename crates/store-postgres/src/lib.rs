@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (10, "conversation_merges", include_str!("../migrations/0010_conversation_merges.sql")),
     (11, "reactions", include_str!("../migrations/0011_reactions.sql")),
     (12, "readiness", include_str!("../migrations/0012_readiness.sql")),
+    (13, "knowledge_base", include_str!("../migrations/0013_knowledge_base.sql")),
 ];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through

@@ -282,6 +282,82 @@ pub trait MailboxStore: Send + Sync {
     async fn failed_mail_raw(&self, workspace: &WorkspaceId, id: &FailedMailId) -> Result<(FailedMail, Vec<u8>)>;
 }
 
+/// The knowledge base: articles (every change a new version), categories, and the bot's
+/// answers with their deflection.
+#[async_trait]
+pub trait KnowledgeStore: Send + Sync {
+    /// Version 1 of a new article. `Invalid` (with the field) for content past the limits of
+    /// `switchboard_domain::kb`, bad tags or another workspace's category.
+    async fn create_article(&self, workspace: &WorkspaceId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article>;
+    /// The next version with this content; `NotFound` for another workspace's article.
+    async fn update_article(&self, workspace: &WorkspaceId, id: &ArticleId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article>;
+    /// A new version in which the `locale` `kind` variant is confirmed current (no longer
+    /// outdated); `NotFound` when the article has no such variant.
+    async fn confirm_variant(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ArticleId,
+        locale: Language,
+        kind: switchboard_domain::kb::VariantKind,
+        author: Option<&AgentId>,
+    ) -> Result<Article>;
+    async fn article(&self, workspace: &WorkspaceId, id: &ArticleId) -> Result<Article>;
+    /// Every article of the workspace, most recently changed first.
+    async fn list_articles(&self, workspace: &WorkspaceId) -> Result<Vec<Article>>;
+    /// The workspace's articles among `ids` (unknown ones left out).
+    async fn articles_by_id(&self, workspace: &WorkspaceId, ids: &[ArticleId]) -> Result<Vec<Article>>;
+    /// Every version, newest first.
+    async fn article_versions(&self, workspace: &WorkspaceId, id: &ArticleId) -> Result<Vec<ArticleVersion>>;
+    async fn list_categories(&self, workspace: &WorkspaceId) -> Result<Vec<KbCategory>>;
+    /// Creates (`id` = `None`) or renames and moves a category.
+    async fn save_category(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&KbCategoryId>,
+        names: std::collections::BTreeMap<Language, String>,
+        position: i64,
+    ) -> Result<KbCategory>;
+    /// Its articles stay, without a category (a new version each).
+    async fn delete_category(&self, workspace: &WorkspaceId, id: &KbCategoryId, author: Option<&AgentId>) -> Result<()>;
+    /// The bot's answer, queued for delivery and recorded for deflection, in one transaction.
+    async fn post_bot_answer(&self, answer: NewBotAnswer) -> Result<Message>;
+    /// A bot message that is not a knowledge-base answer (a thank-you, "an agent will answer"),
+    /// queued for delivery on `channel`.
+    async fn post_bot_message(&self, workspace: &WorkspaceId, conversation: &ConversationId, channel: &ChannelId, text: &str) -> Result<Message>;
+    /// How the conversation's open bot answer ended; a hand-off (or "not helpful") also leaves
+    /// `note` for the agents and takes the conversation out of the Bot view.
+    async fn settle_bot_answer(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        outcome: BotOutcome,
+        note: Option<String>,
+    ) -> Result<()>;
+    /// The article of the conversation's latest bot answer still waiting for an outcome.
+    async fn open_bot_answer(&self, conversation: &ConversationId) -> Result<Option<ArticleId>>;
+    /// Deflection of the bot's answers given since `since`.
+    async fn kb_stats(&self, workspace: &WorkspaceId, since: Timestamp) -> Result<KbStats>;
+}
+
+/// What the full-text index is fed from: a change log written by the database in the same
+/// transaction as each change, so every node keeps its own index current.
+#[async_trait]
+pub trait SearchFeedStore: Send + Sync {
+    /// Changes after sequence number `after`, oldest first.
+    async fn search_changes(&self, after: i64, limit: usize) -> Result<Vec<SearchChange>>;
+    /// (latest sequence number, oldest kept), 0 for none.
+    async fn search_change_bounds(&self) -> Result<(i64, i64)>;
+    /// Forgets changes written before `before`.
+    async fn prune_search_changes(&self, before: Timestamp) -> Result<u64>;
+    /// The documents of each named `entity` (`message`, `conversation`, `contact`, `article`)
+    /// as it is now; none for one that is gone.
+    async fn search_sources(&self, entity: &str, ids: Vec<String>) -> Result<Vec<SearchSource>>;
+    /// For a rebuild: ids of one entity kind after `after`, in id order.
+    async fn search_entity_ids(&self, entity: &str, after: &str, limit: usize) -> Result<Vec<String>>;
+    /// For a rebuild's progress: how many entities there are.
+    async fn search_entity_count(&self) -> Result<u64>;
+}
+
 /// The durable job queue.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
@@ -340,6 +416,8 @@ pub trait Store:
     + NotificationStore
     + WidgetStore
     + MailboxStore
+    + KnowledgeStore
+    + SearchFeedStore
     + JobQueue
     + LiveEvents
 {
@@ -356,6 +434,8 @@ impl<T> Store for T where
         + NotificationStore
         + WidgetStore
         + MailboxStore
+        + KnowledgeStore
+        + SearchFeedStore
         + JobQueue
         + LiveEvents
 {

@@ -144,6 +144,9 @@ pub struct Conversation {
     pub merged_into: Option<ConversationId>,
     /// The conversation an agent split this one off from.
     pub split_from: Option<ConversationId>,
+    /// Only the knowledge-base bot has answered so far: it sits in the Bot view, not in the
+    /// agents' queue, until the bot hands it over.
+    pub bot_active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,9 +186,51 @@ pub struct Message {
     pub received_at: Timestamp,
     /// When the customer last changed it (its earlier text is in the audit log).
     pub edited_at: Option<Timestamp>,
+    /// Who wrote it: the customer, an agent, the bot, a rule, the system.
+    pub author_kind: AuthorKind,
     pub attachments: Vec<Attachment>,
     /// Reactions to it, oldest first: one per person.
     pub reactions: Vec<Reaction>,
+}
+
+/// Who wrote a message (CONTRACT.md: `author_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorKind {
+    Customer,
+    Agent,
+    Bot,
+    Rule,
+    System,
+}
+
+impl AuthorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Agent => "agent",
+            Self::Bot => "bot",
+            Self::Rule => "rule",
+            Self::System => "system",
+        }
+    }
+
+    /// For messages stored without an explicit author kind: inbound ones are the customer's,
+    /// ones with an agent author the agent's, the rest (automatic mail, system events) the
+    /// system's.
+    pub fn derived(direction: Direction, has_agent: bool, auto_reply: bool) -> Self {
+        match direction {
+            Direction::In => Self::Customer,
+            _ if has_agent && !auto_reply => Self::Agent,
+            _ => Self::System,
+        }
+    }
+}
+
+impl std::str::FromStr for AuthorKind {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        [Self::Customer, Self::Agent, Self::Bot, Self::Rule, Self::System].into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
 }
 
 /// Someone's reaction (an emoji) to a message.
@@ -275,8 +320,11 @@ pub struct ConversationFilter {
     pub teams: Option<Vec<TeamId>>,
     /// Carries this tag (compared as stored: trimmed and lower-case).
     pub tag: Option<String>,
-    /// Words searched in the subject and message texts.
-    pub q: Option<String>,
+    /// Only these conversations (what a full-text search found); `Some(empty)` matches none.
+    pub ids: Option<Vec<ConversationId>>,
+    /// Only those the bot is handling (`true`: the Bot view) or only the others (`false`: the
+    /// agents' queue); `None`: both.
+    pub bot: Option<bool>,
     pub sort: ConversationSort,
 }
 
@@ -593,4 +641,160 @@ pub struct Notifications {
     /// A browser notification (the Notification API).
     pub desktop: bool,
     pub sound: bool,
+}
+
+// ---------------------------------------------------------------- knowledge base
+
+/// A knowledge-base article as it stands at its latest version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Article {
+    pub id: ArticleId,
+    pub workspace_id: WorkspaceId,
+    /// Version, status, review date and variants: what `kb::serve` decides on.
+    pub state: switchboard_domain::kb::ArticleState,
+    pub category_id: Option<KbCategoryId>,
+    pub tags: Vec<String>,
+    pub questions: Vec<switchboard_domain::kb::Question>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub updated_by: Option<AgentId>,
+}
+
+/// What an editor sends to create or replace an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleInput {
+    pub status: switchboard_domain::kb::ArticleStatus,
+    pub review_by: Option<::time::Date>,
+    pub category_id: Option<KbCategoryId>,
+    pub tags: Vec<String>,
+    pub variants: Vec<switchboard_domain::kb::VariantInput>,
+    pub questions: Vec<switchboard_domain::kb::Question>,
+}
+
+/// One past state of an article: never changed once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleVersion {
+    pub version: i64,
+    pub status: switchboard_domain::kb::ArticleStatus,
+    pub review_by: Option<::time::Date>,
+    pub category_id: Option<KbCategoryId>,
+    pub tags: Vec<String>,
+    pub variants: Vec<switchboard_domain::kb::Variant>,
+    pub questions: Vec<switchboard_domain::kb::Question>,
+    /// `created`, `edited`, or `confirmed <locale> <kind>`.
+    pub change: String,
+    pub author_id: Option<AgentId>,
+    pub author_name: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A group of articles, named in each locale it has a name in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KbCategory {
+    pub id: KbCategoryId,
+    pub names: std::collections::BTreeMap<switchboard_domain::Language, String>,
+    pub position: i64,
+}
+
+/// An answer the bot gave, recorded with the message that carried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBotAnswer {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub channel_id: ChannelId,
+    pub channel_kind: ChannelKind,
+    pub article_id: ArticleId,
+    pub question: String,
+    /// 0..=1.
+    pub confidence: f32,
+    pub text: String,
+}
+
+/// How a bot answer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotOutcome {
+    /// Answered; the customer said nothing about it (yet).
+    Answered,
+    Helpful,
+    NotHelpful,
+    /// The customer went to the agents after it.
+    HandedOff,
+}
+
+impl BotOutcome {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Helpful => "helpful",
+            Self::NotHelpful => "not_helpful",
+            Self::HandedOff => "handed_off",
+        }
+    }
+}
+
+/// Deflection counts of a group of bot answers (a channel kind, an article, all).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DeflectionCounts {
+    /// Answers the bot gave.
+    pub answered: i64,
+    /// Settled answers (older than the 72-hour window) after which the customer reached no
+    /// agent on any channel.
+    pub deflected: i64,
+    /// Answers still inside their 72-hour window: neither deflected nor not.
+    pub pending: i64,
+}
+
+impl DeflectionCounts {
+    /// `deflected / settled` where settled = answered − pending; `None` before any settled.
+    pub fn rate(&self) -> Option<f64> {
+        let settled = self.answered - self.pending;
+        (settled > 0).then(|| self.deflected as f64 / settled as f64)
+    }
+}
+
+/// Deflection over a period, in total, per channel kind and per article.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KbStats {
+    pub total: DeflectionCounts,
+    pub by_channel: Vec<(ChannelKind, DeflectionCounts)>,
+    pub by_article: Vec<(ArticleId, DeflectionCounts)>,
+}
+
+/// One row of the search change log: `entity` (`message`, `conversation`, `contact`, `article`)
+/// `entity_id` changed in `workspace_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchChange {
+    pub seq: i64,
+    pub workspace_id: WorkspaceId,
+    pub entity: String,
+    pub entity_id: String,
+    /// When it was written (ms).
+    pub at: Timestamp,
+}
+
+/// What the search index holds for one entity: its documents (none when it is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchSource {
+    pub entity: String,
+    pub entity_id: String,
+    pub documents: Vec<SearchDocument>,
+}
+
+/// One document of the search index, in the store's terms (the server hands it on to the index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDocument {
+    pub workspace_id: WorkspaceId,
+    /// `conversation`, `message`, `contact`, `article`.
+    pub kind: &'static str,
+    /// What a hit points at: the conversation (for messages too), the contact, the article.
+    pub target_id: String,
+    /// Unique: `message:ID`, `article:ID:ru:web`…
+    pub key: String,
+    pub title: String,
+    pub body: String,
+    /// Known for article variants; detected from the text otherwise.
+    pub language: Option<switchboard_domain::Language>,
+    /// An article variant's kind, or `questions`; empty for others.
+    pub variant: String,
+    pub at: Timestamp,
 }

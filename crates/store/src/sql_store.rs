@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, mailbox, messages, notifications,
-    widget, workspaces,
+    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages, notifications,
+    search, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -597,5 +597,111 @@ impl WidgetStore for SqlStore {
     async fn note_continued_by_email(&self, workspace: &WorkspaceId, message: &MessageId, address: &str) -> Result<()> {
         let (ws, m, a) = (workspace.clone(), message.clone(), address.to_owned());
         self.write(move |c| widget::note_continued_by_email(c, &ws, &m, &a)).await
+    }
+}
+
+#[async_trait]
+impl KnowledgeStore for SqlStore {
+    async fn create_article(&self, workspace: &WorkspaceId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article> {
+        let (ws, author) = (workspace.clone(), author.cloned());
+        self.write(move |c| kb::create_article(c, &ws, input.clone(), author.as_ref())).await
+    }
+    async fn update_article(&self, workspace: &WorkspaceId, id: &ArticleId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article> {
+        let (ws, id, author) = (workspace.clone(), id.clone(), author.cloned());
+        self.write(move |c| kb::update_article(c, &ws, &id, input.clone(), author.as_ref())).await
+    }
+    async fn confirm_variant(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ArticleId,
+        locale: Language,
+        kind: switchboard_domain::kb::VariantKind,
+        author: Option<&AgentId>,
+    ) -> Result<Article> {
+        let (ws, id, author) = (workspace.clone(), id.clone(), author.cloned());
+        self.write(move |c| kb::confirm_variant(c, &ws, &id, locale, kind, author.as_ref())).await
+    }
+    async fn article(&self, workspace: &WorkspaceId, id: &ArticleId) -> Result<Article> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| kb::article(c, &ws, &id)).await
+    }
+    async fn list_articles(&self, workspace: &WorkspaceId) -> Result<Vec<Article>> {
+        let ws = workspace.clone();
+        self.read(move |c| kb::list_articles(c, &ws)).await
+    }
+    async fn articles_by_id(&self, workspace: &WorkspaceId, ids: &[ArticleId]) -> Result<Vec<Article>> {
+        let (ws, ids) = (workspace.clone(), ids.to_vec());
+        self.read(move |c| kb::articles_by_id(c, &ws, &ids)).await
+    }
+    async fn article_versions(&self, workspace: &WorkspaceId, id: &ArticleId) -> Result<Vec<ArticleVersion>> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| kb::article_versions(c, &ws, &id)).await
+    }
+    async fn list_categories(&self, workspace: &WorkspaceId) -> Result<Vec<KbCategory>> {
+        let ws = workspace.clone();
+        self.read(move |c| kb::list_categories(c, &ws)).await
+    }
+    async fn save_category(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&KbCategoryId>,
+        names: std::collections::BTreeMap<Language, String>,
+        position: i64,
+    ) -> Result<KbCategory> {
+        let (ws, id) = (workspace.clone(), id.cloned());
+        self.write(move |c| kb::save_category(c, &ws, id.as_ref(), names.clone(), position)).await
+    }
+    async fn delete_category(&self, workspace: &WorkspaceId, id: &KbCategoryId, author: Option<&AgentId>) -> Result<()> {
+        let (ws, id, author) = (workspace.clone(), id.clone(), author.cloned());
+        self.write(move |c| kb::delete_category(c, &ws, &id, author.as_ref())).await
+    }
+    async fn post_bot_answer(&self, answer: NewBotAnswer) -> Result<Message> {
+        self.write(move |c| kb::post_bot_answer(c, &answer)).await
+    }
+    async fn post_bot_message(&self, workspace: &WorkspaceId, conversation: &ConversationId, channel: &ChannelId, text: &str) -> Result<Message> {
+        let (ws, conversation, channel, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
+        self.write(move |c| messages::queue_bot_message(c, &ws, &conversation, &channel, &text)).await
+    }
+    async fn settle_bot_answer(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        outcome: BotOutcome,
+        note: Option<String>,
+    ) -> Result<()> {
+        let (ws, conversation) = (workspace.clone(), conversation.clone());
+        self.write(move |c| kb::settle_bot_answer(c, &ws, &conversation, outcome, note.as_deref())).await
+    }
+    async fn open_bot_answer(&self, conversation: &ConversationId) -> Result<Option<ArticleId>> {
+        let conversation = conversation.clone();
+        self.read(move |c| Ok(kb::open_bot_answer(c, &conversation)?.map(|(_, article)| article))).await
+    }
+    async fn kb_stats(&self, workspace: &WorkspaceId, since: Timestamp) -> Result<KbStats> {
+        let ws = workspace.clone();
+        self.read(move |c| kb::kb_stats(c, &ws, since, crate::now())).await
+    }
+}
+
+#[async_trait]
+impl SearchFeedStore for SqlStore {
+    async fn search_changes(&self, after: i64, limit: usize) -> Result<Vec<SearchChange>> {
+        self.read(move |c| search::search_changes(c, after, limit)).await
+    }
+    async fn search_change_bounds(&self) -> Result<(i64, i64)> {
+        self.read(search::search_change_bounds).await
+    }
+    async fn prune_search_changes(&self, before: Timestamp) -> Result<u64> {
+        self.write(move |c| search::prune_search_changes(c, before)).await
+    }
+    async fn search_sources(&self, entity: &str, ids: Vec<String>) -> Result<Vec<SearchSource>> {
+        let entity = entity.to_owned();
+        self.read(move |c| search::search_sources(c, &entity, &ids)).await
+    }
+    async fn search_entity_ids(&self, entity: &str, after: &str, limit: usize) -> Result<Vec<String>> {
+        let (entity, after) = (entity.to_owned(), after.to_owned());
+        self.read(move |c| search::entity_ids(c, &entity, &after, limit)).await
+    }
+    async fn search_entity_count(&self) -> Result<u64> {
+        self.read(search::entity_count).await
     }
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (set by `scripts/test.sh`); without it
 //! the PostgreSQL half fails rather than silently skipping.
 
+mod knowledge;
 mod stories;
 
 use std::sync::Arc;
@@ -104,6 +105,31 @@ conformance!(
     a_customer_message_splits_off_alone_or_with_what_follows,
     a_reference_to_another_channels_message_leads_a_stranger_nowhere,
     people_whose_conversations_were_merged_after_their_merge_stay_one,
+);
+
+/// Declares a knowledge-base story on both backends.
+macro_rules! knowledge {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::knowledge::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::knowledge::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+knowledge!(
+    articles_keep_every_version_and_translations_left_behind_are_outdated,
+    stale_drafts_and_bad_content_are_never_served_or_stored,
+    bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
+    the_search_change_log_names_every_change_in_its_transaction,
 );
 
 #[test]

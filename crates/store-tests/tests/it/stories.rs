@@ -665,8 +665,13 @@ pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
             listed
         }
     };
-    assert_eq!(filter(ConversationFilter { q: Some("REFUND".into()), ..Default::default() }).await, 4);
-    assert_eq!(filter(ConversationFilter { q: Some("100%".into()), ..Default::default() }).await, 0);
+    let all = w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: None, limit: 50 }).await.expect("all");
+    let two: Vec<ConversationId> = all.items.iter().take(2).map(|c| c.id.clone()).collect();
+    assert_eq!(filter(ConversationFilter { ids: Some(two), ..Default::default() }).await, 2, "what a search found");
+    assert_eq!(filter(ConversationFilter { ids: Some(vec![]), ..Default::default() }).await, 0, "a search that found nothing");
+    assert_eq!(filter(ConversationFilter { ids: Some(vec![ConversationId::generate()]), ..Default::default() }).await, 0);
+    assert_eq!(filter(ConversationFilter { bot: Some(true), ..Default::default() }).await, 0, "no bot has answered");
+    assert_eq!(filter(ConversationFilter { bot: Some(false), ..Default::default() }).await, 7);
     assert_eq!(filter(ConversationFilter { channel_id: Some(other.id.clone()), ..Default::default() }).await, 2);
     assert_eq!(filter(ConversationFilter { statuses: vec![Status::New], ..Default::default() }).await, 7);
     assert_eq!(filter(ConversationFilter { statuses: vec![Status::Open], ..Default::default() }).await, 0);

@@ -12,7 +12,7 @@ use switchboard_domain::*;
 
 pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
      last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at, \
-     merged_into, split_from";
+     merged_into, split_from, bot_active";
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
@@ -38,6 +38,7 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
         updated_at: Timestamp(row.int(17)?),
         merged_into: row.opt_text(18)?.map(ConversationId::from_trusted),
         split_from: row.opt_text(19)?.map(ConversationId::from_trusted),
+        bot_active: row.bool(20)?,
     })
 }
 
@@ -145,12 +146,16 @@ fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter)
         let p = arg(&mut args, format!("%{}%", like_escape(&encoded)).into());
         sql.push_str(&format!(" AND tags LIKE {p} ESCAPE '\\'"));
     }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let p = arg(&mut args, format!("%{}%", like_escape(&q.to_lowercase())).into());
-        sql.push_str(&format!(
-            " AND (LOWER(COALESCE(subject, '')) LIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
-             WHERE m.conversation_id = c.id AND LOWER(m.text) LIKE {p} ESCAPE '\\'))"
-        ));
+    match &filter.ids {
+        Some(ids) if ids.is_empty() => sql.push_str(" AND 1 = 0"),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(|id| arg(&mut args, id.as_str().into())).collect();
+            sql.push_str(&format!(" AND id IN ({})", list.join(", ")));
+        }
+        None => {}
+    }
+    if let Some(bot) = filter.bot {
+        sql.push_str(if bot { " AND bot_active" } else { " AND NOT bot_active" });
     }
     (sql, args)
 }

@@ -18,7 +18,7 @@ use switchboard_domain::*;
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
      m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text, \
-     m.html_remote_images IS NOT NULL, m.received_at, m.edited_at";
+     m.html_remote_images IS NOT NULL, m.received_at, m.edited_at, m.author_kind";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -43,6 +43,10 @@ fn message_from(row: &Row) -> Result<Message> {
         remote_images_blocked: row.bool(15)?,
         received_at: Timestamp(row.int(16)?),
         edited_at: row.opt_int(17)?.map(Timestamp),
+        author_kind: match row.opt_text(18)? {
+            Some(kind) => parse_enum(kind, "author kind")?,
+            None => AuthorKind::derived(parse_enum(row.text(4)?, "direction")?, row.opt_text(6)?.is_some(), row.bool(10)?),
+        },
         attachments: Vec::new(),
         reactions: Vec::new(),
     })
@@ -313,6 +317,52 @@ pub fn post_agent_message(
     if status != conv.status {
         audit.record(conn, "status.changed", json!({"from": conv.status.as_str(), "to": status.as_str()}))?;
     }
+    message(conn, &id)
+}
+
+/// The bot's answer on `channel`: an outbound message of author kind `bot`, queued for
+/// delivery in the same transaction. Not a response: first-response times stay the agents'.
+pub fn queue_bot_message(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    conversation_id: &ConversationId,
+    channel_id: &ChannelId,
+    text: &str,
+) -> Result<Message> {
+    let conv = conversation_row(conn, workspace, conversation_id)?;
+    let now = crate::now().millis();
+    let id = MessageId::generate();
+    conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_kind, text, delivery_status, created_at, received_at) \
+         VALUES ($1, $2, $3, $4, 'out', 'bot', $5, 'queued', $6, $6)",
+        params![id.as_str(), workspace.as_str(), conversation_id.as_str(), channel_id.as_str(), text, now],
+    )?;
+    enqueue_job(conn, workspace, "deliver", &json!({"message_id": id}), now)?;
+    conn.execute(
+        "UPDATE conversations SET last_activity_at = $1, updated_at = $1 WHERE id = $2 AND last_activity_at < $1",
+        params![now, conversation_id.as_str()],
+    )?;
+    let audit = Audit { workspace, conversation: Some(conversation_id), contact: Some(&conv.contact_id), actor: &Actor::System };
+    audit.record(conn, "bot.answered", json!({"message_id": id, "channel_id": channel_id}))?;
+    message(conn, &id)
+}
+
+/// An internal note no agent wrote (the bot's exchange handed to the agents): `author_kind`
+/// `bot`, `rule` or `system`.
+pub fn insert_system_note(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    conversation_id: &ConversationId,
+    text: &str,
+    author_kind: &str,
+) -> Result<Message> {
+    let now = crate::now().millis();
+    let id = MessageId::generate();
+    conn.execute(
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_kind, text, created_at, received_at) \
+         VALUES ($1, $2, $3, NULL, 'note', $4, $5, $6, $6)",
+        params![id.as_str(), workspace.as_str(), conversation_id.as_str(), author_kind, text, now],
+    )?;
     message(conn, &id)
 }
 

@@ -17,9 +17,11 @@ pub(crate) mod conversation_merges;
 pub(crate) mod conversations;
 pub(crate) mod intake;
 pub(crate) mod jobs;
+pub(crate) mod kb;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 pub(crate) mod notifications;
+pub(crate) mod search;
 pub(crate) mod widget;
 pub(crate) mod workspaces;
 
