@@ -170,3 +170,37 @@ mod tests {
         assert_eq!(ok.token.expose(), "hunter2");
     }
 }
+
+/// A channel's `config.bot` (CONTRACT.md, "Knowledge base"): whether the knowledge-base bot
+/// answers customers on it, and how sure it must be. Any customer-facing kind takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotSettings {
+    pub enabled: bool,
+    /// 0..=1; below it the bot hands the question to the agents. Default 0.6.
+    #[serde(default = "default_min_confidence")]
+    pub min_confidence: f32,
+}
+
+fn default_min_confidence() -> f32 {
+    0.6
+}
+
+impl BotSettings {
+    /// The settings of a channel's `config`; `None` when it has none (the bot is off).
+    /// Malformed settings were refused when the channel was saved; read as "off" here.
+    pub fn of(config: &Value) -> Option<BotSettings> {
+        config.get("bot").and_then(|b| serde_json::from_value::<BotSettings>(b.clone()).ok()).filter(|b| b.enabled)
+    }
+
+    /// Checks `config.bot` where present; the error names the key at fault.
+    pub fn validate(config: &Value) -> Result<(), InboundError> {
+        let Some(bot) = config.get("bot") else { return Ok(()) };
+        let settings: BotSettings = serde_json::from_value(bot.clone())
+            .map_err(|e| InboundError::new("config.bot", format!("must be {{\"enabled\": bool, \"min_confidence\": 0..1}}: {e}")))?;
+        if !(0.0..=1.0).contains(&settings.min_confidence) {
+            return Err(InboundError::new("config.bot.min_confidence", "must be between 0 and 1"));
+        }
+        Ok(())
+    }
+}

@@ -46,6 +46,7 @@ impl Registry {
                 return Err(InboundError::new("config.default_region", "must be an ISO country code such as PL or RU"));
             }
         }
+        crate::config::BotSettings::validate(config)?;
         // A kind without a driver in this build (voice, for now) is kept with the common keys
         // checked; its replies fail with the reason until a driver serves it.
         self.get(kind).map_or(Ok(()), |driver| driver.validate(config))

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod delivery;
+mod search;
 mod widget;
 
 use clap::Parser;
@@ -68,6 +69,14 @@ struct Args {
     /// API channels the delivery benchmark spreads its replies over.
     #[arg(long, default_value_t = 10)]
     delivery_channels: usize,
+    /// Messages for the search benchmark (0: skip it). When set, only that benchmark runs: the
+    /// database is filled with this many messages, `switchboard reindex` is timed, then searches
+    /// and the answer API on a server over it.
+    #[arg(long, default_value_t = 0)]
+    search_messages: usize,
+    /// Searches timed one after another in the search benchmark.
+    #[arg(long, default_value_t = 2000)]
+    search_samples: usize,
     /// Keep the server's data directory afterwards (its path is printed), to look into it.
     #[arg(long)]
     keep_data: bool,
@@ -88,7 +97,7 @@ impl Drop for Server {
     }
 }
 
-fn switchboard(bin: &Path, data: &Path, database_url: Option<&str>) -> Command {
+pub(crate) fn switchboard(bin: &Path, data: &Path, database_url: Option<&str>) -> Command {
     let mut cmd = Command::new(bin);
     cmd.arg("--data").arg(data).env("NO_COLOR", "1").env("LANG", "C").env_remove("LC_ALL").env_remove("SWITCHBOARD_CONFIG");
     // Warnings only, except the line that tells the address.
@@ -97,6 +106,47 @@ fn switchboard(bin: &Path, data: &Path, database_url: Option<&str>) -> Command {
         cmd.arg("--database-url").arg(url);
     }
     cmd
+}
+
+/// `switchboard serve` on an existing data directory (deleted when the server is dropped);
+/// the server and its base URL.
+pub(crate) fn serve(bin: &Path, data: &Path, database_url: Option<&str>) -> Result<(Server, String), String> {
+    let mut child = switchboard(bin, data, database_url)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            match line.find("http://127.0.0.1:") {
+                Some(at) => {
+                    let _ = tx.send(line[at..].chars().take_while(|c| !c.is_whitespace()).collect::<String>());
+                }
+                None => eprintln!("server: {line}"),
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(120)).map_err(|_| "the server did not report its address within 120 s".to_owned())?;
+    Ok((Server { child, base: base.clone(), data: data.to_owned() }, base))
+}
+
+/// `GET /healthz` `samples` times one after another (after a warm-up): the baseline of a
+/// sequential latency measured in the same run.
+pub(crate) async fn healthz_sequential(http: &reqwest::Client, base: &str, samples: usize) -> Result<Run, String> {
+    let mut run = Run::default();
+    for i in 0..samples + 50 {
+        let started = Instant::now();
+        let res = http.get(format!("{base}/healthz")).send().await.map_err(|e| e.to_string())?;
+        let _ = res.bytes().await;
+        if i >= 50 {
+            run.ok += 1;
+            run.latencies_us.push(started.elapsed().as_micros() as u64);
+        }
+    }
+    Ok(run.sorted())
 }
 
 fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), String> {
@@ -223,14 +273,14 @@ fn sign(secret: &str, body: &[u8]) -> String {
 #[derive(Default)]
 pub(crate) struct Run {
     pub ok: usize,
-    errors: usize,
-    first_error: Option<String>,
+    pub errors: usize,
+    pub first_error: Option<String>,
     duplicates: usize,
     pub latencies_us: Vec<u64>,
 }
 
 impl Run {
-    fn merge(&mut self, other: Run) {
+    pub fn merge(&mut self, other: Run) {
         self.ok += other.ok;
         self.errors += other.errors;
         self.duplicates += other.duplicates;
@@ -249,7 +299,7 @@ impl Run {
         self.latencies_us.sort_unstable();
         self
     }
-    fn fail(&mut self, why: String) {
+    pub fn fail(&mut self, why: String) {
         self.errors += 1;
         self.first_error.get_or_insert(why);
     }
@@ -484,6 +534,10 @@ async fn bench(args: Args) -> Result<(), String> {
     };
     if args.delivery_replies > 0 {
         return delivery_bench(&args, &bin, backend).await;
+    }
+    if args.search_messages > 0 {
+        println!("backend:            {backend}");
+        return search::run(&bin, args.database_url.as_deref(), args.search_messages, args.search_samples, args.clients).await;
     }
     let (server, token) = {
         let (bin, url) = (bin.clone(), args.database_url.clone());

@@ -37,6 +37,9 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Rebuild the full-text search index under --data from the database (with the server
+    /// stopped: a running server keeps its own index current and holds it).
+    Reindex,
     /// API tokens.
     Token {
         #[command(subcommand)]
@@ -190,6 +193,20 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("{}", t(lang, "cli.migrated", &[("count", &applied.len().to_string())]));
                 Ok(())
             }
+            Command::Reindex => {
+                let store = crate::open_store(&config).await.map_err(|e| e.to_string())?;
+                let index = crate::open_index(&config)?;
+                let started = std::time::Instant::now();
+                let mut bar = Progress::default();
+                let added = crate::indexer::Indexer { store, index }
+                    .rebuild(move |done, total| bar.show(done, total))
+                    .await
+                    .map_err(|e| t(lang, "cli.reindex_failed", &[("error", &e.to_string())]))?;
+                eprintln!();
+                let seconds = format!("{:.1}", started.elapsed().as_secs_f64());
+                println!("{}", t(lang, "cli.reindexed", &[("documents", &added.to_string()), ("seconds", &seconds)]));
+                Ok(())
+            }
             Command::Token { command: TokenCommand::Create { name, workspace, role } } => {
                 let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
                 let name = name.trim();
@@ -249,6 +266,30 @@ fn run(cli: Cli) -> Result<(), String> {
             Command::Config { .. } => Ok(()),
         }
     })
+}
+
+/// A progress bar on stderr, redrawn at most five times a second.
+#[derive(Default)]
+struct Progress {
+    shown: Option<std::time::Instant>,
+}
+
+impl Progress {
+    const WIDTH: u64 = 30;
+
+    fn show(&mut self, done: u64, total: u64) {
+        let due = self.shown.is_none_or(|at| at.elapsed() >= std::time::Duration::from_millis(200));
+        if !due && done < total {
+            return;
+        }
+        self.shown = Some(std::time::Instant::now());
+        let filled = (done * Self::WIDTH).checked_div(total).unwrap_or(Self::WIDTH).min(Self::WIDTH) as usize;
+        let percent = (done * 100).checked_div(total).unwrap_or(100).min(100);
+        use std::io::Write;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r[{}{}] {percent:>3}% {done}/{total}", "#".repeat(filled), ".".repeat(Self::WIDTH as usize - filled));
+        let _ = err.flush();
+    }
 }
 
 /// Logs go to stderr through a buffer drained by their own thread: a stderr that blocks (a

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod drivers;
 mod files;
 pub mod imap_fetch;
+pub mod indexer;
 pub mod mail_intake;
 pub mod supervise;
 pub mod worker;
@@ -40,6 +41,25 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     Ok(store)
 }
 
+/// This node's search index under `data/search` (every node its own, even on a shared
+/// PostgreSQL: it is derived data, fed from the database's change log).
+/// An index that cannot be opened (damaged files) is derived data: it is removed and a new one
+/// is built from the database.
+pub fn open_index(config: &Config) -> Result<Arc<switchboard_search::SearchIndex>, String> {
+    let dir = config.data.join("search");
+    match switchboard_search::SearchIndex::open(&dir) {
+        Ok(index) => Ok(Arc::new(index)),
+        Err(first) => {
+            tracing::warn!(error = %first, dir = %dir.display(), "the search index cannot be opened; it is rebuilt from the database");
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("cannot open the search index in {} ({first}) nor remove it: {e}", dir.display()))?;
+            switchboard_search::SearchIndex::open(&dir)
+                .map(Arc::new)
+                .map_err(|e| format!("cannot open the search index in {}: {e}", dir.display()))
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the worker.
 pub async fn run(
     config: Config,
@@ -59,7 +79,9 @@ pub async fn run_with_drivers(
     let store = open_store(&config).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let mut state = AppState::new(store, public_url, config.max_body_bytes).with_outbound(config.outbound.policy());
+    let index = open_index(&config)?;
+    let mut state =
+        AppState::new(store.clone(), public_url, config.max_body_bytes).with_outbound(config.outbound.policy()).with_search(index.clone());
     state.drivers = Arc::new(drivers);
     state.trusted_proxies = Arc::new(switchboard_web::client::TrustedProxies::parse(&config.trusted_proxies)?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -94,6 +116,11 @@ pub async fn run_with_drivers(
                 Ok(())
             }
         }));
+    }
+    {
+        let indexer = indexer::Indexer { store: store.clone(), index };
+        let stop = stop_rx.clone();
+        tasks.push(supervise::supervise("search", health.clone(), stop_rx.clone(), move || indexer.clone().run(stop.clone())));
     }
     if let Some(address) = &config.lmtp_listen {
         let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;

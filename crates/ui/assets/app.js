@@ -275,13 +275,18 @@
 
   // ---------------------------------------------------------------- canned replies, copy fields
   document.addEventListener("submit", function (e) {
-    var form = e.target;
-    if (!form.classList.contains("canned")) return;
+    var form = e.target, text;
+    if (form.classList.contains("canned")) {
+      var option = form.querySelector("select").selectedOptions[0];
+      text = option && option.dataset.text;
+    } else if (form.classList.contains("kb-insert")) {
+      text = form.dataset.text;  // a knowledge-base answer, in the customer's language
+    } else return;
+    var area = $("#reply-text");
+    if (!text || !area) return;
     e.preventDefault();
-    var option = form.querySelector("select").selectedOptions[0], area = $("#reply-text");
-    if (!option || !area) return;
     var at = area.selectionStart || area.value.length;
-    area.value = area.value.slice(0, at) + option.dataset.text + area.value.slice(area.selectionEnd || at);
+    area.value = area.value.slice(0, at) + text + area.value.slice(area.selectionEnd || at);
     area.focus();
   }, true);
   document.addEventListener("focusin", function (e) { if (e.target.classList && e.target.classList.contains("copy")) e.target.select(); });

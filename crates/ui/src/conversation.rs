@@ -8,7 +8,7 @@ use crate::{Agent, PageForm, see_other};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use switchboard_domain::conversation::{DeliveryStatus, Direction};
@@ -33,6 +33,8 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
 pub struct PageQuery {
     merged: Option<String>,
     canned: Option<String>,
+    /// A knowledge-base article whose answer goes into the composer.
+    kb: Option<String>,
 }
 
 pub async fn page(State(state): State<AppState>, agent: Agent, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Response {
@@ -67,6 +69,8 @@ struct View {
     contacts: HashMap<ContactId, String>,
     /// The conversation this one was merged into, and its number.
     merged_into: Option<(ConversationId, i64)>,
+    /// Articles that best answer the customer's last messages (`kb::suggest`).
+    suggestions: Vec<serde_json::Value>,
 }
 
 async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<View, ApiError> {
@@ -87,7 +91,13 @@ async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<Vi
         Some(target) => Some((target.clone(), store.conversation(ws, target).await?.number)),
         None => None,
     };
+    // Suggestions are a help, not the page: without the index the page still opens.
+    let suggestions = switchboard_web::kb::suggest(state, ws, id).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e.message(), "no knowledge-base suggestions");
+        Vec::new()
+    });
     Ok(View {
+        suggestions,
         merged_into,
         canned: store.list_canned(ws).await?,
         people: store.list_accounts(ws).await?,
@@ -225,10 +235,11 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
                             }
                         }
                     }
-                    @if can_write { (composer(lang, agent, v, q.canned.as_deref())) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
+                    @if can_write { (composer(lang, agent, v, q.canned.as_deref(), q.kb.as_deref())) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
                 }
                 aside.side {
                     @if can_triage { (controls(lang, v)) }
+                    (suggestions(lang, v, can_write))
                     (customer::render(lang, agent, &v.customer, &c.id, &format!("/conversations/{}", c.id), q.merged.as_deref()))
                     @if can_write { (merge_form(lang, v)) }
                 }
@@ -502,11 +513,44 @@ fn filled(reply: &CannedReply, agent: &Agent, v: &View) -> String {
     )
 }
 
-fn composer(lang: Lang, agent: &Agent, v: &View, chosen: Option<&str>) -> Markup {
+/// The articles that best answer the customer, each with its instructions for agents and an
+/// insert button (the short answer in the customer's language, or a link to the web article).
+fn suggestions(lang: Lang, v: &View, can_write: bool) -> Markup {
+    let c = &v.conversation;
+    html! {
+        section.kb-suggest aria-labelledby="kb-h" {
+            h2 #kb-h { (tr(lang, "ui.kb.suggested")) }
+            @if v.suggestions.is_empty() { p.hint { (tr(lang, "ui.kb.no_suggestions")) } }
+            ul {
+                @for s in &v.suggestions {
+                    @let id = s["article_id"].as_str().unwrap_or_default();
+                    li {
+                        a href=(format!("/kb/{id}")) { (s["title"].as_str().unwrap_or_default()) }
+                        " " span.hint { (format!("{:.0} %", s["confidence"].as_f64().unwrap_or(0.0) * 100.0)) }
+                        @if let Some(html) = s["agent_instructions"].as_str() {
+                            div.kb-agent { (PreEscaped(html)) }
+                        }
+                        @if let (true, Some(text)) = (can_write, s["insert"].as_str()) {
+                            form.kb-insert method="get" action=(format!("/conversations/{}", c.id)) data-text=(text) {
+                                input type="hidden" name="kb" value=(id);
+                                button type="submit" { (tr(lang, "ui.insert")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn composer(lang: Lang, agent: &Agent, v: &View, chosen: Option<&str>, article: Option<&str>) -> Markup {
     let c = &v.conversation;
     let used: Vec<&Channel> = v.channels.iter().filter(|ch| c.channels.iter().any(|u| u.id == ch.id)).collect();
     let default = c.last_channel_id.as_ref();
-    let prefill = chosen.and_then(|id| v.canned.iter().find(|r| r.id.as_str() == id)).map(|r| filled(r, agent, v));
+    let from_kb = article
+        .and_then(|id| v.suggestions.iter().find(|s| s["article_id"].as_str() == Some(id)))
+        .and_then(|s| s["insert"].as_str().map(str::to_owned));
+    let prefill = chosen.and_then(|id| v.canned.iter().find(|r| r.id.as_str() == id)).map(|r| filled(r, agent, v)).or(from_kb);
     html! {
         @if !v.canned.is_empty() {
             form.canned method="get" action=(format!("/conversations/{}", c.id)) {

@@ -30,7 +30,7 @@ pub struct InboxQuery {
     cursor: Option<String>,
 }
 
-const VIEWS: [&str; 4] = ["mine", "unassigned", "teams", "all"];
+const VIEWS: [&str; 5] = ["mine", "unassigned", "teams", "bot", "all"];
 const PAGE: usize = 50;
 
 impl InboxQuery {
@@ -92,13 +92,19 @@ fn filter_of(q: &InboxQuery, me: &AgentId, my_teams: &[TeamId]) -> Result<Conver
         },
         teams: id_param(q.team.as_deref(), "team", TeamId::parse)?.map(|t| vec![t]),
         tag: q.tag.clone().filter(|t| !t.trim().is_empty()),
-        q: q.q.clone().filter(|t| !t.trim().is_empty()),
+        ids: None,
+        bot: None,
         sort: if q.sort.as_deref() == Some("recent") { ConversationSort::Recent } else { ConversationSort::Waiting },
     };
     match q.view() {
         "mine" => filter.assignee = Some(AssigneeFilter::Agent(me.clone())),
-        "unassigned" => filter.assignee = Some(AssigneeFilter::Unassigned),
+        // The agents' queue: what the bot is still handling waits in the Bot view instead.
+        "unassigned" => {
+            filter.assignee = Some(AssigneeFilter::Unassigned);
+            filter.bot = Some(false);
+        }
         "teams" => filter.teams = Some(my_teams.to_vec()),
+        "bot" => filter.bot = Some(true),
         _ => {}
     }
     Ok(filter)
@@ -127,7 +133,10 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
     let store = &state.store;
     let (agents, teams, channels) = (store.list_agents(ws).await?, store.list_teams(ws).await?, store.list_channels(ws).await?);
     let my_teams: Vec<TeamId> = teams.iter().filter(|t| t.members.contains(me)).map(|t| t.id.clone()).collect();
-    let filter = filter_of(q, me, &my_teams)?;
+    let mut filter = filter_of(q, me, &my_teams)?;
+    if let Some(words) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        filter.ids = Some(switchboard_web::kb::conversations_matching(state, ws, words).await?);
+    }
     let counts = store.inbox_counts(ws, me, &my_teams).await?;
     let page = store.list_conversations(ws, &filter, PageRequest { cursor: q.cursor.as_deref(), limit: PAGE }).await?;
     let mut contacts = HashMap::new();
@@ -157,13 +166,15 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
     } else {
         store.count_conversations(ws, &filter).await?
     };
+    let bot_count =
+        store.count_conversations(ws, &ConversationFilter { statuses: q.statuses(), bot: Some(true), ..Default::default() }).await?;
     let now = switchboard_store::now();
     Ok(html! {
         div.inbox {
             nav.views aria-label=(tr(lang, "ui.views")) #views {
                 h2.sr { (tr(lang, "ui.views")) }
                 ul {
-                    @for (view, n) in [("mine", view_counts.mine), ("unassigned", view_counts.unassigned), ("teams", view_counts.my_teams), ("all", view_counts.all)] {
+                    @for (view, n) in [("mine", view_counts.mine), ("unassigned", view_counts.unassigned), ("teams", view_counts.my_teams), ("bot", bot_count), ("all", view_counts.all)] {
                         li { a href=(q.with(&[("view", Some(view))])) aria-current=[(q.view() == view).then_some("page")] data-view=(view) {
                             (tr(lang, &format!("ui.view.{view}"))) " " span.count data-count=(view) { (n) }
                         } }

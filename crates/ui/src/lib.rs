@@ -7,7 +7,9 @@ mod account;
 mod admin;
 mod conversation;
 mod customer;
+mod help;
 mod inbox;
+mod knowledge;
 mod notifications;
 mod page;
 
@@ -67,6 +69,18 @@ pub fn router() -> Router<AppState> {
         .route("/conversation-merges/{id}/undo", post(conversation::undo_merge))
         .route("/messages/{id}/split", post(conversation::split))
         .route("/messages/{id}/html", get(conversation::message_html))
+        .route("/kb", get(knowledge::list))
+        .route("/kb/new", get(knowledge::new_page).post(knowledge::create))
+        .route("/kb/{id}", get(knowledge::show).post(knowledge::update))
+        .route("/kb/{id}/confirm", post(knowledge::confirm))
+        .route("/kb/{id}/versions", get(knowledge::versions))
+        .route("/help/{workspace}", get(help::root))
+        .route("/help/{workspace}/", get(help::root))
+        .route("/help/{workspace}/sitemap.xml", get(help::sitemap))
+        .route("/help/{workspace}/help.css", get(help::stylesheet))
+        .route("/help/{workspace}/{locale}/", get(help::home))
+        .route("/help/{workspace}/{locale}/search", get(help::search))
+        .route("/help/{workspace}/{locale}/articles/{id}", get(help::article))
         .route("/ui/app.js", get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/ui/app.css", get(|| async { asset(APP_CSS, "text/css; charset=utf-8") }))
 }

@@ -69,6 +69,7 @@ fn head(title: &str) -> Markup {
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum Section {
     Inbox,
+    Knowledge,
     Notifications,
     Account,
     Admin,
@@ -90,6 +91,7 @@ pub fn frame(agent: &Agent, section: Section, title: &str, body: Markup) -> Mark
                     a.brand href="/inbox" { "Switchboard" }
                     nav aria-label=(tr(lang, "ui.navigation")) {
                         a href="/inbox" aria-current=[current(Section::Inbox)] { (tr(lang, "ui.inbox")) }
+                        a href="/kb" aria-current=[current(Section::Knowledge)] { (tr(lang, "ui.kb.title")) }
                         a href="/notifications" aria-current=[current(Section::Notifications)] {
                             (tr(lang, "ui.notifications")) " "
                             span #unread.badge hidden[agent.unread == 0] { (agent.unread) }

@@ -168,6 +168,7 @@ pub struct ConversationQuery {
     team_id: Option<String>,
     tag: Option<String>,
     q: Option<String>,
+    bot: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
@@ -226,7 +227,16 @@ pub async fn list_conversations(
             .transpose()
             .map_err(|e| e.lang(lang))?,
         tag: query.tag.clone(),
-        q: query.q.clone(),
+        ids: match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            Some(words) => Some(crate::kb::conversations_matching(&state, &auth.principal.workspace_id, words).await?),
+            None => None,
+        },
+        bot: match query.bot.as_deref() {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(ApiError::bad_field("bot", "must be true or false").lang(lang)),
+        },
         sort: match query.sort.as_deref() {
             None | Some("recent") => ConversationSort::Recent,
             Some("waiting") => ConversationSort::Waiting,

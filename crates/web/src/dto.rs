@@ -76,7 +76,7 @@ pub fn conversation(c: &Conversation) -> Value {
         "created_at": time(c.created_at), "first_response_at": opt_time(c.first_response_at),
         "last_customer_message_at": opt_time(c.last_customer_message_at), "last_activity_at": time(c.last_activity_at),
         "solved_at": opt_time(c.solved_at), "closed_at": opt_time(c.closed_at), "updated_at": time(c.updated_at),
-        "merged_into": c.merged_into, "split_from": c.split_from,
+        "merged_into": c.merged_into, "split_from": c.split_from, "bot": c.bot_active,
     })
 }
 
@@ -96,7 +96,7 @@ pub fn message(m: &Message) -> Value {
     json!({
         "id": m.id, "conversation_id": m.conversation_id,
         "channel_id": m.channel.as_ref().map(|c| &c.id), "channel_kind": m.channel.as_ref().map(|c| c.kind.as_str()),
-        "direction": m.direction.as_str(), "external_id": m.external_id,
+        "direction": m.direction.as_str(), "external_id": m.external_id, "author_kind": m.author_kind.as_str(),
         "author_agent_id": m.author_agent_id, "author_contact_id": m.author_contact_id,
         "text": m.text, "quoted_text": m.quoted_text, "html": m.html, "remote_images_blocked": m.remote_images_blocked, "auto_reply": m.auto_reply,
         "delivery_status": m.delivery_status.map(|s| s.as_str()), "delivery_error": m.delivery_error,

@@ -274,6 +274,7 @@ pub fn announce(state: &AppState, channel: &Channel, outcome: &IntakeOutcome, vi
         }
         state.publish(LiveEvent::new(&channel.workspace_id, "message.created", data));
     }
+    crate::bot::after_intake(state, channel, outcome);
 }
 
 /// Automatic mail to one customer per hour, at most: the loop breaker of last resort.

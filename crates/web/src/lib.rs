@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod bot;
 pub mod client;
 pub mod dto;
 pub mod error;
@@ -11,13 +12,15 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod hooks;
+pub mod kb;
+pub mod markdown;
 pub mod openapi;
 pub mod presence;
 pub mod signin;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_domain::WorkspaceId;
@@ -123,6 +126,9 @@ pub struct AppState {
     pub health: Arc<health::Health>,
     /// The operator's rule for where requests that channel settings point at may go.
     pub outbound: switchboard_channels::outbound::OutboundPolicy,
+    /// This node's full-text index (conversations, contacts, articles), kept current from the
+    /// database's change log by the server's indexer.
+    pub search: Arc<switchboard_search::SearchIndex>,
 }
 
 /// How long "Test the connection" and "Register the webhook" may take in all, every step
@@ -156,7 +162,14 @@ impl AppState {
             http: switchboard_channels::http::client(),
             health: Arc::default(),
             outbound: Default::default(),
+            search: Arc::new(switchboard_search::SearchIndex::in_memory().expect("an index in memory opens")),
         }
+    }
+
+    /// The state with the node's own index (on disk under `--data`).
+    pub fn with_search(mut self, index: Arc<switchboard_search::SearchIndex>) -> Self {
+        self.search = index;
+        self
     }
 
     /// The state under the operator's outbound rule: every request a channel's settings point
@@ -441,6 +454,86 @@ pub fn routes() -> Vec<Route> {
             Some(s::activity()),
             200,
             || post(presence::activity),
+        ),
+        r(
+            "get",
+            "/api/v1/search",
+            "Full-text search with Russian, Polish and English word forms: q, type (conversation, contact, article), locale, limit (1-100)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(kb::search),
+        ),
+        r("post", "/api/v1/kb/articles", "Create a knowledge-base article (supervisor)", Auth::Bearer, Some(s::article()), 201, || {
+            post(kb::create_article)
+        }),
+        r(
+            "get",
+            "/api/v1/kb/articles",
+            "Knowledge-base articles; filter stale, outdated or review_due; status",
+            Auth::Bearer,
+            None,
+            200,
+            || get(kb::list_articles),
+        ),
+        r("get", "/api/v1/kb/articles/{id}", "One article with its variants", Auth::Bearer, None, 200, || get(kb::get_article)),
+        r(
+            "put",
+            "/api/v1/kb/articles/{id}",
+            "Replace an article's content: a new version (supervisor)",
+            Auth::Bearer,
+            Some(s::article()),
+            200,
+            || put(kb::update_article),
+        ),
+        r("get", "/api/v1/kb/articles/{id}/versions", "Every version of an article, newest first", Auth::Bearer, None, 200, || {
+            get(kb::article_versions)
+        }),
+        r(
+            "post",
+            "/api/v1/kb/articles/{id}/confirm",
+            "Confirm a translation is current (no longer outdated): a new version (supervisor)",
+            Auth::Bearer,
+            Some(s::confirm_variant()),
+            200,
+            || post(kb::confirm_variant),
+        ),
+        r("get", "/api/v1/kb/categories", "Knowledge-base categories", Auth::Bearer, None, 200, || get(kb::list_categories)),
+        r("post", "/api/v1/kb/categories", "Create a category (supervisor)", Auth::Bearer, Some(s::category()), 201, || {
+            post(kb::create_category)
+        }),
+        r("put", "/api/v1/kb/categories/{id}", "Rename or move a category (supervisor)", Auth::Bearer, Some(s::category()), 200, || {
+            put(kb::update_category)
+        }),
+        r(
+            "delete",
+            "/api/v1/kb/categories/{id}",
+            "Delete a category; its articles stay without one (supervisor)",
+            Auth::Bearer,
+            None,
+            204,
+            || delete(kb::delete_category),
+        ),
+        r(
+            "get",
+            "/api/v1/kb/answer",
+            "What the bot would answer: q, locale, channel_kind (or phone), min_confidence; never a draft, stale or outdated variant",
+            Auth::Bearer,
+            None,
+            200,
+            || get(kb::answer),
+        ),
+        r("get", "/api/v1/kb/stats", "Bot answers and deflection per channel and article: days (1-365)", Auth::Bearer, None, 200, || {
+            get(kb::stats)
+        }),
+        r(
+            "get",
+            "/api/v1/conversations/{id}/kb-suggestions",
+            "Articles that best answer the customer's last messages, with agent instructions and what to insert",
+            Auth::Bearer,
+            None,
+            200,
+            || get(kb::suggestions),
         ),
         r(
             "post",

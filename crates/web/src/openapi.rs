@@ -128,6 +128,27 @@ pub mod schema {
     pub fn email_inbound() -> Value {
         json!({"x-media-type": "message/rfc822", "type": "string", "format": "binary"})
     }
+    fn locale() -> Value {
+        json!({"type": "string", "enum": ["ru", "pl", "en"]})
+    }
+    pub fn article() -> Value {
+        json!({"type": "object", "required": ["status", "variants"], "properties": {
+            "status": {"type": "string", "enum": ["draft", "published"]},
+            "review_by": {"type": "string", "format": "date"},
+            "category_id": string(),
+            "tags": {"type": "array", "maxItems": 50, "items": string()},
+            "variants": {"type": "array", "minItems": 1, "maxItems": 12, "items": {"type": "object", "required": ["locale", "kind", "title", "body"], "properties": {
+                "locale": locale(), "kind": {"type": "string", "enum": ["web", "short", "spoken", "agent"]}, "title": string(), "body": string()}}},
+            "questions": {"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["locale", "text"], "properties": {"locale": locale(), "text": string()}}}}})
+    }
+    pub fn confirm_variant() -> Value {
+        json!({"type": "object", "required": ["locale", "kind"], "properties": {"locale": locale(), "kind": {"type": "string", "enum": ["web", "short", "spoken", "agent"]}}})
+    }
+    pub fn category() -> Value {
+        json!({"type": "object", "required": ["names"], "properties": {
+            "names": {"type": "object", "properties": {"ru": string(), "pl": string(), "en": string()}, "additionalProperties": false},
+            "position": {"type": "integer"}}})
+    }
     pub fn status_report() -> Value {
         json!({"type": "object", "required": ["message_id", "status"], "properties": {
             "message_id": string(), "status": {"type": "string", "enum": ["delivered", "failed"]}, "error": string()}})

@@ -8,6 +8,7 @@ mod email;
 mod endpoints;
 mod failing_parts;
 mod hostile;
+mod knowledge;
 mod lmtp;
 mod mail_servers;
 mod nodes;
