@@ -315,40 +315,109 @@ pub fn next_variants(previous: &[Variant], edited: Vec<VariantInput>, version: i
 /// the bot (compared lower-cased, as whole words or phrases).
 const PERSON_WORDS: &[&str] = &[
     // Russian, in the forms customers write them.
-    "оператор", "оператора", "оператору", "оператором", "человек", "человека", "человеку", "живой", "живого", "сотрудник",
-    "сотрудника", "менеджер", "менеджера", "консультант", "консультанта", "агент", "агента", "поддержка живая",
+    "оператор",
+    "оператора",
+    "оператору",
+    "оператором",
+    "человек",
+    "человека",
+    "человеку",
+    "живой",
+    "живого",
+    "сотрудник",
+    "сотрудника",
+    "менеджер",
+    "менеджера",
+    "консультант",
+    "консультанта",
+    "агент",
+    "агента",
+    "поддержка живая",
     // Polish.
-    "konsultant", "konsultanta", "konsultantem", "konsultantka", "człowiek", "człowieka", "człowiekiem", "czlowiek", "czlowieka", "czlowiekiem", "operator",
-    "operatora", "pracownik", "pracownika", "agent", "agenta", "żywa osoba", "zywa osoba",
+    "konsultant",
+    "konsultanta",
+    "konsultantem",
+    "konsultantka",
+    "człowiek",
+    "człowieka",
+    "człowiekiem",
+    "czlowiek",
+    "czlowieka",
+    "czlowiekiem",
+    "operator",
+    "operatora",
+    "pracownik",
+    "pracownika",
+    "agent",
+    "agenta",
+    "żywa osoba",
+    "zywa osoba",
     // English.
-    "human", "person", "agent", "operator", "representative", "someone real", "real person", "live agent", "live chat",
+    "human",
+    "person",
+    "agent",
+    "operator",
+    "representative",
+    "someone real",
+    "real person",
+    "live agent",
+    "live chat",
 ];
 
 /// Whether a customer's message asks for a person ("оператор", "człowiek", "human agent"…):
 /// short messages only (at most 8 words), since a long one that mentions an operator in
 /// passing is a question for the bot.
 pub fn asks_for_person(text: &str) -> bool {
-    let words: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(9).map(str::to_lowercase).collect();
+    let words: Vec<String> = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(9).map(str::to_lowercase).collect();
     if words.is_empty() || words.len() > 8 {
         return false;
     }
     let joined = words.join(" ");
-    PERSON_WORDS.iter().any(|p| {
-        if p.contains(' ') {
-            format!(" {joined} ").contains(&format!(" {p} "))
-        } else {
-            words.iter().any(|w| w == p)
-        }
-    })
+    PERSON_WORDS.iter().any(
+        |p| {
+            if p.contains(' ') { format!(" {joined} ").contains(&format!(" {p} ")) } else { words.iter().any(|w| w == p) }
+        },
+    )
 }
 
 /// What a customer's answer to "did this help?" says: `Some(true)` yes, `Some(false)` no,
 /// `None` when it is neither (a new question).
 pub fn feedback(text: &str) -> Option<bool> {
     let t = text.trim().trim_end_matches(['.', '!', ')']).trim().to_lowercase();
-    const YES: &[&str] = &["да", "да, помогло", "помогло", "спасибо", "tak", "tak, pomogło", "pomogło", "pomoglo", "dziękuję", "dziekuje", "yes", "yes, thanks", "it helped", "helped", "thanks", "thank you", "👍"];
-    const NO: &[&str] = &["нет", "нет, не помогло", "не помогло", "nie", "nie, nie pomogło", "nie pomogło", "nie pomoglo", "no", "no, it didn't", "didn't help", "did not help", "it didn't help", "👎"];
+    const YES: &[&str] = &[
+        "да",
+        "да, помогло",
+        "помогло",
+        "спасибо",
+        "tak",
+        "tak, pomogło",
+        "pomogło",
+        "pomoglo",
+        "dziękuję",
+        "dziekuje",
+        "yes",
+        "yes, thanks",
+        "it helped",
+        "helped",
+        "thanks",
+        "thank you",
+        "👍",
+    ];
+    const NO: &[&str] = &[
+        "нет",
+        "нет, не помогло",
+        "не помогло",
+        "nie",
+        "nie, nie pomogło",
+        "nie pomogło",
+        "nie pomoglo",
+        "no",
+        "no, it didn't",
+        "didn't help",
+        "did not help",
+        "it didn't help",
+        "👎",
+    ];
     if YES.contains(&t.as_str()) {
         Some(true)
     } else if NO.contains(&t.as_str()) {
@@ -432,18 +501,27 @@ mod tests {
         let v = |locale, kind| VariantInput { locale, kind, title: " T ".into(), body: " B ".into() };
         let (ok, _) = clean_content(&[v(Language::Ru, VariantKind::Web)], &[]).expect("valid");
         assert_eq!((ok[0].title.as_str(), ok[0].body.as_str()), ("T", "B"));
-        assert_eq!(clean_content(&[], &[]).map(|_| ()).unwrap_err().field, "variants");
+        assert_eq!(clean_content(&[], &[]).err().map(|e| e.field).unwrap_or_default(), "variants");
         let twice = [v(Language::Ru, VariantKind::Web), v(Language::Ru, VariantKind::Web)];
-        assert_eq!(clean_content(&twice, &[]).map(|_| ()).unwrap_err().field, "variants[1]");
+        assert_eq!(clean_content(&twice, &[]).err().map(|e| e.field).unwrap_or_default(), "variants[1]");
         let long = VariantInput { title: "x".repeat(MAX_TITLE_CHARS + 1), ..v(Language::En, VariantKind::Short) };
-        assert_eq!(clean_content(&[long], &[]).map(|_| ()).unwrap_err().field, "variants[0].title");
+        assert_eq!(clean_content(&[long], &[]).err().map(|e| e.field).unwrap_or_default(), "variants[0].title");
         let many = vec![Question { locale: Language::En, text: "q".into() }; MAX_QUESTIONS + 1];
-        assert_eq!(clean_content(&[v(Language::En, VariantKind::Short)], &many).map(|_| ()).unwrap_err().field, "questions");
+        assert_eq!(clean_content(&[v(Language::En, VariantKind::Short)], &many).err().map(|e| e.field).unwrap_or_default(), "questions");
     }
 
     #[test]
     fn asking_for_a_person_in_every_language() {
-        for text in ["оператор", "Позовите оператора!", "можно живого человека?", "konsultant", "Chcę rozmawiać z człowiekiem", "human", "I want a real person", "Agent please"] {
+        for text in [
+            "оператор",
+            "Позовите оператора!",
+            "можно живого человека?",
+            "konsultant",
+            "Chcę rozmawiać z człowiekiem",
+            "human",
+            "I want a real person",
+            "Agent please",
+        ] {
             assert!(asks_for_person(text), "{text}");
         }
         for text in ["как вернуть товар", "gdzie jest moja paczka", "how do I reset my password", ""] {
