@@ -290,7 +290,13 @@ pub trait KnowledgeStore: Send + Sync {
     /// `switchboard_domain::kb`, bad tags or another workspace's category.
     async fn create_article(&self, workspace: &WorkspaceId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article>;
     /// The next version with this content; `NotFound` for another workspace's article.
-    async fn update_article(&self, workspace: &WorkspaceId, id: &ArticleId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article>;
+    async fn update_article(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ArticleId,
+        input: ArticleInput,
+        author: Option<&AgentId>,
+    ) -> Result<Article>;
     /// A new version in which the `locale` `kind` variant is confirmed current (no longer
     /// outdated); `NotFound` when the article has no such variant.
     async fn confirm_variant(
@@ -323,7 +329,13 @@ pub trait KnowledgeStore: Send + Sync {
     async fn post_bot_answer(&self, answer: NewBotAnswer) -> Result<Message>;
     /// A bot message that is not a knowledge-base answer (a thank-you, "an agent will answer"),
     /// queued for delivery on `channel`.
-    async fn post_bot_message(&self, workspace: &WorkspaceId, conversation: &ConversationId, channel: &ChannelId, text: &str) -> Result<Message>;
+    async fn post_bot_message(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        channel: &ChannelId,
+        text: &str,
+    ) -> Result<Message>;
     /// How the conversation's open bot answer ended; a hand-off (or "not helpful") also leaves
     /// `note` for the agents and takes the conversation out of the Bot view.
     async fn settle_bot_answer(

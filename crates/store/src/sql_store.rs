@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages, notifications,
-    search, widget, workspaces,
+    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages,
+    notifications, search, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -606,7 +606,13 @@ impl KnowledgeStore for SqlStore {
         let (ws, author) = (workspace.clone(), author.cloned());
         self.write(move |c| kb::create_article(c, &ws, input.clone(), author.as_ref())).await
     }
-    async fn update_article(&self, workspace: &WorkspaceId, id: &ArticleId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article> {
+    async fn update_article(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ArticleId,
+        input: ArticleInput,
+        author: Option<&AgentId>,
+    ) -> Result<Article> {
         let (ws, id, author) = (workspace.clone(), id.clone(), author.cloned());
         self.write(move |c| kb::update_article(c, &ws, &id, input.clone(), author.as_ref())).await
     }
@@ -658,7 +664,13 @@ impl KnowledgeStore for SqlStore {
     async fn post_bot_answer(&self, answer: NewBotAnswer) -> Result<Message> {
         self.write(move |c| kb::post_bot_answer(c, &answer)).await
     }
-    async fn post_bot_message(&self, workspace: &WorkspaceId, conversation: &ConversationId, channel: &ChannelId, text: &str) -> Result<Message> {
+    async fn post_bot_message(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        channel: &ChannelId,
+        text: &str,
+    ) -> Result<Message> {
         let (ws, conversation, channel, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
         self.write(move |c| messages::queue_bot_message(c, &ws, &conversation, &channel, &text)).await
     }

@@ -90,10 +90,7 @@ pub async fn articles_keep_every_version_and_translations_left_behind_are_outdat
     let other = store.create_workspace("other-kb", "Other").await.expect("workspace");
     assert_eq!(store.article(&other.id, &created.id).await.map(|_| ()), Err(StoreError::NotFound));
     assert_eq!(store.article_versions(&other.id, &created.id).await.map(|_| ()), Err(StoreError::NotFound));
-    assert_eq!(
-        store.update_article(&other.id, &created.id, returns_article(None), None).await.map(|_| ()),
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(store.update_article(&other.id, &created.id, returns_article(None), None).await.map(|_| ()), Err(StoreError::NotFound));
     assert!(store.list_articles(&other.id).await.expect("list").is_empty());
     assert!(store.articles_by_id(&other.id, std::slice::from_ref(&created.id)).await.expect("by id").is_empty());
 }
@@ -124,11 +121,12 @@ pub async fn stale_drafts_and_bad_content_are_never_served_or_stored(backend: Ba
     too_many_tags.tags = (0..51).map(|i| format!("t{i}")).collect();
     assert!(matches!(store.create_article(&ws.id, too_many_tags, None).await, Err(StoreError::Invalid { field, .. }) if field == "tags"));
     let other = store.create_workspace("other-cat", "Other").await.expect("workspace");
-    let foreign =
-        store.save_category(&other.id, None, [(Language::En, "Theirs".to_owned())].into(), 0).await.expect("category elsewhere");
+    let foreign = store.save_category(&other.id, None, [(Language::En, "Theirs".to_owned())].into(), 0).await.expect("category elsewhere");
     let mut foreign_category = returns_article(None);
     foreign_category.category_id = Some(foreign.id.clone());
-    assert!(matches!(store.create_article(&ws.id, foreign_category, None).await, Err(StoreError::Invalid { field, .. }) if field == "category_id"));
+    assert!(
+        matches!(store.create_article(&ws.id, foreign_category, None).await, Err(StoreError::Invalid { field, .. }) if field == "category_id")
+    );
     assert_eq!(store.list_articles(&ws.id).await.expect("list").len(), before);
 
     // Categories: an article in one, and the category gone takes no article with it.
@@ -202,16 +200,14 @@ pub async fn bot_answers_are_delivered_and_deflection_is_counted_over_72_hours(b
 
     let boris = store.intake(ask("boris", "b1")).await.expect("intake");
     store.post_bot_answer(answer(&boris.conversation_id)).await.expect("bot answer");
-    let reply = NewAgentMessage { text: "Я помогу".into(), channel_id: None, internal: false, mentions: vec![], attachments: vec![] };
+    let reply =
+        NewAgentMessage { text: "Я помогу".into(), channel_id: None, internal: false, mentions: vec![], attachments: vec![] };
     store.post_agent_message(&ws.id, &boris.conversation_id, reply, &agent.id).await.expect("agent reply");
 
     let vera = store.intake(ask("vera", "v1")).await.expect("intake");
     store.post_bot_answer(answer(&vera.conversation_id)).await.expect("bot answer");
     assert_eq!(store.open_bot_answer(&vera.conversation_id).await.expect("open"), Some(article.id.clone()));
-    store
-        .settle_bot_answer(&ws.id, &vera.conversation_id, BotOutcome::NotHelpful, Some("did not help".into()))
-        .await
-        .expect("settle");
+    store.settle_bot_answer(&ws.id, &vera.conversation_id, BotOutcome::NotHelpful, Some("did not help".into())).await.expect("settle");
     assert_eq!(store.open_bot_answer(&vera.conversation_id).await.expect("open"), None);
     let vera_conv = store.conversation(&ws.id, &vera.conversation_id).await.expect("conversation");
     assert!(!vera_conv.bot_active, "handed to the agents");

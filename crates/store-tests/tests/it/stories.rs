@@ -665,7 +665,8 @@ pub async fn conversation_filters_and_cursor_pagination(backend: Backend) {
             listed
         }
     };
-    let all = w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: None, limit: 50 }).await.expect("all");
+    let all =
+        w.store.list_conversations(&w.ws.id, &ConversationFilter::default(), PageRequest { cursor: None, limit: 50 }).await.expect("all");
     let two: Vec<ConversationId> = all.items.iter().take(2).map(|c| c.id.clone()).collect();
     assert_eq!(filter(ConversationFilter { ids: Some(two), ..Default::default() }).await, 2, "what a search found");
     assert_eq!(filter(ConversationFilter { ids: Some(vec![]), ..Default::default() }).await, 0, "a search that found nothing");

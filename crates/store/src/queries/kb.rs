@@ -36,8 +36,7 @@ fn content_of(raw: &str) -> Result<Content> {
     serde_json::from_str(raw).map_err(|e| StoreError::other(format!("bad article content in database: {e}")))
 }
 
-const ARTICLE_COLS: &str =
-    "id, workspace_id, version, status, review_by, category_id, tags, content, created_at, updated_at, updated_by";
+const ARTICLE_COLS: &str = "id, workspace_id, version, status, review_by, category_id, tags, content, created_at, updated_at, updated_by";
 
 fn article_from(row: &Row) -> Result<Article> {
     let content = content_of(&row.text(7)?)?;
@@ -75,10 +74,7 @@ pub fn articles_by_id(conn: &mut dyn Conn, workspace: &WorkspaceId, ids: &[Artic
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {ARTICLE_COLS} FROM kb_articles WHERE workspace_id = $1 AND id IN ({})",
-        super::placeholders(2, ids.len())
-    );
+    let sql = format!("SELECT {ARTICLE_COLS} FROM kb_articles WHERE workspace_id = $1 AND id IN ({})", super::placeholders(2, ids.len()));
     let mut values = vec![crate::sql::Value::from(workspace.as_str())];
     values.extend(ids.iter().map(|id| crate::sql::Value::from(id.as_str())));
     conn.query(&sql, &values)?.iter().map(article_from).collect()
@@ -90,10 +86,8 @@ fn checked(conn: &mut dyn Conn, workspace: &WorkspaceId, input: ArticleInput) ->
     let (variants, questions) =
         kb::clean_content(&input.variants, &input.questions).map_err(|e| StoreError::invalid(&e.field, e.message))?;
     if let Some(category) = &input.category_id {
-        let found = conn.query_opt(
-            "SELECT 1 FROM kb_categories WHERE id = $1 AND workspace_id = $2",
-            params![category.as_str(), workspace.as_str()],
-        )?;
+        let found = conn
+            .query_opt("SELECT 1 FROM kb_categories WHERE id = $1 AND workspace_id = $2", params![category.as_str(), workspace.as_str()])?;
         if found.is_none() {
             return Err(StoreError::invalid("category_id", "no such category in this workspace"));
         }
@@ -184,12 +178,8 @@ fn write_version(
 pub fn create_article(conn: &mut dyn Conn, workspace: &WorkspaceId, input: ArticleInput, author: Option<&AgentId>) -> Result<Article> {
     let (input, tags) = checked(conn, workspace, input)?;
     let id = ArticleId::generate();
-    let state = ArticleState {
-        version: 1,
-        status: input.status,
-        review_by: input.review_by,
-        variants: kb::next_variants(&[], input.variants, 1),
-    };
+    let state =
+        ArticleState { version: 1, status: input.status, review_by: input.review_by, variants: kb::next_variants(&[], input.variants, 1) };
     write_version(conn, workspace, &id, &state, input.category_id.as_ref(), &tags, &input.questions, "created", author, true)?;
     article(conn, workspace, &id)
 }
@@ -275,19 +265,16 @@ pub fn article_versions(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &Artic
 const MAX_CATEGORY_NAME: usize = 120;
 
 pub fn list_categories(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<KbCategory>> {
-    conn.query(
-        "SELECT id, names, position FROM kb_categories WHERE workspace_id = $1 ORDER BY position, id",
-        params![workspace.as_str()],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(KbCategory {
-            id: KbCategoryId::from_trusted(r.text(0)?),
-            names: serde_json::from_str(&r.text(1)?).map_err(|e| StoreError::other(e.to_string()))?,
-            position: r.int(2)?,
+    conn.query("SELECT id, names, position FROM kb_categories WHERE workspace_id = $1 ORDER BY position, id", params![workspace.as_str()])?
+        .iter()
+        .map(|r| {
+            Ok(KbCategory {
+                id: KbCategoryId::from_trusted(r.text(0)?),
+                names: serde_json::from_str(&r.text(1)?).map_err(|e| StoreError::other(e.to_string()))?,
+                position: r.int(2)?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Creates (`id` = `None`) or renames and moves a category; names 1 to 120 characters, at least one.
@@ -336,10 +323,8 @@ pub fn save_category(
 
 /// Deletes a category; its articles stay, without a category.
 pub fn delete_category(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &KbCategoryId, author: Option<&AgentId>) -> Result<()> {
-    let rows = conn.query(
-        "SELECT id FROM kb_articles WHERE workspace_id = $1 AND category_id = $2",
-        params![workspace.as_str(), id.as_str()],
-    )?;
+    let rows =
+        conn.query("SELECT id FROM kb_articles WHERE workspace_id = $1 AND category_id = $2", params![workspace.as_str(), id.as_str()])?;
     for row in rows {
         // Every change is a version, this one too.
         let article_id = ArticleId::from_trusted(row.text(0)?);
@@ -360,7 +345,8 @@ pub fn delete_category(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &KbCate
 /// delivery in the same transaction), recorded for deflection; the conversation shows in the
 /// Bot view until a hand-off. Never counts as a first response.
 pub fn post_bot_answer(conn: &mut dyn Conn, answer: &NewBotAnswer) -> Result<Message> {
-    let message = super::messages::queue_bot_message(conn, &answer.workspace_id, &answer.conversation_id, &answer.channel_id, &answer.text)?;
+    let message =
+        super::messages::queue_bot_message(conn, &answer.workspace_id, &answer.conversation_id, &answer.channel_id, &answer.text)?;
     conn.execute(
         "INSERT INTO kb_bot_answers (id, workspace_id, conversation_id, channel_id, channel_kind, article_id, message_id, question, confidence_pct, outcome, answered_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'answered', $10)",
@@ -444,11 +430,7 @@ pub fn kb_stats(conn: &mut dyn Conn, workspace: &WorkspaceId, since: Timestamp, 
     let mut by_article: BTreeMap<String, DeflectionCounts> = BTreeMap::new();
     for row in rows {
         let (pending, deflected) = (row.int(2)?, row.int(3)?);
-        for counts in [
-            &mut stats.total,
-            by_channel.entry(row.text(0)?).or_default(),
-            by_article.entry(row.text(1)?).or_default(),
-        ] {
+        for counts in [&mut stats.total, by_channel.entry(row.text(0)?).or_default(), by_article.entry(row.text(1)?).or_default()] {
             counts.answered += 1;
             counts.pending += pending;
             counts.deflected += deflected;

@@ -53,11 +53,7 @@ pub fn search_sources(conn: &mut dyn Conn, entity: &str, ids: &[String]) -> Resu
     let mut found: std::collections::HashMap<String, Vec<SearchDocument>> = std::collections::HashMap::new();
     match entity {
         "message" => {
-            for r in in_list(
-                conn,
-                "SELECT id, workspace_id, conversation_id, text, received_at FROM messages WHERE id IN ({ids})",
-                ids,
-            )? {
+            for r in in_list(conn, "SELECT id, workspace_id, conversation_id, text, received_at FROM messages WHERE id IN ({ids})", ids)? {
                 let id = r.text(0)?;
                 found.entry(id.clone()).or_default().push(SearchDocument {
                     workspace_id: WorkspaceId::from_trusted(r.text(1)?),
