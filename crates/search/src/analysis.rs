@@ -315,6 +315,16 @@ fn fold_char(c: char) -> Option<&'static str> {
     })
 }
 
+pub(crate) fn is_cyrillic(c: char) -> bool {
+    ('\u{0400}'..='\u{04FF}').contains(&c)
+}
+
+/// A letter of the Latin script as language detection counts it (ASCII, Latin-1 to Latin
+/// Extended-B).
+pub(crate) fn is_latin(c: char) -> bool {
+    c.is_ascii_alphabetic() || ('\u{00C0}'..='\u{024F}').contains(&c)
+}
+
 /// What a piece of the simple analyzer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Piece {

@@ -1,7 +1,7 @@
 //! [`SearchIndex`]: the index on disk or in memory, its one writer and one reader, its schema
 //! version, and the cursor the caller indexed up to.
 
-use crate::analysis::{self, Analyzer};
+use crate::analysis::{self, Analyzer, is_cyrillic, is_latin};
 use crate::doc::{DocKind, Document, GroupChange};
 use crate::error::{Error, Result};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
@@ -124,8 +124,8 @@ impl SearchIndex {
 
     /// Replaces the whole index by `docs` in one commit with `cursor` (the reindex command):
     /// searches see the old index until it is done, and the old index stays if it fails.
-    /// `progress` is called with the number of documents added every 1000 documents and at the
-    /// end. Returns that number.
+    /// `progress` is called with the number of documents added every 1000 documents and once at
+    /// the end (after the commit) if that number was not just reported. Returns that number.
     pub fn rebuild<I, F>(&self, docs: I, cursor: i64, mut progress: F) -> Result<u64>
     where
         I: IntoIterator<Item = Document>,
@@ -146,7 +146,9 @@ impl SearchIndex {
             Ok(())
         })();
         self.finish(&mut writer, staged, Some(cursor))?;
-        progress(done);
+        if !done.is_multiple_of(PROGRESS_EVERY) || done == 0 {
+            progress(done);
+        }
         Ok(done)
     }
 
@@ -240,10 +242,10 @@ fn cut(s: &str, max: usize) -> &str {
 /// Characters of title and body that language detection reads.
 const DETECT_BYTES: usize = 4096;
 
-/// A document's language (stored, reported in hits) and the language fields its text goes to.
-/// A given language is the only one. Otherwise the detected one and every other its words may
-/// be in ([`detect_all`]): a contact `Иван Петров, ivan.petrov@example.org` is found by
-/// `Ивана`, a message `Jan Kowalski` (Polish or English?) by `Kowalskiego`.
+/// A document's language (stored, reported in hits) and the language fields its text goes to,
+/// its own first. A given language is the only one. Otherwise the detected one and every other
+/// its words may be in ([`detect_all`]): a contact `Иван Петров, ivan.petrov@example.org` is
+/// found by `Ивана`, a message `Jan Kowalski` (Polish or English?) by `Kowalskiego`.
 fn languages(doc: &Document, body: &str) -> (Option<Language>, Vec<Language>) {
     if let Some(language) = doc.language {
         return (Some(language), vec![language]);
@@ -269,9 +271,38 @@ fn to_tantivy(fields: &Fields, doc: &Document) -> TantivyDocument {
     let phrasings = doc.kind == DocKind::Article && matches!(doc.variant.as_str(), "questions" | "short");
     t.add_text(fields.body, if phrasings { body } else { cut(body, Document::MAX_STORED_BODY) });
     t.add_i64(fields.at, doc.at);
-    for analyzer in analysed.into_iter().map(Analyzer::of).chain([Analyzer::Simple]) {
-        t.add_text(fields.text[analyzer as usize], body);
-        t.add_text(fields.title_text[analyzer as usize], &doc.title);
+    for (i, language) in analysed.into_iter().enumerate() {
+        let analyzer = Analyzer::of(language) as usize;
+        if i == 0 {
+            t.add_text(fields.text[analyzer], body);
+            t.add_text(fields.title_text[analyzer], &doc.title);
+        } else {
+            // Another language's field gets only the words of its script: a Russian message
+            // with an e-mail address puts the address's words in the English and Polish fields,
+            // not its Russian words (which would make every Russian query word a union of three
+            // long posting lists).
+            t.add_text(fields.text[analyzer], script_words(body, language));
+            t.add_text(fields.title_text[analyzer], script_words(&doc.title, language));
+        }
     }
+    t.add_text(fields.text[Analyzer::Simple as usize], body);
+    t.add_text(fields.title_text[Analyzer::Simple as usize], &doc.title);
     t
+}
+
+/// The words of `text` (runs of letters and digits) with a letter of `language`'s script,
+/// space-separated.
+fn script_words(text: &str, language: Language) -> String {
+    let in_script = |c: char| match language {
+        Language::Ru => is_cyrillic(c),
+        Language::Pl | Language::En => is_latin(c),
+    };
+    let mut out = String::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().any(in_script)) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }

@@ -2,18 +2,19 @@
 //! every analyzer, all words required (or any, when that finds nothing), hits grouped by what
 //! they point at.
 
-use crate::analysis::{Analyzer, Analyzers, chunks, is_digit_chunk, joins_digits};
+use crate::analysis::{Analyzer, Analyzers, chunks, is_cyrillic, is_digit_chunk, is_latin, joins_digits};
 use crate::doc::{DocKind, Hit, SearchQuery};
 use crate::index::{Inner, SearchIndex};
-use crate::schema::{AT, Fields};
+use crate::schema::{AT, Fields, WORKSPACE};
 use crate::snippet::{QueryTerms, snippet};
 use crate::{Language, Result};
 use std::collections::{HashMap, HashSet};
 use tantivy::collector::TopDocs;
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument, Term};
 
 /// At most this many distinct query words are used (the first ones); the rest of a longer text
 /// is ignored.
@@ -73,10 +74,6 @@ pub(crate) fn words(text: &str) -> Vec<&str> {
     out
 }
 
-fn term_query(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
-}
-
 fn raw_query(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
@@ -97,13 +94,37 @@ fn all_of(mut queries: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
     }
 }
 
-/// All positions of `field`, each matching any of its forms.
-fn positions_query(field: Field, positions: &[Vec<String>]) -> Option<Box<dyn Query>> {
-    all_of(positions.iter().filter_map(|forms| any_of(forms.iter().map(|f| term_query(field, f)).collect())).collect())
+/// A term query for a term the index has: a term no segment has matches nothing, and leaving
+/// it out lets a word found in one field be a single term scorer rather than a union.
+fn known_term(searcher: &Searcher, field: Field, text: &str) -> Option<Box<dyn Query>> {
+    let term = Term::from_field_text(field, text);
+    (searcher.doc_freq(&term).unwrap_or(1) > 0).then(|| Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+}
+
+/// All positions of `field`, each matching any of its forms; `None` when one of them cannot.
+fn positions_query(searcher: &Searcher, field: Field, positions: &[Vec<String>]) -> Option<Box<dyn Query>> {
+    let mut all = Vec::with_capacity(positions.len());
+    for forms in positions {
+        all.push(any_of(forms.iter().filter_map(|f| known_term(searcher, field, f)).collect())?);
+    }
+    all_of(all)
+}
+
+/// Whether a word has letters or digits other than Cyrillic and Latin letters: it may be in a
+/// document found through the simple field only (`601 234 567`, `東京`).
+fn needs_simple_words(word: &str) -> bool {
+    word.chars().any(|c| c.is_alphanumeric() && !(c.is_alphabetic() && (is_cyrillic(c) || is_latin(c))))
 }
 
 /// The query words, each as a query over every analysed field, and the terms looked up.
-pub(crate) fn word_queries(fields: &Fields, analyzers: &mut Analyzers, text: &str) -> (Vec<Box<dyn Query>>, QueryTerms) {
+///
+/// `None` for a word none of whose terms the index has: no document has all the words then.
+pub(crate) fn word_queries(
+    searcher: &Searcher,
+    fields: &Fields,
+    analyzers: &mut Analyzers,
+    text: &str,
+) -> (Vec<Option<Box<dyn Query>>>, QueryTerms) {
     let mut terms = QueryTerms::default();
     let mut queries = Vec::new();
     for word in words(text) {
@@ -111,29 +132,57 @@ pub(crate) fn word_queries(fields: &Fields, analyzers: &mut Analyzers, text: &st
         for analyzer in [Analyzer::Ru, Analyzer::Pl, Analyzer::En] {
             let positions = analyzers.positions(analyzer, word, MAX_PIECES_PER_WORD);
             positions.iter().flatten().for_each(|t| terms.add(analyzer, t));
-            body.extend(positions_query(fields.text[analyzer as usize], &positions));
-            title.extend(positions_query(fields.title_text[analyzer as usize], &positions));
+            body.extend(positions_query(searcher, fields.text[analyzer as usize], &positions));
+            title.extend(positions_query(searcher, fields.title_text[analyzer as usize], &positions));
         }
         let (simple_words, whole) = analyzers.simple_parts(word, MAX_PIECES_PER_WORD);
         simple_words.iter().chain(&whole).for_each(|t| terms.add(Analyzer::Simple, t));
-        let simple_positions: Vec<Vec<String>> = simple_words.into_iter().map(|w| vec![w]).collect();
+        // A word of Cyrillic and Latin letters is in the language fields of every document that
+        // has it (each document with such letters has the fields of every language they may be
+        // in): its simple form is not looked up, which spares a second long posting list per
+        // frequent word. Digits and other scripts may be in documents with no language.
+        let simple_positions: Vec<Vec<String>> =
+            if needs_simple_words(word) { simple_words.into_iter().map(|w| vec![w]).collect() } else { Vec::new() };
         for (field, list) in
             [(fields.text[Analyzer::Simple as usize], &mut body), (fields.title_text[Analyzer::Simple as usize], &mut title)]
         {
-            list.extend(positions_query(field, &simple_positions));
-            list.extend(whole.iter().map(|w| term_query(field, w)));
+            list.extend(positions_query(searcher, field, &simple_positions));
+            list.extend(whole.iter().filter_map(|w| known_term(searcher, field, w)));
         }
         let title = any_of(title).map(|q| Box::new(BoostQuery::new(q, TITLE_BOOST)) as Box<dyn Query>);
-        if let Some(q) = any_of(body.into_iter().chain(title).collect()) {
-            queries.push(q);
-        }
+        queries.push(any_of(body.into_iter().chain(title).collect()));
     }
     (queries, terms)
 }
 
+/// A workspace holding at least this share of the index is filtered by its fast field rather
+/// than by its posting list.
+const DENSE_WORKSPACE_SHARE: u64 = 8;
+
+/// Documents of `workspace` only. A workspace with few of the index's documents is filtered by
+/// its posting list, which then leads the intersection; a large one by a per-document check of
+/// its fast field, which costs the words' postings a lookup each instead of a seek in a long
+/// list (half the time of a frequent word's query in a workspace of a third of the index).
+pub(crate) fn workspace_filter(searcher: &Searcher, fields: &Fields, workspace: &str) -> Box<dyn Query> {
+    let term = Term::from_field_text(fields.workspace, workspace);
+    let docs = searcher.doc_freq(&term).unwrap_or(u64::MAX);
+    if docs.saturating_mul(DENSE_WORKSPACE_SHARE) < searcher.num_docs() {
+        return raw_query(fields.workspace, workspace);
+    }
+    let workspace = workspace.to_owned();
+    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| -> tantivy::Result<_> {
+        let (wanted, ords) = match segment.fast_fields().str(WORKSPACE)? {
+            Some(column) => (column.dictionary().term_ord(&workspace)?, Some(column.into_parts().1)),
+            None => (None, None),
+        };
+        Ok(move |doc: DocId| wanted.is_some() && ords.as_ref().and_then(|o| o.first(doc)) == wanted)
+    });
+    Box::new(DocPredicateQuery::from(predicate))
+}
+
 /// Workspace, kinds, and for articles locale and variants, as a clause that does not score.
-fn filter(fields: &Fields, q: &SearchQuery<'_>) -> Box<dyn Query> {
-    let mut must = vec![raw_query(fields.workspace, q.workspace)];
+fn filter(searcher: &Searcher, fields: &Fields, q: &SearchQuery<'_>) -> Box<dyn Query> {
+    let mut must = vec![workspace_filter(searcher, fields, q.workspace)];
     let mut kinds: Vec<DocKind> = if q.kinds.is_empty() { DocKind::ALL.to_vec() } else { q.kinds.clone() };
     if kinds.contains(&DocKind::Conversation) && !kinds.contains(&DocKind::Message) {
         kinds.push(DocKind::Message);
@@ -154,10 +203,15 @@ fn filter(fields: &Fields, q: &SearchQuery<'_>) -> Box<dyn Query> {
         }
         must.extend(any_of(alternatives));
     }
-    Box::new(ConstScoreQuery::new(all_of(must).unwrap_or_else(|| raw_query(fields.workspace, q.workspace)), 0.0))
+    let must = all_of(must).unwrap_or_else(|| raw_query(fields.workspace, q.workspace));
+    Box::new(ConstScoreQuery::new(must, 0.0))
 }
 
-/// `(score, at)` of the best `n` documents for `query`, best first, newer first among equals.
+/// `query` within the workspace, kinds and article filters of `q`.
+fn with_filter(searcher: &Searcher, fields: &Fields, q: &SearchQuery<'_>, query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::intersection(vec![query, filter(searcher, fields, q)]))
+}
+
 /// A ranked document: `(score, at)` and where it is.
 pub(crate) type Ranked = ((Score, Option<i64>), DocAddress);
 
@@ -204,23 +258,22 @@ impl SearchIndex {
         }
         let inner = &*self.inner;
         let mut analyzers = Analyzers::new();
-        let (words, terms) = word_queries(&inner.fields, &mut analyzers, q.text);
+        let searcher = inner.reader.searcher();
+        let (words, terms) = word_queries(&searcher, &inner.fields, &mut analyzers, q.text);
         if words.is_empty() {
             return Ok(Vec::new());
         }
-        let searcher = inner.reader.searcher();
         let several = words.len() > 1;
-        let any = several.then(|| any_of(words.iter().map(|w| w.box_clone()).collect())).flatten();
-        let all = all_of(words).map(|w| all_of(vec![w, filter(&inner.fields, q)]));
-        let mut groups = match all.flatten() {
-            Some(query) => collect(inner, &searcher, &*query, q.limit)?,
+        let all = if words.iter().all(Option::is_some) { all_of(words.iter().flatten().map(|w| w.box_clone()).collect()) } else { None };
+        let mut groups = match all {
+            Some(all) => collect(inner, &searcher, &*with_filter(&searcher, &inner.fields, q, all), q.limit)?,
             None => Vec::new(),
         };
         if groups.is_empty()
-            && let Some(any) = any
-            && let Some(query) = all_of(vec![any, filter(&inner.fields, q)])
+            && several
+            && let Some(any) = any_of(words.into_iter().flatten().collect())
         {
-            groups = collect(inner, &searcher, &*query, q.limit)?;
+            groups = collect(inner, &searcher, &*with_filter(&searcher, &inner.fields, q, any), q.limit)?;
         }
         Ok(groups.into_iter().map(|g| hit(inner, &mut analyzers, &terms, g)).collect())
     }

@@ -29,6 +29,7 @@ pub(crate) struct Fields {
 }
 
 pub(crate) const AT: &str = "at";
+pub(crate) const WORKSPACE: &str = "workspace";
 
 pub(crate) fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -37,7 +38,7 @@ pub(crate) fn build() -> (Schema, Fields) {
             TextFieldIndexing::default().set_tokenizer(analyzer.name()).set_index_option(IndexRecordOption::WithFreqs),
         )
     };
-    let workspace = b.add_text_field("workspace", STRING);
+    let workspace = b.add_text_field(WORKSPACE, STRING | FAST);
     let kind = b.add_text_field("kind", STRING | STORED);
     let target_id = b.add_text_field("target_id", STRING | STORED);
     let key = b.add_text_field("key", STRING | STORED);

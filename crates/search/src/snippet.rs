@@ -1,7 +1,7 @@
 //! Snippets: a short window of a body around its first matched word, with the matched words'
 //! byte ranges, in plain text.
 
-use crate::analysis::{Analyzer, Analyzers};
+use crate::analysis::{Analyzer, Analyzers, is_cyrillic, is_latin};
 use std::collections::HashSet;
 use switchboard_domain::Language;
 
@@ -36,11 +36,18 @@ impl QueryTerms {
                 });
             }
         };
-        if let Some(language) = language {
-            look(Analyzer::of(language), analyzers);
+        // A text's words of another script were indexed under that script's languages too.
+        let (cyrillic, latin) = (text.chars().any(is_cyrillic), text.chars().any(is_latin));
+        for other in Language::ALL {
+            let script = match other {
+                Language::Ru => cyrillic,
+                Language::Pl | Language::En => latin,
+            };
+            if language == Some(other) || (script && language.is_some_and(|l| (l == Language::Ru) != (other == Language::Ru))) {
+                look(Analyzer::of(other), analyzers);
+            }
         }
-        // A text of another language with Cyrillic words was indexed in Russian too.
-        if language != Some(Language::Ru) && text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)) {
+        if language.is_none() && cyrillic {
             look(Analyzer::Ru, analyzers);
         }
         look(Analyzer::Simple, analyzers);

@@ -62,3 +62,16 @@ fn names_are_words() {
     assert_finds(&index, "Ивана", "ivan");
     assert_finds(&index, "kowalskiego", "jan");
 }
+
+#[test]
+fn texts_without_latin_or_cyrillic_letters_are_found_too() {
+    let index = index_of(vec![
+        message(WS, "digits", "m1", "601 234 567", 1),
+        message(WS, "cjk", "m2", "東京 注文", 2),
+        message(WS, "greek", "m3", "Καλημέρα", 3),
+    ]);
+    assert_eq!(targets(&index, "601"), ["digits"]);
+    assert_eq!(targets(&index, "601234567"), ["digits"]);
+    assert_eq!(targets(&index, "東京"), ["cjk"]);
+    assert_eq!(targets(&index, "καλημέρα"), ["greek"]);
+}

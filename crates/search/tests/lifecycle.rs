@@ -24,6 +24,21 @@ fn workspaces_never_mix() {
 }
 
 #[test]
+fn small_and_large_workspaces_are_both_kept_apart() {
+    // A workspace with few of the index's documents is filtered by its posting list, a large
+    // one by its fast field: both ways keep to their workspace.
+    let mut docs: Vec<_> = (0..40).map(|i| message("big", &format!("big{i}"), &format!("b{i}"), "refund please", i)).collect();
+    docs.push(message("small", "small0", "s0", "refund please", 100));
+    let index = index_of(docs);
+    let hits = |ws: &str| index.search(&SearchQuery { limit: 100, ..SearchQuery::new(ws, "refund") }).expect("search");
+    assert_eq!(hits("small").iter().map(|h| h.target_id.as_str()).collect::<Vec<_>>(), ["small0"]);
+    let big = hits("big");
+    assert_eq!(big.len(), 40);
+    assert!(big.iter().all(|h| h.target_id.starts_with("big")));
+    assert!(hits("none").is_empty());
+}
+
+#[test]
 fn a_group_is_replaced_and_deleted_together() {
     let index = index_of(vec![
         article(WS, "art", Language::En, "web", "Returns", "Send the parcel back within 30 days"),
@@ -151,4 +166,12 @@ fn rebuild_replaces_everything_in_one_commit_and_reports_progress() {
     assert_eq!(index.cursor(), Some(99));
     assert!(search(&index, "stale").is_empty());
     assert_eq!(targets(&index, "2499"), ["c99"]);
+
+    let mut reports = Vec::new();
+    let docs = (0..3000).map(|i| message(WS, "c", &format!("m{i}"), "text", i));
+    assert_eq!(index.rebuild(docs, 100, |n| reports.push(n)).expect("rebuild"), 3000);
+    assert_eq!(reports, [1000, 2000, 3000], "the last count is reported once");
+    let mut reports = Vec::new();
+    assert_eq!(index.rebuild(std::iter::empty(), 101, |n| reports.push(n)).expect("rebuild"), 0);
+    assert_eq!((reports, index.num_docs(), index.cursor()), (vec![0], 0, Some(101)));
 }

@@ -106,3 +106,19 @@ fn a_known_language_is_used_over_detection() {
     assert_finds(&index, "zwrot", "a1");
     assert_finds(&index, "towar", "a1");
 }
+
+#[test]
+fn words_of_both_alphabets_in_one_text_are_stemmed_each_in_its_language() {
+    let index = messages(&[
+        ("ru-with-latin", "Возврат не пришёл, refunds page says orders cancelled"),
+        ("en-with-cyrillic", "Where is my parcel? Tracking says: посылки нет на складе"),
+        ("ru", "Где моя посылка?"),
+    ]);
+    assert_finds(&index, "refund", "ru-with-latin");
+    assert_finds(&index, "ordered", "ru-with-latin");
+    assert_finds(&index, "возвратом", "ru-with-latin");
+    assert_finds(&index, "посылка", "en-with-cyrillic");
+    assert_finds(&index, "посылка", "ru");
+    assert_finds(&index, "parcels", "en-with-cyrillic");
+    assert_misses(&index, "parcels", "ru");
+}
