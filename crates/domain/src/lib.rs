@@ -27,7 +27,7 @@ pub use channel::ChannelKind;
 pub use conversation::{DeliveryStatus, Direction, Priority, Status};
 pub use identity::{Identity, IdentityKind, Region};
 pub use ids::*;
-pub use language::Language;
 pub use inbound::{AttachmentMeta, DeliveryReportIn, IdentityHint, InboundMessage, Participant, ThreadHint};
+pub use language::Language;
 pub use role::{Permission, Role};
 pub use time::Timestamp;
