@@ -263,7 +263,7 @@ pub async fn home(
     let categories = state.store.list_categories(&c.workspace.id).await?;
     let in_category = |id: Option<&KbCategoryId>| -> Vec<&(Article, kb::Variant)> {
         let mut list: Vec<_> = articles.iter().filter(|(a, _)| a.category_id.as_ref() == id).collect();
-        list.sort_by(|x, y| x.1.title.to_lowercase().cmp(&y.1.title.to_lowercase()));
+        list.sort_by_key(|x| x.1.title.to_lowercase());
         list
     };
     let title = format!("{} · {}", tr(locale, "help.title"), c.workspace.name);
