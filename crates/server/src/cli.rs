@@ -198,7 +198,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 let index = crate::open_index(&config)?;
                 let started = std::time::Instant::now();
                 let mut bar = Progress::default();
-                let added = crate::indexer::Indexer { store, index }
+                let added = crate::indexer::Indexer { store, index, progress: Default::default() }
                     .rebuild(move |done, total| bar.show(done, total))
                     .await
                     .map_err(|e| t(lang, "cli.reindex_failed", &[("error", &e.to_string())]))?;

@@ -31,6 +31,8 @@ const BUSY: Duration = Duration::from_millis(100);
 pub struct Indexer {
     pub store: Arc<dyn Store>,
     pub index: Arc<SearchIndex>,
+    /// Told of every commit, and wakes the indexer when a search waits for it.
+    pub progress: Arc<switchboard_web::kb::IndexProgress>,
 }
 
 #[derive(Debug)]
@@ -188,6 +190,7 @@ impl Indexer {
     /// Keeps the index current until `shutdown`; prunes the change log once an hour.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> Result<(), String> {
         let mut last_prune = now().plus_millis(-switchboard_domain::time::HOUR_MS);
+        self.progress.start(self.index.cursor().unwrap_or(-1));
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -200,6 +203,9 @@ impl Indexer {
                     IDLE * 4
                 }
             };
+            if let Some(cursor) = self.index.cursor() {
+                self.progress.applied(cursor);
+            }
             if now().since(last_prune) >= switchboard_domain::time::HOUR_MS {
                 last_prune = now();
                 if let Err(e) = self.store.prune_search_changes(now().plus_millis(-KEEP_CHANGES_MS)).await {
@@ -208,6 +214,7 @@ impl Indexer {
             }
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = self.progress.woken() => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -118,7 +118,7 @@ pub async fn run_with_drivers(
         }));
     }
     {
-        let indexer = indexer::Indexer { store: store.clone(), index };
+        let indexer = indexer::Indexer { store: store.clone(), index, progress: state.index_progress.clone() };
         let stop = stop_rx.clone();
         tasks.push(supervise::supervise("search", health.clone(), stop_rx.clone(), move || indexer.clone().run(stop.clone())));
     }

@@ -31,6 +31,53 @@ pub fn today() -> ::time::Date {
     ::time::OffsetDateTime::from_unix_timestamp(now().millis().div_euclid(1000)).map(|t| t.date()).unwrap_or(::time::Date::MIN)
 }
 
+// ------------------------------------------------------------------ freshness
+
+/// How far this node's indexer has applied the change log, and how to wake it: a search sees
+/// every change committed before it began (read your writes), waiting at most
+/// `FRESHNESS_WAIT` for the indexer's next pass.
+#[derive(Default)]
+pub struct IndexProgress {
+    applied: std::sync::Mutex<Option<tokio::sync::watch::Sender<i64>>>,
+    wake: tokio::sync::Notify,
+}
+
+/// Longest a search waits for the index to take in what was committed before it.
+pub const FRESHNESS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl IndexProgress {
+    /// The indexer's side: it keeps this node's index current from now on.
+    pub fn start(&self, cursor: i64) {
+        let (tx, _) = tokio::sync::watch::channel(cursor);
+        *self.applied.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+    /// The indexer committed the log up to `cursor`.
+    pub fn applied(&self, cursor: i64) {
+        if let Some(tx) = self.applied.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            tx.send_replace(cursor);
+        }
+    }
+    /// Resolves when a search asks the indexer not to wait for its next pause to end.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|tx| tx.subscribe())
+    }
+}
+
+/// Waits (at most `FRESHNESS_WAIT`) until the index holds every change committed so far. Without
+/// an indexer (a state in a unit test) it returns at once.
+pub async fn fresh_index(state: &AppState) {
+    let Some(mut watch) = state.index_progress.watch() else { return };
+    let Ok((latest, _)) = state.store.search_change_bounds().await else { return };
+    if *watch.borrow() >= latest {
+        return;
+    }
+    state.index_progress.wake.notify_one();
+    let _ = tokio::time::timeout(FRESHNESS_WAIT, watch.wait_for(|applied| *applied >= latest)).await;
+}
+
 // ------------------------------------------------------------------ articles
 
 #[derive(Deserialize)]
@@ -390,6 +437,7 @@ pub async fn decide(
         decision.reason = "asks_for_person";
         return Ok(decision);
     }
+    fresh_index(state).await;
     let index = state.search.clone();
     let (ws, question) = (workspace.to_string(), text.to_owned());
     let matches = tokio::task::spawn_blocking(move || index.match_articles(&ws, locale, &question, 5))
@@ -448,11 +496,7 @@ pub async fn answer(State(state): State<AppState>, auth: Auth, q: QueryResult<An
     auth.require(Permission::Read)?;
     let lang = auth.lang;
     let q = query(q, lang)?;
-    let text =
-        q.q.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::bad_field("q", "the customer's question").lang(lang))?;
+    let text = q.q.as_deref().map(str::trim).unwrap_or("");
     let locale = q.locale.as_deref().map(|l| locale(l, "locale")).transpose().map_err(|e| e.lang(lang))?;
     let surface = match q.channel_kind.as_deref() {
         None => Surface::Channel(ChannelKind::Widget),
@@ -537,11 +581,7 @@ pub async fn search(State(state): State<AppState>, auth: Auth, q: QueryResult<Se
     auth.require(Permission::Read)?;
     let lang = auth.lang;
     let q = query(q, lang)?;
-    let text =
-        q.q.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::bad_field("q", "words to search for").lang(lang))?;
+    let text = q.q.as_deref().map(str::trim).unwrap_or("");
     let kinds = match q.kind.as_deref() {
         None | Some("") => Vec::new(),
         Some("conversation") => vec![switchboard_search::DocKind::Conversation, switchboard_search::DocKind::Message],
@@ -553,6 +593,10 @@ pub async fn search(State(state): State<AppState>, auth: Auth, q: QueryResult<Se
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_field("limit", "1 to 100").lang(lang));
+    }
+    // Nothing typed finds nothing (as an empty search box does), after the parameters are checked.
+    if text.is_empty() {
+        return Ok(Json(json!({"items": []})));
     }
     let items = search_items(&state, &auth.principal.workspace_id, cut(text, MAX_SEARCH_BYTES), kinds, locale, limit).await?;
     Ok(Json(json!({"items": items})))
@@ -613,6 +657,7 @@ pub async fn run_search(
     variants: Vec<String>,
     limit: usize,
 ) -> ApiResult<Vec<switchboard_search::Hit>> {
+    fresh_index(state).await;
     let index = state.search.clone();
     let (ws, text) = (workspace.to_string(), text.to_owned());
     tokio::task::spawn_blocking(move || {
@@ -644,6 +689,7 @@ pub async fn suggest(state: &AppState, workspace: &WorkspaceId, id: &Conversatio
     let text: String = asked.into_iter().rev().collect::<Vec<_>>().join("\n");
     let text = cut(&text, MAX_QUESTION_BYTES).to_owned();
     let Some(locale) = language::detect(&text) else { return Ok(Vec::new()) };
+    fresh_index(state).await;
     let index = state.search.clone();
     let ws = workspace.to_string();
     let matches = tokio::task::spawn_blocking(move || index.match_articles(&ws, locale, &text, 3))

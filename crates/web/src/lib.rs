@@ -129,6 +129,8 @@ pub struct AppState {
     /// This node's full-text index (conversations, contacts, articles), kept current from the
     /// database's change log by the server's indexer.
     pub search: Arc<switchboard_search::SearchIndex>,
+    /// What the indexer has applied, so that a search sees what was committed before it.
+    pub index_progress: Arc<kb::IndexProgress>,
 }
 
 /// How long "Test the connection" and "Register the webhook" may take in all, every step
@@ -163,6 +165,7 @@ impl AppState {
             health: Arc::default(),
             outbound: Default::default(),
             search: Arc::new(switchboard_search::SearchIndex::in_memory().expect("an index in memory opens")),
+            index_progress: Arc::default(),
         }
     }
 

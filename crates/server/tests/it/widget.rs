@@ -809,3 +809,64 @@ async fn a_seen_report_names_at_most_a_hundred_replies() {
     let (status, answer) = call_with_user(&app, "POST", &path, &token, None, Some(json!({"ids": &many[..100]}))).await;
     assert_eq!((status, answer["delivered"].as_u64()), (200, Some(0)), "{answer}");
 }
+
+/// The knowledge-base bot on the web chat: a known question gets the short answer on the
+/// visitor's socket at once; asking for a person hands the conversation to the agents.
+#[tokio::test]
+async fn the_widget_bot_answers_from_the_knowledge_base_and_hands_over_on_request() {
+    let app = spawn_app().await;
+    let (status, article) = app
+        .call(
+            "POST",
+            "/api/v1/kb/articles",
+            Some(&app.admin),
+            Some(json!({"status": "published", "variants": [
+                {"locale": "en", "kind": "short", "title": "Returns", "body": "You can return an item within **14 days**."},
+                {"locale": "en", "kind": "web", "title": "Returns", "body": "Return an item within 14 days."}],
+                "questions": [{"locale": "en", "text": "how do I return an item"}]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{article}");
+    let (channel, _) = app.widget_channel(json!({"allowed_origins": [SHOP], "bot": {"enabled": true, "min_confidence": 0.5}})).await;
+    // The index has the article before the visitor asks (bounded wait).
+    for _ in 0..100 {
+        let (_, answer) = app.call("GET", "/api/v1/kb/answer?q=how%20do%20I%20return%20an%20item", Some(&app.admin), None).await;
+        if !answer["answer"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session = app.session(&channel, json!({})).await;
+    let token = session["token"].as_str().expect("token").to_owned();
+    let mut socket = app.socket(&channel, &token, None).await;
+    let sent = app.say(&channel, &token, json!({"client_id": "b-1", "text": "Hi! How can I return an item?"})).await;
+    let conversation = sent["conversation_id"].as_str().expect("conversation").to_owned();
+    let mut answer = Value::Null;
+    for _ in 0..5 {
+        let pushed = next_of(&mut socket, "messages").await;
+        if let Some(out) = pushed["items"].as_array().into_iter().flatten().find(|m| m["direction"] == "out") {
+            answer = out.clone();
+            break;
+        }
+    }
+    assert!(answer["text"].as_str().is_some_and(|t| t.starts_with("You can return an item within 14 days.")), "{answer}");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    assert_eq!(messages["items"][1]["author_kind"], "bot", "{messages}");
+    let (_, conv) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+    assert_eq!(conv["bot"], true);
+
+    app.say(&channel, &token, json!({"client_id": "b-2", "text": "I want a human"})).await;
+    let mut handed = false;
+    for _ in 0..50 {
+        let (_, conv) = app.call("GET", &format!("/api/v1/conversations/{conversation}"), Some(&app.admin), None).await;
+        if conv["bot"] == false {
+            handed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(handed, "handed over to the agents");
+    let (_, messages) = app.call("GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&app.admin), None).await;
+    let note = messages["items"].as_array().into_iter().flatten().find(|m| m["direction"] == "note").cloned().unwrap_or_default();
+    assert!(note["text"].as_str().is_some_and(|t| t.contains("I want a human")), "{messages}");
+}
