@@ -243,11 +243,13 @@ impl SearchIndex {
     ///
     /// A document matches when it contains all the query's words, each in any of the language
     /// fields or the simple field (title or body): word `w` matches if `stem_ru(w)` is in
-    /// `text_ru`, or `stem_pl(w)` in `text_pl`, or `stem_en(w)` in `text_en`, or `w` lowercased
-    /// and folded (or the whole identifier or joined phone number it is) in `text_simple`. When
-    /// no document has all the words, documents with any of them are ranked instead. Ranking is
-    /// BM25 summed over the fields that match, titles counting twice; newer first among equal
-    /// scores.
+    /// `text_ru`, or `stem_pl(w)` in `text_pl`, or `stem_en(w)` in `text_en`, or the whole
+    /// identifier or joined phone number it is in `text_simple` (and, for a word with digits or
+    /// letters of other scripts, which may be in a document without a language, `w` lowercased
+    /// and folded in `text_simple`). A word of several pieces (`order-1001`) needs all of them
+    /// in one field. When no document has all the words, documents with any of them are ranked
+    /// instead. Ranking is BM25 summed over the fields that match, titles counting twice; newer
+    /// first among equal scores.
     ///
     /// Conversation and message hits are grouped by conversation (`target_id`), article hits by
     /// article: one [`Hit`] each, from its best-matching document. Grouping over-fetches

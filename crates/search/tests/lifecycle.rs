@@ -175,3 +175,29 @@ fn rebuild_replaces_everything_in_one_commit_and_reports_progress() {
     assert_eq!(index.rebuild(std::iter::empty(), 101, |n| reports.push(n)).expect("rebuild"), 0);
     assert_eq!((reports, index.num_docs(), index.cursor()), (vec![0], 0, Some(101)));
 }
+
+#[test]
+fn the_index_is_shared_between_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<SearchIndex>();
+    let index = index_of(vec![message(WS, "c0", "m0", "shared words", 0)]);
+    std::thread::scope(|s| {
+        let writer = index.clone();
+        s.spawn(move || {
+            for i in 1..=20 {
+                writer.apply(changes(vec![message(WS, &format!("c{i}"), &format!("m{i}"), "shared words", i)]), i).expect("apply");
+            }
+        });
+        for _ in 0..2 {
+            let reader = index.clone();
+            s.spawn(move || {
+                for _ in 0..50 {
+                    let found = reader.search(&SearchQuery::new(WS, "shared")).expect("search");
+                    assert!(!found.is_empty());
+                }
+            });
+        }
+    });
+    assert_eq!(index.num_docs(), 21);
+    assert_eq!(index.cursor(), Some(20));
+}
