@@ -105,7 +105,7 @@ impl Driver for TelegramDriver {
             .ok_or_else(|| SendError::permanent("no Telegram chat to reply to"))?;
         // The text, then each file. A retry starts over: Telegram has no idempotency key, so
         // only failures that sent nothing (429, 5xx, no connection) are retried at all.
-        let mut last = crate::send_message(ctx.http, base, token, chat, &reply.text).await?;
+        let mut last = crate::send_message(ctx.http, base, token, chat, &reply.text, &reply.buttons).await?;
         for file in &reply.files {
             let bytes = ctx.files.bytes(file).await?;
             last = crate::send_file(ctx.http, base, token, chat, &file.filename, &file.content_type, bytes).await?;

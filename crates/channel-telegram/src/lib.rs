@@ -460,20 +460,44 @@ struct ApiAnswer {
 /// Sends `text` to `chat`; the stored id of the sent message (`{chat}:{message_id}`). Telegram
 /// has no idempotency key: a retry after a lost answer may post twice, so only answers that
 /// say nothing was sent (429, 5xx, no connection) are retried, never a 2xx we could not read.
+/// `buttons` become an inline keyboard under the last part, one button a row; a press comes
+/// back as a `callback_query` whose data is the label (at most 64 bytes: longer labels are cut
+/// at a character boundary), taken in as the customer's message.
 pub async fn send_message(
     client: &reqwest::Client,
     base_url: &str,
     bot_token: &str,
     chat: i64,
     text: &str,
+    buttons: &[String],
 ) -> Result<String, switchboard_channels::SendError> {
     // Telegram's limit is 4096 characters: longer replies go out as consecutive messages.
     let mut last = String::new();
-    for part in split_text(text, 4096) {
-        let sent = call(client, base_url, bot_token, "sendMessage", &serde_json::json!({"chat_id": chat, "text": part})).await?;
+    let parts = split_text(text, 4096);
+    let count = parts.len();
+    for (i, part) in parts.into_iter().enumerate() {
+        let mut body = serde_json::json!({"chat_id": chat, "text": part});
+        if i + 1 == count && !buttons.is_empty() {
+            // Bot API `InlineKeyboardButton`: `callback_data` is 1-64 bytes.
+            let rows: Vec<serde_json::Value> =
+                buttons.iter().map(|label| serde_json::json!([{"text": label, "callback_data": cut_bytes(label, 64)}])).collect();
+            body["reply_markup"] = serde_json::json!({"inline_keyboard": rows});
+        }
+        let sent = call(client, base_url, bot_token, "sendMessage", &body).await?;
         last = external_id(chat, sent.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default());
     }
     Ok(last)
+}
+
+fn cut_bytes(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// One Bot API method call with a JSON body; its `result`. Errors never name the URL (it holds

@@ -195,6 +195,9 @@ pub struct Outgoing {
     pub thread: Vec<ThreadRef>,
     /// Email: everyone else copied on the conversation.
     pub copied: Vec<String>,
+    /// Quick replies to offer (labels), where the channel has buttons; a press comes back as
+    /// the customer's message with the label. Channels without buttons send the text alone.
+    pub buttons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

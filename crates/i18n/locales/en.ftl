@@ -428,3 +428,5 @@ ui-kb-deflection_summary = { $answered } answered, { $deflected } deflected, { $
 ui-kb-rate = deflection rate
 ui-kb-suggested = Suggested articles
 ui-kb-no_suggestions = No article matches the customer's messages.
+bot-yes = Yes
+bot-no = No

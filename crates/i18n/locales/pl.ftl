@@ -442,3 +442,5 @@ ui-kb-deflection_summary = odpowiedzi: { $answered }, bez konsultanta: { $deflec
 ui-kb-rate = odsetek bez konsultanta
 ui-kb-suggested = Pasujące artykuły
 ui-kb-no_suggestions = Żaden artykuł nie pasuje do wiadomości klienta.
+bot-yes = Tak
+bot-no = Nie

@@ -442,3 +442,5 @@ ui-kb-deflection_summary = ответов: { $answered }, без операто�
 ui-kb-rate = доля без оператора
 ui-kb-suggested = Подходящие статьи
 ui-kb-no_suggestions = Ни одна статья не подходит к сообщениям клиента.
+bot-yes = Да
+bot-no = Нет

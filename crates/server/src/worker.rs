@@ -295,6 +295,7 @@ fn outgoing(d: &Delivery) -> Outgoing {
         recipients: d.recipients.iter().map(|r| r.value.clone()).collect(),
         thread: d.thread.iter().map(|t| ThreadRef { external_id: t.external_id.clone(), inbound: t.inbound }).collect(),
         copied: d.copied.clone(),
+        buttons: d.message.buttons.clone(),
     }
 }
 

@@ -72,6 +72,10 @@ CREATE INDEX kb_bot_answers_conversation ON kb_bot_answers (conversation_id, ans
 ALTER TABLE conversations ADD COLUMN bot_active BOOLEAN NOT NULL DEFAULT FALSE;
 -- Who wrote an outbound message or note when no agent did: bot, rule, system.
 ALTER TABLE messages ADD COLUMN author_kind TEXT;
+-- Quick replies offered with an outbound message (the bot's "did this help?"), a JSON array of
+-- labels; channels with buttons show them (Telegram's inline keyboard), a press comes back as
+-- the customer's message with that label.
+ALTER TABLE messages ADD COLUMN buttons TEXT;
 
 -- What changed, for the search index: written by triggers in the same transaction as the
 -- change, read by every node's indexer after the sequence number it committed last.

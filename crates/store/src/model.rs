@@ -188,6 +188,8 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     /// Who wrote it: the customer, an agent, the bot, a rule, the system.
     pub author_kind: AuthorKind,
+    /// Quick replies offered with it (labels); a press comes back as a message with the label.
+    pub buttons: Vec<String>,
     pub attachments: Vec<Attachment>,
     /// Reactions to it, oldest first: one per person.
     pub reactions: Vec<Reaction>,
@@ -708,6 +710,8 @@ pub struct NewBotAnswer {
     /// 0..=1.
     pub confidence: f32,
     pub text: String,
+    /// Quick replies offered with it ("Yes", "No"), where the channel has buttons.
+    pub buttons: Vec<String>,
 }
 
 /// How a bot answer ended.

@@ -672,7 +672,7 @@ impl KnowledgeStore for SqlStore {
         text: &str,
     ) -> Result<Message> {
         let (ws, conversation, channel, text) = (workspace.clone(), conversation.clone(), channel.clone(), text.to_owned());
-        self.write(move |c| messages::queue_bot_message(c, &ws, &conversation, &channel, &text)).await
+        self.write(move |c| messages::queue_bot_message(c, &ws, &conversation, &channel, &text, &[])).await
     }
     async fn settle_bot_answer(
         &self,

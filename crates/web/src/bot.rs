@@ -95,6 +95,7 @@ pub async fn consider(
                     question: text.to_owned(),
                     confidence: answer.confidence,
                     text: body,
+                    buttons: vec![t(lang, "bot.yes", &[]), t(lang, "bot.no", &[])],
                 })
                 .await?;
             state.jobs_waiting.notify_one();

@@ -342,8 +342,15 @@ async fn the_telegram_bot_answers_known_questions_and_hands_over_the_rest() {
     let timeline = app.timeline(&conversation).await;
     assert_eq!(timeline.iter().map(|m| m["author_kind"].as_str().unwrap_or("")).collect::<Vec<_>>(), vec!["customer", "bot"]);
 
-    // "Did it help?" — "нет": handed over with the exchange as a note.
-    app.telegram(&channel, &update(2, 7001, "Нет"), Some(SECRET)).await;
+    // "Did it help?" with Yes and No buttons; pressing "Нет" hands over, with the exchange as a note.
+    let keyboard = &sent[0]["body"]["reply_markup"]["inline_keyboard"];
+    assert_eq!((keyboard[0][0]["callback_data"].as_str(), keyboard[1][0]["callback_data"].as_str()), (Some("Да"), Some("Нет")), "{sent:?}");
+    let press = serde_json::to_vec(&json!({"update_id": 845_130_100, "callback_query": {"id": "99001", "data": "Нет",
+        "from": {"id": 7001, "is_bot": false, "first_name": "Анна"},
+        "message": {"message_id": 501, "chat": {"id": 7001, "type": "private", "first_name": "Анна"}, "date": 1_763_802_100, "text": "…"}}}))
+    .expect("json");
+    let (status, pressed) = app.telegram(&channel, &press, Some(SECRET)).await;
+    assert_eq!(status, 200, "{pressed}");
     app.wait_for_sends(&calls, 2).await;
     let timeline = app.timeline(&conversation).await;
     assert!(timeline.iter().any(|m| m["direction"] == "note" && m["author_kind"] == "bot"), "{timeline:?}");

@@ -183,6 +183,7 @@ pub async fn bot_answers_are_delivered_and_deflection_is_counted_over_72_hours(b
         question: "как вернуть товар?".into(),
         confidence: 0.9,
         text: "Вернуть товар можно в течение 14 дней.".into(),
+        buttons: vec!["Да".into(), "Нет".into()],
     };
     // Anna is answered by the bot and never reaches an agent; Boris is answered, then an
     // agent writes to him; Vera's answer is marked unhelpful and handed over.
@@ -190,6 +191,7 @@ pub async fn bot_answers_are_delivered_and_deflection_is_counted_over_72_hours(b
     let sent = store.post_bot_answer(answer(&anna.conversation_id)).await.expect("bot answer");
     assert_eq!((sent.author_kind, sent.direction, sent.author_agent_id.as_ref()), (AuthorKind::Bot, conversation::Direction::Out, None));
     assert_eq!(sent.delivery_status, Some(DeliveryStatus::Queued), "through the normal delivery path");
+    assert_eq!(sent.buttons, vec!["Да".to_string(), "Нет".to_string()], "the quick replies are kept with it");
     let job = store.claim_jobs(10, 60_000).await.expect("claim").into_iter().find(|j| j.payload["message_id"] == json!(sent.id));
     assert!(job.is_some(), "a delivery job in the same transaction");
     let anna_conv = store.conversation(&ws.id, &anna.conversation_id).await.expect("conversation");

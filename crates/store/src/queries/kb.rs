@@ -345,8 +345,14 @@ pub fn delete_category(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &KbCate
 /// delivery in the same transaction), recorded for deflection; the conversation shows in the
 /// Bot view until a hand-off. Never counts as a first response.
 pub fn post_bot_answer(conn: &mut dyn Conn, answer: &NewBotAnswer) -> Result<Message> {
-    let message =
-        super::messages::queue_bot_message(conn, &answer.workspace_id, &answer.conversation_id, &answer.channel_id, &answer.text)?;
+    let message = super::messages::queue_bot_message(
+        conn,
+        &answer.workspace_id,
+        &answer.conversation_id,
+        &answer.channel_id,
+        &answer.text,
+        &answer.buttons,
+    )?;
     conn.execute(
         "INSERT INTO kb_bot_answers (id, workspace_id, conversation_id, channel_id, channel_kind, article_id, message_id, question, confidence_pct, outcome, answered_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'answered', $10)",

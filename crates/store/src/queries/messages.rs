@@ -18,7 +18,7 @@ use switchboard_domain::*;
 
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.channel_id, ch.kind, m.direction, m.external_id, m.author_agent_id, \
      m.author_contact_id, m.text, m.html, m.auto_reply, m.delivery_status, m.delivery_error, m.created_at, m.quoted_text, \
-     m.html_remote_images IS NOT NULL, m.received_at, m.edited_at, m.author_kind";
+     m.html_remote_images IS NOT NULL, m.received_at, m.edited_at, m.author_kind, m.buttons";
 
 fn message_from(row: &Row) -> Result<Message> {
     let channel = match (row.opt_text(2)?, row.opt_text(3)?) {
@@ -47,6 +47,7 @@ fn message_from(row: &Row) -> Result<Message> {
             Some(kind) => parse_enum(kind, "author kind")?,
             None => AuthorKind::derived(parse_enum(row.text(4)?, "direction")?, row.opt_text(6)?.is_some(), row.bool(10)?),
         },
+        buttons: row.opt_text(19)?.and_then(|b| serde_json::from_str(&b).ok()).unwrap_or_default(),
         attachments: Vec::new(),
         reactions: Vec::new(),
     })
@@ -328,14 +329,23 @@ pub fn queue_bot_message(
     conversation_id: &ConversationId,
     channel_id: &ChannelId,
     text: &str,
+    buttons: &[String],
 ) -> Result<Message> {
     let conv = conversation_row(conn, workspace, conversation_id)?;
     let now = crate::now().millis();
     let id = MessageId::generate();
     conn.execute(
-        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_kind, text, delivery_status, created_at, received_at) \
-         VALUES ($1, $2, $3, $4, 'out', 'bot', $5, 'queued', $6, $6)",
-        params![id.as_str(), workspace.as_str(), conversation_id.as_str(), channel_id.as_str(), text, now],
+        "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, author_kind, text, delivery_status, created_at, received_at, buttons) \
+         VALUES ($1, $2, $3, $4, 'out', 'bot', $5, 'queued', $6, $6, $7)",
+        params![
+            id.as_str(),
+            workspace.as_str(),
+            conversation_id.as_str(),
+            channel_id.as_str(),
+            text,
+            now,
+            (!buttons.is_empty()).then(|| serde_json::to_string(buttons).unwrap_or_default())
+        ],
     )?;
     enqueue_job(conn, workspace, "deliver", &json!({"message_id": id}), now)?;
     conn.execute(
