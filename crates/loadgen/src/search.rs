@@ -310,7 +310,9 @@ impl Batch {
 
     fn flush(&mut self) -> Result<(), String> {
         let mut sql = String::from("BEGIN;");
-        // Parents before children: contacts, conversations, messages.
+        // Parents before children, whatever order the rows came in.
+        let order = |table: &str| ["contacts", "conversations", "messages"].iter().position(|t| *t == table);
+        self.pending.sort_by_key(|(table, _, _)| order(table));
         for (table, columns, rows) in self.pending.drain(..) {
             for chunk in rows.chunks(PER_INSERT) {
                 sql.push_str(&format!("INSERT INTO {table} ({columns}) VALUES ({});", chunk.join("), (")));

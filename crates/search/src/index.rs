@@ -22,8 +22,10 @@ const TANTIVY_META: &str = "meta.json";
 const WRITER_HEAP_BYTES: usize = 96 * 1024 * 1024;
 const WRITER_HEAP_BYTES_IN_MEMORY: usize = 24 * 1024 * 1024;
 
-/// Indexing threads, at most.
-const WRITER_THREADS: usize = 2;
+/// Indexing threads. One: the index is kept current beside the intake on the same cores, and a
+/// second indexing thread took from the intake more than it gave the index (measured: intake
+/// −14 % with two, see BENCHMARKS.md).
+const WRITER_THREADS: usize = 1;
 
 /// How often [`SearchIndex::rebuild`] reports progress (documents).
 const PROGRESS_EVERY: u64 = 1000;

@@ -22,9 +22,12 @@ const LOAD_CHUNK: usize = 500;
 const GAP_WAIT_MS: i64 = 10_000;
 /// How long the change log is kept; a node away longer rebuilds its index.
 pub const KEEP_CHANGES_MS: i64 = 7 * switchboard_domain::time::DAY_MS;
-/// Pause between passes when there was nothing to do, and when there was.
+/// Pause between passes when there was nothing to do, and when there was. Under a stream of
+/// changes a pass every second batches them into one index commit (each commit writes a
+/// segment that later merges cost CPU the intake needs); a search that must see a change
+/// wakes the indexer at once (`switchboard_web::kb::fresh_index`).
 const IDLE: Duration = Duration::from_millis(500);
-const BUSY: Duration = Duration::from_millis(100);
+const BUSY: Duration = Duration::from_millis(1000);
 
 /// The index and where it is fed from.
 #[derive(Clone)]
