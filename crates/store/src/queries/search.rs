@@ -31,10 +31,8 @@ pub fn search_changes(conn: &mut dyn Conn, after: i64, limit: usize) -> Result<V
 pub fn search_change_bounds(conn: &mut dyn Conn) -> Result<(i64, i64)> {
     // Two subqueries: SQLite answers a lone MIN or MAX from the primary key's end, but scans the
     // whole table for both in one SELECT (every search asks this: see `fresh_index`).
-    let row = conn.query_one(
-        "SELECT COALESCE((SELECT MAX(seq) FROM search_changes), 0), COALESCE((SELECT MIN(seq) FROM search_changes), 0)",
-        &[],
-    )?;
+    let row = conn
+        .query_one("SELECT COALESCE((SELECT MAX(seq) FROM search_changes), 0), COALESCE((SELECT MIN(seq) FROM search_changes), 0)", &[])?;
     Ok((row.int(0)?, row.int(1)?))
 }
 
