@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backoff;
+pub mod calendar;
 pub mod canned;
 pub mod channel;
 pub mod conversation;
