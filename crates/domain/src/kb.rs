@@ -226,6 +226,18 @@ pub fn serve(article: &ArticleState, locale: Language, surface: Surface, today: 
     Ok(variant)
 }
 
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!("[year]-[month]-[day]");
+
+/// A `YYYY-MM-DD` date (a `review_by`); `None` for anything else.
+pub fn parse_date(raw: &str) -> Option<time::Date> {
+    time::Date::parse(raw, DATE).ok()
+}
+
+/// A date as `YYYY-MM-DD`.
+pub fn format_date(date: time::Date) -> String {
+    date.format(DATE).unwrap_or_default()
+}
+
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
 /// Largest variant body, in bytes.

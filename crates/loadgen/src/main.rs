@@ -149,17 +149,22 @@ pub(crate) async fn healthz_sequential(http: &reqwest::Client, base: &str, sampl
     Ok(run.sorted())
 }
 
-fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), String> {
-    let data = std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
-    let out = switchboard(bin, &data, database_url)
+/// An admin token of the default workspace (created with the database when there is none).
+pub(crate) fn create_token(bin: &Path, data: &Path, database_url: Option<&str>) -> Result<String, String> {
+    let out = switchboard(bin, data, database_url)
         .args(["token", "create", "--name", "loadgen"])
         .output()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if !out.status.success() {
         return Err(format!("token create failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    let token = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_owned();
+    Ok(String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_owned())
+}
+
+fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), String> {
+    let data = std::env::temp_dir().join(format!("switchboard-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let token = create_token(bin, &data, database_url)?;
     let out = switchboard(bin, &data, database_url)
         .env("SWITCHBOARD_PASSWORD", AGENT_PASSWORD)
         .args(["account", "create", "--email", AGENT_EMAIL, "--name", "Load Generator", "--role", "admin"])
@@ -168,26 +173,8 @@ fn start(bin: &Path, database_url: Option<&str>) -> Result<(Server, String), Str
     if !out.status.success() {
         return Err(format!("account create failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    let mut child = switchboard(bin, &data, database_url)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            match line.find("http://127.0.0.1:") {
-                Some(at) => {
-                    let _ = tx.send(line[at..].chars().take_while(|c| !c.is_whitespace()).collect::<String>());
-                }
-                None => eprintln!("server: {line}"),
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(60)).map_err(|_| "the server did not report its address within 60 s".to_owned())?;
-    Ok((Server { child, base, data }, token))
+    let (server, _) = serve(bin, &data, database_url)?;
+    Ok((server, token))
 }
 
 /// The account that signs in to time the inbox page.

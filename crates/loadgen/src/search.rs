@@ -411,11 +411,7 @@ pub async fn run(bin: &Path, database_url: Option<&str>, messages: usize, sample
     let data = std::env::temp_dir().join(format!("switchboard-search-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
     let _cleanup = Cleanup(data.clone());
-    let out = switchboard(bin, &data, database_url).args(["token", "create", "--name", "loadgen"]).output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("token create failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    let token = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_owned();
+    let token = crate::create_token(bin, &data, database_url)?;
 
     let started = Instant::now();
     let (contacts, conversations) = {

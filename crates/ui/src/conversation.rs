@@ -92,7 +92,7 @@ async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<Vi
         None => None,
     };
     // Suggestions are a help, not the page: without the index the page still opens.
-    let suggestions = switchboard_web::kb::suggest(state, ws, id).await.unwrap_or_else(|e| {
+    let suggestions = switchboard_web::kb::suggest(state, ws, &messages).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e.message(), "no knowledge-base suggestions");
         Vec::new()
     });

@@ -379,8 +379,10 @@ pub async fn search(
         }
     }
     let title = format!("{} · {}", tr(locale, "help.search_results"), c.workspace.name);
-    let alternates: Vec<(Language, String)> =
-        Language::ALL.into_iter().map(|l| (l, format!("{}/help/{}/{}/search?q={}", c.base, c.workspace.slug, l, encode(&q)))).collect();
+    let alternates: Vec<(Language, String)> = Language::ALL
+        .into_iter()
+        .map(|l| (l, format!("{}/help/{}/{}/search?q={}", c.base, c.workspace.slug, l, crate::page::url_encode(&q))))
+        .collect();
     let body = html! {
         h1 { (tr(locale, "help.search_results")) }
         @if !q.is_empty() {
@@ -398,10 +400,6 @@ pub async fn search(
     // Search result pages are not for indexing.
     page = page.replacen("<head>", "<head><meta name=\"robots\" content=\"noindex\">", 1);
     Ok(cached(&headers, "text/html; charset=utf-8", page))
-}
-
-fn encode(value: &str) -> String {
-    value.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// `/help/{workspace}/sitemap.xml`: every page a search engine may index, with its other languages.

@@ -10,7 +10,7 @@ use axum::response::Response;
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::collections::HashMap;
-use switchboard_domain::kb::{ArticleStatus, Question, VariantInput, VariantKind};
+use switchboard_domain::kb::{self, ArticleStatus, Question, VariantInput, VariantKind};
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};
 use switchboard_store::*;
@@ -175,7 +175,7 @@ fn view(lang: Lang, agent: &Agent, a: &Article, categories: &[KbCategory]) -> Ma
                 (tr(lang, "ui.kb.version")) " " (a.state.version) " · "
                 a href=(format!("/kb/{}/versions", a.id)) { (tr(lang, "ui.kb.versions")) }
                 @if let Some(by) = a.state.review_by {
-                    " · " (tr(lang, "ui.kb.review_by")) " " (switchboard_store_date(by))
+                    " · " (tr(lang, "ui.kb.review_by")) " " (kb::format_date(by))
                     @if a.state.stale(today) { " " span.badge-warn { (tr(lang, "ui.kb.stale")) } }
                 }
             }
@@ -207,10 +207,6 @@ fn view(lang: Lang, agent: &Agent, a: &Article, categories: &[KbCategory]) -> Ma
     }
 }
 
-fn switchboard_store_date(d: ::time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// The article form: status, review date, category, tags, then per locale every kind's title
 /// and body and the ways customers ask it (one per line). Empty pairs are left out.
 fn editor(lang: Lang, action: &str, a: Option<&Article>, categories: &[KbCategory]) -> Markup {
@@ -226,7 +222,7 @@ fn editor(lang: Lang, action: &str, a: Option<&Article>, categories: &[KbCategor
                 }
             }
             label for="kb-review" { (tr(lang, "ui.kb.review_by")) }
-            input #kb-review type="date" name="review_by" value=(a.and_then(|a| a.state.review_by).map(switchboard_store_date).unwrap_or_default());
+            input #kb-review type="date" name="review_by" value=(a.and_then(|a| a.state.review_by).map(kb::format_date).unwrap_or_default());
             label for="kb-category" { (tr(lang, "ui.kb.category")) }
             select #kb-category name="category_id" {
                 option value="" { "—" }
@@ -270,9 +266,7 @@ fn input_of(form: &EditorForm) -> Result<ArticleInput, ApiError> {
         .ok_or_else(|| ApiError::bad_field("status", "must be draft or published"))?;
     let review_by = match form.get("review_by").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => None,
-        Some(raw) => {
-            Some(switchboard_web::kb::parse_date(raw).ok_or_else(|| ApiError::bad_field("review_by", "must be a date YYYY-MM-DD"))?)
-        }
+        Some(raw) => Some(kb::parse_date(raw).ok_or_else(|| ApiError::bad_field("review_by", "must be a date YYYY-MM-DD"))?),
     };
     let category_id = match form.get("category_id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => None,
@@ -426,7 +420,7 @@ fn diff(lang: Lang, before: Option<&ArticleVersion>, after: &ArticleVersion) -> 
         @if let Some(b) = before {
             @if b.status != after.status { p { (tr(lang, "ui.status")) ": " (b.status.as_str()) " → " (after.status.as_str()) } }
             @if b.review_by != after.review_by {
-                p { (tr(lang, "ui.kb.review_by")) ": " (b.review_by.map(switchboard_store_date).unwrap_or_default()) " → " (after.review_by.map(switchboard_store_date).unwrap_or_default()) }
+                p { (tr(lang, "ui.kb.review_by")) ": " (b.review_by.map(kb::format_date).unwrap_or_default()) " → " (after.review_by.map(kb::format_date).unwrap_or_default()) }
             }
         }
         @for (l, k) in keys {
@@ -447,5 +441,3 @@ fn diff(lang: Lang, before: Option<&ArticleVersion>, after: &ArticleVersion) -> 
         }
     }
 }
-
-use switchboard_domain::kb;

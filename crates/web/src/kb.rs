@@ -122,7 +122,7 @@ fn article_input(body: ArticleBody) -> ApiResult<ArticleInput> {
     let status = body.status.parse::<ArticleStatus>().map_err(|_| ApiError::bad_field("status", "must be draft or published"))?;
     let review_by = match body.review_by.as_deref() {
         None | Some("") => None,
-        Some(raw) => Some(parse_date(raw).ok_or_else(|| ApiError::bad_field("review_by", "must be a date YYYY-MM-DD"))?),
+        Some(raw) => Some(kb::parse_date(raw).ok_or_else(|| ApiError::bad_field("review_by", "must be a date YYYY-MM-DD"))?),
     };
     let category_id = body
         .category_id
@@ -153,21 +153,11 @@ fn article_input(body: ArticleBody) -> ApiResult<ArticleInput> {
     Ok(ArticleInput { status, review_by, category_id, tags, variants, questions })
 }
 
-/// A `YYYY-MM-DD` date (a `review_by`); `None` for anything else.
-pub fn parse_date(raw: &str) -> Option<::time::Date> {
-    const DATE: &[::time::format_description::BorrowedFormatItem<'static>] = ::time::macros::format_description!("[year]-[month]-[day]");
-    ::time::Date::parse(raw, DATE).ok()
-}
-
-fn date(d: ::time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// An article as the API shows it: each variant with whether it is outdated and its HTML.
 pub fn article_json(a: &Article, today: ::time::Date) -> Value {
     json!({
         "id": a.id, "version": a.state.version, "status": a.state.status.as_str(),
-        "review_by": a.state.review_by.map(date), "stale": a.state.stale(today),
+        "review_by": a.state.review_by.map(kb::format_date), "stale": a.state.stale(today),
         "category_id": a.category_id, "tags": a.tags,
         "variants": a.state.variants.iter().map(|v| json!({
             "locale": v.locale.code(), "kind": v.kind.as_str(), "title": v.title, "body": v.body,
@@ -291,7 +281,7 @@ pub async fn article_versions(State(state): State<AppState>, auth: Auth, Path(id
 
 pub fn version_json(v: &ArticleVersion) -> Value {
     json!({
-        "version": v.version, "status": v.status.as_str(), "review_by": v.review_by.map(date),
+        "version": v.version, "status": v.status.as_str(), "review_by": v.review_by.map(kb::format_date),
         "category_id": v.category_id, "tags": v.tags, "change": v.change,
         "author": v.author_id.as_ref().map(|id| json!({"id": id, "name": v.author_name})),
         "created_at": crate::dto::time(v.created_at),
@@ -677,13 +667,14 @@ pub async fn suggestions(State(state): State<AppState>, auth: Auth, Path(id): Pa
     auth.require(Permission::Read)?;
     let id = ConversationId::parse(&id).map_err(|_| ApiError::not_found())?;
     let ws = auth.principal.workspace_id.clone();
-    let list = suggest(&state, &ws, &id).await.map_err(|e| e.lang(auth.lang))?;
+    let messages = state.store.messages(&ws, &id).await.map_err(|e| ApiError::from(e).lang(auth.lang))?;
+    let list = suggest(&state, &ws, &messages).await.map_err(|e| e.lang(auth.lang))?;
     Ok(Json(json!({"items": list})))
 }
 
-/// Best first: at most 3 articles for the customer's last three messages.
-pub async fn suggest(state: &AppState, workspace: &WorkspaceId, id: &ConversationId) -> ApiResult<Vec<Value>> {
-    let messages = state.store.messages(workspace, id).await?;
+/// Best first: at most 3 articles for the customer's last three messages of `messages` (one
+/// conversation's, in time order).
+pub async fn suggest(state: &AppState, workspace: &WorkspaceId, messages: &[Message]) -> ApiResult<Vec<Value>> {
     let asked: Vec<&str> =
         messages.iter().rev().filter(|m| m.direction == conversation::Direction::In).take(3).map(|m| m.text.as_str()).collect();
     let text: String = asked.into_iter().rev().collect::<Vec<_>>().join("\n");

@@ -17,19 +17,8 @@ struct Content {
     questions: Vec<Question>,
 }
 
-const DATE: &[::time::format_description::BorrowedFormatItem<'static>] = ::time::macros::format_description!("[year]-[month]-[day]");
-
-/// A `YYYY-MM-DD` date; `None` for anything else.
-pub fn parse_date(raw: &str) -> Option<::time::Date> {
-    ::time::Date::parse(raw, DATE).ok()
-}
-
-pub fn format_date(date: ::time::Date) -> String {
-    date.format(DATE).unwrap_or_default()
-}
-
 fn opt_date(raw: Option<String>) -> Result<Option<::time::Date>> {
-    raw.map(|r| parse_date(&r).ok_or_else(|| StoreError::other(format!("bad date in database: {r}")))).transpose()
+    raw.map(|r| kb::parse_date(&r).ok_or_else(|| StoreError::other(format!("bad date in database: {r}")))).transpose()
 }
 
 fn content_of(raw: &str) -> Result<Content> {
@@ -113,7 +102,7 @@ fn write_version(
     let content = serde_json::to_string(&Content { variants: state.variants.clone(), questions: questions.to_vec() })
         .map_err(|e| StoreError::other(e.to_string()))?;
     let tags_json = serde_json::to_string(tags).map_err(|e| StoreError::other(e.to_string()))?;
-    let review_by = state.review_by.map(format_date);
+    let review_by = state.review_by.map(kb::format_date);
     if created {
         conn.execute(
             "INSERT INTO kb_articles (id, workspace_id, version, status, review_by, category_id, tags, content, created_at, updated_at, updated_by) \
