@@ -289,7 +289,8 @@ pub fn clean_content(variants: &[VariantInput], questions: &[Question]) -> Resul
             return Err(edit_error(format!("variants[{i}].title"), format!("1 to {MAX_TITLE_CHARS} printable characters")));
         }
         let body = v.body.trim();
-        if body.is_empty() || body.len() > MAX_BODY_BYTES {
+        // Line breaks and tabs are Markdown's; other control characters are never text.
+        if body.is_empty() || body.len() > MAX_BODY_BYTES || body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(edit_error(format!("variants[{i}].body"), format!("1 byte to {} KiB", MAX_BODY_BYTES / 1024)));
         }
         if cleaned.iter().any(|c| c.locale == v.locale && c.kind == v.kind) {
@@ -300,7 +301,7 @@ pub fn clean_content(variants: &[VariantInput], questions: &[Question]) -> Resul
     let mut asked: Vec<Question> = Vec::with_capacity(questions.len());
     for (i, q) in questions.iter().enumerate() {
         let text = q.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if text.is_empty() || text.chars().count() > MAX_QUESTION_CHARS {
+        if text.is_empty() || text.chars().count() > MAX_QUESTION_CHARS || text.chars().any(char::is_control) {
             return Err(edit_error(format!("questions[{i}].text"), format!("1 to {MAX_QUESTION_CHARS} characters")));
         }
         if !asked.iter().any(|a| a.locale == q.locale && a.text == text) {
@@ -518,6 +519,15 @@ mod tests {
         assert_eq!(clean_content(&twice, &[]).err().map(|e| e.field).unwrap_or_default(), "variants[1]");
         let long = VariantInput { title: "x".repeat(MAX_TITLE_CHARS + 1), ..v(Language::En, VariantKind::Short) };
         assert_eq!(clean_content(&[long], &[]).err().map(|e| e.field).unwrap_or_default(), "variants[0].title");
+        let nul = VariantInput { body: "a\u{0}b".into(), ..v(Language::En, VariantKind::Short) };
+        assert_eq!(clean_content(&[nul], &[]).err().map(|e| e.field).unwrap_or_default(), "variants[0].body");
+        let lines = VariantInput { body: "a\n\tb\r\n".into(), ..v(Language::En, VariantKind::Short) };
+        assert!(clean_content(&[lines], &[]).is_ok(), "line breaks and tabs are text");
+        let asked = [Question { locale: Language::En, text: "q\u{1b}".into() }];
+        assert_eq!(
+            clean_content(&[v(Language::En, VariantKind::Short)], &asked).err().map(|e| e.field).unwrap_or_default(),
+            "questions[0].text"
+        );
         let many = vec![Question { locale: Language::En, text: "q".into() }; MAX_QUESTIONS + 1];
         assert_eq!(clean_content(&[v(Language::En, VariantKind::Short)], &many).err().map(|e| e.field).unwrap_or_default(), "questions");
     }

@@ -251,6 +251,12 @@ pub async fn root(State(state): State<AppState>, Path(slug): Path<String>, Accep
     }
 }
 
+/// `/help/{workspace}/{locale}` without its slash: to the page with it.
+pub async fn to_home(Path((slug, locale)): Path<(String, String)>) -> Result<Response, Problem> {
+    let locale = locale_of(&locale)?;
+    Ok(Redirect::permanent(&format!("/help/{}/{locale}/", crate::page::url_encode(&slug))).into_response())
+}
+
 /// `/help/{workspace}/{locale}/`: every category with its articles.
 pub async fn home(
     State(state): State<AppState>,

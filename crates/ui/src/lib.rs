@@ -78,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/help/{workspace}/", get(help::root))
         .route("/help/{workspace}/sitemap.xml", get(help::sitemap))
         .route("/help/{workspace}/help.css", get(help::stylesheet))
+        .route("/help/{workspace}/{locale}", get(help::to_home))
         .route("/help/{workspace}/{locale}/", get(help::home))
         .route("/help/{workspace}/{locale}/search", get(help::search))
         .route("/help/{workspace}/{locale}/articles/{id}", get(help::article))

@@ -305,8 +305,25 @@ fn category_json(c: &KbCategory) -> Value {
     json!({"id": c.id, "names": c.names.iter().map(|(l, n)| (l.code().to_owned(), Value::String(n.clone()))).collect::<serde_json::Map<_, _>>(), "position": c.position})
 }
 
+/// Longest category name, in characters.
+const MAX_CATEGORY_NAME: usize = 120;
+
+/// The names by locale, each 1 to 120 printable characters, at least one: a 400 naming the
+/// field otherwise, before anything reaches the writer.
 fn category_names(body: BTreeMap<String, String>) -> ApiResult<BTreeMap<Language, String>> {
-    body.into_iter().map(|(l, n)| Ok((locale(&l, &format!("names.{l}"))?, n))).collect()
+    if body.is_empty() {
+        return Err(ApiError::bad_field("names", "a name in at least one locale"));
+    }
+    body.into_iter()
+        .map(|(l, n)| {
+            let locale = locale(&l, &format!("names.{l}"))?;
+            let name = n.trim();
+            if name.is_empty() || name.chars().count() > MAX_CATEGORY_NAME || name.chars().any(char::is_control) {
+                return Err(ApiError::bad_field(format!("names.{l}"), format!("1 to {MAX_CATEGORY_NAME} printable characters")));
+            }
+            Ok((locale, name.to_owned()))
+        })
+        .collect()
 }
 
 pub async fn list_categories(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

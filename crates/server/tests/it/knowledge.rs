@@ -117,6 +117,16 @@ async fn articles_keep_versions_and_only_supervisors_write_them() {
         let (status, error) = app.call("POST", "/api/v1/kb/articles", Some(&supervisor), Some(body.clone())).await;
         assert_eq!((status, error["error"]["field"].as_str()), (400, Some(field)), "{body}: {error}");
     }
+    let nul = json!({"status": "draft", "variants": [{"locale": "en", "kind": "web", "title": "t", "body": "x\u{0}y"}]});
+    let (status, error) = app.call("POST", "/api/v1/kb/articles", Some(&supervisor), Some(nul)).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (400, Some("variants[0].body")), "{error}");
+    let asked = json!({"status": "draft", "variants": [{"locale": "en", "kind": "web", "title": "t", "body": "b"}], "questions": [{"locale": "en", "text": "q\u{1b}"}]});
+    let (status, error) = app.call("POST", "/api/v1/kb/articles", Some(&supervisor), Some(asked)).await;
+    assert_eq!((status, error["error"]["field"].as_str()), (400, Some("questions[0].text")), "{error}");
+    for (names, field) in [(json!({}), "names"), (json!({"ru": "a\u{0}"}), "names.ru"), (json!({"pl": "x".repeat(121)}), "names.pl")] {
+        let (status, error) = app.call("POST", "/api/v1/kb/categories", Some(&supervisor), Some(json!({"names": names}))).await;
+        assert_eq!((status, error["error"]["field"].as_str()), (400, Some(field)), "{error}");
+    }
     let (_, list) = app.call("GET", "/api/v1/kb/articles", Some(&agent), None).await;
     assert_eq!(ids(&list), vec![id.clone()], "only the good one, and agents read");
 
@@ -424,6 +434,8 @@ async fn the_help_center_shows_published_fresh_pages_in_three_languages() {
     assert_eq!(status, 404);
     let (status, _, _) = get("/help/nobody/ru/".into()).await;
     assert_eq!(status, 404);
+    let res = app.http.get(format!("{}/help/default/ru", app.base)).send().await.expect("get");
+    assert!(res.url().path().ends_with("/help/default/ru/"), "without the slash: {}", res.url());
     let res = app.http.get(format!("{}/help/default/", app.base)).header("accept-language", "pl").send().await.expect("get");
     assert!(res.url().path().ends_with("/help/default/pl/"), "{}", res.url());
 
