@@ -1632,11 +1632,13 @@ pub async fn reactions_sit_on_their_message_and_never_move_the_conversation(back
         emoji: emoji.into(),
         at: Timestamp(now_ms() + at),
     };
-    let m = w.store.record_reaction(react("👍", 0)).await.expect("react").expect("found");
+    // Times in the past: a provider's time after its arrival is believed as the arrival, which
+    // would make the order of two "future" reactions depend on the clock's tick.
+    let m = w.store.record_reaction(react("👍", -30_000)).await.expect("react").expect("found");
     assert_eq!(m.reactions.iter().map(|r| r.emoji.as_str()).collect::<Vec<_>>(), vec!["👍"]);
     // Replaced by a newer one; an older one arriving late changes nothing.
-    w.store.record_reaction(react("❤️", 10)).await.expect("react");
-    let m = w.store.record_reaction(react("😡", 5)).await.expect("react").expect("found");
+    w.store.record_reaction(react("❤️", -10_000)).await.expect("react");
+    let m = w.store.record_reaction(react("😡", -20_000)).await.expect("react").expect("found");
     assert_eq!(m.reactions.iter().map(|r| r.emoji.as_str()).collect::<Vec<_>>(), vec!["❤️"]);
     let listed = w.store.messages(&w.ws.id, &first.conversation_id).await.expect("messages");
     assert_eq!(listed.len(), 1);
