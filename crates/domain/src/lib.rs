@@ -20,6 +20,7 @@ pub mod language;
 pub mod mention;
 pub mod pick;
 pub mod role;
+pub mod rules;
 pub mod sla;
 pub mod tags;
 pub mod time;
