@@ -25,10 +25,15 @@ pub enum Trigger {
     ConversationUpdated,
     /// At the instant the condition becomes true, computed per conversation.
     Time,
+    /// An SLA clock's warning came (its deadline is near).
+    SlaWarning,
+    /// An SLA clock passed its deadline.
+    SlaBreached,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 4] = [Self::MessageReceived, Self::ConversationCreated, Self::ConversationUpdated, Self::Time];
+    pub const ALL: [Trigger; 6] =
+        [Self::MessageReceived, Self::ConversationCreated, Self::ConversationUpdated, Self::Time, Self::SlaWarning, Self::SlaBreached];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +41,8 @@ impl Trigger {
             Self::ConversationCreated => "conversation.created",
             Self::ConversationUpdated => "conversation.updated",
             Self::Time => "time",
+            Self::SlaWarning => "sla.warning",
+            Self::SlaBreached => "sla.breached",
         }
     }
 }
@@ -43,10 +50,9 @@ impl Trigger {
 impl FromStr for Trigger {
     type Err = RuleError;
     fn from_str(s: &str) -> Result<Self, RuleError> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| RuleError::new("when", "one of message.received, conversation.created, conversation.updated, time"))
+        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
+            RuleError::new("when", "one of message.received, conversation.created, conversation.updated, time, sla.warning, sla.breached")
+        })
     }
 }
 
@@ -489,8 +495,10 @@ impl Facts {
 
 /// How a text's words are reduced to the forms search matches (the search crate's stemmers).
 pub trait WordForms: Send + Sync {
-    /// The stems of `text`'s words read as `language`, in order.
-    fn stems(&self, language: Language, text: &str) -> Vec<String>;
+    /// The forms of each of `text`'s words read as `language`, in order: one stem per word, or
+    /// several where the language reads a word more than one way (Polish typed without
+    /// diacritics).
+    fn stems(&self, language: Language, text: &str) -> Vec<Vec<String>>;
 }
 
 /// Words lower-cased and split at anything not a letter or digit; no stemming. For tests and for
@@ -499,8 +507,8 @@ pub trait WordForms: Send + Sync {
 pub struct PlainWords;
 
 impl WordForms for PlainWords {
-    fn stems(&self, _language: Language, text: &str) -> Vec<String> {
-        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    fn stems(&self, _language: Language, text: &str) -> Vec<Vec<String>> {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(|w| vec![w.to_lowercase()]).collect()
     }
 }
 
@@ -548,8 +556,8 @@ impl<'a> Matcher<'a> {
                     return false;
                 }
                 let forms = self.forms;
-                let have = self.stems.entry((key, l)).or_insert_with(|| forms.stems(l, text).into_iter().collect());
-                wanted.iter().all(|w| have.contains(w))
+                let have = self.stems.entry((key, l)).or_insert_with(|| forms.stems(l, text).into_iter().flatten().collect());
+                wanted.iter().all(|word| word.iter().any(|form| have.contains(form)))
             })
         })
     }
@@ -853,8 +861,8 @@ mod tests {
     /// Crude stemming for tests: the first five letters, as a stand-in for Snowball.
     struct Prefix5;
     impl WordForms for Prefix5 {
-        fn stems(&self, _l: Language, text: &str) -> Vec<String> {
-            PlainWords.stems(Language::En, text).into_iter().map(|w| w.chars().take(5).collect()).collect()
+        fn stems(&self, _l: Language, text: &str) -> Vec<Vec<String>> {
+            PlainWords.stems(Language::En, text).into_iter().map(|w| vec![w[0].chars().take(5).collect()]).collect()
         }
     }
 
@@ -871,13 +879,14 @@ mod tests {
 
     #[test]
     fn bad_conditions_name_their_field() {
-        let e = Condition::parse(&json!({"all": [{"field": "status", "op": "contains_any", "value": "x"}]}), "conditions").unwrap_err();
+        let e = Condition::parse(&json!({"all": [{"field": "status", "op": "contains_any", "value": "x"}]}), "conditions")
+            .expect_err("refused");
         assert_eq!(e.field, "conditions.all[0].op");
-        let e = Condition::parse(&json!({"any": [{"field": "status", "op": "is", "value": "nope"}]}), "conditions").unwrap_err();
+        let e = Condition::parse(&json!({"any": [{"field": "status", "op": "is", "value": "nope"}]}), "conditions").expect_err("refused");
         assert_eq!(e.field, "conditions.any[0].value");
-        let e = Condition::parse(&json!({"all": [{"field": "wat", "op": "is", "value": "x"}]}), "conditions").unwrap_err();
+        let e = Condition::parse(&json!({"all": [{"field": "wat", "op": "is", "value": "x"}]}), "conditions").expect_err("refused");
         assert_eq!(e.field, "conditions.all[0].field");
-        let e = Condition::parse(&json!({"all": [{"field": "hours_since_created", "op": "gt", "value": "x"}]}), "c").unwrap_err();
+        let e = Condition::parse(&json!({"all": [{"field": "hours_since_created", "op": "gt", "value": "x"}]}), "c").expect_err("refused");
         assert_eq!(e.field, "c.all[0].value");
         let mut deep = json!({"field": "status", "op": "is", "value": "open"});
         for _ in 0..=MAX_DEPTH {
@@ -940,7 +949,7 @@ mod tests {
         let mut f = facts("");
         let mut m = Matcher::new(&PlainWords);
         let at = f.created_at;
-        let fired = run::<()>(&rules, &[Trigger::ConversationUpdated], &mut f, at, &mut m, |_, a, f| Ok(a.apply_to(f))).unwrap();
+        let fired = run::<()>(&rules, &[Trigger::ConversationUpdated], &mut f, at, &mut m, |_, a, f| Ok(a.apply_to(f))).expect("ok");
         assert_eq!(fired, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(f.priority, Some(Priority::Normal));
     }
@@ -951,7 +960,7 @@ mod tests {
             &json!([{"type": "add_tags", "tags": ["billing"]}, {"type": "reply", "text": "Hi"}, {"type": "set_status", "status": "pending"}]),
             "actions",
         )
-        .unwrap();
+        .expect("ok");
         assert_eq!(ok.len(), 3);
         for (bad, field) in [
             (json!([{"type": "explode"}]), "actions[0].type"),
@@ -960,7 +969,7 @@ mod tests {
             (json!([{"type": "add_tags", "tags": []}]), "actions[0].tags"),
             (json!([{"type": "note", "text": "a\u{0}b"}]), "actions[0].text"),
         ] {
-            assert_eq!(Action::parse_list(&bad, "actions").unwrap_err().field, field, "{bad}");
+            assert_eq!(Action::parse_list(&bad, "actions").expect_err("refused").field, field, "{bad}");
         }
     }
 
@@ -1027,12 +1036,12 @@ mod tests {
                 name: i.to_string(),
                 when: Trigger::ConversationUpdated,
                 condition: cond(json!({"all": [{"field": "priority", "op": "is", "value": names[*c]}]})),
-                actions: vec![Action::SetPriority(names[*p].parse().unwrap())],
+                actions: vec![Action::SetPriority(names[*p].parse().expect("ok"))],
             }).collect();
             let mut f = facts("");
             let mut m = Matcher::new(&PlainWords);
             let at = f.created_at;
-            let fired = run::<()>(&rules, &[Trigger::ConversationUpdated], &mut f, at, &mut m, |_, a, f| Ok(a.apply_to(f))).unwrap();
+            let fired = run::<()>(&rules, &[Trigger::ConversationUpdated], &mut f, at, &mut m, |_, a, f| Ok(a.apply_to(f))).expect("ok");
             let mut unique = fired.clone();
             unique.sort();
             unique.dedup();

@@ -16,6 +16,7 @@ mod sql_store;
 pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Refusal, Result, StoreError};
 pub use model::*;
+pub use queries::automation::{ESCALATION_WINDOW_HOURS, RULE_REPLIES_PER_HOUR};
 pub use sql_store::SqlStore;
 
 use async_trait::async_trait;
@@ -385,6 +386,45 @@ pub trait JobQueue: Send + Sync {
     async fn delivery(&self, message: &MessageId) -> Result<Delivery>;
 }
 
+/// Routing, SLA and automation: rules, business calendars, SLA policies (each change moves the
+/// workspace's automation version, so every node reads them again), the dry run, and the timers
+/// that fire SLA warnings, breaches and rules on time.
+#[async_trait]
+pub trait AutomationStore: Send + Sync {
+    /// How rules read word forms (`contains_any`): the search crate's stemmers. Until set, words
+    /// are matched as written.
+    fn set_word_forms(&self, words: std::sync::Arc<dyn switchboard_domain::rules::WordForms>);
+    async fn list_rules(&self, workspace: &WorkspaceId) -> Result<Vec<RuleRecord>>;
+    async fn rule(&self, workspace: &WorkspaceId, id: &str) -> Result<RuleRecord>;
+    /// Creates a rule (`id` = `None`) or replaces one. `Invalid` names the field at fault
+    /// (`conditions.all[0].value`, `actions[1].team`).
+    async fn save_rule(&self, workspace: &WorkspaceId, id: Option<&str>, input: RuleInput, actor: Actor) -> Result<RuleRecord>;
+    async fn delete_rule(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    /// Which of the last 1,000 conversations `input` would match now, and what it would do.
+    async fn dry_run_rule(&self, workspace: &WorkspaceId, input: RuleInput) -> Result<DryRun>;
+    async fn list_calendars(&self, workspace: &WorkspaceId) -> Result<Vec<CalendarRecord>>;
+    async fn calendar(&self, workspace: &WorkspaceId, id: &str) -> Result<CalendarRecord>;
+    async fn save_calendar(&self, workspace: &WorkspaceId, id: Option<&str>, input: CalendarInput, actor: Actor) -> Result<CalendarRecord>;
+    /// `InvalidState` while a policy uses it.
+    async fn delete_calendar(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    async fn list_sla_policies(&self, workspace: &WorkspaceId) -> Result<Vec<SlaPolicyRecord>>;
+    async fn sla_policy(&self, workspace: &WorkspaceId, id: &str) -> Result<SlaPolicyRecord>;
+    async fn save_sla_policy(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&str>,
+        input: SlaPolicyInput,
+        actor: Actor,
+    ) -> Result<SlaPolicyRecord>;
+    async fn delete_sla_policy(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    /// Recomputes one conversation's SLA policy, clocks and time-rule instants now.
+    async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()>;
+    /// When the earliest timer of any workspace is due.
+    async fn next_timer(&self) -> Result<Option<Timestamp>>;
+    /// Fires up to `limit` timers due at `now` (each exactly once across nodes).
+    async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>>;
+}
+
 /// What an event bus hands to its subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusMessage {
@@ -430,6 +470,7 @@ pub trait Store:
     + MailboxStore
     + KnowledgeStore
     + SearchFeedStore
+    + AutomationStore
     + JobQueue
     + LiveEvents
 {
@@ -448,6 +489,7 @@ impl<T> Store for T where
         + MailboxStore
         + KnowledgeStore
         + SearchFeedStore
+        + AutomationStore
         + JobQueue
         + LiveEvents
 {

@@ -147,6 +147,44 @@ pub struct Conversation {
     /// Only the knowledge-base bot has answered so far: it sits in the Bot view, not in the
     /// agents' queue, until the bot hands it over.
     pub bot_active: bool,
+    /// Whether the customer looks about to complain (several channels or messages unanswered).
+    pub escalation: Escalation,
+    /// The SLA clocks of the policy that applies (empty when none does), metric order.
+    pub sla: Vec<SlaClock>,
+}
+
+/// How urgent a customer looks, with why: each reason a code and its figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Escalation {
+    pub level: switchboard_domain::rules::RiskLevel,
+    pub reasons: Vec<EscalationReason>,
+}
+
+/// One reason of an escalation risk (`domain::escalation`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EscalationReason {
+    /// `channels` (written on several channels), `messages` (many messages), `public` (a public post).
+    pub code: String,
+    /// How many channels or messages.
+    pub count: i64,
+    /// Over how many hours.
+    pub hours: i64,
+}
+
+/// One SLA clock of a conversation as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaClock {
+    pub metric: switchboard_domain::sla::Metric,
+    pub policy_id: String,
+    pub state: switchboard_domain::sla::State,
+    pub target_ms: i64,
+    /// The deadline while the clock runs.
+    pub due_at: Option<Timestamp>,
+    /// When the warning comes (before `due_at`).
+    pub warn_at: Option<Timestamp>,
+    /// Past its deadline while running, or stopped after using more than its target.
+    pub breached: bool,
+    pub fulfilled_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +298,8 @@ pub enum Actor {
     System,
     Agent(AgentId),
     Contact(ContactId),
+    /// An automation rule (its id).
+    Rule(String),
 }
 
 impl Actor {
@@ -268,6 +308,7 @@ impl Actor {
             Actor::System => "system",
             Actor::Agent(_) => "agent",
             Actor::Contact(_) => "contact",
+            Actor::Rule(_) => "rule",
         }
     }
     pub fn id(&self) -> Option<&str> {
@@ -275,6 +316,7 @@ impl Actor {
             Actor::System => None,
             Actor::Agent(a) => Some(a.as_str()),
             Actor::Contact(c) => Some(c.as_str()),
+            Actor::Rule(r) => Some(r.as_str()),
         }
     }
 }
@@ -801,4 +843,116 @@ pub struct SearchDocument {
     /// An article variant's kind, or `questions`; empty for others.
     pub variant: String,
     pub at: Timestamp,
+}
+
+/// An automation rule as stored (CONTRACT.md `POST /api/v1/rules`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRecord {
+    pub id: String,
+    pub name: String,
+    pub when: switchboard_domain::rules::Trigger,
+    /// The condition tree and the actions as JSON, in the API's shape.
+    pub conditions: serde_json::Value,
+    pub actions: serde_json::Value,
+    pub position: i64,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A rule to create or to replace one with; checked by `domain::rules` before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInput {
+    pub name: String,
+    pub when: switchboard_domain::rules::Trigger,
+    pub conditions: serde_json::Value,
+    pub actions: serde_json::Value,
+    /// Where it runs among the workspace's rules (0 first); at the end when `None`.
+    pub position: Option<i64>,
+    pub enabled: bool,
+}
+
+/// A business calendar as stored (CONTRACT.md `POST /api/v1/calendars`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarRecord {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    /// `{"mon": [["09:00", "18:00"]], ...}`
+    pub hours: serde_json::Value,
+    pub holidays: Vec<String>,
+    pub working_days: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarInput {
+    pub name: String,
+    pub time_zone: String,
+    pub hours: serde_json::Value,
+    pub holidays: Vec<String>,
+    pub working_days: Vec<String>,
+}
+
+/// An SLA policy as stored (CONTRACT.md `POST /api/v1/sla-policies`); targets in ms of working time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicyRecord {
+    pub id: String,
+    pub name: String,
+    pub calendar_id: Option<String>,
+    pub conditions: serde_json::Value,
+    pub first_response_ms: Option<i64>,
+    pub next_response_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+    /// How long before a deadline the warning comes, ms of working time.
+    pub warn_ms: i64,
+    pub position: i64,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicyInput {
+    pub name: String,
+    pub calendar_id: Option<String>,
+    pub conditions: serde_json::Value,
+    pub first_response_ms: Option<i64>,
+    pub next_response_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+    pub warn_ms: i64,
+    pub position: Option<i64>,
+    pub enabled: bool,
+}
+
+/// What a timer did when it fired, for the live events: an SLA warning or breach, a rule on time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerFired {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    /// `sla.warning`, `sla.breached` or `rule.fired`.
+    pub event: String,
+    /// The metric (SLA) or the rule id.
+    pub subject: String,
+    /// When it was due.
+    pub due_at: Timestamp,
+    pub fired_at: Timestamp,
+}
+
+/// One conversation a rule would have matched in a dry run, with what it would have done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRunMatch {
+    pub conversation_id: ConversationId,
+    pub number: i64,
+    pub subject: Option<String>,
+    /// The actions as JSON.
+    pub actions: serde_json::Value,
+}
+
+/// A dry run's answer: how many conversations were looked at and which matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRun {
+    pub examined: i64,
+    pub matches: Vec<DryRunMatch>,
 }

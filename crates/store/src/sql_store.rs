@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages,
-    notifications, search, widget, workspaces,
+    StoredBlob, accounts, automation, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages,
+    notifications, rules, search, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -21,6 +21,7 @@ pub struct SqlStore {
     channels: Arc<ChannelCache>,
     bus: Option<Arc<dyn EventBus>>,
     blobs: Arc<dyn BlobStore>,
+    automation: Arc<crate::queries::automation::Automation>,
 }
 
 /// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
@@ -62,6 +63,7 @@ impl SqlStore {
             channels: Arc::default(),
             bus: None,
             blobs,
+            automation: Arc::default(),
         })
     }
 
@@ -225,7 +227,8 @@ impl IntakeStore for SqlStore {
         // whose message then turns out a duplicate is simply shared or left unreferenced.
         let stored = self.store_blobs(&mut message.attachments).await?;
         let received_at = now();
-        self.write(move |c| intake::intake(c, &message, &stored, received_at)).await
+        let auto = self.automation.clone();
+        self.write(move |c| intake::intake(c, &auto, &message, &stored, received_at)).await
     }
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
         let received_at = now();
@@ -271,7 +274,8 @@ impl ConversationStore for SqlStore {
         actor: Actor,
     ) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| conversations::update_conversation(c, &ws, &id, &patch, &actor)).await
+        let auto = self.automation.clone();
+        self.write(move |c| conversations::update_conversation(c, &auto, &ws, &id, &patch, &actor)).await
     }
     async fn messages(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
@@ -286,7 +290,8 @@ impl ConversationStore for SqlStore {
     ) -> Result<Message> {
         let stored = self.store_blobs(&mut message.attachments).await?;
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
-        self.write(move |c| messages::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
+        let auto = self.automation.clone();
+        self.write(move |c| messages::post_agent_message(c, &auto, &ws, &id, &message, &stored, &author)).await
     }
     async fn queue_automatic_reply(
         &self,
@@ -715,5 +720,81 @@ impl SearchFeedStore for SqlStore {
     }
     async fn search_entity_count(&self) -> Result<u64> {
         self.read(search::entity_count).await
+    }
+}
+
+#[async_trait]
+impl AutomationStore for SqlStore {
+    fn set_word_forms(&self, words: Arc<dyn switchboard_domain::rules::WordForms>) {
+        self.automation.set_word_forms(words);
+    }
+    async fn list_rules(&self, workspace: &WorkspaceId) -> Result<Vec<RuleRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_rules(c, &ws)).await
+    }
+    async fn rule(&self, workspace: &WorkspaceId, id: &str) -> Result<RuleRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::rule(c, &ws, &id)).await
+    }
+    async fn save_rule(&self, workspace: &WorkspaceId, id: Option<&str>, input: RuleInput, actor: Actor) -> Result<RuleRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_rule(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_rule(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_rule(c, &ws, &id, &actor)).await
+    }
+    async fn dry_run_rule(&self, workspace: &WorkspaceId, input: RuleInput) -> Result<DryRun> {
+        let (ws, auto) = (workspace.clone(), self.automation.clone());
+        self.read(move |c| rules::dry_run(c, &auto, &ws, &input)).await
+    }
+    async fn list_calendars(&self, workspace: &WorkspaceId) -> Result<Vec<CalendarRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_calendars(c, &ws)).await
+    }
+    async fn calendar(&self, workspace: &WorkspaceId, id: &str) -> Result<CalendarRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::calendar(c, &ws, &id)).await
+    }
+    async fn save_calendar(&self, workspace: &WorkspaceId, id: Option<&str>, input: CalendarInput, actor: Actor) -> Result<CalendarRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_calendar(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_calendar(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_calendar(c, &ws, &id, &actor)).await
+    }
+    async fn list_sla_policies(&self, workspace: &WorkspaceId) -> Result<Vec<SlaPolicyRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_policies(c, &ws)).await
+    }
+    async fn sla_policy(&self, workspace: &WorkspaceId, id: &str) -> Result<SlaPolicyRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::policy(c, &ws, &id)).await
+    }
+    async fn save_sla_policy(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&str>,
+        input: SlaPolicyInput,
+        actor: Actor,
+    ) -> Result<SlaPolicyRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_policy(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_sla_policy(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_policy(c, &ws, &id, &actor)).await
+    }
+    async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()> {
+        let (ws, id, auto) = (workspace.clone(), conversation.clone(), self.automation.clone());
+        self.write(move |c| rules::refresh_conversation(c, &auto, &ws, &id)).await
+    }
+    async fn next_timer(&self) -> Result<Option<Timestamp>> {
+        self.read(automation::next_timer).await
+    }
+    async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>> {
+        let auto = self.automation.clone();
+        self.write(move |c| automation::fire_timers(c, &auto, now, limit)).await
     }
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod automation;
 pub mod bot;
 pub mod client;
 pub mod dto;
@@ -467,6 +468,80 @@ pub fn routes() -> Vec<Route> {
             200,
             || get(kb::search),
         ),
+        r("get", "/api/v1/rules", "Automation rules in the order they run (admin)", Auth::Bearer, None, 200, || {
+            get(automation::list_rules)
+        }),
+        r(
+            "post",
+            "/api/v1/rules",
+            "Create a rule: when (message.received, conversation.created, conversation.updated, time, sla.warning, sla.breached), \
+             conditions ({all|any: [{field, op, value}]}), actions, position, enabled (admin)",
+            Auth::Bearer,
+            Some(s::rule()),
+            201,
+            || post(automation::create_rule),
+        ),
+        r(
+            "post",
+            "/api/v1/rules/dry-run",
+            "Which of the last 1,000 conversations a rule would match now, and what it would do (admin; nothing is changed)",
+            Auth::Bearer,
+            Some(s::rule()),
+            200,
+            || post(automation::dry_run),
+        ),
+        r("get", "/api/v1/rules/{id}", "One rule (admin)", Auth::Bearer, None, 200, || get(automation::get_rule)),
+        r("put", "/api/v1/rules/{id}", "Replace a rule (admin)", Auth::Bearer, Some(s::rule()), 200, || put(automation::update_rule)),
+        r("delete", "/api/v1/rules/{id}", "Delete a rule (admin)", Auth::Bearer, None, 204, || delete(automation::delete_rule)),
+        r("post", "/api/v1/rules/{id}/dry-run", "Dry run of a saved rule (admin)", Auth::Bearer, None, 200, || {
+            post(automation::dry_run_saved)
+        }),
+        r("get", "/api/v1/calendars", "Business calendars (admin)", Auth::Bearer, None, 200, || get(automation::list_calendars)),
+        r(
+            "post",
+            "/api/v1/calendars",
+            "Create a business calendar: time_zone (IANA), hours per weekday (intervals may cross midnight), holidays, working_days (admin)",
+            Auth::Bearer,
+            Some(s::calendar()),
+            201,
+            || post(automation::create_calendar),
+        ),
+        r("get", "/api/v1/calendars/{id}", "One business calendar (admin)", Auth::Bearer, None, 200, || get(automation::get_calendar)),
+        r("put", "/api/v1/calendars/{id}", "Replace a business calendar (admin)", Auth::Bearer, Some(s::calendar()), 200, || {
+            put(automation::update_calendar)
+        }),
+        r("delete", "/api/v1/calendars/{id}", "Delete a business calendar no policy uses (admin)", Auth::Bearer, None, 204, || {
+            delete(automation::delete_calendar)
+        }),
+        r(
+            "post",
+            "/api/v1/calendars/{id}/holidays/ical",
+            "Add the all-day events of an iCalendar file (text/calendar, at most 1 MiB) as holidays (admin)",
+            Auth::Bearer,
+            Some(s::ical()),
+            200,
+            || post(automation::import_holidays),
+        ),
+        r("get", "/api/v1/sla-policies", "SLA policies in the order they are tried (admin)", Auth::Bearer, None, 200, || {
+            get(automation::list_policies)
+        }),
+        r(
+            "post",
+            "/api/v1/sla-policies",
+            "Create an SLA policy: conditions (as rules), calendar_id, first_response_minutes, next_response_minutes, resolution_minutes, \
+             warn_before_minutes (admin)",
+            Auth::Bearer,
+            Some(s::sla_policy()),
+            201,
+            || post(automation::create_policy),
+        ),
+        r("get", "/api/v1/sla-policies/{id}", "One SLA policy (admin)", Auth::Bearer, None, 200, || get(automation::get_policy)),
+        r("put", "/api/v1/sla-policies/{id}", "Replace an SLA policy (admin)", Auth::Bearer, Some(s::sla_policy()), 200, || {
+            put(automation::update_policy)
+        }),
+        r("delete", "/api/v1/sla-policies/{id}", "Delete an SLA policy (admin)", Auth::Bearer, None, 204, || {
+            delete(automation::delete_policy)
+        }),
         r("post", "/api/v1/kb/articles", "Create a knowledge-base article (supervisor)", Auth::Bearer, Some(s::article()), 201, || {
             post(kb::create_article)
         }),

@@ -149,6 +149,41 @@ pub mod schema {
             "names": {"type": "object", "properties": {"ru": string(), "pl": string(), "en": string()}, "additionalProperties": false},
             "position": {"type": "integer"}}})
     }
+    fn conditions() -> Value {
+        json!({"type": "object", "description": "{\"all\"|\"any\": [{\"field\", \"op\", \"value\"} or a nested group]}",
+            "properties": {"all": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "any": {"type": "array", "maxItems": 50, "items": {"type": "object"}}}})
+    }
+    pub fn rule() -> Value {
+        json!({"type": "object", "required": ["name", "when", "actions"], "additionalProperties": false, "properties": {
+            "name": string(),
+            "when": {"type": "string", "enum": ["message.received", "conversation.created", "conversation.updated", "time", "sla.warning", "sla.breached"]},
+            "conditions": conditions(),
+            "actions": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string", "enum": ["set_team", "set_assignee", "assign", "set_priority", "add_tags", "remove_tags", "set_status", "reply", "note", "webhook"]},
+                "team": string(), "assignee": string(), "priority": string(), "status": string(), "text": string(), "canned_id": string(),
+                "webhook_id": string(), "tags": {"type": "array", "items": string()}}}},
+            "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
+    }
+    pub fn calendar() -> Value {
+        let day = json!({"type": "array", "maxItems": 8, "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}});
+        json!({"type": "object", "required": ["name", "time_zone", "hours"], "additionalProperties": false, "properties": {
+            "name": string(), "time_zone": string(),
+            "hours": {"type": "object", "additionalProperties": false, "properties": {
+                "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day}},
+            "holidays": {"type": "array", "maxItems": 2000, "items": {"type": "string", "format": "date"}},
+            "working_days": {"type": "array", "maxItems": 2000, "items": {"type": "string", "format": "date"}}}})
+    }
+    pub fn sla_policy() -> Value {
+        let minutes = json!({"type": "integer", "minimum": 1, "maximum": 527_040});
+        json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": string(), "calendar_id": string(), "conditions": conditions(),
+            "first_response_minutes": minutes, "next_response_minutes": minutes, "resolution_minutes": minutes,
+            "warn_before_minutes": {"type": "integer", "minimum": 0, "maximum": 527_040},
+            "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
+    }
+    pub fn ical() -> Value {
+        json!({"x-media-type": "text/calendar", "type": "string", "format": "binary"})
+    }
     pub fn status_report() -> Value {
         json!({"type": "object", "required": ["message_id", "status"], "properties": {
             "message_id": string(), "status": {"type": "string", "enum": ["delivered", "failed"]}, "error": string()}})

@@ -1,6 +1,7 @@
 //! HTTP tests of the whole server: real listener on 127.0.0.1:0, real SQLite in a temp dir.
 
 mod auth;
+mod automation;
 mod conversation_merges;
 mod crash;
 mod delivery;

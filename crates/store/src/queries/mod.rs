@@ -10,6 +10,8 @@ use crate::sql::Conn;
 use switchboard_domain::*;
 
 pub(crate) mod accounts;
+pub(crate) mod assignment;
+pub(crate) mod automation;
 pub(crate) mod canned;
 pub(crate) mod channels;
 pub(crate) mod contacts;
@@ -21,6 +23,7 @@ pub(crate) mod kb;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 pub(crate) mod notifications;
+pub(crate) mod rules;
 pub(crate) mod search;
 pub(crate) mod widget;
 pub(crate) mod workspaces;
