@@ -2,6 +2,7 @@
 //! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (set by `scripts/test.sh`); without it
 //! the PostgreSQL half fails rather than silently skipping.
 
+mod automation;
 mod knowledge;
 mod stories;
 
@@ -130,6 +131,30 @@ knowledge!(
     stale_drafts_and_bad_content_are_never_served_or_stored,
     bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
     the_search_change_log_names_every_change_in_its_transaction,
+);
+
+/// Declares an automation story on both backends.
+macro_rules! automation {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::automation::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::automation::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+automation!(
+    rules_run_in_order_once_each_and_are_audited_as_the_rule,
+    sla_clocks_pause_and_resume_and_their_timers_fire_once,
+    rules_on_time_fire_when_their_condition_becomes_true,
 );
 
 #[test]

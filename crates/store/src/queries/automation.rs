@@ -227,8 +227,20 @@ pub(crate) fn after_change(
     change: Change<'_>,
     version: Option<i64>,
 ) -> Result<()> {
+    after_change_at(conn, auto, workspace, conversation, change, version, crate::now())
+}
+
+/// `after_change` as of `now` (a timer firing looks at the conversation at its own instant).
+fn after_change_at(
+    conn: &mut dyn Conn,
+    auto: &Automation,
+    workspace: &WorkspaceId,
+    conversation: &ConversationId,
+    change: Change<'_>,
+    version: Option<i64>,
+    now: Timestamp,
+) -> Result<()> {
     let cfg = config(conn, auto, workspace, version)?;
-    let now = crate::now();
     let triggers: Vec<Trigger> = match change {
         Change::Intake { created: true, .. } => vec![Trigger::ConversationCreated, Trigger::MessageReceived],
         Change::Intake { .. } => vec![Trigger::MessageReceived],
@@ -852,7 +864,7 @@ fn fire_sla(
         event,
         json!({"metric": metric, "due_at": due_at.millis(), "fired_at": now.millis()}),
     )?;
-    after_change(conn, auto, workspace, conversation, Change::Timer(trigger), None)?;
+    after_change_at(conn, auto, workspace, conversation, Change::Timer(trigger), None, now)?;
     Ok(Some(event.to_owned()))
 }
 
@@ -885,6 +897,6 @@ fn fire_time_rule(
         result = Some("rule.fired".to_owned());
     }
     // Whatever happened, the next instants (this rule's included) follow the conversation as it is now.
-    after_change(conn, auto, workspace, conversation, Change::Timer(Trigger::Time), None)?;
+    after_change_at(conn, auto, workspace, conversation, Change::Timer(Trigger::Time), None, now)?;
     Ok(result)
 }
