@@ -419,6 +419,23 @@ pub trait AutomationStore: Send + Sync {
     async fn delete_sla_policy(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
     /// Recomputes one conversation's SLA policy, clocks and time-rule instants now.
     async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()>;
+    /// Sets a team's assignment method, capacity per channel kind and whether only online
+    /// members get conversations.
+    async fn set_team_assignment(&self, workspace: &WorkspaceId, team: &TeamId, assignment: TeamAssignment, actor: Actor) -> Result<Team>;
+    async fn agent_routing(&self, workspace: &WorkspaceId, agent: &AgentId) -> Result<AgentRouting>;
+    /// Replaces what is given of an agent's skills, languages and teams.
+    async fn update_agent_routing(
+        &self,
+        workspace: &WorkspaceId,
+        agent: &AgentId,
+        skills: Option<Vec<String>>,
+        languages: Option<Vec<String>>,
+        teams: Option<Vec<TeamId>>,
+        actor: Actor,
+    ) -> Result<AgentRouting>;
+    /// Records an agent's presence (`online`, `away`, `offline`); coming online hands them the
+    /// longest-waiting conversations that fit. The conversations handed to them.
+    async fn set_presence(&self, workspace: &WorkspaceId, agent: &AgentId, presence: &str) -> Result<Vec<ConversationId>>;
     /// When the earliest timer of any workspace is due.
     async fn next_timer(&self) -> Result<Option<Timestamp>>;
     /// Fires up to `limit` timers due at `now` (each exactly once across nodes).

@@ -44,6 +44,31 @@ pub struct Team {
     pub name: String,
     pub members: Vec<AgentId>,
     pub created_at: Timestamp,
+    /// How the team hands out conversations.
+    pub assignment: TeamAssignment,
+}
+
+/// A team's assignment (CONTRACT.md `PATCH /api/v1/teams/{id}`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TeamAssignment {
+    /// `round_robin`, `least_loaded` or `manual`.
+    pub method: String,
+    /// Most open conversations one member holds per channel kind (`{"telegram": 3, "email": 10}`).
+    pub capacity: std::collections::BTreeMap<String, i64>,
+    /// Only members online in the agent workspace get conversations.
+    pub only_online: bool,
+}
+
+/// What assignment knows of an agent (CONTRACT.md `PATCH /api/v1/agents/{id}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRouting {
+    pub agent_id: AgentId,
+    pub skills: Vec<String>,
+    /// Languages they answer in (ru, pl, en); empty: any.
+    pub languages: Vec<String>,
+    pub teams: Vec<TeamId>,
+    /// `online`, `away` or `offline`, as the agent workspace last reported.
+    pub presence: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

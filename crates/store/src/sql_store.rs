@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, automation, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages,
-    notifications, rules, search, widget, workspaces,
+    StoredBlob, accounts, assignment, automation, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb,
+    mailbox, messages, notifications, rules, search, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -789,6 +789,33 @@ impl AutomationStore for SqlStore {
     async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()> {
         let (ws, id, auto) = (workspace.clone(), conversation.clone(), self.automation.clone());
         self.write(move |c| rules::refresh_conversation(c, &auto, &ws, &id)).await
+    }
+    async fn set_team_assignment(&self, workspace: &WorkspaceId, team: &TeamId, assignment: TeamAssignment, actor: Actor) -> Result<Team> {
+        let (ws, team) = (workspace.clone(), team.clone());
+        self.write(move |c| assignment::set_team_assignment(c, &ws, &team, &assignment, &actor)).await
+    }
+    async fn agent_routing(&self, workspace: &WorkspaceId, agent: &AgentId) -> Result<AgentRouting> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.read(move |c| assignment::agent_routing(c, &ws, &agent)).await
+    }
+    async fn update_agent_routing(
+        &self,
+        workspace: &WorkspaceId,
+        agent: &AgentId,
+        skills: Option<Vec<String>>,
+        languages: Option<Vec<String>>,
+        teams: Option<Vec<TeamId>>,
+        actor: Actor,
+    ) -> Result<AgentRouting> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.write(move |c| {
+            assignment::update_agent_routing(c, &ws, &agent, skills.as_deref(), languages.as_deref(), teams.as_deref(), &actor)
+        })
+        .await
+    }
+    async fn set_presence(&self, workspace: &WorkspaceId, agent: &AgentId, presence: &str) -> Result<Vec<ConversationId>> {
+        let (ws, agent, presence) = (workspace.clone(), agent.clone(), presence.to_owned());
+        self.write(move |c| assignment::set_presence(c, &ws, &agent, &presence)).await
     }
     async fn next_timer(&self) -> Result<Option<Timestamp>> {
         self.read(automation::next_timer).await

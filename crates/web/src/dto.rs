@@ -202,7 +202,12 @@ pub fn agent(a: &Agent) -> Value {
 }
 
 pub fn team(t: &Team) -> Value {
-    json!({"id": t.id, "name": t.name, "members": t.members, "created_at": time(t.created_at)})
+    json!({"id": t.id, "name": t.name, "members": t.members, "created_at": time(t.created_at),
+        "assignment": {"method": t.assignment.method, "capacity": t.assignment.capacity, "only_online": t.assignment.only_online}})
+}
+
+pub fn agent_routing(r: &AgentRouting) -> Value {
+    json!({"id": r.agent_id, "skills": r.skills, "languages": r.languages, "teams": r.teams, "presence": r.presence})
 }
 
 pub fn job(j: &Job) -> Value {

@@ -181,6 +181,20 @@ pub mod schema {
             "warn_before_minutes": {"type": "integer", "minimum": 0, "maximum": 527_040},
             "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
     }
+    pub fn patch_team() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {
+            "assignment": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {
+                "method": {"type": "string", "enum": ["round_robin", "least_loaded", "manual"]},
+                "capacity": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                "only_online": {"type": "boolean"}}},
+            "members": {"type": "array", "maxItems": 500, "items": string()}}})
+    }
+    pub fn patch_agent() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {
+            "skills": {"type": "array", "maxItems": 50, "items": string()},
+            "languages": {"type": "array", "maxItems": 3, "items": {"type": "string", "enum": ["ru", "pl", "en"]}},
+            "teams": {"type": "array", "maxItems": 100, "items": string()}}})
+    }
     pub fn ical() -> Value {
         json!({"x-media-type": "text/calendar", "type": "string", "format": "binary"})
     }

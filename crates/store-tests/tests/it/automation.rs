@@ -279,3 +279,77 @@ pub async fn rules_on_time_fire_when_their_condition_becomes_true(backend: Backe
     s.delete_rule(&w.ws.id, &saved.id, w.admin.clone()).await.expect("delete");
     assert_eq!(s.next_timer().await.expect("next"), None);
 }
+
+pub async fn assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first(backend: Backend) {
+    let w = world(&backend).await;
+    let s = &w.store;
+    let anna = s.create_token(&w.ws.id, "Anna", Role::Agent).await.expect("anna").agent.id;
+    let boris = s.create_token(&w.ws.id, "Boris", Role::Agent).await.expect("boris").agent.id;
+    let team = s.create_team(&w.ws.id, "Support", &[anna.clone(), boris.clone()]).await.expect("team");
+    let round_robin = TeamAssignment { method: "round_robin".into(), capacity: [("api".to_string(), 2)].into(), only_online: true };
+    s.set_team_assignment(&w.ws.id, &team.id, round_robin, w.admin.clone()).await.expect("assignment");
+    let route = rule(
+        "route",
+        Trigger::MessageReceived,
+        json!({"all": []}),
+        json!([{"type": "set_team", "team": team.id}, {"type": "assign"}]),
+        None,
+    );
+    s.save_rule(&w.ws.id, None, route, w.admin.clone()).await.expect("rule");
+    let assignee = |id: ConversationId| {
+        let s = s.clone();
+        let ws = w.ws.id.clone();
+        async move { s.conversation(&ws, &id).await.expect("conversation").assignee_id }
+    };
+
+    // Nobody online: the conversations wait in the team's queue, the older first in line.
+    let old = s.intake(inbound(&w, "a1", "c1", "first", Some(Timestamp(now().millis() - 60_000)))).await.expect("intake").conversation_id;
+    let young = s.intake(inbound(&w, "a2", "c2", "second", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(old.clone()).await, None);
+    // Anna comes online: the longest-waiting fits her first, then the next (her capacity is 2).
+    let given = s.set_presence(&w.ws.id, &anna, "online").await.expect("online");
+    assert_eq!(given, vec![old.clone(), young.clone()]);
+    // Boris comes online: nothing is left; round robin gives him the next (he waited longest).
+    assert!(s.set_presence(&w.ws.id, &boris, "online").await.expect("online").is_empty());
+    let third = s.intake(inbound(&w, "a3", "c3", "third", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(third.clone()).await, Some(boris.clone()));
+    // Anna is full (2 of 2): Boris again, then he is full too and the next one waits.
+    let fourth = s.intake(inbound(&w, "a4", "c4", "fourth", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(fourth).await, Some(boris.clone()));
+    let fifth = s.intake(inbound(&w, "a5", "c5", "fifth", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(fifth.clone()).await, None, "everyone is at capacity");
+    // Anna solves one: the waiting conversation goes to her at once.
+    s.update_conversation(&w.ws.id, &old, ConversationPatch { status: Some(Status::Solved), ..Default::default() }, w.admin.clone())
+        .await
+        .expect("solve");
+    assert_eq!(assignee(fifth).await, Some(anna.clone()));
+
+    // Least loaded, without a capacity: whoever holds fewer open conversations. Anna holds 2,
+    // Boris 2; Boris goes away, so Anna; then Boris is back and holds fewer.
+    let least = TeamAssignment { method: "least_loaded".into(), capacity: Default::default(), only_online: true };
+    s.set_team_assignment(&w.ws.id, &team.id, least, w.admin.clone()).await.expect("assignment");
+    s.set_presence(&w.ws.id, &boris, "away").await.expect("away");
+    let sixth = s.intake(inbound(&w, "a6", "c6", "sixth", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(sixth).await, Some(anna.clone()), "only online members");
+    s.set_presence(&w.ws.id, &boris, "online").await.expect("online");
+    let seventh = s.intake(inbound(&w, "a7", "c7", "seventh", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(seventh).await, Some(boris.clone()), "Boris holds 2, Anna 3");
+
+    // Languages: an agent who lists languages gets only customers writing in them.
+    s.update_agent_routing(&w.ws.id, &boris, None, Some(vec!["pl".into()]), None, w.admin.clone()).await.expect("routing");
+    let routing = s.agent_routing(&w.ws.id, &boris).await.expect("routing");
+    assert_eq!((routing.languages, routing.teams, routing.presence.as_str()), (vec!["pl".to_string()], vec![team.id.clone()], "online"));
+    let english = s.intake(inbound(&w, "a8", "c8", "Where is my parcel please", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(english).await, Some(anna.clone()), "Boris answers only Polish");
+    let polish = s.intake(inbound(&w, "a9", "c9", "Gdzie jest moja przesyłka?", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(polish).await, Some(boris.clone()));
+
+    // Manual: nobody is assigned automatically.
+    let manual = TeamAssignment { method: "manual".into(), capacity: Default::default(), only_online: true };
+    let team_now = s.set_team_assignment(&w.ws.id, &team.id, manual, w.admin.clone()).await.expect("manual");
+    assert_eq!(team_now.assignment.method, "manual");
+    let tenth = s.intake(inbound(&w, "a10", "c10", "tenth", None)).await.expect("intake").conversation_id;
+    assert_eq!(assignee(tenth).await, None);
+    let bad = TeamAssignment { method: "lottery".into(), capacity: Default::default(), only_online: true };
+    assert!(matches!(s.set_team_assignment(&w.ws.id, &team.id, bad, w.admin.clone()).await, Err(StoreError::Invalid { .. })));
+}

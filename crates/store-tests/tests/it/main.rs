@@ -155,6 +155,7 @@ automation!(
     rules_run_in_order_once_each_and_are_audited_as_the_rule,
     sla_clocks_pause_and_resume_and_their_timers_fire_once,
     rules_on_time_fire_when_their_condition_becomes_true,
+    assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
 );
 
 #[test]

@@ -145,3 +145,202 @@ fn customer_language(conn: &mut dyn Conn, conversation: &ConversationId) -> Resu
         .transpose()?;
     Ok(text.as_deref().and_then(switchboard_domain::language::detect))
 }
+
+/// Sets a team's assignment; `Invalid` naming `assignment.capacity.<kind>` for a bad capacity.
+pub fn set_team_assignment(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    team: &TeamId,
+    assignment: &TeamAssignment,
+    actor: &Actor,
+) -> Result<Team> {
+    if assignment.method.parse::<Method>().is_err() {
+        return Err(crate::error::StoreError::invalid("assignment.method", "one of round_robin, least_loaded, manual"));
+    }
+    for (kind, n) in &assignment.capacity {
+        if kind.parse::<ChannelKind>().is_err() {
+            return Err(crate::error::StoreError::invalid(&format!("assignment.capacity.{kind}"), "not a channel kind"));
+        }
+        if !(0..=1000).contains(n) {
+            return Err(crate::error::StoreError::invalid(&format!("assignment.capacity.{kind}"), "0 to 1000 conversations"));
+        }
+    }
+    let changed = conn.execute(
+        "UPDATE teams SET assignment_method = $1, capacity = $2, only_online = $3 WHERE id = $4 AND workspace_id = $5",
+        params![
+            assignment.method.as_str(),
+            serde_json::to_string(&assignment.capacity).unwrap_or_else(|_| "{}".into()),
+            assignment.only_online,
+            team.as_str(),
+            workspace.as_str()
+        ],
+    )?;
+    if changed == 0 {
+        return Err(crate::error::StoreError::NotFound);
+    }
+    Audit { workspace, conversation: None, contact: None, actor }.record(
+        conn,
+        "team.assignment_changed",
+        json!({"team_id": team, "method": assignment.method, "capacity": assignment.capacity, "only_online": assignment.only_online}),
+    )?;
+    super::workspaces::list_teams(conn, workspace)?.into_iter().find(|t| &t.id == team).ok_or(crate::error::StoreError::NotFound)
+}
+
+pub fn agent_routing(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId) -> Result<AgentRouting> {
+    let row = conn.query_one(
+        "SELECT skills, languages, presence FROM agents WHERE id = $1 AND workspace_id = $2",
+        params![agent.as_str(), workspace.as_str()],
+    )?;
+    let teams = conn
+        .query("SELECT team_id FROM team_members WHERE agent_id = $1 ORDER BY team_id", params![agent.as_str()])?
+        .iter()
+        .map(|r| Ok(TeamId::from_trusted(r.text(0)?)))
+        .collect::<Result<_>>()?;
+    Ok(AgentRouting {
+        agent_id: agent.clone(),
+        skills: serde_json::from_str(&row.text(0)?).unwrap_or_default(),
+        languages: serde_json::from_str(&row.text(1)?).unwrap_or_default(),
+        teams,
+        presence: row.text(2)?,
+    })
+}
+
+/// Replaces what is given of an agent's skills, languages and teams.
+pub fn update_agent_routing(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    agent: &AgentId,
+    skills: Option<&[String]>,
+    languages: Option<&[String]>,
+    teams: Option<&[TeamId]>,
+    actor: &Actor,
+) -> Result<AgentRouting> {
+    if !super::workspaces::agent_in_workspace(conn, workspace, agent)? {
+        return Err(crate::error::StoreError::NotFound);
+    }
+    if let Some(skills) = skills {
+        conn.execute(
+            "UPDATE agents SET skills = $1 WHERE id = $2",
+            params![serde_json::to_string(skills).unwrap_or_default(), agent.as_str()],
+        )?;
+    }
+    if let Some(languages) = languages {
+        conn.execute(
+            "UPDATE agents SET languages = $1 WHERE id = $2",
+            params![serde_json::to_string(languages).unwrap_or_default(), agent.as_str()],
+        )?;
+    }
+    if let Some(teams) = teams {
+        for (i, team) in teams.iter().enumerate() {
+            if !super::workspaces::team_in_workspace(conn, workspace, team)? {
+                return Err(crate::error::StoreError::invalid(&format!("teams[{i}]"), "no such team in this workspace"));
+            }
+        }
+        conn.execute(
+            "DELETE FROM team_members WHERE agent_id = $1 AND team_id IN (SELECT id FROM teams WHERE workspace_id = $2)",
+            params![agent.as_str(), workspace.as_str()],
+        )?;
+        for team in teams {
+            conn.execute(
+                "INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                params![team.as_str(), agent.as_str()],
+            )?;
+        }
+    }
+    Audit { workspace, conversation: None, contact: None, actor }.record(
+        conn,
+        "agent.routing_changed",
+        json!({"agent_id": agent, "skills": skills, "languages": languages, "teams": teams}),
+    )?;
+    agent_routing(conn, workspace, agent)
+}
+
+/// Records the agent's presence; coming online hands them the longest-waiting conversations
+/// that fit them. The conversations they were given.
+pub fn set_presence(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, presence: &str) -> Result<Vec<ConversationId>> {
+    let before =
+        conn.query_opt("SELECT presence FROM agents WHERE id = $1 AND workspace_id = $2", params![agent.as_str(), workspace.as_str()])?;
+    let Some(before) = before else { return Err(crate::error::StoreError::NotFound) };
+    if before.text(0)? == presence {
+        return Ok(Vec::new());
+    }
+    conn.execute(
+        "UPDATE agents SET presence = $1, presence_at = $2 WHERE id = $3",
+        params![presence, crate::now().millis(), agent.as_str()],
+    )?;
+    if presence == "online" { hand_out(conn, workspace, agent) } else { Ok(Vec::new()) }
+}
+
+/// Most conversations one hand-out gives: it runs inside the change that freed the agent.
+const HAND_OUT_LIMIT: i64 = 20;
+
+/// Gives `agent` the longest-waiting unassigned conversations of their teams that assign
+/// automatically, while they have room (capacity per channel kind) and speak the customer's
+/// language. Each hand-over is the same conditional update `assign` uses.
+pub(crate) fn hand_out(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId) -> Result<Vec<ConversationId>> {
+    let me = conn.query_opt(
+        "SELECT languages, presence FROM agents WHERE id = $1 AND workspace_id = $2",
+        params![agent.as_str(), workspace.as_str()],
+    )?;
+    let Some(me) = me else { return Ok(Vec::new()) };
+    let languages: Vec<String> = serde_json::from_str(&me.text(0)?).unwrap_or_default();
+    let online = me.text(1)? == "online";
+    let teams = conn.query(
+        "SELECT t.id, t.capacity, t.only_online FROM teams t JOIN team_members m ON m.team_id = t.id \
+         WHERE m.agent_id = $1 AND t.workspace_id = $2 AND t.assignment_method <> 'manual' ORDER BY t.id",
+        params![agent.as_str(), workspace.as_str()],
+    )?;
+    let mut given = Vec::new();
+    for team in teams {
+        if team.bool(2)? && !online {
+            continue;
+        }
+        let team_id = team.text(0)?;
+        let capacity: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&team.text(1)?).unwrap_or_default();
+        let waiting = conn.query(
+            "SELECT c.id, c.contact_id, ch.kind FROM conversations c LEFT JOIN channels ch ON ch.id = c.last_channel_id \
+             WHERE c.workspace_id = $1 AND c.team_id = $2 AND c.assignee_id IS NULL AND c.status IN ('new', 'open', 'pending', 'on_hold') \
+             AND NOT c.bot_active ORDER BY COALESCE(c.last_customer_message_at, c.created_at), c.id LIMIT $3",
+            params![workspace.as_str(), team_id.as_str(), HAND_OUT_LIMIT],
+        )?;
+        for conv in waiting {
+            let id = ConversationId::from_trusted(conv.text(0)?);
+            let kind = conv.opt_text(2)?.unwrap_or_default();
+            if let Some(limit) = capacity.get(&kind).and_then(serde_json::Value::as_i64) {
+                let held = conn
+                    .query_one(
+                        "SELECT COUNT(*) FROM conversations o JOIN channels oc ON oc.id = o.last_channel_id \
+                         WHERE o.assignee_id = $1 AND o.status IN ('new', 'open', 'pending', 'on_hold') AND oc.kind = $2",
+                        params![agent.as_str(), kind.as_str()],
+                    )?
+                    .int(0)?;
+                if held >= limit {
+                    continue;
+                }
+            }
+            if !languages.is_empty()
+                && let Some(language) = customer_language(conn, &id)?
+                && !languages.iter().any(|l| l == language.code())
+            {
+                continue;
+            }
+            let now = crate::now().millis();
+            let taken = conn.execute(
+                "UPDATE conversations SET assignee_id = $1, updated_at = $2 WHERE id = $3 AND assignee_id IS NULL",
+                params![agent.as_str(), now, id.as_str()],
+            )?;
+            if taken == 0 {
+                continue;
+            }
+            conn.execute("UPDATE agents SET last_assigned_at = $1 WHERE id = $2", params![now, agent.as_str()])?;
+            let contact = ContactId::from_trusted(conv.text(1)?);
+            Audit { workspace, conversation: Some(&id), contact: Some(&contact), actor: &Actor::System }.record(
+                conn,
+                "assignee.changed",
+                json!({"from": null, "to": agent, "method": "hand_out", "team": team_id}),
+            )?;
+            given.push(id);
+        }
+    }
+    Ok(given)
+}

@@ -274,8 +274,17 @@ pub fn update_conversation(
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<Conversation> {
+    let before = conversation_row(conn, workspace, id)?;
     if apply_patch(conn, workspace, id, patch, actor)?.changed {
         after_change(conn, auto, workspace, id, Change::Updated, None)?;
+        // An agent who let go of a conversation (solved, closed, handed on) has room again: the
+        // longest-waiting conversation that fits goes to them first.
+        let after = conversation_row(conn, workspace, id)?;
+        if let Some(agent) = before.assignee_id.filter(|_| before.status.is_active())
+            && (after.assignee_id.as_ref() != Some(&agent) || !after.status.is_active())
+        {
+            super::assignment::hand_out(conn, workspace, &agent)?;
+        }
     }
     conversation(conn, workspace, id)
 }
