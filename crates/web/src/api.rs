@@ -759,10 +759,10 @@ pub async fn patch_team(
         }
         for (kind, n) in &a.capacity {
             if kind.parse::<ChannelKind>().is_err() {
-                return Err(ApiError::bad_field(&format!("assignment.capacity.{kind}"), "not a channel kind").lang(lang));
+                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "not a channel kind").lang(lang));
             }
             if !(0..=1000).contains(n) {
-                return Err(ApiError::bad_field(&format!("assignment.capacity.{kind}"), "0 to 1000 conversations").lang(lang));
+                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "0 to 1000 conversations").lang(lang));
             }
         }
     }
@@ -819,10 +819,10 @@ pub async fn patch_agent(
         for (i, item) in list.iter().enumerate() {
             let item = item.trim().to_lowercase();
             if item.is_empty() || item.chars().count() > 64 || item.chars().any(char::is_control) {
-                return Err(ApiError::bad_field(&format!("{field}[{i}]"), "1 to 64 printable characters").lang(lang));
+                return Err(ApiError::bad_field(format!("{field}[{i}]"), "1 to 64 printable characters").lang(lang));
             }
             if field == "languages" && item.parse::<Language>().is_err() {
-                return Err(ApiError::bad_field(&format!("{field}[{i}]"), "one of ru, pl, en").lang(lang));
+                return Err(ApiError::bad_field(format!("{field}[{i}]"), "one of ru, pl, en").lang(lang));
             }
             if !out.contains(&item) {
                 out.push(item);
