@@ -2,6 +2,7 @@
 //! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (set by `scripts/test.sh`); without it
 //! the PostgreSQL half fails rather than silently skipping.
 
+mod contact_policy;
 mod knowledge;
 mod stories;
 
@@ -130,6 +131,30 @@ knowledge!(
     stale_drafts_and_bad_content_are_never_served_or_stored,
     bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
     the_search_change_log_names_every_change_in_its_transaction,
+);
+
+/// Declares a contact-policy story on both backends.
+macro_rules! contact_policy {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::contact_policy::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::contact_policy::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+contact_policy!(
+    the_facts_of_a_decision_are_every_complaint_priority_and_rating_of_the_customer,
+    opt_outs_and_time_zones_follow_the_customer_through_merges_and_identities,
+    every_answer_and_every_settings_change_is_audited,
 );
 
 #[test]

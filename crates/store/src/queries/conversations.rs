@@ -338,7 +338,7 @@ pub fn update_conversation(
 
 // ---------------------------------------------------------------- audit log
 
-fn audit_from(row: &Row) -> Result<AuditEntry> {
+pub(super) fn audit_from(row: &Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: AuditEventId::from_trusted(row.text(0)?),
         conversation_id: row.opt_text(1)?.map(ConversationId::from_trusted),

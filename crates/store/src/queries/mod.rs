@@ -12,6 +12,7 @@ use switchboard_domain::*;
 pub(crate) mod accounts;
 pub(crate) mod canned;
 pub(crate) mod channels;
+pub(crate) mod contact_policy;
 pub(crate) mod contacts;
 pub(crate) mod conversation_merges;
 pub(crate) mod conversations;
