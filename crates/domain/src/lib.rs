@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod calendar;
 pub mod canned;
 pub mod channel;
+pub mod contact_policy;
 pub mod conversation;
 pub mod files;
 pub mod identify;

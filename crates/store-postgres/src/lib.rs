@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (12, "readiness", include_str!("../migrations/0012_readiness.sql")),
     (13, "knowledge_base", include_str!("../migrations/0013_knowledge_base.sql")),
     (14, "automation", include_str!("../migrations/0014_automation.sql")),
+    (16, "contact_policy", include_str!("../migrations/0016_contact_policy.sql")),
 ];
 
 /// Connects to `url`, applies migrations, starts the writer. Live events go through

@@ -352,6 +352,44 @@ pub trait KnowledgeStore: Send + Sync {
     async fn kb_stats(&self, workspace: &WorkspaceId, since: Timestamp) -> Result<KbStats>;
 }
 
+/// The contact policy (issue 18): whether sales, marketing or service may contact a customer.
+/// The store keeps the workspace's settings and the customers' opt-outs, gathers the facts of a
+/// decision in one read (the decision itself is `switchboard_domain::contact_policy::decide`),
+/// and audits every answer through the writer.
+#[async_trait]
+pub trait ContactPolicyStore: Send + Sync {
+    /// The workspace's settings: the defaults until an admin saves some.
+    async fn contact_policy_settings(&self, workspace: &WorkspaceId) -> Result<ContactPolicySettings>;
+    /// Replaces the settings, audited as `contact_policy.settings_changed` (before and after).
+    async fn set_contact_policy_settings(
+        &self,
+        workspace: &WorkspaceId,
+        settings: switchboard_domain::contact_policy::Settings,
+        actor: Actor,
+    ) -> Result<ContactPolicySettings>;
+    /// The settings, the customers `subject` names and their facts as of `at`, in one read.
+    /// `NotFound` for a contact id of no contact of this workspace; an identity nobody has is
+    /// no contacts and no facts. Bounded: at most 20 owners of one identity, 200 profiles merged
+    /// into them, 200 conversations and 200 ratings.
+    async fn contact_policy_facts(&self, workspace: &WorkspaceId, subject: &PolicySubject, at: Timestamp) -> Result<PolicyFacts>;
+    /// Audits an answer (`contact_policy.checked`: who asked, purpose, channel, decision,
+    /// reasons) on each contact it concerns, or on the workspace when it concerns none.
+    async fn record_contact_policy_check(&self, workspace: &WorkspaceId, check: PolicyCheck, actor: Actor) -> Result<()>;
+    /// The latest `limit` (at most 200) answers about a contact, newest first; `NotFound` for an
+    /// unknown contact or another workspace's.
+    async fn contact_policy_checks(&self, workspace: &WorkspaceId, contact: &ContactId, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Replaces a customer's own opt-outs (the `opt_out` attribute; removed when empty),
+    /// audited as `contact.opt_outs_changed`; the contact after. `InvalidState` for a profile
+    /// merged into another (change that one).
+    async fn set_opt_outs(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &ContactId,
+        opt_outs: Vec<switchboard_domain::contact_policy::OptOut>,
+        actor: Actor,
+    ) -> Result<Contact>;
+}
+
 /// What the full-text index is fed from: a change log written by the database in the same
 /// transaction as each change, so every node keeps its own index current.
 #[async_trait]
@@ -486,6 +524,7 @@ pub trait Store:
     + WidgetStore
     + MailboxStore
     + KnowledgeStore
+    + ContactPolicyStore
     + SearchFeedStore
     + AutomationStore
     + JobQueue
@@ -505,6 +544,7 @@ impl<T> Store for T where
         + WidgetStore
         + MailboxStore
         + KnowledgeStore
+        + ContactPolicyStore
         + SearchFeedStore
         + AutomationStore
         + JobQueue

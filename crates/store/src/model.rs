@@ -981,3 +981,44 @@ pub struct DryRun {
     pub examined: i64,
     pub matches: Vec<DryRunMatch>,
 }
+
+// ---------------------------------------------------------------- contact policy
+
+/// Whom a contact-policy question is about: a contact by id, or whoever has an identity (a
+/// dialer knows the number, not our id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySubject {
+    Contact(ContactId),
+    Identity(Identity),
+}
+
+/// Everything one decision needs, read at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFacts {
+    pub settings: switchboard_domain::contact_policy::Settings,
+    /// The customers the question is about, merges followed to the surviving profile: the
+    /// contact asked about; or the owner of the identity (a verified one first, then those who
+    /// only claimed it, newest first). Empty for an identity nobody has.
+    pub contacts: Vec<ContactId>,
+    /// Their facts together (and those of the profiles merged into them).
+    pub facts: switchboard_domain::contact_policy::Facts,
+}
+
+/// A workspace's contact-policy settings and who saved them last (`None` for the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPolicySettings {
+    pub settings: switchboard_domain::contact_policy::Settings,
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: Option<AgentId>,
+}
+
+/// One answer of the contact policy, to audit on each contact it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyCheck {
+    /// `PolicyFacts::contacts`: none for an identity nobody has (audited on the workspace).
+    pub contacts: Vec<ContactId>,
+    /// What the caller asked about: the contact id it gave, or the identity.
+    pub subject: PolicySubject,
+    pub question: switchboard_domain::contact_policy::Question,
+    pub answer: switchboard_domain::contact_policy::Answer,
+}

@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, assignment, automation, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb,
-    mailbox, messages, notifications, rules, search, widget, workspaces,
+    StoredBlob, accounts, assignment, automation, canned, channels, contact_policy, contacts, conversation_merges, conversations, intake,
+    jobs, kb, mailbox, messages, notifications, rules, search, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -823,5 +823,44 @@ impl AutomationStore for SqlStore {
     async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>> {
         let auto = self.automation.clone();
         self.write(move |c| automation::fire_timers(c, &auto, now, limit)).await
+    }
+}
+
+#[async_trait]
+impl ContactPolicyStore for SqlStore {
+    async fn contact_policy_settings(&self, workspace: &WorkspaceId) -> Result<ContactPolicySettings> {
+        let ws = workspace.clone();
+        self.read(move |c| contact_policy::settings(c, &ws)).await
+    }
+    async fn set_contact_policy_settings(
+        &self,
+        workspace: &WorkspaceId,
+        settings: switchboard_domain::contact_policy::Settings,
+        actor: Actor,
+    ) -> Result<ContactPolicySettings> {
+        let ws = workspace.clone();
+        self.write(move |c| contact_policy::set_settings(c, &ws, &settings, &actor)).await
+    }
+    async fn contact_policy_facts(&self, workspace: &WorkspaceId, subject: &PolicySubject, at: Timestamp) -> Result<PolicyFacts> {
+        let (ws, subject) = (workspace.clone(), subject.clone());
+        self.read(move |c| contact_policy::facts(c, &ws, &subject, at)).await
+    }
+    async fn record_contact_policy_check(&self, workspace: &WorkspaceId, check: PolicyCheck, actor: Actor) -> Result<()> {
+        let ws = workspace.clone();
+        self.write(move |c| contact_policy::record_check(c, &ws, &check, &actor)).await
+    }
+    async fn contact_policy_checks(&self, workspace: &WorkspaceId, contact: &ContactId, limit: usize) -> Result<Vec<AuditEntry>> {
+        let (ws, id) = (workspace.clone(), contact.clone());
+        self.read(move |c| contact_policy::checks(c, &ws, &id, limit)).await
+    }
+    async fn set_opt_outs(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &ContactId,
+        opt_outs: Vec<switchboard_domain::contact_policy::OptOut>,
+        actor: Actor,
+    ) -> Result<Contact> {
+        let (ws, id) = (workspace.clone(), contact.clone());
+        self.write(move |c| contact_policy::set_opt_outs(c, &ws, &id, &opt_outs, &actor)).await
     }
 }

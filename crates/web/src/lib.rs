@@ -7,6 +7,7 @@ pub mod api;
 pub mod automation;
 pub mod bot;
 pub mod client;
+pub mod contact_policy;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -443,6 +444,69 @@ pub fn routes() -> Vec<Route> {
         r("post", "/api/v1/merge-suggestions/{id}/dismiss", "Dismiss a merge suggestion", Auth::Bearer, None, 200, || {
             post(api::dismiss_suggestion)
         }),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/contact-policy",
+            "May we contact this customer: purpose (sales, marketing, service; required), channel (phone, sms, email, whatsapp, telegram, vk, viber, widget, api or a channel kind), at (RFC 3339, up to a year ahead); allow, caution or deny with every reason; audited",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::for_contact),
+        ),
+        r(
+            "get",
+            "/api/v1/contact-policy",
+            "The same answer for whoever has an identity: exactly one of phone (E.164, or national with region) and email; purpose, channel, at as for a contact; an unknown customer is allow; audited",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::for_identity),
+        ),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/contact-policy/checks",
+            "Who asked about this customer, what, and what they were told, newest first: limit (1-200) (supervisor)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::checks),
+        ),
+        r(
+            "get",
+            "/api/v1/contact-policy/settings",
+            "The contact policy's settings: complaint tags, caution days, low ratings, quiet hours, default time zone (supervisor)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::get_settings),
+        ),
+        r(
+            "put",
+            "/api/v1/contact-policy/settings",
+            "Change the contact policy's settings; fields left out keep their value, quiet_hours null turns them off (admin)",
+            Auth::Bearer,
+            Some(s::contact_policy_settings()),
+            200,
+            || put(contact_policy::put_settings),
+        ),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/opt-outs",
+            "The customer's own opt-outs (purposes, channels, purpose:channel)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::get_opt_outs),
+        ),
+        r(
+            "put",
+            "/api/v1/contacts/{id}/opt-outs",
+            "Replace the customer's own opt-outs: sales, marketing, service, a channel (sales and marketing there), or purpose:channel",
+            Auth::Bearer,
+            Some(s::opt_outs()),
+            200,
+            || put(contact_policy::put_opt_outs),
+        ),
         r("get", "/api/v1/agents", "Agents of the workspace", Auth::Bearer, None, 200, || get(api::list_agents)),
         r("get", "/api/v1/teams", "Teams", Auth::Bearer, None, 200, || get(api::list_teams)),
         r("post", "/api/v1/teams", "Create a team (supervisor)", Auth::Bearer, Some(s::create_team()), 201, || post(api::create_team)),

@@ -22,6 +22,7 @@ pub fn build() -> Value {
                 _ => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
             })
             .collect();
+        let params: Vec<Value> = params.into_iter().chain(query_params(route.method, route.path)).collect();
         let mut op = json!({
             "summary": route.summary,
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
@@ -58,6 +59,32 @@ pub fn build() -> Value {
             "schemas": {"Error": schema::error()},
         },
     })
+}
+
+/// The query parameters of the routes that declare theirs (so that generated requests, such as
+/// Schemathesis's, reach the handler's own checks).
+fn query_params(method: &str, path: &str) -> Vec<Value> {
+    let param = |name: &str, required: bool, schema: Value| json!({"name": name, "in": "query", "required": required, "schema": schema});
+    let text = || json!({"type": "string"});
+    let question = || {
+        vec![
+            param("purpose", true, json!({"type": "string", "enum": ["sales", "marketing", "service"]})),
+            param("channel", false, schema::channel_name()),
+            param("at", false, json!({"type": "string", "format": "date-time"})),
+        ]
+    };
+    match (method, path) {
+        ("get", "/api/v1/contacts/{id}/contact-policy") => question(),
+        ("get", "/api/v1/contact-policy") => {
+            let mut params = vec![param("phone", false, text()), param("email", false, text()), param("region", false, text())];
+            params.extend(question());
+            params
+        }
+        ("get", "/api/v1/contacts/{id}/contact-policy/checks") => {
+            vec![param("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 200}))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The success response of a route: a JSON object for the REST API's records and lists; no
@@ -197,6 +224,25 @@ pub mod schema {
     }
     pub fn ical() -> Value {
         json!({"x-media-type": "text/calendar", "type": "string", "format": "binary"})
+    }
+    pub fn channel_name() -> Value {
+        json!({"type": "string", "enum": ["phone", "sms", "email", "whatsapp", "telegram", "vk", "viber", "widget", "api", "twilio_voice", "twilio_sms"]})
+    }
+    pub fn contact_policy_settings() -> Value {
+        let time = json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"});
+        json!({"type": "object", "properties": {
+            "complaint_tags": {"type": "array", "maxItems": 50, "items": string()},
+            "complaint_caution_days": {"type": "integer", "minimum": 0, "maximum": 365},
+            "low_rating_max": {"type": "integer", "minimum": 0, "maximum": 4},
+            "low_rating_caution_days": {"type": "integer", "minimum": 0, "maximum": 365},
+            "quiet_hours": {"type": "object", "nullable": true, "required": ["start", "end"], "properties": {
+                "start": time, "end": time,
+                "days": {"type": "array", "maxItems": 6, "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+                "exempt_channels": {"type": "array", "maxItems": 9, "items": channel_name()}}},
+            "default_time_zone": string()}})
+    }
+    pub fn opt_outs() -> Value {
+        json!({"type": "object", "required": ["opt_outs"], "properties": {"opt_outs": {"type": "array", "maxItems": 50, "items": string()}}})
     }
     pub fn status_report() -> Value {
         json!({"type": "object", "required": ["message_id", "status"], "properties": {

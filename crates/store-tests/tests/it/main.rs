@@ -3,6 +3,7 @@
 //! the PostgreSQL half fails rather than silently skipping.
 
 mod automation;
+mod contact_policy;
 mod knowledge;
 mod stories;
 
@@ -156,6 +157,30 @@ automation!(
     sla_clocks_pause_and_resume_and_their_timers_fire_once,
     rules_on_time_fire_when_their_condition_becomes_true,
     assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
+);
+
+/// Declares a contact-policy story on both backends.
+macro_rules! contact_policy {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::contact_policy::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::contact_policy::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+contact_policy!(
+    the_facts_of_a_decision_are_every_complaint_priority_and_rating_of_the_customer,
+    opt_outs_and_time_zones_follow_the_customer_through_merges_and_identities,
+    every_answer_and_every_settings_change_is_audited,
 );
 
 #[test]

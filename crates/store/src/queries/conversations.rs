@@ -389,7 +389,7 @@ pub(crate) fn apply_patch(
 
 // ---------------------------------------------------------------- audit log
 
-fn audit_from(row: &Row) -> Result<AuditEntry> {
+pub(super) fn audit_from(row: &Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: AuditEventId::from_trusted(row.text(0)?),
         conversation_id: row.opt_text(1)?.map(ConversationId::from_trusted),

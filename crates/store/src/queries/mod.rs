@@ -14,6 +14,7 @@ pub(crate) mod assignment;
 pub(crate) mod automation;
 pub(crate) mod canned;
 pub(crate) mod channels;
+pub(crate) mod contact_policy;
 pub(crate) mod contacts;
 pub(crate) mod conversation_merges;
 pub(crate) mod conversations;
