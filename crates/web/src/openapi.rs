@@ -28,7 +28,7 @@ pub fn build() -> Value {
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
             "parameters": params,
             "responses": {
-                route.ok_status.to_string(): success(route.path),
+                route.ok_status.to_string(): success(route.path, route.ok_status),
                 "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
@@ -90,7 +90,10 @@ fn query_params(method: &str, path: &str) -> Vec<Value> {
 /// The success response of a route: a JSON object for the REST API's records and lists; no
 /// declared body where the answer is a file, HTML, an event stream, plain text (`/healthz`) or
 /// a provider's own format (a webhook's reply: JSON, text or TwiML).
-fn success(path: &str) -> Value {
+fn success(path: &str, status: u16) -> Value {
+    if status == 204 {
+        return json!({"description": "done; no content"});
+    }
     const NOT_JSON: [&str; 4] =
         ["/api/v1/attachments/{id}", "/api/v1/failed-mail/{id}/raw", "/api/v1/messages/{id}/html-with-remote-images", "/api/v1/events"];
     if path.starts_with("/api/v1/") && !NOT_JSON.contains(&path) {
