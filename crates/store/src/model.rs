@@ -394,6 +394,8 @@ pub struct ConversationFilter {
     /// Only those the bot is handling (`true`: the Bot view) or only the others (`false`: the
     /// agents' queue); `None`: both.
     pub bot: Option<bool>,
+    /// At least this escalation risk (`Watch`: watch or high); `None`: any.
+    pub risk: Option<switchboard_domain::rules::RiskLevel>,
     pub sort: ConversationSort,
 }
 
@@ -437,6 +439,8 @@ pub enum ConversationSort {
     Recent,
     /// The customer who has waited longest (since their last message) first.
     Waiting,
+    /// The highest escalation risk first; within one level, the longest waiting first.
+    Risk,
 }
 
 /// One page of a listing; `next_cursor` continues it.

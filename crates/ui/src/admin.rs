@@ -22,23 +22,27 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 
 /// One part of the admin pages, and who may open it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
+pub(crate) enum Tab {
     People,
     Teams,
     Channels,
     Canned,
+    Rules,
+    Sla,
     Tokens,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Tokens, Tab::Settings];
+    const ALL: [Tab; 8] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Settings];
     fn path(self) -> &'static str {
         match self {
             Tab::People => "/admin/people",
             Tab::Teams => "/admin/teams",
             Tab::Channels => "/admin/channels",
             Tab::Canned => "/admin/canned",
+            Tab::Rules => "/admin/rules",
+            Tab::Sla => "/admin/sla",
             Tab::Tokens => "/admin/tokens",
             Tab::Settings => "/admin/settings",
         }
@@ -49,6 +53,8 @@ impl Tab {
             Tab::Teams => "ui.admin.teams",
             Tab::Channels => "ui.admin.channels",
             Tab::Canned => "ui.admin.canned",
+            Tab::Rules => "ui.admin.rules",
+            Tab::Sla => "ui.admin.sla",
             Tab::Tokens => "ui.admin.tokens",
             Tab::Settings => "ui.admin.settings",
         }
@@ -58,6 +64,7 @@ impl Tab {
             Tab::People | Tab::Tokens | Tab::Settings => Permission::ManageWorkspace,
             Tab::Teams | Tab::Canned => Permission::ManageTeams,
             Tab::Channels => Permission::ManageChannels,
+            Tab::Rules | Tab::Sla => Permission::ManageAutomation,
         }
     }
 }
@@ -67,7 +74,7 @@ pub fn may_administer(role: Role) -> bool {
     Tab::ALL.iter().any(|t| role.allows(t.permission()))
 }
 
-fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Response {
+pub(crate) fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Response {
     let lang = agent.lang();
     let role = agent.session.principal.role;
     let markup = html! {
@@ -85,11 +92,11 @@ fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Respon
 }
 
 /// The refusal page when the agent lacks the tab's permission.
-fn refused(agent: &Agent, tab: Tab) -> Option<Response> {
+pub(crate) fn refused(agent: &Agent, tab: Tab) -> Option<Response> {
     agent.auth.require(tab.permission()).err().map(|e| error_page(agent.lang(), &e))
 }
 
-fn fail(agent: &Agent, e: impl Into<ApiError>) -> Response {
+pub(crate) fn fail(agent: &Agent, e: impl Into<ApiError>) -> Response {
     error_page(agent.lang(), &e.into().lang(agent.lang()))
 }
 

@@ -169,6 +169,7 @@ pub struct ConversationQuery {
     tag: Option<String>,
     q: Option<String>,
     bot: Option<String>,
+    risk: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
@@ -237,10 +238,17 @@ pub async fn list_conversations(
             Some("false") => Some(false),
             Some(_) => return Err(ApiError::bad_field("bot", "must be true or false").lang(lang)),
         },
+        risk: match query.risk.as_deref() {
+            None => None,
+            Some("watch") => Some(switchboard_domain::rules::RiskLevel::Watch),
+            Some("high") => Some(switchboard_domain::rules::RiskLevel::High),
+            Some(_) => return Err(ApiError::bad_field("risk", "must be watch (watch or high) or high").lang(lang)),
+        },
         sort: match query.sort.as_deref() {
             None | Some("recent") => ConversationSort::Recent,
             Some("waiting") => ConversationSort::Waiting,
-            Some(_) => return Err(ApiError::bad_field("sort", "must be recent or waiting").lang(lang)),
+            Some("risk") => ConversationSort::Risk,
+            Some(_) => return Err(ApiError::bad_field("sort", "must be recent, waiting or risk").lang(lang)),
         },
     };
     let limit = parse_limit(query.limit.as_deref()).map_err(|e| e.lang(lang))?;

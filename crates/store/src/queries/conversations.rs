@@ -163,6 +163,11 @@ fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter)
     if let Some(bot) = filter.bot {
         sql.push_str(if bot { " AND bot_active" } else { " AND NOT bot_active" });
     }
+    match filter.risk {
+        Some(switchboard_domain::rules::RiskLevel::High) => sql.push_str(" AND escalation_level = 'high'"),
+        Some(switchboard_domain::rules::RiskLevel::Watch) => sql.push_str(" AND escalation_level <> 'none'"),
+        _ => {}
+    }
     (sql, args)
 }
 
@@ -172,6 +177,10 @@ fn like_escape(text: &str) -> String {
 
 /// Since when the customer has been waiting: their last message, else the conversation's start.
 const WAITING_SINCE: &str = "COALESCE(last_customer_message_at, created_at)";
+/// The risk order as one number, so that it pages like a time: the level's rank (high 0,
+/// watch 1, none 2) in the digits above any timestamp in ms, then the waiting time.
+const RISK_KEY: &str = "(CASE escalation_level WHEN 'high' THEN 0 WHEN 'watch' THEN 1 ELSE 2 END) * 10000000000000 + COALESCE(last_customer_message_at, created_at)";
+const RISK_STEP: i64 = 10_000_000_000_000;
 
 pub fn list_conversations(
     conn: &mut dyn Conn,
@@ -184,6 +193,7 @@ pub fn list_conversations(
     let (key, order) = match filter.sort {
         ConversationSort::Recent => ("last_activity_at", "DESC"),
         ConversationSort::Waiting => (WAITING_SINCE, "ASC"),
+        ConversationSort::Risk => (RISK_KEY, "ASC"),
     };
     if let Some((time, id)) = parse_cursor(page.cursor)? {
         args.push(time.into());
@@ -202,6 +212,14 @@ pub fn list_conversations(
             let time = match filter.sort {
                 ConversationSort::Recent => c.last_activity_at,
                 ConversationSort::Waiting => c.last_customer_message_at.unwrap_or(c.created_at),
+                ConversationSort::Risk => {
+                    let rank = match c.escalation.level {
+                        switchboard_domain::rules::RiskLevel::High => 0,
+                        switchboard_domain::rules::RiskLevel::Watch => 1,
+                        switchboard_domain::rules::RiskLevel::None => 2,
+                    };
+                    Timestamp(rank * RISK_STEP + c.last_customer_message_at.unwrap_or(c.created_at).millis())
+                }
             };
             format!("{}_{}", time.millis(), c.id)
         })
