@@ -535,3 +535,4 @@ ui-sort_risk = Escalation risk first
 ui-risk-reason-channels = { $count } channels in { $hours } hours, no reply
 ui-risk-reason-messages = { $count } messages in { $hours } hours, no reply
 ui-risk-reason-public = a public post
+ui-rules-action_value_n = Action value { $n }

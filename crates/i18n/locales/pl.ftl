@@ -549,3 +549,4 @@ ui-sort_risk = Najpierw ryzyko eskalacji
 ui-risk-reason-channels = { $count } kanały w { $hours } godz. bez odpowiedzi
 ui-risk-reason-messages = { $count } wiadomości w { $hours } godz. bez odpowiedzi
 ui-risk-reason-public = publiczny wpis
+ui-rules-action_value_n = Wartość akcji { $n }

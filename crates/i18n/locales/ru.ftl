@@ -549,3 +549,4 @@ ui-sort_risk = Сначала риск эскалации
 ui-risk-reason-channels = { $count } канала за { $hours } ч без ответа
 ui-risk-reason-messages = { $count } сообщений за { $hours } ч без ответа
 ui-risk-reason-public = публичный пост
+ui-rules-action_value_n = Значение действия { $n }

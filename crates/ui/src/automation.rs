@@ -244,7 +244,7 @@ fn editor(lang: Lang, action: &str, form: &EditorForm) -> Markup {
                 @for i in 0..ACTION_ROWS {
                     div.rule-row {
                         (select(lang, &format!("a{i}_type"), &t(lang, "ui.rules.action_n", &[("n", &(i + 1).to_string())]), &ACTIONS, get(form, &format!("a{i}_type")), "ui.rules.action.", true))
-                        label for=(format!("a{i}_value")) class="sr" { (t(lang, "ui.rules.value_n", &[("n", &(i + 1).to_string())])) }
+                        label for=(format!("a{i}_value")) class="sr" { (t(lang, "ui.rules.action_value_n", &[("n", &(i + 1).to_string())])) }
                         input id=(format!("a{i}_value")) name=(format!("a{i}_value")) value=(get(form, &format!("a{i}_value")));
                     }
                 }
