@@ -761,55 +761,51 @@ pub async fn settings(State(state): State<AppState>, agent: Agent) -> Response {
 
 /// The contact policy's settings (what `PUT /api/v1/contact-policy/settings` takes), as a form.
 fn contact_policy_form(lang: Lang, policy: &contact_policy::Settings) -> Markup {
-    let quiet = policy.quiet_hours.clone();
-    let hh_mm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-    let (start, end) = quiet.as_ref().map_or(("21:00".to_owned(), "09:00".to_owned()), |q| (hh_mm(q.start), hh_mm(q.end % 1440)));
-    let exempt = quiet.as_ref().map_or_else(|| vec![contact_policy::ContactChannel::Email], |q| q.exempt.clone());
+    let doc = policy.to_doc();
+    // Quiet hours off: the form still offers the defaults to turn them on with.
+    let defaults = contact_policy::Settings::default().to_doc().quiet_hours;
+    let quiet = doc.quiet_hours.clone().or(defaults).unwrap_or_else(|| contact_policy::QuietHoursDoc {
+        start: "21:00".into(),
+        end: "09:00".into(),
+        days: vec![],
+        exempt_channels: vec![],
+    });
     html! {
         h2 #contact-policy { (tr(lang, "ui.policy")) }
         p.hint { (tr(lang, "ui.admin.policy_intro")) }
         form.stack method="post" action="/admin/settings/contact-policy" {
             label for="cp-tags" { (tr(lang, "ui.admin.policy_complaint_tags")) }
-            input #cp-tags name="complaint_tags" value=(policy.complaint_tags.join(", "));
+            input #cp-tags name="complaint_tags" value=(doc.complaint_tags.join(", "));
             label for="cp-days" { (tr(lang, "ui.admin.policy_complaint_days")) }
-            input #cp-days name="complaint_caution_days" type="number" min="0" max="365" value=(policy.complaint_caution_days) required;
+            input #cp-days name="complaint_caution_days" type="number" min="0" max="365" value=(doc.complaint_caution_days) required;
             label for="cp-low" { (tr(lang, "ui.admin.policy_low_rating_max")) }
             select #cp-low name="low_rating_max" {
-                @for n in 0..=4i64 { option value=(n) selected[n == policy.low_rating_max] { (if n == 0 { "—".to_owned() } else { format!("≤ {n}") }) } }
+                @for n in 0..=4i64 { option value=(n) selected[n == doc.low_rating_max] { (if n == 0 { "—".to_owned() } else { format!("≤ {n}") }) } }
             }
             label for="cp-low-days" { (tr(lang, "ui.admin.policy_low_rating_days")) }
-            input #cp-low-days name="low_rating_caution_days" type="number" min="0" max="365" value=(policy.low_rating_caution_days) required;
-            label.check { input type="checkbox" name="quiet" value="on" checked[quiet.is_some()]; " " (tr(lang, "ui.admin.policy_quiet")) }
+            input #cp-low-days name="low_rating_caution_days" type="number" min="0" max="365" value=(doc.low_rating_caution_days) required;
+            label.check { input type="checkbox" name="quiet" value="on" checked[doc.quiet_hours.is_some()]; " " (tr(lang, "ui.admin.policy_quiet")) }
             label for="cp-start" { (tr(lang, "ui.admin.policy_quiet_start")) }
-            input #cp-start name="quiet_start" type="time" value=(start) required;
+            input #cp-start name="quiet_start" type="time" value=(quiet.start) required;
             label for="cp-end" { (tr(lang, "ui.admin.policy_quiet_end")) }
-            input #cp-end name="quiet_end" type="time" value=(end) required;
+            input #cp-end name="quiet_end" type="time" value=(quiet.end) required;
             fieldset {
                 legend { (tr(lang, "ui.admin.policy_quiet_days")) }
-                @for (i, day) in calendar::DAYS.iter().enumerate() {
-                    label.check { input type="checkbox" name="quiet_day" value=(day) checked[quiet.as_ref().is_some_and(|q| q.days.contains(&i))]; " " (tr(lang, &format!("ui.day.{day}"))) " " }
+                @for day in calendar::DAYS {
+                    label.check { input type="checkbox" name="quiet_day" value=(day) checked[quiet.days.iter().any(|d| d == day)]; " " (tr(lang, &format!("ui.day.{day}"))) }
                 }
             }
             fieldset {
                 legend { (tr(lang, "ui.admin.policy_exempt")) }
                 @for channel in contact_policy::ContactChannel::ALL {
-                    label.check { input type="checkbox" name="exempt" value=(channel.as_str()) checked[exempt.contains(&channel)]; " " (policy_channel(lang, channel)) " " }
+                    label.check { input type="checkbox" name="exempt" value=(channel.as_str()) checked[quiet.exempt_channels.iter().any(|c| c == channel.as_str())]; " " (crate::customer::channel_label(lang, channel)) }
                 }
             }
             label for="cp-zone" { (tr(lang, "ui.admin.policy_time_zone")) }
-            input #cp-zone name="default_time_zone" value=(policy.default_time_zone) required;
+            input #cp-zone name="default_time_zone" value=(doc.default_time_zone) required;
             button type="submit" { (tr(lang, "ui.save")) }
         }
     }
-}
-
-fn policy_channel(lang: Lang, channel: contact_policy::ContactChannel) -> String {
-    let kind = match channel {
-        contact_policy::ContactChannel::Phone => "twilio_voice",
-        contact_policy::ContactChannel::Sms => "twilio_sms",
-        other => other.as_str(),
-    };
-    tr(lang, &format!("ui.channel.{kind}"))
 }
 
 /// The form's fields as a change of the settings (every field given); a number that is none

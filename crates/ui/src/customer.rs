@@ -77,7 +77,8 @@ fn purpose_label(lang: Lang, purpose: Purpose) -> String {
     tr(lang, &format!("ui.policy.{}", purpose.as_str()))
 }
 
-fn channel_label(lang: Lang, channel: ContactChannel) -> String {
+/// A way of reaching the customer as the channel lists name it (a call is the phone channel's).
+pub(crate) fn channel_label(lang: Lang, channel: ContactChannel) -> String {
     let kind = match channel {
         ContactChannel::Phone => "twilio_voice",
         ContactChannel::Sms => "twilio_sms",
