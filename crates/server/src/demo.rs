@@ -1,5 +1,6 @@
 //! `switchboard demo`: a realistic workspace — customers in Russia, Poland and the UK who write
-//! through several channels, agents who answer, notes, statuses — built through the same intake
+//! through several channels, agents who answer, notes, statuses, tags (a complaint), the
+//! customers' time zones and opt-outs for the contact policy — built through the same intake
 //! pipeline real traffic uses.
 
 use serde_json::json;
@@ -17,6 +18,10 @@ struct Person {
     messages: &'static [&'static str],
     reply: &'static str,
     status: Status,
+    priority: Priority,
+    tags: &'static [&'static str],
+    /// What agents keep about them; `time_zone` and `opt_out` feed the contact policy.
+    attributes: &'static [(&'static str, &'static str)],
 }
 
 const PEOPLE: &[Person] = &[
@@ -32,6 +37,9 @@ const PEOPLE: &[Person] = &[
         ],
         reply: "Иван, добрый день! Заказ передан курьеру, доставка завтра до 18:00.",
         status: Status::Pending,
+        priority: Priority::High,
+        tags: &["жалоба", "доставка"],
+        attributes: &[("time_zone", "Asia/Yekaterinburg")],
     },
     Person {
         id: "crm-1002",
@@ -42,6 +50,9 @@ const PEOPLE: &[Person] = &[
         messages: &["Dzień dobry, proszę o fakturę VAT do zamówienia 7781.", "Czy faktura może być wystawiona na firmę?"],
         reply: "Pani Anno, faktura na firmę została wysłana na adres e-mail.",
         status: Status::Solved,
+        priority: Priority::Normal,
+        tags: &["faktura"],
+        attributes: &[("time_zone", "Europe/Warsaw"), ("opt_out", "marketing, sales:phone")],
     },
     Person {
         id: "crm-1003",
@@ -52,6 +63,9 @@ const PEOPLE: &[Person] = &[
         messages: &["Hi, the app logs me out every few minutes since the last update."],
         reply: "Hi James, thanks for reporting this. Our engineers are on it; I will update you today.",
         status: Status::OnHold,
+        priority: Priority::Normal,
+        tags: &[],
+        attributes: &[("time_zone", "Europe/London"), ("plan", "Business")],
     },
     Person {
         id: "crm-1004",
@@ -62,6 +76,9 @@ const PEOPLE: &[Person] = &[
         messages: &["Хочу вернуть товар, он не подошёл по размеру."],
         reply: "Ольга, оформили возврат. Курьер заберёт товар в четверг.",
         status: Status::Open,
+        priority: Priority::Normal,
+        tags: &["возврат"],
+        attributes: &[("time_zone", "Europe/Moscow")],
     },
 ];
 
@@ -160,8 +177,17 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                         &agent.id,
                     )
                     .await?;
-                let patch = ConversationPatch { status: Some(p.status), assignee: Some(Some(agent.id.clone())), ..Default::default() };
+                let patch = ConversationPatch {
+                    status: Some(p.status),
+                    priority: Some(p.priority),
+                    assignee: Some(Some(agent.id.clone())),
+                    tags: Some(p.tags.iter().map(|t| t.to_string()).collect()),
+                    ..Default::default()
+                };
                 store.update_conversation(workspace, conv, patch, Actor::Agent(agent.id.clone())).await?;
+                let attributes = p.attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let update = ContactUpdate { attributes: Some(attributes), ..Default::default() };
+                store.update_contact(workspace, &outcome.contact_id, update, Actor::Agent(agent.id.clone())).await?;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Administration: people (invitations, roles, deactivation), teams, channels (create,
-//! configure, webhook URL and secret, test the connection), workspace settings, API tokens and
-//! canned replies. Each page checks the same permissions the API does.
+//! configure, webhook URL and secret, test the connection), workspace settings (the contact
+//! policy's among them), API tokens and canned replies. Each page checks the same permissions the API does.
 
 use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
 use crate::{Agent, PageForm, see_other};
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
+use switchboard_domain::contact_policy;
 use switchboard_domain::pick::Windows;
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};
@@ -745,6 +746,10 @@ pub async fn settings(State(state): State<AppState>, agent: Agent) -> Response {
         Ok(w) => w,
         Err(e) => return fail(&agent, e),
     };
+    let policy = match state.store.contact_policy_settings(&agent.session.principal.workspace_id).await {
+        Ok(p) => p.settings,
+        Err(e) => return fail(&agent, e),
+    };
     let body = html! {
         h1 { (tr(lang, "ui.admin.settings")) }
         form.stack method="post" action="/admin/settings" {
@@ -756,8 +761,98 @@ pub async fn settings(State(state): State<AppState>, agent: Agent) -> Response {
             p.hint { (tr(lang, "ui.admin.reopen_hint")) }
             button type="submit" { (tr(lang, "ui.save")) }
         }
+        (contact_policy_form(lang, &policy))
     };
     page(&agent, Tab::Settings, None, body)
+}
+
+/// The contact policy's settings (what `PUT /api/v1/contact-policy/settings` takes), as a form.
+fn contact_policy_form(lang: Lang, policy: &contact_policy::Settings) -> Markup {
+    let doc = policy.to_doc();
+    // Quiet hours off: the form still offers the defaults to turn them on with.
+    let defaults = contact_policy::Settings::default().to_doc().quiet_hours;
+    let quiet = doc.quiet_hours.clone().or(defaults).unwrap_or_else(|| contact_policy::QuietHoursDoc {
+        start: "21:00".into(),
+        end: "09:00".into(),
+        days: vec![],
+        exempt_channels: vec![],
+    });
+    html! {
+        h2 #contact-policy { (tr(lang, "ui.policy")) }
+        p.hint { (tr(lang, "ui.admin.policy_intro")) }
+        form.stack method="post" action="/admin/settings/contact-policy" {
+            label for="cp-tags" { (tr(lang, "ui.admin.policy_complaint_tags")) }
+            input #cp-tags name="complaint_tags" value=(doc.complaint_tags.join(", "));
+            label for="cp-days" { (tr(lang, "ui.admin.policy_complaint_days")) }
+            input #cp-days name="complaint_caution_days" type="number" min="0" max="365" value=(doc.complaint_caution_days) required;
+            label for="cp-low" { (tr(lang, "ui.admin.policy_low_rating_max")) }
+            select #cp-low name="low_rating_max" {
+                @for n in 0..=4i64 { option value=(n) selected[n == doc.low_rating_max] { (if n == 0 { "—".to_owned() } else { format!("≤ {n}") }) } }
+            }
+            label for="cp-low-days" { (tr(lang, "ui.admin.policy_low_rating_days")) }
+            input #cp-low-days name="low_rating_caution_days" type="number" min="0" max="365" value=(doc.low_rating_caution_days) required;
+            label.check { input type="checkbox" name="quiet" value="on" checked[doc.quiet_hours.is_some()]; " " (tr(lang, "ui.admin.policy_quiet")) }
+            label for="cp-start" { (tr(lang, "ui.admin.policy_quiet_start")) }
+            input #cp-start name="quiet_start" type="time" value=(quiet.start) required;
+            label for="cp-end" { (tr(lang, "ui.admin.policy_quiet_end")) }
+            input #cp-end name="quiet_end" type="time" value=(quiet.end) required;
+            fieldset {
+                legend { (tr(lang, "ui.admin.policy_quiet_days")) }
+                @for day in calendar::DAYS {
+                    label.check { input type="checkbox" name="quiet_day" value=(day) checked[quiet.days.iter().any(|d| d == day)]; " " (tr(lang, &format!("ui.day.{day}"))) }
+                }
+            }
+            fieldset {
+                legend { (tr(lang, "ui.admin.policy_exempt")) }
+                @for channel in contact_policy::ContactChannel::ALL {
+                    label.check { input type="checkbox" name="exempt" value=(channel.as_str()) checked[quiet.exempt_channels.iter().any(|c| c == channel.as_str())]; " " (crate::customer::channel_label(lang, channel)) }
+                }
+            }
+            label for="cp-zone" { (tr(lang, "ui.admin.policy_time_zone")) }
+            input #cp-zone name="default_time_zone" value=(doc.default_time_zone) required;
+            button type="submit" { (tr(lang, "ui.save")) }
+        }
+    }
+}
+
+/// The form's fields as a change of the settings (every field given); a number that is none
+/// names its field.
+fn contact_policy_change(pairs: &[(String, String)]) -> Result<switchboard_web::contact_policy::SettingsChange, ApiError> {
+    let one = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let all = |name: &str| pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).take(16).collect::<Vec<_>>();
+    let number = |name: &str| one(name).parse::<i64>().map_err(|_| ApiError::bad_field(name, "a whole number"));
+    let quiet = (one("quiet") == "on").then(|| contact_policy::QuietHoursDoc {
+        start: one("quiet_start"),
+        end: one("quiet_end"),
+        days: all("quiet_day"),
+        exempt_channels: all("exempt"),
+    });
+    Ok(switchboard_web::contact_policy::SettingsChange {
+        complaint_tags: Some(one("complaint_tags").split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        complaint_caution_days: Some(number("complaint_caution_days")?),
+        low_rating_max: Some(number("low_rating_max")?),
+        low_rating_caution_days: Some(number("low_rating_caution_days")?),
+        quiet_hours: Some(quiet),
+        default_time_zone: Some(one("default_time_zone")),
+    })
+}
+
+pub async fn save_contact_policy(
+    State(state): State<AppState>,
+    agent: Agent,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Response {
+    if let Some(page) = refused(&agent, Tab::Settings) {
+        return page;
+    }
+    let result = async {
+        let change = contact_policy_change(&pairs)?;
+        switchboard_web::contact_policy::change_settings(&state, &agent.auth, change).await
+    };
+    match result.await {
+        Ok(_) => see_other("/admin/settings#contact-policy"),
+        Err(e) => fail(&agent, e),
+    }
 }
 
 #[derive(Deserialize)]

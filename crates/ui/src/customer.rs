@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
+use switchboard_domain::contact_policy::{self, Answer, ContactChannel, Purpose, Question, Reason, ZoneSource};
 use switchboard_domain::*;
 use switchboard_i18n::{Lang, t};
 use switchboard_store::*;
@@ -22,6 +23,25 @@ pub struct Panel {
     pub conversations: Vec<Conversation>,
     /// Open suggestions that this customer and another are one person: (suggestion, the other).
     pub suggestions: Vec<(MergeSuggestion, Contact)>,
+    /// What the contact policy says of calling on this customer for sales and marketing now.
+    pub policy: Policy,
+}
+
+/// The contact policy's answers about the customer now, for sales and then marketing (on no
+/// particular channel). Not audited, unlike the API's: it is the helpdesk's own view.
+pub struct Policy {
+    pub answers: Vec<(Purpose, Answer)>,
+    pub now: Timestamp,
+}
+
+async fn policy(state: &AppState, ws: &WorkspaceId, contact: &ContactId) -> Result<Policy, ApiError> {
+    let now = switchboard_store::now();
+    let facts = state.store.contact_policy_facts(ws, &PolicySubject::Contact(contact.clone()), now).await?;
+    let answers = [Purpose::Sales, Purpose::Marketing]
+        .into_iter()
+        .map(|purpose| (purpose, contact_policy::decide(&facts.settings, &facts.facts, &Question { purpose, channel: None, at: now })))
+        .collect();
+    Ok(Policy { answers, now })
 }
 
 pub async fn load(state: &AppState, ws: &WorkspaceId, contact: &ContactId) -> Result<Panel, ApiError> {
@@ -43,7 +63,91 @@ pub async fn load(state: &AppState, ws: &WorkspaceId, contact: &ContactId) -> Re
             suggestions.push((s, other));
         }
     }
-    Ok(Panel { contact, conversations, suggestions })
+    let policy = policy(state, ws, &contact.id).await?;
+    Ok(Panel { contact, conversations, suggestions, policy })
+}
+
+/// `YYYY-MM-DD HH:MM` of `at` in `zone`, as the customer's clock shows it.
+fn local(at: Timestamp, zone: &str) -> String {
+    let rfc = contact_policy::local_rfc3339(at, zone);
+    format!("{} {}", rfc.get(..10).unwrap_or(""), rfc.get(11..16).unwrap_or(""))
+}
+
+fn purpose_label(lang: Lang, purpose: Purpose) -> String {
+    tr(lang, &format!("ui.policy.{}", purpose.as_str()))
+}
+
+/// A way of reaching the customer as the channel lists name it (a call is the phone channel's).
+pub(crate) fn channel_label(lang: Lang, channel: ContactChannel) -> String {
+    let kind = match channel {
+        ContactChannel::Phone => "twilio_voice",
+        ContactChannel::Sms => "twilio_sms",
+        other => other.as_str(),
+    };
+    tr(lang, &format!("ui.channel.{kind}"))
+}
+
+/// One reason in the agent's words.
+fn reason_text(lang: Lang, reason: &Reason, zone: &str) -> String {
+    let key = format!("ui.policy.reason.{}", reason.code());
+    let number = reason.conversation().map(|(_, n)| n.to_string()).unwrap_or_default();
+    match reason {
+        Reason::OpenComplaint { tag, .. } => t(lang, &key, &[("number", &number), ("tag", tag)]),
+        Reason::OpenHighPriority { priority, .. } => {
+            t(lang, &key, &[("number", &number), ("priority", &tr(lang, &format!("ui.priority.{}", priority.as_str())))])
+        }
+        Reason::OptedOut { opt_out, .. } => match (opt_out.purpose, opt_out.channel) {
+            (Some(p), Some(c)) => {
+                t(lang, "ui.policy.reason.opted_out_both", &[("purpose", &purpose_label(lang, p)), ("channel", &channel_label(lang, c))])
+            }
+            (Some(p), None) => t(lang, "ui.policy.reason.opted_out_purpose", &[("purpose", &purpose_label(lang, p))]),
+            (None, Some(c)) => t(lang, "ui.policy.reason.opted_out_channel", &[("channel", &channel_label(lang, c))]),
+            (None, None) => String::new(),
+        },
+        Reason::QuietHours { until, .. } => t(lang, &key, &[("until", &until.map(|u| local(u, zone)).unwrap_or_else(|| "—".into()))]),
+        Reason::RecentComplaint { ended_at, until, .. } => {
+            t(lang, &key, &[("number", &number), ("date", &local(*ended_at, zone)[..10]), ("until", &local(*until, zone)[..10])])
+        }
+        Reason::LowRating { rating, rated_at, .. } => {
+            t(lang, &key, &[("number", &number), ("rating", &rating.to_string()), ("date", &local(*rated_at, zone)[..10])])
+        }
+        Reason::OptOutUnreadable { value } => t(lang, &key, &[("value", value)]),
+    }
+}
+
+/// The policy's part of the panel: each purpose's decision and reasons, and the customer's time.
+fn render_policy(lang: Lang, policy: &Policy) -> Markup {
+    let zone = policy.answers.first().map(|(_, a)| (a.time_zone.clone(), a.time_zone_source));
+    html! {
+        h3 { (tr(lang, "ui.policy")) }
+        dl.policy {
+            @for (purpose, answer) in &policy.answers {
+                dt { (purpose_label(lang, *purpose)) }
+                dd {
+                    span class=(format!("decision decision-{}", answer.decision.as_str())) { (tr(lang, &format!("ui.policy.decision.{}", answer.decision.as_str()))) }
+                    @if !answer.reasons.is_empty() {
+                        ul {
+                            @for reason in &answer.reasons {
+                                li {
+                                    @if let Some((conversation, _)) = reason.conversation() {
+                                        a href=(format!("/conversations/{conversation}")) { (reason_text(lang, reason, &answer.time_zone)) }
+                                    } @else {
+                                        (reason_text(lang, reason, &answer.time_zone))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some((zone, source)) = zone {
+            p.hint {
+                (t(lang, "ui.policy.local_time", &[("time", &local(policy.now, &zone)[11..]), ("zone", &zone)]))
+                @if source == ZoneSource::Workspace { " · " (tr(lang, "ui.policy.zone_default")) }
+            }
+        }
+    }
 }
 
 /// Attributes as the edit form shows them: one `name: value` per line.
@@ -68,6 +172,7 @@ pub fn render(lang: Lang, agent: &Agent, panel: &Panel, current: &ConversationId
                 dl.attributes { @for (k, v) in &contact.attributes { dt { (k) } dd { (v) } } }
             }
             @if !contact.notes.trim().is_empty() { div.text.customer-notes { (contact.notes) } }
+            (render_policy(lang, &panel.policy))
             @if let Some(merge) = merged {
                 form.undo method="post" action=(format!("/merges/{merge}/undo")) {
                     input type="hidden" name="back" value=(back);
@@ -112,7 +217,8 @@ pub fn render(lang: Lang, agent: &Agent, panel: &Panel, current: &ConversationId
                         label for="cu-name" { (tr(lang, "ui.name")) }
                         input #cu-name name="name" value=(contact.name.as_deref().unwrap_or(""));
                         label for="cu-attrs" { (tr(lang, "ui.attributes")) }
-                        textarea #cu-attrs name="attributes" rows="3" placeholder="plan: Business" { (attribute_lines(contact)) }
+                        textarea #cu-attrs name="attributes" rows="3" placeholder="plan: Business" aria-describedby="cu-attrs-hint" { (attribute_lines(contact)) }
+                        p.hint #cu-attrs-hint { (tr(lang, "ui.policy.hint")) }
                         label for="cu-notes" { (tr(lang, "ui.customer_notes")) }
                         textarea #cu-notes name="notes" rows="3" { (contact.notes) }
                         button type="submit" { (tr(lang, "ui.save")) }

@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
+        .route("/admin/settings/contact-policy", post(admin::save_contact_policy))
         .route("/customers/{id}", post(customer::update))
         .route("/customers/{id}/merge", post(customer::merge))
         .route("/merges/{id}/undo", post(customer::undo_merge))

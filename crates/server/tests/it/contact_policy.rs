@@ -329,3 +329,94 @@ async fn bad_questions_are_400_naming_the_field_and_other_workspaces_404() {
     let (status, answer) = app.policy("phone=%2B48601234567&purpose=sales&channel=email", &mallory).await;
     assert_eq!((status, answer["decision"].as_str(), answer["contact_id"].clone()), (200, Some("allow"), Value::Null));
 }
+
+#[tokio::test]
+async fn the_agent_sees_the_policy_beside_the_conversation_in_their_language() {
+    let app = spawn_app().await;
+    app.policy_settings(json!({"quiet_hours": null})).await;
+    let ch = app.channel("http://127.0.0.1:9/x").await;
+    let out = app.send(&ch, json!({"message_id": "1", "from": {"id": "u", "phone": "+48601234567"}, "text": "Это безобразие"})).await;
+    let (contact, conversation) = (out["contact_id"].as_str().expect("id"), out["conversation_id"].as_str().expect("id"));
+    app.patch_conversation(conversation, json!({"tags": ["жалоба"]})).await;
+    let (status, _) =
+        app.call("PUT", &format!("/api/v1/contacts/{contact}/opt-outs"), Some(&app.admin), Some(json!({"opt_outs": ["sms"]}))).await;
+    assert_eq!(status, 200);
+    app.account("olga@acme.test", "agent").await;
+    let (_, _, cookie) = app.sign_in("olga@acme.test", "a long password").await;
+    let page = |lang: &'static str| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let res = app
+                .http
+                .get(format!("{}/conversations/{conversation}", app.base))
+                .header("cookie", cookie)
+                .header("accept-language", lang)
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(res.status(), 200);
+            res.text().await.expect("html")
+        }
+    };
+    let ru = page("ru").await;
+    for text in ["Политика контактов", "Не связываться", "Открытая жалоба #1 (жалоба)", "Отказ: SMS (продажи и маркетинг)", "Время клиента"]
+    {
+        assert!(ru.contains(text), "{text} missing from the Russian page");
+    }
+    let pl = page("pl").await;
+    for text in ["Zasady kontaktu", "Nie kontaktować się", "Otwarta reklamacja #1", "Rezygnacja: SMS"] {
+        assert!(pl.contains(text), "{text} missing from the Polish page");
+    }
+    let en = page("en").await;
+    assert!(en.contains("Do not contact") && en.contains(&format!("href=\"/conversations/{conversation}\"")));
+    // The page's view is not an answer to anyone: nothing audited.
+    let (_, checks) = app.call("GET", &format!("/api/v1/contacts/{contact}/contact-policy/checks"), Some(&app.admin), None).await;
+    assert_eq!(checks["items"], json!([]));
+}
+
+#[tokio::test]
+async fn an_admin_sets_the_policy_in_the_settings_page() {
+    let app = spawn_app().await;
+    app.account("boss@acme.test", "admin").await;
+    let (_, _, cookie) = app.sign_in("boss@acme.test", "a long password").await;
+    let (status, page) = app.page("/admin/settings", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("action=\"/admin/settings/contact-policy\"") && page.contains("reklamacja"), "the form with the defaults");
+    let ours = [("origin", app.base.as_str())];
+    let form = [
+        ("complaint_tags", "complaint, Skarga"),
+        ("complaint_caution_days", "14"),
+        ("low_rating_max", "1"),
+        ("low_rating_caution_days", "7"),
+        ("quiet", "on"),
+        ("quiet_start", "20:00"),
+        ("quiet_end", "08:30"),
+        ("quiet_day", "sat"),
+        ("quiet_day", "sun"),
+        ("exempt", "email"),
+        ("exempt", "widget"),
+        ("default_time_zone", "europe/warsaw"),
+    ];
+    assert_eq!(app.form("/admin/settings/contact-policy", &cookie, &ours, &form).await, 303);
+    let (_, settings) = app.call("GET", "/api/v1/contact-policy/settings", Some(&app.admin), None).await;
+    assert_eq!(settings["complaint_tags"], json!(["complaint", "skarga"]));
+    assert_eq!((settings["complaint_caution_days"].as_i64(), settings["low_rating_max"].as_i64()), (Some(14), Some(1)));
+    assert_eq!(
+        settings["quiet_hours"],
+        json!({"start": "20:00", "end": "08:30", "days": ["sat", "sun"], "exempt_channels": ["email", "widget"]})
+    );
+    assert_eq!(settings["default_time_zone"], "Europe/Warsaw");
+    // Quiet hours unticked: off. A zone that is none: refused, nothing changed.
+    let off: Vec<(&str, &str)> = form.iter().copied().filter(|(k, _)| *k != "quiet").collect();
+    assert_eq!(app.form("/admin/settings/contact-policy", &cookie, &ours, &off).await, 303);
+    let (_, settings) = app.call("GET", "/api/v1/contact-policy/settings", Some(&app.admin), None).await;
+    assert_eq!(settings["quiet_hours"], Value::Null);
+    let bad: Vec<(&str, &str)> = form.iter().map(|&(k, v)| if k == "default_time_zone" { (k, "Moon/Base") } else { (k, v) }).collect();
+    assert_eq!(app.form("/admin/settings/contact-policy", &cookie, &ours, &bad).await, 400);
+    let (_, after) = app.call("GET", "/api/v1/contact-policy/settings", Some(&app.admin), None).await;
+    assert_eq!(after, settings);
+    // An agent may not.
+    app.account("olga@acme.test", "agent").await;
+    let (_, _, agent) = app.sign_in("olga@acme.test", "a long password").await;
+    assert_eq!(app.form("/admin/settings/contact-policy", &agent, &ours, &form).await, 403);
+}
