@@ -5,6 +5,7 @@
 //! server answered 200, which it does only after the message is committed (fsync'd on SQLite).
 #![forbid(unsafe_code)]
 
+mod automation;
 mod delivery;
 mod search;
 mod widget;
@@ -77,6 +78,15 @@ struct Args {
     /// Searches timed one after another in the search benchmark.
     #[arg(long, default_value_t = 2000)]
     search_samples: usize,
+    /// Intakes per run of the automation benchmark (0: skip it). When set, only that benchmark
+    /// runs: intake throughput with 20 rules and 3 SLA policies against none (alternating fresh
+    /// servers), then the lateness of SLA breaches and rules on time with `--automation-open`
+    /// conversations open.
+    #[arg(long, default_value_t = 0)]
+    automation_messages: usize,
+    /// Open conversations (each with SLA clocks and timers) behind the deadline latency run.
+    #[arg(long, default_value_t = 100_000)]
+    automation_open: usize,
     /// Keep the server's data directory afterwards (its path is printed), to look into it.
     #[arg(long)]
     keep_data: bool,
@@ -521,6 +531,10 @@ async fn bench(args: Args) -> Result<(), String> {
     };
     if args.delivery_replies > 0 {
         return delivery_bench(&args, &bin, backend).await;
+    }
+    if args.automation_messages > 0 {
+        println!("backend:            {backend}");
+        return automation::run(&bin, args.database_url.as_deref(), args.automation_messages, args.clients, args.automation_open).await;
     }
     if args.search_messages > 0 {
         println!("backend:            {backend}");
