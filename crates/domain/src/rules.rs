@@ -517,11 +517,13 @@ impl WordForms for PlainWords {
 pub struct Matcher<'a> {
     forms: &'a dyn WordForms,
     stems: HashMap<(u64, Language), HashSet<String>>,
+    /// The forms of each rule's words, per language: the same for every message.
+    wanted: HashMap<(u64, Language), Vec<Vec<String>>>,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(forms: &'a dyn WordForms) -> Self {
-        Self { forms, stems: HashMap::new() }
+        Self { forms, stems: HashMap::new(), wanted: HashMap::new() }
     }
 
     fn key(text: &str) -> u64 {
@@ -551,11 +553,11 @@ impl<'a> Matcher<'a> {
                 languages.push(Language::En);
             }
             languages.into_iter().any(|l| {
-                let wanted = self.forms.stems(l, phrase);
+                let forms = self.forms;
+                let wanted = self.wanted.entry((Self::key(phrase), l)).or_insert_with(|| forms.stems(l, phrase));
                 if wanted.is_empty() {
                     return false;
                 }
-                let forms = self.forms;
                 let have = self.stems.entry((key, l)).or_insert_with(|| forms.stems(l, text).into_iter().flatten().collect());
                 wanted.iter().all(|word| word.iter().any(|form| have.contains(form)))
             })

@@ -170,6 +170,8 @@ pub(crate) enum Change<'a> {
         at: Timestamp,
         created: bool,
         auto_reply: bool,
+        /// The sender became a customer with this message (no history to weigh).
+        new_customer: bool,
     },
     /// An agent, an API call or a merge changed it.
     Updated,
@@ -180,27 +182,57 @@ pub(crate) enum Change<'a> {
     Timer(Trigger),
 }
 
-/// The facts rules see, from the conversation and its customer.
-pub(crate) fn facts_of(conn: &mut dyn Conn, conv: &Conversation, change: &Change<'_>) -> Result<Facts> {
+/// A customer's name and attributes as rules read them (`customer.name`, `customer.plan`).
+fn customer_of(name: Option<String>, attributes: &str) -> std::collections::BTreeMap<String, String> {
     let mut customer = std::collections::BTreeMap::new();
-    if let Some(row) = conn.query_opt("SELECT name, attributes FROM contacts WHERE id = $1", params![conv.contact_id.as_str()])? {
-        let attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.text(1)?).unwrap_or_default();
-        for (k, v) in attributes {
-            customer.insert(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-        }
-        if let Some(name) = row.opt_text(0)? {
-            customer.insert("name".into(), name);
-        }
+    let attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(attributes).unwrap_or_default();
+    for (k, v) in attributes {
+        customer.insert(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
     }
+    if let Some(name) = name {
+        customer.insert("name".into(), name);
+    }
+    customer
+}
+
+/// The facts rules see, from the conversation and its customer (reading the customer).
+pub(crate) fn facts_of(conn: &mut dyn Conn, conv: &Conversation, change: &Change<'_>) -> Result<Facts> {
+    let customer = match conn.query_opt("SELECT name, attributes FROM contacts WHERE id = $1", params![conv.contact_id.as_str()])? {
+        Some(row) => customer_of(row.opt_text(0)?, &row.text(1)?),
+        None => Default::default(),
+    };
+    let last_kind = conv.last_channel_id.as_ref().and_then(|id| conv.channels.iter().find(|c| &c.id == id).map(|c| c.kind));
+    Ok(facts_with(conv, customer, last_kind, change))
+}
+
+/// The customer's name and attributes, and the kind of the conversation's latest channel.
+type Around = (std::collections::BTreeMap<String, String>, Option<ChannelKind>);
+
+/// The conversation, its customer and the kind of its latest channel, in one read.
+fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<(Conversation, Around)> {
+    let cols = super::conversations::CONVERSATION_COLS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT {cols}, k.name, k.attributes, (SELECT ch.kind FROM channels ch WHERE ch.id = c.last_channel_id) \
+         FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1 AND c.workspace_id = $2"
+    );
+    let row = conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?;
+    let conv = super::conversations::conversation_from(&row)?;
+    let customer = customer_of(row.opt_text(23)?, &row.text(24)?);
+    let kind = row.opt_text(25)?.map(|k| parse_enum(k, "channel kind")).transpose()?;
+    Ok((conv, (customer, kind)))
+}
+
+fn facts_with(
+    conv: &Conversation,
+    customer: std::collections::BTreeMap<String, String>,
+    last_kind: Option<ChannelKind>,
+    change: &Change<'_>,
+) -> Facts {
     let (text, channel_id, channel_kind) = match change {
         Change::Intake { text, channel, kind, .. } => ((*text).to_owned(), Some(channel.as_str().to_owned()), Some(*kind)),
-        _ => {
-            let last =
-                conv.last_channel_id.as_ref().and_then(|id| conv.channels.iter().find(|c| &c.id == id).map(|c| (c.id.clone(), c.kind)));
-            (String::new(), last.as_ref().map(|(id, _)| id.as_str().to_owned()), last.map(|(_, k)| k))
-        }
+        _ => (String::new(), conv.last_channel_id.as_ref().map(|id| id.as_str().to_owned()), last_kind),
     };
-    Ok(Facts {
+    Facts {
         channel_kind,
         channel_id,
         text,
@@ -214,7 +246,7 @@ pub(crate) fn facts_of(conn: &mut dyn Conn, conv: &Conversation, change: &Change
         created_at: conv.created_at,
         last_customer_message_at: conv.last_customer_message_at,
         escalation: conv.escalation.level,
-    })
+    }
 }
 
 /// Runs automation for one change of `conversation`, inside the change's transaction. `version`:
@@ -248,18 +280,19 @@ fn after_change_at(
         Change::Timer(Trigger::Time) => vec![],
         Change::Timer(t) => vec![t],
     };
-    if matches!(change, Change::Intake { .. } | Change::AgentReply { .. }) {
+    // A customer's very first message has nothing to weigh against: no risk yet.
+    if matches!(change, Change::Intake { new_customer: false, .. } | Change::AgentReply { .. }) {
         update_escalation(conn, workspace, conversation, &change, now)?;
     }
     let wants_rules = triggers.iter().any(|t| cfg.has(*t));
-    let has_clocks = !cfg.policies.is_empty()
-        || conn.query_opt("SELECT 1 FROM conversation_sla WHERE conversation_id = $1 LIMIT 1", params![conversation.as_str()])?.is_some();
+    // Clocks exist only under an enabled policy: disabling or deleting one removes its clocks.
+    let has_clocks = !cfg.policies.is_empty();
     let has_time_rules = cfg.has(Trigger::Time);
     if !wants_rules && !has_clocks && !has_time_rules {
         return Ok(());
     }
-    let conv = super::conversations::conversation(conn, workspace, conversation)?;
-    let mut facts = facts_of(conn, &conv, &change)?;
+    let (conv, (customer, last_kind)) = load(conn, workspace, conversation)?;
+    let mut facts = facts_with(&conv, customer, last_kind, &change);
     let words = auto.word_forms();
     let mut matcher = Matcher::new(words.as_ref());
     if wants_rules {
@@ -558,8 +591,13 @@ fn update_sla(
     now: Timestamp,
     matcher: &mut Matcher<'_>,
 ) -> Result<()> {
-    let sql = format!("SELECT {SLA_COLS} FROM conversation_sla WHERE conversation_id = $1");
-    let stored: Vec<StoredClock> = conn.query(&sql, params![conv.id.as_str()])?.iter().map(stored_clock).collect::<Result<_>>()?;
+    // A conversation opened by this very message has no clocks yet.
+    let stored: Vec<StoredClock> = if matches!(change, Change::Intake { created: true, .. }) {
+        Vec::new()
+    } else {
+        let sql = format!("SELECT {SLA_COLS} FROM conversation_sla WHERE conversation_id = $1");
+        conn.query(&sql, params![conv.id.as_str()])?.iter().map(stored_clock).collect::<Result<_>>()?
+    };
     let policy = cfg.policies.iter().find(|p| p.condition.matches(facts, now, matcher));
     let audit =
         Audit { workspace: &conv.workspace_id, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &Actor::System };
@@ -584,10 +622,7 @@ fn update_sla(
     for old in stored.iter().filter(|s| !policy.targets.iter().any(|(m, _)| *m == s.clock.metric)) {
         let metric = old.clock.metric.as_str();
         conn.execute("DELETE FROM conversation_sla WHERE conversation_id = $1 AND metric = $2", params![conv.id.as_str(), metric])?;
-        conn.execute(
-            "DELETE FROM timers WHERE conversation_id = $1 AND kind IN ('sla_warning', 'sla_breach') AND ref = $2",
-            params![conv.id.as_str(), metric],
-        )?;
+        conn.execute("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref = $2", params![conv.id.as_str(), metric])?;
     }
     for &(metric, target) in &policy.targets {
         let existing = stored.iter().find(|s| s.clock.metric == metric);
@@ -642,8 +677,10 @@ fn update_sla(
             ],
         )?;
         let due = clock.due_at.filter(|_| clock.state == State::Running);
-        set_timer(conn, conv, "sla_warning", metric.as_str(), warn_at.filter(|_| warned_at.is_none() && due.is_some()))?;
-        set_timer(conn, conv, "sla_breach", metric.as_str(), due.filter(|_| breached_at.is_none()))?;
+        // One timer per clock: at its warning, then (set again when the warning fires) at its breach.
+        let next =
+            [warn_at.filter(|_| warned_at.is_none() && due.is_some()), due.filter(|_| breached_at.is_none())].into_iter().flatten().min();
+        set_timer(conn, conv, "sla", metric.as_str(), next)?;
     }
     Ok(())
 }
@@ -676,16 +713,20 @@ fn schedule_time_rules(
     now: Timestamp,
     matcher: &mut Matcher<'_>,
 ) -> Result<()> {
-    let matched: Vec<String> = conn
-        .query("SELECT rule_id FROM rule_matches WHERE conversation_id = $1", params![conv.id.as_str()])?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<_>>()?;
-    let timers: HashMap<String, i64> = conn
-        .query("SELECT ref, due_at FROM timers WHERE conversation_id = $1 AND kind = 'rule'", params![conv.id.as_str()])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.int(1)?)))
-        .collect::<Result<_>>()?;
+    // What held before and the instants set before, in one read.
+    let mut matched: Vec<String> = Vec::new();
+    let mut timers: HashMap<String, i64> = HashMap::new();
+    for r in conn.query(
+        "SELECT 0, rule_id, 0 FROM rule_matches WHERE conversation_id = $1 \
+         UNION ALL SELECT 1, ref, due_at FROM timers WHERE conversation_id = $1 AND kind = 'rule'",
+        params![conv.id.as_str()],
+    )? {
+        if r.int(0)? == 0 {
+            matched.push(r.text(1)?);
+        } else {
+            timers.insert(r.text(1)?, r.int(2)?);
+        }
+    }
     for rule in cfg.rules.iter().filter(|r| r.when == Trigger::Time) {
         let was = matched.contains(&rule.id);
         if was && !rule.condition.matches(facts, now, matcher) {
@@ -815,57 +856,94 @@ pub fn fire_timers(conn: &mut dyn Conn, auto: &Automation, now: Timestamp, limit
         if claimed == 0 {
             continue;
         }
-        let event = match kind.as_str() {
-            "sla_warning" | "sla_breach" => fire_sla(conn, auto, &workspace, &conversation, &kind, &reference, due_at, now)?,
-            "rule" => fire_time_rule(conn, auto, &workspace, &conversation, &reference, now)?,
-            _ => None,
-        };
-        if let Some(event) = event {
-            fired.push(TimerFired {
-                workspace_id: workspace,
-                conversation_id: conversation,
-                event,
-                subject: reference,
-                due_at,
-                fired_at: now,
-            });
+        match kind.as_str() {
+            "sla" => {
+                for (event, due) in fire_sla(conn, auto, &workspace, &conversation, &reference, now)? {
+                    fired.push(TimerFired {
+                        workspace_id: workspace.clone(),
+                        conversation_id: conversation.clone(),
+                        event: event.to_owned(),
+                        subject: reference.clone(),
+                        due_at: due,
+                        fired_at: now,
+                    });
+                }
+            }
+            "rule" => {
+                if let Some(event) = fire_time_rule(conn, auto, &workspace, &conversation, &reference, now)? {
+                    fired.push(TimerFired {
+                        workspace_id: workspace,
+                        conversation_id: conversation,
+                        event,
+                        subject: reference,
+                        due_at,
+                        fired_at: now,
+                    });
+                }
+            }
+            _ => {}
         }
     }
     Ok(fired)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A clock's timer: its warning and/or its breach, whichever is due at `now` and not yet
+/// announced (each once per run of the clock), audited and run through the rules on that
+/// trigger; then the timer is set again for what remains. The events with their deadlines.
 fn fire_sla(
     conn: &mut dyn Conn,
     auto: &Automation,
     workspace: &WorkspaceId,
     conversation: &ConversationId,
-    kind: &str,
     metric: &str,
-    due_at: Timestamp,
     now: Timestamp,
-) -> Result<Option<String>> {
-    let (column, event, trigger) = if kind == "sla_warning" {
-        ("warned_at", "sla.warning", Trigger::SlaWarning)
-    } else {
-        ("breached_at", "sla.breached", Trigger::SlaBreached)
-    };
-    let sql = format!(
-        "UPDATE conversation_sla SET {column} = $1 WHERE conversation_id = $2 AND metric = $3 AND state = 'running' AND {column} IS NULL"
-    );
-    if conn.execute(&sql, params![now.millis(), conversation.as_str(), metric])? == 0 {
-        return Ok(None);
-    }
-    let contact = ContactId::from_trusted(
-        conn.query_one("SELECT contact_id FROM conversations WHERE id = $1", params![conversation.as_str()])?.text(0)?,
-    );
-    Audit { workspace, conversation: Some(conversation), contact: Some(&contact), actor: &Actor::System }.record(
-        conn,
-        event,
-        json!({"metric": metric, "due_at": due_at.millis(), "fired_at": now.millis()}),
+) -> Result<Vec<(&'static str, Timestamp)>> {
+    let row = conn.query_opt(
+        "SELECT s.warn_at, s.due_at, s.warned_at, s.breached_at, c.contact_id FROM conversation_sla s JOIN conversations c ON c.id = s.conversation_id \
+         WHERE s.conversation_id = $1 AND s.metric = $2 AND s.state = 'running'",
+        params![conversation.as_str(), metric],
     )?;
-    after_change_at(conn, auto, workspace, conversation, Change::Timer(trigger), None, now)?;
-    Ok(Some(event.to_owned()))
+    let Some(row) = row else { return Ok(Vec::new()) };
+    let (warn_at, due_at) = (ts(row.opt_int(0)?), ts(row.opt_int(1)?));
+    let (mut warned, mut breached) = (row.opt_int(2)?.is_some(), row.opt_int(3)?.is_some());
+    let contact = ContactId::from_trusted(row.text(4)?);
+    let audit = Audit { workspace, conversation: Some(conversation), contact: Some(&contact), actor: &Actor::System };
+    let mut events = Vec::new();
+    if let Some(warn) = warn_at.filter(|w| !warned && *w <= now) {
+        conn.execute(
+            "UPDATE conversation_sla SET warned_at = $1 WHERE conversation_id = $2 AND metric = $3",
+            params![now.millis(), conversation.as_str(), metric],
+        )?;
+        audit.record(
+            conn,
+            "sla.warning",
+            json!({"metric": metric, "due_at": due_at.map(|d| d.millis()), "warn_at": warn.millis(), "fired_at": now.millis()}),
+        )?;
+        warned = true;
+        events.push(("sla.warning", warn, Trigger::SlaWarning));
+    }
+    if let Some(due) = due_at.filter(|d| !breached && *d <= now) {
+        conn.execute(
+            "UPDATE conversation_sla SET breached_at = $1 WHERE conversation_id = $2 AND metric = $3",
+            params![now.millis(), conversation.as_str(), metric],
+        )?;
+        audit.record(conn, "sla.breached", json!({"metric": metric, "due_at": due.millis(), "fired_at": now.millis()}))?;
+        breached = true;
+        events.push(("sla.breached", due, Trigger::SlaBreached));
+    }
+    // What remains of this clock: its breach after its warning.
+    let next = [warn_at.filter(|_| !warned), due_at.filter(|_| !breached)].into_iter().flatten().min();
+    if let Some(next) = next {
+        conn.execute(
+            "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES ($1, 'sla', $2, $3, $4) \
+             ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
+            params![conversation.as_str(), metric, workspace.as_str(), next.millis()],
+        )?;
+    }
+    for (_, _, trigger) in &events {
+        after_change_at(conn, auto, workspace, conversation, Change::Timer(*trigger), None, now)?;
+    }
+    Ok(events.into_iter().map(|(e, at, _)| (e, at)).collect())
 }
 
 fn fire_time_rule(

@@ -637,6 +637,7 @@ pub fn intake(
         at,
         created: new_conversation,
         auto_reply: msg.auto_reply,
+        new_customer: is_new,
     };
     after_change(conn, auto, ws, &conversation_id, change, Some(first.int(5)?))?;
     Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })

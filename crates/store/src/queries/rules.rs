@@ -216,7 +216,7 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
         let kind = conv.channels.iter().find(|c| Some(&c.id) == channel.as_ref()).map(|c| c.kind);
         let change = match (&channel, kind) {
             (Some(channel), Some(kind)) if !text.is_empty() => {
-                Change::Intake { text: &text, channel, kind, at: conv.created_at, created: false, auto_reply: false }
+                Change::Intake { text: &text, channel, kind, at: conv.created_at, created: false, auto_reply: false, new_customer: false }
             }
             _ => Change::Updated,
         };
@@ -453,13 +453,29 @@ pub fn save_policy(
             id
         }
     };
+    if !input.enabled {
+        remove_clocks(conn, &id)?;
+    }
     bump_version(conn, workspace)?;
     workspace_audit(conn, workspace, actor, "sla_policy.saved", json!({"policy_id": id, "name": name}))?;
     policy(conn, workspace, &id)
 }
 
+/// Takes a policy's clocks off its conversations (deleted or disabled): their timers, clocks and
+/// choice. Another policy applies at each conversation's next change.
+fn remove_clocks(conn: &mut dyn Conn, policy: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM timers WHERE kind = 'sla' AND conversation_id IN (SELECT conversation_id FROM conversation_sla WHERE policy_id = $1)",
+        params![policy],
+    )?;
+    conn.execute("DELETE FROM conversation_sla WHERE policy_id = $1", params![policy])?;
+    conn.execute("UPDATE conversations SET sla_policy_id = NULL WHERE sla_policy_id = $1", params![policy])?;
+    Ok(())
+}
+
 pub fn delete_policy(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &str, actor: &Actor) -> Result<()> {
     policy(conn, workspace, id)?;
+    remove_clocks(conn, id)?;
     conn.execute("DELETE FROM sla_policies WHERE id = $1 AND workspace_id = $2", params![id, workspace.as_str()])?;
     make_room(conn, "sla_policies", workspace, None, None)?;
     bump_version(conn, workspace)?;
