@@ -512,18 +512,64 @@ impl WordForms for PlainWords {
     }
 }
 
+/// The forms of rules' words (and the languages each may be written in), kept across
+/// evaluations: the same for every message, so stemmed once. Bounded: it starts over past
+/// `WordCache::CAPACITY` entries.
+#[derive(Default)]
+pub struct WordCache {
+    phrases: std::sync::Mutex<HashMap<(u64, Option<Language>), PhraseForms>>,
+}
+
+#[derive(Clone)]
+enum PhraseForms {
+    Languages(Vec<Language>),
+    Forms(std::sync::Arc<Vec<Vec<String>>>),
+}
+
+impl WordCache {
+    pub const CAPACITY: usize = 20_000;
+
+    /// Forgets every form (the word forms changed).
+    pub fn clear(&self) {
+        self.phrases.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn get_or(&self, key: (u64, Option<Language>), make: impl FnOnce() -> PhraseForms) -> PhraseForms {
+        let mut map = self.phrases.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = map.get(&key) {
+            return found.clone();
+        }
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        let made = make();
+        map.insert(key, made.clone());
+        made
+    }
+}
+
+enum Cache<'a> {
+    Own(WordCache),
+    Shared(&'a WordCache),
+}
+
 /// Word matching for one evaluation: the stems of each text are computed once per language,
-/// however many rules ask.
+/// however many rules ask; the rules' words come from a `WordCache`.
 pub struct Matcher<'a> {
     forms: &'a dyn WordForms,
     stems: HashMap<(u64, Language), HashSet<String>>,
-    /// The forms of each rule's words, per language: the same for every message.
-    wanted: HashMap<(u64, Language), Vec<Vec<String>>>,
+    languages: HashMap<u64, Vec<Language>>,
+    cache: Cache<'a>,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(forms: &'a dyn WordForms) -> Self {
-        Self { forms, stems: HashMap::new(), wanted: HashMap::new() }
+        Self { forms, stems: HashMap::new(), languages: HashMap::new(), cache: Cache::Own(WordCache::default()) }
+    }
+
+    /// A matcher whose rule words are stemmed once for all evaluations that share `cache`.
+    pub fn shared(forms: &'a dyn WordForms, cache: &'a WordCache) -> Self {
+        Self { forms, stems: HashMap::new(), languages: HashMap::new(), cache: Cache::Shared(cache) }
     }
 
     fn key(text: &str) -> u64 {
@@ -533,6 +579,13 @@ impl<'a> Matcher<'a> {
         h.finish()
     }
 
+    fn cache(&self) -> &WordCache {
+        match &self.cache {
+            Cache::Own(c) => c,
+            Cache::Shared(c) => c,
+        }
+    }
+
     /// Whether any of `words` (a word or a phrase, in any of its forms) is in `text`: each word
     /// of the phrase, stemmed in a language the text or the phrase may be written in, is among
     /// the text's stems in that language.
@@ -540,11 +593,16 @@ impl<'a> Matcher<'a> {
         if text.is_empty() {
             return false;
         }
-        let text_languages = language::detect_all(text);
         let key = Self::key(text);
+        let text_languages = self.languages.entry(key).or_insert_with(|| language::detect_all(text)).clone();
         words.iter().any(|phrase| {
+            let phrase_key = Self::key(phrase);
+            let phrase_languages = match self.cache().get_or((phrase_key, None), || PhraseForms::Languages(language::detect_all(phrase))) {
+                PhraseForms::Languages(l) => l,
+                PhraseForms::Forms(_) => Vec::new(),
+            };
             let mut languages = text_languages.clone();
-            for l in language::detect_all(phrase) {
+            for l in phrase_languages {
                 if !languages.contains(&l) {
                     languages.push(l);
                 }
@@ -554,7 +612,11 @@ impl<'a> Matcher<'a> {
             }
             languages.into_iter().any(|l| {
                 let forms = self.forms;
-                let wanted = self.wanted.entry((Self::key(phrase), l)).or_insert_with(|| forms.stems(l, phrase));
+                let wanted =
+                    match self.cache().get_or((phrase_key, Some(l)), || PhraseForms::Forms(std::sync::Arc::new(forms.stems(l, phrase)))) {
+                        PhraseForms::Forms(f) => f,
+                        PhraseForms::Languages(_) => return false,
+                    };
                 if wanted.is_empty() {
                     return false;
                 }

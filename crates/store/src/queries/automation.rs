@@ -26,17 +26,20 @@ use switchboard_domain::*;
 pub struct Automation {
     words: RwLock<Arc<dyn WordForms>>,
     configs: Mutex<HashMap<WorkspaceId, Arc<Config>>>,
+    /// Rules' words stemmed once for every change.
+    pub(crate) word_cache: switchboard_domain::rules::WordCache,
 }
 
 impl Default for Automation {
     fn default() -> Self {
-        Self { words: RwLock::new(Arc::new(PlainWords)), configs: Mutex::default() }
+        Self { words: RwLock::new(Arc::new(PlainWords)), configs: Mutex::default(), word_cache: Default::default() }
     }
 }
 
 impl Automation {
     pub fn set_word_forms(&self, words: Arc<dyn WordForms>) {
         *self.words.write().unwrap_or_else(|p| p.into_inner()) = words;
+        self.word_cache.clear();
     }
 
     pub fn word_forms(&self) -> Arc<dyn WordForms> {
@@ -294,7 +297,7 @@ fn after_change_at(
     let (conv, (customer, last_kind)) = load(conn, workspace, conversation)?;
     let mut facts = facts_with(&conv, customer, last_kind, &change);
     let words = auto.word_forms();
-    let mut matcher = Matcher::new(words.as_ref());
+    let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
     if wants_rules {
         run_rules(conn, workspace, &conv, &cfg.rules, &triggers, &mut facts, now, &mut matcher)?;
     }
@@ -624,6 +627,7 @@ fn update_sla(
         conn.execute("DELETE FROM conversation_sla WHERE conversation_id = $1 AND metric = $2", params![conv.id.as_str(), metric])?;
         conn.execute("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref = $2", params![conv.id.as_str(), metric])?;
     }
+    let (mut clock_rows, mut timer_rows, mut stopped) = (Vec::new(), Vec::new(), Vec::new());
     for &(metric, target) in &policy.targets {
         let existing = stored.iter().find(|s| s.clock.metric == metric);
         let clock = match existing {
@@ -654,34 +658,68 @@ fn update_sla(
         if unchanged {
             continue;
         }
-        conn.execute(
-            "INSERT INTO conversation_sla (conversation_id, metric, workspace_id, policy_id, target_ms, state, consumed_ms, running_since, due_at, warn_at, \
-             fulfilled_at, warned_at, breached_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (conversation_id, metric) DO UPDATE SET policy_id = EXCLUDED.policy_id, target_ms = EXCLUDED.target_ms, state = EXCLUDED.state, \
-             consumed_ms = EXCLUDED.consumed_ms, running_since = EXCLUDED.running_since, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at, \
-             fulfilled_at = EXCLUDED.fulfilled_at, warned_at = EXCLUDED.warned_at, breached_at = EXCLUDED.breached_at",
-            params![
-                conv.id.as_str(),
-                metric.as_str(),
-                conv.workspace_id.as_str(),
-                policy.id.as_str(),
-                clock.target_ms,
-                clock.state.as_str(),
-                clock.consumed_ms,
-                clock.running_since.map(|t| t.millis()),
-                clock.due_at.map(|t| t.millis()),
-                warn_at.map(|t| t.millis()),
-                clock.fulfilled_at.map(|t| t.millis()),
-                warned_at,
-                breached_at
-            ],
-        )?;
+        clock_rows.push(vec![
+            conv.id.as_str().into(),
+            metric.as_str().into(),
+            conv.workspace_id.as_str().into(),
+            policy.id.as_str().into(),
+            clock.target_ms.into(),
+            clock.state.as_str().into(),
+            clock.consumed_ms.into(),
+            clock.running_since.map(|t| t.millis()).into(),
+            clock.due_at.map(|t| t.millis()).into(),
+            warn_at.map(|t| t.millis()).into(),
+            clock.fulfilled_at.map(|t| t.millis()).into(),
+            warned_at.into(),
+            breached_at.into(),
+        ]);
         let due = clock.due_at.filter(|_| clock.state == State::Running);
         // One timer per clock: at its warning, then (set again when the warning fires) at its breach.
         let next =
             [warn_at.filter(|_| warned_at.is_none() && due.is_some()), due.filter(|_| breached_at.is_none())].into_iter().flatten().min();
-        set_timer(conn, conv, "sla", metric.as_str(), next)?;
+        match next {
+            Some(at) => timer_rows.push(vec![
+                conv.id.as_str().into(),
+                "sla".into(),
+                metric.as_str().into(),
+                conv.workspace_id.as_str().into(),
+                at.millis().into(),
+            ]),
+            None => stopped.push(metric),
+        }
     }
+    // The changed clocks and their timers, each in one statement (a new conversation's first
+    // clocks are three rows at once).
+    upsert(
+        conn,
+        "INSERT INTO conversation_sla (conversation_id, metric, workspace_id, policy_id, target_ms, state, consumed_ms, running_since, due_at, warn_at, \
+         fulfilled_at, warned_at, breached_at) VALUES",
+        &clock_rows,
+        "ON CONFLICT (conversation_id, metric) DO UPDATE SET policy_id = EXCLUDED.policy_id, target_ms = EXCLUDED.target_ms, state = EXCLUDED.state, \
+         consumed_ms = EXCLUDED.consumed_ms, running_since = EXCLUDED.running_since, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at, \
+         fulfilled_at = EXCLUDED.fulfilled_at, warned_at = EXCLUDED.warned_at, breached_at = EXCLUDED.breached_at",
+    )?;
+    upsert(
+        conn,
+        "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES",
+        &timer_rows,
+        "ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
+    )?;
+    if !stopped.is_empty() && !matches!(change, Change::Intake { created: true, .. }) {
+        let list = super::placeholders(2, stopped.len());
+        let mut args: Vec<crate::sql::Value> = vec![conv.id.as_str().into()];
+        args.extend(stopped.iter().map(|m| crate::sql::Value::from(m.as_str())));
+        conn.execute(&format!("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref IN ({list})"), &args)?;
+    }
+    Ok(())
+}
+
+/// One multi-row `INSERT ... VALUES (...), (...) ON CONFLICT ...`; nothing for no rows.
+fn upsert(conn: &mut dyn Conn, head: &str, rows: &[Vec<crate::sql::Value>], tail: &str) -> Result<()> {
+    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+    let groups: Vec<String> = (0..rows.len()).map(|i| format!("({})", super::placeholders(i * width + 1, width))).collect();
+    let args: Vec<crate::sql::Value> = rows.iter().flatten().cloned().collect();
+    conn.execute(&format!("{head} {} {tail}", groups.join(", ")), &args)?;
     Ok(())
 }
 
@@ -959,7 +997,7 @@ fn fire_time_rule(
     let conv = super::conversations::conversation(conn, workspace, conversation)?;
     let mut facts = facts_of(conn, &conv, &Change::Timer(Trigger::Time))?;
     let words = auto.word_forms();
-    let mut matcher = Matcher::new(words.as_ref());
+    let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
     let already = conn
         .query_opt("SELECT 1 FROM rule_matches WHERE rule_id = $1 AND conversation_id = $2", params![rule_id, conversation.as_str()])?
         .is_some();

@@ -202,7 +202,7 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
     );
     let rows = conn.query(&sql, params![workspace.as_str(), DRY_RUN_CONVERSATIONS])?;
     let words = auto.word_forms();
-    let mut matcher = Matcher::new(words.as_ref());
+    let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
     let now = crate::now();
     let mut matches = Vec::new();
     let mut conversations = Vec::with_capacity(rows.len());
