@@ -4,6 +4,7 @@
 
 mod knowledge;
 mod stories;
+mod webhooks;
 
 use std::sync::Arc;
 use switchboard_store::{FsBlobStore, Store};
@@ -130,6 +131,30 @@ knowledge!(
     stale_drafts_and_bad_content_are_never_served_or_stored,
     bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
     the_search_change_log_names_every_change_in_its_transaction,
+);
+
+/// Declares an outgoing-webhook story on both backends.
+macro_rules! webhooks {
+    ($($story:ident),* $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
+                $crate::webhooks::$story(backend).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
+                $crate::webhooks::$story(backend).await;
+            }
+        }
+    )*};
+}
+
+webhooks!(
+    webhook_endpoints_keep_their_subscriptions_and_secrets,
+    webhook_deliveries_are_written_in_the_transaction_of_their_change,
+    webhook_attempts_are_retried_for_a_day_logged_and_replayed,
 );
 
 #[test]
