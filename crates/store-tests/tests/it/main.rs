@@ -108,50 +108,34 @@ conformance!(
     people_whose_conversations_were_merged_after_their_merge_stay_one,
 );
 
-/// Declares a knowledge-base story on both backends.
-macro_rules! knowledge {
-    ($($story:ident),* $(,)?) => {$(
+/// Declares the stories of one module of this suite (`knowledge`, `webhooks`) on both backends.
+macro_rules! stories_of {
+    ($module:ident; $($story:ident),* $(,)?) => {$(
         mod $story {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
-                $crate::knowledge::$story(backend).await;
+                $crate::$module::$story(backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
-                $crate::knowledge::$story(backend).await;
+                $crate::$module::$story(backend).await;
             }
         }
     )*};
 }
 
-knowledge!(
+stories_of!(
+    knowledge;
     articles_keep_every_version_and_translations_left_behind_are_outdated,
     stale_drafts_and_bad_content_are_never_served_or_stored,
     bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
     the_search_change_log_names_every_change_in_its_transaction,
 );
 
-/// Declares an outgoing-webhook story on both backends.
-macro_rules! webhooks {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
-                $crate::webhooks::$story(backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
-                $crate::webhooks::$story(backend).await;
-            }
-        }
-    )*};
-}
-
-webhooks!(
+stories_of!(
+    webhooks;
     webhook_endpoints_keep_their_subscriptions_and_secrets,
     webhook_deliveries_are_written_in_the_transaction_of_their_change,
     webhook_attempts_are_retried_for_a_day_logged_and_replayed,
