@@ -1,6 +1,7 @@
 //! Administration: people (invitations, roles, deactivation), teams, channels (create,
-//! configure, webhook URL and secret, test the connection), workspace settings, API tokens and
-//! canned replies. Each page checks the same permissions the API does.
+//! configure, webhook URL and secret, test the connection), workspace settings, API tokens,
+//! canned replies and outgoing webhooks (`crate::webhooks`). Each page checks the same
+//! permissions the API does.
 
 use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
 use crate::{Agent, PageForm, see_other};
@@ -22,17 +23,18 @@ const HOUR_MS: i64 = 60 * 60 * 1000;
 
 /// One part of the admin pages, and who may open it.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
+pub(crate) enum Tab {
     People,
     Teams,
     Channels,
     Canned,
     Tokens,
+    Webhooks,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 6] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Tokens, Tab::Settings];
+    const ALL: [Tab; 7] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Tokens, Tab::Webhooks, Tab::Settings];
     fn path(self) -> &'static str {
         match self {
             Tab::People => "/admin/people",
@@ -40,6 +42,7 @@ impl Tab {
             Tab::Channels => "/admin/channels",
             Tab::Canned => "/admin/canned",
             Tab::Tokens => "/admin/tokens",
+            Tab::Webhooks => "/admin/webhooks",
             Tab::Settings => "/admin/settings",
         }
     }
@@ -50,12 +53,13 @@ impl Tab {
             Tab::Channels => "ui.admin.channels",
             Tab::Canned => "ui.admin.canned",
             Tab::Tokens => "ui.admin.tokens",
+            Tab::Webhooks => "ui.admin.webhooks",
             Tab::Settings => "ui.admin.settings",
         }
     }
     fn permission(self) -> Permission {
         match self {
-            Tab::People | Tab::Tokens | Tab::Settings => Permission::ManageWorkspace,
+            Tab::People | Tab::Tokens | Tab::Webhooks | Tab::Settings => Permission::ManageWorkspace,
             Tab::Teams | Tab::Canned => Permission::ManageTeams,
             Tab::Channels => Permission::ManageChannels,
         }
@@ -67,7 +71,7 @@ pub fn may_administer(role: Role) -> bool {
     Tab::ALL.iter().any(|t| role.allows(t.permission()))
 }
 
-fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Response {
+pub(crate) fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Response {
     let lang = agent.lang();
     let role = agent.session.principal.role;
     let markup = html! {
@@ -85,11 +89,11 @@ fn page(agent: &Agent, tab: Tab, notice: Option<Markup>, body: Markup) -> Respon
 }
 
 /// The refusal page when the agent lacks the tab's permission.
-fn refused(agent: &Agent, tab: Tab) -> Option<Response> {
+pub(crate) fn refused(agent: &Agent, tab: Tab) -> Option<Response> {
     agent.auth.require(tab.permission()).err().map(|e| error_page(agent.lang(), &e))
 }
 
-fn fail(agent: &Agent, e: impl Into<ApiError>) -> Response {
+pub(crate) fn fail(agent: &Agent, e: impl Into<ApiError>) -> Response {
     error_page(agent.lang(), &e.into().lang(agent.lang()))
 }
 

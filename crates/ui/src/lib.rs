@@ -12,6 +12,7 @@ mod inbox;
 mod knowledge;
 mod notifications;
 mod page;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, OriginalUri};
@@ -53,6 +54,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/canned/{id}/delete", post(admin::delete_canned))
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/admin/webhooks/{id}", get(webhooks::show).post(webhooks::update))
+        .route("/admin/webhooks/{id}/test", post(webhooks::send_test))
+        .route("/admin/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/admin/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/admin/webhooks/{id}/deliveries/{delivery}/replay", post(webhooks::replay))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/customers/{id}", post(customer::update))
         .route("/customers/{id}/merge", post(customer::merge))

@@ -231,6 +231,7 @@ mod tests {
             include_str!("inbox.rs"),
             include_str!("notifications.rs"),
             include_str!("page.rs"),
+            include_str!("webhooks.rs"),
         ];
         let mut keys: Vec<String> = Vec::new();
         for source in sources {
@@ -250,6 +251,8 @@ mod tests {
         keys.extend(["in", "out", "note", "system"].map(|d| format!("ui.direction.{d}")));
         keys.extend(["queued", "sent", "delivered", "failed"].map(|d| format!("ui.delivery.{d}")));
         keys.extend(["mine", "unassigned", "teams", "all"].map(|v| format!("ui.view.{v}")));
+        keys.extend(switchboard_domain::webhook::EventType::ALL.iter().map(|e| format!("ui.webhook_event.{}", e.as_str())));
+        keys.extend(switchboard_domain::webhook::DeliveryState::ALL.iter().map(|s| format!("ui.webhook_status.{}", s.as_str())));
         assert!(keys.len() > 150, "{} keys found", keys.len());
         for key in keys {
             assert_ne!(t(Lang::En, &key, &[("count", "1"), ("name", "x")]), key, "no English message for {key}");
