@@ -58,6 +58,45 @@ pub fn interval(start: &str, end: &str) -> Option<Interval> {
     Some(if e > s { Interval { start: s, end: e } } else { Interval { start: s, end: e + 1440 } })
 }
 
+/// Reads the API's weekly hours, `{"mon": [["09:00", "18:00"], ...], ...}`: a day left out is
+/// closed; an end before its start crosses midnight. Errors name the field (`hours.mon[1]`).
+pub fn weekly_from_json(hours: &serde_json::Value) -> Result<[Vec<Interval>; 7], CalendarError> {
+    let Some(days) = hours.as_object() else { return Err(error("hours", "an object of weekdays: {\"mon\": [[\"09:00\", \"18:00\"]]}")) };
+    let mut weekly: [Vec<Interval>; 7] = Default::default();
+    for (day, list) in days {
+        let Some(i) = DAYS.iter().position(|d| d == day) else {
+            return Err(error(format!("hours.{day}"), "not a weekday: mon, tue, wed, thu, fri, sat, sun"));
+        };
+        let Some(list) = list.as_array() else { return Err(error(format!("hours.{day}"), "a list of [\"HH:MM\", \"HH:MM\"]")) };
+        if list.len() > MAX_INTERVALS_A_DAY {
+            return Err(error(format!("hours.{day}"), format!("at most {MAX_INTERVALS_A_DAY} intervals a day")));
+        }
+        for (j, pair) in list.iter().enumerate() {
+            let parsed = pair.as_array().filter(|p| p.len() == 2).and_then(|p| interval(p[0].as_str()?, p[1].as_str()?));
+            let Some(parsed) = parsed else {
+                return Err(error(format!("hours.{day}[{j}]"), "[\"HH:MM\", \"HH:MM\"], start and end different"));
+            };
+            weekly[i].push(parsed);
+        }
+    }
+    Ok(weekly)
+}
+
+/// The weekly hours as the API shows them.
+pub fn weekly_to_json(weekly: &[Vec<Interval>; 7]) -> serde_json::Value {
+    let hm = |m: u16| format!("{:02}:{:02}", (m / 60) % 24, m % 60);
+    let mut out = serde_json::Map::new();
+    for (i, day) in weekly.iter().enumerate() {
+        if !day.is_empty() {
+            out.insert(
+                DAYS[i].into(),
+                day.iter().map(|iv| serde_json::json!([hm(iv.start), if iv.end == 1440 { "24:00".into() } else { hm(iv.end) }])).collect(),
+            );
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
 /// A team's working time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {

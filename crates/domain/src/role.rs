@@ -28,6 +28,8 @@ pub enum Permission {
     ManageWorkspace,
     /// Writing the knowledge base: articles, their versions, categories; confirming translations.
     ManageKnowledge,
+    /// Rules, business calendars and SLA policies (CONTRACT.md: admin).
+    ManageAutomation,
 }
 
 impl Role {
@@ -46,7 +48,7 @@ impl Role {
         use Permission::*;
         match self {
             Self::Admin => true,
-            Self::Supervisor => !matches!(permission, ManageChannels | ManageWorkspace),
+            Self::Supervisor => !matches!(permission, ManageChannels | ManageWorkspace | ManageAutomation),
             Self::Agent => matches!(permission, Read | Write | Triage | MergeContacts),
             Self::Viewer => matches!(permission, Read),
         }

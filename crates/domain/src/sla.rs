@@ -20,6 +20,8 @@ pub enum Metric {
 }
 
 impl Metric {
+    pub const ALL: [Metric; 3] = [Metric::FirstResponse, Metric::NextResponse, Metric::Resolution];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Metric::FirstResponse => "first_response",
@@ -36,6 +38,13 @@ impl Metric {
     }
 }
 
+impl std::str::FromStr for Metric {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(())
+    }
+}
+
 /// Where a clock stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -44,6 +53,26 @@ pub enum State {
     Running,
     Paused,
     Fulfilled,
+}
+
+impl State {
+    pub const ALL: [State; 4] = [State::Idle, State::Running, State::Paused, State::Fulfilled];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::Fulfilled => "fulfilled",
+        }
+    }
+}
+
+impl std::str::FromStr for State {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(())
+    }
 }
 
 /// One metric's clock for one conversation.
@@ -100,6 +129,24 @@ impl Clock {
             self.fulfilled_at = Some(at);
         }
         self
+    }
+
+    /// When the warning before the deadline comes: `warn_ms` of working time before `due_at`
+    /// (at once when less than that is left). `None` unless running.
+    pub fn warn_at(&self, warn_ms: i64, calendar: &Calendar) -> Option<Timestamp> {
+        let since = self.running_since.filter(|_| self.state == State::Running)?;
+        self.due_at?;
+        calendar.add_business(since, (self.target_ms - self.consumed_ms - warn_ms).max(0))
+    }
+
+    /// The same clock under another target or calendar (the conversation now falls under
+    /// another policy): the working time already used stays; the deadline follows the new target.
+    pub fn retarget(&self, target_ms: i64, calendar: &Calendar) -> Clock {
+        let mut clock = Clock { target_ms, ..self.clone() };
+        if let (State::Running, Some(since)) = (clock.state, clock.running_since) {
+            clock.due_at = calendar.add_business(since, (target_ms - clock.consumed_ms).max(0));
+        }
+        clock
     }
 
     /// Whether the deadline has passed at `now` (a running clock only: a fulfilled one was met

@@ -27,3 +27,19 @@ pub use query::MAX_QUERY_WORDS;
 pub use schema::SCHEMA_VERSION;
 pub use snippet::MAX_SNIPPET_CHARS;
 pub use switchboard_domain::Language;
+
+/// The stemmers of the index as rules read words (`contains_any` matches what search would).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WordStems;
+
+/// Longest text stemmed for a rule, in words (a long mail's first words decide its routing).
+pub const MAX_RULE_WORDS: usize = 2_000;
+
+impl switchboard_domain::rules::WordForms for WordStems {
+    fn stems(&self, language: Language, text: &str) -> Vec<Vec<String>> {
+        thread_local! {
+            static ANALYZERS: std::cell::RefCell<analysis::Analyzers> = std::cell::RefCell::new(analysis::Analyzers::new());
+        }
+        ANALYZERS.with(|a| a.borrow_mut().positions(analysis::Analyzer::of(language), text, MAX_RULE_WORDS))
+    }
+}

@@ -79,9 +79,14 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
     let phone = store.create_channel(channel("Call centre", "GB")).await?;
     let agent = store.create_token(workspace, "Demo agent", Role::Agent).await?.agent;
     store.create_team(workspace, "Support", std::slice::from_ref(&agent.id)).await.or_else(|e| match e {
-        StoreError::Conflict { .. } => {
-            Ok(Team { id: TeamId::generate(), workspace_id: workspace.clone(), name: "Support".into(), members: vec![], created_at: now() })
-        }
+        StoreError::Conflict { .. } => Ok(Team {
+            id: TeamId::generate(),
+            workspace_id: workspace.clone(),
+            name: "Support".into(),
+            members: vec![],
+            created_at: now(),
+            assignment: TeamAssignment::default(),
+        }),
         e => Err(e),
     })?;
     let start = now().millis() - 30 * HOUR_MS;

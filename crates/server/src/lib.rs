@@ -11,6 +11,7 @@ pub mod imap_fetch;
 pub mod indexer;
 pub mod mail_intake;
 pub mod supervise;
+pub mod timers;
 pub mod webhooks;
 pub mod worker;
 
@@ -81,6 +82,8 @@ pub async fn run_with_drivers(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let index = open_index(&config)?;
+    // Rules read word forms as search does.
+    store.set_word_forms(Arc::new(switchboard_search::WordStems));
     let mut state =
         AppState::new(store.clone(), public_url, config.max_body_bytes).with_outbound(config.outbound.policy()).with_search(index.clone());
     state.drivers = Arc::new(drivers);
@@ -128,6 +131,10 @@ pub async fn run_with_drivers(
         let indexer = indexer::Indexer { store: store.clone(), index, progress: state.index_progress.clone() };
         let stop = stop_rx.clone();
         tasks.push(supervise::supervise("search", health.clone(), stop_rx.clone(), move || indexer.clone().run(stop.clone())));
+    }
+    {
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        tasks.push(supervise::supervise("timers", health.clone(), stop_rx.clone(), move || timers::run(state.clone(), stop.clone())));
     }
     if let Some(address) = &config.lmtp_listen {
         let lmtp = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("cannot listen for LMTP on {address}: {e}"))?;

@@ -16,6 +16,7 @@ mod sql_store;
 pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Refusal, Result, StoreError};
 pub use model::*;
+pub use queries::automation::{ESCALATION_WINDOW_HOURS, RULE_REPLIES_PER_HOUR};
 pub use queries::webhooks::{JOB_KIND as WEBHOOK_JOB_KIND, MAX_WEBHOOKS, PREVIOUS_SECRET_MS};
 pub use sql_store::SqlStore;
 
@@ -352,6 +353,44 @@ pub trait KnowledgeStore: Send + Sync {
     async fn kb_stats(&self, workspace: &WorkspaceId, since: Timestamp) -> Result<KbStats>;
 }
 
+/// The contact policy (issue 18): whether sales, marketing or service may contact a customer.
+/// The store keeps the workspace's settings and the customers' opt-outs, gathers the facts of a
+/// decision in one read (the decision itself is `switchboard_domain::contact_policy::decide`),
+/// and audits every answer through the writer.
+#[async_trait]
+pub trait ContactPolicyStore: Send + Sync {
+    /// The workspace's settings: the defaults until an admin saves some.
+    async fn contact_policy_settings(&self, workspace: &WorkspaceId) -> Result<ContactPolicySettings>;
+    /// Replaces the settings, audited as `contact_policy.settings_changed` (before and after).
+    async fn set_contact_policy_settings(
+        &self,
+        workspace: &WorkspaceId,
+        settings: switchboard_domain::contact_policy::Settings,
+        actor: Actor,
+    ) -> Result<ContactPolicySettings>;
+    /// The settings, the customers `subject` names and their facts as of `at`, in one read.
+    /// `NotFound` for a contact id of no contact of this workspace; an identity nobody has is
+    /// no contacts and no facts. Bounded: at most 20 owners of one identity, 200 profiles merged
+    /// into them, 200 conversations and 200 ratings.
+    async fn contact_policy_facts(&self, workspace: &WorkspaceId, subject: &PolicySubject, at: Timestamp) -> Result<PolicyFacts>;
+    /// Audits an answer (`contact_policy.checked`: who asked, purpose, channel, decision,
+    /// reasons) on each contact it concerns, or on the workspace when it concerns none.
+    async fn record_contact_policy_check(&self, workspace: &WorkspaceId, check: PolicyCheck, actor: Actor) -> Result<()>;
+    /// The latest `limit` (at most 200) answers about a contact, newest first; `NotFound` for an
+    /// unknown contact or another workspace's.
+    async fn contact_policy_checks(&self, workspace: &WorkspaceId, contact: &ContactId, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Replaces a customer's own opt-outs (the `opt_out` attribute; removed when empty),
+    /// audited as `contact.opt_outs_changed`; the contact after. `InvalidState` for a profile
+    /// merged into another (change that one).
+    async fn set_opt_outs(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &ContactId,
+        opt_outs: Vec<switchboard_domain::contact_policy::OptOut>,
+        actor: Actor,
+    ) -> Result<Contact>;
+}
+
 /// What the full-text index is fed from: a change log written by the database in the same
 /// transaction as each change, so every node keeps its own index current.
 #[async_trait]
@@ -438,6 +477,62 @@ pub trait WebhookStore: Send + Sync {
     async fn prune_webhook_deliveries(&self, before: Timestamp) -> Result<u64>;
 }
 
+/// Routing, SLA and automation: rules, business calendars, SLA policies (each change moves the
+/// workspace's automation version, so every node reads them again), the dry run, and the timers
+/// that fire SLA warnings, breaches and rules on time.
+#[async_trait]
+pub trait AutomationStore: Send + Sync {
+    /// How rules read word forms (`contains_any`): the search crate's stemmers. Until set, words
+    /// are matched as written.
+    fn set_word_forms(&self, words: std::sync::Arc<dyn switchboard_domain::rules::WordForms>);
+    async fn list_rules(&self, workspace: &WorkspaceId) -> Result<Vec<RuleRecord>>;
+    async fn rule(&self, workspace: &WorkspaceId, id: &str) -> Result<RuleRecord>;
+    /// Creates a rule (`id` = `None`) or replaces one. `Invalid` names the field at fault
+    /// (`conditions.all[0].value`, `actions[1].team`).
+    async fn save_rule(&self, workspace: &WorkspaceId, id: Option<&str>, input: RuleInput, actor: Actor) -> Result<RuleRecord>;
+    async fn delete_rule(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    /// Which of the last 1,000 conversations `input` would match now, and what it would do.
+    async fn dry_run_rule(&self, workspace: &WorkspaceId, input: RuleInput) -> Result<DryRun>;
+    async fn list_calendars(&self, workspace: &WorkspaceId) -> Result<Vec<CalendarRecord>>;
+    async fn calendar(&self, workspace: &WorkspaceId, id: &str) -> Result<CalendarRecord>;
+    async fn save_calendar(&self, workspace: &WorkspaceId, id: Option<&str>, input: CalendarInput, actor: Actor) -> Result<CalendarRecord>;
+    /// `InvalidState` while a policy uses it.
+    async fn delete_calendar(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    async fn list_sla_policies(&self, workspace: &WorkspaceId) -> Result<Vec<SlaPolicyRecord>>;
+    async fn sla_policy(&self, workspace: &WorkspaceId, id: &str) -> Result<SlaPolicyRecord>;
+    async fn save_sla_policy(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&str>,
+        input: SlaPolicyInput,
+        actor: Actor,
+    ) -> Result<SlaPolicyRecord>;
+    async fn delete_sla_policy(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    /// Recomputes one conversation's SLA policy, clocks and time-rule instants now.
+    async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()>;
+    /// Sets a team's assignment method, capacity per channel kind and whether only online
+    /// members get conversations.
+    async fn set_team_assignment(&self, workspace: &WorkspaceId, team: &TeamId, assignment: TeamAssignment, actor: Actor) -> Result<Team>;
+    async fn agent_routing(&self, workspace: &WorkspaceId, agent: &AgentId) -> Result<AgentRouting>;
+    /// Replaces what is given of an agent's skills, languages and teams.
+    async fn update_agent_routing(
+        &self,
+        workspace: &WorkspaceId,
+        agent: &AgentId,
+        skills: Option<Vec<String>>,
+        languages: Option<Vec<String>>,
+        teams: Option<Vec<TeamId>>,
+        actor: Actor,
+    ) -> Result<AgentRouting>;
+    /// Records an agent's presence (`online`, `away`, `offline`); coming online hands them the
+    /// longest-waiting conversations that fit. The conversations handed to them.
+    async fn set_presence(&self, workspace: &WorkspaceId, agent: &AgentId, presence: &str) -> Result<Vec<ConversationId>>;
+    /// When the earliest timer of any workspace is due.
+    async fn next_timer(&self) -> Result<Option<Timestamp>>;
+    /// Fires up to `limit` timers due at `now` (each exactly once across nodes).
+    async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>>;
+}
+
 /// What an event bus hands to its subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusMessage {
@@ -482,8 +577,10 @@ pub trait Store:
     + WidgetStore
     + MailboxStore
     + KnowledgeStore
+    + ContactPolicyStore
     + SearchFeedStore
     + WebhookStore
+    + AutomationStore
     + JobQueue
     + LiveEvents
 {
@@ -501,8 +598,10 @@ impl<T> Store for T where
         + WidgetStore
         + MailboxStore
         + KnowledgeStore
+        + ContactPolicyStore
         + SearchFeedStore
         + WebhookStore
+        + AutomationStore
         + JobQueue
         + LiveEvents
 {

@@ -44,6 +44,31 @@ pub struct Team {
     pub name: String,
     pub members: Vec<AgentId>,
     pub created_at: Timestamp,
+    /// How the team hands out conversations.
+    pub assignment: TeamAssignment,
+}
+
+/// A team's assignment (CONTRACT.md `PATCH /api/v1/teams/{id}`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TeamAssignment {
+    /// `round_robin`, `least_loaded` or `manual`.
+    pub method: String,
+    /// Most open conversations one member holds per channel kind (`{"telegram": 3, "email": 10}`).
+    pub capacity: std::collections::BTreeMap<String, i64>,
+    /// Only members online in the agent workspace get conversations.
+    pub only_online: bool,
+}
+
+/// What assignment knows of an agent (CONTRACT.md `PATCH /api/v1/agents/{id}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentRouting {
+    pub agent_id: AgentId,
+    pub skills: Vec<String>,
+    /// Languages they answer in (ru, pl, en); empty: any.
+    pub languages: Vec<String>,
+    pub teams: Vec<TeamId>,
+    /// `online`, `away` or `offline`, as the agent workspace last reported.
+    pub presence: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +172,44 @@ pub struct Conversation {
     /// Only the knowledge-base bot has answered so far: it sits in the Bot view, not in the
     /// agents' queue, until the bot hands it over.
     pub bot_active: bool,
+    /// Whether the customer looks about to complain (several channels or messages unanswered).
+    pub escalation: Escalation,
+    /// The SLA clocks of the policy that applies (empty when none does), metric order.
+    pub sla: Vec<SlaClock>,
+}
+
+/// How urgent a customer looks, with why: each reason a code and its figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Escalation {
+    pub level: switchboard_domain::rules::RiskLevel,
+    pub reasons: Vec<EscalationReason>,
+}
+
+/// One reason of an escalation risk (`domain::escalation`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EscalationReason {
+    /// `channels` (written on several channels), `messages` (many messages), `public` (a public post).
+    pub code: String,
+    /// How many channels or messages.
+    pub count: i64,
+    /// Over how many hours.
+    pub hours: i64,
+}
+
+/// One SLA clock of a conversation as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaClock {
+    pub metric: switchboard_domain::sla::Metric,
+    pub policy_id: String,
+    pub state: switchboard_domain::sla::State,
+    pub target_ms: i64,
+    /// The deadline while the clock runs.
+    pub due_at: Option<Timestamp>,
+    /// When the warning comes (before `due_at`).
+    pub warn_at: Option<Timestamp>,
+    /// Past its deadline while running, or stopped after using more than its target.
+    pub breached: bool,
+    pub fulfilled_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +323,8 @@ pub enum Actor {
     System,
     Agent(AgentId),
     Contact(ContactId),
+    /// An automation rule (its id).
+    Rule(String),
 }
 
 impl Actor {
@@ -268,6 +333,7 @@ impl Actor {
             Actor::System => "system",
             Actor::Agent(_) => "agent",
             Actor::Contact(_) => "contact",
+            Actor::Rule(_) => "rule",
         }
     }
     pub fn id(&self) -> Option<&str> {
@@ -275,6 +341,7 @@ impl Actor {
             Actor::System => None,
             Actor::Agent(a) => Some(a.as_str()),
             Actor::Contact(c) => Some(c.as_str()),
+            Actor::Rule(r) => Some(r.as_str()),
         }
     }
 }
@@ -327,6 +394,8 @@ pub struct ConversationFilter {
     /// Only those the bot is handling (`true`: the Bot view) or only the others (`false`: the
     /// agents' queue); `None`: both.
     pub bot: Option<bool>,
+    /// At least this escalation risk (`Watch`: watch or high); `None`: any.
+    pub risk: Option<switchboard_domain::rules::RiskLevel>,
     pub sort: ConversationSort,
 }
 
@@ -370,6 +439,8 @@ pub enum ConversationSort {
     Recent,
     /// The customer who has waited longest (since their last message) first.
     Waiting,
+    /// The highest escalation risk first; within one level, the longest waiting first.
+    Risk,
 }
 
 /// One page of a listing; `next_cursor` continues it.
@@ -801,6 +872,159 @@ pub struct SearchDocument {
     /// An article variant's kind, or `questions`; empty for others.
     pub variant: String,
     pub at: Timestamp,
+}
+
+/// An automation rule as stored (CONTRACT.md `POST /api/v1/rules`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRecord {
+    pub id: String,
+    pub name: String,
+    pub when: switchboard_domain::rules::Trigger,
+    /// The condition tree and the actions as JSON, in the API's shape.
+    pub conditions: serde_json::Value,
+    pub actions: serde_json::Value,
+    pub position: i64,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A rule to create or to replace one with; checked by `domain::rules` before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleInput {
+    pub name: String,
+    pub when: switchboard_domain::rules::Trigger,
+    pub conditions: serde_json::Value,
+    pub actions: serde_json::Value,
+    /// Where it runs among the workspace's rules (0 first); at the end when `None`.
+    pub position: Option<i64>,
+    pub enabled: bool,
+}
+
+/// A business calendar as stored (CONTRACT.md `POST /api/v1/calendars`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarRecord {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    /// `{"mon": [["09:00", "18:00"]], ...}`
+    pub hours: serde_json::Value,
+    pub holidays: Vec<String>,
+    pub working_days: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarInput {
+    pub name: String,
+    pub time_zone: String,
+    pub hours: serde_json::Value,
+    pub holidays: Vec<String>,
+    pub working_days: Vec<String>,
+}
+
+/// An SLA policy as stored (CONTRACT.md `POST /api/v1/sla-policies`); targets in ms of working time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicyRecord {
+    pub id: String,
+    pub name: String,
+    pub calendar_id: Option<String>,
+    pub conditions: serde_json::Value,
+    pub first_response_ms: Option<i64>,
+    pub next_response_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+    /// How long before a deadline the warning comes, ms of working time.
+    pub warn_ms: i64,
+    pub position: i64,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicyInput {
+    pub name: String,
+    pub calendar_id: Option<String>,
+    pub conditions: serde_json::Value,
+    pub first_response_ms: Option<i64>,
+    pub next_response_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+    pub warn_ms: i64,
+    pub position: Option<i64>,
+    pub enabled: bool,
+}
+
+/// What a timer did when it fired, for the live events: an SLA warning or breach, a rule on time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimerFired {
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    /// `sla.warning`, `sla.breached` or `rule.fired`.
+    pub event: String,
+    /// The metric (SLA) or the rule id.
+    pub subject: String,
+    /// When it was due.
+    pub due_at: Timestamp,
+    pub fired_at: Timestamp,
+}
+
+/// One conversation a rule would have matched in a dry run, with what it would have done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRunMatch {
+    pub conversation_id: ConversationId,
+    pub number: i64,
+    pub subject: Option<String>,
+    /// The actions as JSON.
+    pub actions: serde_json::Value,
+}
+
+/// A dry run's answer: how many conversations were looked at and which matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRun {
+    pub examined: i64,
+    pub matches: Vec<DryRunMatch>,
+}
+
+// ---------------------------------------------------------------- contact policy
+
+/// Whom a contact-policy question is about: a contact by id, or whoever has an identity (a
+/// dialer knows the number, not our id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySubject {
+    Contact(ContactId),
+    Identity(Identity),
+}
+
+/// Everything one decision needs, read at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFacts {
+    pub settings: switchboard_domain::contact_policy::Settings,
+    /// The customers the question is about, merges followed to the surviving profile: the
+    /// contact asked about; or the owner of the identity (a verified one first, then those who
+    /// only claimed it, newest first). Empty for an identity nobody has.
+    pub contacts: Vec<ContactId>,
+    /// Their facts together (and those of the profiles merged into them).
+    pub facts: switchboard_domain::contact_policy::Facts,
+}
+
+/// A workspace's contact-policy settings and who saved them last (`None` for the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactPolicySettings {
+    pub settings: switchboard_domain::contact_policy::Settings,
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: Option<AgentId>,
+}
+
+/// One answer of the contact policy, to audit on each contact it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyCheck {
+    /// `PolicyFacts::contacts`: none for an identity nobody has (audited on the workspace).
+    pub contacts: Vec<ContactId>,
+    /// What the caller asked about: the contact id it gave, or the identity.
+    pub subject: PolicySubject,
+    pub question: switchboard_domain::contact_policy::Question,
+    pub answer: switchboard_domain::contact_policy::Answer,
 }
 
 /// An endpoint outgoing webhooks are posted to (Standard Webhooks: signed, retried for a day).

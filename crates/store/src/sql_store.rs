@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
-    StoredBlob, accounts, canned, channels, contacts, conversation_merges, conversations, intake, jobs, kb, mailbox, messages,
-    notifications, search, webhooks, widget, workspaces,
+    StoredBlob, accounts, assignment, automation, canned, channels, contact_policy, contacts, conversation_merges, conversations, intake,
+    jobs, kb, mailbox, messages, notifications, rules, search, webhooks, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -21,6 +21,7 @@ pub struct SqlStore {
     channels: Arc<ChannelCache>,
     bus: Option<Arc<dyn EventBus>>,
     blobs: Arc<dyn BlobStore>,
+    automation: Arc<crate::queries::automation::Automation>,
 }
 
 /// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
@@ -62,6 +63,7 @@ impl SqlStore {
             channels: Arc::default(),
             bus: None,
             blobs,
+            automation: Arc::default(),
         })
     }
 
@@ -225,7 +227,8 @@ impl IntakeStore for SqlStore {
         // whose message then turns out a duplicate is simply shared or left unreferenced.
         let stored = self.store_blobs(&mut message.attachments).await?;
         let received_at = now();
-        self.write(move |c| intake::intake(c, &message, &stored, received_at)).await
+        let auto = self.automation.clone();
+        self.write(move |c| intake::intake(c, &auto, &message, &stored, received_at)).await
     }
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
         let received_at = now();
@@ -271,7 +274,8 @@ impl ConversationStore for SqlStore {
         actor: Actor,
     ) -> Result<Conversation> {
         let (ws, id) = (workspace.clone(), id.clone());
-        self.write(move |c| conversations::update_conversation(c, &ws, &id, &patch, &actor)).await
+        let auto = self.automation.clone();
+        self.write(move |c| conversations::update_conversation(c, &auto, &ws, &id, &patch, &actor)).await
     }
     async fn messages(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<Vec<Message>> {
         let (ws, id) = (workspace.clone(), conversation.clone());
@@ -286,7 +290,8 @@ impl ConversationStore for SqlStore {
     ) -> Result<Message> {
         let stored = self.store_blobs(&mut message.attachments).await?;
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
-        self.write(move |c| messages::post_agent_message(c, &ws, &id, &message, &stored, &author)).await
+        let auto = self.automation.clone();
+        self.write(move |c| messages::post_agent_message(c, &auto, &ws, &id, &message, &stored, &author)).await
     }
     async fn queue_automatic_reply(
         &self,
@@ -801,5 +806,147 @@ impl WebhookStore for SqlStore {
     }
     async fn prune_webhook_deliveries(&self, before: Timestamp) -> Result<u64> {
         self.write(move |c| webhooks::prune_deliveries(c, before)).await
+    }
+}
+
+#[async_trait]
+impl AutomationStore for SqlStore {
+    fn set_word_forms(&self, words: Arc<dyn switchboard_domain::rules::WordForms>) {
+        self.automation.set_word_forms(words);
+    }
+    async fn list_rules(&self, workspace: &WorkspaceId) -> Result<Vec<RuleRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_rules(c, &ws)).await
+    }
+    async fn rule(&self, workspace: &WorkspaceId, id: &str) -> Result<RuleRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::rule(c, &ws, &id)).await
+    }
+    async fn save_rule(&self, workspace: &WorkspaceId, id: Option<&str>, input: RuleInput, actor: Actor) -> Result<RuleRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_rule(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_rule(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_rule(c, &ws, &id, &actor)).await
+    }
+    async fn dry_run_rule(&self, workspace: &WorkspaceId, input: RuleInput) -> Result<DryRun> {
+        let (ws, auto) = (workspace.clone(), self.automation.clone());
+        self.read(move |c| rules::dry_run(c, &auto, &ws, &input)).await
+    }
+    async fn list_calendars(&self, workspace: &WorkspaceId) -> Result<Vec<CalendarRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_calendars(c, &ws)).await
+    }
+    async fn calendar(&self, workspace: &WorkspaceId, id: &str) -> Result<CalendarRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::calendar(c, &ws, &id)).await
+    }
+    async fn save_calendar(&self, workspace: &WorkspaceId, id: Option<&str>, input: CalendarInput, actor: Actor) -> Result<CalendarRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_calendar(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_calendar(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_calendar(c, &ws, &id, &actor)).await
+    }
+    async fn list_sla_policies(&self, workspace: &WorkspaceId) -> Result<Vec<SlaPolicyRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| rules::list_policies(c, &ws)).await
+    }
+    async fn sla_policy(&self, workspace: &WorkspaceId, id: &str) -> Result<SlaPolicyRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| rules::policy(c, &ws, &id)).await
+    }
+    async fn save_sla_policy(
+        &self,
+        workspace: &WorkspaceId,
+        id: Option<&str>,
+        input: SlaPolicyInput,
+        actor: Actor,
+    ) -> Result<SlaPolicyRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| rules::save_policy(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_sla_policy(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| rules::delete_policy(c, &ws, &id, &actor)).await
+    }
+    async fn refresh_automation(&self, workspace: &WorkspaceId, conversation: &ConversationId) -> Result<()> {
+        let (ws, id, auto) = (workspace.clone(), conversation.clone(), self.automation.clone());
+        self.write(move |c| rules::refresh_conversation(c, &auto, &ws, &id)).await
+    }
+    async fn set_team_assignment(&self, workspace: &WorkspaceId, team: &TeamId, assignment: TeamAssignment, actor: Actor) -> Result<Team> {
+        let (ws, team) = (workspace.clone(), team.clone());
+        self.write(move |c| assignment::set_team_assignment(c, &ws, &team, &assignment, &actor)).await
+    }
+    async fn agent_routing(&self, workspace: &WorkspaceId, agent: &AgentId) -> Result<AgentRouting> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.read(move |c| assignment::agent_routing(c, &ws, &agent)).await
+    }
+    async fn update_agent_routing(
+        &self,
+        workspace: &WorkspaceId,
+        agent: &AgentId,
+        skills: Option<Vec<String>>,
+        languages: Option<Vec<String>>,
+        teams: Option<Vec<TeamId>>,
+        actor: Actor,
+    ) -> Result<AgentRouting> {
+        let (ws, agent) = (workspace.clone(), agent.clone());
+        self.write(move |c| {
+            assignment::update_agent_routing(c, &ws, &agent, skills.as_deref(), languages.as_deref(), teams.as_deref(), &actor)
+        })
+        .await
+    }
+    async fn set_presence(&self, workspace: &WorkspaceId, agent: &AgentId, presence: &str) -> Result<Vec<ConversationId>> {
+        let (ws, agent, presence) = (workspace.clone(), agent.clone(), presence.to_owned());
+        self.write(move |c| assignment::set_presence(c, &ws, &agent, &presence)).await
+    }
+    async fn next_timer(&self) -> Result<Option<Timestamp>> {
+        self.read(automation::next_timer).await
+    }
+    async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>> {
+        let auto = self.automation.clone();
+        self.write(move |c| automation::fire_timers(c, &auto, now, limit)).await
+    }
+}
+
+#[async_trait]
+impl ContactPolicyStore for SqlStore {
+    async fn contact_policy_settings(&self, workspace: &WorkspaceId) -> Result<ContactPolicySettings> {
+        let ws = workspace.clone();
+        self.read(move |c| contact_policy::settings(c, &ws)).await
+    }
+    async fn set_contact_policy_settings(
+        &self,
+        workspace: &WorkspaceId,
+        settings: switchboard_domain::contact_policy::Settings,
+        actor: Actor,
+    ) -> Result<ContactPolicySettings> {
+        let ws = workspace.clone();
+        self.write(move |c| contact_policy::set_settings(c, &ws, &settings, &actor)).await
+    }
+    async fn contact_policy_facts(&self, workspace: &WorkspaceId, subject: &PolicySubject, at: Timestamp) -> Result<PolicyFacts> {
+        let (ws, subject) = (workspace.clone(), subject.clone());
+        self.read(move |c| contact_policy::facts(c, &ws, &subject, at)).await
+    }
+    async fn record_contact_policy_check(&self, workspace: &WorkspaceId, check: PolicyCheck, actor: Actor) -> Result<()> {
+        let ws = workspace.clone();
+        self.write(move |c| contact_policy::record_check(c, &ws, &check, &actor)).await
+    }
+    async fn contact_policy_checks(&self, workspace: &WorkspaceId, contact: &ContactId, limit: usize) -> Result<Vec<AuditEntry>> {
+        let (ws, id) = (workspace.clone(), contact.clone());
+        self.read(move |c| contact_policy::checks(c, &ws, &id, limit)).await
+    }
+    async fn set_opt_outs(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &ContactId,
+        opt_outs: Vec<switchboard_domain::contact_policy::OptOut>,
+        actor: Actor,
+    ) -> Result<Contact> {
+        let (ws, id) = (workspace.clone(), contact.clone());
+        self.write(move |c| contact_policy::set_opt_outs(c, &ws, &id, &opt_outs, &actor)).await
     }
 }

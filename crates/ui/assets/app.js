@@ -97,6 +97,26 @@
     }, conversationId() ? 150 : 1000);
   }
 
+  // ---------------------------------------------------------------- SLA countdowns
+  // Each `.sla[data-due]` counts down to its deadline (ms) every second and turns into a breach
+  // at it; the server's live event then refreshes the list with the clock as stored.
+  function tickSla() {
+    var now = Date.now();
+    $all(".sla[data-due]").forEach(function (el) {
+      var left = Number(el.dataset.due) - now;
+      if (left <= 0) {
+        el.classList.add("breached");
+        el.textContent = el.dataset.overdueText;
+        return;
+      }
+      var s = Math.floor(left / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+      var clock = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (sec < 10 ? "0" : "") + sec;
+      el.textContent = el.dataset.dueText.replace("{d}", clock);
+    });
+  }
+  setInterval(tickSla, 1000);
+  tickSla();
+
   // ---------------------------------------------------------------- presence of colleagues
   var presence = {};
   function drawPresence() {
@@ -177,7 +197,7 @@
           .then(function (c) { if (c.assignee === me) alertAgent(text("new-reply"), link); }).catch(function () {});
       }
     });
-    ["message.updated", "conversation.updated", "contact.merged", "contact.unmerged"].forEach(function (kind) {
+    ["message.updated", "conversation.updated", "sla.warning", "sla.breached", "contact.merged", "contact.unmerged"].forEach(function (kind) {
       on(kind, function (d) {
         var here = conversationId();
         if (!here || d.conversation_id === here || d.id === here || kind.indexOf("contact") === 0) refresh();

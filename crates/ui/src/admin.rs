@@ -28,19 +28,24 @@ pub(crate) enum Tab {
     Teams,
     Channels,
     Canned,
+    Rules,
+    Sla,
     Tokens,
     Webhooks,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 7] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Tokens, Tab::Webhooks, Tab::Settings];
+    const ALL: [Tab; 9] =
+        [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Webhooks, Tab::Settings];
     fn path(self) -> &'static str {
         match self {
             Tab::People => "/admin/people",
             Tab::Teams => "/admin/teams",
             Tab::Channels => "/admin/channels",
             Tab::Canned => "/admin/canned",
+            Tab::Rules => "/admin/rules",
+            Tab::Sla => "/admin/sla",
             Tab::Tokens => "/admin/tokens",
             Tab::Webhooks => "/admin/webhooks",
             Tab::Settings => "/admin/settings",
@@ -52,6 +57,8 @@ impl Tab {
             Tab::Teams => "ui.admin.teams",
             Tab::Channels => "ui.admin.channels",
             Tab::Canned => "ui.admin.canned",
+            Tab::Rules => "ui.admin.rules",
+            Tab::Sla => "ui.admin.sla",
             Tab::Tokens => "ui.admin.tokens",
             Tab::Webhooks => "ui.admin.webhooks",
             Tab::Settings => "ui.admin.settings",
@@ -62,6 +69,7 @@ impl Tab {
             Tab::People | Tab::Tokens | Tab::Webhooks | Tab::Settings => Permission::ManageWorkspace,
             Tab::Teams | Tab::Canned => Permission::ManageTeams,
             Tab::Channels => Permission::ManageChannels,
+            Tab::Rules | Tab::Sla => Permission::ManageAutomation,
         }
     }
 }

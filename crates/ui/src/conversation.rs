@@ -217,6 +217,17 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
                     span class=(format!("status st-{}", c.status.as_str())) #conv-status { (tr(lang, &format!("ui.status.{}", c.status.as_str()))) }
                     " · " (v.contacts.get(&c.contact_id).map_or("", String::as_str))
                     " · " @for ch in &c.channels { (channel_badge(lang, ch.kind)) }
+                    @if c.escalation.level != switchboard_domain::rules::RiskLevel::None {
+                        @let level = c.escalation.level.as_str();
+                        " · " span class=(format!("risk risk-{level}")) {
+                            (tr(lang, &format!("ui.risk.{level}"))) ": "
+                            (c.escalation.reasons.iter().map(|r| crate::inbox::risk_reason(lang, r)).collect::<Vec<_>>().join("; "))
+                        }
+                    }
+                    @let now = switchboard_store::now();
+                    @for clock in c.sla.iter().filter(|k| k.state == switchboard_domain::sla::State::Running && k.due_at.is_some()) {
+                        " · " (crate::inbox::sla_countdown(lang, clock, now))
+                    }
                 }
                 p #activity.activity aria-live="polite" {}
                 div #conv-notice {

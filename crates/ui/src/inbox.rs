@@ -30,7 +30,7 @@ pub struct InboxQuery {
     cursor: Option<String>,
 }
 
-const VIEWS: [&str; 5] = ["mine", "unassigned", "teams", "bot", "all"];
+const VIEWS: [&str; 6] = ["mine", "unassigned", "teams", "risk", "bot", "all"];
 const PAGE: usize = 50;
 
 impl InboxQuery {
@@ -94,7 +94,15 @@ fn filter_of(q: &InboxQuery, me: &AgentId, my_teams: &[TeamId]) -> Result<Conver
         tag: q.tag.clone().filter(|t| !t.trim().is_empty()),
         ids: None,
         bot: None,
-        sort: if q.sort.as_deref() == Some("recent") { ConversationSort::Recent } else { ConversationSort::Waiting },
+        risk: None,
+        sort: match q.sort.as_deref() {
+            Some("recent") => ConversationSort::Recent,
+            Some("risk") => ConversationSort::Risk,
+            Some("waiting") => ConversationSort::Waiting,
+            // The at-risk view puts the highest risk first unless told otherwise.
+            _ if q.view() == "risk" => ConversationSort::Risk,
+            _ => ConversationSort::Waiting,
+        },
     };
     match q.view() {
         "mine" => filter.assignee = Some(AssigneeFilter::Agent(me.clone())),
@@ -105,6 +113,7 @@ fn filter_of(q: &InboxQuery, me: &AgentId, my_teams: &[TeamId]) -> Result<Conver
         }
         "teams" => filter.teams = Some(my_teams.to_vec()),
         "bot" => filter.bot = Some(true),
+        "risk" => filter.risk = Some(switchboard_domain::rules::RiskLevel::Watch),
         _ => {}
     }
     Ok(filter)
@@ -168,13 +177,19 @@ async fn render(state: &AppState, agent: &Agent, q: &InboxQuery) -> Result<Marku
     };
     let bot_count =
         store.count_conversations(ws, &ConversationFilter { statuses: q.statuses(), bot: Some(true), ..Default::default() }).await?;
+    let risk_count = store
+        .count_conversations(
+            ws,
+            &ConversationFilter { statuses: q.statuses(), risk: Some(switchboard_domain::rules::RiskLevel::Watch), ..Default::default() },
+        )
+        .await?;
     let now = switchboard_store::now();
     Ok(html! {
         div.inbox {
             nav.views aria-label=(tr(lang, "ui.views")) #views {
                 h2.sr { (tr(lang, "ui.views")) }
                 ul {
-                    @for (view, n) in [("mine", view_counts.mine), ("unassigned", view_counts.unassigned), ("teams", view_counts.my_teams), ("bot", bot_count), ("all", view_counts.all)] {
+                    @for (view, n) in [("mine", view_counts.mine), ("unassigned", view_counts.unassigned), ("teams", view_counts.my_teams), ("risk", risk_count), ("bot", bot_count), ("all", view_counts.all)] {
                         li { a href=(q.with(&[("view", Some(view))])) aria-current=[(q.view() == view).then_some("page")] data-view=(view) {
                             (tr(lang, &format!("ui.view.{view}"))) " " span.count data-count=(view) { (n) }
                         } }
@@ -258,6 +273,7 @@ fn filters(lang: Lang, q: &InboxQuery, names: &Names) -> Markup {
             select #f-sort name="sort" {
                 option value="waiting" { (tr(lang, "ui.sort_waiting")) }
                 option value="recent" selected[selected(&q.sort, "recent")] { (tr(lang, "ui.sort_recent")) }
+                option value="risk" selected[selected(&q.sort, "risk")] { (tr(lang, "ui.sort_risk")) }
             }
             button type="submit" { (tr(lang, "ui.apply")) }
             a href=(format!("/inbox?view={}", q.view())) { (tr(lang, "ui.clear_filters")) }
@@ -294,8 +310,43 @@ fn row(lang: Lang, c: &Conversation, names: &Names, now: Timestamp, me: &AgentId
                         @else { (t(lang, "ui.waiting_for", &[("duration", &duration(lang, waited))])) }
                     }
                 }
+                @if c.escalation.level != switchboard_domain::rules::RiskLevel::None {
+                    @let level = c.escalation.level.as_str();
+                    @let reasons = c.escalation.reasons.iter().map(|r| risk_reason(lang, r)).collect::<Vec<_>>().join("; ");
+                    span class=(format!("risk risk-{level}")) title=(reasons) { (tr(lang, &format!("ui.risk.{level}"))) ": " (reasons) }
+                }
+                @if let Some(clock) = next_deadline(c) {
+                    (sla_countdown(lang, clock, now))
+                }
                 @for tag in &c.tags { span.tag { (tag) } }
             }
+        }
+    }
+}
+
+/// An escalation reason in the agent's language.
+pub fn risk_reason(lang: Lang, r: &EscalationReason) -> String {
+    t(lang, &format!("ui.risk.reason.{}", r.code), &[("count", &r.count.to_string()), ("hours", &r.hours.to_string())])
+}
+
+/// The running clock whose deadline comes first.
+pub fn next_deadline(c: &Conversation) -> Option<&SlaClock> {
+    c.sla.iter().filter(|k| k.state == switchboard_domain::sla::State::Running && k.due_at.is_some()).min_by_key(|k| k.due_at)
+}
+
+/// "First response due in 12 minutes", or overdue; the script counts it down every second
+/// (`data-due`, ms) and turns it into a breach at the deadline.
+pub fn sla_countdown(lang: Lang, clock: &SlaClock, now: Timestamp) -> Markup {
+    let due = clock.due_at.unwrap_or(now);
+    let metric = tr(lang, &format!("ui.sla.metric.{}", clock.metric.as_str()));
+    let left = due.millis() - now.millis();
+    let breached = clock.breached || left <= 0;
+    html! {
+        span class=(if breached { "sla breached" } else { "sla" }) data-due=(due.millis())
+            data-due-text=(t(lang, "ui.sla.due_in", &[("metric", &metric), ("duration", "{d}")]))
+            data-overdue-text=(t(lang, "ui.sla.overdue", &[("metric", &metric)])) {
+            @if breached { (t(lang, "ui.sla.overdue", &[("metric", &metric)])) }
+            @else { (t(lang, "ui.sla.due_in", &[("metric", &metric), ("duration", &duration(lang, left.max(60_000)))])) }
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod account;
 mod admin;
+mod automation;
 mod conversation;
 mod customer;
 mod help;
@@ -52,6 +53,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/canned", get(admin::canned).post(admin::create_canned))
         .route("/admin/canned/{id}", post(admin::update_canned))
         .route("/admin/canned/{id}/delete", post(admin::delete_canned))
+        .route("/admin/rules", get(automation::rules_page).post(automation::create_rule))
+        .route("/admin/rules/{id}", get(automation::rule_page).post(automation::update_rule))
+        .route("/admin/rules/{id}/delete", post(automation::delete_rule))
+        .route("/admin/sla", get(automation::sla_page))
+        .route("/admin/sla/calendars", post(automation::create_calendar))
+        .route("/admin/sla/calendars/{id}/delete", post(automation::delete_calendar))
+        .route("/admin/sla/policies", post(automation::create_policy))
+        .route("/admin/sla/policies/{id}/delete", post(automation::delete_policy))
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/admin/webhooks", get(webhooks::list).post(webhooks::create))

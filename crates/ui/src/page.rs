@@ -226,6 +226,7 @@ mod tests {
         let sources = [
             include_str!("account.rs"),
             include_str!("admin.rs"),
+            include_str!("automation.rs"),
             include_str!("conversation.rs"),
             include_str!("customer.rs"),
             include_str!("inbox.rs"),
@@ -250,7 +251,11 @@ mod tests {
         keys.extend(ChannelKind::ALL.iter().map(|k| format!("ui.channel.{}", k.as_str())));
         keys.extend(["in", "out", "note", "system"].map(|d| format!("ui.direction.{d}")));
         keys.extend(["queued", "sent", "delivered", "failed"].map(|d| format!("ui.delivery.{d}")));
-        keys.extend(["mine", "unassigned", "teams", "all"].map(|v| format!("ui.view.{v}")));
+        keys.extend(["mine", "unassigned", "teams", "all", "risk"].map(|v| format!("ui.view.{v}")));
+        keys.extend(switchboard_domain::rules::Trigger::ALL.iter().map(|t| format!("ui.rules.trigger.{}", t.as_str().replace('.', "_"))));
+        keys.extend(switchboard_domain::sla::Metric::ALL.iter().map(|m| format!("ui.sla.metric.{}", m.as_str())));
+        keys.extend(["channels", "messages", "public"].map(|r| format!("ui.risk.reason.{r}")));
+        keys.extend(switchboard_domain::calendar::DAYS.iter().map(|d| format!("ui.day.{d}")));
         keys.extend(switchboard_domain::webhook::EventType::ALL.iter().map(|e| format!("ui.webhook_event.{}", e.as_str())));
         keys.extend(switchboard_domain::webhook::DeliveryState::ALL.iter().map(|s| format!("ui.webhook_status.{}", s.as_str())));
         assert!(keys.len() > 150, "{} keys found", keys.len());

@@ -169,6 +169,7 @@ pub struct ConversationQuery {
     tag: Option<String>,
     q: Option<String>,
     bot: Option<String>,
+    risk: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
@@ -238,10 +239,17 @@ pub async fn list_conversations(
             Some("false") => Some(false),
             Some(_) => return Err(ApiError::bad_field("bot", "must be true or false").lang(lang)),
         },
+        risk: match query.risk.as_deref() {
+            None => None,
+            Some("watch") => Some(switchboard_domain::rules::RiskLevel::Watch),
+            Some("high") => Some(switchboard_domain::rules::RiskLevel::High),
+            Some(_) => return Err(ApiError::bad_field("risk", "must be watch (watch or high) or high").lang(lang)),
+        },
         sort: match query.sort.as_deref() {
             None | Some("recent") => ConversationSort::Recent,
             Some("waiting") => ConversationSort::Waiting,
-            Some(_) => return Err(ApiError::bad_field("sort", "must be recent or waiting").lang(lang)),
+            Some("risk") => ConversationSort::Risk,
+            Some(_) => return Err(ApiError::bad_field("sort", "must be recent, waiting or risk").lang(lang)),
         },
     };
     let limit = parse_limit(query.limit.as_deref()).map_err(|e| e.lang(lang))?;
@@ -725,6 +733,131 @@ pub async fn create_team(State(state): State<AppState>, auth: Auth, JsonBody(bod
 pub async fn list_teams(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     let items = state.store.list_teams(&auth.principal.workspace_id).await.map_err(store_err(auth.lang))?;
     Ok(Json(json!({"items": items.iter().map(dto::team).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentBody {
+    method: String,
+    #[serde(default)]
+    capacity: std::collections::BTreeMap<String, i64>,
+    only_online: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTeam {
+    assignment: Option<AssignmentBody>,
+    members: Option<Vec<String>>,
+}
+
+/// `PATCH /api/v1/teams/{id}`: the team's assignment (CONTRACT.md) and members (supervisor).
+pub async fn patch_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchTeam>,
+) -> ApiResult<Json<Value>> {
+    auth.require(Permission::ManageTeams)?;
+    let lang = auth.lang;
+    let ws = &auth.principal.workspace_id;
+    let team = TeamId::parse(&id).map_err(|_| ApiError::not_found())?;
+    if let Some(a) = &body.assignment {
+        if !["round_robin", "least_loaded", "manual"].contains(&a.method.as_str()) {
+            return Err(ApiError::bad_field("assignment.method", "one of round_robin, least_loaded, manual").lang(lang));
+        }
+        for (kind, n) in &a.capacity {
+            if kind.parse::<ChannelKind>().is_err() {
+                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "not a channel kind").lang(lang));
+            }
+            if !(0..=1000).contains(n) {
+                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "0 to 1000 conversations").lang(lang));
+            }
+        }
+    }
+    let members = match &body.members {
+        Some(list) => {
+            check_member_count(list.len()).map_err(|e| e.lang(lang))?;
+            Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(i, m)| body_id(m, &format!("members[{i}]"), AgentId::parse))
+                    .collect::<ApiResult<Vec<_>>>()
+                    .map_err(|e| e.lang(lang))?,
+            )
+        }
+        None => None,
+    };
+    let mut team_now =
+        state.store.list_teams(ws).await.map_err(store_err(lang))?.into_iter().find(|t| t.id == team).ok_or_else(ApiError::not_found)?;
+    if let Some(members) = members {
+        team_now = state.store.set_team_members(ws, &team, &members).await.map_err(store_err(lang))?;
+    }
+    if let Some(a) = body.assignment {
+        let assignment = TeamAssignment { method: a.method, capacity: a.capacity, only_online: a.only_online.unwrap_or(true) };
+        let actor = Actor::Agent(auth.principal.agent_id.clone());
+        team_now = state.store.set_team_assignment(ws, &team, assignment, actor).await.map_err(store_err(lang))?;
+    }
+    Ok(Json(dto::team(&team_now)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAgent {
+    skills: Option<Vec<String>>,
+    languages: Option<Vec<String>>,
+    teams: Option<Vec<String>>,
+}
+
+/// `PATCH /api/v1/agents/{id}`: skills, languages and teams, which assignment reads (supervisor).
+pub async fn patch_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchAgent>,
+) -> ApiResult<Json<Value>> {
+    auth.require(Permission::ManageTeams)?;
+    let lang = auth.lang;
+    let agent = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
+    let clean = |field: &str, list: Option<Vec<String>>| -> ApiResult<Option<Vec<String>>> {
+        let Some(list) = list else { return Ok(None) };
+        if list.len() > 50 {
+            return Err(ApiError::bad_field(field, "at most 50").lang(lang));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let item = item.trim().to_lowercase();
+            if item.is_empty() || item.chars().count() > 64 || item.chars().any(char::is_control) {
+                return Err(ApiError::bad_field(format!("{field}[{i}]"), "1 to 64 printable characters").lang(lang));
+            }
+            if field == "languages" && item.parse::<Language>().is_err() {
+                return Err(ApiError::bad_field(format!("{field}[{i}]"), "one of ru, pl, en").lang(lang));
+            }
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        Ok(Some(out))
+    };
+    let skills = clean("skills", body.skills)?;
+    let languages = clean("languages", body.languages)?;
+    let teams = match body.teams {
+        Some(list) => Some(
+            list.iter()
+                .enumerate()
+                .map(|(i, t)| body_id(t, &format!("teams[{i}]"), TeamId::parse))
+                .collect::<ApiResult<Vec<_>>>()
+                .map_err(|e| e.lang(lang))?,
+        ),
+        None => None,
+    };
+    let actor = Actor::Agent(auth.principal.agent_id.clone());
+    let routing = state
+        .store
+        .update_agent_routing(&auth.principal.workspace_id, &agent, skills, languages, teams, actor)
+        .await
+        .map_err(store_err(lang))?;
+    Ok(Json(dto::agent_routing(&routing)))
 }
 
 pub async fn dead_jobs(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

@@ -75,6 +75,60 @@ pub fn conversation(c: &Conversation) -> Value {
         "last_customer_message_at": opt_time(c.last_customer_message_at), "last_activity_at": time(c.last_activity_at),
         "solved_at": opt_time(c.solved_at), "closed_at": opt_time(c.closed_at), "updated_at": time(c.updated_at),
         "merged_into": c.merged_into, "split_from": c.split_from, "bot": c.bot_active,
+        "sla": c.sla.iter().map(sla_clock).collect::<Vec<_>>(),
+        "escalation_risk": escalation(&c.escalation),
+    })
+}
+
+/// One SLA clock (CONTRACT.md: `metric`, `due_at`, `breached`; more for the countdown).
+pub fn sla_clock(s: &SlaClock) -> Value {
+    json!({
+        "metric": s.metric.as_str(), "due_at": opt_time(s.due_at), "breached": s.breached, "state": s.state.as_str(),
+        "warn_at": opt_time(s.warn_at), "target_minutes": s.target_ms / 60_000, "fulfilled_at": opt_time(s.fulfilled_at),
+        "policy_id": s.policy_id,
+    })
+}
+
+/// An escalation reason in words (English, for integrations; the agent UI translates the codes).
+pub fn escalation_reason(r: &EscalationReason) -> String {
+    match r.code.as_str() {
+        "public" => "a public post".to_owned(),
+        "channels" => format!("{} channels in {} hours, no reply", r.count, r.hours),
+        "messages" => format!("{} messages in {} hours, no reply", r.count, r.hours),
+        other => other.to_owned(),
+    }
+}
+
+/// CONTRACT.md `escalation_risk`: `{"level", "reasons": [S]}`, with the reasons' codes beside them.
+pub fn escalation(e: &Escalation) -> Value {
+    json!({
+        "level": e.level.as_str(),
+        "reasons": e.reasons.iter().map(escalation_reason).collect::<Vec<_>>(),
+        "details": e.reasons.iter().map(|r| json!({"code": r.code, "count": r.count, "hours": r.hours})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn rule(r: &RuleRecord) -> Value {
+    json!({
+        "id": r.id, "name": r.name, "when": r.when.as_str(), "conditions": r.conditions, "actions": r.actions,
+        "position": r.position, "enabled": r.enabled, "created_at": time(r.created_at), "updated_at": time(r.updated_at),
+    })
+}
+
+pub fn calendar(c: &CalendarRecord) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "time_zone": c.time_zone, "hours": c.hours, "holidays": c.holidays,
+        "working_days": c.working_days, "created_at": time(c.created_at), "updated_at": time(c.updated_at),
+    })
+}
+
+pub fn sla_policy(p: &SlaPolicyRecord) -> Value {
+    let minutes = |ms: Option<i64>| ms.map(|ms| ms / 60_000);
+    json!({
+        "id": p.id, "name": p.name, "calendar_id": p.calendar_id, "conditions": p.conditions,
+        "first_response_minutes": minutes(p.first_response_ms), "next_response_minutes": minutes(p.next_response_ms),
+        "resolution_minutes": minutes(p.resolution_ms), "warn_before_minutes": p.warn_ms / 60_000,
+        "position": p.position, "enabled": p.enabled, "created_at": time(p.created_at), "updated_at": time(p.updated_at),
     })
 }
 
@@ -146,7 +200,12 @@ pub fn agent(a: &Agent) -> Value {
 }
 
 pub fn team(t: &Team) -> Value {
-    json!({"id": t.id, "name": t.name, "members": t.members, "created_at": time(t.created_at)})
+    json!({"id": t.id, "name": t.name, "members": t.members, "created_at": time(t.created_at),
+        "assignment": {"method": t.assignment.method, "capacity": t.assignment.capacity, "only_online": t.assignment.only_online}})
+}
+
+pub fn agent_routing(r: &AgentRouting) -> Value {
+    json!({"id": r.agent_id, "skills": r.skills, "languages": r.languages, "teams": r.teams, "presence": r.presence})
 }
 
 pub fn job(j: &Job) -> Value {

@@ -39,6 +39,7 @@ impl Drop for PresenceGuard {
     fn drop(&mut self) {
         let now = self.state.presence.disconnected(&self.agent);
         self.state.publish(presence_event(&self.workspace, &self.agent, &self.name, now));
+        crate::presence::record_presence(&self.state, &self.workspace, &self.agent, now);
     }
 }
 
@@ -115,6 +116,7 @@ pub async fn stream(State(state): State<AppState>, auth: Auth, headers: HeaderMa
         let agent = auth.principal.agent_id.clone();
         let now = state.presence.connected(&workspace, &agent, &session.name);
         state.publish(presence_event(&workspace, &agent, &session.name, now));
+        crate::presence::record_presence(&state, &workspace, &agent, now);
         PresenceGuard { state: state.clone(), workspace: workspace.clone(), agent, name: session.name.clone() }
     });
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);

@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod automation;
 pub mod bot;
 pub mod client;
+pub mod contact_policy;
 pub mod dto;
 pub mod error;
 pub mod events;
@@ -443,9 +445,90 @@ pub fn routes() -> Vec<Route> {
         r("post", "/api/v1/merge-suggestions/{id}/dismiss", "Dismiss a merge suggestion", Auth::Bearer, None, 200, || {
             post(api::dismiss_suggestion)
         }),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/contact-policy",
+            "May we contact this customer: purpose (sales, marketing, service; required), channel (phone, sms, email, whatsapp, telegram, vk, viber, widget, api or a channel kind), at (RFC 3339, up to a year ahead); allow, caution or deny with every reason; audited",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::for_contact),
+        ),
+        r(
+            "get",
+            "/api/v1/contact-policy",
+            "The same answer for whoever has an identity: exactly one of phone (E.164, or national with region) and email; purpose, channel, at as for a contact; an unknown customer is allow; audited",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::for_identity),
+        ),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/contact-policy/checks",
+            "Who asked about this customer, what, and what they were told, newest first: limit (1-200) (supervisor)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::checks),
+        ),
+        r(
+            "get",
+            "/api/v1/contact-policy/settings",
+            "The contact policy's settings: complaint tags, caution days, low ratings, quiet hours, default time zone (supervisor)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::get_settings),
+        ),
+        r(
+            "put",
+            "/api/v1/contact-policy/settings",
+            "Change the contact policy's settings; fields left out keep their value, quiet_hours null turns them off (admin)",
+            Auth::Bearer,
+            Some(s::contact_policy_settings()),
+            200,
+            || put(contact_policy::put_settings),
+        ),
+        r(
+            "get",
+            "/api/v1/contacts/{id}/opt-outs",
+            "The customer's own opt-outs (purposes, channels, purpose:channel)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(contact_policy::get_opt_outs),
+        ),
+        r(
+            "put",
+            "/api/v1/contacts/{id}/opt-outs",
+            "Replace the customer's own opt-outs: sales, marketing, service, a channel (sales and marketing there), or purpose:channel",
+            Auth::Bearer,
+            Some(s::opt_outs()),
+            200,
+            || put(contact_policy::put_opt_outs),
+        ),
         r("get", "/api/v1/agents", "Agents of the workspace", Auth::Bearer, None, 200, || get(api::list_agents)),
         r("get", "/api/v1/teams", "Teams", Auth::Bearer, None, 200, || get(api::list_teams)),
         r("post", "/api/v1/teams", "Create a team (supervisor)", Auth::Bearer, Some(s::create_team()), 201, || post(api::create_team)),
+        r(
+            "patch",
+            "/api/v1/teams/{id}",
+            "A team's assignment: method (round_robin, least_loaded, manual), capacity per channel kind, only_online; members (supervisor)",
+            Auth::Bearer,
+            Some(s::patch_team()),
+            200,
+            || patch(api::patch_team),
+        ),
+        r(
+            "patch",
+            "/api/v1/agents/{id}",
+            "An agent's skills, languages (ru, pl, en) and teams, which assignment reads (supervisor)",
+            Auth::Bearer,
+            Some(s::patch_agent()),
+            200,
+            || patch(api::patch_agent),
+        ),
         r("get", "/api/v1/jobs/dead", "Jobs that failed for good (supervisor)", Auth::Bearer, None, 200, || get(api::dead_jobs)),
         r("get", "/api/v1/events", "Server-Sent Events of the workspace", Auth::Bearer, None, 200, || get(events::stream)),
         r("get", "/api/v1/presence", "Agents online or away now", Auth::Bearer, None, 200, || get(presence::list)),
@@ -468,6 +551,80 @@ pub fn routes() -> Vec<Route> {
             200,
             || get(kb::search),
         ),
+        r("get", "/api/v1/rules", "Automation rules in the order they run (admin)", Auth::Bearer, None, 200, || {
+            get(automation::list_rules)
+        }),
+        r(
+            "post",
+            "/api/v1/rules",
+            "Create a rule: when (message.received, conversation.created, conversation.updated, time, sla.warning, sla.breached), \
+             conditions ({all|any: [{field, op, value}]}), actions, position, enabled (admin)",
+            Auth::Bearer,
+            Some(s::rule()),
+            201,
+            || post(automation::create_rule),
+        ),
+        r(
+            "post",
+            "/api/v1/rules/dry-run",
+            "Which of the last 1,000 conversations a rule would match now, and what it would do (admin; nothing is changed)",
+            Auth::Bearer,
+            Some(s::rule()),
+            200,
+            || post(automation::dry_run),
+        ),
+        r("get", "/api/v1/rules/{id}", "One rule (admin)", Auth::Bearer, None, 200, || get(automation::get_rule)),
+        r("put", "/api/v1/rules/{id}", "Replace a rule (admin)", Auth::Bearer, Some(s::rule()), 200, || put(automation::update_rule)),
+        r("delete", "/api/v1/rules/{id}", "Delete a rule (admin)", Auth::Bearer, None, 204, || delete(automation::delete_rule)),
+        r("post", "/api/v1/rules/{id}/dry-run", "Dry run of a saved rule (admin)", Auth::Bearer, None, 200, || {
+            post(automation::dry_run_saved)
+        }),
+        r("get", "/api/v1/calendars", "Business calendars (admin)", Auth::Bearer, None, 200, || get(automation::list_calendars)),
+        r(
+            "post",
+            "/api/v1/calendars",
+            "Create a business calendar: time_zone (IANA), hours per weekday (intervals may cross midnight), holidays, working_days (admin)",
+            Auth::Bearer,
+            Some(s::calendar()),
+            201,
+            || post(automation::create_calendar),
+        ),
+        r("get", "/api/v1/calendars/{id}", "One business calendar (admin)", Auth::Bearer, None, 200, || get(automation::get_calendar)),
+        r("put", "/api/v1/calendars/{id}", "Replace a business calendar (admin)", Auth::Bearer, Some(s::calendar()), 200, || {
+            put(automation::update_calendar)
+        }),
+        r("delete", "/api/v1/calendars/{id}", "Delete a business calendar no policy uses (admin)", Auth::Bearer, None, 204, || {
+            delete(automation::delete_calendar)
+        }),
+        r(
+            "post",
+            "/api/v1/calendars/{id}/holidays/ical",
+            "Add the all-day events of an iCalendar file (text/calendar, at most 1 MiB) as holidays (admin)",
+            Auth::Bearer,
+            Some(s::ical()),
+            200,
+            || post(automation::import_holidays),
+        ),
+        r("get", "/api/v1/sla-policies", "SLA policies in the order they are tried (admin)", Auth::Bearer, None, 200, || {
+            get(automation::list_policies)
+        }),
+        r(
+            "post",
+            "/api/v1/sla-policies",
+            "Create an SLA policy: conditions (as rules), calendar_id, first_response_minutes, next_response_minutes, resolution_minutes, \
+             warn_before_minutes (admin)",
+            Auth::Bearer,
+            Some(s::sla_policy()),
+            201,
+            || post(automation::create_policy),
+        ),
+        r("get", "/api/v1/sla-policies/{id}", "One SLA policy (admin)", Auth::Bearer, None, 200, || get(automation::get_policy)),
+        r("put", "/api/v1/sla-policies/{id}", "Replace an SLA policy (admin)", Auth::Bearer, Some(s::sla_policy()), 200, || {
+            put(automation::update_policy)
+        }),
+        r("delete", "/api/v1/sla-policies/{id}", "Delete an SLA policy (admin)", Auth::Bearer, None, 204, || {
+            delete(automation::delete_policy)
+        }),
         r("post", "/api/v1/kb/articles", "Create a knowledge-base article (supervisor)", Auth::Bearer, Some(s::article()), 201, || {
             post(kb::create_article)
         }),

@@ -22,12 +22,13 @@ pub fn build() -> Value {
                 _ => json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}),
             })
             .collect();
+        let params: Vec<Value> = params.into_iter().chain(query_params(route.method, route.path)).collect();
         let mut op = json!({
             "summary": route.summary,
             "operationId": format!("{}{}", route.method, route.path.replace(['/', '{', '}', '.', '-'], "_")),
             "parameters": params,
             "responses": {
-                route.ok_status.to_string(): success(route.path),
+                route.ok_status.to_string(): success(route.path, route.ok_status),
                 "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
@@ -60,10 +61,39 @@ pub fn build() -> Value {
     })
 }
 
+/// The query parameters of the routes that declare theirs (so that generated requests, such as
+/// Schemathesis's, reach the handler's own checks).
+fn query_params(method: &str, path: &str) -> Vec<Value> {
+    let param = |name: &str, required: bool, schema: Value| json!({"name": name, "in": "query", "required": required, "schema": schema});
+    let text = || json!({"type": "string"});
+    let question = || {
+        vec![
+            param("purpose", true, json!({"type": "string", "enum": ["sales", "marketing", "service"]})),
+            param("channel", false, schema::channel_name()),
+            param("at", false, json!({"type": "string", "format": "date-time"})),
+        ]
+    };
+    match (method, path) {
+        ("get", "/api/v1/contacts/{id}/contact-policy") => question(),
+        ("get", "/api/v1/contact-policy") => {
+            let mut params = vec![param("phone", false, text()), param("email", false, text()), param("region", false, text())];
+            params.extend(question());
+            params
+        }
+        ("get", "/api/v1/contacts/{id}/contact-policy/checks") => {
+            vec![param("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 200}))]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The success response of a route: a JSON object for the REST API's records and lists; no
 /// declared body where the answer is a file, HTML, an event stream, plain text (`/healthz`) or
 /// a provider's own format (a webhook's reply: JSON, text or TwiML).
-fn success(path: &str) -> Value {
+fn success(path: &str, status: u16) -> Value {
+    if status == 204 {
+        return json!({"description": "done; no content"});
+    }
     const NOT_JSON: [&str; 4] =
         ["/api/v1/attachments/{id}", "/api/v1/failed-mail/{id}/raw", "/api/v1/messages/{id}/html-with-remote-images", "/api/v1/events"];
     if path.starts_with("/api/v1/") && !NOT_JSON.contains(&path) {
@@ -168,6 +198,74 @@ pub mod schema {
             "events": webhook_events(),
             "description": {"type": "string", "maxLength": crate::webhooks::MAX_DESCRIPTION_CHARS},
             "enabled": {"type": "boolean"}}})
+    }
+    fn conditions() -> Value {
+        json!({"type": "object", "description": "{\"all\"|\"any\": [{\"field\", \"op\", \"value\"} or a nested group]}",
+            "properties": {"all": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "any": {"type": "array", "maxItems": 50, "items": {"type": "object"}}}})
+    }
+    pub fn rule() -> Value {
+        json!({"type": "object", "required": ["name", "when", "actions"], "additionalProperties": false, "properties": {
+            "name": string(),
+            "when": {"type": "string", "enum": ["message.received", "conversation.created", "conversation.updated", "time", "sla.warning", "sla.breached"]},
+            "conditions": conditions(),
+            "actions": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string", "enum": ["set_team", "set_assignee", "assign", "set_priority", "add_tags", "remove_tags", "set_status", "reply", "note", "webhook"]},
+                "team": string(), "assignee": string(), "priority": string(), "status": string(), "text": string(), "canned_id": string(),
+                "webhook_id": string(), "tags": {"type": "array", "items": string()}}}},
+            "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
+    }
+    pub fn calendar() -> Value {
+        let day = json!({"type": "array", "maxItems": 8, "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}});
+        json!({"type": "object", "required": ["name", "time_zone", "hours"], "additionalProperties": false, "properties": {
+            "name": string(), "time_zone": string(),
+            "hours": {"type": "object", "additionalProperties": false, "properties": {
+                "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day}},
+            "holidays": {"type": "array", "maxItems": 2000, "items": {"type": "string", "format": "date"}},
+            "working_days": {"type": "array", "maxItems": 2000, "items": {"type": "string", "format": "date"}}}})
+    }
+    pub fn sla_policy() -> Value {
+        let minutes = json!({"type": "integer", "minimum": 1, "maximum": 527_040});
+        json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": string(), "calendar_id": string(), "conditions": conditions(),
+            "first_response_minutes": minutes, "next_response_minutes": minutes, "resolution_minutes": minutes,
+            "warn_before_minutes": {"type": "integer", "minimum": 0, "maximum": 527_040},
+            "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
+    }
+    pub fn patch_team() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {
+            "assignment": {"type": "object", "required": ["method"], "additionalProperties": false, "properties": {
+                "method": {"type": "string", "enum": ["round_robin", "least_loaded", "manual"]},
+                "capacity": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 1000}},
+                "only_online": {"type": "boolean"}}},
+            "members": {"type": "array", "maxItems": 500, "items": string()}}})
+    }
+    pub fn patch_agent() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {
+            "skills": {"type": "array", "maxItems": 50, "items": string()},
+            "languages": {"type": "array", "maxItems": 3, "items": {"type": "string", "enum": ["ru", "pl", "en"]}},
+            "teams": {"type": "array", "maxItems": 100, "items": string()}}})
+    }
+    pub fn ical() -> Value {
+        json!({"x-media-type": "text/calendar", "type": "string", "format": "binary"})
+    }
+    pub fn channel_name() -> Value {
+        json!({"type": "string", "enum": ["phone", "sms", "email", "whatsapp", "telegram", "vk", "viber", "widget", "api", "twilio_voice", "twilio_sms"]})
+    }
+    pub fn contact_policy_settings() -> Value {
+        let time = json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"});
+        json!({"type": "object", "properties": {
+            "complaint_tags": {"type": "array", "maxItems": 50, "items": string()},
+            "complaint_caution_days": {"type": "integer", "minimum": 0, "maximum": 365},
+            "low_rating_max": {"type": "integer", "minimum": 0, "maximum": 4},
+            "low_rating_caution_days": {"type": "integer", "minimum": 0, "maximum": 365},
+            "quiet_hours": {"type": "object", "nullable": true, "required": ["start", "end"], "properties": {
+                "start": time, "end": time,
+                "days": {"type": "array", "maxItems": 6, "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+                "exempt_channels": {"type": "array", "maxItems": 9, "items": channel_name()}}},
+            "default_time_zone": string()}})
+    }
+    pub fn opt_outs() -> Value {
+        json!({"type": "object", "required": ["opt_outs"], "properties": {"opt_outs": {"type": "array", "maxItems": 50, "items": string()}}})
     }
     pub fn status_report() -> Value {
         json!({"type": "object", "required": ["message_id", "status"], "properties": {

@@ -162,6 +162,25 @@ impl Presence {
     }
 }
 
+/// Keeps the agent's presence where assignment reads it (the database, for every node) and, when
+/// they come online, announces the conversations handed to them. In the background: presence
+/// changes come from stream openings and closings, which must not wait on the database.
+pub fn record_presence(state: &AppState, workspace: &WorkspaceId, agent: &AgentId, now: PresenceState) {
+    let (state, workspace, agent) = (state.clone(), workspace.clone(), agent.clone());
+    tokio::spawn(async move {
+        match state.store.set_presence(&workspace, &agent, now.as_str()).await {
+            Ok(given) => {
+                for id in given {
+                    if let Ok(c) = state.store.conversation(&workspace, &id).await {
+                        state.publish(LiveEvent::new(&workspace, "conversation.updated", crate::dto::conversation(&c)));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, agent = %agent, "presence not recorded"),
+        }
+    });
+}
+
 pub fn presence_event(workspace: &WorkspaceId, agent: &AgentId, name: &str, state: PresenceState) -> LiveEvent {
     LiveEvent::new(workspace, "agent.presence", json!({"agent_id": agent, "name": name, "state": state.as_str()}))
 }
@@ -200,6 +219,7 @@ pub async fn set(State(state): State<AppState>, auth: Auth, JsonBody(body): Json
     let now = state.presence.set_away(&auth.principal.agent_id, away);
     let name = name_of(&state, &auth).await;
     state.publish(presence_event(&auth.principal.workspace_id, &auth.principal.agent_id, &name, now));
+    record_presence(&state, &auth.principal.workspace_id, &auth.principal.agent_id, now);
     Ok(Json(json!({"state": now.as_str()})))
 }
 

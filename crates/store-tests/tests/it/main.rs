@@ -2,6 +2,8 @@
 //! PostgreSQL comes from `SWITCHBOARD_TEST_POSTGRES_URL` (set by `scripts/test.sh`); without it
 //! the PostgreSQL half fails rather than silently skipping.
 
+mod automation;
+mod contact_policy;
 mod knowledge;
 mod stories;
 mod webhooks;
@@ -108,7 +110,8 @@ conformance!(
     people_whose_conversations_were_merged_after_their_merge_stay_one,
 );
 
-/// Declares the stories of one module of this suite (`knowledge`, `webhooks`) on both backends.
+/// Declares the stories of one module of this suite (`knowledge`, `automation`, `contact_policy`,
+/// `webhooks`) on both backends.
 macro_rules! stories_of {
     ($module:ident; $($story:ident),* $(,)?) => {$(
         mod $story {
@@ -135,10 +138,26 @@ stories_of!(
 );
 
 stories_of!(
+    automation;
+    rules_run_in_order_once_each_and_are_audited_as_the_rule,
+    sla_clocks_pause_and_resume_and_their_timers_fire_once,
+    rules_on_time_fire_when_their_condition_becomes_true,
+    assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
+);
+
+stories_of!(
+    contact_policy;
+    the_facts_of_a_decision_are_every_complaint_priority_and_rating_of_the_customer,
+    opt_outs_and_time_zones_follow_the_customer_through_merges_and_identities,
+    every_answer_and_every_settings_change_is_audited,
+);
+
+stories_of!(
     webhooks;
     webhook_endpoints_keep_their_subscriptions_and_secrets,
     webhook_deliveries_are_written_in_the_transaction_of_their_change,
     webhook_attempts_are_retried_for_a_day_logged_and_replayed,
+    rules_and_sla_timers_post_their_events,
 );
 
 #[test]

@@ -440,3 +440,65 @@ pub async fn webhook_attempts_are_retried_for_a_day_logged_and_replayed(mut back
     assert_eq!(w.store.record_webhook_attempt(attempt(&test, &job, Verdict::Delivered, Some(200))).await, Ok(None));
     assert_eq!(w.store.job(&job.id).await, Err(StoreError::NotFound));
 }
+
+pub async fn rules_and_sla_timers_post_their_events(mut backend: Backend) {
+    let w = world(&backend).await;
+    let admin = admin(&w).await;
+    let actor = Actor::Agent(admin.id.clone());
+    let ch = api_channel(&w, "crm").await;
+    let sla = endpoint(&w, &admin, "https://sla.example/hooks", only(&[EventType::SlaWarning, EventType::SlaBreached]), true).await;
+    // Subscribed to nothing a message does: only the rule posts to it.
+    let refunds = endpoint(&w, &admin, "https://refunds.example/hooks", only(&[EventType::ContactMerged]), true).await;
+    let gone = endpoint(&w, &admin, "https://gone.example/hooks", Subscription::All, true).await;
+    let rule = |name: &str, webhook: &WebhookId| RuleInput {
+        name: name.into(),
+        when: switchboard_domain::rules::Trigger::MessageReceived,
+        conditions: json!({"all": [{"field": "text", "op": "contains_any", "value": ["refund"]}]}),
+        actions: json!([{"type": "webhook", "webhook_id": webhook}]),
+        position: None,
+        enabled: true,
+    };
+    let posting = w.store.save_rule(&w.ws.id, None, rule("refunds", &refunds.id), actor.clone()).await.expect("rule");
+    w.store.save_rule(&w.ws.id, None, rule("to a deleted endpoint", &gone.id), actor.clone()).await.expect("rule");
+    w.store.delete_webhook(&w.ws.id, &gone.id, actor.clone()).await.expect("delete");
+    let hours = json!({"mon": [["00:00", "24:00"]], "tue": [["00:00", "24:00"]], "wed": [["00:00", "24:00"]], "thu": [["00:00", "24:00"]],
+        "fri": [["00:00", "24:00"]], "sat": [["00:00", "24:00"]], "sun": [["00:00", "24:00"]]});
+    let calendar = CalendarInput { name: "24/7".into(), time_zone: "Europe/Warsaw".into(), hours, holidays: vec![], working_days: vec![] };
+    let calendar = w.store.save_calendar(&w.ws.id, None, calendar, actor.clone()).await.expect("calendar");
+    let policy = SlaPolicyInput {
+        name: "Standard".into(),
+        calendar_id: Some(calendar.id.clone()),
+        conditions: json!({"all": []}),
+        first_response_ms: Some(switchboard_domain::time::HOUR_MS),
+        next_response_ms: None,
+        resolution_ms: None,
+        warn_ms: 10 * 60_000,
+        position: None,
+        enabled: true,
+    };
+    w.store.save_sla_policy(&w.ws.id, None, policy, actor.clone()).await.expect("policy");
+
+    // A customer asks for a refund; they wrote two hours ago, so first response is overdue.
+    let mut inbound = msg("r1", "anna").build(&ch);
+    inbound.text = "I want a refund".into();
+    inbound.sent_at = Some(Timestamp(now_ms() - 2 * switchboard_domain::time::HOUR_MS));
+    let out = w.store.intake(inbound).await.expect("intake");
+    let posted = log(&w, &refunds).await;
+    assert_eq!(posted.len(), 1, "the rule posted the triggering event");
+    assert_eq!(posted[0].event_type, "message.received");
+    let data = &posted[0].payload["data"];
+    assert_eq!((&data["conversation_id"], &data["contact_id"]), (&json!(out.conversation_id), &json!(out.contact_id)));
+    assert_eq!((&data["rule"]["id"], &data["rule"]["name"]), (&json!(posting.id), &json!("refunds")));
+    assert_eq!(data["actor"], json!({"kind": "rule", "id": posting.id}));
+    let skipped = "SELECT COUNT(*) FROM audit_events WHERE action = 'rule.action_skipped' AND data LIKE '%no longer exists%'";
+    assert_eq!(raw_count(&mut backend, skipped, &[]), 1, "a deleted endpoint: the action is skipped, the message still taken in");
+
+    // The SLA timer's warning and breach go to the endpoint that subscribed to them.
+    w.store.fire_timers(switchboard_store::now(), 100).await.expect("fire");
+    let timed = log(&w, &sla).await;
+    assert_eq!(timed.iter().map(|d| d.event_type.as_str()).collect::<Vec<_>>(), vec!["sla.warning", "sla.breached"]);
+    let data = &timed[1].payload["data"];
+    assert_eq!((&data["metric"], &data["conversation_id"]), (&json!("first_response"), &json!(out.conversation_id)));
+    assert!(data["due_at"].as_str().is_some_and(|t| t.ends_with('Z')), "moments as RFC 3339: {data}");
+    assert_eq!(data["actor"]["kind"], "system");
+}

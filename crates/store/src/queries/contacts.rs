@@ -31,10 +31,14 @@ fn contact_from(row: &Row) -> Result<Contact> {
     })
 }
 
-/// Attribute names: 1 to 64 printable characters; values up to 1,000; at most 100 of them.
+/// Most attributes one customer has.
+pub(super) const MAX_ATTRIBUTES: usize = 100;
+
+/// Attribute names: 1 to 64 printable characters; values up to 1,000; at most 100 of them. The
+/// ones the contact policy reads (`opt_out`, `time_zone`) must be readable by it.
 fn clean_attributes(attributes: &[(String, String)]) -> Result<serde_json::Map<String, serde_json::Value>> {
-    if attributes.len() > 100 {
-        return Err(StoreError::invalid("attributes", "at most 100 attributes"));
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(StoreError::invalid("attributes", format!("at most {MAX_ATTRIBUTES} attributes")));
     }
     let mut out = serde_json::Map::new();
     for (i, (name, value)) in attributes.iter().enumerate() {
@@ -45,6 +49,8 @@ fn clean_attributes(attributes: &[(String, String)]) -> Result<serde_json::Map<S
         if value.chars().count() > 1000 {
             return Err(StoreError::invalid(&format!("attributes[{i}].value"), "at most 1000 characters"));
         }
+        switchboard_domain::contact_policy::check_attribute(name, value)
+            .map_err(|message| StoreError::invalid(&format!("attributes[{i}].value"), message))?;
         out.insert(name.to_owned(), serde_json::Value::String(value.trim().to_owned()));
     }
     Ok(out)

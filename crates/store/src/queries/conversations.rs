@@ -1,6 +1,7 @@
 //! Conversations: one read, the inbox's listing and counts, an agent's update, and the audit log
 //! (`ConversationStore`; messages are in `messages`).
 
+use super::automation::{Automation, Change, after_change};
 use super::workspaces::{agent_in_workspace, team_in_workspace};
 use super::{Audit, parse_enum, placeholders, ts};
 use crate::error::{Result, StoreError};
@@ -12,7 +13,7 @@ use switchboard_domain::*;
 
 pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
      last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at, \
-     merged_into, split_from, bot_active";
+     merged_into, split_from, bot_active, escalation_level, escalation_reasons";
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
@@ -39,6 +40,11 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
         merged_into: row.opt_text(18)?.map(ConversationId::from_trusted),
         split_from: row.opt_text(19)?.map(ConversationId::from_trusted),
         bot_active: row.bool(20)?,
+        escalation: Escalation {
+            level: row.text(21)?.parse().unwrap_or_default(),
+            reasons: serde_json::from_str(&row.text(22)?).unwrap_or_default(),
+        },
+        sla: Vec::new(),
     })
 }
 
@@ -69,7 +75,7 @@ pub(super) fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversa
             c.participants.push(ContactId::from_trusted(row.text(1)?));
         }
     }
-    Ok(())
+    super::automation::sla_of(conn, conversations)
 }
 
 pub(super) fn conversation_row(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
@@ -157,6 +163,11 @@ fn conversation_conditions(workspace: &WorkspaceId, filter: &ConversationFilter)
     if let Some(bot) = filter.bot {
         sql.push_str(if bot { " AND bot_active" } else { " AND NOT bot_active" });
     }
+    match filter.risk {
+        Some(switchboard_domain::rules::RiskLevel::High) => sql.push_str(" AND escalation_level = 'high'"),
+        Some(switchboard_domain::rules::RiskLevel::Watch) => sql.push_str(" AND escalation_level <> 'none'"),
+        _ => {}
+    }
     (sql, args)
 }
 
@@ -166,6 +177,10 @@ fn like_escape(text: &str) -> String {
 
 /// Since when the customer has been waiting: their last message, else the conversation's start.
 const WAITING_SINCE: &str = "COALESCE(last_customer_message_at, created_at)";
+/// The risk order as one number, so that it pages like a time: the level's rank (high 0,
+/// watch 1, none 2) in the digits above any timestamp in ms, then the waiting time.
+const RISK_KEY: &str = "(CASE escalation_level WHEN 'high' THEN 0 WHEN 'watch' THEN 1 ELSE 2 END) * 10000000000000 + COALESCE(last_customer_message_at, created_at)";
+const RISK_STEP: i64 = 10_000_000_000_000;
 
 pub fn list_conversations(
     conn: &mut dyn Conn,
@@ -178,6 +193,7 @@ pub fn list_conversations(
     let (key, order) = match filter.sort {
         ConversationSort::Recent => ("last_activity_at", "DESC"),
         ConversationSort::Waiting => (WAITING_SINCE, "ASC"),
+        ConversationSort::Risk => (RISK_KEY, "ASC"),
     };
     if let Some((time, id)) = parse_cursor(page.cursor)? {
         args.push(time.into());
@@ -196,6 +212,14 @@ pub fn list_conversations(
             let time = match filter.sort {
                 ConversationSort::Recent => c.last_activity_at,
                 ConversationSort::Waiting => c.last_customer_message_at.unwrap_or(c.created_at),
+                ConversationSort::Risk => {
+                    let rank = match c.escalation.level {
+                        switchboard_domain::rules::RiskLevel::High => 0,
+                        switchboard_domain::rules::RiskLevel::Watch => 1,
+                        switchboard_domain::rules::RiskLevel::None => 2,
+                    };
+                    Timestamp(rank * RISK_STEP + c.last_customer_message_at.unwrap_or(c.created_at).millis())
+                }
             };
             format!("{}_{}", time.millis(), c.id)
         })
@@ -258,22 +282,73 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
     switchboard_domain::tags::clean_tags(tags).map_err(|e| StoreError::invalid(&e.field, e.message))
 }
 
+/// An update by an agent or an API call: the patch, then the workspace's automation (rules on
+/// `conversation.updated`, SLA clocks, rules on time), all in this transaction.
 pub fn update_conversation(
     conn: &mut dyn Conn,
+    auto: &Automation,
     workspace: &WorkspaceId,
     id: &ConversationId,
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<Conversation> {
+    let before = conversation_row(conn, workspace, id)?;
+    if apply_patch(conn, workspace, id, patch, actor)?.changed {
+        after_change(conn, auto, workspace, id, Change::Updated, None)?;
+        // An agent who let go of a conversation (solved, closed, handed on) has room again: the
+        // longest-waiting conversation that fits goes to them first.
+        let after = conversation_row(conn, workspace, id)?;
+        if let Some(agent) = before.assignee_id.filter(|_| before.status.is_active())
+            && (after.assignee_id.as_ref() != Some(&agent) || !after.status.is_active())
+        {
+            super::assignment::hand_out(conn, workspace, &agent)?;
+        }
+    }
+    conversation(conn, workspace, id)
+}
+
+/// What a patch did.
+pub(crate) struct PatchOutcome {
+    /// Whether any field changed (an unchanged value is not a change).
+    pub changed: bool,
+}
+
+/// Applies `patch` and audits each change as `actor`'s; no automation (rules call this for
+/// their actions). A forbidden status transition is `InvalidState`, an unknown agent or team
+/// `Invalid`; nothing is written then.
+pub(crate) fn apply_patch(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    patch: &ConversationPatch,
+    actor: &Actor,
+) -> Result<PatchOutcome> {
     let current = conversation_row(conn, workspace, id)?;
     let now = crate::now().millis();
     let audit = Audit { workspace, conversation: Some(id), contact: Some(&current.contact_id), actor };
+    let mut changed = false;
+    if let Some(status) = patch.status
+        && status != current.status
+        && !current.status.can_become(status)
+    {
+        return Err(StoreError::InvalidState(format!("a {} conversation cannot become {}", current.status.as_str(), status.as_str())));
+    }
+    if let Some(Some(agent)) = &patch.assignee
+        && patch.assignee.as_ref() != Some(&current.assignee_id)
+        && !agent_in_workspace(conn, workspace, agent)?
+    {
+        return Err(StoreError::invalid("assignee", "no such agent in this workspace"));
+    }
+    if let Some(Some(team)) = &patch.team
+        && patch.team.as_ref() != Some(&current.team_id)
+        && !team_in_workspace(conn, workspace, team)?
+    {
+        return Err(StoreError::invalid("team", "no such team in this workspace"));
+    }
+    let tags = patch.tags.as_ref().map(|t| clean_tags(t)).transpose()?;
     if let Some(status) = patch.status
         && status != current.status
     {
-        if !current.status.can_become(status) {
-            return Err(StoreError::InvalidState(format!("a {} conversation cannot become {}", current.status.as_str(), status.as_str())));
-        }
         let solved_at = match status {
             Status::Solved => Some(now),
             Status::Closed => current.solved_at.map(|t| t.millis()).or(Some(now)),
@@ -285,6 +360,7 @@ pub fn update_conversation(
             params![status.as_str(), solved_at, closed_at, now, id.as_str()],
         )?;
         audit.record(conn, "status.changed", json!({"from": current.status.as_str(), "to": status.as_str()}))?;
+        changed = true;
     }
     if let Some(priority) = patch.priority
         && priority != current.priority
@@ -294,51 +370,44 @@ pub fn update_conversation(
             params![priority.as_str(), now, id.as_str()],
         )?;
         audit.record(conn, "priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()}))?;
+        changed = true;
     }
     if let Some(assignee) = &patch.assignee
         && *assignee != current.assignee_id
     {
-        if let Some(agent) = assignee
-            && !agent_in_workspace(conn, workspace, agent)?
-        {
-            return Err(StoreError::invalid("assignee", "no such agent in this workspace"));
-        }
         conn.execute(
             "UPDATE conversations SET assignee_id = $1, updated_at = $2 WHERE id = $3",
             params![assignee.as_ref().map(|a| a.as_str()), now, id.as_str()],
         )?;
         audit.record(conn, "assignee.changed", json!({"from": current.assignee_id, "to": assignee}))?;
+        changed = true;
     }
     if let Some(team) = &patch.team
         && *team != current.team_id
     {
-        if let Some(t) = team
-            && !team_in_workspace(conn, workspace, t)?
-        {
-            return Err(StoreError::invalid("team", "no such team in this workspace"));
-        }
         conn.execute(
             "UPDATE conversations SET team_id = $1, updated_at = $2 WHERE id = $3",
             params![team.as_ref().map(|t| t.as_str()), now, id.as_str()],
         )?;
         audit.record(conn, "team.changed", json!({"from": current.team_id, "to": team}))?;
+        changed = true;
     }
-    if let Some(tags) = &patch.tags {
-        let tags = clean_tags(tags)?;
-        if tags != current.tags {
-            conn.execute(
-                "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",
-                params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
-            )?;
-            audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
-        }
+    if let Some(tags) = tags
+        && tags != current.tags
+    {
+        conn.execute(
+            "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",
+            params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
+        )?;
+        audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
+        changed = true;
     }
-    conversation(conn, workspace, id)
+    Ok(PatchOutcome { changed })
 }
 
 // ---------------------------------------------------------------- audit log
 
-fn audit_from(row: &Row) -> Result<AuditEntry> {
+pub(super) fn audit_from(row: &Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         id: AuditEventId::from_trusted(row.text(0)?),
         conversation_id: row.opt_text(1)?.map(ConversationId::from_trusted),

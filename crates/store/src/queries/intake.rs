@@ -1,6 +1,7 @@
 //! The intake transaction: identify the customer, pick the conversation, store the message; and
 //! the mail server's delivery reports taken in the same way (`IntakeStore`).
 
+use super::automation::{Automation, Change, after_change};
 use super::jobs::enqueue_job;
 use super::messages::insert_attachments;
 use super::{Audit, StoredBlob, parse_enum, placeholders, ts};
@@ -334,12 +335,18 @@ fn clean_name(name: Option<&str>) -> Option<String> {
 }
 
 /// `stored[i]` is the blob of `msg.attachments[i]` when its bytes arrived with the message.
-pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<StoredBlob>], received_at: Timestamp) -> Result<IntakeOutcome> {
+pub fn intake(
+    conn: &mut dyn Conn,
+    auto: &Automation,
+    msg: &InboundMessage,
+    stored: &[Option<StoredBlob>],
+    received_at: Timestamp,
+) -> Result<IntakeOutcome> {
     let ws = &msg.workspace_id;
     // Idempotency first: the same provider message id again changes nothing. The workspace's
     // windows come with it, in the same statement.
     let first = conn.query_one(
-        "SELECT w.continuity_window_ms, w.reopen_window_ms, m.id, m.conversation_id, m.author_contact_id \
+        "SELECT w.continuity_window_ms, w.reopen_window_ms, m.id, m.conversation_id, m.author_contact_id, w.automation_version \
          FROM workspaces w LEFT JOIN messages m ON m.channel_id = $2 AND m.external_id = $3 WHERE w.id = $1",
         params![ws.as_str(), msg.channel_id.as_str(), msg.external_id.as_str()],
     )?;
@@ -622,6 +629,16 @@ pub fn intake(conn: &mut dyn Conn, msg: &InboundMessage, stored: &[Option<Stored
             add_participant(conn, ws, &conversation_id, &contact_id, p, now)?;
         }
     }
+    // Rules, SLA clocks, rules on time and the escalation risk, in this same transaction.
+    let change = Change::Intake {
+        text: &msg.text,
+        channel: &msg.channel_id,
+        kind: msg.channel_kind,
+        at,
+        created: new_conversation,
+        auto_reply: msg.auto_reply,
+    };
+    after_change(conn, auto, ws, &conversation_id, change, Some(first.int(5)?))?;
     Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })
 }
 

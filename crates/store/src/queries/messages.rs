@@ -221,6 +221,7 @@ pub(super) fn insert_attachments(
 
 pub fn post_agent_message(
     conn: &mut dyn Conn,
+    auto: &super::automation::Automation,
     workspace: &WorkspaceId,
     conversation_id: &ConversationId,
     new: &NewAgentMessage,
@@ -318,6 +319,8 @@ pub fn post_agent_message(
     if status != conv.status {
         audit.record(conn, "status.changed", json!({"from": conv.status.as_str(), "to": status.as_str()}))?;
     }
+    let change = super::automation::Change::AgentReply { at: Timestamp(now) };
+    super::automation::after_change(conn, auto, workspace, conversation_id, change, None)?;
     message(conn, &id)
 }
 

@@ -167,9 +167,6 @@ pub(crate) fn enqueue_for_audit(conn: &mut dyn Conn, audit: &Audit<'_>, action: 
 /// triggered the rule. `data` becomes the payload's `data` (`workspace_id` added when
 /// missing); `event_type` is dot-separated lower-case words. `NotFound` when `webhook` is no
 /// endpoint of `workspace`; a disabled endpoint is sent nothing, as it is sent no event.
-// Called by the rule engine's webhook action (issue 18), merged separately; until then only
-// its core (`post_event`, through `send_test`) has a caller.
-#[allow(dead_code)]
 pub(crate) fn enqueue_rule_webhook(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
@@ -240,6 +237,12 @@ fn audit_event_data(audit: &Audit<'_>, action: &str, data: &Value) -> Value {
         }
         None => {
             for (key, value) in fields {
+                // Audit rows keep moments as milliseconds (an SLA's `due_at`); the API and
+                // webhooks show them as RFC 3339.
+                let value = match value.as_i64() {
+                    Some(ms) if key.ends_with("_at") => Timestamp(ms).to_rfc3339().into(),
+                    _ => value,
+                };
                 out.entry(key).or_insert(value);
             }
         }

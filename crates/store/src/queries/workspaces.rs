@@ -191,7 +191,7 @@ pub fn create_team(conn: &mut dyn Conn, workspace: &WorkspaceId, name: &str, mem
 
 pub fn list_teams(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Team>> {
     let rows = conn.query(
-        "SELECT t.id, t.name, t.created_at, m.agent_id FROM teams t LEFT JOIN team_members m ON m.team_id = t.id \
+        "SELECT t.id, t.name, t.created_at, m.agent_id, t.assignment_method, t.capacity, t.only_online FROM teams t LEFT JOIN team_members m ON m.team_id = t.id \
          WHERE t.workspace_id = $1 ORDER BY t.name, t.id, m.agent_id",
         params![workspace.as_str()],
     )?;
@@ -205,6 +205,11 @@ pub fn list_teams(conn: &mut dyn Conn, workspace: &WorkspaceId) -> Result<Vec<Te
                 name: row.text(1)?,
                 members: Vec::new(),
                 created_at: Timestamp(row.int(2)?),
+                assignment: TeamAssignment {
+                    method: row.text(4)?,
+                    capacity: serde_json::from_str(&row.text(5)?).unwrap_or_default(),
+                    only_online: row.bool(6)?,
+                },
             });
         }
         if let (Some(agent), Some(team)) = (row.opt_text(3)?, teams.last_mut()) {
