@@ -361,6 +361,50 @@ test("two agents work one cross-channel conversation live, in three languages", 
   await annaPage.locator("tr").filter({ hasText: "Zapier" }).getByRole("button", { name: "Revoke" }).click();
   await annaPage.locator("tr").filter({ hasText: "Zapier" }).getByText("Revoked").waitFor({ timeout: WAIT });
   assert.equal((await fetch(base + "/api/v1/channels", { headers: { authorization: `Bearer ${zapier}` } })).status, 401, "revoked at once");
+  // Outgoing webhooks: an endpoint made from its page shows its secret once; a test event
+  // arrives signed as Standard Webhooks says (checked here with node's own HMAC), shows in the
+  // delivery log, and its Replay button sends it again with the same webhook-id.
+  const hooks = [];
+  const warehouse = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      hooks.push({ headers: req.headers, body });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((ok) => warehouse.listen(0, "127.0.0.1", ok));
+  await annaPage.goto(base + "/admin/webhooks");
+  await annaPage.getByLabel("URL", { exact: true }).fill(`http://127.0.0.1:${warehouse.address().port}/hooks`);
+  await annaPage.getByLabel("Description", { exact: true }).fill("Data warehouse");
+  await annaPage.getByLabel("All events, including those added later").check();
+  await annaPage.getByRole("button", { name: "Create", exact: true }).click();
+  const secret = await annaPage.locator(".notice-box input.copy").inputValue();
+  assert.match(secret, /^whsec_/);
+  const webhookPath = new URL(await annaPage.locator("form[action$='/test']").getAttribute("action"), base).pathname.replace(/\/test$/, "");
+  await annaPage.getByRole("button", { name: "Send a test event" }).click();
+  await annaPage.waitForURL(/done=test/, { timeout: WAIT });
+  const tests = async (n) => {
+    for (let i = 0; i < 150 && hooks.filter((h) => JSON.parse(h.body).type === "webhook.test").length < n; i++) await new Promise((ok) => setTimeout(ok, 100));
+    return hooks.filter((h) => JSON.parse(h.body).type === "webhook.test");
+  };
+  const [tested] = await tests(1);
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const expected = "v1," + createHmac("sha256", key).update(`${tested.headers["webhook-id"]}.${tested.headers["webhook-timestamp"]}.${tested.body}`).digest("base64");
+  assert.ok(tested.headers["webhook-signature"].split(" ").includes(expected), "a valid Standard Webhooks signature");
+  const delivered = annaPage.locator("tr[data-status=delivered]").filter({ hasText: "webhook.test" });
+  for (let i = 0; i < 50 && (await delivered.count()) === 0; i++) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    await annaPage.reload();
+  }
+  await delivered.getByRole("button", { name: "Replay" }).click();
+  await annaPage.waitForURL(/done=replayed/, { timeout: WAIT });
+  const [, replayed] = await tests(2);
+  assert.equal(replayed.headers["webhook-id"], tested.headers["webhook-id"], "a replay keeps the webhook-id");
+  warehouse.closeAllConnections();
+  await new Promise((ok) => warehouse.close(ok));
+
   // An agent has no administration.
   assert.equal(await janPage.locator("nav a[href='/admin']").count(), 0);
   assert.equal((await janPage.goto(base + "/admin/people")).status(), 403);
@@ -400,7 +444,8 @@ test("two agents work one cross-channel conversation live, in three languages", 
   const audit = await browser.newContext({ bypassCSP: true, storageState: await anna.storageState() });
   const auditPage = await audit.newPage();
   const pages = ["/inbox", "/inbox?view=mine&status=any", `/conversations/${first.conversation_id}`, "/notifications", "/account",
-    "/admin/people", "/admin/teams", "/admin/channels", `/admin/channels/${crmChannel.id}`, "/admin/canned", "/admin/tokens", "/admin/settings"];
+    "/admin/people", "/admin/teams", "/admin/channels", `/admin/channels/${crmChannel.id}`, "/admin/canned", "/admin/tokens", "/admin/settings",
+    "/admin/webhooks", webhookPath];
   const anonymous = await browser.newContext({ bypassCSP: true });
   const targets = [...pages.map((path) => [auditPage, path]), [await anonymous.newPage(), "/login"]];
   for (const [page, path] of targets) {

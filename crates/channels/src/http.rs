@@ -40,12 +40,33 @@ pub fn client_for(policy: OutboundPolicy) -> reqwest::Client {
 /// a broken build; a silent fallback would be a client without the rule.
 pub fn client_with(policy: OutboundPolicy, connect: Duration, total: Duration) -> reqwest::Client {
     #[allow(clippy::expect_used)]
+    checked_builder(policy, connect, total).redirect(same_host_redirects()).build().expect("the HTTP client can be built")
+}
+
+/// A client builder whose every connection is checked against `policy` (see `client_with`).
+fn checked_builder(policy: OutboundPolicy, connect: Duration, total: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(connect)
         .timeout(total)
         .dns_resolver(Arc::new(outbound::Resolver { policy }))
         .proxy(reqwest::Proxy::custom(move |url| outbound::refused_literal_proxy(policy, url)))
-        .redirect(same_host_redirects())
+}
+
+/// How long connecting to a webhook endpoint may take.
+pub const WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one webhook attempt may take in all: Standard Webhooks recommends 15 to 30 s, so
+/// that a receiver has time to acknowledge; longer only ties up the sender.
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The client outgoing webhooks are posted with: under `policy` like every other request, but
+/// following no redirect at all (a 3xx answer is a failed attempt, as Standard Webhooks says:
+/// the endpoint's URL is to be updated instead).
+///
+/// Panics only when no TLS client can be set up at all, as `client_with`.
+pub fn webhook_client(policy: OutboundPolicy) -> reqwest::Client {
+    #[allow(clippy::expect_used)]
+    checked_builder(policy, WEBHOOK_CONNECT_TIMEOUT, WEBHOOK_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("the HTTP client can be built")
 }

@@ -1,4 +1,5 @@
-//! HMAC-SHA256 webhook signatures (`sha256=HEX`), checked on the raw body in constant time.
+//! HMAC-SHA256 signatures: inbound webhooks (`sha256=HEX`, checked on the raw body in constant
+//! time), signed file links, and outgoing webhooks as Standard Webhooks signs them.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -46,9 +47,61 @@ fn file_link_signature(secret: &str, attachment: &str, expires: i64) -> String {
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
+/// Outgoing webhooks signed as the Standard Webhooks specification 1.0.0 says
+/// (<https://www.standardwebhooks.com>, "Signature scheme" and "Webhook headers"): the secret is
+/// shown as `whsec_` + base64 of random bytes (at least 24, at most 64), the signed content is
+/// `{webhook-id}.{webhook-timestamp}.{body}`, and `webhook-signature` is `v1,` + base64 of its
+/// HMAC-SHA256 under the secret's bytes; several signatures (during a rotation) are separated by
+/// spaces.
+pub mod standard_webhooks {
+    use super::HmacSha256;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::Mac;
+
+    /// How a symmetric signing secret is shown, so that it is told apart at a glance.
+    pub const SECRET_PREFIX: &str = "whsec_";
+
+    /// A secret as shown to users: `whsec_` + base64 of `key`.
+    pub fn secret_of(key: &[u8]) -> String {
+        format!("{SECRET_PREFIX}{}", STANDARD.encode(key))
+    }
+
+    /// The key bytes of a secret (with or without its `whsec_` prefix); `None` when it is not
+    /// base64 or empty.
+    pub fn key_of(secret: &str) -> Option<Vec<u8>> {
+        let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
+        STANDARD.decode(encoded).ok().filter(|k| !k.is_empty())
+    }
+
+    /// `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")); `timestamp` in Unix seconds.
+    pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_webhooks_signatures_match_the_reference_libraries() {
+        // The vector of the reference libraries' tests ("sign function works",
+        // standard-webhooks/libraries/javascript/src/webhook.test.ts).
+        let key = standard_webhooks::key_of("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("base64");
+        let signature = standard_webhooks::sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, br#"{"test": 2432232314}"#);
+        assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(standard_webhooks::key_of("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), Some(key.clone()), "the prefix is optional");
+        assert_eq!(standard_webhooks::secret_of(&key), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        assert_eq!(standard_webhooks::key_of("whsec_not base64!"), None);
+        assert_eq!(standard_webhooks::key_of("whsec_"), None);
+    }
 
     #[test]
     fn file_links_are_signed_per_file_and_expiry() {

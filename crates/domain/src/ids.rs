@@ -78,4 +78,8 @@ id_type!(
     KbCategoryId,
     /// One answer the bot gave a customer (for deflection).
     BotAnswerId,
+    /// An endpoint outgoing webhooks are posted to.
+    WebhookId,
+    /// One event on its way to one endpoint, with its attempts.
+    WebhookDeliveryId,
 );

@@ -26,6 +26,7 @@ pub mod sla;
 pub mod tags;
 pub mod time;
 pub mod topic;
+pub mod webhook;
 
 pub use channel::ChannelKind;
 pub use conversation::{DeliveryStatus, Direction, Priority, Status};

@@ -22,6 +22,14 @@ impl Timestamp {
         Self(self.0 + ms)
     }
 
+    /// RFC 3339 in UTC with the milliseconds where there are any (`2026-12-01T09:30:00.25Z`):
+    /// how the API and webhooks show times. A moment outside years 1-9999 shows as the epoch.
+    pub fn to_rfc3339(self) -> String {
+        let dt =
+            ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
+        dt.format(&::time::format_description::well_known::Rfc3339).unwrap_or_default()
+    }
+
     /// The time a sender claims (`self`), as the pipeline may believe it given when the message
     /// arrived: never after `received_at` (a clock running ahead does not put a message in the
     /// future), and never before `EARLIEST_BELIEVABLE` (year 1990: a negative or zero date from

@@ -12,6 +12,7 @@ pub mod indexer;
 pub mod mail_intake;
 pub mod supervise;
 pub mod timers;
+pub mod webhooks;
 pub mod worker;
 
 use config::Config;
@@ -118,6 +119,12 @@ pub async fn run_with_drivers(
                 presence_heartbeat(state, stop).await;
                 Ok(())
             }
+        }));
+    }
+    {
+        let (state, stop) = (state.clone(), stop_rx.clone());
+        tasks.push(supervise::supervise("webhook-log", health.clone(), stop_rx.clone(), move || {
+            webhooks::prune_log(state.clone(), stop.clone())
         }));
     }
     {

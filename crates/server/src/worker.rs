@@ -1,8 +1,9 @@
 //! The delivery worker: claims due jobs from the durable queue and runs each through its
-//! channel's driver (a reply to send, a customer's file to fetch), many at once. Each channel,
-//! and each provider host, has its own limit of jobs in flight, so an endpoint that hangs holds
-//! only its own queue: the other channels' replies keep leaving. Every job runs in a task of its
-//! own; a panic fails that job, never the worker.
+//! channel's driver (a reply to send, a customer's file to fetch) or, for an outgoing webhook,
+//! through `crate::webhooks`, many at once. Each channel, and each provider host, has its own
+//! limit of jobs in flight, so an endpoint that hangs holds only its own queue: the other
+//! channels' replies keep leaving. Every job runs in a task of its own; a panic fails that
+//! job, never the worker.
 
 use crate::files::StoreFiles;
 use std::collections::{HashMap, HashSet};
@@ -58,6 +59,8 @@ struct Lanes {
 /// What the worker shares with its job tasks.
 struct Shared {
     state: AppState,
+    /// Outgoing webhooks' client and lanes (their jobs run apart from the channels').
+    webhooks: Arc<crate::webhooks::Sender>,
     limits: Limits,
     lanes: Mutex<Lanes>,
     /// Jobs claimed and not yet finished here: renewed, and never run twice at once.
@@ -75,7 +78,9 @@ pub async fn run(state: AppState, shutdown: tokio::sync::watch::Receiver<bool>) 
 }
 
 pub async fn run_with(state: AppState, limits: Limits, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let shared = Arc::new(Shared { state, limits, lanes: Mutex::default(), held: Mutex::default(), finished: tokio::sync::Notify::new() });
+    let webhooks = Arc::new(crate::webhooks::Sender::new(&state));
+    let shared =
+        Arc::new(Shared { state, webhooks, limits, lanes: Mutex::default(), held: Mutex::default(), finished: tokio::sync::Notify::new() });
     let renewer = tokio::spawn(renew_leases(shared.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -129,11 +134,15 @@ async fn renew_leases(shared: Arc<Shared>) {
 
 /// Runs one claimed job in its lane, records its outcome and lets it go.
 async fn take(shared: Arc<Shared>, job: Job) {
-    let outcome = match prepare(&shared.state, &job).await {
-        Ok(work) => run_in_lane(&shared, &job, work).await,
-        Err(outcome) => outcome,
-    };
-    finish(&shared.state, &job, outcome).await;
+    if job.kind == switchboard_store::WEBHOOK_JOB_KIND {
+        crate::webhooks::take(&shared.state, &shared.webhooks, &job).await;
+    } else {
+        let outcome = match prepare(&shared.state, &job).await {
+            Ok(work) => run_in_lane(&shared, &job, work).await,
+            Err(outcome) => outcome,
+        };
+        finish(&shared.state, &job, outcome).await;
+    }
     lock(&shared.held).remove(&job.id);
     shared.finished.notify_one();
 }

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (12, "readiness", include_str!("../migrations/0012_readiness.sql")),
     (13, "knowledge_base", include_str!("../migrations/0013_knowledge_base.sql")),
     (14, "automation", include_str!("../migrations/0014_automation.sql")),
+    (15, "outgoing_webhooks", include_str!("../migrations/0015_outgoing_webhooks.sql")),
     (16, "contact_policy", include_str!("../migrations/0016_contact_policy.sql")),
 ];
 

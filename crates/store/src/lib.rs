@@ -17,6 +17,7 @@ pub use blob::{BlobStore, FsBlobStore};
 pub use error::{Refusal, Result, StoreError};
 pub use model::*;
 pub use queries::automation::{ESCALATION_WINDOW_HOURS, RULE_REPLIES_PER_HOUR};
+pub use queries::webhooks::{JOB_KIND as WEBHOOK_JOB_KIND, MAX_WEBHOOKS, PREVIOUS_SECRET_MS};
 pub use sql_store::SqlStore;
 
 use async_trait::async_trait;
@@ -424,6 +425,58 @@ pub trait JobQueue: Send + Sync {
     async fn delivery(&self, message: &MessageId) -> Result<Delivery>;
 }
 
+/// Outgoing webhooks: endpoints (admin-managed), the delivery log, replays, and what the
+/// worker needs to run a delivery's attempts. Deliveries themselves are written by every
+/// audited change, in its transaction.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// `InvalidState` once the workspace has `MAX_WEBHOOKS` (50) endpoints.
+    async fn create_webhook(&self, workspace: &WorkspaceId, webhook: NewWebhook, actor: Actor) -> Result<Webhook>;
+    /// Oldest first.
+    async fn list_webhooks(&self, workspace: &WorkspaceId) -> Result<Vec<Webhook>>;
+    async fn webhook(&self, workspace: &WorkspaceId, id: &WebhookId) -> Result<Webhook>;
+    async fn update_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, patch: WebhookPatch, actor: Actor) -> Result<Webhook>;
+    /// `secret` (`whsec_…`) signs from now on; the one before also signs for 24 hours.
+    async fn rotate_webhook_secret(&self, workspace: &WorkspaceId, id: &WebhookId, secret: &str, actor: Actor) -> Result<Webhook>;
+    /// The endpoint and its delivery log.
+    async fn delete_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, actor: Actor) -> Result<()>;
+    /// Queues a `webhook.test` event for the endpoint; `InvalidState` when it is disabled.
+    async fn send_test_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, actor: Actor) -> Result<WebhookDelivery>;
+    /// The endpoint's deliveries, newest first; `Invalid` (field `cursor`) for a cursor this
+    /// store did not give.
+    async fn webhook_deliveries(
+        &self,
+        workspace: &WorkspaceId,
+        webhook: &WebhookId,
+        page: PageRequest<'_>,
+    ) -> Result<Page<WebhookDelivery>>;
+    async fn webhook_delivery(&self, workspace: &WorkspaceId, webhook: &WebhookId, id: &WebhookDeliveryId) -> Result<WebhookDelivery>;
+    /// The same event (same message id and payload) as a new delivery with attempts of its own;
+    /// `InvalidState` when the endpoint is disabled.
+    async fn replay_webhook_delivery(
+        &self,
+        workspace: &WorkspaceId,
+        webhook: &WebhookId,
+        id: &WebhookDeliveryId,
+        actor: Actor,
+    ) -> Result<WebhookDelivery>;
+    /// A delivery with its endpoint, for its job; `None` once deleted.
+    async fn webhook_attempt(&self, delivery: &WebhookDeliveryId) -> Result<Option<WebhookAttempt>>;
+    /// The objects an event names, as they are now (each `None` when not named or gone).
+    async fn webhook_objects(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: Option<&ConversationId>,
+        message: Option<&MessageId>,
+        contact: Option<&ContactId>,
+    ) -> Result<WebhookObjects>;
+    /// Records an attempt (see `WebhookAttemptResult`): the delivery after it, `None` when it is
+    /// gone. `InvalidState` when the job is no longer the caller's.
+    async fn record_webhook_attempt(&self, result: WebhookAttemptResult) -> Result<Option<WebhookDelivery>>;
+    /// Removes settled deliveries made before `before` (a batch per call; 0 when none is left).
+    async fn prune_webhook_deliveries(&self, before: Timestamp) -> Result<u64>;
+}
+
 /// Routing, SLA and automation: rules, business calendars, SLA policies (each change moves the
 /// workspace's automation version, so every node reads them again), the dry run, and the timers
 /// that fire SLA warnings, breaches and rules on time.
@@ -526,6 +579,7 @@ pub trait Store:
     + KnowledgeStore
     + ContactPolicyStore
     + SearchFeedStore
+    + WebhookStore
     + AutomationStore
     + JobQueue
     + LiveEvents
@@ -546,6 +600,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + ContactPolicyStore
         + SearchFeedStore
+        + WebhookStore
         + AutomationStore
         + JobQueue
         + LiveEvents

@@ -1026,3 +1026,114 @@ pub struct PolicyCheck {
     pub question: switchboard_domain::contact_policy::Question,
     pub answer: switchboard_domain::contact_policy::Answer,
 }
+
+/// An endpoint outgoing webhooks are posted to (Standard Webhooks: signed, retried for a day).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub workspace_id: WorkspaceId,
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    pub description: String,
+    pub events: switchboard_domain::webhook::Subscription,
+    pub enabled: bool,
+    /// `gone` (it answered 410) or `failing` (it failed for days) when the server switched it
+    /// off; `None` while enabled or when an admin switched it off.
+    pub disabled_reason: Option<String>,
+    /// `whsec_…`: what deliveries are signed with. Shown only when created or rotated.
+    pub secret: String,
+    /// The secret before the last rotation, and until when deliveries are signed with it too.
+    pub previous_secret: Option<(String, Timestamp)>,
+    /// The first failed attempt since the last success.
+    pub failing_since: Option<Timestamp>,
+    pub last_success_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new endpoint, its input checked by the caller (URL, lengths, destinations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub description: String,
+    pub events: switchboard_domain::webhook::Subscription,
+    pub enabled: bool,
+    /// `whsec_…`, made by the caller.
+    pub secret: String,
+}
+
+/// What an edit changes; `None` keeps a field.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<switchboard_domain::webhook::Subscription>,
+    /// Enabling again clears why the server had disabled it and its failure record.
+    pub enabled: Option<bool>,
+}
+
+/// One event on its way to one endpoint: the delivery log's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookDelivery {
+    pub id: WebhookDeliveryId,
+    pub webhook_id: WebhookId,
+    /// The `webhook-id` header: the event's id, the same on every attempt and every replay.
+    pub message_id: String,
+    pub event_type: String,
+    /// `{"type", "timestamp", "data"}` as the event left it.
+    pub payload: serde_json::Value,
+    /// The exact body sent, fixed by the first attempt; `None` before it.
+    pub body: Option<String>,
+    pub state: switchboard_domain::webhook::DeliveryState,
+    pub attempts: i64,
+    /// The HTTP status of the latest attempt that got an answer.
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    /// The start of the latest answer (at most 1 KiB).
+    pub response_excerpt: Option<String>,
+    /// The delivery this one replays.
+    pub replay_of: Option<WebhookDeliveryId>,
+    pub created_at: Timestamp,
+    pub first_attempt_at: Option<Timestamp>,
+    pub last_attempt_at: Option<Timestamp>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// What a `webhook` job needs for its attempt: the delivery and its endpoint as they are now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookAttempt {
+    pub delivery: WebhookDelivery,
+    pub webhook: Webhook,
+}
+
+/// The objects an event names, as they are now (what its body shows beside the ids).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WebhookObjects {
+    pub conversation: Option<Conversation>,
+    pub message: Option<Message>,
+    pub contact: Option<Contact>,
+}
+
+/// How one attempt went, as the worker records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookAttemptResult {
+    pub delivery: WebhookDeliveryId,
+    /// The job that ran it (still leased by the worker).
+    pub job: JobId,
+    /// The body sent, when the delivery had none fixed yet.
+    pub body: Option<String>,
+    /// When the attempt started.
+    pub at: Timestamp,
+    /// Whether a request was made; false when the endpoint turned out disabled, and the
+    /// delivery fails without an attempt.
+    pub attempted: bool,
+    pub http_status: Option<u16>,
+    /// What went wrong, in a few words (never the response body).
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub verdict: switchboard_domain::webhook::Verdict,
+    /// How long the endpoint asked to be left alone (`Retry-After`).
+    pub retry_after_ms: Option<i64>,
+}

@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
     StoredBlob, accounts, assignment, automation, canned, channels, contact_policy, contacts, conversation_merges, conversations, intake,
-    jobs, kb, mailbox, messages, notifications, rules, search, widget, workspaces,
+    jobs, kb, mailbox, messages, notifications, rules, search, webhooks, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -720,6 +720,92 @@ impl SearchFeedStore for SqlStore {
     }
     async fn search_entity_count(&self) -> Result<u64> {
         self.read(search::entity_count).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn create_webhook(&self, workspace: &WorkspaceId, webhook: NewWebhook, actor: Actor) -> Result<Webhook> {
+        // Pinned until the transaction has ended: see `webhooks::Pin`.
+        let _pin = webhooks::Pin::new(workspace);
+        let ws = workspace.clone();
+        self.write(move |c| webhooks::create_webhook(c, &ws, &webhook, &actor)).await
+    }
+    async fn list_webhooks(&self, workspace: &WorkspaceId) -> Result<Vec<Webhook>> {
+        let ws = workspace.clone();
+        self.read(move |c| webhooks::list_webhooks(c, &ws)).await
+    }
+    async fn webhook(&self, workspace: &WorkspaceId, id: &WebhookId) -> Result<Webhook> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| webhooks::webhook(c, &ws, &id)).await
+    }
+    async fn update_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, patch: WebhookPatch, actor: Actor) -> Result<Webhook> {
+        let _pin = webhooks::Pin::new(workspace);
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| webhooks::update_webhook(c, &ws, &id, &patch, &actor)).await
+    }
+    async fn rotate_webhook_secret(&self, workspace: &WorkspaceId, id: &WebhookId, secret: &str, actor: Actor) -> Result<Webhook> {
+        let (ws, id, secret) = (workspace.clone(), id.clone(), secret.to_owned());
+        self.write(move |c| webhooks::rotate_secret(c, &ws, &id, &secret, &actor)).await
+    }
+    async fn delete_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, actor: Actor) -> Result<()> {
+        let _pin = webhooks::Pin::new(workspace);
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| webhooks::delete_webhook(c, &ws, &id, &actor)).await
+    }
+    async fn send_test_webhook(&self, workspace: &WorkspaceId, id: &WebhookId, actor: Actor) -> Result<WebhookDelivery> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| webhooks::send_test(c, &ws, &id, &actor)).await
+    }
+    async fn webhook_deliveries(
+        &self,
+        workspace: &WorkspaceId,
+        webhook: &WebhookId,
+        page: PageRequest<'_>,
+    ) -> Result<Page<WebhookDelivery>> {
+        let (ws, id, cursor, limit) = (workspace.clone(), webhook.clone(), page.cursor.map(str::to_owned), page.limit);
+        self.read(move |c| webhooks::deliveries(c, &ws, &id, PageRequest { cursor: cursor.as_deref(), limit })).await
+    }
+    async fn webhook_delivery(&self, workspace: &WorkspaceId, webhook: &WebhookId, id: &WebhookDeliveryId) -> Result<WebhookDelivery> {
+        let (ws, hook, id) = (workspace.clone(), webhook.clone(), id.clone());
+        self.read(move |c| webhooks::delivery_in(c, &ws, &hook, &id)).await
+    }
+    async fn replay_webhook_delivery(
+        &self,
+        workspace: &WorkspaceId,
+        webhook: &WebhookId,
+        id: &WebhookDeliveryId,
+        actor: Actor,
+    ) -> Result<WebhookDelivery> {
+        let (ws, hook, id) = (workspace.clone(), webhook.clone(), id.clone());
+        self.write(move |c| webhooks::replay(c, &ws, &hook, &id, &actor)).await
+    }
+    async fn webhook_attempt(&self, delivery: &WebhookDeliveryId) -> Result<Option<WebhookAttempt>> {
+        let id = delivery.clone();
+        self.read(move |c| webhooks::attempt(c, &id)).await
+    }
+    async fn webhook_objects(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: Option<&ConversationId>,
+        message: Option<&MessageId>,
+        contact: Option<&ContactId>,
+    ) -> Result<WebhookObjects> {
+        let (ws, conversation, message, contact) = (workspace.clone(), conversation.cloned(), message.cloned(), contact.cloned());
+        self.read(move |c| webhooks::objects(c, &ws, conversation.as_ref(), message.as_ref(), contact.as_ref())).await
+    }
+    async fn record_webhook_attempt(&self, result: WebhookAttemptResult) -> Result<Option<WebhookDelivery>> {
+        let jitter: f64 = rand::random();
+        let recorded = self.write(move |c| webhooks::record_attempt(c, &result, jitter)).await?;
+        Ok(recorded.map(|(delivery, disabled)| {
+            if let Some(workspace) = disabled {
+                webhooks::forget_subscriptions(&workspace);
+            }
+            delivery
+        }))
+    }
+    async fn prune_webhook_deliveries(&self, before: Timestamp) -> Result<u64> {
+        self.write(move |c| webhooks::prune_deliveries(c, before)).await
     }
 }
 

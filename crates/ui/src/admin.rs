@@ -1,6 +1,7 @@
 //! Administration: people (invitations, roles, deactivation), teams, channels (create,
 //! configure, webhook URL and secret, test the connection), workspace settings (the contact
-//! policy's among them), API tokens and canned replies. Each page checks the same permissions the API does.
+//! policy's among them), API tokens, canned replies, automation (`crate::automation`) and
+//! outgoing webhooks (`crate::webhooks`). Each page checks the same permissions the API does.
 
 use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
 use crate::{Agent, PageForm, see_other};
@@ -31,11 +32,13 @@ pub(crate) enum Tab {
     Rules,
     Sla,
     Tokens,
+    Webhooks,
     Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 8] = [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Settings];
+    const ALL: [Tab; 9] =
+        [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Webhooks, Tab::Settings];
     fn path(self) -> &'static str {
         match self {
             Tab::People => "/admin/people",
@@ -45,6 +48,7 @@ impl Tab {
             Tab::Rules => "/admin/rules",
             Tab::Sla => "/admin/sla",
             Tab::Tokens => "/admin/tokens",
+            Tab::Webhooks => "/admin/webhooks",
             Tab::Settings => "/admin/settings",
         }
     }
@@ -57,12 +61,13 @@ impl Tab {
             Tab::Rules => "ui.admin.rules",
             Tab::Sla => "ui.admin.sla",
             Tab::Tokens => "ui.admin.tokens",
+            Tab::Webhooks => "ui.admin.webhooks",
             Tab::Settings => "ui.admin.settings",
         }
     }
     fn permission(self) -> Permission {
         match self {
-            Tab::People | Tab::Tokens | Tab::Settings => Permission::ManageWorkspace,
+            Tab::People | Tab::Tokens | Tab::Webhooks | Tab::Settings => Permission::ManageWorkspace,
             Tab::Teams | Tab::Canned => Permission::ManageTeams,
             Tab::Channels => Permission::ManageChannels,
             Tab::Rules | Tab::Sla => Permission::ManageAutomation,

@@ -13,6 +13,7 @@ mod inbox;
 mod knowledge;
 mod notifications;
 mod page;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, OriginalUri};
@@ -62,6 +63,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sla/policies/{id}/delete", post(automation::delete_policy))
         .route("/admin/tokens", get(admin::tokens).post(admin::create_token))
         .route("/admin/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/admin/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/admin/webhooks/{id}", get(webhooks::show).post(webhooks::update))
+        .route("/admin/webhooks/{id}/test", post(webhooks::send_test))
+        .route("/admin/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/admin/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/admin/webhooks/{id}/deliveries/{delivery}/replay", post(webhooks::replay))
         .route("/admin/settings", get(admin::settings).post(admin::save_settings))
         .route("/admin/settings/contact-policy", post(admin::save_contact_policy))
         .route("/customers/{id}", post(customer::update))

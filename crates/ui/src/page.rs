@@ -232,6 +232,7 @@ mod tests {
             include_str!("inbox.rs"),
             include_str!("notifications.rs"),
             include_str!("page.rs"),
+            include_str!("webhooks.rs"),
         ];
         let mut keys: Vec<String> = Vec::new();
         for source in sources {
@@ -255,6 +256,8 @@ mod tests {
         keys.extend(switchboard_domain::sla::Metric::ALL.iter().map(|m| format!("ui.sla.metric.{}", m.as_str())));
         keys.extend(["channels", "messages", "public"].map(|r| format!("ui.risk.reason.{r}")));
         keys.extend(switchboard_domain::calendar::DAYS.iter().map(|d| format!("ui.day.{d}")));
+        keys.extend(switchboard_domain::webhook::EventType::ALL.iter().map(|e| format!("ui.webhook_event.{}", e.as_str())));
+        keys.extend(switchboard_domain::webhook::DeliveryState::ALL.iter().map(|s| format!("ui.webhook_status.{}", s.as_str())));
         assert!(keys.len() > 150, "{} keys found", keys.len());
         for key in keys {
             assert_ne!(t(Lang::En, &key, &[("count", "1"), ("name", "x")]), key, "no English message for {key}");

@@ -175,7 +175,8 @@ pub struct ConversationQuery {
     limit: Option<String>,
 }
 
-fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
+/// A page size: 1 to 200, 50 when not given; 400 naming `limit` otherwise.
+pub(crate) fn parse_limit(raw: Option<&str>) -> ApiResult<usize> {
     match raw {
         None => Ok(50),
         Some(l) => match l.parse::<usize>() {

@@ -5,9 +5,7 @@ use switchboard_domain::Timestamp;
 use switchboard_store::*;
 
 pub fn time(t: Timestamp) -> String {
-    let dt =
-        ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.millis()) * 1_000_000).unwrap_or(::time::OffsetDateTime::UNIX_EPOCH);
-    dt.format(&::time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.to_rfc3339()
 }
 
 fn opt_time(t: Option<Timestamp>) -> Value {
@@ -213,6 +211,29 @@ pub fn agent_routing(r: &AgentRouting) -> Value {
 pub fn job(j: &Job) -> Value {
     json!({"id": j.id, "kind": j.kind, "payload": j.payload, "status": j.status, "attempts": j.attempts,
            "max_attempts": j.max_attempts, "run_at": time(j.run_at), "last_error": j.last_error})
+}
+
+/// An endpoint of outgoing webhooks, without its secret (shown only on creation and rotation).
+pub fn webhook(w: &Webhook) -> Value {
+    json!({
+        "id": w.id, "url": w.url, "description": w.description, "events": w.events.names(), "enabled": w.enabled,
+        "disabled_reason": w.disabled_reason, "failing_since": opt_time(w.failing_since), "last_success_at": opt_time(w.last_success_at),
+        "previous_secret_valid_until": opt_time(w.previous_secret.as_ref().map(|(_, until)| *until)),
+        "created_at": time(w.created_at), "updated_at": time(w.updated_at),
+        "deliveries": format!("/api/v1/webhooks/{}/deliveries", w.id),
+    })
+}
+
+/// One row of an endpoint's delivery log. `event_id` is the `webhook-id` header.
+pub fn webhook_delivery(d: &WebhookDelivery) -> Value {
+    json!({
+        "id": d.id, "webhook_id": d.webhook_id, "event_type": d.event_type, "event_id": d.message_id, "status": d.state.as_str(),
+        "attempts": d.attempts, "last_status": d.last_status, "last_error": d.last_error, "response_excerpt": d.response_excerpt,
+        "replay_of": d.replay_of, "created_at": time(d.created_at), "first_attempt_at": opt_time(d.first_attempt_at),
+        "last_attempt_at": opt_time(d.last_attempt_at), "next_attempt_at": opt_time(d.next_attempt_at),
+        "delivered_at": opt_time(d.delivered_at),
+        "replay": format!("/api/v1/webhooks/{}/deliveries/{}/replay", d.webhook_id, d.id),
+    })
 }
 
 pub fn failed_mail(m: &FailedMail) -> Value {

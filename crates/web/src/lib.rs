@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod openapi;
 pub mod presence;
 pub mod signin;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -694,6 +695,76 @@ pub fn routes() -> Vec<Route> {
             None,
             200,
             || get(kb::suggestions),
+        ),
+        r(
+            "post",
+            "/api/v1/webhooks",
+            "Create an outgoing webhook endpoint (admin): url, events (or \"*\"), description, enabled; 201 with its whsec_ signing secret, shown only now",
+            Auth::Bearer,
+            Some(s::create_webhook()),
+            201,
+            || post(webhooks::create),
+        ),
+        r("get", "/api/v1/webhooks", "Outgoing webhook endpoints (admin)", Auth::Bearer, None, 200, || get(webhooks::list)),
+        r("get", "/api/v1/webhooks/{id}", "One outgoing webhook endpoint (admin; no secret)", Auth::Bearer, None, 200, || {
+            get(webhooks::get)
+        }),
+        r(
+            "patch",
+            "/api/v1/webhooks/{id}",
+            "Change an endpoint's url, events, description or enabled (admin); enabling clears why the server had disabled it",
+            Auth::Bearer,
+            Some(s::patch_webhook()),
+            200,
+            || patch(webhooks::patch),
+        ),
+        r("delete", "/api/v1/webhooks/{id}", "Delete an endpoint and its delivery log (admin)", Auth::Bearer, None, 204, || {
+            delete(webhooks::delete)
+        }),
+        r(
+            "post",
+            "/api/v1/webhooks/{id}/rotate-secret",
+            "A new signing secret, shown only now; the previous one also signs for 24 hours (admin)",
+            Auth::Bearer,
+            None,
+            200,
+            || post(webhooks::rotate_secret),
+        ),
+        r(
+            "post",
+            "/api/v1/webhooks/{id}/test",
+            "Queue a webhook.test event for the endpoint; 201 with its delivery (admin)",
+            Auth::Bearer,
+            None,
+            201,
+            || post(webhooks::send_test),
+        ),
+        r(
+            "get",
+            "/api/v1/webhooks/{id}/deliveries",
+            "The endpoint's delivery log, newest first: status, attempts, last HTTP status, error, response excerpt; cursor, limit (admin)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(webhooks::deliveries),
+        ),
+        r(
+            "get",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}",
+            "One delivery with the payload it sends (admin)",
+            Auth::Bearer,
+            None,
+            200,
+            || get(webhooks::delivery),
+        ),
+        r(
+            "post",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/replay",
+            "Send a delivery's event again: a new delivery, same webhook-id and payload; 201 with it (admin)",
+            Auth::Bearer,
+            None,
+            201,
+            || post(webhooks::replay),
         ),
         r(
             "post",

@@ -179,6 +179,26 @@ pub mod schema {
             "names": {"type": "object", "properties": {"ru": string(), "pl": string(), "en": string()}, "additionalProperties": false},
             "position": {"type": "integer"}}})
     }
+    fn webhook_events() -> Value {
+        let mut names: Vec<&str> = switchboard_domain::webhook::EventType::ALL.iter().map(|e| e.as_str()).collect();
+        names.push(switchboard_domain::webhook::ALL_EVENTS);
+        json!({"type": "array", "minItems": 1, "maxItems": switchboard_domain::webhook::MAX_SUBSCRIPTION_ENTRIES,
+            "items": {"type": "string", "enum": names}})
+    }
+    pub fn create_webhook() -> Value {
+        json!({"type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri", "maxLength": crate::webhooks::MAX_URL_BYTES},
+            "events": webhook_events(),
+            "description": {"type": "string", "maxLength": crate::webhooks::MAX_DESCRIPTION_CHARS},
+            "enabled": {"type": "boolean", "default": true}}})
+    }
+    pub fn patch_webhook() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {
+            "url": {"type": "string", "format": "uri", "maxLength": crate::webhooks::MAX_URL_BYTES},
+            "events": webhook_events(),
+            "description": {"type": "string", "maxLength": crate::webhooks::MAX_DESCRIPTION_CHARS},
+            "enabled": {"type": "boolean"}}})
+    }
     fn conditions() -> Value {
         json!({"type": "object", "description": "{\"all\"|\"any\": [{\"field\", \"op\", \"value\"} or a nested group]}",
             "properties": {"all": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "any": {"type": "array", "maxItems": 50, "items": {"type": "object"}}}})

@@ -20,6 +20,7 @@ mod telegram;
 mod twilio;
 mod viber;
 mod vk;
+mod webhooks;
 mod whatsapp;
 mod widget;
 mod workspace_ui;

@@ -6,6 +6,7 @@ mod automation;
 mod contact_policy;
 mod knowledge;
 mod stories;
+mod webhooks;
 
 use std::sync::Arc;
 use switchboard_store::{FsBlobStore, Store};
@@ -109,78 +110,54 @@ conformance!(
     people_whose_conversations_were_merged_after_their_merge_stay_one,
 );
 
-/// Declares a knowledge-base story on both backends.
-macro_rules! knowledge {
-    ($($story:ident),* $(,)?) => {$(
+/// Declares the stories of one module of this suite (`knowledge`, `automation`, `contact_policy`,
+/// `webhooks`) on both backends.
+macro_rules! stories_of {
+    ($module:ident; $($story:ident),* $(,)?) => {$(
         mod $story {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
                 let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
-                $crate::knowledge::$story(backend).await;
+                $crate::$module::$story(backend).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
                 let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
-                $crate::knowledge::$story(backend).await;
+                $crate::$module::$story(backend).await;
             }
         }
     )*};
 }
 
-knowledge!(
+stories_of!(
+    knowledge;
     articles_keep_every_version_and_translations_left_behind_are_outdated,
     stale_drafts_and_bad_content_are_never_served_or_stored,
     bot_answers_are_delivered_and_deflection_is_counted_over_72_hours,
     the_search_change_log_names_every_change_in_its_transaction,
 );
 
-/// Declares an automation story on both backends.
-macro_rules! automation {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
-                $crate::automation::$story(backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
-                $crate::automation::$story(backend).await;
-            }
-        }
-    )*};
-}
-
-automation!(
+stories_of!(
+    automation;
     rules_run_in_order_once_each_and_are_audited_as_the_rule,
     sla_clocks_pause_and_resume_and_their_timers_fire_once,
     rules_on_time_fire_when_their_condition_becomes_true,
     assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
 );
 
-/// Declares a contact-policy story on both backends.
-macro_rules! contact_policy {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let backend = tokio::task::spawn_blocking($crate::sqlite).await.expect("open");
-                $crate::contact_policy::$story(backend).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let backend = tokio::task::spawn_blocking($crate::postgres).await.expect("open");
-                $crate::contact_policy::$story(backend).await;
-            }
-        }
-    )*};
-}
-
-contact_policy!(
+stories_of!(
+    contact_policy;
     the_facts_of_a_decision_are_every_complaint_priority_and_rating_of_the_customer,
     opt_outs_and_time_zones_follow_the_customer_through_merges_and_identities,
     every_answer_and_every_settings_change_is_audited,
+);
+
+stories_of!(
+    webhooks;
+    webhook_endpoints_keep_their_subscriptions_and_secrets,
+    webhook_deliveries_are_written_in_the_transaction_of_their_change,
+    webhook_attempts_are_retried_for_a_day_logged_and_replayed,
+    rules_and_sla_timers_post_their_events,
 );
 
 #[test]

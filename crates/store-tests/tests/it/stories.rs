@@ -10,20 +10,20 @@ use switchboard_store::*;
 
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-struct World {
-    store: Arc<dyn Store>,
-    ws: Workspace,
-    agent: Agent,
+pub(crate) struct World {
+    pub store: Arc<dyn Store>,
+    pub ws: Workspace,
+    pub agent: Agent,
 }
 
-async fn world(backend: &Backend) -> World {
+pub(crate) async fn world(backend: &Backend) -> World {
     let store = backend.store.clone();
     let ws = store.ensure_default_workspace().await.expect("default workspace");
     let agent = store.create_token(&ws.id, "Olga", Role::Agent).await.expect("token").agent;
     World { store, ws, agent }
 }
 
-async fn api_channel(w: &World, name: &str) -> Channel {
+pub(crate) async fn api_channel(w: &World, name: &str) -> Channel {
     w.store
         .create_channel(NewChannel {
             workspace_id: w.ws.id.clone(),
@@ -36,7 +36,7 @@ async fn api_channel(w: &World, name: &str) -> Channel {
         .expect("channel")
 }
 
-struct Msg {
+pub(crate) struct Msg {
     external_id: String,
     user: String,
     email: Option<(String, bool)>,
@@ -48,7 +48,7 @@ struct Msg {
     name: Option<Option<String>>,
 }
 
-fn msg(external_id: &str, user: &str) -> Msg {
+pub(crate) fn msg(external_id: &str, user: &str) -> Msg {
     Msg {
         external_id: external_id.into(),
         user: user.into(),
@@ -82,7 +82,7 @@ impl Msg {
         self.thread = Some(t);
         self
     }
-    fn build(&self, channel: &Channel) -> InboundMessage {
+    pub(crate) fn build(&self, channel: &Channel) -> InboundMessage {
         let mut hints = Vec::new();
         if let Some((e, vouched)) = &self.email {
             hints.push(IdentityHint { identity: Identity::email(e).expect("email"), vouched: *vouched });
@@ -116,7 +116,7 @@ impl Msg {
     }
 }
 
-async fn send(w: &World, channel: &Channel, m: Msg) -> IntakeOutcome {
+pub(crate) async fn send(w: &World, channel: &Channel, m: Msg) -> IntakeOutcome {
     w.store.intake(m.build(channel)).await.expect("intake")
 }
 

@@ -411,7 +411,24 @@ pub(crate) fn apply_action(
             audit.record(conn, "note.added", json!({"message_id": note.id, "rule_id": rule.id}))?;
             return Ok(false);
         }
-        Action::Webhook(_) => return skipped(conn, "outgoing webhooks are not set up"),
+        Action::Webhook(webhook) => {
+            // The triggering event, named as the trigger is (a rule on time: `rule.time`), with
+            // the rule that sent it; the first attempt adds the conversation as it is then.
+            let event = match rule.when {
+                Trigger::Time => "rule.time",
+                other => other.as_str(),
+            };
+            let data = json!({
+                "conversation_id": conv.id, "contact_id": conv.contact_id,
+                "actor": {"kind": actor.kind(), "id": actor.id()},
+                "rule": {"id": rule.id, "name": rule.name, "trigger": rule.when.as_str()},
+            });
+            return match super::webhooks::enqueue_rule_webhook(conn, workspace, webhook, event, data) {
+                Ok(()) => Ok(false),
+                Err(StoreError::NotFound) => skipped(conn, "the webhook no longer exists"),
+                Err(e) => Err(e),
+            };
+        }
     }
     match apply_patch(conn, workspace, &conv.id, &patch, &actor) {
         Ok(PatchOutcome { changed, .. }) => {

@@ -164,6 +164,17 @@ pub fn finish_job(conn: &mut dyn Conn, id: &JobId, outcome: &JobOutcome, jitter:
                     params![error.as_str(), now + delay, now, id.as_str()],
                 )?;
             }
+            // A webhook job settles its delivery itself (`webhooks::record_attempt`); one that
+            // died another way (a panic) must not leave its delivery pending for ever.
+            if dead
+                && current.kind == super::webhooks::JOB_KIND
+                && let Some(delivery) = current.payload.get("delivery_id").and_then(|d| d.as_str())
+            {
+                conn.execute(
+                    "UPDATE webhook_deliveries SET status = 'failed', last_error = $1, next_attempt_at = NULL WHERE id = $2 AND status = 'pending'",
+                    params![error.as_str(), delivery],
+                )?;
+            }
             if let Some(m) = message {
                 let status = if dead { "failed" } else { "queued" };
                 conn.execute(

@@ -26,6 +26,7 @@ pub(crate) mod messages;
 pub(crate) mod notifications;
 pub(crate) mod rules;
 pub(crate) mod search;
+pub(crate) mod webhooks;
 pub(crate) mod widget;
 pub(crate) mod workspaces;
 
@@ -44,6 +45,8 @@ fn placeholders(first: usize, n: usize) -> String {
 
 // ---------------------------------------------------------------- audit
 
+/// One change's audit row; recording it also enqueues the outgoing webhooks of the events it
+/// stands for (`webhooks::enqueue_for_audit`), in the same transaction.
 pub struct Audit<'a> {
     pub workspace: &'a WorkspaceId,
     pub conversation: Option<&'a ConversationId>,
@@ -68,7 +71,8 @@ impl Audit<'_> {
                 crate::now().millis()
             ],
         )?;
-        Ok(())
+        // The events this change stands for leave with it, or not at all.
+        webhooks::enqueue_for_audit(conn, self, action, &data)
     }
 }
 
