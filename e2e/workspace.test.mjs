@@ -350,7 +350,8 @@ test("two agents work one cross-channel conversation live, in three languages", 
   // Workspace settings and API tokens.
   await annaPage.goto(base + "/admin/settings");
   await annaPage.getByLabel("Continuity window (hours)").fill("48");
-  await annaPage.getByRole("button", { name: "Save" }).click();
+  // The page has one form per setting (the contact policy's too): save the windows' own.
+  await annaPage.locator("form").filter({ hasText: "Continuity window (hours)" }).getByRole("button", { name: "Save" }).click();
   await annaPage.waitForURL(/\/admin\/settings$/, { timeout: WAIT });
   assert.equal(await annaPage.getByLabel("Continuity window (hours)").inputValue(), "48");
   await annaPage.goto(base + "/admin/tokens");
