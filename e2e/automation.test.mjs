@@ -3,9 +3,8 @@
 // an SLA countdown in the inbox turns into a breach at its deadline. axe-core on the editor.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
-import { launchChromium, callApi, startServer } from "./support.mjs";
+import { launchChromium, callApi, sendToHook, startServer } from "./support.mjs";
 
 const WAIT = 15_000; // every wait is bounded
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -29,13 +28,8 @@ function api(method, path, body) {
   return callApi(server.base, token, method, path, body);
 }
 
-async function hook(message) {
-  const body = JSON.stringify(message);
-  const sig = "sha256=" + createHmac("sha256", channel.secret).update(body).digest("hex");
-  const r = await fetch(`${server.base}/hooks/api/${channel.id}`, { method: "POST", headers: { "content-type": "application/json", "x-switchboard-signature": sig }, body });
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  return JSON.parse(text);
+function hook(message) {
+  return sendToHook(server.base, channel, message);
 }
 
 async function signIn() {

@@ -4,9 +4,8 @@
 // (live), Undo puts both back; then a message and what follows split off into a new one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
-import { launchChromium, callApi, startServer } from "./support.mjs";
+import { launchChromium, callApi, sendToHook, startServer } from "./support.mjs";
 
 const WAIT = 15_000; // every wait is bounded
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -31,13 +30,8 @@ function api(method, path, body) {
 }
 
 /** A customer's message through the signed API hook. */
-async function hook(message) {
-  const body = JSON.stringify(message);
-  const sig = "sha256=" + createHmac("sha256", channel.secret).update(body).digest("hex");
-  const r = await fetch(`${server.base}/hooks/api/${channel.id}`, { method: "POST", headers: { "content-type": "application/json", "x-switchboard-signature": sig }, body });
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  return JSON.parse(text);
+function hook(message) {
+  return sendToHook(server.base, channel, message);
 }
 
 const texts = async (conversation) => (await api("GET", `/api/v1/conversations/${conversation}/messages`)).items.map((m) => m.text);

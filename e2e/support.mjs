@@ -2,6 +2,7 @@
 // of the REST API.
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,4 +55,14 @@ export async function startServer(prefix, prepare = () => {}) {
   });
   const stop = () => { server.kill("SIGTERM"); rmSync(data, { recursive: true, force: true }); };
   return { base, data, cli, stop };
+}
+
+/** A customer's message through an API channel's signed hook (`channel`: `{id, secret}`); its answer, asserted 200. */
+export async function sendToHook(base, channel, message) {
+  const body = JSON.stringify(message);
+  const sig = "sha256=" + createHmac("sha256", channel.secret).update(body).digest("hex");
+  const r = await fetch(`${base}/hooks/api/${channel.id}`, { method: "POST", headers: { "content-type": "application/json", "x-switchboard-signature": sig }, body });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  return JSON.parse(text);
 }

@@ -1011,8 +1011,8 @@ fn fire_time_rule(
 ) -> Result<Option<String>> {
     let cfg = config(conn, auto, workspace, None)?;
     let Some(rule) = cfg.rules.iter().find(|r| r.id == rule_id && r.when == Trigger::Time) else { return Ok(None) };
-    let conv = super::conversations::conversation(conn, workspace, conversation)?;
-    let mut facts = facts_of(conn, &conv, &Change::Timer(Trigger::Time))?;
+    let (conv, (customer, last_kind)) = load(conn, workspace, conversation)?;
+    let mut facts = facts_with(&conv, customer, last_kind, &Change::Timer(Trigger::Time));
     let words = auto.word_forms();
     let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
     let already = conn

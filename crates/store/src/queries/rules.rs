@@ -143,7 +143,7 @@ pub fn save_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, id: Option<&str>,
         None => {
             below_limit(conn, "rules", workspace, MAX_RULES)?;
             let position = make_room(conn, "rules", workspace, input.position, None)?;
-            let id = RuleIdGen::generate();
+            let id = new_id();
             conn.execute(
                 "INSERT INTO rules (id, workspace_id, name, trigger, conditions, actions, position, enabled, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
@@ -178,11 +178,8 @@ pub fn delete_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &str, actor
 }
 
 /// Ids for rules, calendars and policies: the same UUID form as every other id.
-struct RuleIdGen;
-impl RuleIdGen {
-    fn generate() -> String {
-        AuditEventId::generate().as_str().to_owned()
-    }
+fn new_id() -> String {
+    AuditEventId::generate().as_str().to_owned()
 }
 
 fn workspace_audit(conn: &mut dyn Conn, workspace: &WorkspaceId, actor: &Actor, action: &str, data: serde_json::Value) -> Result<()> {
@@ -310,7 +307,7 @@ pub fn save_calendar(
         }
         None => {
             below_limit(conn, "calendars", workspace, MAX_CALENDARS)?;
-            let id = RuleIdGen::generate();
+            let id = new_id();
             conn.execute(
                 "INSERT INTO calendars (id, workspace_id, name, time_zone, hours, holidays, working_days, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -431,7 +428,7 @@ pub fn save_policy(
         None => {
             below_limit(conn, "sla_policies", workspace, MAX_POLICIES)?;
             let position = make_room(conn, "sla_policies", workspace, input.position, None)?;
-            let id = RuleIdGen::generate();
+            let id = new_id();
             conn.execute(
                 "INSERT INTO sla_policies (id, workspace_id, name, calendar_id, conditions, first_response_ms, next_response_ms, resolution_ms, warn_ms, \
                  position, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
