@@ -723,6 +723,9 @@ pub enum Action {
     Note(String),
     /// Post the event to one of the workspace's outgoing webhooks.
     Webhook(String),
+    /// The skills an agent needs to be given the conversation (assignment and hand-out take
+    /// only agents who have all of them); an empty list needs none. Cleaned as tags are.
+    SetSkills(Vec<String>),
 }
 
 impl Action {
@@ -795,10 +798,24 @@ impl Action {
             }
             "note" => Action::Note(required("text")?),
             "webhook" => Action::Webhook(required("webhook_id")?),
+            "set_skills" => {
+                let raw: Vec<String> = match object.get("skills") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| RuleError::new(format!("{at}.skills"), "a list of strings"))?,
+                    _ => return Err(RuleError::new(format!("{at}.skills"), "a list of skills (empty: none needed)")),
+                };
+                let skills = crate::tags::clean_tags(&raw).map_err(|e| {
+                    RuleError::new(format!("{at}.{}", e.field.replacen("tags", "skills", 1)), e.message.replace("tag", "skill"))
+                })?;
+                Action::SetSkills(skills)
+            }
             _ => {
                 return Err(RuleError::new(
                     format!("{at}.type"),
-                    "one of set_team, set_assignee, assign, set_priority, add_tags, remove_tags, set_status, reply, note, webhook",
+                    "one of set_team, set_assignee, assign, set_priority, add_tags, remove_tags, set_status, set_skills, reply, note, webhook",
                 ));
             }
         };
@@ -819,6 +836,7 @@ impl Action {
             Action::Reply { canned_id, .. } => json!({"type": "reply", "canned_id": canned_id}),
             Action::Note(t) => json!({"type": "note", "text": t}),
             Action::Webhook(w) => json!({"type": "webhook", "webhook_id": w}),
+            Action::SetSkills(s) => json!({"type": "set_skills", "skills": s}),
         }
     }
 
@@ -844,7 +862,7 @@ impl Action {
                     facts.status = Some(*s);
                 }
             }
-            Action::Assign | Action::Reply { .. } | Action::Note(_) | Action::Webhook(_) => {}
+            Action::Assign | Action::Reply { .. } | Action::Note(_) | Action::Webhook(_) | Action::SetSkills(_) => {}
         }
         *facts != before
     }
@@ -1026,12 +1044,18 @@ mod tests {
         )
         .expect("ok");
         assert_eq!(ok.len(), 3);
+        let skills = Action::parse(&json!({"type": "set_skills", "skills": [" Billing ", "russian", "billing"]}), "a").expect("ok");
+        assert_eq!(skills, Action::SetSkills(vec!["billing".into(), "russian".into()]), "cleaned as tags are");
+        assert_eq!(Action::parse(&skills.to_json(), "a"), Ok(skills.clone()), "round trip");
+        assert_eq!(Action::parse(&json!({"type": "set_skills", "skills": []}), "a"), Ok(Action::SetSkills(vec![])), "none needed");
         for (bad, field) in [
             (json!([{"type": "explode"}]), "actions[0].type"),
             (json!([{"type": "set_status", "status": "new"}]), "actions[0].status"),
             (json!([{"type": "reply"}]), "actions[0].text"),
             (json!([{"type": "add_tags", "tags": []}]), "actions[0].tags"),
             (json!([{"type": "note", "text": "a\u{0}b"}]), "actions[0].text"),
+            (json!([{"type": "set_skills"}]), "actions[0].skills"),
+            (json!([{"type": "set_skills", "skills": ["ok", " "]}]), "actions[0].skills[1]"),
         ] {
             assert_eq!(Action::parse_list(&bad, "actions").expect_err("refused").field, field, "{bad}");
         }

@@ -176,6 +176,8 @@ pub struct Conversation {
     pub escalation: Escalation,
     /// The SLA clocks of the policy that applies (empty when none does), metric order.
     pub sla: Vec<SlaClock>,
+    /// Skills an agent needs to be given it (cleaned as tags; empty: none).
+    pub required_skills: Vec<String>,
 }
 
 /// How urgent a customer looks, with why: each reason a code and its figures.
@@ -464,6 +466,8 @@ pub struct ConversationPatch {
     pub assignee: Option<Option<AgentId>>,
     pub team: Option<Option<TeamId>>,
     pub tags: Option<Vec<String>>,
+    /// The skills an agent needs to be given it, replacing the current ones (cleaned as tags).
+    pub required_skills: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -254,21 +254,37 @@ pub async fn teams(State(state): State<AppState>, agent: Agent) -> Response {
     }
     let lang = agent.lang();
     let ws = &agent.session.principal.workspace_id;
-    let (teams, people) = match (state.store.list_teams(ws).await, state.store.list_accounts(ws).await) {
-        (Ok(t), Ok(p)) => (t, p),
-        (Err(e), _) | (_, Err(e)) => return fail(&agent, e),
-    };
+    let (teams, people, channels) =
+        match (state.store.list_teams(ws).await, state.store.list_accounts(ws).await, state.store.list_channels(ws).await) {
+            (Ok(t), Ok(p), Ok(c)) => (t, p, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(&agent, e),
+        };
+    // Capacity is asked for the kinds the workspace has channels of (and any a limit is set for).
+    let mut kinds: Vec<String> = channels.iter().map(|c| c.kind.as_str().to_owned()).collect();
+    kinds.extend(teams.iter().flat_map(|t| t.assignment.capacity.keys().cloned()));
+    kinds.sort();
+    kinds.dedup();
+    let mut routing = Vec::new();
+    for p in people.iter().filter(|p| !p.deactivated) {
+        match state.store.agent_routing(ws, &p.agent.id).await {
+            Ok(r) => routing.push((p, r)),
+            Err(e) => return fail(&agent, e),
+        }
+    }
     let body = html! {
         h1 { (tr(lang, "ui.admin.teams")) }
         @for team in &teams {
-            form.card-form method="post" action=(format!("/admin/teams/{}", team.id)) {
-                fieldset {
-                    legend { (team.name) }
-                    @for p in people.iter().filter(|p| !p.deactivated) {
-                        label.check { input type="checkbox" name="member" value=(p.agent.id) checked[team.members.contains(&p.agent.id)]; (p.agent.name) }
+            section.card-form aria-label=(team.name) {
+                form method="post" action=(format!("/admin/teams/{}", team.id)) {
+                    fieldset {
+                        legend { (team.name) }
+                        @for p in people.iter().filter(|p| !p.deactivated) {
+                            label.check { input type="checkbox" name="member" value=(p.agent.id) checked[team.members.contains(&p.agent.id)]; (p.agent.name) }
+                        }
+                        button type="submit" { (tr(lang, "ui.save")) }
                     }
-                    button type="submit" { (tr(lang, "ui.save")) }
                 }
+                (assignment_form(lang, team, &kinds))
             }
         }
         h2 { (tr(lang, "ui.admin.new_team")) }
@@ -277,8 +293,133 @@ pub async fn teams(State(state): State<AppState>, agent: Agent) -> Response {
             input #team-name name="name" required;
             button type="submit" { (tr(lang, "ui.admin.create")) }
         }
+        h2 #routing { (tr(lang, "ui.admin.routing")) }
+        p.hint { (tr(lang, "ui.admin.routing_help")) }
+        table {
+            thead { tr { th { (tr(lang, "ui.name")) } th { (tr(lang, "ui.admin.skills")) } th { (tr(lang, "ui.admin.languages")) } th { span.sr { (tr(lang, "ui.admin.actions")) } } } }
+            tbody {
+                @for (p, r) in &routing {
+                    @let form_id = format!("routing-{}", p.agent.id);
+                    tr {
+                        td { (p.agent.name) }
+                        td {
+                            label.sr for=(format!("{form_id}-skills")) { (tr(lang, "ui.admin.skills")) }
+                            input id=(format!("{form_id}-skills")) form=(form_id) name="skills" value=(r.skills.join(", "));
+                        }
+                        td {
+                            @for l in ["ru", "pl", "en"] {
+                                label.check { input type="checkbox" form=(form_id) name="language" value=(l) checked[r.languages.iter().any(|x| x == l)]; (l) }
+                            }
+                        }
+                        td {
+                            form id=(form_id) method="post" action=(format!("/admin/people/{}/routing", p.agent.id)) {
+                                button type="submit" { (tr(lang, "ui.save")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
     page(&agent, Tab::Teams, None, body)
+}
+
+/// A team's assignment settings: method, online members only, capacity per channel kind.
+fn assignment_form(lang: Lang, team: &Team, kinds: &[String]) -> Markup {
+    let id = |name: &str| format!("{name}-{}", team.id);
+    html! {
+        form.stack method="post" action=(format!("/admin/teams/{}/assignment", team.id)) {
+            fieldset {
+                legend { (tr(lang, "ui.admin.assignment")) }
+                label for=(id("method")) { (tr(lang, "ui.admin.assignment_method")) }
+                select id=(id("method")) name="method" {
+                    @for m in ["manual", "round_robin", "least_loaded"] {
+                        option value=(m) selected[team.assignment.method == m] { (tr(lang, &format!("ui.admin.method.{m}"))) }
+                    }
+                }
+                label.check { input type="checkbox" name="only_online" value="on" checked[team.assignment.only_online]; (tr(lang, "ui.admin.only_online")) }
+                @if !kinds.is_empty() {
+                    p.hint { (tr(lang, "ui.admin.capacity_help")) }
+                    @for kind in kinds {
+                        label for=(id(&format!("cap-{kind}"))) { (t(lang, "ui.admin.capacity_of", &[("kind", kind)])) }
+                        input id=(id(&format!("cap-{kind}"))) type="number" min="0" max="1000" name=(format!("cap_{kind}"))
+                            value=[team.assignment.capacity.get(kind).map(|n| n.to_string())];
+                    }
+                }
+                button type="submit" { (tr(lang, "ui.save")) }
+            }
+        }
+    }
+}
+
+/// The assignment form: `method`, `only_online` (checkbox), `cap_<kind>` (empty: no limit).
+pub async fn team_assignment(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Response {
+    if let Some(page) = refused(&agent, Tab::Teams) {
+        return page;
+    }
+    let result = async {
+        let id = TeamId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let method = pairs.iter().find(|(k, _)| k == "method").map_or("", |(_, v)| v.as_str()).to_owned();
+        let mut capacity = std::collections::BTreeMap::new();
+        for (key, value) in &pairs {
+            let Some(kind) = key.strip_prefix("cap_") else { continue };
+            if value.trim().is_empty() {
+                continue;
+            }
+            let n: i64 =
+                value.trim().parse().map_err(|_| ApiError::bad_field(format!("assignment.capacity.{kind}"), "0 to 1000 conversations"))?;
+            capacity.insert(kind.to_owned(), n);
+        }
+        switchboard_web::api::check_assignment(&method, &capacity)?;
+        let only_online = pairs.iter().any(|(k, _)| k == "only_online");
+        let assignment = TeamAssignment { method, capacity, only_online };
+        let actor = Actor::Agent(agent.session.principal.agent_id.clone());
+        state.store.set_team_assignment(&agent.session.principal.workspace_id, &id, assignment, actor).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/teams"),
+        Err(e) => fail(&agent, e),
+    }
+}
+
+/// An agent's routing profile from the Teams page: `skills` (comma-separated), `language`
+/// (repeated checkbox).
+pub async fn agent_routing(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Response {
+    if let Some(page) = refused(&agent, Tab::Teams) {
+        return page;
+    }
+    let result = async {
+        let id = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
+        let skills: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k == "skills")
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let languages: Vec<String> = pairs.iter().filter(|(k, _)| k == "language").map(|(_, v)| v.clone()).collect();
+        let skills = switchboard_web::api::clean_routing_list("skills", Some(skills))?;
+        let languages = switchboard_web::api::clean_routing_list("languages", Some(languages))?;
+        let actor = Actor::Agent(agent.session.principal.agent_id.clone());
+        state.store.update_agent_routing(&agent.session.principal.workspace_id, &id, skills, languages, None, actor).await?;
+        Ok::<_, ApiError>(())
+    };
+    match result.await {
+        Ok(()) => see_other("/admin/teams#routing"),
+        Err(e) => fail(&agent, e),
+    }
 }
 
 #[derive(Deserialize)]

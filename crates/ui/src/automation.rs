@@ -39,8 +39,19 @@ const FIELDS: [&str; 14] = [
     "channel_id",
 ];
 const OPS: [&str; 6] = ["contains_any", "contains_none", "is", "is_not", "gt", "lt"];
-const ACTIONS: [&str; 10] =
-    ["set_team", "assign", "set_assignee", "set_priority", "add_tags", "remove_tags", "set_status", "reply", "note", "webhook"];
+const ACTIONS: [&str; 11] = [
+    "set_team",
+    "assign",
+    "set_assignee",
+    "set_priority",
+    "add_tags",
+    "remove_tags",
+    "set_status",
+    "set_skills",
+    "reply",
+    "note",
+    "webhook",
+];
 
 /// What the editor holds: the form's fields by name (`c0_field`, `a1_value`, ...).
 type EditorForm = HashMap<String, String>;
@@ -108,6 +119,7 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
             "set_priority" => json!({"type": kind, "priority": raw}),
             "set_status" => json!({"type": kind, "status": raw}),
             "add_tags" | "remove_tags" => json!({"type": kind, "tags": words(raw)}),
+            "set_skills" => json!({"type": kind, "skills": words(raw)}),
             "reply" | "note" => json!({"type": kind, "text": raw}),
             "webhook" => json!({"type": kind, "webhook_id": raw}),
             _ => return Err(ApiError::bad_field(format!("actions[{i}].type"), "not an action")),
@@ -184,6 +196,7 @@ fn form_of(rule: &RuleRecord) -> EditorForm {
             "add_tags" | "remove_tags" => {
                 a["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
             }
+            "set_skills" => a["skills"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
             "reply" => a["text"].as_str().or(a["canned_id"].as_str()).unwrap_or("").to_owned(),
             "note" => a["text"].as_str().unwrap_or("").to_owned(),
             "webhook" => a["webhook_id"].as_str().unwrap_or("").to_owned(),

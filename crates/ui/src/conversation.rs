@@ -483,6 +483,16 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous:
                 .unwrap_or_default();
             t(lang, "ui.event.tags", &[("who", &who), ("tags", &tags.join(", "))])
         }
+        "required_skills.changed" => {
+            let skills: Vec<String> = e
+                .data
+                .get("to")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let skills = if skills.is_empty() { "—".to_owned() } else { skills.join(", ") };
+            t(lang, "ui.event.required_skills", &[("who", &who), ("skills", &skills)])
+        }
         "contact.merged" => t(lang, "ui.event.merged", &[("who", &who)]),
         "contact.unmerged" => t(lang, "ui.event.unmerged", &[("who", &who)]),
         "participant.added" => tr(lang, "ui.event.participant"),
@@ -637,6 +647,9 @@ fn controls(lang: Lang, v: &View) -> Markup {
                 }
                 label for="c-tags" { (tr(lang, "ui.tags")) }
                 input #c-tags name="tags" value=(c.tags.join(", "));
+                label for="c-skills" { (tr(lang, "ui.required_skills")) }
+                input #c-skills name="required_skills" value=(c.required_skills.join(", ")) aria-describedby="c-skills-help";
+                small #c-skills-help { (tr(lang, "ui.required_skills_help")) }
                 button type="submit" { (tr(lang, "ui.save")) }
             }
         }
@@ -709,6 +722,7 @@ pub struct UpdateForm {
     assignee: Option<String>,
     team: Option<String>,
     tags: Option<String>,
+    required_skills: Option<String>,
 }
 
 /// A select of the form: absent keeps, empty clears, else the id chosen.
@@ -734,6 +748,10 @@ pub async fn update(State(state): State<AppState>, agent: Agent, Path(id): Path<
             assignee: choice(form.assignee.as_deref(), "assignee", AgentId::parse)?,
             team: choice(form.team.as_deref(), "team", TeamId::parse)?,
             tags: form.tags.as_deref().map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+            required_skills: form
+                .required_skills
+                .as_deref()
+                .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
         };
         change_conversation(&state, &agent.auth, &id, patch).await?;
         Ok::<_, ApiError>(id)

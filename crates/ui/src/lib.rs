@@ -46,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/{id}", post(admin::change_person))
         .route("/admin/teams", get(admin::teams).post(admin::create_team))
         .route("/admin/teams/{id}", post(admin::team_members))
+        .route("/admin/teams/{id}/assignment", post(admin::team_assignment))
+        .route("/admin/people/{id}/routing", post(admin::agent_routing))
         .route("/admin/channels", get(admin::channels).post(admin::create_channel))
         .route("/admin/channels/{id}", get(admin::channel).post(admin::update_channel))
         .route("/admin/channels/{id}/test", post(admin::test_channel))

@@ -278,6 +278,7 @@ pub struct PatchConversation {
     #[serde(default, deserialize_with = "present")]
     team: Option<Option<String>>,
     tags: Option<Vec<String>>,
+    required_skills: Option<Vec<String>>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -311,6 +312,7 @@ pub async fn patch_conversation(
             .map_err(|e| e.lang(lang))?,
         team: body.team.map(|t| t.map(|t| body_id(&t, "team", TeamId::parse)).transpose()).transpose().map_err(|e| e.lang(lang))?,
         tags: body.tags,
+        required_skills: body.required_skills,
     };
     let c = change_conversation(&state, &auth, &id, patch).await?;
     Ok(Json(dto::conversation(&c)))
@@ -744,6 +746,48 @@ pub struct AssignmentBody {
     only_online: Option<bool>,
 }
 
+/// Checks a team's assignment settings: `method` one of round_robin, least_loaded, manual;
+/// `capacity` channel kinds to 0..=1000 conversations. The error names the field
+/// (`assignment.capacity.telegram`). For the API and the admin pages alike.
+pub fn check_assignment(method: &str, capacity: &std::collections::BTreeMap<String, i64>) -> ApiResult<()> {
+    if !["round_robin", "least_loaded", "manual"].contains(&method) {
+        return Err(ApiError::bad_field("assignment.method", "one of round_robin, least_loaded, manual"));
+    }
+    for (kind, n) in capacity {
+        if kind.parse::<ChannelKind>().is_err() {
+            return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "not a channel kind"));
+        }
+        if !(0..=1000).contains(n) {
+            return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "0 to 1000 conversations"));
+        }
+    }
+    Ok(())
+}
+
+/// An agent's skills or languages as stored: each trimmed and lower-cased, once, at most 50 of
+/// 1 to 64 printable characters; languages one of ru, pl, en. `field` names the list in errors
+/// (`skills[2]`). For the API and the admin pages alike.
+pub fn clean_routing_list(field: &str, list: Option<Vec<String>>) -> ApiResult<Option<Vec<String>>> {
+    let Some(list) = list else { return Ok(None) };
+    if list.len() > 50 {
+        return Err(ApiError::bad_field(field, "at most 50"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let item = item.trim().to_lowercase();
+        if item.is_empty() || item.chars().count() > 64 || item.chars().any(char::is_control) {
+            return Err(ApiError::bad_field(format!("{field}[{i}]"), "1 to 64 printable characters"));
+        }
+        if field == "languages" && item.parse::<Language>().is_err() {
+            return Err(ApiError::bad_field(format!("{field}[{i}]"), "one of ru, pl, en"));
+        }
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    Ok(Some(out))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchTeam {
@@ -763,17 +807,7 @@ pub async fn patch_team(
     let ws = &auth.principal.workspace_id;
     let team = TeamId::parse(&id).map_err(|_| ApiError::not_found())?;
     if let Some(a) = &body.assignment {
-        if !["round_robin", "least_loaded", "manual"].contains(&a.method.as_str()) {
-            return Err(ApiError::bad_field("assignment.method", "one of round_robin, least_loaded, manual").lang(lang));
-        }
-        for (kind, n) in &a.capacity {
-            if kind.parse::<ChannelKind>().is_err() {
-                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "not a channel kind").lang(lang));
-            }
-            if !(0..=1000).contains(n) {
-                return Err(ApiError::bad_field(format!("assignment.capacity.{kind}"), "0 to 1000 conversations").lang(lang));
-            }
-        }
+        check_assignment(&a.method, &a.capacity).map_err(|e| e.lang(lang))?;
     }
     let members = match &body.members {
         Some(list) => {
@@ -819,28 +853,8 @@ pub async fn patch_agent(
     auth.require(Permission::ManageTeams)?;
     let lang = auth.lang;
     let agent = AgentId::parse(&id).map_err(|_| ApiError::not_found())?;
-    let clean = |field: &str, list: Option<Vec<String>>| -> ApiResult<Option<Vec<String>>> {
-        let Some(list) = list else { return Ok(None) };
-        if list.len() > 50 {
-            return Err(ApiError::bad_field(field, "at most 50").lang(lang));
-        }
-        let mut out: Vec<String> = Vec::new();
-        for (i, item) in list.iter().enumerate() {
-            let item = item.trim().to_lowercase();
-            if item.is_empty() || item.chars().count() > 64 || item.chars().any(char::is_control) {
-                return Err(ApiError::bad_field(format!("{field}[{i}]"), "1 to 64 printable characters").lang(lang));
-            }
-            if field == "languages" && item.parse::<Language>().is_err() {
-                return Err(ApiError::bad_field(format!("{field}[{i}]"), "one of ru, pl, en").lang(lang));
-            }
-            if !out.contains(&item) {
-                out.push(item);
-            }
-        }
-        Ok(Some(out))
-    };
-    let skills = clean("skills", body.skills)?;
-    let languages = clean("languages", body.languages)?;
+    let skills = clean_routing_list("skills", body.skills).map_err(|e| e.lang(lang))?;
+    let languages = clean_routing_list("languages", body.languages).map_err(|e| e.lang(lang))?;
     let teams = match body.teams {
         Some(list) => Some(
             list.iter()

@@ -68,7 +68,7 @@ pub fn channel(c: &Channel, public_url: &str) -> Value {
 pub fn conversation(c: &Conversation) -> Value {
     json!({
         "id": c.id, "number": c.number, "subject": c.subject, "status": c.status.as_str(), "priority": c.priority.as_str(),
-        "contact_id": c.contact_id, "assignee": c.assignee_id, "team": c.team_id, "tags": c.tags,
+        "contact_id": c.contact_id, "assignee": c.assignee_id, "team": c.team_id, "tags": c.tags, "required_skills": c.required_skills,
         "channels": c.channels.iter().map(|ch| json!({"id": ch.id, "kind": ch.kind.as_str()})).collect::<Vec<_>>(),
         "last_channel_id": c.last_channel_id, "participants": c.participants,
         "created_at": time(c.created_at), "first_response_at": opt_time(c.first_response_at),

@@ -125,7 +125,9 @@ pub mod schema {
             "status": {"type": "string", "enum": ["new", "open", "pending", "on_hold", "solved", "closed"]},
             "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"]},
             "assignee": {"type": "string", "nullable": true}, "team": {"type": "string", "nullable": true},
-            "tags": {"type": "array", "items": string()}}})
+            "tags": {"type": "array", "items": string()},
+            "required_skills": {"type": "array", "maxItems": 50, "items": string(),
+                "description": "Skills an agent needs to be given it automatically (replaces; [] needs none)"}}})
     }
     pub fn post_message() -> Value {
         json!({"type": "object", "required": ["text"], "properties": {"text": string(), "channel_id": string(), "internal": {"type": "boolean"},
@@ -209,9 +211,9 @@ pub mod schema {
             "when": {"type": "string", "enum": ["message.received", "conversation.created", "conversation.updated", "time", "sla.warning", "sla.breached"]},
             "conditions": conditions(),
             "actions": {"type": "array", "minItems": 1, "maxItems": 20, "items": {"type": "object", "required": ["type"], "properties": {
-                "type": {"type": "string", "enum": ["set_team", "set_assignee", "assign", "set_priority", "add_tags", "remove_tags", "set_status", "reply", "note", "webhook"]},
+                "type": {"type": "string", "enum": ["set_team", "set_assignee", "assign", "set_priority", "add_tags", "remove_tags", "set_status", "set_skills", "reply", "note", "webhook"]},
                 "team": string(), "assignee": string(), "priority": string(), "status": string(), "text": string(), "canned_id": string(),
-                "webhook_id": string(), "tags": {"type": "array", "items": string()}}}},
+                "webhook_id": string(), "tags": {"type": "array", "items": string()}, "skills": {"type": "array", "items": string()}}}},
             "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
     }
     pub fn calendar() -> Value {

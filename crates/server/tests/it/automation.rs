@@ -324,3 +324,57 @@ async fn a_customer_writing_on_several_channels_without_an_answer_is_flagged() {
     let c = conversation(&app, id).await;
     assert_eq!(c["escalation_risk"]["level"], "none", "{c}");
 }
+
+#[tokio::test]
+async fn the_teams_page_sets_assignment_capacity_skills_and_languages() {
+    let app = spawn_app().await;
+    app.account("sam@example.com", "supervisor").await;
+    app.account("ag@example.com", "agent").await;
+    let (_, team) = app.call("POST", "/api/v1/teams", Some(&app.admin), Some(json!({"name": "Billing"}))).await;
+    let team = team["id"].as_str().expect("team").to_owned();
+    let (_, agents) = app.call("GET", "/api/v1/agents", Some(&app.admin), None).await;
+    let sam = agents["items"].as_array().expect("agents").iter().find(|a| a["name"] == "sam").expect("sam")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let ours = [("origin", app.base.as_str())];
+    let (_, _, cookie) = app.sign_in("sam@example.com", "a long password").await;
+    let assignment = format!("/admin/teams/{team}/assignment");
+    let routing = format!("/admin/people/{sam}/routing");
+
+    // A supervisor sets the method, online-only and a capacity; the API sees the same.
+    let form = [("method", "least_loaded"), ("only_online", "on"), ("cap_telegram", "3"), ("cap_email", "")];
+    assert_eq!(app.form(&assignment, &cookie, &ours, &form).await, 303);
+    let (_, teams) = app.call("GET", "/api/v1/teams", Some(&app.admin), None).await;
+    let saved = teams["items"].as_array().expect("teams").iter().find(|t| t["id"] == team.as_str()).expect("team").clone();
+    assert_eq!(saved["assignment"], json!({"method": "least_loaded", "capacity": {"telegram": 3}, "only_online": true}));
+    // Bad values are refused and change nothing.
+    for bad in [
+        [("method", "lottery"), ("cap_telegram", "3")],
+        [("method", "manual"), ("cap_telegram", "-1")],
+        [("method", "manual"), ("cap_fax", "2")],
+    ] {
+        assert_eq!(app.form(&assignment, &cookie, &ours, &bad).await, 400, "{bad:?}");
+    }
+    let (_, teams) = app.call("GET", "/api/v1/teams", Some(&app.admin), None).await;
+    assert_eq!(
+        teams["items"].as_array().expect("teams").iter().find(|t| t["id"] == team.as_str()).expect("team")["assignment"],
+        saved["assignment"]
+    );
+
+    // Skills and languages, cleaned as the API cleans them.
+    let form = [("skills", "Billing, vip ,billing"), ("language", "ru"), ("language", "pl")];
+    assert_eq!(app.form(&routing, &cookie, &ours, &form).await, 303);
+    let (_, now) = app.call("PATCH", &format!("/api/v1/agents/{sam}"), Some(&app.admin), Some(json!({}))).await;
+    assert_eq!((now["skills"].clone(), now["languages"].clone()), (json!(["billing", "vip"]), json!(["ru", "pl"])));
+    assert_eq!(app.form(&routing, &cookie, &ours, &[("skills", "x"), ("language", "de")]).await, 400);
+    let (_, page) = app.page("/admin/teams", &cookie).await;
+    assert!(page.contains("value=\"billing, vip\""), "the page shows the saved skills");
+
+    // An agent may not.
+    let (_, _, agent) = app.sign_in("ag@example.com", "a long password").await;
+    assert_eq!(app.form(&assignment, &agent, &ours, &[("method", "manual")]).await, 403);
+    assert_eq!(app.form(&routing, &agent, &ours, &[("skills", "x")]).await, 403);
+    let (_, now) = app.call("PATCH", &format!("/api/v1/agents/{sam}"), Some(&app.admin), Some(json!({}))).await;
+    assert_eq!(now["skills"], json!(["billing", "vip"]), "unchanged");
+}

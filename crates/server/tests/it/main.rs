@@ -132,7 +132,8 @@ impl App {
         (status, res.json().await.unwrap_or(Value::Null))
     }
     async fn token(&self, role: &str) -> String {
-        let store = switchboard_server::open_store(&Config { data: self.data.clone(), ..Config::default() }).await.expect("store");
+        let config = Config { data: self.data.clone(), database_url: self.database_url.clone(), ..Config::default() };
+        let store = switchboard_server::open_store(&config).await.expect("store");
         let ws = store.workspace_by_slug("default").await.expect("ws");
         store.create_token(&ws.id, role, role.parse().expect("role")).await.expect("token").token
     }

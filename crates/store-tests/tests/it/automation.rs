@@ -353,3 +353,72 @@ pub async fn assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_lon
     let bad = TeamAssignment { method: "lottery".into(), capacity: Default::default(), only_online: true };
     assert!(matches!(s.set_team_assignment(&w.ws.id, &team.id, bad, w.admin.clone()).await, Err(StoreError::Invalid { .. })));
 }
+
+pub async fn skills_route_conversations_to_agents_who_have_them(backend: Backend) {
+    let w = world(&backend).await;
+    let s = &w.store;
+    let anna = s.create_token(&w.ws.id, "Anna", Role::Agent).await.expect("anna").agent.id;
+    let boris = s.create_token(&w.ws.id, "Boris", Role::Agent).await.expect("boris").agent.id;
+    let team = s.create_team(&w.ws.id, "Support", &[anna.clone(), boris.clone()]).await.expect("team");
+    let round_robin = TeamAssignment { method: "round_robin".into(), capacity: Default::default(), only_online: true };
+    s.set_team_assignment(&w.ws.id, &team.id, round_robin, w.admin.clone()).await.expect("assignment");
+    s.update_agent_routing(&w.ws.id, &anna, Some(vec!["billing".into(), "vip".into()]), None, None, w.admin.clone()).await.expect("anna");
+    let billing = rule(
+        "billing needs billing",
+        Trigger::MessageReceived,
+        json!({"all": [{"field": "text", "op": "contains_any", "value": ["invoice"]}]}),
+        json!([{"type": "set_skills", "skills": ["Billing"]}]),
+        None,
+    );
+    s.save_rule(&w.ws.id, None, billing, w.admin.clone()).await.expect("rule");
+    let route = rule(
+        "route",
+        Trigger::MessageReceived,
+        json!({"all": []}),
+        json!([{"type": "set_team", "team": team.id}, {"type": "assign"}]),
+        None,
+    );
+    s.save_rule(&w.ws.id, None, route, w.admin.clone()).await.expect("rule");
+    let get = |id: ConversationId| {
+        let s = s.clone();
+        let ws = w.ws.id.clone();
+        async move { s.conversation(&ws, &id).await.expect("conversation") }
+    };
+
+    // Both online. Round robin alone would alternate; the billing questions go to Anna only.
+    s.set_presence(&w.ws.id, &anna, "online").await.expect("online");
+    s.set_presence(&w.ws.id, &boris, "online").await.expect("online");
+    let first = s.intake(inbound(&w, "s1", "c1", "My invoice is wrong", None)).await.expect("intake").conversation_id;
+    let first = get(first).await;
+    assert_eq!(first.required_skills, vec!["billing".to_string()], "the rule's skills, cleaned");
+    assert_eq!(first.assignee_id, Some(anna.clone()));
+    let second = s.intake(inbound(&w, "s2", "c2", "Another invoice question", None)).await.expect("intake").conversation_id;
+    assert_eq!(get(second).await.assignee_id, Some(anna.clone()), "Boris lacks the skill although it is his turn");
+    let plain = s.intake(inbound(&w, "s3", "c3", "Hello there", None)).await.expect("intake").conversation_id;
+    assert_eq!(get(plain).await.assignee_id, Some(boris.clone()), "no skill needed: round robin");
+
+    // Hand-out skips what the agent cannot take, even when it waited longer.
+    s.set_presence(&w.ws.id, &anna, "away").await.expect("away");
+    s.set_presence(&w.ws.id, &boris, "away").await.expect("away");
+    let older = Timestamp(now().millis() - 120_000);
+    let waiting_bill = s.intake(inbound(&w, "s4", "c4", "Invoice missing", Some(older))).await.expect("intake").conversation_id;
+    let waiting_plain = s.intake(inbound(&w, "s5", "c5", "Where is my parcel", None)).await.expect("intake").conversation_id;
+    assert_eq!(get(waiting_bill.clone()).await.assignee_id, None, "nobody online");
+    assert_eq!(s.set_presence(&w.ws.id, &boris, "online").await.expect("online"), vec![waiting_plain.clone()]);
+    assert_eq!(s.set_presence(&w.ws.id, &anna, "online").await.expect("online"), vec![waiting_bill.clone()]);
+
+    // An agent sets the skills by hand: cleaned, audited; a bad one is refused with its field.
+    let patch = ConversationPatch { required_skills: Some(vec![" VIP ".into(), "vip".into()]), ..Default::default() };
+    s.update_conversation(&w.ws.id, &waiting_plain, patch, w.admin.clone()).await.expect("skills");
+    assert_eq!(get(waiting_plain.clone()).await.required_skills, vec!["vip".to_string()]);
+    let history = s.audit_log(&w.ws.id, &waiting_plain).await.expect("history");
+    assert!(history.iter().any(|e| e.action == "required_skills.changed" && e.data["to"] == json!(["vip"])), "{history:?}");
+    let bad = ConversationPatch { required_skills: Some(vec!["ok".into(), "\u{7}".into()]), ..Default::default() };
+    match s.update_conversation(&w.ws.id, &waiting_plain, bad, w.admin.clone()).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "required_skills[1]"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let none = ConversationPatch { required_skills: Some(vec![]), ..Default::default() };
+    s.update_conversation(&w.ws.id, &waiting_plain, none, w.admin.clone()).await.expect("clear");
+    assert!(get(waiting_plain).await.required_skills.is_empty());
+}

@@ -143,6 +143,7 @@ stories_of!(
     sla_clocks_pause_and_resume_and_their_timers_fire_once,
     rules_on_time_fire_when_their_condition_becomes_true,
     assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
+    skills_route_conversations_to_agents_who_have_them,
 );
 
 stories_of!(

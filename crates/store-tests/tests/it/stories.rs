@@ -359,6 +359,7 @@ pub async fn status_rules_and_audit_history(backend: Backend) {
                 assignee: Some(Some(w.agent.id.clone())),
                 team: Some(Some(team.id.clone())),
                 tags: Some(vec!["Refund".into(), " refund ".into(), "vip".into()]),
+                required_skills: None,
             },
             actor.clone(),
         )

@@ -1,7 +1,8 @@
 //! Assignment: which agent of a team gets a conversation, by the team's method (round robin:
 //! whoever was handed one least recently; least loaded: whoever has the fewest open), among
 //! the members who are online (when the team says so), speak the customer's language (when
-//! they list languages) and have room under the team's capacity for the channel kind. The
+//! they list languages), have every skill the conversation requires, and have room under the
+//! team's capacity for the channel kind. The
 //! hand-over is a conditional update, so two nodes assigning at once never give one
 //! conversation two agents.
 
@@ -57,7 +58,7 @@ pub(crate) fn assign(
     actor: &Actor,
 ) -> Result<Option<AgentId>> {
     let conv = conn.query_opt(
-        "SELECT c.team_id, c.assignee_id, c.contact_id, ch.kind, c.status FROM conversations c LEFT JOIN channels ch ON ch.id = c.last_channel_id \
+        "SELECT c.team_id, c.assignee_id, c.contact_id, ch.kind, c.status, c.required_skills FROM conversations c LEFT JOIN channels ch ON ch.id = c.last_channel_id \
          WHERE c.id = $1 AND c.workspace_id = $2",
         params![conversation.as_str(), workspace.as_str()],
     )?;
@@ -66,6 +67,7 @@ pub(crate) fn assign(
         return Ok(None);
     }
     let Some(team) = team.map(|t| t.as_str().to_owned()).or(conv.opt_text(0)?) else { return Ok(None) };
+    let required: Vec<String> = serde_json::from_str(&conv.text(5)?).unwrap_or_default();
     let kind = conv.opt_text(3)?;
     let Some(settings) = conn.query_opt(
         "SELECT assignment_method, capacity, only_online FROM teams WHERE id = $1 AND workspace_id = $2",
@@ -83,7 +85,7 @@ pub(crate) fn assign(
     let only_online = settings.bool(2)?;
     let language = customer_language(conn, conversation)?;
     let rows = conn.query(
-        "SELECT a.id, a.last_assigned_at, a.languages, a.presence, \
+        "SELECT a.id, a.last_assigned_at, a.languages, a.presence, a.skills, \
          (SELECT COUNT(*) FROM conversations o WHERE o.assignee_id = a.id AND o.status IN ('new', 'open', 'pending', 'on_hold')), \
          (SELECT COUNT(*) FROM conversations o JOIN channels oc ON oc.id = o.last_channel_id \
             WHERE o.assignee_id = a.id AND o.status IN ('new', 'open', 'pending', 'on_hold') AND oc.kind = $3) \
@@ -102,10 +104,13 @@ pub(crate) fn assign(
         {
             continue;
         }
-        if limit.is_some_and(|limit| r.int(5).unwrap_or(0) >= limit) {
+        if !has_skills(&r.text(4)?, &required) {
             continue;
         }
-        candidates.push(Candidate { agent: AgentId::from_trusted(r.text(0)?), last_assigned_at: r.opt_int(1)?, load: r.int(4)? });
+        if limit.is_some_and(|limit| r.int(6).unwrap_or(0) >= limit) {
+            continue;
+        }
+        candidates.push(Candidate { agent: AgentId::from_trusted(r.text(0)?), last_assigned_at: r.opt_int(1)?, load: r.int(5)? });
     }
     let chosen = match method {
         Method::RoundRobin => candidates.into_iter().min_by_key(|c| (c.last_assigned_at.unwrap_or(i64::MIN), c.agent.as_str().to_owned())),
@@ -132,6 +137,15 @@ pub(crate) fn assign(
         json!({"from": null, "to": chosen.agent, "method": method.as_str(), "team": team}),
     )?;
     Ok(Some(chosen.agent))
+}
+
+/// Whether an agent whose skills are `agent_skills` (a JSON list) has every one of `required`.
+fn has_skills(agent_skills: &str, required: &[String]) -> bool {
+    if required.is_empty() {
+        return true;
+    }
+    let skills: Vec<String> = serde_json::from_str(agent_skills).unwrap_or_default();
+    required.iter().all(|s| skills.contains(s))
 }
 
 /// The language the customer last wrote in, when their latest message tells.
@@ -272,17 +286,21 @@ pub fn set_presence(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentI
 }
 
 /// Most conversations one hand-out gives: it runs inside the change that freed the agent.
-const HAND_OUT_LIMIT: i64 = 20;
+const HAND_OUT_LIMIT: usize = 20;
+/// Most waiting conversations of one team one hand-out looks at, longest-waiting first: enough
+/// to pass over those that need a skill or a language the agent lacks, and bounded.
+const HAND_OUT_SCAN: i64 = 200;
 
 /// Gives `agent` the longest-waiting unassigned conversations of their teams that assign
-/// automatically, while they have room (capacity per channel kind) and speak the customer's
-/// language. Each hand-over is the same conditional update `assign` uses.
+/// automatically, while they have room (capacity per channel kind), speak the customer's
+/// language and have the skills the conversation requires. Each hand-over is the same conditional update `assign` uses.
 pub(crate) fn hand_out(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId) -> Result<Vec<ConversationId>> {
     let me = conn.query_opt(
-        "SELECT languages, presence FROM agents WHERE id = $1 AND workspace_id = $2",
+        "SELECT languages, presence, skills FROM agents WHERE id = $1 AND workspace_id = $2",
         params![agent.as_str(), workspace.as_str()],
     )?;
     let Some(me) = me else { return Ok(Vec::new()) };
+    let my_skills = me.text(2)?;
     let languages: Vec<String> = serde_json::from_str(&me.text(0)?).unwrap_or_default();
     let online = me.text(1)? == "online";
     let teams = conn.query(
@@ -298,14 +316,21 @@ pub(crate) fn hand_out(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &Age
         let team_id = team.text(0)?;
         let capacity: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&team.text(1)?).unwrap_or_default();
         let waiting = conn.query(
-            "SELECT c.id, c.contact_id, ch.kind FROM conversations c LEFT JOIN channels ch ON ch.id = c.last_channel_id \
+            "SELECT c.id, c.contact_id, ch.kind, c.required_skills FROM conversations c LEFT JOIN channels ch ON ch.id = c.last_channel_id \
              WHERE c.workspace_id = $1 AND c.team_id = $2 AND c.assignee_id IS NULL AND c.status IN ('new', 'open', 'pending', 'on_hold') \
              AND NOT c.bot_active ORDER BY COALESCE(c.last_customer_message_at, c.created_at), c.id LIMIT $3",
-            params![workspace.as_str(), team_id.as_str(), HAND_OUT_LIMIT],
+            params![workspace.as_str(), team_id.as_str(), HAND_OUT_SCAN],
         )?;
         for conv in waiting {
+            if given.len() >= HAND_OUT_LIMIT {
+                break;
+            }
             let id = ConversationId::from_trusted(conv.text(0)?);
             let kind = conv.opt_text(2)?.unwrap_or_default();
+            let required: Vec<String> = serde_json::from_str(&conv.text(3)?).unwrap_or_default();
+            if !has_skills(&my_skills, &required) {
+                continue;
+            }
             if let Some(limit) = capacity.get(&kind).and_then(serde_json::Value::as_i64) {
                 let held = conn
                     .query_one(

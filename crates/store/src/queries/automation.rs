@@ -220,8 +220,8 @@ fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Re
     );
     let row = conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?;
     let conv = super::conversations::conversation_from(&row)?;
-    let customer = customer_of(row.opt_text(23)?, &row.text(24)?);
-    let kind = row.opt_text(25)?.map(|k| parse_enum(k, "channel kind")).transpose()?;
+    let customer = customer_of(row.opt_text(24)?, &row.text(25)?);
+    let kind = row.opt_text(26)?.map(|k| parse_enum(k, "channel kind")).transpose()?;
     Ok((conv, (customer, kind)))
 }
 
@@ -375,6 +375,7 @@ pub(crate) fn apply_action(
             }
             patch.tags = Some(after.tags);
         }
+        Action::SetSkills(skills) => patch.required_skills = Some(skills.clone()),
         Action::Assign => {
             let team = facts.team.clone().map(TeamId::from_trusted);
             return match assignment::assign(conn, workspace, &conv.id, team.as_ref(), &actor)? {

@@ -13,7 +13,7 @@ use switchboard_domain::*;
 
 pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
      last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at, \
-     merged_into, split_from, bot_active, escalation_level, escalation_reasons";
+     merged_into, split_from, bot_active, escalation_level, escalation_reasons, required_skills";
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
@@ -45,6 +45,7 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
             reasons: serde_json::from_str(&row.text(22)?).unwrap_or_default(),
         },
         sla: Vec::new(),
+        required_skills: serde_json::from_str(&row.text(23)?).unwrap_or_default(),
     })
 }
 
@@ -346,6 +347,14 @@ pub(crate) fn apply_patch(
         return Err(StoreError::invalid("team", "no such team in this workspace"));
     }
     let tags = patch.tags.as_ref().map(|t| clean_tags(t)).transpose()?;
+    let required_skills = patch
+        .required_skills
+        .as_ref()
+        .map(|s| {
+            switchboard_domain::tags::clean_tags(s)
+                .map_err(|e| StoreError::invalid(&e.field.replacen("tags", "required_skills", 1), e.message.replace("tag", "skill")))
+        })
+        .transpose()?;
     if let Some(status) = patch.status
         && status != current.status
     {
@@ -400,6 +409,16 @@ pub(crate) fn apply_patch(
             params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
         )?;
         audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
+        changed = true;
+    }
+    if let Some(skills) = required_skills
+        && skills != current.required_skills
+    {
+        conn.execute(
+            "UPDATE conversations SET required_skills = $1, updated_at = $2 WHERE id = $3",
+            params![serde_json::to_string(&skills).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
+        )?;
+        audit.record(conn, "required_skills.changed", json!({"from": current.required_skills, "to": skills}))?;
         changed = true;
     }
     Ok(PatchOutcome { changed })

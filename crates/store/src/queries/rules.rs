@@ -208,7 +208,7 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
     }
     super::conversations::attach_channels(conn, &mut conversations)?;
     for (conv, row) in conversations.iter().zip(&rows) {
-        let text = row.opt_text(23)?.unwrap_or_default();
+        let text = row.opt_text(24)?.unwrap_or_default();
         let channel = conv.last_channel_id.clone();
         let kind = conv.channels.iter().find(|c| Some(&c.id) == channel.as_ref()).map(|c| c.kind);
         let change = match (&channel, kind) {
