@@ -301,13 +301,23 @@ fn after_change_at(
     if wants_rules {
         run_rules(conn, workspace, &conv, &cfg.rules, &triggers, &mut facts, now, &mut matcher)?;
     }
+    // The timers both set, written in one statement (a new conversation's clocks and rules on
+    // time are all new rows).
+    let mut timer_rows = Vec::new();
     if has_clocks {
         let status = facts.status.unwrap_or(conv.status);
-        update_sla(conn, &cfg, &conv, &facts, &change, status, now, &mut matcher)?;
+        update_sla(conn, &cfg, &conv, &facts, &change, status, now, &mut matcher, &mut timer_rows)?;
     }
     if has_time_rules {
-        schedule_time_rules(conn, &cfg, &conv, &facts, now, &mut matcher)?;
+        let created = matches!(change, Change::Intake { created: true, .. });
+        schedule_time_rules(conn, &cfg, &conv, &facts, now, &mut matcher, created, &mut timer_rows)?;
     }
+    upsert(
+        conn,
+        "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES",
+        &timer_rows,
+        "ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
+    )?;
     Ok(())
 }
 
@@ -611,6 +621,7 @@ fn update_sla(
     status: Status,
     now: Timestamp,
     matcher: &mut Matcher<'_>,
+    timer_rows: &mut Vec<Vec<crate::sql::Value>>,
 ) -> Result<()> {
     // A conversation opened by this very message has no clocks yet.
     let stored: Vec<StoredClock> = if matches!(change, Change::Intake { created: true, .. }) {
@@ -645,7 +656,7 @@ fn update_sla(
         conn.execute("DELETE FROM conversation_sla WHERE conversation_id = $1 AND metric = $2", params![conv.id.as_str(), metric])?;
         conn.execute("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref = $2", params![conv.id.as_str(), metric])?;
     }
-    let (mut clock_rows, mut timer_rows, mut stopped) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut clock_rows, mut stopped) = (Vec::new(), Vec::new());
     for &(metric, target) in &policy.targets {
         let existing = stored.iter().find(|s| s.clock.metric == metric);
         let clock = match existing {
@@ -706,8 +717,8 @@ fn update_sla(
             None => stopped.push(metric),
         }
     }
-    // The changed clocks and their timers, each in one statement (a new conversation's first
-    // clocks are three rows at once).
+    // The changed clocks in one statement (a new conversation's first clocks are three rows at
+    // once); their timers go with the caller's.
     upsert(
         conn,
         "INSERT INTO conversation_sla (conversation_id, metric, workspace_id, policy_id, target_ms, state, consumed_ms, running_since, due_at, warn_at, \
@@ -716,12 +727,6 @@ fn update_sla(
         "ON CONFLICT (conversation_id, metric) DO UPDATE SET policy_id = EXCLUDED.policy_id, target_ms = EXCLUDED.target_ms, state = EXCLUDED.state, \
          consumed_ms = EXCLUDED.consumed_ms, running_since = EXCLUDED.running_since, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at, \
          fulfilled_at = EXCLUDED.fulfilled_at, warned_at = EXCLUDED.warned_at, breached_at = EXCLUDED.breached_at",
-    )?;
-    upsert(
-        conn,
-        "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES",
-        &timer_rows,
-        "ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
     )?;
     if !stopped.is_empty() && !matches!(change, Change::Intake { created: true, .. }) {
         let list = super::placeholders(2, stopped.len());
@@ -760,7 +765,10 @@ fn set_timer(conn: &mut dyn Conn, conv: &Conversation, kind: &str, reference: &s
 // ---------------------------------------------------------------- rules on time
 
 /// For each rule on time: forgets that it held when it no longer does, and sets its timer to
-/// the instant its condition next becomes true (`Condition::next_rise`).
+/// the instant its condition next becomes true (`Condition::next_rise`). New and moved timers
+/// are added to `timer_rows` for the caller to write; `created`: the conversation is new, so
+/// nothing is stored for it yet.
+#[allow(clippy::too_many_arguments)]
 fn schedule_time_rules(
     conn: &mut dyn Conn,
     cfg: &Config,
@@ -768,15 +776,22 @@ fn schedule_time_rules(
     facts: &Facts,
     now: Timestamp,
     matcher: &mut Matcher<'_>,
+    created: bool,
+    timer_rows: &mut Vec<Vec<crate::sql::Value>>,
 ) -> Result<()> {
     // What held before and the instants set before, in one read.
     let mut matched: Vec<String> = Vec::new();
     let mut timers: HashMap<String, i64> = HashMap::new();
-    for r in conn.query(
-        "SELECT 0, rule_id, 0 FROM rule_matches WHERE conversation_id = $1 \
-         UNION ALL SELECT 1, ref, due_at FROM timers WHERE conversation_id = $1 AND kind = 'rule'",
-        params![conv.id.as_str()],
-    )? {
+    let stored = if created {
+        Vec::new()
+    } else {
+        conn.query(
+            "SELECT 0, rule_id, 0 FROM rule_matches WHERE conversation_id = $1 \
+             UNION ALL SELECT 1, ref, due_at FROM timers WHERE conversation_id = $1 AND kind = 'rule'",
+            params![conv.id.as_str()],
+        )?
+    };
+    for r in stored {
         if r.int(0)? == 0 {
             matched.push(r.text(1)?);
         } else {
@@ -794,8 +809,16 @@ fn schedule_time_rules(
         let was = was && rule.condition.matches(facts, now, matcher);
         // Closed is final: nothing more happens to a closed conversation on its own.
         let rise = if conv.status == Status::Closed { None } else { rule.condition.next_rise(facts, now, was, matcher) };
-        if timers.get(&rule.id).copied() != rise.map(|t| t.millis()) {
-            set_timer(conn, conv, "rule", &rule.id, rise)?;
+        match rise {
+            _ if timers.get(&rule.id).copied() == rise.map(|t| t.millis()) => {}
+            Some(at) => timer_rows.push(vec![
+                conv.id.as_str().into(),
+                "rule".into(),
+                rule.id.as_str().into(),
+                conv.workspace_id.as_str().into(),
+                at.millis().into(),
+            ]),
+            None => set_timer(conn, conv, "rule", &rule.id, None)?,
         }
     }
     Ok(())
