@@ -18,6 +18,7 @@ pub mod ids;
 pub mod inbound;
 pub mod kb;
 pub mod language;
+pub mod macros;
 pub mod mention;
 pub mod pick;
 pub mod role;

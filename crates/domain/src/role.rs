@@ -30,6 +30,8 @@ pub enum Permission {
     ManageKnowledge,
     /// Rules, business calendars and SLA policies (CONTRACT.md: admin).
     ManageAutomation,
+    /// Creating, changing and deleting macros (applying one needs `Write` and `Triage`).
+    ManageMacros,
 }
 
 impl Role {

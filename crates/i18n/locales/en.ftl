@@ -627,3 +627,16 @@ ui-day-thu = Thursday
 ui-day-fri = Friday
 ui-day-sat = Saturday
 ui-day-sun = Sunday
+
+# Macros
+ui-admin-macros = Macros
+ui-macros-intro = A macro is a set of actions and a reply an agent applies to a conversation in one click: set the status, priority, tags or team, assign, add a note, and answer the customer. The most used come first in the conversation's picker.
+ui-macros-name = Macro name
+ui-macros-reply = Reply to the customer (optional)
+ui-macros-new = New macro
+ui-macros-none = No macros yet.
+ui-macros-applied = Applied
+ui-macros-refused = Not saved:
+ui-macros-apply_label = Macro
+ui-macros-apply = Apply macro
+ui-event-macro_applied = { $who } applied the macro «{ $name }»

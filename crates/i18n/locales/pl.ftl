@@ -641,3 +641,16 @@ ui-day-thu = Czwartek
 ui-day-fri = Piątek
 ui-day-sat = Sobota
 ui-day-sun = Niedziela
+
+# Macros
+ui-admin-macros = Makra
+ui-macros-intro = Makro to zestaw działań i odpowiedź, które agent stosuje do rozmowy jednym kliknięciem: status, priorytet, tagi lub zespół, przypisanie, notatka i odpowiedź dla klienta. Najczęściej używane są pierwsze na liście w rozmowie.
+ui-macros-name = Nazwa makra
+ui-macros-reply = Odpowiedź dla klienta (opcjonalnie)
+ui-macros-new = Nowe makro
+ui-macros-none = Nie ma jeszcze makr.
+ui-macros-applied = Użyte
+ui-macros-refused = Nie zapisano:
+ui-macros-apply_label = Makro
+ui-macros-apply = Zastosuj makro
+ui-event-macro_applied = { $who } zastosował(a) makro „{ $name }”

@@ -641,3 +641,16 @@ ui-day-thu = Четверг
 ui-day-fri = Пятница
 ui-day-sat = Суббота
 ui-day-sun = Воскресенье
+
+# Macros
+ui-admin-macros = Макросы
+ui-macros-intro = Макрос — набор действий и ответ, которые агент применяет к обращению одним нажатием: статус, приоритет, теги или команда, назначение, заметка и ответ клиенту. Самые используемые идут первыми в списке на странице обращения.
+ui-macros-name = Название макроса
+ui-macros-reply = Ответ клиенту (необязательно)
+ui-macros-new = Новый макрос
+ui-macros-none = Макросов пока нет.
+ui-macros-applied = Применён
+ui-macros-refused = Не сохранено:
+ui-macros-apply_label = Макрос
+ui-macros-apply = Применить макрос
+ui-event-macro_applied = { $who } применил(а) макрос «{ $name }»

@@ -218,6 +218,28 @@ pub trait CannedReplyStore: Send + Sync {
     async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()>;
 }
 
+/// Macros: named sets of actions plus a reply that an agent applies in one click.
+#[async_trait]
+pub trait MacroStore: Send + Sync {
+    /// Most applied first, then by name.
+    async fn list_macros(&self, workspace: &WorkspaceId) -> Result<Vec<MacroRecord>>;
+    async fn macro_record(&self, workspace: &WorkspaceId, id: &str) -> Result<MacroRecord>;
+    /// Creates (`id` = `None`) or replaces one. `Invalid` names the field at fault (`name`,
+    /// `actions[1].team`, `reply`); `Conflict` (field `name`) for a taken name.
+    async fn save_macro(&self, workspace: &WorkspaceId, id: Option<&str>, input: MacroInput, actor: Actor) -> Result<MacroRecord>;
+    async fn delete_macro(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()>;
+    /// Applies a macro to a conversation as `agent`, all or nothing (see `queries::macros`);
+    /// `reply` replaces the macro's own reply text (the agent edited it).
+    async fn apply_macro(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        id: &str,
+        reply: Option<String>,
+        agent: &AgentId,
+    ) -> Result<MacroApplied>;
+}
+
 /// What the web chat widget needs beyond intake.
 #[async_trait]
 pub trait WidgetStore: Send + Sync {
@@ -573,6 +595,7 @@ pub trait Store:
     + ConversationMergeStore
     + ContactStore
     + CannedReplyStore
+    + MacroStore
     + NotificationStore
     + WidgetStore
     + MailboxStore
@@ -594,6 +617,7 @@ impl<T> Store for T where
         + ConversationMergeStore
         + ContactStore
         + CannedReplyStore
+        + MacroStore
         + NotificationStore
         + WidgetStore
         + MailboxStore

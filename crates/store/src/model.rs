@@ -1141,3 +1141,33 @@ pub struct WebhookAttemptResult {
     /// How long the endpoint asked to be left alone (`Retry-After`).
     pub retry_after_ms: Option<i64>,
 }
+
+/// A macro as stored (`POST /api/v1/macros`): the actions in the rules' JSON shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroRecord {
+    pub id: String,
+    pub name: String,
+    pub actions: serde_json::Value,
+    pub reply: Option<String>,
+    /// How many times agents applied it: the picker lists the most used first.
+    pub applied_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A macro to create or to replace one with; checked by `domain::macros` before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroInput {
+    pub name: String,
+    pub actions: serde_json::Value,
+    pub reply: Option<String>,
+}
+
+/// What applying a macro did: the conversation after it, the reply it sent, who the `assign`
+/// action gave the conversation to (`None` also when it had no such action).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MacroApplied {
+    pub conversation: Conversation,
+    pub reply: Option<Message>,
+    pub assigned: Option<AgentId>,
+}

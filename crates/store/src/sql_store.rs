@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
     StoredBlob, accounts, assignment, automation, canned, channels, contact_policy, contacts, conversation_merges, conversations, intake,
-    jobs, kb, mailbox, messages, notifications, rules, search, webhooks, widget, workspaces,
+    jobs, kb, macros, mailbox, messages, notifications, rules, search, webhooks, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -460,6 +460,38 @@ impl CannedReplyStore for SqlStore {
     async fn delete_canned(&self, workspace: &WorkspaceId, id: &CannedReplyId) -> Result<()> {
         let (ws, id) = (workspace.clone(), id.clone());
         self.write(move |c| canned::delete_canned(c, &ws, &id)).await
+    }
+}
+
+#[async_trait]
+impl MacroStore for SqlStore {
+    async fn list_macros(&self, workspace: &WorkspaceId) -> Result<Vec<MacroRecord>> {
+        let ws = workspace.clone();
+        self.read(move |c| macros::list_macros(c, &ws)).await
+    }
+    async fn macro_record(&self, workspace: &WorkspaceId, id: &str) -> Result<MacroRecord> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.read(move |c| macros::macro_record(c, &ws, &id)).await
+    }
+    async fn save_macro(&self, workspace: &WorkspaceId, id: Option<&str>, input: MacroInput, actor: Actor) -> Result<MacroRecord> {
+        let (ws, id) = (workspace.clone(), id.map(str::to_owned));
+        self.write(move |c| macros::save_macro(c, &ws, id.as_deref(), &input, &actor)).await
+    }
+    async fn delete_macro(&self, workspace: &WorkspaceId, id: &str, actor: Actor) -> Result<()> {
+        let (ws, id) = (workspace.clone(), id.to_owned());
+        self.write(move |c| macros::delete_macro(c, &ws, &id, &actor)).await
+    }
+    async fn apply_macro(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationId,
+        id: &str,
+        reply: Option<String>,
+        agent: &AgentId,
+    ) -> Result<MacroApplied> {
+        let (ws, conv, id, agent) = (workspace.clone(), conversation.clone(), id.to_owned(), agent.clone());
+        let auto = self.automation.clone();
+        self.write(move |c| macros::apply_macro(c, &auto, &ws, &conv, &id, reply.as_deref(), &agent)).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Administration: people (invitations, roles, deactivation), teams, channels (create,
 //! configure, webhook URL and secret, test the connection), workspace settings (the contact
-//! policy's among them), API tokens, canned replies, automation (`crate::automation`) and
+//! policy's among them), API tokens, canned replies, macros (`crate::macros`), automation (`crate::automation`) and
 //! outgoing webhooks (`crate::webhooks`). Each page checks the same permissions the API does.
 
 use crate::page::{Section, channel_name, error_page, frame, respond, tr, when};
@@ -29,6 +29,7 @@ pub(crate) enum Tab {
     Teams,
     Channels,
     Canned,
+    Macros,
     Rules,
     Sla,
     Tokens,
@@ -37,14 +38,15 @@ pub(crate) enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 9] =
-        [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Webhooks, Tab::Settings];
+    const ALL: [Tab; 10] =
+        [Tab::People, Tab::Teams, Tab::Channels, Tab::Canned, Tab::Macros, Tab::Rules, Tab::Sla, Tab::Tokens, Tab::Webhooks, Tab::Settings];
     fn path(self) -> &'static str {
         match self {
             Tab::People => "/admin/people",
             Tab::Teams => "/admin/teams",
             Tab::Channels => "/admin/channels",
             Tab::Canned => "/admin/canned",
+            Tab::Macros => "/admin/macros",
             Tab::Rules => "/admin/rules",
             Tab::Sla => "/admin/sla",
             Tab::Tokens => "/admin/tokens",
@@ -58,6 +60,7 @@ impl Tab {
             Tab::Teams => "ui.admin.teams",
             Tab::Channels => "ui.admin.channels",
             Tab::Canned => "ui.admin.canned",
+            Tab::Macros => "ui.admin.macros",
             Tab::Rules => "ui.admin.rules",
             Tab::Sla => "ui.admin.sla",
             Tab::Tokens => "ui.admin.tokens",
@@ -70,6 +73,7 @@ impl Tab {
             Tab::People | Tab::Tokens | Tab::Webhooks | Tab::Settings => Permission::ManageWorkspace,
             Tab::Teams | Tab::Canned => Permission::ManageTeams,
             Tab::Channels => Permission::ManageChannels,
+            Tab::Macros => Permission::ManageMacros,
             Tab::Rules | Tab::Sla => Permission::ManageAutomation,
         }
     }

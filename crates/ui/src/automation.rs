@@ -20,7 +20,7 @@ use switchboard_web::error::ApiError;
 
 /// Condition and action rows the editor shows (empty rows are ignored).
 const CONDITION_ROWS: usize = 5;
-const ACTION_ROWS: usize = 4;
+pub(crate) const ACTION_ROWS: usize = 4;
 
 const FIELDS: [&str; 14] = [
     "text",
@@ -54,9 +54,9 @@ const ACTIONS: [&str; 11] = [
 ];
 
 /// What the editor holds: the form's fields by name (`c0_field`, `a1_value`, ...).
-type EditorForm = HashMap<String, String>;
+pub(crate) type EditorForm = HashMap<String, String>;
 
-fn get<'a>(form: &'a EditorForm, key: &str) -> &'a str {
+pub(crate) fn get<'a>(form: &'a EditorForm, key: &str) -> &'a str {
     form.get(key).map_or("", |v| v.trim())
 }
 
@@ -102,6 +102,18 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
         let group = if get(form, "match") == "any" { "any" } else { "all" };
         json!({group: items})
     };
+    let actions = actions_from_form(form, teams, agents)?;
+    Ok(json!({"name": get(form, "name"), "when": get(form, "when"), "conditions": conditions, "actions": actions,
+        "enabled": form.contains_key("enabled")}))
+}
+
+/// The action rows of an editor (rules', macros') as the API's JSON actions, or the field at
+/// fault. Empty rows are skipped.
+pub(crate) fn actions_from_form(
+    form: &EditorForm,
+    teams: &[(String, String)],
+    agents: &[(String, String)],
+) -> Result<Vec<Value>, ApiError> {
     let mut actions = Vec::new();
     for i in 0..ACTION_ROWS {
         let (kind, raw) = (get(form, &format!("a{i}_type")), get(form, &format!("a{i}_value")));
@@ -125,8 +137,7 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
             _ => return Err(ApiError::bad_field(format!("actions[{i}].type"), "not an action")),
         });
     }
-    Ok(json!({"name": get(form, "name"), "when": get(form, "when"), "conditions": conditions, "actions": actions,
-        "enabled": form.contains_key("enabled")}))
+    Ok(actions)
 }
 
 /// The rule as the store takes it, checked as the API checks it.
@@ -185,7 +196,13 @@ fn form_of(rule: &RuleRecord) -> EditorForm {
     } else {
         form.insert("conditions_json".into(), serde_json::to_string_pretty(&rule.conditions).unwrap_or_default());
     }
-    for (i, a) in rule.actions.as_array().into_iter().flatten().enumerate().take(ACTION_ROWS) {
+    actions_into_form(&rule.actions, &mut form);
+    form
+}
+
+/// Stored actions back into an editor's action rows.
+pub(crate) fn actions_into_form(actions: &Value, form: &mut EditorForm) {
+    for (i, a) in actions.as_array().into_iter().flatten().enumerate().take(ACTION_ROWS) {
         let kind = a["type"].as_str().unwrap_or("");
         form.insert(format!("a{i}_type"), kind.into());
         let value = match kind {
@@ -204,7 +221,6 @@ fn form_of(rule: &RuleRecord) -> EditorForm {
         };
         form.insert(format!("a{i}_value"), value);
     }
-    form
 }
 
 fn select(lang: Lang, name: &str, label: &str, options: &[&str], current: &str, key: &str, blank: bool) -> Markup {
@@ -214,6 +230,22 @@ fn select(lang: Lang, name: &str, label: &str, options: &[&str], current: &str, 
             @if blank { option value="" { "—" } }
             @for o in options {
                 option value=(o) selected[*o == current] { (tr(lang, &format!("{key}{}", o.replace('.', "_")))) }
+            }
+        }
+    }
+}
+
+/// The action rows of an editor, offering `options` (their labels: `ui.rules.action.<type>`).
+pub(crate) fn action_rows(lang: Lang, form: &EditorForm, options: &[&str]) -> Markup {
+    html! {
+        fieldset {
+            legend { (tr(lang, "ui.rules.actions")) }
+            @for i in 0..ACTION_ROWS {
+                div.rule-row {
+                    (select(lang, &format!("a{i}_type"), &t(lang, "ui.rules.action_n", &[("n", &(i + 1).to_string())]), options, get(form, &format!("a{i}_type")), "ui.rules.action.", true))
+                    label for=(format!("a{i}_value")) class="sr" { (t(lang, "ui.rules.action_value_n", &[("n", &(i + 1).to_string())])) }
+                    input id=(format!("a{i}_value")) name=(format!("a{i}_value")) value=(get(form, &format!("a{i}_value")));
+                }
             }
         }
     }
@@ -252,16 +284,7 @@ fn editor(lang: Lang, action: &str, form: &EditorForm) -> Markup {
                     textarea #r-json name="conditions_json" rows="6" { (get(form, "conditions_json")) }
                 }
             }
-            fieldset {
-                legend { (tr(lang, "ui.rules.actions")) }
-                @for i in 0..ACTION_ROWS {
-                    div.rule-row {
-                        (select(lang, &format!("a{i}_type"), &t(lang, "ui.rules.action_n", &[("n", &(i + 1).to_string())]), &ACTIONS, get(form, &format!("a{i}_type")), "ui.rules.action.", true))
-                        label for=(format!("a{i}_value")) class="sr" { (t(lang, "ui.rules.action_value_n", &[("n", &(i + 1).to_string())])) }
-                        input id=(format!("a{i}_value")) name=(format!("a{i}_value")) value=(get(form, &format!("a{i}_value")));
-                    }
-                }
-            }
+            (action_rows(lang, form, &ACTIONS))
             label { input type="checkbox" name="enabled" checked[form.is_empty() || form.contains_key("enabled")]; " " (tr(lang, "ui.rules.enabled")) }
             div.actions {
                 button type="submit" name="intent" value="dry_run" { (tr(lang, "ui.rules.dry_run")) }
@@ -271,7 +294,7 @@ fn editor(lang: Lang, action: &str, form: &EditorForm) -> Markup {
     }
 }
 
-async fn names(state: &AppState, ws: &WorkspaceId) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ApiError> {
+pub(crate) async fn names(state: &AppState, ws: &WorkspaceId) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ApiError> {
     let teams = state.store.list_teams(ws).await?.into_iter().map(|t| (t.id.to_string(), t.name)).collect();
     let agents = state.store.list_agents(ws).await?.into_iter().map(|a| (a.id.to_string(), a.name)).collect();
     Ok((teams, agents))

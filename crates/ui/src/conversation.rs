@@ -61,6 +61,8 @@ struct View {
     history: Vec<AuditEntry>,
     customer: customer::Panel,
     canned: Vec<CannedReply>,
+    /// The workspace's macros, most applied first, for the picker.
+    macros: Vec<MacroRecord>,
     /// Colleagues (people, not integrations), for assignment.
     people: Vec<AccountInfo>,
     agents: Vec<switchboard_store::Agent>,
@@ -100,6 +102,7 @@ async fn load(state: &AppState, agent: &Agent, id: &ConversationId) -> Result<Vi
         suggestions,
         merged_into,
         canned: store.list_canned(ws).await?,
+        macros: store.list_macros(ws).await?,
         people: store.list_accounts(ws).await?,
         agents: store.list_agents(ws).await?,
         teams: store.list_teams(ws).await?,
@@ -167,6 +170,8 @@ const SHOWN_EVENTS: &[&str] = &[
     "assignee.changed",
     "team.changed",
     "tags.changed",
+    "required_skills.changed",
+    "macro.applied",
     "contact.merged",
     "contact.unmerged",
     "conversation.merged",
@@ -249,6 +254,7 @@ fn render(lang: Lang, agent: &Agent, v: &View, q: &PageQuery) -> Markup {
                     @if can_write { (composer(lang, agent, v, q.canned.as_deref(), q.kb.as_deref())) } @else { p.readonly { (tr(lang, "ui.read_only")) } }
                 }
                 aside.side {
+                    @if can_triage && can_write { (crate::macros::picker(lang, &c.id, &v.macros)) }
                     @if can_triage { (controls(lang, v)) }
                     (suggestions(lang, v, can_write))
                     (customer::render(lang, agent, &v.customer, &c.id, &format!("/conversations/{}", c.id), q.merged.as_deref()))
@@ -493,6 +499,7 @@ fn event(lang: Lang, e: &AuditEntry, agents: &HashMap<&AgentId, &str>, previous:
             let skills = if skills.is_empty() { "—".to_owned() } else { skills.join(", ") };
             t(lang, "ui.event.required_skills", &[("who", &who), ("skills", &skills)])
         }
+        "macro.applied" => t(lang, "ui.event.macro_applied", &[("who", &who), ("name", &field("name"))]),
         "contact.merged" => t(lang, "ui.event.merged", &[("who", &who)]),
         "contact.unmerged" => t(lang, "ui.event.unmerged", &[("who", &who)]),
         "participant.added" => tr(lang, "ui.event.participant"),

@@ -11,6 +11,7 @@ mod customer;
 mod help;
 mod inbox;
 mod knowledge;
+mod macros;
 mod notifications;
 mod page;
 mod webhooks;
@@ -55,6 +56,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/canned", get(admin::canned).post(admin::create_canned))
         .route("/admin/canned/{id}", post(admin::update_canned))
         .route("/admin/canned/{id}/delete", post(admin::delete_canned))
+        .route("/admin/macros", get(macros::macros_page).post(macros::create_macro))
+        .route("/admin/macros/{id}", get(macros::macro_page).post(macros::update_macro))
+        .route("/admin/macros/{id}/delete", post(macros::delete_macro))
         .route("/admin/rules", get(automation::rules_page).post(automation::create_rule))
         .route("/admin/rules/{id}", get(automation::rule_page).post(automation::update_rule))
         .route("/admin/rules/{id}/delete", post(automation::delete_rule))
@@ -85,6 +89,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations/{id}/messages", post(conversation::post_message))
         .route("/conversations/{id}/update", post(conversation::update))
         .route("/conversations/{id}/merge", post(conversation::merge))
+        .route("/conversations/{id}/macros", post(macros::apply))
         .route("/conversation-merges/{id}/undo", post(conversation::undo_merge))
         .route("/messages/{id}/split", post(conversation::split))
         .route("/messages/{id}/html", get(conversation::message_html))

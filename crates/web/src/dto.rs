@@ -115,6 +115,13 @@ pub fn rule(r: &RuleRecord) -> Value {
     })
 }
 
+pub fn macro_record(m: &MacroRecord) -> Value {
+    json!({
+        "id": m.id, "name": m.name, "actions": m.actions, "reply": m.reply, "applied_count": m.applied_count,
+        "created_at": time(m.created_at), "updated_at": time(m.updated_at),
+    })
+}
+
 pub fn calendar(c: &CalendarRecord) -> Value {
     json!({
         "id": c.id, "name": c.name, "time_zone": c.time_zone, "hours": c.hours, "holidays": c.holidays,

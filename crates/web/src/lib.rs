@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod hooks;
 pub mod kb;
+pub mod macros;
 pub mod markdown;
 pub mod openapi;
 pub mod presence;
@@ -550,6 +551,30 @@ pub fn routes() -> Vec<Route> {
             None,
             200,
             || get(kb::search),
+        ),
+        r("get", "/api/v1/macros", "Macros, most applied first", Auth::Bearer, None, 200, || get(macros::list_macros)),
+        r(
+            "post",
+            "/api/v1/macros",
+            "Create a macro: name, actions (as rules' but no reply or webhook), reply with {{placeholders}} (admin, supervisor)",
+            Auth::Bearer,
+            Some(s::macro_def()),
+            201,
+            || post(macros::create_macro),
+        ),
+        r("get", "/api/v1/macros/{id}", "One macro", Auth::Bearer, None, 200, || get(macros::get_macro)),
+        r("put", "/api/v1/macros/{id}", "Replace a macro (admin, supervisor)", Auth::Bearer, Some(s::macro_def()), 200, || {
+            put(macros::update_macro)
+        }),
+        r("delete", "/api/v1/macros/{id}", "Delete a macro (admin, supervisor)", Auth::Bearer, None, 204, || delete(macros::delete_macro)),
+        r(
+            "post",
+            "/api/v1/conversations/{id}/macros/{macro_id}",
+            "Apply a macro as the caller, all or nothing: its reply (or the body's edited reply), notes, field changes, then assignment",
+            Auth::Bearer,
+            Some(s::macro_apply()),
+            200,
+            || post(macros::apply_macro),
         ),
         r("get", "/api/v1/rules", "Automation rules in the order they run (admin)", Auth::Bearer, None, 200, || {
             get(automation::list_rules)

@@ -216,6 +216,18 @@ pub mod schema {
                 "webhook_id": string(), "tags": {"type": "array", "items": string()}, "skills": {"type": "array", "items": string()}}}},
             "position": {"type": "integer", "minimum": 0}, "enabled": {"type": "boolean"}}})
     }
+    pub fn macro_def() -> Value {
+        json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": string(),
+            "actions": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string", "enum": ["set_team", "set_assignee", "assign", "set_priority", "add_tags", "remove_tags", "set_status", "set_skills", "note"]},
+                "team": string(), "assignee": string(), "priority": string(), "status": string(), "text": string(),
+                "tags": {"type": "array", "items": string()}, "skills": {"type": "array", "items": string()}}}},
+            "reply": string()}})
+    }
+    pub fn macro_apply() -> Value {
+        json!({"type": "object", "additionalProperties": false, "properties": {"reply": string()}})
+    }
     pub fn calendar() -> Value {
         let day = json!({"type": "array", "maxItems": 8, "items": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}});
         json!({"type": "object", "required": ["name", "time_zone", "hours"], "additionalProperties": false, "properties": {

@@ -422,3 +422,135 @@ pub async fn skills_route_conversations_to_agents_who_have_them(backend: Backend
     s.update_conversation(&w.ws.id, &waiting_plain, none, w.admin.clone()).await.expect("clear");
     assert!(get(waiting_plain).await.required_skills.is_empty());
 }
+
+pub async fn macros_apply_all_or_nothing_as_the_agent(backend: Backend) {
+    let w = world(&backend).await;
+    let s = &w.store;
+    let anna = s.create_token(&w.ws.id, "Anna", Role::Agent).await.expect("anna").agent.id;
+    let team = s.create_team(&w.ws.id, "Billing", &[anna.clone()]).await.expect("team");
+    // A rule on conversation.updated sees the macro's change in the same transaction.
+    let finance = rule(
+        "refunds go to finance too",
+        Trigger::ConversationUpdated,
+        json!({"all": [{"field": "tags", "op": "contains_any", "value": ["refund"]}]}),
+        json!([{"type": "add_tags", "tags": ["finance"]}]),
+        None,
+    );
+    s.save_rule(&w.ws.id, None, finance, w.admin.clone()).await.expect("rule");
+    let input = |name: &str, actions: serde_json::Value, reply: Option<&str>| MacroInput {
+        name: name.into(),
+        actions,
+        reply: reply.map(str::to_owned),
+    };
+    let refund = s
+        .save_macro(
+            &w.ws.id,
+            None,
+            input(
+                " Refund done ",
+                json!([
+                    {"type": "add_tags", "tags": ["Refund"]},
+                    {"type": "set_priority", "priority": "high"},
+                    {"type": "set_team", "team": team.id},
+                    {"type": "note", "text": "Refund approved by billing"},
+                    {"type": "set_status", "status": "pending"},
+                ]),
+                Some("Hi {{customer.name}}, the refund for #{{conversation.number}} is on its way. {{agent.name}}"),
+            ),
+            w.admin.clone(),
+        )
+        .await
+        .expect("macro");
+    assert_eq!(refund.name, "Refund done");
+
+    // Refusals name the field and store nothing.
+    let bad = [
+        (input("x", json!([{"type": "webhook", "webhook_id": "w"}]), None), "actions[0].type"),
+        (input("x", json!([{"type": "reply", "text": "hi"}]), None), "actions[0].type"),
+        (input("x", json!([{"type": "set_team", "team": "00000000-0000-0000-0000-000000000000"}]), None), "actions[0].team"),
+        (input("x", json!([]), None), "actions"),
+        (input("", json!([]), Some("hi")), "name"),
+    ];
+    for (macro_input, field) in bad {
+        match s.save_macro(&w.ws.id, None, macro_input, w.admin.clone()).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected a refusal on {field}, got {other:?}"),
+        }
+    }
+    match s.save_macro(&w.ws.id, None, input("Refund done", json!([]), Some("again")), w.admin.clone()).await {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field.as_deref(), Some("name")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(s.list_macros(&w.ws.id).await.expect("list").len(), 1);
+
+    let conv = s.intake(inbound(&w, "m1", "c1", "Where is my refund?", None)).await.expect("intake").conversation_id;
+    let number = s.conversation(&w.ws.id, &conv).await.expect("conversation").number;
+    let applied = s.apply_macro(&w.ws.id, &conv, &refund.id, None, &anna).await.expect("apply");
+    let reply = applied.reply.expect("a reply");
+    assert_eq!(reply.text, format!("Hi User c1, the refund for #{number} is on its way. Anna"));
+    assert_eq!(reply.author_agent_id, Some(anna.clone()));
+    let c = applied.conversation;
+    assert_eq!((c.status, c.priority, c.team_id.clone()), (Status::Pending, Priority::High, Some(team.id.clone())));
+    assert_eq!(c.tags, vec!["finance".to_string(), "refund".to_string()], "the macro's tag and the rule's after it");
+    assert!(c.first_response_at.is_some(), "a macro's reply is the agent's response");
+    let messages = s.messages(&w.ws.id, &conv).await.expect("messages");
+    assert!(messages.iter().any(|m| m.direction == Direction::Note && m.text == "Refund approved by billing"));
+    let history = s.audit_log(&w.ws.id, &conv).await.expect("history");
+    let applied_event = history.iter().find(|e| e.action == "macro.applied").expect("audited");
+    assert_eq!((applied_event.actor_kind.as_str(), applied_event.actor_id.as_deref()), ("agent", Some(anna.as_str())));
+    assert_eq!(applied_event.data["name"], json!("Refund done"));
+    assert!(history.iter().any(|e| e.action == "tags.changed" && e.actor_id.as_deref() == Some(anna.as_str())));
+    assert_eq!(s.macro_record(&w.ws.id, &refund.id).await.expect("macro").applied_count, 1);
+
+    // An edited reply replaces the macro's text.
+    let other = s.intake(inbound(&w, "m2", "c2", "Refund please", None)).await.expect("intake").conversation_id;
+    let edited = s.apply_macro(&w.ws.id, &other, &refund.id, Some("Done, {{customer.name}}.".into()), &anna).await.expect("apply");
+    assert_eq!(edited.reply.expect("reply").text, "Done, User c2.");
+
+    // All or nothing: on a closed conversation the reply is refused and the notes, tags and
+    // counter stay as they were.
+    for status in [Status::Solved, Status::Closed] {
+        let patch = ConversationPatch { status: Some(status), ..Default::default() };
+        s.update_conversation(&w.ws.id, &other, patch, w.admin.clone()).await.expect("solve, then close");
+    }
+    let before = s.messages(&w.ws.id, &other).await.expect("messages").len();
+    let tagged_before = s.conversation(&w.ws.id, &other).await.expect("conversation").tags;
+    match s.apply_macro(&w.ws.id, &other, &refund.id, None, &anna).await {
+        Err(StoreError::InvalidState(_)) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(s.messages(&w.ws.id, &other).await.expect("messages").len(), before);
+    assert_eq!(s.conversation(&w.ws.id, &other).await.expect("conversation").tags, tagged_before);
+    assert_eq!(s.macro_record(&w.ws.id, &refund.id).await.expect("macro").applied_count, 2);
+    // A status the conversation cannot reach undoes the note before it too.
+    let reopen = s
+        .save_macro(
+            &w.ws.id,
+            None,
+            input("Note and reopen", json!([{"type": "note", "text": "n"}, {"type": "set_status", "status": "new_or_what"}]), None),
+            w.admin.clone(),
+        )
+        .await;
+    assert!(matches!(reopen, Err(StoreError::Invalid { ref field, .. }) if field == "actions[1].status"), "{reopen:?}");
+    let pending = s
+        .save_macro(
+            &w.ws.id,
+            None,
+            input("Note and wait", json!([{"type": "note", "text": "n"}, {"type": "set_status", "status": "pending"}]), None),
+            w.admin.clone(),
+        )
+        .await
+        .expect("macro");
+    assert!(s.apply_macro(&w.ws.id, &other, &pending.id, None, &anna).await.is_err(), "a closed conversation stays closed");
+    assert_eq!(s.messages(&w.ws.id, &other).await.expect("messages").len(), before, "the note went with the refusal");
+
+    // Another workspace's macro is not found; deleting is audited and final.
+    let elsewhere = s.create_workspace("elsewhere", "Elsewhere").await.expect("workspace");
+    assert!(matches!(s.macro_record(&elsewhere.id, &refund.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(s.delete_macro(&elsewhere.id, &refund.id, w.admin.clone()).await, Err(StoreError::NotFound)));
+    s.delete_macro(&w.ws.id, &refund.id, w.admin.clone()).await.expect("delete");
+    assert!(matches!(s.apply_macro(&w.ws.id, &conv, &refund.id, None, &anna).await, Err(StoreError::NotFound)));
+    // The most applied come first.
+    let names: Vec<String> = s.list_macros(&w.ws.id).await.expect("list").into_iter().map(|m| m.name).collect();
+    assert_eq!(names, vec!["Note and wait".to_string()]);
+}

@@ -144,6 +144,7 @@ stories_of!(
     rules_on_time_fire_when_their_condition_becomes_true,
     assignment_is_fair_fits_capacity_and_presence_and_hands_out_the_longest_waiting_first,
     skills_route_conversations_to_agents_who_have_them,
+    macros_apply_all_or_nothing_as_the_agent,
 );
 
 stories_of!(

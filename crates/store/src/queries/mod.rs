@@ -21,6 +21,7 @@ pub(crate) mod conversations;
 pub(crate) mod intake;
 pub(crate) mod jobs;
 pub(crate) mod kb;
+pub(crate) mod macros;
 pub(crate) mod mailbox;
 pub(crate) mod messages;
 pub(crate) mod notifications;
