@@ -1,6 +1,7 @@
 // Automation in a real browser: an admin builds a rule in the editor (word forms, a team by
 // name), dry-runs it over the conversations so far, saves it, and sees it act on a new message;
-// an SLA countdown in the inbox turns into a breach at its deadline. axe-core on the editor.
+// an SLA countdown in the inbox turns into a breach at its deadline; a macro written in Admin →
+// Macros is applied from the conversation page in one click. axe-core on the editor.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -117,6 +118,33 @@ test("an SLA countdown in the inbox turns into a breach at its deadline", async 
   assert.equal(c.sla[0].breached, true);
   await page.reload();
   assert.match(await page.locator(`#inbox-list .conv[data-id="${out.conversation_id}"] .sla`).innerText(), /overdue/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("an admin writes a macro and applies it to a conversation in one click", async () => {
+  const out = await hook({ message_id: "mac1", from: { id: "u-mac", name: "Marta" }, text: "Gdzie jest mój zwrot?" });
+  const { context, page, errors } = await signIn();
+  await page.goto(server.base + "/admin/macros");
+  await page.getByLabel("Macro name").fill("Refund sent");
+  await page.getByLabel("Action 1").selectOption({ label: "Add tags" });
+  await page.getByLabel("Action value 1").fill("refund");
+  await page.getByLabel("Action 2").selectOption({ label: "Set status" });
+  await page.getByLabel("Action value 2").fill("pending");
+  await page.getByLabel(/^Reply to the customer/).fill("Hello {{customer.name}}, your refund is on its way.");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForURL(/\/admin\/macros$/, { timeout: WAIT });
+  await page.getByRole("link", { name: "Refund sent" }).waitFor({ timeout: WAIT });
+
+  await page.goto(server.base + `/conversations/${out.conversation_id}`);
+  await page.getByLabel("Macro", { exact: true }).selectOption({ label: "Refund sent" });
+  await page.getByRole("button", { name: "Apply macro" }).click();
+  await page.waitForURL(new RegExp(`/conversations/${out.conversation_id}$`), { timeout: WAIT });
+  await page.locator("#timeline").getByText("Hello Marta, your refund is on its way.").waitFor({ timeout: WAIT });
+  await page.locator("#timeline").getByText(/applied the macro «Refund sent»/).waitFor({ timeout: WAIT });
+  const c = await api("GET", `/api/v1/conversations/${out.conversation_id}`);
+  assert.equal(c.status, "pending");
+  assert.deepEqual(c.tags, ["refund"]);
   assert.deepEqual(errors, []);
   await context.close();
 });

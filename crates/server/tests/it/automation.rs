@@ -378,3 +378,115 @@ async fn the_teams_page_sets_assignment_capacity_skills_and_languages() {
     let (_, now) = app.call("PATCH", &format!("/api/v1/agents/{sam}"), Some(&app.admin), Some(json!({}))).await;
     assert_eq!(now["skills"], json!(["billing", "vip"]), "unchanged");
 }
+
+#[tokio::test]
+async fn macros_are_kept_by_supervisors_and_applied_by_agents_in_one_click() {
+    let app = spawn_app().await;
+    app.account("sam@example.com", "supervisor").await;
+    app.account("ag@example.com", "agent").await;
+    let (_, team) = app.call("POST", "/api/v1/teams", Some(&app.admin), Some(json!({"name": "Billing"}))).await;
+    let team = team["id"].as_str().expect("team").to_owned();
+
+    // Bad input names its field (a 422 for a team of no one's); only admins and supervisors
+    // keep macros.
+    let bad = [
+        (json!({"name": "x"}), "actions"),
+        (json!({"name": " ", "reply": "hi"}), "name"),
+        (json!({"name": "x", "actions": [{"type": "webhook", "webhook_id": "w"}]}), "actions[0].type"),
+        (json!({"name": "x", "actions": [{"type": "set_status", "status": "maybe"}]}), "actions[0].status"),
+        (json!({"name": "x", "actions": [], "reply": "ok", "extra": 1}), "extra"),
+    ];
+    for (body, field) in bad {
+        let (status, out) = app.call("POST", "/api/v1/macros", Some(&app.admin), Some(body)).await;
+        assert_eq!((status, error_field(&out)), (400, field), "{out}");
+    }
+    let (status, out) = app
+        .call(
+            "POST",
+            "/api/v1/macros",
+            Some(&app.admin),
+            Some(json!({"name": "x", "actions": [{"type": "set_team", "team": "00000000-0000-0000-0000-000000000000"}]})),
+        )
+        .await;
+    assert_eq!((status, error_field(&out)), (422, "actions[0].team"), "{out}");
+    let body = json!({"name": "Refund sent", "reply": "Hello {{customer.name}}, your refund is on its way.",
+        "actions": [{"type": "set_team", "team": team}, {"type": "add_tags", "tags": ["refund"]}, {"type": "set_status", "status": "solved"}]});
+    for role in ["agent", "viewer"] {
+        let token = app.token(role).await;
+        assert_eq!(app.call("POST", "/api/v1/macros", Some(&token), Some(body.clone())).await.0, 403, "{role}");
+    }
+    let supervisor = app.token("supervisor").await;
+    let (status, refund) = app.call("POST", "/api/v1/macros", Some(&supervisor), Some(body.clone())).await;
+    assert_eq!(status, 201, "{refund}");
+    let refund = refund["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.call("POST", "/api/v1/macros", Some(&supervisor), Some(body)).await.0, 409, "names are unique");
+
+    // An agent applies it through the API: the reply goes out as theirs, the fields change.
+    let channel = app.channel("http://127.0.0.1:9/replies").await;
+    let out = app.send(&channel, message("m1", "u1", "Где мой возврат?", None)).await;
+    let conv = out["conversation_id"].as_str().expect("conversation").to_owned();
+    let agent = app.token("agent").await;
+    let apply = format!("/api/v1/conversations/{conv}/macros/{refund}");
+    for (body, field) in [(json!({"reply": "  "}), "reply"), (json!({"note": "x"}), "note")] {
+        let (status, out) = app.call("POST", &apply, Some(&agent), Some(body)).await;
+        assert_eq!((status, error_field(&out)), (400, field), "{out}");
+    }
+    let viewer = app.token("viewer").await;
+    assert_eq!(app.call("POST", &apply, Some(&viewer), None).await.0, 403);
+    let missing = format!("/api/v1/conversations/{conv}/macros/00000000-0000-0000-0000-000000000000");
+    assert_eq!(app.call("POST", &missing, Some(&agent), None).await.0, 404);
+    assert_eq!(app.call("POST", &format!("/api/v1/conversations/{conv}/macros/nope"), Some(&agent), None).await.0, 404);
+    assert_eq!(conversation(&app, &conv).await["status"], "new", "the refusals changed nothing");
+    let (status, applied) = app.call("POST", &apply, Some(&agent), None).await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["reply"]["text"], "Hello Анна, your refund is on its way.", "{applied}");
+    let c = conversation(&app, &conv).await;
+    assert_eq!((c["status"].clone(), c["team"].clone(), c["tags"].clone()), (json!("solved"), json!(team), json!(["refund"])), "{c}");
+    let (_, history) = app.call("GET", &format!("/api/v1/conversations/{conv}/history"), Some(&app.admin), None).await;
+    assert!(history["items"].as_array().expect("items").iter().any(|e| e["action"] == "macro.applied"), "{history}");
+
+    // Another workspace sees none of it.
+    let config = Config { data: app.data.clone(), database_url: app.database_url.clone(), ..Config::default() };
+    let store = switchboard_server::open_store(&config).await.expect("store");
+    let other = store.create_workspace("acme", "ACME").await.expect("ws");
+    let mallory = store.create_token(&other.id, "mallory", switchboard_domain::Role::Admin).await.expect("t").token;
+    drop(store);
+    assert_eq!(app.call("GET", &format!("/api/v1/macros/{refund}"), Some(&mallory), None).await.0, 404);
+    assert_eq!(app.call("DELETE", &format!("/api/v1/macros/{refund}"), Some(&mallory), None).await.0, 404);
+    assert_eq!(app.call("POST", &apply, Some(&mallory), None).await.0, 404);
+    let (_, list) = app.call("GET", "/api/v1/macros", Some(&mallory), None).await;
+    assert_eq!(list["items"], json!([]));
+
+    // The pages: a supervisor writes one in Admin → Macros, an agent applies it from the
+    // conversation's picker.
+    let ours = [("origin", app.base.as_str())];
+    let (_, _, sam) = app.sign_in("sam@example.com", "a long password").await;
+    let form = [
+        ("name", "Escalate"),
+        ("a0_type", "set_priority"),
+        ("a0_value", "urgent"),
+        ("a1_type", "note"),
+        ("a1_value", "Escalated"),
+        ("reply", ""),
+    ];
+    assert_eq!(app.form("/admin/macros", &sam, &ours, &form).await, 303);
+    let refused = [("name", "Broken"), ("a0_type", "set_priority"), ("a0_value", "soon"), ("reply", "")];
+    let (status, page) = app.page("/admin/macros", &sam).await;
+    assert!(status == 200 && page.contains("Escalate") && page.contains("Refund sent"), "{page}");
+    assert_eq!(app.form("/admin/macros", &sam, &ours, &refused).await, 200, "shown again with the fault");
+    let (_, list) = app.call("GET", "/api/v1/macros", Some(&app.admin), None).await;
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{list}");
+    assert_eq!(items[0]["name"], "Refund sent", "the most applied first");
+    let escalate = items[1]["id"].as_str().expect("id").to_owned();
+    let (_, _, ag) = app.sign_in("ag@example.com", "a long password").await;
+    assert_eq!(app.form("/admin/macros", &ag, &ours, &form).await, 403);
+    let out = app.send(&channel, message("m2", "u2", "Срочно!", None)).await;
+    let second = out["conversation_id"].as_str().expect("conversation").to_owned();
+    let (_, page) = app.page(&format!("/conversations/{second}"), &ag).await;
+    assert!(page.contains("macro-picker") && page.contains("Escalate"), "the picker offers the macros");
+    assert_eq!(app.form(&format!("/conversations/{second}/macros"), &ag, &ours, &[("macro_id", escalate.as_str())]).await, 303);
+    assert_eq!(conversation(&app, &second).await["priority"], "urgent");
+    let (_, page) = app.page(&format!("/conversations/{second}"), &ag).await;
+    assert!(page.contains("Escalated") && page.contains("Escalate"), "the note and the history line");
+}
