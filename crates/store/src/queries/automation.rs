@@ -4,7 +4,7 @@
 //! firing (`AutomationStore::fire_timers`). Everything a rule does is audited as the rule's.
 
 use super::assignment;
-use super::conversations::{PatchOutcome, apply_patch};
+use super::conversations::apply_patch_after;
 use super::messages::insert_system_note;
 use super::{Audit, parse_enum, ts};
 use crate::error::{Result, StoreError};
@@ -334,18 +334,72 @@ fn run_rules(
     matcher: &mut Matcher<'_>,
 ) -> Result<Vec<String>> {
     let mut announced: Vec<String> = Vec::new();
-    switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
+    let mut pending = PendingPatch::default();
+    let fired = switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
         if !announced.contains(&rule.id) {
+            // The rule before it is written first, so that the log reads in the order of doing;
+            // this rule's `rule.applied` goes in with its first changes.
+            pending.flush(conn, workspace, conv)?;
             announced.push(rule.id.clone());
-            let actor = Actor::Rule(rule.id.clone());
-            Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor }.record(
-                conn,
-                "rule.applied",
-                json!({"rule_id": rule.id, "name": rule.name, "trigger": rule.when.as_str()}),
-            )?;
+            pending.announce(rule);
         }
-        apply_action(conn, workspace, conv, rule, action, facts)
-    })
+        apply_action(conn, workspace, conv, rule, action, facts, &mut pending)
+    })?;
+    pending.flush(conn, workspace, conv)?;
+    Ok(fired)
+}
+
+/// One rule's field changes not yet written: a rule's `set_team` and `add_tags` become one
+/// patch (one read, one update, one audit insert), written before the rule's next action that
+/// is not a field change, before the next rule's, and at the end.
+#[derive(Default)]
+pub(crate) struct PendingPatch {
+    rule: Option<(String, Vec<Action>)>,
+    patch: ConversationPatch,
+    /// The rule's `rule.applied` audit data, not written yet.
+    applied: Option<serde_json::Value>,
+}
+
+impl PendingPatch {
+    /// The rule begins: its `rule.applied` waits to be written with its first changes.
+    fn announce(&mut self, rule: &Rule) {
+        self.rule = Some((rule.id.clone(), Vec::new()));
+        self.applied = Some(json!({"rule_id": rule.id, "name": rule.name, "trigger": rule.when.as_str()}));
+    }
+
+    /// Whether what waits is another rule's (to be written before this rule's changes).
+    fn is_other_than(&self, rule: &Rule) -> bool {
+        self.rule.as_ref().is_some_and(|(id, _)| *id != rule.id)
+    }
+
+    /// Notes `action` of `rule` as part of the waiting patch (its field already set there).
+    fn add(&mut self, rule: &Rule, action: &Action) {
+        self.rule.get_or_insert_with(|| (rule.id.clone(), Vec::new())).1.push(action.clone());
+    }
+
+    /// Writes the waiting patch as its rule; a refusal (a team deleted since) skips the rule's
+    /// field actions, audited, as a skipped action is.
+    pub(crate) fn flush(&mut self, conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Conversation) -> Result<()> {
+        let Some((rule_id, actions)) = self.rule.take() else { return Ok(()) };
+        let patch = std::mem::take(&mut self.patch);
+        let lead: Vec<(&str, serde_json::Value)> = self.applied.take().map(|data| ("rule.applied", data)).into_iter().collect();
+        let actor = Actor::Rule(rule_id.clone());
+        let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
+        if patch == ConversationPatch::default() {
+            return audit.record_all(conn, lead);
+        }
+        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone()) {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Invalid { field, message }) => format!("{field}: {message}"),
+            Err(StoreError::InvalidState(message)) => message,
+            Err(e) => return Err(e),
+        };
+        audit.record_all(conn, lead)?;
+        for action in actions {
+            audit.record(conn, "rule.action_skipped", json!({"rule_id": rule_id, "action": action.to_json(), "reason": why}))?;
+        }
+        Ok(())
+    }
 }
 
 /// Performs one action of `rule`; whether the conversation's fields changed. An action that
@@ -358,6 +412,7 @@ pub(crate) fn apply_action(
     rule: &Rule,
     action: &Action,
     facts: &mut Facts,
+    pending: &mut PendingPatch,
 ) -> Result<bool> {
     let actor = Actor::Rule(rule.id.clone());
     let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
@@ -365,7 +420,21 @@ pub(crate) fn apply_action(
         audit.record(conn, "rule.action_skipped", json!({"rule_id": rule.id, "action": action.to_json(), "reason": why}))?;
         Ok(false)
     };
-    let mut patch = ConversationPatch::default();
+    // A field change waits to be written with the rule's others; anything else writes them first.
+    let is_field = matches!(
+        action,
+        Action::SetTeam(_)
+            | Action::SetAssignee(_)
+            | Action::SetPriority(_)
+            | Action::SetStatus(_)
+            | Action::AddTags(_)
+            | Action::RemoveTags(_)
+            | Action::SetSkills(_)
+    );
+    if !is_field || pending.is_other_than(rule) {
+        pending.flush(conn, workspace, conv)?;
+    }
+    let patch = &mut pending.patch;
     match action {
         Action::SetTeam(team) => patch.team = Some(team.as_ref().map(|t| TeamId::from_trusted(t.clone()))),
         Action::SetAssignee(agent) => patch.assignee = Some(agent.as_ref().map(|a| AgentId::from_trusted(a.clone()))),
@@ -373,7 +442,9 @@ pub(crate) fn apply_action(
         Action::SetStatus(s) => {
             let current = facts.status.unwrap_or(conv.status);
             if !current.can_become(*s) {
-                return skipped(conn, &format!("a {} conversation cannot become {}", current.as_str(), s.as_str()));
+                let why = format!("a {} conversation cannot become {}", current.as_str(), s.as_str());
+                pending.flush(conn, workspace, conv)?;
+                return skipped(conn, &why);
             }
             patch.status = Some(*s);
         }
@@ -381,6 +452,7 @@ pub(crate) fn apply_action(
             let mut after = facts.clone();
             action.apply_to(&mut after);
             if after.tags.len() > switchboard_domain::tags::MAX_TAGS {
+                pending.flush(conn, workspace, conv)?;
                 return skipped(conn, "the conversation would have too many tags");
             }
             patch.tags = Some(after.tags);
@@ -441,15 +513,10 @@ pub(crate) fn apply_action(
             };
         }
     }
-    match apply_patch(conn, workspace, &conv.id, &patch, &actor) {
-        Ok(PatchOutcome { changed, .. }) => {
-            action.apply_to(facts);
-            Ok(changed)
-        }
-        Err(StoreError::Invalid { field, message }) => skipped(conn, &format!("{field}: {message}")),
-        Err(StoreError::InvalidState(message)) => skipped(conn, &message),
-        Err(e) => Err(e),
-    }
+    // Skills are not among the facts rules read: a change of them is a change all the same.
+    let skills_changed = matches!(action, Action::SetSkills(s) if *s != conv.required_skills);
+    pending.add(rule, action);
+    Ok(action.apply_to(facts) || skills_changed)
 }
 
 /// Most automatic messages (rule replies included) one customer gets in an hour: two

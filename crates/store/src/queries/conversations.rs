@@ -324,10 +324,22 @@ pub(crate) fn apply_patch(
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<PatchOutcome> {
+    apply_patch_after(conn, workspace, id, patch, actor, Vec::new())
+}
+
+/// `apply_patch` with `lead`: audit rows of the same actor written first, in the same insert
+/// (a rule's `rule.applied` before its changes), whether or not anything changed.
+pub(crate) fn apply_patch_after(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    patch: &ConversationPatch,
+    actor: &Actor,
+    lead: Vec<(&str, serde_json::Value)>,
+) -> Result<PatchOutcome> {
     let current = conversation_row(conn, workspace, id)?;
     let now = crate::now().millis();
     let audit = Audit { workspace, conversation: Some(id), contact: Some(&current.contact_id), actor };
-    let mut changed = false;
     if let Some(status) = patch.status
         && status != current.status
         && !current.status.can_become(status)
@@ -355,6 +367,11 @@ pub(crate) fn apply_patch(
                 .map_err(|e| StoreError::invalid(&e.field.replacen("tags", "required_skills", 1), e.message.replace("tag", "skill")))
         })
         .transpose()?;
+    // Every changed field in one UPDATE, every audit row in one INSERT: rules apply their
+    // actions through here inside the intake's transaction, where each statement counts.
+    let mut sets: Vec<&str> = Vec::new();
+    let mut args: Vec<crate::sql::Value> = Vec::new();
+    let mut audits: Vec<(&str, serde_json::Value)> = lead;
     if let Some(status) = patch.status
         && status != current.status
     {
@@ -363,64 +380,54 @@ pub(crate) fn apply_patch(
             Status::Closed => current.solved_at.map(|t| t.millis()).or(Some(now)),
             _ => None,
         };
-        let closed_at = (status == Status::Closed).then_some(now);
-        conn.execute(
-            "UPDATE conversations SET status = $1, solved_at = $2, closed_at = $3, updated_at = $4 WHERE id = $5",
-            params![status.as_str(), solved_at, closed_at, now, id.as_str()],
-        )?;
-        audit.record(conn, "status.changed", json!({"from": current.status.as_str(), "to": status.as_str()}))?;
-        changed = true;
+        sets.extend(["status", "solved_at", "closed_at"]);
+        args.extend([status.as_str().into(), solved_at.into(), (status == Status::Closed).then_some(now).into()]);
+        audits.push(("status.changed", json!({"from": current.status.as_str(), "to": status.as_str()})));
     }
     if let Some(priority) = patch.priority
         && priority != current.priority
     {
-        conn.execute(
-            "UPDATE conversations SET priority = $1, updated_at = $2 WHERE id = $3",
-            params![priority.as_str(), now, id.as_str()],
-        )?;
-        audit.record(conn, "priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()}))?;
-        changed = true;
+        sets.push("priority");
+        args.push(priority.as_str().into());
+        audits.push(("priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()})));
     }
     if let Some(assignee) = &patch.assignee
         && *assignee != current.assignee_id
     {
-        conn.execute(
-            "UPDATE conversations SET assignee_id = $1, updated_at = $2 WHERE id = $3",
-            params![assignee.as_ref().map(|a| a.as_str()), now, id.as_str()],
-        )?;
-        audit.record(conn, "assignee.changed", json!({"from": current.assignee_id, "to": assignee}))?;
-        changed = true;
+        sets.push("assignee_id");
+        args.push(assignee.as_ref().map(|a| a.as_str()).into());
+        audits.push(("assignee.changed", json!({"from": current.assignee_id, "to": assignee})));
     }
     if let Some(team) = &patch.team
         && *team != current.team_id
     {
-        conn.execute(
-            "UPDATE conversations SET team_id = $1, updated_at = $2 WHERE id = $3",
-            params![team.as_ref().map(|t| t.as_str()), now, id.as_str()],
-        )?;
-        audit.record(conn, "team.changed", json!({"from": current.team_id, "to": team}))?;
-        changed = true;
+        sets.push("team_id");
+        args.push(team.as_ref().map(|t| t.as_str()).into());
+        audits.push(("team.changed", json!({"from": current.team_id, "to": team})));
     }
     if let Some(tags) = tags
         && tags != current.tags
     {
-        conn.execute(
-            "UPDATE conversations SET tags = $1, updated_at = $2 WHERE id = $3",
-            params![serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
-        )?;
-        audit.record(conn, "tags.changed", json!({"from": current.tags, "to": tags}))?;
-        changed = true;
+        sets.push("tags");
+        args.push(serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()).into());
+        audits.push(("tags.changed", json!({"from": current.tags, "to": tags})));
     }
     if let Some(skills) = required_skills
         && skills != current.required_skills
     {
-        conn.execute(
-            "UPDATE conversations SET required_skills = $1, updated_at = $2 WHERE id = $3",
-            params![serde_json::to_string(&skills).unwrap_or_else(|_| "[]".into()), now, id.as_str()],
-        )?;
-        audit.record(conn, "required_skills.changed", json!({"from": current.required_skills, "to": skills}))?;
-        changed = true;
+        sets.push("required_skills");
+        args.push(serde_json::to_string(&skills).unwrap_or_else(|_| "[]".into()).into());
+        audits.push(("required_skills.changed", json!({"from": current.required_skills, "to": skills})));
     }
+    let changed = !sets.is_empty();
+    if changed {
+        let assignments: Vec<String> = sets.iter().enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
+        let n = sets.len();
+        args.extend([now.into(), id.as_str().into()]);
+        let sql = format!("UPDATE conversations SET {}, updated_at = ${} WHERE id = ${}", assignments.join(", "), n + 1, n + 2);
+        conn.execute(&sql, &args)?;
+    }
+    audit.record_all(conn, audits)?;
     Ok(PatchOutcome { changed })
 }
 

@@ -56,6 +56,43 @@ pub struct Audit<'a> {
 }
 
 impl Audit<'_> {
+    /// Records several rows of one change in one statement (a patch's field changes), then
+    /// their webhooks' events, in order.
+    pub fn record_all(&self, conn: &mut dyn Conn, rows: Vec<(&str, serde_json::Value)>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        const WIDTH: usize = 9;
+        let now = crate::now().millis();
+        let mut args: Vec<crate::sql::Value> = Vec::with_capacity(rows.len() * WIDTH);
+        let mut groups = Vec::with_capacity(rows.len());
+        for (i, (action, data)) in rows.iter().enumerate() {
+            groups.push(format!("({})", placeholders(i * WIDTH + 1, WIDTH)));
+            args.extend([
+                AuditEventId::generate().as_str().into(),
+                self.workspace.as_str().into(),
+                self.conversation.map(|c| c.as_str()).into(),
+                self.contact.map(|c| c.as_str()).into(),
+                self.actor.kind().into(),
+                self.actor.id().into(),
+                (*action).into(),
+                data.to_string().into(),
+                now.into(),
+            ]);
+        }
+        conn.execute(
+            &format!(
+                "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) VALUES {}",
+                groups.join(", ")
+            ),
+            &args,
+        )?;
+        for (action, data) in &rows {
+            webhooks::enqueue_for_audit(conn, self, action, data)?;
+        }
+        Ok(())
+    }
+
     pub fn record(&self, conn: &mut dyn Conn, action: &str, data: serde_json::Value) -> Result<()> {
         conn.execute(
             "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) \
