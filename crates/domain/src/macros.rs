@@ -25,7 +25,7 @@ impl Macro {
     /// A macro must do something: at least one action or a reply.
     pub fn parse(name: &str, actions: &Value, reply: Option<&str>) -> Result<Macro, RuleError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || is_invisible(c)) {
             return Err(RuleError::new("name", format!("1 to {MAX_NAME_CHARS} printable characters")));
         }
         let actions = Action::parse_list(actions, "actions")?;
@@ -40,15 +40,9 @@ impl Macro {
                 _ => {}
             }
         }
-        let reply = match reply.map(str::trim) {
-            None | Some("") => None,
-            Some(r) if r.chars().count() > MAX_TEXT_CHARS => {
-                return Err(RuleError::new("reply", format!("at most {MAX_TEXT_CHARS} characters")));
-            }
-            Some(r) if r.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
-                return Err(RuleError::new("reply", "control characters are not allowed"));
-            }
-            Some(r) => Some(r.to_owned()),
+        let reply = match reply {
+            Some(r) => check_reply(r)?,
+            None => None,
         };
         if actions.is_empty() && reply.is_none() {
             return Err(RuleError::new("actions", "a macro needs at least one action or a reply"));
@@ -94,6 +88,35 @@ impl Macro {
     }
 }
 
+/// A macro's reply (or the agent's edit of it) as it is kept: trimmed, `None` when blank, at
+/// most `MAX_TEXT_CHARS` characters and no control characters but line breaks and tabs.
+pub fn check_reply(reply: &str) -> Result<Option<String>, RuleError> {
+    let reply = reply.trim();
+    if reply.is_empty() {
+        return Ok(None);
+    }
+    if reply.chars().count() > MAX_TEXT_CHARS {
+        return Err(RuleError::new("reply", format!("at most {MAX_TEXT_CHARS} characters")));
+    }
+    if reply.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(RuleError::new("reply", "control characters are not allowed"));
+    }
+    Ok(Some(reply.to_owned()))
+}
+
+/// Characters that show nothing or turn text around (zero-width, direction overrides, line and
+/// paragraph separators): in a name they make two macros look alike in the picker.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// What makes two names the same name: compatibility-normalised (Unicode NFKC, so a
+/// full-width "ａ" is "a" and a decomposed "é" is "é") and case-folded by lower-casing.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim().nfkc().flat_map(char::to_lowercase).collect()
+}
+
 /// The effect of one macro on one conversation (`Macro::plan`). `Some(None)` clears a field.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MacroPlan {
@@ -130,11 +153,24 @@ mod tests {
     }
 
     #[test]
+    fn names_that_look_alike_are_one_name_and_invisible_characters_are_refused() {
+        assert_eq!(name_key("Refund"), name_key(" REFUND "));
+        assert_eq!(name_key("ａ"), name_key("A"));
+        assert_eq!(name_key("e\u{301}"), name_key("\u{e9}"));
+        assert_ne!(name_key("Refund"), name_key("Refunds"));
+        for hidden in ["a\u{200b}", "\u{202e}gnp.exe", "a\u{2028}b", "\u{feff}x"] {
+            assert_eq!(Macro::parse(hidden, &json!([]), Some("hi")).expect_err("refused").field, "name", "{hidden:?}");
+        }
+    }
+
+    #[test]
     fn replies_and_webhooks_are_not_macro_actions() {
         let reply = json!([{"type": "set_status", "status": "pending"}, {"type": "reply", "text": "hi"}]);
         assert_eq!(Macro::parse("m", &reply, None).expect_err("refused").field, "actions[1].type");
         let hook = json!([{"type": "webhook", "webhook_id": "w"}]);
         assert!(Macro::parse("m", &hook, None).expect_err("refused").field.starts_with("actions[0]"));
+        let extra = json!([{"type": "set_status", "status": "pending", "team": "zzz"}]);
+        assert_eq!(Macro::parse("m", &extra, None).expect_err("refused").field, "actions[0].team", "an unread key is named");
         let unknown = json!([{"type": "explode"}]);
         assert!(Macro::parse("m", &unknown, None).expect_err("refused").field.starts_with("actions[0]"));
     }

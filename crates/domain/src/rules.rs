@@ -819,6 +819,22 @@ impl Action {
                 ));
             }
         };
+        // A key the action does not read is a mistake to name, not to drop silently.
+        let fields: &[&str] = match kind {
+            "set_team" => &["team"],
+            "set_assignee" => &["assignee"],
+            "set_priority" => &["priority"],
+            "add_tags" | "remove_tags" => &["tags"],
+            "set_status" => &["status"],
+            "reply" => &["text", "canned_id"],
+            "note" => &["text"],
+            "webhook" => &["webhook_id"],
+            "set_skills" => &["skills"],
+            _ => &[],
+        };
+        if let Some(extra) = object.keys().find(|k| *k != "type" && !fields.contains(&k.as_str())) {
+            return Err(RuleError::new(format!("{at}.{extra}"), "not a field of this action"));
+        }
         Ok(action)
     }
 

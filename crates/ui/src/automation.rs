@@ -20,7 +20,9 @@ use switchboard_web::error::ApiError;
 
 /// Condition and action rows the editor shows (empty rows are ignored).
 const CONDITION_ROWS: usize = 5;
-pub(crate) const ACTION_ROWS: usize = 4;
+/// Empty action rows an editor offers at least; a rule or macro with more actions shows them
+/// all and one more, up to `rules::MAX_ACTIONS`.
+const ACTION_ROWS: usize = 4;
 
 const FIELDS: [&str; 14] = [
     "text",
@@ -115,7 +117,7 @@ pub(crate) fn actions_from_form(
     agents: &[(String, String)],
 ) -> Result<Vec<Value>, ApiError> {
     let mut actions = Vec::new();
-    for i in 0..ACTION_ROWS {
+    for i in 0..rules::MAX_ACTIONS {
         let (kind, raw) = (get(form, &format!("a{i}_type")), get(form, &format!("a{i}_value")));
         if kind.is_empty() {
             continue;
@@ -202,7 +204,7 @@ fn form_of(rule: &RuleRecord) -> EditorForm {
 
 /// Stored actions back into an editor's action rows.
 pub(crate) fn actions_into_form(actions: &Value, form: &mut EditorForm) {
-    for (i, a) in actions.as_array().into_iter().flatten().enumerate().take(ACTION_ROWS) {
+    for (i, a) in actions.as_array().into_iter().flatten().enumerate().take(rules::MAX_ACTIONS) {
         let kind = a["type"].as_str().unwrap_or("");
         form.insert(format!("a{i}_type"), kind.into());
         let value = match kind {
@@ -235,12 +237,18 @@ fn select(lang: Lang, name: &str, label: &str, options: &[&str], current: &str, 
     }
 }
 
+/// How many action rows the form needs: every filled one and an empty one after the last.
+fn action_row_count(form: &EditorForm) -> usize {
+    let last = (0..rules::MAX_ACTIONS).rev().find(|i| !get(form, &format!("a{i}_type")).is_empty());
+    last.map_or(0, |i| i + 2).clamp(ACTION_ROWS, rules::MAX_ACTIONS)
+}
+
 /// The action rows of an editor, offering `options` (their labels: `ui.rules.action.<type>`).
 pub(crate) fn action_rows(lang: Lang, form: &EditorForm, options: &[&str]) -> Markup {
     html! {
         fieldset {
             legend { (tr(lang, "ui.rules.actions")) }
-            @for i in 0..ACTION_ROWS {
+            @for i in 0..action_row_count(form) {
                 div.rule-row {
                     (select(lang, &format!("a{i}_type"), &t(lang, "ui.rules.action_n", &[("n", &(i + 1).to_string())]), options, get(form, &format!("a{i}_type")), "ui.rules.action.", true))
                     label for=(format!("a{i}_value")) class="sr" { (t(lang, "ui.rules.action_value_n", &[("n", &(i + 1).to_string())])) }
@@ -423,12 +431,18 @@ async fn submit(state: &AppState, agent: &Agent, id: Option<String>, form: Edito
             (Some(html! { strong { (tr(lang, "ui.rules.refused")) } " " (e.message()) }), None)
         }
     };
+    let refused = notice.is_some();
     let body = html! {
         h1 { (tr(lang, "ui.admin.rules")) }
         @if let Some(run) = &result { (dry_run_table(lang, run)) }
         (editor(lang, &action, &form))
     };
-    page(agent, Tab::Rules, notice, body)
+    let mut response = page(agent, Tab::Rules, notice, body);
+    if refused {
+        // The form again with the fault named, answered as the refusal it is.
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    response
 }
 
 pub async fn delete_rule(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Response {

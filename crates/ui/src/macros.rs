@@ -140,7 +140,10 @@ async fn submit(state: &AppState, agent: &Agent, id: Option<String>, form: Edito
                 h1 { (tr(lang, "ui.admin.macros")) }
                 (editor(lang, &action, &form))
             };
-            page(agent, Tab::Macros, Some(notice), body)
+            // The form again with the fault named, answered as the refusal it is.
+            let mut response = page(agent, Tab::Macros, Some(notice), body);
+            *response.status_mut() = e.status;
+            response
         }
     }
 }

@@ -109,11 +109,15 @@ pub async fn apply_macro_of(
 ) -> ApiResult<MacroApplied> {
     auth.require(Permission::Write)?;
     auth.require(Permission::Triage)?;
-    if let Some(text) = &reply
-        && (text.trim().is_empty() || text.len() > 64 * 1024)
-    {
-        return Err(ApiError::bad_field("reply", "must be 1 byte to 64 KiB").lang(auth.lang));
-    }
+    // The agent's edit meets the rules the macro's own reply met when it was saved.
+    let reply = match reply {
+        Some(text) => match switchboard_domain::macros::check_reply(&text) {
+            Ok(Some(text)) => Some(text),
+            Ok(None) => return Err(ApiError::bad_field("reply", "must not be empty").lang(auth.lang)),
+            Err(e) => return Err(ApiError::bad_field(e.field, e.message).lang(auth.lang)),
+        },
+        None => None,
+    };
     let ws = &auth.principal.workspace_id;
     let applied = state
         .store

@@ -420,6 +420,19 @@ async fn macros_are_kept_by_supervisors_and_applied_by_agents_in_one_click() {
     assert_eq!(status, 201, "{refund}");
     let refund = refund["id"].as_str().expect("id").to_owned();
     assert_eq!(app.call("POST", "/api/v1/macros", Some(&supervisor), Some(body)).await.0, 409, "names are unique");
+    for alike in ["REFUND SENT", "Ｒefund sent"] {
+        let (status, out) = app.call("POST", "/api/v1/macros", Some(&supervisor), Some(json!({"name": alike, "reply": "x"}))).await;
+        assert_eq!(status, 409, "{alike}: {out}");
+    }
+    let (status, out) = app
+        .call(
+            "POST",
+            "/api/v1/macros",
+            Some(&supervisor),
+            Some(json!({"name": "y", "actions": [{"type": "set_status", "status": "pending", "team": "zzz"}]})),
+        )
+        .await;
+    assert_eq!((status, error_field(&out)), (400, "actions[0].team"), "a key the action does not read: {out}");
 
     // An agent applies it through the API: the reply goes out as theirs, the fields change.
     let channel = app.channel("http://127.0.0.1:9/replies").await;
@@ -427,7 +440,13 @@ async fn macros_are_kept_by_supervisors_and_applied_by_agents_in_one_click() {
     let conv = out["conversation_id"].as_str().expect("conversation").to_owned();
     let agent = app.token("agent").await;
     let apply = format!("/api/v1/conversations/{conv}/macros/{refund}");
-    for (body, field) in [(json!({"reply": "  "}), "reply"), (json!({"note": "x"}), "note")] {
+    let long = "x".repeat(10_001);
+    for (body, field) in [
+        (json!({"reply": "  "}), "reply"),
+        (json!({"note": "x"}), "note"),
+        (json!({"reply": long}), "reply"),
+        (json!({"reply": "a\u{1b}b"}), "reply"),
+    ] {
         let (status, out) = app.call("POST", &apply, Some(&agent), Some(body)).await;
         assert_eq!((status, error_field(&out)), (400, field), "{out}");
     }
@@ -473,7 +492,7 @@ async fn macros_are_kept_by_supervisors_and_applied_by_agents_in_one_click() {
     let refused = [("name", "Broken"), ("a0_type", "set_priority"), ("a0_value", "soon"), ("reply", "")];
     let (status, page) = app.page("/admin/macros", &sam).await;
     assert!(status == 200 && page.contains("Escalate") && page.contains("Refund sent"), "{page}");
-    assert_eq!(app.form("/admin/macros", &sam, &ours, &refused).await, 200, "shown again with the fault");
+    assert_eq!(app.form("/admin/macros", &sam, &ours, &refused).await, 400, "shown again with the fault");
     let (_, list) = app.call("GET", "/api/v1/macros", Some(&app.admin), None).await;
     let items = list["items"].as_array().expect("items");
     assert_eq!(items.len(), 2, "{list}");

@@ -427,7 +427,7 @@ pub async fn macros_apply_all_or_nothing_as_the_agent(backend: Backend) {
     let w = world(&backend).await;
     let s = &w.store;
     let anna = s.create_token(&w.ws.id, "Anna", Role::Agent).await.expect("anna").agent.id;
-    let team = s.create_team(&w.ws.id, "Billing", &[anna.clone()]).await.expect("team");
+    let team = s.create_team(&w.ws.id, "Billing", std::slice::from_ref(&anna)).await.expect("team");
     // A rule on conversation.updated sees the macro's change in the same transaction.
     let finance = rule(
         "refunds go to finance too",
@@ -544,13 +544,51 @@ pub async fn macros_apply_all_or_nothing_as_the_agent(backend: Backend) {
     assert!(s.apply_macro(&w.ws.id, &other, &pending.id, None, &anna).await.is_err(), "a closed conversation stays closed");
     assert_eq!(s.messages(&w.ws.id, &other).await.expect("messages").len(), before, "the note went with the refusal");
 
+    // Placeholders cannot grow a reply past the 64 KiB every reply keeps to.
+    let long_name = "c".repeat(190);
+    let loud = s.intake(inbound(&w, "m3", &long_name, "Hello", None)).await.expect("intake").conversation_id;
+    let grow = s
+        .save_macro(&w.ws.id, None, input("Grow", json!([]), Some(&"{{customer.name}}".repeat(588))), w.admin.clone())
+        .await
+        .expect("macro");
+    match s.apply_macro(&w.ws.id, &loud, &grow.id, None, &anna).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "reply"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(s.messages(&w.ws.id, &loud).await.expect("messages").len(), 1, "nothing sent");
+
+    // A person deactivated since the macro was saved is not given conversations by it, nor by
+    // the team's assignment; viewers never are.
+    let boris = NewAccount {
+        workspace_id: w.ws.id.clone(),
+        name: "Boris".into(),
+        email: "boris@example.com".into(),
+        role: Role::Agent,
+        password_hash: "$argon2id$b".into(),
+    };
+    let boris = s.create_account(boris).await.expect("boris").agent.id;
+    let to_boris = s
+        .save_macro(&w.ws.id, None, input("To Boris", json!([{"type": "set_assignee", "assignee": boris}]), None), w.admin.clone())
+        .await
+        .expect("macro");
+    s.change_account(&w.ws.id, &boris, AccountChange { role: None, active: Some(false) }).await.expect("deactivate");
+    match s.apply_macro(&w.ws.id, &loud, &to_boris.id, None, &anna).await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "assignee"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let viewer = s.create_token(&w.ws.id, "Vera", Role::Viewer).await.expect("vera").agent.id;
+    let to_viewer = input("To Vera", json!([{"type": "set_assignee", "assignee": viewer}]), None);
+    assert!(matches!(s.save_macro(&w.ws.id, None, to_viewer, w.admin.clone()).await, Err(StoreError::Invalid { .. })));
+    assert_eq!(s.conversation(&w.ws.id, &loud).await.expect("conversation").assignee_id, None);
+
     // Another workspace's macro is not found; deleting is audited and final.
     let elsewhere = s.create_workspace("elsewhere", "Elsewhere").await.expect("workspace");
     assert!(matches!(s.macro_record(&elsewhere.id, &refund.id).await, Err(StoreError::NotFound)));
     assert!(matches!(s.delete_macro(&elsewhere.id, &refund.id, w.admin.clone()).await, Err(StoreError::NotFound)));
     s.delete_macro(&w.ws.id, &refund.id, w.admin.clone()).await.expect("delete");
     assert!(matches!(s.apply_macro(&w.ws.id, &conv, &refund.id, None, &anna).await, Err(StoreError::NotFound)));
-    // The most applied come first.
+    // The most applied come first, then by name.
+    s.apply_macro(&w.ws.id, &loud, &pending.id, None, &anna).await.expect("apply");
     let names: Vec<String> = s.list_macros(&w.ws.id).await.expect("list").into_iter().map(|m| m.name).collect();
-    assert_eq!(names, vec!["Note and wait".to_string()]);
+    assert_eq!(names, ["Note and wait", "Grow", "To Boris"]);
 }

@@ -89,7 +89,8 @@ pub(crate) fn assign(
          (SELECT COUNT(*) FROM conversations o WHERE o.assignee_id = a.id AND o.status IN ('new', 'open', 'pending', 'on_hold')), \
          (SELECT COUNT(*) FROM conversations o JOIN channels oc ON oc.id = o.last_channel_id \
             WHERE o.assignee_id = a.id AND o.status IN ('new', 'open', 'pending', 'on_hold') AND oc.kind = $3) \
-         FROM team_members m JOIN agents a ON a.id = m.agent_id WHERE m.team_id = $1 AND a.workspace_id = $2 ORDER BY a.id",
+         FROM team_members m JOIN agents a ON a.id = m.agent_id \
+         WHERE m.team_id = $1 AND a.workspace_id = $2 AND a.deactivated_at IS NULL AND a.role <> 'viewer' ORDER BY a.id",
         params![team.as_str(), workspace.as_str(), kind.clone().unwrap_or_default()],
     )?;
     let mut candidates = Vec::new();

@@ -442,7 +442,7 @@ pub(crate) fn apply_action(
         Action::SetStatus(s) => {
             let current = facts.status.unwrap_or(conv.status);
             if !current.can_become(*s) {
-                let why = format!("a {} conversation cannot become {}", current.as_str(), s.as_str());
+                let why = format!("a conversation that is {} cannot become {}", current.as_str(), s.as_str());
                 pending.flush(conn, workspace, conv)?;
                 return skipped(conn, &why);
             }

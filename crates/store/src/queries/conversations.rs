@@ -2,7 +2,7 @@
 //! (`ConversationStore`; messages are in `messages`).
 
 use super::automation::{Automation, Change, after_change};
-use super::workspaces::{agent_in_workspace, team_in_workspace};
+use super::workspaces::{assignable_agent, team_in_workspace};
 use super::{Audit, parse_enum, placeholders, ts};
 use crate::error::{Result, StoreError};
 use crate::model::*;
@@ -344,13 +344,20 @@ pub(crate) fn apply_patch_after(
         && status != current.status
         && !current.status.can_become(status)
     {
-        return Err(StoreError::InvalidState(format!("a {} conversation cannot become {}", current.status.as_str(), status.as_str())));
+        return Err(StoreError::InvalidState(format!(
+            "a conversation that is {} cannot become {}",
+            current.status.as_str(),
+            status.as_str()
+        )));
     }
     if let Some(Some(agent)) = &patch.assignee
         && patch.assignee.as_ref() != Some(&current.assignee_id)
-        && !agent_in_workspace(conn, workspace, agent)?
+        && !assignable_agent(conn, workspace, agent)?
     {
-        return Err(StoreError::invalid("assignee", "no such agent in this workspace"));
+        return Err(StoreError::invalid(
+            "assignee",
+            "no such agent in this workspace who can take conversations (deactivated people and viewers cannot)",
+        ));
     }
     if let Some(Some(team)) = &patch.team
         && patch.team.as_ref() != Some(&current.team_id)

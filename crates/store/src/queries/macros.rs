@@ -10,11 +10,13 @@ use crate::model::*;
 use crate::params;
 use crate::sql::{Conn, Row};
 use serde_json::json;
-use switchboard_domain::macros::Macro;
+use switchboard_domain::macros::{self, Macro};
 use switchboard_domain::*;
 
 /// Most macros a workspace keeps: bounds the picker and the admin page.
 pub const MAX_MACROS: i64 = 500;
+/// Longest reply or note a macro may produce, in bytes: the limit of every agent message.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 const MACRO_COLS: &str = "id, name, actions, reply, applied_count, created_at, updated_at";
 
@@ -48,7 +50,9 @@ fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, m: &Macro) -> 
     for (i, action) in m.actions.iter().enumerate() {
         let (sql, id, field) = match action {
             Action::SetTeam(Some(t)) => ("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", t, "team"),
-            Action::SetAssignee(Some(a)) => ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2", a, "assignee"),
+            Action::SetAssignee(Some(a)) => {
+                ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 AND deactivated_at IS NULL AND role <> 'viewer'", a, "assignee")
+            }
             _ => continue,
         };
         if conn.query_opt(sql, params![id.as_str(), workspace.as_str()])?.is_none() {
@@ -69,12 +73,12 @@ pub fn save_macro(
 ) -> Result<MacroRecord> {
     let parsed = Macro::parse(&input.name, &input.actions, input.reply.as_deref()).map_err(|e| StoreError::invalid(&e.field, e.message))?;
     check_references(conn, workspace, &parsed)?;
-    let taken =
-        conn.query_opt("SELECT id FROM macros WHERE workspace_id = $1 AND name = $2", params![workspace.as_str(), parsed.name.as_str()])?;
-    if let Some(owner) = taken.map(|row| row.text(0)).transpose()?
-        && id != Some(owner.as_str())
-    {
-        return Err(StoreError::Conflict { field: Some("name".into()), message: "a macro with this name exists".into() });
+    // Names that look the same in the picker are one name (case, width, composed accents).
+    let key = macros::name_key(&parsed.name);
+    for row in conn.query("SELECT id, name FROM macros WHERE workspace_id = $1", params![workspace.as_str()])? {
+        if macros::name_key(&row.text(1)?) == key && id != Some(row.text(0)?.as_str()) {
+            return Err(StoreError::Conflict { field: Some("name".into()), message: "a macro with this name exists".into() });
+        }
     }
     let actions = serde_json::Value::from(parsed.actions.iter().map(|a| a.to_json()).collect::<Vec<_>>()).to_string();
     let now = crate::now().millis();
@@ -167,17 +171,26 @@ pub fn apply_macro(
         "macro.applied",
         json!({"macro_id": record.id, "name": record.name}),
     )?;
+    let values = placeholder_values(conn, &conv, agent)?;
+    let borrowed: Vec<(&str, Option<&str>)> = values.iter().map(|(k, v)| (*k, v.as_deref())).collect();
     let mut reply_message = None;
     if let Some(text) = &parsed.reply {
-        let values = placeholder_values(conn, &conv, agent)?;
-        let borrowed: Vec<(&str, Option<&str>)> = values.iter().map(|(k, v)| (*k, v.as_deref())).collect();
         let text = canned::fill(text, &borrowed);
+        // Placeholders can grow a reply (a 200-character name many times): the filled text
+        // meets the limit every reply meets.
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(StoreError::invalid("reply", "longer than 64 KiB once its placeholders are filled"));
+        }
         let new = NewAgentMessage { text, channel_id: None, internal: false, attachments: Vec::new(), mentions: Vec::new() };
         reply_message = Some(post_agent_message(conn, auto, workspace, conversation_id, &new, &[], agent)?);
     }
     let plan = parsed.plan(&conv.tags);
     for note in &plan.notes {
-        let new = NewAgentMessage { text: note.clone(), channel_id: None, internal: true, attachments: Vec::new(), mentions: Vec::new() };
+        let text = canned::fill(note, &borrowed);
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(StoreError::invalid("note", "longer than 64 KiB once its placeholders are filled"));
+        }
+        let new = NewAgentMessage { text, channel_id: None, internal: true, attachments: Vec::new(), mentions: Vec::new() };
         post_agent_message(conn, auto, workspace, conversation_id, &new, &[], agent)?;
     }
     let patch = ConversationPatch {

@@ -61,7 +61,9 @@ fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, actions: &[swi
     for (i, action) in actions.iter().enumerate() {
         let (sql, id, field) = match action {
             Action::SetTeam(Some(t)) => ("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", t, "team"),
-            Action::SetAssignee(Some(a)) => ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2", a, "assignee"),
+            Action::SetAssignee(Some(a)) => {
+                ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 AND deactivated_at IS NULL AND role <> 'viewer'", a, "assignee")
+            }
             Action::Reply { canned_id: Some(c), .. } => {
                 ("SELECT 1 FROM canned_replies WHERE id = $1 AND workspace_id = $2", c, "canned_id")
             }

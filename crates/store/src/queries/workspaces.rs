@@ -163,6 +163,17 @@ pub(super) fn agent_in_workspace(conn: &mut dyn Conn, workspace: &WorkspaceId, i
     Ok(conn.query_opt("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])?.is_some())
 }
 
+/// Whether the agent may be given conversations: of the workspace, not deactivated, and not
+/// a viewer (who may not answer).
+pub(super) fn assignable_agent(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &AgentId) -> Result<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 AND deactivated_at IS NULL AND role <> 'viewer'",
+            params![id.as_str(), workspace.as_str()],
+        )?
+        .is_some())
+}
+
 pub(super) fn team_in_workspace(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &TeamId) -> Result<bool> {
     Ok(conn.query_opt("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", params![id.as_str(), workspace.as_str()])?.is_some())
 }
