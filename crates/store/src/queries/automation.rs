@@ -334,7 +334,7 @@ fn run_rules(
     matcher: &mut Matcher<'_>,
 ) -> Result<Vec<String>> {
     let mut announced: Vec<String> = Vec::new();
-    let mut pending = PendingPatch::default();
+    let mut pending = PendingPatch { known: Some(conv.clone()), ..PendingPatch::default() };
     let fired = switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
         if !announced.contains(&rule.id) {
             // The rule before it is written first, so that the log reads in the order of doing;
@@ -358,6 +358,9 @@ pub(crate) struct PendingPatch {
     patch: ConversationPatch,
     /// The rule's `rule.applied` audit data, not written yet.
     applied: Option<serde_json::Value>,
+    /// The conversation's row as it stands in this transaction, when known (read once before
+    /// the rules, kept current by each patch; forgotten when an action changes it otherwise).
+    known: Option<Conversation>,
 }
 
 impl PendingPatch {
@@ -388,8 +391,11 @@ impl PendingPatch {
         if patch == ConversationPatch::default() {
             return audit.record_all(conn, lead);
         }
-        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone()) {
-            Ok(_) => return Ok(()),
+        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone(), self.known.take()) {
+            Ok(outcome) => {
+                self.known = Some(outcome.after);
+                return Ok(());
+            }
             Err(StoreError::Invalid { field, message }) => format!("{field}: {message}"),
             Err(StoreError::InvalidState(message)) => message,
             Err(e) => return Err(e),
@@ -460,6 +466,8 @@ pub(crate) fn apply_action(
         Action::SetSkills(skills) => patch.required_skills = Some(skills.clone()),
         Action::Assign => {
             let team = facts.team.clone().map(TeamId::from_trusted);
+            // The assignment writes the row itself: what the rules knew of it is no more.
+            pending.known = None;
             return match assignment::assign(conn, workspace, &conv.id, team.as_ref(), &actor)? {
                 Some(agent) => {
                     facts.assignee = Some(agent.as_str().to_owned());

@@ -312,6 +312,8 @@ pub fn update_conversation(
 pub(crate) struct PatchOutcome {
     /// Whether any field changed (an unchanged value is not a change).
     pub changed: bool,
+    /// The conversation's row after the patch (its patched fields as stored).
+    pub after: Conversation,
 }
 
 /// Applies `patch` and audits each change as `actor`'s; no automation (rules call this for
@@ -324,11 +326,13 @@ pub(crate) fn apply_patch(
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<PatchOutcome> {
-    apply_patch_after(conn, workspace, id, patch, actor, Vec::new())
+    apply_patch_after(conn, workspace, id, patch, actor, Vec::new(), None)
 }
 
 /// `apply_patch` with `lead`: audit rows of the same actor written first, in the same insert
-/// (a rule's `rule.applied` before its changes), whether or not anything changed.
+/// (a rule's `rule.applied` before its changes), whether or not anything changed; and `known`:
+/// the row as the caller knows it to stand in this transaction (rules, which read it once for
+/// all their actions), saving the read.
 pub(crate) fn apply_patch_after(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
@@ -336,8 +340,12 @@ pub(crate) fn apply_patch_after(
     patch: &ConversationPatch,
     actor: &Actor,
     lead: Vec<(&str, serde_json::Value)>,
+    known: Option<Conversation>,
 ) -> Result<PatchOutcome> {
-    let current = conversation_row(conn, workspace, id)?;
+    let current = match known {
+        Some(c) => c,
+        None => conversation_row(conn, workspace, id)?,
+    };
     let now = crate::now().millis();
     let audit = Audit { workspace, conversation: Some(id), contact: Some(&current.contact_id), actor };
     if let Some(status) = patch.status
@@ -379,6 +387,7 @@ pub(crate) fn apply_patch_after(
     let mut sets: Vec<&str> = Vec::new();
     let mut args: Vec<crate::sql::Value> = Vec::new();
     let mut audits: Vec<(&str, serde_json::Value)> = lead;
+    let mut after = current.clone();
     if let Some(status) = patch.status
         && status != current.status
     {
@@ -388,6 +397,8 @@ pub(crate) fn apply_patch_after(
             _ => None,
         };
         sets.extend(["status", "solved_at", "closed_at"]);
+        (after.status, after.solved_at, after.closed_at) =
+            (status, solved_at.map(Timestamp), (status == Status::Closed).then_some(Timestamp(now)));
         args.extend([status.as_str().into(), solved_at.into(), (status == Status::Closed).then_some(now).into()]);
         audits.push(("status.changed", json!({"from": current.status.as_str(), "to": status.as_str()})));
     }
@@ -395,6 +406,7 @@ pub(crate) fn apply_patch_after(
         && priority != current.priority
     {
         sets.push("priority");
+        after.priority = priority;
         args.push(priority.as_str().into());
         audits.push(("priority.changed", json!({"from": current.priority.as_str(), "to": priority.as_str()})));
     }
@@ -402,6 +414,7 @@ pub(crate) fn apply_patch_after(
         && *assignee != current.assignee_id
     {
         sets.push("assignee_id");
+        after.assignee_id = assignee.clone();
         args.push(assignee.as_ref().map(|a| a.as_str()).into());
         audits.push(("assignee.changed", json!({"from": current.assignee_id, "to": assignee})));
     }
@@ -409,6 +422,7 @@ pub(crate) fn apply_patch_after(
         && *team != current.team_id
     {
         sets.push("team_id");
+        after.team_id = team.clone();
         args.push(team.as_ref().map(|t| t.as_str()).into());
         audits.push(("team.changed", json!({"from": current.team_id, "to": team})));
     }
@@ -416,6 +430,7 @@ pub(crate) fn apply_patch_after(
         && tags != current.tags
     {
         sets.push("tags");
+        after.tags = tags.clone();
         args.push(serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()).into());
         audits.push(("tags.changed", json!({"from": current.tags, "to": tags})));
     }
@@ -423,6 +438,7 @@ pub(crate) fn apply_patch_after(
         && skills != current.required_skills
     {
         sets.push("required_skills");
+        after.required_skills = skills.clone();
         args.push(serde_json::to_string(&skills).unwrap_or_else(|_| "[]".into()).into());
         audits.push(("required_skills.changed", json!({"from": current.required_skills, "to": skills})));
     }
@@ -435,7 +451,10 @@ pub(crate) fn apply_patch_after(
         conn.execute(&sql, &args)?;
     }
     audit.record_all(conn, audits)?;
-    Ok(PatchOutcome { changed })
+    if changed {
+        after.updated_at = Timestamp(now);
+    }
+    Ok(PatchOutcome { changed, after })
 }
 
 // ---------------------------------------------------------------- audit log
