@@ -22,7 +22,7 @@ use switchboard_web::error::ApiError;
 const CONDITION_ROWS: usize = 5;
 const ACTION_ROWS: usize = 4;
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 16] = [
     "text",
     "subject",
     "language",
@@ -37,9 +37,11 @@ const FIELDS: [&str; 14] = [
     "hours_since_customer_message",
     "escalation_risk",
     "channel_id",
+    "author",
+    "known_customer",
 ];
 const OPS: [&str; 6] = ["contains_any", "contains_none", "is", "is_not", "gt", "lt"];
-const ACTIONS: [&str; 11] = [
+const ACTIONS: [&str; 13] = [
     "set_team",
     "assign",
     "set_assignee",
@@ -51,6 +53,8 @@ const ACTIONS: [&str; 11] = [
     "reply",
     "note",
     "webhook",
+    "notify",
+    "open_conversation",
 ];
 
 /// What the editor holds: the form's fields by name (`c0_field`, `a1_value`, ...).
@@ -91,6 +95,11 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
                             .map_err(|_| ApiError::bad_field(format!("conditions[{i}].value"), "a number of hours"))?
                     )
                 }
+                ("known_customer", _) => match raw.to_lowercase().as_str() {
+                    "true" | "yes" => json!(true),
+                    "false" | "no" => json!(false),
+                    _ => json!(raw),
+                },
                 ("team", _) if raw.is_empty() || raw == "none" => Value::Null,
                 ("assignee", _) if raw.is_empty() || raw == "none" => Value::Null,
                 ("team", _) => json!(resolve(raw, teams)),
@@ -122,6 +131,10 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
             "set_skills" => json!({"type": kind, "skills": words(raw)}),
             "reply" | "note" => json!({"type": kind, "text": raw}),
             "webhook" => json!({"type": kind, "webhook_id": raw}),
+            "notify" => {
+                json!({"type": kind, "team": if raw.is_empty() || raw == "none" { Value::Null } else { json!(resolve(raw, teams)) }})
+            }
+            "open_conversation" => json!({"type": kind}),
             _ => return Err(ApiError::bad_field(format!("actions[{i}].type"), "not an action")),
         });
     }
@@ -138,6 +151,7 @@ fn rule_input(body: &Value) -> Result<RuleInput, ApiError> {
     if actions.is_empty() {
         return Err(ApiError::bad_field("actions", "at least one action"));
     }
+    rules::check_fits(when, &condition, &actions).map_err(|e| ApiError::bad_field(&e.field, e.message))?;
     if when == Trigger::Time && !condition.uses_time() {
         return Err(ApiError::bad_field(
             "conditions",
@@ -200,6 +214,7 @@ fn form_of(rule: &RuleRecord) -> EditorForm {
             "reply" => a["text"].as_str().or(a["canned_id"].as_str()).unwrap_or("").to_owned(),
             "note" => a["text"].as_str().unwrap_or("").to_owned(),
             "webhook" => a["webhook_id"].as_str().unwrap_or("").to_owned(),
+            "notify" => a["team"].as_str().unwrap_or("none").to_owned(),
             _ => String::new(),
         };
         form.insert(format!("a{i}_value"), value);
@@ -299,11 +314,30 @@ fn rule_list(lang: Lang, rules: &[RuleRecord]) -> Markup {
     }
 }
 
-fn dry_run_table(lang: Lang, run: &DryRun) -> Markup {
+/// `posts`: the rule reads public posts (`mention.received`), not conversations.
+fn dry_run_table(lang: Lang, run: &DryRun, posts: bool) -> Markup {
     html! {
         section.dry-run aria-labelledby="dry-h" {
             h2 #dry-h { (tr(lang, "ui.rules.dry_run_result")) }
-            p { (t(lang, "ui.rules.dry_run_summary", &[("matched", &run.matches.len().to_string()), ("examined", &run.examined.to_string())])) }
+            @if posts {
+                p { (t(lang, "ui.rules.dry_run_mentions", &[("matched", &run.mentions.len().to_string()), ("examined", &run.examined.to_string())])) }
+            } @else {
+                p { (t(lang, "ui.rules.dry_run_summary", &[("matched", &run.matches.len().to_string()), ("examined", &run.examined.to_string())])) }
+            }
+            @if !run.mentions.is_empty() {
+                table {
+                    thead { tr { th { (tr(lang, "ui.mentions.author")) } th { (tr(lang, "ui.mentions.text")) } th { (tr(lang, "ui.rules.would_do")) } } }
+                    tbody {
+                        @for m in run.mentions.iter().take(100) {
+                            tr {
+                                td { (m.author) }
+                                td { (m.text) }
+                                td { code { (m.actions) } }
+                            }
+                        }
+                    }
+                }
+            }
             @if !run.matches.is_empty() {
                 table {
                     thead { tr { th { "#" } th { (tr(lang, "ui.subject")) } th { (tr(lang, "ui.rules.would_do")) } } }
@@ -402,7 +436,7 @@ async fn submit(state: &AppState, agent: &Agent, id: Option<String>, form: Edito
     };
     let body = html! {
         h1 { (tr(lang, "ui.admin.rules")) }
-        @if let Some(run) = &result { (dry_run_table(lang, run)) }
+        @if let Some(run) = &result { (dry_run_table(lang, run, get(&form, "when") == Trigger::MentionReceived.as_str())) }
         (editor(lang, &action, &form))
     };
     page(agent, Tab::Rules, notice, body)
