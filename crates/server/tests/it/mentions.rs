@@ -155,3 +155,75 @@ async fn public_posts_reach_the_mentions_stream_rules_and_the_customer_not_the_i
         assert!(doc["paths"][path][method].is_object(), "{path} {method}");
     }
 }
+
+#[tokio::test]
+async fn the_mentions_page_lists_posts_as_text_and_its_buttons_review_dismiss_and_open() {
+    let app = spawn_app().await;
+    app.account("anna@example.com", "agent").await;
+    app.account("boss@example.com", "admin").await;
+    app.account("olga@example.com", "viewer").await;
+    let crm = app.channel("http://127.0.0.1:9/x").await;
+    let forum = public_channel(&app).await;
+    let known = app
+        .send(&crm, json!({"message_id": "c1", "from": {"id": "7", "name": "Maria", "email": "maria@example.com"}, "text": "Order?"}))
+        .await;
+    let conversation = known["conversation_id"].as_str().expect("conversation").to_owned();
+    let evil = app
+        .send(&forum, json!({"message_id": "p1", "from": {"id": "eve", "name": "<img src=x onerror=alert(1)>Eve"}, "text": "<script>alert('post')</script>", "url": "https://forum.example/t/1?a=1&b=2"}))
+        .await;
+    let theirs = app
+        .send(&forum, json!({"message_id": "p2", "from": {"id": "maria_m", "email": "maria@example.com"}, "text": "Brand X ignores me"}))
+        .await;
+    let (evil_id, theirs_id) = (evil["mention_id"].as_str().expect("id").to_owned(), theirs["mention_id"].as_str().expect("id").to_owned());
+
+    let (_, _, cookie) = app.sign_in("anna@example.com", "a long password").await;
+    let (status, page) = app.page("/mentions", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("href=\"/mentions\""), "in the navigation");
+    assert!(page.contains("&lt;script&gt;alert('post')&lt;/script&gt;") && !page.contains("<script>alert"), "the post is text");
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;Eve") && !page.contains("<img src=x"));
+    assert!(page.contains("href=\"https://forum.example/t/1?a=1&amp;b=2\""), "the link to the post");
+    assert!(page.contains("Maria"), "the known customer");
+    assert!(
+        page.contains(&format!("/mentions/{evil_id}/status")) && page.contains(&format!("/mentions/{evil_id}/conversation")),
+        "buttons"
+    );
+    // The customer's panel lists their post.
+    let (_, panel) = app.page(&format!("/conversations/{conversation}"), &cookie).await;
+    assert!(panel.contains("Brand X ignores me"), "the post on the customer's profile");
+
+    let ours = [("origin", app.base.as_str())];
+    assert_eq!(
+        app.form(&format!("/mentions/{evil_id}/status"), &cookie, &ours, &[("status", "dismissed"), ("back", "/mentions")]).await,
+        303
+    );
+    assert_eq!(app.call("GET", &format!("/api/v1/mentions/{evil_id}"), Some(&app.admin), None).await.1["status"], "dismissed");
+    assert_eq!(app.form(&format!("/mentions/{evil_id}/status"), &cookie, &ours, &[("status", "archived")]).await, 400, "bad status");
+    // A cross-site form changes nothing; a viewer may not change or open posts.
+    assert_eq!(
+        app.form(&format!("/mentions/{theirs_id}/status"), &cookie, &[("origin", "https://evil.example")], &[("status", "dismissed")])
+            .await,
+        403
+    );
+    let (_, _, viewer) = app.sign_in("olga@example.com", "a long password").await;
+    assert_eq!(app.form(&format!("/mentions/{theirs_id}/conversation"), &viewer, &ours, &[]).await, 403);
+    assert_eq!(app.call("GET", &format!("/api/v1/mentions/{theirs_id}"), Some(&app.admin), None).await.1["status"], "new");
+    // Open a conversation from the page.
+    assert_eq!(app.form(&format!("/mentions/{theirs_id}/conversation"), &cookie, &ours, &[]).await, 303);
+    let m = app.call("GET", &format!("/api/v1/mentions/{theirs_id}"), Some(&app.admin), None).await.1;
+    let opened = m["conversation_id"].as_str().expect("opened");
+    let (status, page) = app.page(&format!("/conversations/{opened}"), &cookie).await;
+    assert!(status == 200 && page.contains("Brand X ignores me"));
+    let (_, page) = app.page("/mentions?status=dismissed", &cookie).await;
+    assert!(page.contains(&evil_id) && !page.contains(&theirs_id), "filtered by status");
+
+    // The rules editor offers the trigger and the actions.
+    let (_, _, boss) = app.sign_in("boss@example.com", "a long password").await;
+    let (status, editor) = app.page("/admin/rules", &boss).await;
+    assert_eq!(status, 200);
+    for value in
+        ["value=\"mention.received\"", "value=\"notify\"", "value=\"open_conversation\"", "value=\"author\"", "value=\"known_customer\""]
+    {
+        assert!(editor.contains(value), "{value}");
+    }
+}
