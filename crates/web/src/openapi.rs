@@ -32,6 +32,10 @@ pub fn build() -> Value {
                 "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
+        // Opening a public post's conversation again answers 200 with the one opened before.
+        if route.path == "/api/v1/mentions/{id}/conversation" {
+            op["responses"]["200"] = success(route.path, 200);
+        }
         match route.auth {
             Auth::Bearer => op["security"] = json!([{"bearer": []}]),
             Auth::Signed => op["security"] = json!([{"signature": []}]),

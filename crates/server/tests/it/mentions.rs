@@ -154,6 +154,8 @@ async fn public_posts_reach_the_mentions_stream_rules_and_the_customer_not_the_i
     {
         assert!(doc["paths"][path][method].is_object(), "{path} {method}");
     }
+    let responses = &doc["paths"]["/api/v1/mentions/{id}/conversation"]["post"]["responses"];
+    assert!(responses["201"].is_object() && responses["200"].is_object(), "{responses}");
 }
 
 #[tokio::test]
