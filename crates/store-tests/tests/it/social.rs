@@ -91,18 +91,35 @@ pub async fn public_posts_go_to_the_stream_once_and_never_to_the_inbox(backend: 
     let again = s.take_mention(post(&w, "p1", "ivan", "Brand X lost my parcel"), None).await.expect("taken");
     assert!(again.duplicate);
     assert_eq!(again.mention.id, m.id);
+    // Retries racing each other: taken once, every answer names the same post.
+    let racing: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, p) = (s.clone(), post(&w, "p9", "retry", "Brand X twice"));
+            tokio::spawn(async move { s.take_mention(p, None).await.expect("taken") })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for r in racing {
+        outcomes.push(r.await.expect("join"));
+    }
+    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1);
+    assert!(outcomes.iter().all(|o| o.mention.id == outcomes[0].mention.id));
+    let raced = outcomes[0].mention.id.clone();
+    s.update_mention(&w.ws.id, &raced, MentionPatch { status: Some(MentionStatus::Reviewed), tags: None }, w.admin.clone())
+        .await
+        .expect("reviewed");
     let second = s.take_mention(post(&w, "p2", "olga", "Brand X is great"), None).await.expect("taken").mention;
     let stream = s.list_mentions(&w.ws.id, &MentionFilter::default(), page()).await.expect("list");
     assert_eq!(
         stream.items.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
-        vec![second.id.clone(), m.id.clone()],
+        vec![second.id.clone(), raced.clone(), m.id.clone()],
         "newest first, once each"
     );
     // Pages, status and channel filters.
-    let one = s.list_mentions(&w.ws.id, &MentionFilter::default(), PageRequest { cursor: None, limit: 1 }).await.expect("page");
+    let one = s.list_mentions(&w.ws.id, &MentionFilter::default(), PageRequest { cursor: None, limit: 2 }).await.expect("page");
     let cursor = one.next_cursor.expect("more");
-    let rest = s.list_mentions(&w.ws.id, &MentionFilter::default(), PageRequest { cursor: Some(&cursor), limit: 1 }).await.expect("page");
-    assert_eq!((one.items[0].id.clone(), rest.items[0].id.clone(), rest.next_cursor), (second.id.clone(), m.id.clone(), None));
+    let rest = s.list_mentions(&w.ws.id, &MentionFilter::default(), PageRequest { cursor: Some(&cursor), limit: 2 }).await.expect("page");
+    assert_eq!((one.items.len(), rest.items.len(), rest.items[0].id.clone(), rest.next_cursor), (2, 1, m.id.clone(), None));
     let dismissed = s
         .update_mention(
             &w.ws.id,

@@ -128,9 +128,10 @@ pub fn take_mention(
     // The handle as the source gave it (`from.id`), without the channel scope.
     let author_id = post.sender.value().split_once(':').map_or(post.sender.value(), |(_, id)| id).to_owned();
     let author_name = post.sender_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect::<String>());
-    conn.execute(
+    let inserted = conn.execute(
         "INSERT INTO public_mentions (id, workspace_id, channel_id, external_id, author_id, author_name, author_email, author_phone, text, url, \
-         posted_at, received_at, contact_id, status, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', '[]')",
+         posted_at, received_at, contact_id, status, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', '[]') \
+         ON CONFLICT DO NOTHING",
         params![
             id.as_str(),
             ws.as_str(),
@@ -147,6 +148,9 @@ pub fn take_mention(
             contact.as_ref().map(|c| c.as_str().to_owned())
         ],
     )?;
+    if inserted == 0 {
+        return Err(StoreError::Retry); // the same post arrived through another node meanwhile: found as a duplicate
+    }
     let actor = contact.clone().map_or(Actor::System, Actor::Contact);
     Audit { workspace: ws, conversation: None, contact: contact.as_ref(), actor: &actor }.record(
         conn,
