@@ -125,6 +125,7 @@ fn strings(lang: Lang) -> Markup {
         ("new-conversation", "ui.live.new_conversation"),
         ("new-reply", "ui.live.new_reply"),
         ("mentioned", "ui.live.mentioned"),
+        ("public-mention", "ui.notification.public_mention"),
         ("online", "ui.presence.online"),
         ("away", "ui.presence.away"),
         ("offline", "ui.presence.offline"),
