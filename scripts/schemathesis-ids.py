@@ -44,6 +44,7 @@ kinds = {
     "contacts": ids(items(get("/api/v1/contacts"))),
     "channels": ids(items(get("/api/v1/channels")), 10),
     "suggestions": ids(items(get("/api/v1/merge-suggestions"))),
+    "mentions": ids(items(get("/api/v1/mentions"))),
 }
 paths = {
     "conversations": r"^/api/v1/conversations/\{id\}",
@@ -52,6 +53,7 @@ paths = {
     "contacts": r"^/api/v1/contacts/\{id\}",
     "channels": r"^(/api/v1/channels/\{id\}|/hooks/)",
     "suggestions": r"^/api/v1/merge-suggestions/\{id\}",
+    "mentions": r"^/api/v1/mentions/\{id\}",
 }
 with open(out, "w") as f:
     for kind, values in kinds.items():

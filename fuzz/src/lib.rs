@@ -108,6 +108,10 @@ impl Channel {
                     self.check_message(m, input_len)
                 }
                 ChannelEvent::Report { otherwise, .. } => self.check_message(otherwise, input_len),
+                ChannelEvent::Mention { post, url } => {
+                    self.check_message(post, input_len);
+                    assert!(url.as_deref().map_or(0, str::len) <= input_len, "a post's link larger than its request")
+                }
                 ChannelEvent::Reaction { external_id, emoji, .. } => {
                     assert!(external_id.len() + emoji.len() <= 2 * input_len + 64, "a reaction larger than its request")
                 }

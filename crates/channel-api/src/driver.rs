@@ -19,6 +19,10 @@ use switchboard_domain::{ChannelKind, MessageId};
 pub struct ApiConfig {
     /// Where agent replies are POSTed, signed like inbound requests; none: replies stay here.
     pub url: Option<HttpUrl>,
+    /// Posts through the channel are public (social networks, forums): they go to the mentions
+    /// stream and its rules, not to the inbox, unless a rule opens a conversation.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// The body of `POST /hooks/api/{id}/status`.
@@ -44,7 +48,7 @@ impl Driver for ApiDriver {
     }
 
     fn config_example(&self) -> &'static str {
-        "{\n  \"url\": \"https://crm.example.com/switchboard/replies\",\n  \"default_region\": \"PL\"\n}"
+        "{\n  \"url\": \"https://crm.example.com/switchboard/replies\",\n  \"public\": false,\n  \"default_region\": \"PL\"\n}"
     }
 
     /// `X-Switchboard-Signature` over the raw body with the channel's secret, checked first.
@@ -69,6 +73,10 @@ impl Driver for ApiDriver {
         }
         let body: ApiInbound = switchboard_channels::json::decode(request.body)?;
         let ctx = ChannelContext { workspace_id: channel.workspace_id, channel_id: channel.id, default_region: channel.default_region() };
+        if parse::<ApiConfig>(channel.config).is_ok_and(|c| c.public) {
+            let (post, url) = crate::to_post(body, &ctx)?;
+            return Ok(Received::events(vec![ChannelEvent::Mention { post: Box::new(post), url }]));
+        }
         let message = crate::to_inbound(body, &ctx)?;
         Ok(Received::events(vec![ChannelEvent::Message(Box::new(message))]))
     }

@@ -23,6 +23,9 @@ pub struct ApiInbound {
     pub subject: Option<String>,
     #[serde(default)]
     pub attachments: Vec<ApiAttachment>,
+    /// A public post's address at its source (channels marked public).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,6 +46,8 @@ pub use switchboard_channels::attachment::{JsonAttachment as ApiAttachment, atta
 pub const MAX_TEXT_BYTES: usize = 256 * 1024;
 pub const MAX_ID_BYTES: usize = 200;
 pub const MAX_ATTACHMENTS: usize = 20;
+/// Longest link to a public post.
+pub const MAX_URL_BYTES: usize = 2048;
 
 /// The channel facts the translation needs.
 pub struct ChannelContext<'a> {
@@ -114,6 +119,31 @@ pub fn to_inbound(body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<InboundM
         html_remote_images: None,
         group: None,
     })
+}
+
+/// A body through a channel marked public: a post for the mentions stream, with its link.
+/// A post is its text (and where to read it): attachments are refused, and so is a `url` that
+/// is not an http(s) address.
+pub fn to_post(mut body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<(InboundMessage, Option<String>), InboundError> {
+    if !body.attachments.is_empty() {
+        return Err(InboundError::new("attachments", "a public post takes text and url, not attachments"));
+    }
+    let url = match body.url.take().map(|u| u.trim().to_owned()) {
+        None => None,
+        Some(u) if u.is_empty() => None,
+        Some(u) => {
+            let scheme_ok = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")).is_some_and(|rest| !rest.is_empty());
+            if !scheme_ok || u.len() > MAX_URL_BYTES || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(InboundError::new("url", "must be an http(s) address of at most 2048 bytes"));
+            }
+            Some(u)
+        }
+    };
+    let post = to_inbound(body, ctx)?;
+    if post.text.trim().is_empty() {
+        return Err(InboundError::new("text", "a public post needs text"));
+    }
+    Ok((post, url))
 }
 
 /// What an API channel's `url` receives for each agent reply.
@@ -215,6 +245,32 @@ mod tests {
             ),
             "attachments[0].data_base64"
         );
+    }
+
+    #[test]
+    fn public_posts_carry_a_link_and_no_attachments() {
+        let (ws, ch) = (WorkspaceId::generate(), ChannelId::generate());
+        let post = |json: serde_json::Value| {
+            let body: ApiInbound = serde_json::from_value(json).expect("decodes");
+            to_post(body, &ctx(&ws, &ch))
+        };
+        let (m, url) = post(
+            serde_json::json!({"message_id": "p1", "from": {"id": "@ivan"}, "text": "Brand X is down", "url": "https://forum.example/t/1"}),
+        )
+        .expect("valid");
+        assert_eq!((m.external_id.as_str(), url.as_deref()), ("p1", Some("https://forum.example/t/1")));
+        assert_eq!(post(serde_json::json!({"message_id": "p2", "from": {"id": "u"}, "text": "x"})).expect("valid").1, None);
+        for (bad, field) in [
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "javascript:alert(1)"}), "url"),
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "https://a b"}), "url"),
+            (
+                serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "attachments": [{"filename": "a", "content_type": "text/plain", "data_base64": "aGk="}]}),
+                "attachments",
+            ),
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "  "}), "text"),
+        ] {
+            assert_eq!(post(bad).expect_err("refused").field, field);
+        }
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub enum ChannelEvent {
     /// A mail server's report on mail we sent; when it names no mail of ours, `otherwise` is
     /// stored as ordinary (automatic) mail.
     Report { report: DeliveryReportIn, otherwise: Box<InboundMessage> },
+    /// A public post (a brand mention, a forum thread) through a channel marked public: it goes
+    /// to the mentions stream and its rules, not to the inbox. `url`: the post at its source.
+    Mention { post: Box<InboundMessage>, url: Option<String> },
 }
 
 /// How a webhook is answered once its events are stored.

@@ -82,4 +82,6 @@ id_type!(
     WebhookId,
     /// One event on its way to one endpoint, with its attempts.
     WebhookDeliveryId,
+    /// A public post (a brand mention, a forum thread) taken in through a public API channel.
+    MentionId,
 );

@@ -37,6 +37,9 @@ impl Macro {
                 Action::Webhook(_) => {
                     return Err(RuleError::new(format!("actions[{i}].type"), "webhooks are sent by rules, not by macros"));
                 }
+                Action::Notify(_) | Action::OpenConversation => {
+                    return Err(RuleError::new(format!("actions[{i}].type"), "an action of mention rules, not of macros"));
+                }
                 _ => {}
             }
         }
@@ -78,7 +81,7 @@ impl Macro {
                 }
                 Action::Note(text) => plan.notes.push(text.clone()),
                 // Refused by `parse`.
-                Action::Reply { .. } | Action::Webhook(_) => {}
+                Action::Reply { .. } | Action::Webhook(_) | Action::Notify(_) | Action::OpenConversation => {}
             }
         }
         if plan.tags.as_deref() == Some(tags) {

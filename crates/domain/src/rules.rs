@@ -29,11 +29,21 @@ pub enum Trigger {
     SlaWarning,
     /// An SLA clock passed its deadline.
     SlaBreached,
+    /// A post arrived through a public API channel (a brand mention, a forum thread): there is
+    /// no conversation, only the post; rules may notify, tag it or open a conversation.
+    MentionReceived,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 6] =
-        [Self::MessageReceived, Self::ConversationCreated, Self::ConversationUpdated, Self::Time, Self::SlaWarning, Self::SlaBreached];
+    pub const ALL: [Trigger; 7] = [
+        Self::MessageReceived,
+        Self::ConversationCreated,
+        Self::ConversationUpdated,
+        Self::Time,
+        Self::SlaWarning,
+        Self::SlaBreached,
+        Self::MentionReceived,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +53,7 @@ impl Trigger {
             Self::Time => "time",
             Self::SlaWarning => "sla.warning",
             Self::SlaBreached => "sla.breached",
+            Self::MentionReceived => "mention.received",
         }
     }
 }
@@ -51,7 +62,10 @@ impl FromStr for Trigger {
     type Err = RuleError;
     fn from_str(s: &str) -> Result<Self, RuleError> {
         Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| {
-            RuleError::new("when", "one of message.received, conversation.created, conversation.updated, time, sla.warning, sla.breached")
+            RuleError::new(
+                "when",
+                "one of message.received, conversation.created, conversation.updated, time, sla.warning, sla.breached, mention.received",
+            )
         })
     }
 }
@@ -121,6 +135,10 @@ pub enum Field {
     HoursSinceCreated,
     HoursSinceCustomerMessage,
     EscalationRisk,
+    /// A public post's author: their handle at the source and their name (`mention.received`).
+    Author,
+    /// Whether a public post's author is a known customer (`mention.received`).
+    KnownCustomer,
 }
 
 impl Field {
@@ -139,6 +157,8 @@ impl Field {
             "hours_since_created" => Field::HoursSinceCreated,
             "hours_since_customer_message" => Field::HoursSinceCustomerMessage,
             "escalation_risk" => Field::EscalationRisk,
+            "author" => Field::Author,
+            "known_customer" => Field::KnownCustomer,
             other => {
                 let attribute = other.strip_prefix("customer.")?;
                 if attribute.is_empty() || attribute.chars().count() > 64 {
@@ -165,7 +185,29 @@ impl Field {
             Field::HoursSinceCreated => "hours_since_created".into(),
             Field::HoursSinceCustomerMessage => "hours_since_customer_message".into(),
             Field::EscalationRisk => "escalation_risk".into(),
+            Field::Author => "author".into(),
+            Field::KnownCustomer => "known_customer".into(),
         }
+    }
+
+    /// Whether the field says something about a public post (and a post has it).
+    pub const fn fits_mention(&self) -> bool {
+        matches!(
+            self,
+            Field::ChannelKind
+                | Field::ChannelId
+                | Field::Text
+                | Field::Language
+                | Field::Tags
+                | Field::Customer(_)
+                | Field::Author
+                | Field::KnownCustomer
+        )
+    }
+
+    /// Whether the field says something about a conversation (posts' own fields do not).
+    pub const fn fits_conversation(&self) -> bool {
+        !matches!(self, Field::Author | Field::KnownCustomer)
     }
 
     /// Whether the field's truth changes with the clock alone.
@@ -313,6 +355,7 @@ impl Condition {
             Condition::Any(items) => serde_json::json!({"any": items.iter().map(Condition::to_json).collect::<Vec<_>>()}),
             Condition::Test(t) => {
                 let value = match &t.value {
+                    Operand::One(v) if t.field == Field::KnownCustomer => Value::Bool(v.as_deref() == Some("true")),
                     Operand::One(v) => v.as_ref().map_or(Value::Null, |v| Value::String(v.clone())),
                     Operand::Many(words) => Value::from(words.clone()),
                     Operand::Number(n) => match &t.field {
@@ -329,6 +372,17 @@ impl Condition {
     /// Whether any test looks at the clock (`hours_since_*`).
     pub fn uses_time(&self) -> bool {
         self.tests().any(|t| t.field.is_time())
+    }
+
+    /// Each test with the path that names it in errors (`conditions.all[1]`).
+    fn tests_at(&self, at: &str) -> Vec<(String, &Test)> {
+        match self {
+            Condition::All(items) | Condition::Any(items) => {
+                let key = if matches!(self, Condition::All(_)) { "all" } else { "any" };
+                items.iter().enumerate().flat_map(|(i, c)| c.tests_at(&format!("{at}.{key}[{i}]"))).collect()
+            }
+            Condition::Test(t) => vec![(at.to_owned(), t)],
+        }
     }
 
     fn tests(&self) -> Box<dyn Iterator<Item = &Test> + '_> {
@@ -382,7 +436,7 @@ fn parse_test(object: &serde_json::Map<String, Value>, at: &str) -> Result<Test,
         RuleError::new(
             format!("{at}.field"),
             "one of channel_kind, channel_id, text, subject, language, status, priority, tags, team, assignee, customer.<attribute>, \
-             hours_since_created, hours_since_customer_message, escalation_risk",
+             hours_since_created, hours_since_customer_message, escalation_risk, author, known_customer",
         )
     })?;
     let op_raw = object.get("op").and_then(Value::as_str).ok_or_else(|| RuleError::new(format!("{at}.op"), "required"))?;
@@ -397,6 +451,7 @@ fn parse_test(object: &serde_json::Map<String, Value>, at: &str) -> Result<Test,
         Field::Priority | Field::EscalationRisk | Field::Customer(_) => {
             &[Op::Is, Op::IsNot, Op::ContainsAny, Op::ContainsNone, Op::Gt, Op::Lt]
         }
+        Field::Author => &[Op::Is, Op::IsNot, Op::ContainsAny, Op::ContainsNone],
         _ => &[Op::Is, Op::IsNot],
     };
     if !allowed.contains(&op) {
@@ -433,6 +488,10 @@ fn parse_test(object: &serde_json::Map<String, Value>, at: &str) -> Result<Test,
                 }
                 Operand::Number(n)
             }
+        },
+        Op::Is | Op::IsNot if field == Field::KnownCustomer => match raw {
+            Value::Bool(b) => Operand::One(Some(b.to_string())),
+            _ => return Err(RuleError::new(value_at, "true or false")),
         },
         Op::Is | Op::IsNot => {
             let value = match raw {
@@ -485,6 +544,10 @@ pub struct Facts {
     pub created_at: Timestamp,
     pub last_customer_message_at: Option<Timestamp>,
     pub escalation: RiskLevel,
+    /// A public post's author: their handle at the source, then their name when given.
+    pub author: Vec<String>,
+    /// Whether a public post's author is a known customer.
+    pub known_customer: bool,
 }
 
 impl Facts {
@@ -667,6 +730,16 @@ impl Test {
                 Operand::Number(_) => number(risk_rank(facts.escalation)),
                 _ => one(Some(facts.escalation.as_str())),
             },
+            Field::Author => match self.op {
+                Op::Is | Op::IsNot => {
+                    let Operand::One(want) = &self.value else { return false };
+                    let want = want.as_deref().map(|w| w.trim_start_matches('@').to_lowercase());
+                    let any = facts.author.iter().any(|a| Some(a.trim_start_matches('@').to_lowercase()) == want);
+                    if self.op == Op::Is { any } else { !any }
+                }
+                _ => self.words(words, &facts.author.join(" ")),
+            },
+            Field::KnownCustomer => one(Some(if facts.known_customer { "true" } else { "false" })),
             Field::Text | Field::Subject => {
                 let text = if self.field == Field::Text { facts.text.as_str() } else { facts.subject.as_deref().unwrap_or("") };
                 self.words(words, text)
@@ -726,6 +799,12 @@ pub enum Action {
     /// The skills an agent needs to be given the conversation (assignment and hand-out take
     /// only agents who have all of them); an empty list needs none. Cleaned as tags are.
     SetSkills(Vec<String>),
+    /// Alert the agents of a team (by id), or every agent of the workspace (`None`), of a
+    /// public post (`mention.received`).
+    Notify(Option<String>),
+    /// Turn a public post into a conversation in the inbox, the post its customer's first
+    /// message (`mention.received`).
+    OpenConversation,
 }
 
 impl Action {
@@ -798,6 +877,8 @@ impl Action {
             }
             "note" => Action::Note(required("text")?),
             "webhook" => Action::Webhook(required("webhook_id")?),
+            "notify" => Action::Notify(text("team")?),
+            "open_conversation" => Action::OpenConversation,
             "set_skills" => {
                 let raw: Vec<String> = match object.get("skills") {
                     Some(Value::Array(items)) => items
@@ -815,7 +896,8 @@ impl Action {
             _ => {
                 return Err(RuleError::new(
                     format!("{at}.type"),
-                    "one of set_team, set_assignee, assign, set_priority, add_tags, remove_tags, set_status, set_skills, reply, note, webhook",
+                    "one of set_team, set_assignee, assign, set_priority, add_tags, remove_tags, set_status, set_skills, reply, note, webhook, \
+                     notify, open_conversation",
                 ));
             }
         };
@@ -830,6 +912,7 @@ impl Action {
             "note" => &["text"],
             "webhook" => &["webhook_id"],
             "set_skills" => &["skills"],
+            "notify" => &["team"],
             _ => &[],
         };
         if let Some(extra) = object.keys().find(|k| *k != "type" && !fields.contains(&k.as_str())) {
@@ -853,6 +936,8 @@ impl Action {
             Action::Note(t) => json!({"type": "note", "text": t}),
             Action::Webhook(w) => json!({"type": "webhook", "webhook_id": w}),
             Action::SetSkills(s) => json!({"type": "set_skills", "skills": s}),
+            Action::Notify(t) => json!({"type": "notify", "team": t}),
+            Action::OpenConversation => json!({"type": "open_conversation"}),
         }
     }
 
@@ -878,10 +963,81 @@ impl Action {
                     facts.status = Some(*s);
                 }
             }
-            Action::Assign | Action::Reply { .. } | Action::Note(_) | Action::Webhook(_) | Action::SetSkills(_) => {}
+            Action::Assign
+            | Action::Reply { .. }
+            | Action::Note(_)
+            | Action::Webhook(_)
+            | Action::SetSkills(_)
+            | Action::Notify(_)
+            | Action::OpenConversation => {}
         }
         *facts != before
     }
+}
+
+impl Action {
+    /// The action's `type`, as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::SetTeam(_) => "set_team",
+            Action::SetAssignee(_) => "set_assignee",
+            Action::Assign => "assign",
+            Action::SetPriority(_) => "set_priority",
+            Action::AddTags(_) => "add_tags",
+            Action::RemoveTags(_) => "remove_tags",
+            Action::SetStatus(_) => "set_status",
+            Action::Reply { .. } => "reply",
+            Action::Note(_) => "note",
+            Action::Webhook(_) => "webhook",
+            Action::SetSkills(_) => "set_skills",
+            Action::Notify(_) => "notify",
+            Action::OpenConversation => "open_conversation",
+        }
+    }
+
+    /// Whether the action means something for a public post (`mention.received`).
+    pub const fn fits_mention(&self) -> bool {
+        matches!(self, Action::Notify(_) | Action::AddTags(_) | Action::OpenConversation)
+    }
+}
+
+/// The actions a `mention.received` rule may take, as the error names them.
+pub const MENTION_ACTIONS: &str = "notify, add_tags, open_conversation";
+
+/// Refuses a rule whose conditions or actions make no sense for its trigger: a post has no
+/// status, assignee or SLA clock, and a conversation has no post author; only a post can be
+/// opened as a conversation, and agents are alerted of posts (conversations have assignment).
+/// The error names the field at fault (`actions[1].type`, `conditions.all[0].field`).
+pub fn check_fits(when: Trigger, condition: &Condition, actions: &[Action]) -> Result<(), RuleError> {
+    let mention = when == Trigger::MentionReceived;
+    for (at, test) in condition.tests_at("conditions") {
+        if mention && !test.field.fits_mention() {
+            return Err(RuleError::new(
+                format!("{at}.field"),
+                format!(
+                    "{} is not a fact of a public post (mention.received reads text, author, known_customer, channel_id, channel_kind, \
+                     language, tags, customer.<attribute>)",
+                    test.field.name()
+                ),
+            ));
+        }
+        if !mention && !test.field.fits_conversation() {
+            return Err(RuleError::new(format!("{at}.field"), format!("{} is read only by mention.received rules", test.field.name())));
+        }
+    }
+    for (i, action) in actions.iter().enumerate() {
+        let at = format!("actions[{i}].type");
+        if mention && !action.fits_mention() {
+            return Err(RuleError::new(
+                at,
+                format!("{} does nothing to a public post (mention.received takes {MENTION_ACTIONS})", action.kind()),
+            ));
+        }
+        if !mention && matches!(action, Action::Notify(_) | Action::OpenConversation) {
+            return Err(RuleError::new(at, format!("{} is for mention.received rules only", action.kind())));
+        }
+    }
+    Ok(())
 }
 
 /// A rule as the engine runs it.
@@ -1075,6 +1231,97 @@ mod tests {
         ] {
             assert_eq!(Action::parse_list(&bad, "actions").expect_err("refused").field, field, "{bad}");
         }
+    }
+
+    fn parsed(when: Trigger, conditions: Value, actions: Value) -> Result<(), RuleError> {
+        let condition = Condition::parse(&conditions, "conditions")?;
+        let actions = Action::parse_list(&actions, "actions")?;
+        check_fits(when, &condition, &actions)
+    }
+
+    #[test]
+    fn mention_rules_take_only_what_a_post_can_do() {
+        let words = json!({"all": [{"field": "text", "op": "contains_any", "value": ["возврат"]}, {"field": "known_customer", "op": "is", "value": true}]});
+        let ok = json!([{"type": "notify", "team": null}, {"type": "add_tags", "tags": ["pr"]}, {"type": "open_conversation"}]);
+        assert_eq!(parsed(Trigger::MentionReceived, words.clone(), ok.clone()), Ok(()));
+        assert_eq!("mention.received".parse::<Trigger>(), Ok(Trigger::MentionReceived));
+        // An action a post cannot take is named by its place, with the ones it can.
+        let e = parsed(
+            Trigger::MentionReceived,
+            words.clone(),
+            json!([{"type": "add_tags", "tags": ["pr"]}, {"type": "set_assignee", "assignee": "a"}]),
+        )
+        .expect_err("refused");
+        assert_eq!(e.field, "actions[1].type");
+        assert!(e.message.contains("set_assignee") && e.message.contains(MENTION_ACTIONS), "{}", e.message);
+        for bad in [json!({"type": "reply", "text": "hi"}), json!({"type": "set_status", "status": "open"}), json!({"type": "assign"})] {
+            let e = parsed(Trigger::MentionReceived, json!({"all": []}), json!([bad])).expect_err("refused");
+            assert_eq!(e.field, "actions[0].type", "{bad}");
+        }
+        // A conversation's facts are not a post's, and the other way round.
+        let e = parsed(
+            Trigger::MentionReceived,
+            json!({"any": [{"field": "text", "op": "contains_any", "value": "x"}, {"field": "status", "op": "is", "value": "open"}]}),
+            ok.clone(),
+        )
+        .expect_err("refused");
+        assert_eq!(e.field, "conditions.any[1].field");
+        let e = parsed(
+            Trigger::MessageReceived,
+            json!({"all": [{"field": "author", "op": "is", "value": "@ivan"}]}),
+            json!([{"type": "add_tags", "tags": ["x"]}]),
+        )
+        .expect_err("refused");
+        assert_eq!(e.field, "conditions.all[0].field");
+        let e = parsed(
+            Trigger::MessageReceived,
+            json!({"all": []}),
+            json!([{"type": "add_tags", "tags": ["x"]}, {"type": "open_conversation"}]),
+        )
+        .expect_err("refused");
+        assert_eq!(e.field, "actions[1].type");
+        let e = parsed(Trigger::ConversationUpdated, json!({"all": []}), json!([{"type": "notify"}])).expect_err("refused");
+        assert_eq!(e.field, "actions[0].type");
+        // Values are checked as any condition's.
+        let e = Condition::parse(&json!({"all": [{"field": "known_customer", "op": "is", "value": "yes"}]}), "conditions")
+            .expect_err("refused");
+        assert_eq!(e.field, "conditions.all[0].value");
+        let e = Condition::parse(&json!({"all": [{"field": "author", "op": "gt", "value": 1}]}), "conditions").expect_err("refused");
+        assert_eq!(e.field, "conditions.all[0].op");
+        let e = Action::parse(&json!({"type": "notify", "team": 5}), "actions[0]").expect_err("refused");
+        assert_eq!(e.field, "actions[0].team");
+        // Round trips.
+        let c = cond(words);
+        assert_eq!(cond(c.to_json()), c);
+        for a in Action::parse_list(&ok, "actions").expect("ok") {
+            assert_eq!(Action::parse(&a.to_json(), "a"), Ok(a.clone()));
+        }
+    }
+
+    #[test]
+    fn mention_facts_match_authors_and_known_customers() {
+        let mut m = Matcher::new(&Prefix5);
+        let now = Timestamp(1_000_000_000_000);
+        let post =
+            Facts {
+                text: "Ваш сервис опять не работает".into(), author: vec!["ivan_p".into(), "Иван Петров".into()], ..Facts::default()
+            };
+        assert!(
+            cond(json!({"all": [{"field": "author", "op": "is", "value": "@Ivan_P"}]})).matches(&post, now, &mut m),
+            "handle, any case, with @"
+        );
+        assert!(cond(json!({"all": [{"field": "author", "op": "is", "value": "иван петров"}]})).matches(&post, now, &mut m), "or the name");
+        assert!(!cond(json!({"all": [{"field": "author", "op": "is", "value": "ivan"}]})).matches(&post, now, &mut m));
+        assert!(cond(json!({"all": [{"field": "author", "op": "is_not", "value": "someone"}]})).matches(&post, now, &mut m));
+        assert!(
+            cond(json!({"all": [{"field": "author", "op": "contains_any", "value": ["петрова"]}]})).matches(&post, now, &mut m),
+            "word forms"
+        );
+        let known = cond(json!({"all": [{"field": "known_customer", "op": "is", "value": true}]}));
+        assert!(!known.matches(&post, now, &mut m));
+        assert!(known.matches(&Facts { known_customer: true, ..post.clone() }, now, &mut m));
+        assert!(cond(json!({"all": [{"field": "known_customer", "op": "is_not", "value": true}]})).matches(&post, now, &mut m));
+        assert!(cond(json!({"all": [{"field": "text", "op": "contains_any", "value": ["сервисы"]}]})).matches(&post, now, &mut m));
     }
 
     fn arb_test() -> impl Strategy<Value = Value> {

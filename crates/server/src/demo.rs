@@ -1,7 +1,7 @@
 //! `switchboard demo`: a realistic workspace — customers in Russia, Poland and the UK who write
 //! through several channels, agents who answer, notes, statuses, tags (a complaint), the
-//! customers' time zones and opt-outs for the contact policy — built through the same intake
-//! pipeline real traffic uses.
+//! customers' time zones and opt-outs for the contact policy, public posts in the mentions
+//! stream — built through the same intake pipeline real traffic uses.
 
 use serde_json::json;
 use std::sync::Arc;
@@ -80,6 +80,19 @@ const PEOPLE: &[Person] = &[
         tags: &["возврат"],
         attributes: &[("time_zone", "Europe/Moscow")],
     },
+];
+
+/// Public posts about the brand: author handle, name, the email a listening tool knows, text, link.
+const POSTS: &[(&str, &str, Option<&str>, &str, &str)] = &[
+    (
+        "olga_s",
+        "Ольга Смирнова",
+        Some("olga.smirnova@example.ru"),
+        "Третий день жду, когда заберут возврат. Магазин молчит.",
+        "https://social.example/olga_s/posts/1",
+    ),
+    ("kasia_w", "Kasia W.", None, "Czy ktoś zamawiał tu ostatnio? Jak z czasem dostawy?", "https://forum.example.pl/t/4411"),
+    ("tom_r", "Tom R.", None, "Great support from this shop, sorted my invoice in minutes.", "https://social.example/tom_r/posts/7"),
 ];
 
 /// Creates channels, agents and conversations; returns the number of conversations touched.
@@ -190,6 +203,38 @@ pub async fn fill(store: &Arc<dyn Store>, workspace: &WorkspaceId) -> Result<usi
                 store.update_contact(workspace, &outcome.contact_id, update, Actor::Agent(agent.id.clone())).await?;
             }
         }
+    }
+    // Social listening: posts about the brand through an API channel marked public go to the
+    // mentions stream, not the inbox; Olga, a known customer, complains in public too.
+    let listening = store
+        .create_channel(NewChannel { config: json!({"public": true, "default_region": "RU"}), ..channel("Social listening", "RU") })
+        .await?;
+    for (k, (author, name, email, text, url)) in POSTS.iter().enumerate() {
+        let hints = match email {
+            Some(e) => vec![IdentityHint { identity: Identity::email(e).map_err(|e| StoreError::other(e.to_string()))?, vouched: true }],
+            None => Vec::new(),
+        };
+        let post = InboundMessage {
+            workspace_id: workspace.clone(),
+            channel_id: listening.id.clone(),
+            channel_kind: ChannelKind::Api,
+            external_id: format!("demo-post-{k}"),
+            sender: Identity::scoped(IdentityKind::Api, &listening.id, author).map_err(|e| StoreError::other(e.to_string()))?,
+            sender_name: Some((*name).into()),
+            hints,
+            subject: None,
+            text: (*text).into(),
+            html: None,
+            sent_at: Some(Timestamp(start + (k as i64 + 5) * HOUR_MS)),
+            thread: None,
+            attachments: vec![],
+            auto_reply: false,
+            quoted_text: None,
+            participants: Vec::new(),
+            html_remote_images: None,
+            group: None,
+        };
+        store.take_mention(post, Some((*url).into())).await?;
     }
     // Replies target a placeholder URL: mark their delivery jobs failed right away instead of
     // retrying for hours, so the demo shows the failure path too.

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (15, "outgoing_webhooks", include_str!("../migrations/0015_outgoing_webhooks.sql")),
     (16, "contact_policy", include_str!("../migrations/0016_contact_policy.sql")),
     (17, "macros", include_str!("../migrations/0017_macros.sql")),
+    (18, "public_mentions", include_str!("../migrations/0018_public_mentions.sql")),
     (19, "required_skills", include_str!("../migrations/0019_required_skills.sql")),
 ];
 

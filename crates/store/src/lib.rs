@@ -555,6 +555,27 @@ pub trait AutomationStore: Send + Sync {
     async fn fire_timers(&self, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>>;
 }
 
+/// Public mentions: posts through an API channel marked public (brand mentions, forum threads),
+/// kept in the mentions stream rather than the inbox, with the monitoring rules
+/// (`mention.received`) that alert agents, tag posts or open conversations.
+#[async_trait]
+pub trait SocialStore: Send + Sync {
+    /// Takes a post in, once per channel and `external_id` (again: `duplicate`, nothing changes):
+    /// links a known customer (identified as intake does; never creates one), raises the
+    /// escalation risk of their open conversations, runs the `mention.received` rules; one
+    /// transaction, audited.
+    async fn take_mention(&self, post: InboundMessage, url: Option<String>) -> Result<MentionOutcome>;
+    /// The stream, newest first (cursor pagination).
+    async fn list_mentions(&self, workspace: &WorkspaceId, filter: &MentionFilter, page: PageRequest<'_>) -> Result<Page<PublicMention>>;
+    /// `NotFound` for another workspace's post.
+    async fn mention(&self, workspace: &WorkspaceId, id: &MentionId) -> Result<PublicMention>;
+    /// Changes a post's status or tags. `Invalid` names the field at fault.
+    async fn update_mention(&self, workspace: &WorkspaceId, id: &MentionId, patch: MentionPatch, actor: Actor) -> Result<PublicMention>;
+    /// Turns the post into a conversation, the post its author's first message; `true` when
+    /// this call opened it (an opened post answers with its conversation and `false`).
+    async fn open_conversation_from_mention(&self, workspace: &WorkspaceId, id: &MentionId, actor: Actor) -> Result<(PublicMention, bool)>;
+}
+
 /// What an event bus hands to its subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusMessage {
@@ -604,6 +625,7 @@ pub trait Store:
     + SearchFeedStore
     + WebhookStore
     + AutomationStore
+    + SocialStore
     + JobQueue
     + LiveEvents
 {
@@ -626,6 +648,7 @@ impl<T> Store for T where
         + SearchFeedStore
         + WebhookStore
         + AutomationStore
+        + SocialStore
         + JobQueue
         + LiveEvents
 {

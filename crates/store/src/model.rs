@@ -520,6 +520,8 @@ pub struct Notification {
     pub text: String,
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
+    /// The public post a monitoring rule alerted of.
+    pub mention_id: Option<MentionId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -983,11 +985,107 @@ pub struct DryRunMatch {
     pub actions: serde_json::Value,
 }
 
-/// A dry run's answer: how many conversations were looked at and which matched.
+/// A dry run's answer: how many conversations (or, for a `mention.received` rule, public
+/// posts) were looked at and which matched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DryRun {
     pub examined: i64,
     pub matches: Vec<DryRunMatch>,
+    /// The posts a `mention.received` rule would have matched (none for other rules).
+    pub mentions: Vec<DryRunMention>,
+}
+
+/// One public post a `mention.received` rule would have matched in a dry run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRunMention {
+    pub mention_id: MentionId,
+    pub author: String,
+    pub text: String,
+    /// The actions as JSON.
+    pub actions: serde_json::Value,
+}
+
+// ---------------------------------------------------------------- public mentions
+
+/// Where a public post stands in the mentions stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MentionStatus {
+    New,
+    Reviewed,
+    Dismissed,
+}
+
+impl MentionStatus {
+    pub const ALL: [MentionStatus; 3] = [Self::New, Self::Reviewed, Self::Dismissed];
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Reviewed => "reviewed",
+            Self::Dismissed => "dismissed",
+        }
+    }
+}
+
+impl std::str::FromStr for MentionStatus {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(())
+    }
+}
+
+/// A post through a public API channel (a brand mention, a forum thread): in the mentions
+/// stream, not the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicMention {
+    pub id: MentionId,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    /// The post's id at its source: a post is taken once per channel.
+    pub external_id: String,
+    /// The author's handle at the source (`from.id`).
+    pub author_id: String,
+    pub author_name: Option<String>,
+    pub text: String,
+    /// The post at its source.
+    pub url: Option<String>,
+    /// When it was posted (as the source says, believable), and when it reached us.
+    pub posted_at: Timestamp,
+    pub received_at: Timestamp,
+    /// The known customer who wrote it, and their name.
+    pub contact_id: Option<ContactId>,
+    pub contact_name: Option<String>,
+    pub status: MentionStatus,
+    /// The conversation opened from it, by a rule or an agent.
+    pub conversation_id: Option<ConversationId>,
+    pub conversation_number: Option<i64>,
+    pub tags: Vec<String>,
+}
+
+/// What taking a post in did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MentionOutcome {
+    pub mention: PublicMention,
+    /// The post had been taken before: nothing changed.
+    pub duplicate: bool,
+    /// Agents a monitoring rule alerted.
+    pub notified: Vec<AgentId>,
+    /// Conversations whose escalation risk the post raised (the known customer's open ones).
+    pub escalated: Vec<ConversationId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MentionFilter {
+    pub status: Option<MentionStatus>,
+    pub channel_id: Option<ChannelId>,
+    /// Posts by this customer (or a customer merged into them).
+    pub contact_id: Option<ContactId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MentionPatch {
+    pub status: Option<MentionStatus>,
+    /// Replaces the tags (cleaned as a conversation's).
+    pub tags: Option<Vec<String>>,
 }
 
 // ---------------------------------------------------------------- contact policy

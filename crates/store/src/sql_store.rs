@@ -6,7 +6,7 @@ use crate::model::*;
 use crate::pool::ReadPool;
 use crate::queries::{
     StoredBlob, accounts, assignment, automation, canned, channels, contact_policy, contacts, conversation_merges, conversations, intake,
-    jobs, kb, macros, mailbox, messages, notifications, rules, search, webhooks, widget, workspaces,
+    jobs, kb, macros, mailbox, messages, notifications, rules, search, social, webhooks, widget, workspaces,
 };
 use crate::sql::{Conn, Connector};
 use crate::writer::Writer;
@@ -428,6 +428,30 @@ impl ContactStore for SqlStore {
     async fn update_contact(&self, workspace: &WorkspaceId, id: &ContactId, update: ContactUpdate, actor: Actor) -> Result<Contact> {
         let (ws, id) = (workspace.clone(), id.clone());
         self.write(move |c| contacts::update_contact(c, &ws, &id, &update, &actor)).await
+    }
+}
+
+#[async_trait]
+impl SocialStore for SqlStore {
+    async fn take_mention(&self, post: InboundMessage, url: Option<String>) -> Result<MentionOutcome> {
+        let (auto, received_at) = (self.automation.clone(), now());
+        self.write(move |c| social::take_mention(c, &auto, &post, url.as_deref(), received_at)).await
+    }
+    async fn list_mentions(&self, workspace: &WorkspaceId, filter: &MentionFilter, page: PageRequest<'_>) -> Result<Page<PublicMention>> {
+        let (ws, filter, cursor, limit) = (workspace.clone(), filter.clone(), page.cursor.map(str::to_owned), page.limit);
+        self.read(move |c| social::list_mentions(c, &ws, &filter, PageRequest { cursor: cursor.as_deref(), limit })).await
+    }
+    async fn mention(&self, workspace: &WorkspaceId, id: &MentionId) -> Result<PublicMention> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.read(move |c| social::mention(c, &ws, &id)).await
+    }
+    async fn update_mention(&self, workspace: &WorkspaceId, id: &MentionId, patch: MentionPatch, actor: Actor) -> Result<PublicMention> {
+        let (ws, id) = (workspace.clone(), id.clone());
+        self.write(move |c| social::update_mention(c, &ws, &id, &patch, &actor)).await
+    }
+    async fn open_conversation_from_mention(&self, workspace: &WorkspaceId, id: &MentionId, actor: Actor) -> Result<(PublicMention, bool)> {
+        let (ws, id, auto) = (workspace.clone(), id.clone(), self.automation.clone());
+        self.write(move |c| social::open_conversation_from_mention(c, &auto, &ws, &id, &actor)).await
     }
 }
 

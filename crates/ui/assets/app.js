@@ -229,6 +229,13 @@
       if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
       alertAgent(text("mentioned", { name: d.by }) + ": " + d.text, "/conversations/" + d.conversation_id);
     });
+    // A monitoring rule alerted this agent of a public post (the mentions stream).
+    on("mention.alert", function (d) {
+      if (d.agent_id !== me) return;
+      var badge = $("#unread");
+      if (badge) { badge.textContent = String((parseInt(badge.textContent, 10) || 0) + 1); badge.hidden = false; }
+      alertAgent(text("public-mention") + ": " + d.text, "/mentions#mention-" + d.mention_id);
+    });
     on("lagged", function () { refresh(); });
     // The session ended (signed out elsewhere, deactivated, a new password): sign in again.
     on("ended", function () {

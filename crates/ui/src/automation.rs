@@ -24,7 +24,7 @@ const CONDITION_ROWS: usize = 5;
 /// all and one more, up to `rules::MAX_ACTIONS`.
 const ACTION_ROWS: usize = 4;
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 16] = [
     "text",
     "subject",
     "language",
@@ -39,9 +39,11 @@ const FIELDS: [&str; 14] = [
     "hours_since_customer_message",
     "escalation_risk",
     "channel_id",
+    "author",
+    "known_customer",
 ];
 const OPS: [&str; 6] = ["contains_any", "contains_none", "is", "is_not", "gt", "lt"];
-const ACTIONS: [&str; 11] = [
+const ACTIONS: [&str; 13] = [
     "set_team",
     "assign",
     "set_assignee",
@@ -53,6 +55,8 @@ const ACTIONS: [&str; 11] = [
     "reply",
     "note",
     "webhook",
+    "notify",
+    "open_conversation",
 ];
 
 /// What the editor holds: the form's fields by name (`c0_field`, `a1_value`, ...).
@@ -93,6 +97,11 @@ fn rule_body(form: &EditorForm, teams: &[(String, String)], agents: &[(String, S
                             .map_err(|_| ApiError::bad_field(format!("conditions[{i}].value"), "a number of hours"))?
                     )
                 }
+                ("known_customer", _) => match raw.to_lowercase().as_str() {
+                    "true" | "yes" => json!(true),
+                    "false" | "no" => json!(false),
+                    _ => json!(raw),
+                },
                 ("team", _) if raw.is_empty() || raw == "none" => Value::Null,
                 ("assignee", _) if raw.is_empty() || raw == "none" => Value::Null,
                 ("team", _) => json!(resolve(raw, teams)),
@@ -136,6 +145,10 @@ pub(crate) fn actions_from_form(
             "set_skills" => json!({"type": kind, "skills": words(raw)}),
             "reply" | "note" => json!({"type": kind, "text": raw}),
             "webhook" => json!({"type": kind, "webhook_id": raw}),
+            "notify" => {
+                json!({"type": kind, "team": if raw.is_empty() || raw == "none" { Value::Null } else { json!(resolve(raw, teams)) }})
+            }
+            "open_conversation" => json!({"type": kind}),
             _ => return Err(ApiError::bad_field(format!("actions[{i}].type"), "not an action")),
         });
     }
@@ -151,6 +164,7 @@ fn rule_input(body: &Value) -> Result<RuleInput, ApiError> {
     if actions.is_empty() {
         return Err(ApiError::bad_field("actions", "at least one action"));
     }
+    rules::check_fits(when, &condition, &actions).map_err(|e| ApiError::bad_field(&e.field, e.message))?;
     if when == Trigger::Time && !condition.uses_time() {
         return Err(ApiError::bad_field(
             "conditions",
@@ -219,6 +233,7 @@ pub(crate) fn actions_into_form(actions: &Value, form: &mut EditorForm) {
             "reply" => a["text"].as_str().or(a["canned_id"].as_str()).unwrap_or("").to_owned(),
             "note" => a["text"].as_str().unwrap_or("").to_owned(),
             "webhook" => a["webhook_id"].as_str().unwrap_or("").to_owned(),
+            "notify" => a["team"].as_str().unwrap_or("none").to_owned(),
             _ => String::new(),
         };
         form.insert(format!("a{i}_value"), value);
@@ -330,11 +345,30 @@ fn rule_list(lang: Lang, rules: &[RuleRecord]) -> Markup {
     }
 }
 
-fn dry_run_table(lang: Lang, run: &DryRun) -> Markup {
+/// `posts`: the rule reads public posts (`mention.received`), not conversations.
+fn dry_run_table(lang: Lang, run: &DryRun, posts: bool) -> Markup {
     html! {
         section.dry-run aria-labelledby="dry-h" {
             h2 #dry-h { (tr(lang, "ui.rules.dry_run_result")) }
-            p { (t(lang, "ui.rules.dry_run_summary", &[("matched", &run.matches.len().to_string()), ("examined", &run.examined.to_string())])) }
+            @if posts {
+                p { (t(lang, "ui.rules.dry_run_mentions", &[("matched", &run.mentions.len().to_string()), ("examined", &run.examined.to_string())])) }
+            } @else {
+                p { (t(lang, "ui.rules.dry_run_summary", &[("matched", &run.matches.len().to_string()), ("examined", &run.examined.to_string())])) }
+            }
+            @if !run.mentions.is_empty() {
+                table {
+                    thead { tr { th { (tr(lang, "ui.mentions.author")) } th { (tr(lang, "ui.mentions.text")) } th { (tr(lang, "ui.rules.would_do")) } } }
+                    tbody {
+                        @for m in run.mentions.iter().take(100) {
+                            tr {
+                                td { (m.author) }
+                                td { (m.text) }
+                                td { code { (m.actions) } }
+                            }
+                        }
+                    }
+                }
+            }
             @if !run.matches.is_empty() {
                 table {
                     thead { tr { th { "#" } th { (tr(lang, "ui.subject")) } th { (tr(lang, "ui.rules.would_do")) } } }
@@ -434,7 +468,7 @@ async fn submit(state: &AppState, agent: &Agent, id: Option<String>, form: Edito
     let refused = notice.is_some();
     let body = html! {
         h1 { (tr(lang, "ui.admin.rules")) }
-        @if let Some(run) = &result { (dry_run_table(lang, run)) }
+        @if let Some(run) = &result { (dry_run_table(lang, run, get(&form, "when") == Trigger::MentionReceived.as_str())) }
         (editor(lang, &action, &form))
     };
     let mut response = page(agent, Tab::Rules, notice, body);

@@ -25,6 +25,8 @@ pub struct Panel {
     pub suggestions: Vec<(MergeSuggestion, Contact)>,
     /// What the contact policy says of calling on this customer for sales and marketing now.
     pub policy: Policy,
+    /// The customer's latest public posts (brand mentions, forum threads), newest first.
+    pub mentions: Vec<PublicMention>,
 }
 
 /// The contact policy's answers about the customer now, for sales and then marketing (on no
@@ -64,7 +66,9 @@ pub async fn load(state: &AppState, ws: &WorkspaceId, contact: &ContactId) -> Re
         }
     }
     let policy = policy(state, ws, &contact.id).await?;
-    Ok(Panel { contact, conversations, suggestions, policy })
+    let theirs = MentionFilter { contact_id: Some(contact.id.clone()), ..MentionFilter::default() };
+    let mentions = state.store.list_mentions(ws, &theirs, PageRequest { cursor: None, limit: 10 }).await?.items;
+    Ok(Panel { contact, conversations, suggestions, policy, mentions })
 }
 
 /// `YYYY-MM-DD HH:MM` of `at` in `zone`, as the customer's clock shows it.
@@ -209,6 +213,18 @@ pub fn render(lang: Lang, agent: &Agent, panel: &Panel, current: &ConversationId
                 }
             }
             p { a href=(format!("/inbox?view=all&status=any&customer={}", contact.id)) { (tr(lang, "ui.all_of_customer")) } }
+            @if !panel.mentions.is_empty() {
+                h3 { (tr(lang, "ui.mentions.of_customer")) }
+                ul.others.customer-mentions {
+                    @for m in &panel.mentions {
+                        li {
+                            (crate::mentions::excerpt(&m.text)) " · " (tr(lang, &format!("ui.mentions.status.{}", m.status.as_str())))
+                            @if let Some(url) = &m.url { " · " a href=(url) rel="noopener noreferrer nofollow" target="_blank" { (tr(lang, "ui.mentions.source")) } }
+                        }
+                    }
+                }
+                p { a href=(format!("/mentions?customer={}", contact.id)) { (tr(lang, "ui.mentions.all_of_customer")) } }
+            }
             @if role.allows(Permission::Write) {
                 details {
                     summary { (tr(lang, "ui.edit_customer")) }

@@ -12,6 +12,7 @@ mod help;
 mod inbox;
 mod knowledge;
 mod macros;
+mod mentions;
 mod notifications;
 mod page;
 mod webhooks;
@@ -81,6 +82,9 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/merge", post(customer::merge))
         .route("/merges/{id}/undo", post(customer::undo_merge))
         .route("/suggestions/{id}/dismiss", post(customer::dismiss))
+        .route("/mentions", get(mentions::page))
+        .route("/mentions/{id}/status", post(mentions::set_status))
+        .route("/mentions/{id}/conversation", post(mentions::open_conversation))
         .route("/notifications", get(notifications::page))
         .route("/notifications/read", post(notifications::read_all))
         .route("/notifications/{id}/open", post(notifications::open))

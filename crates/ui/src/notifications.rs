@@ -29,10 +29,14 @@ pub async fn page(State(state): State<AppState>, agent: Agent) -> Response {
                 li class=(if n.read_at.is_none() { "unread" } else { "read" }) {
                     form method="post" action=(format!("/notifications/{}/open", n.id)) {
                         button.link type="submit" {
-                            (t(lang, "ui.notification.mention", &[
-                                ("name", n.actor_name.as_deref().unwrap_or("?")),
-                                ("number", &n.conversation_number.map(|x| x.to_string()).unwrap_or_default()),
-                            ]))
+                            @if n.mention_id.is_some() {
+                                (tr(lang, "ui.notification.public_mention"))
+                            } @else {
+                                (t(lang, "ui.notification.mention", &[
+                                    ("name", n.actor_name.as_deref().unwrap_or("?")),
+                                    ("number", &n.conversation_number.map(|x| x.to_string()).unwrap_or_default()),
+                                ]))
+                            }
                         }
                     }
                     div.text { (n.text) }
@@ -61,6 +65,8 @@ pub async fn open(State(state): State<AppState>, agent: Agent, Path(id): Path<St
         let n = list.into_iter().find(|n| n.id == id).ok_or_else(ApiError::not_found)?;
         state.store.mark_notifications_read(&me.agent_id, Some(&id)).await?;
         Ok::<_, ApiError>(match (&n.conversation_id, &n.message_id) {
+            // A public post a monitoring rule alerted of: in the mentions stream.
+            _ if n.mention_id.is_some() => format!("/mentions#mention-{}", n.mention_id.as_ref().map(|m| m.as_str()).unwrap_or_default()),
             (Some(c), Some(m)) => format!("/conversations/{c}#m-{m}"),
             (Some(c), None) => format!("/conversations/{c}"),
             _ => "/notifications".to_owned(),

@@ -69,6 +69,7 @@ fn head(title: &str) -> Markup {
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum Section {
     Inbox,
+    Mentions,
     Knowledge,
     Notifications,
     Account,
@@ -91,6 +92,7 @@ pub fn frame(agent: &Agent, section: Section, title: &str, body: Markup) -> Mark
                     a.brand href="/inbox" { "Switchboard" }
                     nav aria-label=(tr(lang, "ui.navigation")) {
                         a href="/inbox" aria-current=[current(Section::Inbox)] { (tr(lang, "ui.inbox")) }
+                        a href="/mentions" aria-current=[current(Section::Mentions)] { (tr(lang, "ui.mentions.title")) }
                         a href="/kb" aria-current=[current(Section::Knowledge)] { (tr(lang, "ui.kb.title")) }
                         a href="/notifications" aria-current=[current(Section::Notifications)] {
                             (tr(lang, "ui.notifications")) " "
@@ -123,6 +125,7 @@ fn strings(lang: Lang) -> Markup {
         ("new-conversation", "ui.live.new_conversation"),
         ("new-reply", "ui.live.new_reply"),
         ("mentioned", "ui.live.mentioned"),
+        ("public-mention", "ui.notification.public_mention"),
         ("online", "ui.presence.online"),
         ("away", "ui.presence.away"),
         ("offline", "ui.presence.offline"),
@@ -230,6 +233,7 @@ mod tests {
             include_str!("conversation.rs"),
             include_str!("customer.rs"),
             include_str!("inbox.rs"),
+            include_str!("mentions.rs"),
             include_str!("notifications.rs"),
             include_str!("page.rs"),
             include_str!("webhooks.rs"),
@@ -255,6 +259,7 @@ mod tests {
         keys.extend(switchboard_domain::rules::Trigger::ALL.iter().map(|t| format!("ui.rules.trigger.{}", t.as_str().replace('.', "_"))));
         keys.extend(switchboard_domain::sla::Metric::ALL.iter().map(|m| format!("ui.sla.metric.{}", m.as_str())));
         keys.extend(["channels", "messages", "public"].map(|r| format!("ui.risk.reason.{r}")));
+        keys.extend(switchboard_store::MentionStatus::ALL.iter().map(|s| format!("ui.mentions.status.{}", s.as_str())));
         keys.extend(switchboard_domain::calendar::DAYS.iter().map(|d| format!("ui.day.{d}")));
         keys.extend(switchboard_domain::webhook::EventType::ALL.iter().map(|e| format!("ui.webhook_event.{}", e.as_str())));
         keys.extend(switchboard_domain::webhook::DeliveryState::ALL.iter().map(|s| format!("ui.webhook_status.{}", s.as_str())));

@@ -52,6 +52,7 @@ fn rule_input(body: RuleBody, auth: &Auth) -> ApiResult<RuleInput> {
     if actions.is_empty() {
         return Err(bad("actions", "at least one action", auth));
     }
+    rules::check_fits(when, &condition, &actions).map_err(|e| bad(&e.field, e.message, auth))?;
     if when == Trigger::Time && !condition.uses_time() {
         return Err(bad("conditions", "a rule on time needs a condition on hours_since_created or hours_since_customer_message", auth));
     }
@@ -115,6 +116,9 @@ fn dry_run_json(run: &DryRun) -> Value {
         "matched": run.matches.len(),
         "matches": run.matches.iter().map(|m| json!({
             "conversation_id": m.conversation_id, "number": m.number, "subject": m.subject, "actions": m.actions,
+        })).collect::<Vec<_>>(),
+        "mentions": run.mentions.iter().map(|m| json!({
+            "mention_id": m.mention_id, "author": m.author, "text": m.text, "actions": m.actions,
         })).collect::<Vec<_>>(),
     })
 }

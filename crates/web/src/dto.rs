@@ -248,6 +248,17 @@ pub fn failed_mail(m: &FailedMail) -> Value {
         "received_at": time(m.received_at), "raw_url": format!("/api/v1/failed-mail/{}/raw", m.id)})
 }
 
+/// A public post in the mentions stream.
+pub fn mention(m: &PublicMention) -> Value {
+    json!({
+        "id": m.id, "channel_id": m.channel_id, "external_id": m.external_id,
+        "author": {"id": m.author_id, "name": m.author_name}, "text": m.text, "url": m.url,
+        "posted_at": time(m.posted_at), "received_at": time(m.received_at),
+        "contact_id": m.contact_id, "contact_name": m.contact_name, "known_customer": m.contact_id.is_some(),
+        "status": m.status.as_str(), "conversation_id": m.conversation_id, "conversation_number": m.conversation_number, "tags": m.tags,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,6 +108,8 @@ pub struct Stored {
     pub reactions: usize,
     /// A message the request changed (an edit, a receipt), as it is now.
     pub changed: Option<Message>,
+    /// The public post the request brought (a channel marked public).
+    pub mention: Option<switchboard_store::MentionOutcome>,
 }
 
 /// Stores a request's events in their order, each announced live, then sends the channel's
@@ -170,6 +172,27 @@ pub async fn store(state: &AppState, channel: &Channel, driver: &std::sync::Arc<
                 stored.statuses += 1;
                 stored.changed = Some(message);
             }
+            ChannelEvent::Mention { post, url } => {
+                let outcome = state.store.take_mention(*post, url).await?;
+                if !outcome.duplicate {
+                    state.publish(LiveEvent::new(&channel.workspace_id, "mention.created", crate::dto::mention(&outcome.mention)));
+                    if let Some(conversation) = &outcome.mention.conversation_id {
+                        state.publish(LiveEvent::new(
+                            &channel.workspace_id,
+                            "conversation.created",
+                            json!({"conversation_id": conversation, "contact_id": outcome.mention.contact_id, "mention_id": outcome.mention.id}),
+                        ));
+                    }
+                    for agent in &outcome.notified {
+                        state.publish(LiveEvent::new(
+                            &channel.workspace_id,
+                            "mention.alert",
+                            json!({"agent_id": agent, "mention_id": outcome.mention.id, "text": outcome.mention.text.chars().take(140).collect::<String>()}),
+                        ));
+                    }
+                }
+                stored.mention = Some(outcome);
+            }
             ChannelEvent::Report { report, otherwise } => {
                 let outcome = match state.store.record_delivery_report(report).await {
                     Ok(outcome) => outcome,
@@ -230,7 +253,12 @@ async fn take_in(state: &AppState, channel: &Channel, message: inbound::InboundM
 fn answer(reply: HookReply, stored: &Stored) -> Response {
     let summary = || {
         let mut out = json!({"ok": true, "messages": stored.messages, "statuses": stored.statuses, "reactions": stored.reactions});
-        if let Some(o) = &stored.last {
+        if let Some(o) = &stored.mention {
+            out["mention_id"] = json!(o.mention.id);
+            out["contact_id"] = json!(o.mention.contact_id);
+            out["conversation_id"] = json!(o.mention.conversation_id);
+            out["duplicate"] = json!(o.duplicate);
+        } else if let Some(o) = &stored.last {
             out["message_id"] = json!(o.message_id);
             out["conversation_id"] = json!(o.conversation_id);
             out["contact_id"] = json!(o.contact_id);

@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod openapi;
 pub mod presence;
 pub mod signin;
+pub mod social;
 pub mod webhooks;
 
 use axum::Router;
@@ -790,6 +791,42 @@ pub fn routes() -> Vec<Route> {
             None,
             201,
             || post(webhooks::replay),
+        ),
+        r(
+            "get",
+            "/api/v1/mentions",
+            "The mentions stream: public posts (brand mentions, forum threads) through API channels marked public, newest first; filters status (new, reviewed, dismissed), channel_id, contact_id; cursor, limit",
+            Auth::Bearer,
+            None,
+            200,
+            || get(social::list),
+        ),
+        r(
+            "get",
+            "/api/v1/mentions/{id}",
+            "One public post: author, text, url, known customer, status, tags, conversation",
+            Auth::Bearer,
+            None,
+            200,
+            || get(social::get),
+        ),
+        r(
+            "patch",
+            "/api/v1/mentions/{id}",
+            "Change a public post's status (new, reviewed, dismissed) or tags (replaced)",
+            Auth::Bearer,
+            Some(s::patch_mention()),
+            200,
+            || patch(social::patch),
+        ),
+        r(
+            "post",
+            "/api/v1/mentions/{id}/conversation",
+            "Turn a public post into a conversation in the inbox, the post its author's first message; 201 with the post and its conversation_id (200 when opened before)",
+            Auth::Bearer,
+            None,
+            201,
+            || post(social::open_conversation),
         ),
         r(
             "post",

@@ -32,6 +32,10 @@ pub fn build() -> Value {
                 "4XX": {"description": "the caller's mistake", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
             },
         });
+        // Opening a public post's conversation again answers 200 with the one opened before.
+        if route.path == "/api/v1/mentions/{id}/conversation" {
+            op["responses"]["200"] = success(route.path, 200);
+        }
         match route.auth {
             Auth::Bearer => op["security"] = json!([{"bearer": []}]),
             Auth::Signed => op["security"] = json!([{"signature": []}]),
@@ -80,6 +84,13 @@ fn query_params(method: &str, path: &str) -> Vec<Value> {
             params.extend(question());
             params
         }
+        ("get", "/api/v1/mentions") => vec![
+            param("status", false, json!({"type": "string", "enum": ["new", "reviewed", "dismissed"]})),
+            param("channel_id", false, json!({"type": "string", "format": "uuid"})),
+            param("contact_id", false, json!({"type": "string", "format": "uuid"})),
+            param("cursor", false, text()),
+            param("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 200})),
+        ],
         ("get", "/api/v1/contacts/{id}/contact-policy/checks") => {
             vec![param("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 200}))]
         }
@@ -134,6 +145,11 @@ pub mod schema {
             "attachments": {"type": "array", "maxItems": 20, "items": {"type": "object", "required": ["filename", "content_type", "data_base64"], "properties": {
                 "filename": string(), "content_type": string(), "data_base64": string()}}}}})
     }
+    pub fn patch_mention() -> Value {
+        json!({"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["new", "reviewed", "dismissed"]},
+            "tags": {"type": "array", "maxItems": 50, "items": string()}}})
+    }
     pub fn merge() -> Value {
         json!({"type": "object", "required": ["other_id"], "properties": {"other_id": string()}})
     }
@@ -154,6 +170,7 @@ pub mod schema {
             "message_id": string(),
             "from": {"type": "object", "required": ["id"], "properties": {"id": string(), "name": string(), "email": string(), "phone": string()}},
             "text": string(), "timestamp": {"type": "string", "format": "date-time"}, "thread_id": string(), "subject": string(),
+            "url": {"type": "string", "description": "A public post's address at its source (channels with config.public)"},
             "attachments": {"type": "array", "items": {"type": "object", "required": ["filename", "content_type"], "properties": {
                 "url": string(), "filename": string(), "content_type": string(), "data_base64": string()}}}}})
     }

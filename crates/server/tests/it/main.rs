@@ -13,6 +13,7 @@ mod hostile;
 mod knowledge;
 mod lmtp;
 mod mail_servers;
+mod mentions;
 mod nodes;
 mod outbound;
 mod smtp_sink;

@@ -5,6 +5,7 @@
 mod automation;
 mod contact_policy;
 mod knowledge;
+mod social;
 mod stories;
 mod webhooks;
 
@@ -111,7 +112,7 @@ conformance!(
 );
 
 /// Declares the stories of one module of this suite (`knowledge`, `automation`, `contact_policy`,
-/// `webhooks`) on both backends.
+/// `social`, `webhooks`) on both backends.
 macro_rules! stories_of {
     ($module:ident; $($story:ident),* $(,)?) => {$(
         mod $story {
@@ -152,6 +153,13 @@ stories_of!(
     the_facts_of_a_decision_are_every_complaint_priority_and_rating_of_the_customer,
     opt_outs_and_time_zones_follow_the_customer_through_merges_and_identities,
     every_answer_and_every_settings_change_is_audited,
+);
+
+stories_of!(
+    social;
+    public_posts_go_to_the_stream_once_and_never_to_the_inbox,
+    a_known_customers_post_links_to_them_and_raises_their_open_conversations_risk,
+    monitoring_rules_notify_tag_and_open_conversations_only_when_they_say_so,
 );
 
 stories_of!(

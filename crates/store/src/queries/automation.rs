@@ -66,7 +66,7 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    fn has(&self, trigger: Trigger) -> bool {
+    pub(crate) fn has(&self, trigger: Trigger) -> bool {
         self.rules.iter().any(|r| r.when == trigger)
     }
 }
@@ -186,7 +186,7 @@ pub(crate) enum Change<'a> {
 }
 
 /// A customer's name and attributes as rules read them (`customer.name`, `customer.plan`).
-fn customer_of(name: Option<String>, attributes: &str) -> std::collections::BTreeMap<String, String> {
+pub(crate) fn customer_of(name: Option<String>, attributes: &str) -> std::collections::BTreeMap<String, String> {
     let mut customer = std::collections::BTreeMap::new();
     let attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(attributes).unwrap_or_default();
     for (k, v) in attributes {
@@ -249,6 +249,8 @@ fn facts_with(
         created_at: conv.created_at,
         last_customer_message_at: conv.last_customer_message_at,
         escalation: conv.escalation.level,
+        author: Vec::new(),
+        known_customer: false,
     }
 }
 
@@ -464,6 +466,8 @@ pub(crate) fn apply_action(
             patch.tags = Some(after.tags);
         }
         Action::SetSkills(skills) => patch.required_skills = Some(skills.clone()),
+        // Refused when a rule is saved; a post's rules run in `social`.
+        Action::Notify(_) | Action::OpenConversation => return skipped(conn, "only a rule on public posts (mention.received) does this"),
         Action::Assign => {
             let team = facts.team.clone().map(TeamId::from_trusted);
             // The assignment writes the row itself: what the rules knew of it is no more.
@@ -906,7 +910,7 @@ pub const ESCALATION_WINDOW_HOURS: i64 = 6;
 
 /// Recomputes the conversation's escalation risk from what its customer wrote, on every
 /// channel and conversation, since the last agent reply to them (within the window).
-fn update_escalation(
+pub(crate) fn update_escalation(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
     conversation: &ConversationId,
@@ -940,6 +944,18 @@ fn update_escalation(
         if !channels.contains(&id) {
             channels.push(id);
         }
+    }
+    // A post by the customer in public (a brand mention through a public channel) since the
+    // last reply to them raises the risk as a public message does.
+    if !public {
+        public = conn
+            .query_opt(
+                "SELECT 1 FROM public_mentions WHERE contact_id = $1 \
+                 AND received_at > $2 AND received_at > COALESCE((SELECT MAX(o.created_at) FROM messages o JOIN conversations oc ON oc.id = o.conversation_id \
+                   WHERE oc.contact_id = $1 AND o.direction = 'out' AND o.author_agent_id IS NOT NULL), $3) LIMIT 1",
+                params![contact.as_str(), since, i64::MIN],
+            )?
+            .is_some();
     }
     let messages = unanswered.len() as i64;
     let mut reasons = Vec::new();

@@ -27,12 +27,12 @@ pub(super) fn verified_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, ident
 }
 
 /// The contact that owns the sender's identity, and whether it still has no name.
-struct SenderOwner {
-    contact: ContactId,
+pub(super) struct SenderOwner {
+    pub contact: ContactId,
     nameless: bool,
 }
 
-fn sender_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<SenderOwner>> {
+pub(super) fn sender_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identity) -> Result<Option<SenderOwner>> {
     conn.query_opt(
         "SELECT i.contact_id, CASE WHEN c.name IS NULL THEN 1 ELSE 0 END FROM identities i JOIN contacts c ON c.id = i.contact_id \
          WHERE i.workspace_id = $1 AND i.kind = $2 AND i.value = $3 AND i.verified",
@@ -43,7 +43,7 @@ fn sender_owner(conn: &mut dyn Conn, workspace: &WorkspaceId, identity: &Identit
 }
 
 /// What is known of one hint of `sender`'s message.
-fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, sender: &Identity, identity: &Identity) -> Result<HintFacts> {
+pub(super) fn hint_facts(conn: &mut dyn Conn, workspace: &WorkspaceId, sender: &Identity, identity: &Identity) -> Result<HintFacts> {
     // Two lookups, one per partial index: a verified identity and the claims of the same detail.
     let owner = verified_owner(conn, workspace, identity)?;
     let owner_is_another_user = match &owner {

@@ -27,6 +27,7 @@ pub(crate) mod messages;
 pub(crate) mod notifications;
 pub(crate) mod rules;
 pub(crate) mod search;
+pub(crate) mod social;
 pub(crate) mod webhooks;
 pub(crate) mod widget;
 pub(crate) mod workspaces;

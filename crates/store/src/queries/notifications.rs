@@ -8,7 +8,7 @@ use switchboard_domain::*;
 
 pub fn notifications(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &AgentId, limit: usize) -> Result<Vec<Notification>> {
     let sql = format!(
-        "SELECT n.id, n.kind, n.conversation_id, c.number, n.message_id, n.actor_id, a.name, n.text, n.created_at, n.read_at \
+        "SELECT n.id, n.kind, n.conversation_id, c.number, n.message_id, n.actor_id, a.name, n.text, n.created_at, n.read_at, n.mention_id \
          FROM notifications n LEFT JOIN conversations c ON c.id = n.conversation_id LEFT JOIN agents a ON a.id = n.actor_id \
          WHERE n.workspace_id = $1 AND n.agent_id = $2 ORDER BY n.created_at DESC, n.id DESC LIMIT {}",
         limit.clamp(1, 200)
@@ -27,6 +27,7 @@ pub fn notifications(conn: &mut dyn Conn, workspace: &WorkspaceId, agent: &Agent
                 text: r.text(7)?,
                 created_at: Timestamp(r.int(8)?),
                 read_at: r.opt_int(9)?.map(Timestamp),
+                mention_id: r.opt_text(10)?.map(MentionId::from_trusted),
             })
         })
         .collect()

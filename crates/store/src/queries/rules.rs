@@ -64,6 +64,7 @@ fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, actions: &[swi
             Action::SetAssignee(Some(a)) => {
                 ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 AND deactivated_at IS NULL AND role <> 'viewer'", a, "assignee")
             }
+            Action::Notify(Some(t)) => ("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", t, "team"),
             Action::Reply { canned_id: Some(c), .. } => {
                 ("SELECT 1 FROM canned_replies WHERE id = $1 AND workspace_id = $2", c, "canned_id")
             }
@@ -105,6 +106,7 @@ fn checked_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, input: &RuleInput)
     if actions.is_empty() {
         return Err(StoreError::invalid("actions", "at least one action"));
     }
+    switchboard_domain::rules::check_fits(input.when, &condition, &actions).map_err(|e| StoreError::invalid(&e.field, e.message))?;
     check_references(conn, workspace, &actions)?;
     Ok((name.clone(), switchboard_domain::rules::Rule { id: String::new(), name, when: input.when, condition, actions }))
 }
@@ -191,9 +193,13 @@ fn workspace_audit(conn: &mut dyn Conn, workspace: &WorkspaceId, actor: &Actor, 
 /// Which of the workspace's most recent conversations `input` would match now, and what it would
 /// do to each (the actions that would change something, or reply, note, call out). Nothing is
 /// written. A `message.received` rule reads each conversation's latest customer message, a
-/// `conversation.created` rule its first.
+/// `conversation.created` rule its first. A `mention.received` rule looks at the latest public
+/// posts instead (`social::dry_run`).
 pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, input: &RuleInput) -> Result<DryRun> {
     let (_, parsed) = checked_rule(conn, workspace, input)?;
+    if input.when == Trigger::MentionReceived {
+        return super::social::dry_run(conn, auto, workspace, &parsed, DRY_RUN_CONVERSATIONS);
+    }
     let order = if input.when == Trigger::ConversationCreated { "ASC" } else { "DESC" };
     let sql = format!(
         "SELECT {CONVERSATION_COLS}, (SELECT m.text FROM messages m WHERE m.conversation_id = conversations.id AND m.direction = 'in' \
@@ -243,7 +249,7 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
             actions: effects.into(),
         });
     }
-    Ok(DryRun { examined: rows.len() as i64, matches })
+    Ok(DryRun { examined: rows.len() as i64, matches, mentions: Vec::new() })
 }
 
 // ---------------------------------------------------------------- calendars
