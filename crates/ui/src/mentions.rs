@@ -62,17 +62,18 @@ pub async fn page(State(state): State<AppState>, agent: Agent, Query(q): Query<S
         @if list.items.is_empty() { p.empty { (tr(lang, "ui.mentions.none")) } }
         ol.mentions-list {
             @for m in &list.items {
-                li.mention class=(format!("status-{}", m.status.as_str())) id=(format!("mention-{}", m.id)) {
+                li class=(format!("mention status-{}", m.status.as_str())) id=(format!("mention-{}", m.id)) {
                     div.meta {
-                        strong.author { (m.author_name.as_deref().unwrap_or(&m.author_id)) }
-                        " " span.handle { "@" (m.author_id) }
+                        // Isolated: a name with direction overrides cannot turn what follows it around.
+                        bdi { strong.author { (m.author_name.as_deref().unwrap_or(&m.author_id)) } }
+                        " " bdi.handle { @if !m.author_id.starts_with('@') { "@" } (m.author_id) }
                         " · " (when(m.posted_at))
                         " · " span.status { (tr(lang, &format!("ui.mentions.status.{}", m.status.as_str()))) }
                         @if let Some(url) = &m.url {
                             " · " a href=(url) rel="noopener noreferrer nofollow" target="_blank" { (tr(lang, "ui.mentions.source")) }
                         }
                     }
-                    p.text { (m.text) }
+                    p.text dir="auto" { (m.text) }
                     @if !m.tags.is_empty() {
                         p.tags { @for tag in &m.tags { span.tag { (tag) } " " } }
                     }

@@ -257,6 +257,10 @@ pub async fn monitoring_rules_notify_tag_and_open_conversations_only_when_they_s
     assert!(!second);
     assert_eq!(again.conversation_id, by_hand.conversation_id);
     assert_ne!(by_hand.conversation_id.as_ref(), Some(&conversation));
+    let opened = s.conversation(&w.ws.id, by_hand.conversation_id.as_ref().expect("opened")).await.expect("conversation");
+    assert_eq!(opened.escalation.level, RiskLevel::High, "a conversation that begins with a public post is at risk from the start");
+    let ruled = s.conversation(&w.ws.id, &conversation).await.expect("conversation");
+    assert_eq!(ruled.escalation.level, RiskLevel::High, "also when a rule opened it");
     assert_eq!(s.list_conversations(&w.ws.id, &ConversationFilter::default(), page()).await.expect("list").items.len(), 2);
 
     // The dry run reads the latest posts.

@@ -418,6 +418,9 @@ fn open(conn: &mut dyn Conn, auto: &Automation, m: &PublicMention, actor: &Actor
          WHERE id = $3",
         params![outcome.conversation_id.as_str(), outcome.contact_id.as_str(), m.id.as_str()],
     )?;
+    // A conversation that begins with a public post is at risk from its first message, even
+    // for an author who was nobody's customer before (intake weighs no risk for a first message).
+    update_escalation(conn, &m.workspace_id, &outcome.conversation_id, &super::automation::Change::Updated, crate::now())?;
     Audit { workspace: &m.workspace_id, conversation: Some(&outcome.conversation_id), contact: Some(&outcome.contact_id), actor }.record(
         conn,
         "mention.opened",
