@@ -132,11 +132,24 @@ pub fn to_post(mut body: ApiInbound, ctx: &ChannelContext<'_>) -> Result<(Inboun
         None => None,
         Some(u) if u.is_empty() => None,
         Some(u) => {
-            let scheme_ok = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://")).is_some_and(|rest| !rest.is_empty());
-            if !scheme_ok || u.len() > MAX_URL_BYTES || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(InboundError::new("url", "must be an http(s) address of at most 2048 bytes"));
+            // Read by the URL standard's parser (WHATWG, the `url` crate through reqwest): kept
+            // as it normalises it, so a look-alike host shows as punycode and quotes are encoded.
+            let parsed = reqwest::Url::parse(&u).ok().filter(|p| {
+                matches!(p.scheme(), "http" | "https")
+                    && p.host_str().is_some_and(|h| !h.is_empty())
+                    && p.username().is_empty()
+                    && p.password().is_none()
+            });
+            match parsed {
+                Some(p)
+                    if u.len() <= MAX_URL_BYTES
+                        && p.as_str().len() <= MAX_URL_BYTES
+                        && !u.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+                {
+                    Some(p.to_string())
+                }
+                _ => return Err(InboundError::new("url", "must be an http(s) address without a user name, of at most 2048 bytes")),
             }
-            Some(u)
         }
     };
     let post = to_inbound(body, ctx)?;
@@ -260,9 +273,15 @@ mod tests {
         .expect("valid");
         assert_eq!((m.external_id.as_str(), url.as_deref()), ("p1", Some("https://forum.example/t/1")));
         assert_eq!(post(serde_json::json!({"message_id": "p2", "from": {"id": "u"}, "text": "x"})).expect("valid").1, None);
+        // Kept as the URL standard writes it: a look-alike host as punycode, quotes encoded.
+        let lookalike = post(serde_json::json!({"message_id": "p4", "from": {"id": "u"}, "text": "x", "url": "https://аррӏе.com/a\"b"}));
+        assert_eq!(lookalike.expect("valid").1.as_deref(), Some("https://xn--80ak6aa92e.com/a%22b"));
         for (bad, field) in [
             (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "javascript:alert(1)"}), "url"),
             (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "https://a b"}), "url"),
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "https://user:pw@forum.example/"}), "url"),
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "https:///"}), "url"),
+            (serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "url": "data:text/html,hi"}), "url"),
             (
                 serde_json::json!({"message_id": "p3", "from": {"id": "u"}, "text": "x", "attachments": [{"filename": "a", "content_type": "text/plain", "data_base64": "aGk="}]}),
                 "attachments",
