@@ -25,8 +25,8 @@ fn store_error(e: StoreError, auth: &Auth) -> ApiError {
     ApiError::from(e).lang(auth.lang)
 }
 
-/// Ids of rules, calendars and policies are UUIDs; anything else is simply not found.
-fn id(raw: &str) -> ApiResult<String> {
+/// Ids of rules, calendars, policies and macros are UUIDs; anything else is simply not found.
+pub(crate) fn id(raw: &str) -> ApiResult<String> {
     uuid::Uuid::parse_str(raw).map(|u| u.to_string()).map_err(|_| ApiError::not_found())
 }
 

@@ -4,6 +4,7 @@
 //! and triage). Shapes are checked by the domain first, so a bad action is a 400 naming its
 //! field; a team or agent not in the workspace is a 422.
 
+use crate::automation::id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, JsonBody, RawBody, decode_json};
 use crate::{AppState, dto};
@@ -16,11 +17,6 @@ use serde_json::{Value, json};
 use switchboard_domain::macros::Macro;
 use switchboard_domain::*;
 use switchboard_store::*;
-
-/// Macro ids are UUIDs; anything else is simply not found.
-fn id(raw: &str) -> ApiResult<String> {
-    uuid::Uuid::parse_str(raw).map(|u| u.to_string()).map_err(|_| ApiError::not_found())
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -44,24 +44,6 @@ pub fn macro_record(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &str) -> R
     macro_from(&conn.query_opt(&sql, params![id, workspace.as_str()])?.ok_or(StoreError::NotFound)?)
 }
 
-/// Checks that the teams and agents a macro names are the workspace's.
-fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, m: &Macro) -> Result<()> {
-    use switchboard_domain::rules::Action;
-    for (i, action) in m.actions.iter().enumerate() {
-        let (sql, id, field) = match action {
-            Action::SetTeam(Some(t)) => ("SELECT 1 FROM teams WHERE id = $1 AND workspace_id = $2", t, "team"),
-            Action::SetAssignee(Some(a)) => {
-                ("SELECT 1 FROM agents WHERE id = $1 AND workspace_id = $2 AND deactivated_at IS NULL AND role <> 'viewer'", a, "assignee")
-            }
-            _ => continue,
-        };
-        if conn.query_opt(sql, params![id.as_str(), workspace.as_str()])?.is_none() {
-            return Err(StoreError::invalid(&format!("actions[{i}].{field}"), "no such item in this workspace"));
-        }
-    }
-    Ok(())
-}
-
 /// Creates (`id` = `None`) or replaces a macro. `Invalid` names the field at fault; `Conflict`
 /// (field `name`) when another macro of the workspace has the name.
 pub fn save_macro(
@@ -72,7 +54,8 @@ pub fn save_macro(
     actor: &Actor,
 ) -> Result<MacroRecord> {
     let parsed = Macro::parse(&input.name, &input.actions, input.reply.as_deref()).map_err(|e| StoreError::invalid(&e.field, e.message))?;
-    check_references(conn, workspace, &parsed)?;
+    // The same check as a rule's actions: the teams and agents named are the workspace's.
+    super::rules::check_references(conn, workspace, &parsed.actions)?;
     // Names that look the same in the picker are one name (case, width, composed accents).
     let key = macros::name_key(&parsed.name);
     for row in conn.query("SELECT id, name FROM macros WHERE workspace_id = $1", params![workspace.as_str()])? {

@@ -56,7 +56,7 @@ fn make_room(conn: &mut dyn Conn, table: &str, workspace: &WorkspaceId, position
 }
 
 /// Checks that what a rule's actions name (teams, agents, canned replies) is the workspace's.
-fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, actions: &[switchboard_domain::rules::Action]) -> Result<()> {
+pub(super) fn check_references(conn: &mut dyn Conn, workspace: &WorkspaceId, actions: &[switchboard_domain::rules::Action]) -> Result<()> {
     use switchboard_domain::rules::Action;
     for (i, action) in actions.iter().enumerate() {
         let (sql, id, field) = match action {
