@@ -178,7 +178,10 @@ impl Evidence {
 /// (`ą ć ę ł ń ó ś ź ż`) or more Polish than English marker words mean Polish, and anything
 /// else in Latin script is English (the default of the three for unknown Latin-script text).
 pub fn detect(text: &str) -> Option<Language> {
-    let e = Evidence::of(text);
+    detect_from(&Evidence::of(text))
+}
+
+fn detect_from(e: &Evidence) -> Option<Language> {
     if e.cyrillic == 0 && e.latin == 0 {
         return None;
     }
@@ -195,7 +198,7 @@ pub fn detect(text: &str) -> Option<Language> {
 /// that may apply to its words; empty for a text without letters.
 pub fn detect_all(text: &str) -> Vec<Language> {
     let e = Evidence::of(text);
-    let mut all: Vec<Language> = detect(text).into_iter().collect();
+    let mut all: Vec<Language> = detect_from(&e).into_iter().collect();
     let mut add = |l: Language| {
         if !all.contains(&l) {
             all.push(l);

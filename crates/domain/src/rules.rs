@@ -11,7 +11,13 @@ use crate::conversation::{Priority, Status};
 use crate::language::{self, Language};
 use crate::time::{HOUR_MS, Timestamp};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::hash::BuildHasher;
+
+/// Maps keyed by short values the evaluator computes itself (text hashes, languages): hashed
+/// with foldhash, many times faster than SipHash at this size; per-process seeds.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type StemSet = HashSet<String, foldhash::fast::RandomState>;
 use std::str::FromStr;
 
 /// When a rule is considered (CONTRACT.md `when`).
@@ -550,12 +556,6 @@ pub struct Facts {
     pub known_customer: bool,
 }
 
-impl Facts {
-    fn language(&self) -> Option<Language> {
-        language::detect(&self.text).or_else(|| self.subject.as_deref().and_then(language::detect))
-    }
-}
-
 /// How a text's words are reduced to the forms search matches (the search crate's stemmers).
 pub trait WordForms: Send + Sync {
     /// The forms of each of `text`'s words read as `language`, in order: one stem per word, or
@@ -585,7 +585,7 @@ pub struct WordCache {
 
 #[derive(Clone)]
 enum PhraseForms {
-    Languages(Vec<Language>),
+    Languages(std::sync::Arc<[Language]>),
     Forms(std::sync::Arc<Vec<Vec<String>>>),
 }
 
@@ -620,26 +620,39 @@ enum Cache<'a> {
 /// however many rules ask; the rules' words come from a `WordCache`.
 pub struct Matcher<'a> {
     forms: &'a dyn WordForms,
-    stems: HashMap<(u64, Language), HashSet<String>>,
+    stems: HashMap<(u64, Language), StemSet>,
     languages: HashMap<u64, Vec<Language>>,
+    /// The language `language::detect` gives each text (the `language` field).
+    detected: HashMap<u64, Option<Language>>,
     cache: Cache<'a>,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(forms: &'a dyn WordForms) -> Self {
-        Self { forms, stems: HashMap::new(), languages: HashMap::new(), cache: Cache::Own(WordCache::default()) }
+        Self {
+            forms,
+            stems: HashMap::default(),
+            languages: HashMap::default(),
+            detected: HashMap::default(),
+            cache: Cache::Own(WordCache::default()),
+        }
     }
 
     /// A matcher whose rule words are stemmed once for all evaluations that share `cache`.
     pub fn shared(forms: &'a dyn WordForms, cache: &'a WordCache) -> Self {
-        Self { forms, stems: HashMap::new(), languages: HashMap::new(), cache: Cache::Shared(cache) }
+        Self { forms, stems: HashMap::default(), languages: HashMap::default(), detected: HashMap::default(), cache: Cache::Shared(cache) }
     }
 
+    /// A text's identity in the maps: its 64-bit hash under one seed for the whole process (the
+    /// shared `WordCache` outlives a matcher).
     fn key(text: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        text.hash(&mut h);
-        h.finish()
+        static KEYS: std::sync::LazyLock<foldhash::fast::RandomState> = std::sync::LazyLock::new(Default::default);
+        KEYS.hash_one(text)
+    }
+
+    /// `language::detect` of `text`, once per text.
+    fn detect(&mut self, text: &str) -> Option<Language> {
+        *self.detected.entry(Self::key(text)).or_insert_with(|| language::detect(text))
     }
 
     fn cache(&self) -> &WordCache {
@@ -660,12 +673,13 @@ impl<'a> Matcher<'a> {
         let text_languages = self.languages.entry(key).or_insert_with(|| language::detect_all(text)).clone();
         words.iter().any(|phrase| {
             let phrase_key = Self::key(phrase);
-            let phrase_languages = match self.cache().get_or((phrase_key, None), || PhraseForms::Languages(language::detect_all(phrase))) {
-                PhraseForms::Languages(l) => l,
-                PhraseForms::Forms(_) => Vec::new(),
-            };
+            let phrase_languages =
+                match self.cache().get_or((phrase_key, None), || PhraseForms::Languages(language::detect_all(phrase).into())) {
+                    PhraseForms::Languages(l) => l,
+                    PhraseForms::Forms(_) => std::sync::Arc::from([]),
+                };
             let mut languages = text_languages.clone();
-            for l in phrase_languages {
+            for &l in phrase_languages.iter() {
                 if !languages.contains(&l) {
                     languages.push(l);
                 }
@@ -721,7 +735,11 @@ impl Test {
             Field::Status => one(facts.status.map(|s| s.as_str())),
             Field::Team => one(facts.team.as_deref()),
             Field::Assignee => one(facts.assignee.as_deref()),
-            Field::Language => one(facts.language().map(|l| l.code())),
+            Field::Language => {
+                // The message's text, or the subject when the text has no letters.
+                let detected = words.detect(&facts.text).or_else(|| facts.subject.as_deref().and_then(|s| words.detect(s)));
+                one(detected.map(|l| l.code()))
+            }
             Field::Priority => match self.value {
                 Operand::Number(_) => facts.priority.is_some_and(|p| number(priority_rank(p))),
                 _ => one(facts.priority.map(|p| PRIORITY_NAMES[priority_rank(p) as usize])),

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     (17, "macros", include_str!("../migrations/0017_macros.sql")),
     (18, "public_mentions", include_str!("../migrations/0018_public_mentions.sql")),
     (19, "required_skills", include_str!("../migrations/0019_required_skills.sql")),
+    (20, "clocks_in_conversation", include_str!("../migrations/0020_clocks_in_conversation.sql")),
 ];
 
 /// Opens (creating if needed) the database at `path`, applies migrations, starts the writer.

@@ -206,22 +206,25 @@ pub async fn sla_clocks_pause_and_resume_and_their_timers_fire_once(backend: Bac
     let due = c.sla[2].due_at.expect("due").millis();
     let expected = now().millis() + 8 * HOUR_MS - used;
     assert!((due - expected).abs() < 5_000, "resumed with about {used} ms used: due {due}, expected about {expected}");
-    // The customer's message started the next response; an agent reply meets it.
-    assert_eq!(c.sla[1].state, State::Running);
+    // Before the first response, the customer's wait is the first response's: the next response
+    // waits for a reply.
+    assert_eq!(c.sla[1].state, State::Idle);
     let agent = match &w.admin {
         Actor::Agent(a) => a.clone(),
         _ => unreachable!(),
     };
-    s.post_agent_message(
-        &w.ws.id,
-        &out.conversation_id,
-        NewAgentMessage { text: "Thanks".into(), channel_id: None, internal: false, attachments: vec![], mentions: vec![] },
-        &agent,
-    )
-    .await
-    .expect("reply");
+    let reply =
+        |text: &str| NewAgentMessage { text: text.into(), channel_id: None, internal: false, attachments: vec![], mentions: vec![] };
+    s.post_agent_message(&w.ws.id, &out.conversation_id, reply("Thanks"), &agent).await.expect("reply");
     let c = s.conversation(&w.ws.id, &out.conversation_id).await.expect("conversation");
     assert_eq!((c.sla[0].state, c.sla[0].breached), (State::Fulfilled, true), "first response met late");
+    assert_eq!(c.sla[1].state, State::Idle);
+    // The customer's message after the reply starts the next response; an agent reply meets it.
+    s.intake(inbound(&w, "s3", "u1", "One more thing", None)).await.expect("next question");
+    let c = s.conversation(&w.ws.id, &out.conversation_id).await.expect("conversation");
+    assert_eq!(c.sla[1].state, State::Running);
+    s.post_agent_message(&w.ws.id, &out.conversation_id, reply("Done"), &agent).await.expect("reply");
+    let c = s.conversation(&w.ws.id, &out.conversation_id).await.expect("conversation");
     assert_eq!((c.sla[1].state, c.sla[1].breached), (State::Fulfilled, false), "next response met in time");
     // Solved stops resolution and takes its timers away.
     s.update_conversation(
@@ -262,7 +265,7 @@ pub async fn rules_on_time_fire_when_their_condition_becomes_true(backend: Backe
     assert!(s.fire_timers(Timestamp(due.millis() + 10 * HOUR_MS), 100).await.expect("fire").is_empty());
 
     // A conversation opened by an agent's hand (status open) never matches; a rule deleted
-    // takes its timers with it.
+    // never fires.
     let out2 = s.intake(inbound(&w, "t2", "u2", "Hi", None)).await.expect("intake");
     assert!(s.next_timer().await.expect("next").is_some());
     s.update_conversation(
@@ -277,6 +280,9 @@ pub async fn rules_on_time_fire_when_their_condition_becomes_true(backend: Backe
     let _ = s.intake(inbound(&w, "t3", "u3", "Hi", None)).await.expect("intake");
     assert!(s.next_timer().await.expect("next").is_some());
     s.delete_rule(&w.ws.id, &saved.id, w.admin.clone()).await.expect("delete");
+    // The conversation's timer, set for the deleted rule, finds nothing due and is not set again.
+    let left = s.next_timer().await.expect("next").expect("the timer set before the rule was deleted");
+    assert!(s.fire_timers(Timestamp(left.millis() + 1), 100).await.expect("fire").is_empty(), "a deleted rule never fires");
     assert_eq!(s.next_timer().await.expect("next"), None);
 }
 

@@ -4,13 +4,13 @@
 //! firing (`AutomationStore::fire_timers`). Everything a rule does is audited as the rule's.
 
 use super::assignment;
-use super::conversations::apply_patch_after;
+use super::conversations::{Along, apply_patch_after};
 use super::messages::insert_system_note;
 use super::{Audit, parse_enum, ts};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::params;
-use crate::sql::{Conn, Row};
+use crate::sql::Conn;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -208,21 +208,49 @@ pub(crate) fn facts_of(conn: &mut dyn Conn, conv: &Conversation, change: &Change
     Ok(facts_with(conv, customer, last_kind, change))
 }
 
-/// The customer's name and attributes, and the kind of the conversation's latest channel.
-type Around = (std::collections::BTreeMap<String, String>, Option<ChannelKind>);
+/// A conversation as automation reads it: its row, its customer's name and attributes, the kind
+/// of its latest channel, its SLA clocks, the rules on time that held for it and its timer.
+struct Loaded {
+    conv: Conversation,
+    customer: std::collections::BTreeMap<String, String>,
+    last_kind: Option<ChannelKind>,
+    clocks: Vec<StoredClock>,
+    /// Rules on time whose condition held when last looked at.
+    matched: Vec<String>,
+    /// When the conversation's timer is due (ms), if it has one.
+    timer: Option<i64>,
+}
 
-/// The conversation, its customer and the kind of its latest channel, in one read.
-fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<(Conversation, Around)> {
-    let cols = super::conversations::CONVERSATION_COLS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT {cols}, k.name, k.attributes, (SELECT ch.kind FROM channels ch WHERE ch.id = c.last_channel_id) \
-         FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1 AND c.workspace_id = $2"
-    );
-    let row = conn.query_one(&sql, params![id.as_str(), workspace.as_str()])?;
-    let conv = super::conversations::conversation_from(&row)?;
-    let customer = customer_of(row.opt_text(24)?, &row.text(25)?);
-    let kind = row.opt_text(26)?.map(|k| parse_enum(k, "channel kind")).transpose()?;
-    Ok((conv, (customer, kind)))
+/// The conversation and everything automation needs of it, in one read.
+fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Loaded> {
+    use super::conversations::{CONVERSATION_COLS, CONVERSATION_WIDTH};
+    use crate::sql::Dialect;
+    // Built once per dialect: every intake reads through here.
+    static SQL: [std::sync::OnceLock<String>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let dialect = conn.dialect();
+    let sql = SQL[usize::from(dialect == Dialect::Postgres)].get_or_init(|| {
+        let cols = CONVERSATION_COLS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let matched = match dialect {
+            Dialect::Sqlite => "group_concat(r.rule_id, ' ')",
+            Dialect::Postgres => "string_agg(r.rule_id, ' ')",
+        };
+        format!(
+            "SELECT {cols}, k.name, k.attributes, (SELECT ch.kind FROM channels ch WHERE ch.id = c.last_channel_id), \
+             (SELECT {matched} FROM rule_matches r WHERE r.conversation_id = c.id), \
+             (SELECT t.due_at FROM conversation_timers t WHERE t.conversation_id = c.id) \
+             FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1 AND c.workspace_id = $2"
+        )
+    });
+    let row = conn.query_one(sql, params![id.as_str(), workspace.as_str()])?;
+    let w = CONVERSATION_WIDTH;
+    Ok(Loaded {
+        conv: super::conversations::conversation_from(&row)?,
+        customer: customer_of(row.opt_text(w)?, &row.text(w + 1)?),
+        last_kind: row.opt_text(w + 2)?.map(|k| parse_enum(k, "channel kind")).transpose()?,
+        clocks: clocks_from(&row.text(w - 1)?)?,
+        matched: row.opt_text(w + 3)?.map(|ids| ids.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
+        timer: row.opt_int(w + 4)?,
+    })
 }
 
 fn facts_with(
@@ -296,34 +324,29 @@ fn after_change_at(
     if !wants_rules && !has_clocks && !has_time_rules {
         return Ok(());
     }
-    let (conv, (customer, last_kind)) = load(conn, workspace, conversation)?;
+    let Loaded { conv, customer, last_kind, clocks, matched, timer } = load(conn, workspace, conversation)?;
     let mut facts = facts_with(&conv, customer, last_kind, &change);
     let words = auto.word_forms();
     let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
+    let mut pending = PendingPatch { known: Some(conv.clone()), ..PendingPatch::default() };
     if wants_rules {
-        run_rules(conn, workspace, &conv, &cfg.rules, &triggers, &mut facts, now, &mut matcher)?;
+        run_rules(conn, workspace, &conv, &cfg.rules, &triggers, &mut facts, now, &mut matcher, &mut pending)?;
     }
-    // The timers both set, written in one statement (a new conversation's clocks and rules on
-    // time are all new rows).
-    let mut timer_rows = Vec::new();
-    if has_clocks {
-        let status = facts.status.unwrap_or(conv.status);
-        update_sla(conn, &cfg, &conv, &facts, &change, status, now, &mut matcher, &mut timer_rows)?;
+    let status = facts.status.unwrap_or(conv.status);
+    let sla = plan_sla(conn, &cfg, &conv, &clocks, &facts, &change, status, now, &mut matcher)?;
+    let rise = if has_time_rules { schedule_time_rules(conn, &cfg, &conv, &matched, &facts, now, &mut matcher)? } else { None };
+    // The rules' last changes, the clocks and the policy go in one UPDATE, their audit rows in
+    // one INSERT; then the one timer, at the earliest instant anything is due.
+    pending.flush_along(conn, workspace, &conv, sla.along)?;
+    let due = [sla.due, rise].into_iter().flatten().min();
+    if due.map(Timestamp::millis) != timer {
+        set_timer(conn, &conv, due)?;
     }
-    if has_time_rules {
-        let created = matches!(change, Change::Intake { created: true, .. });
-        schedule_time_rules(conn, &cfg, &conv, &facts, now, &mut matcher, created, &mut timer_rows)?;
-    }
-    upsert(
-        conn,
-        "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES",
-        &timer_rows,
-        "ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
-    )?;
     Ok(())
 }
 
-/// Runs `rules` for `triggers` on the conversation, applying each action as the rule.
+/// Runs `rules` for `triggers` on the conversation, applying each action as the rule; the last
+/// rule's field changes stay in `pending` for the caller to write (with its own).
 #[allow(clippy::too_many_arguments)]
 fn run_rules(
     conn: &mut dyn Conn,
@@ -334,10 +357,10 @@ fn run_rules(
     facts: &mut Facts,
     now: Timestamp,
     matcher: &mut Matcher<'_>,
+    pending: &mut PendingPatch,
 ) -> Result<Vec<String>> {
     let mut announced: Vec<String> = Vec::new();
-    let mut pending = PendingPatch { known: Some(conv.clone()), ..PendingPatch::default() };
-    let fired = switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
+    switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
         if !announced.contains(&rule.id) {
             // The rule before it is written first, so that the log reads in the order of doing;
             // this rule's `rule.applied` goes in with its first changes.
@@ -345,10 +368,8 @@ fn run_rules(
             announced.push(rule.id.clone());
             pending.announce(rule);
         }
-        apply_action(conn, workspace, conv, rule, action, facts, &mut pending)
-    })?;
-    pending.flush(conn, workspace, conv)?;
-    Ok(fired)
+        apply_action(conn, workspace, conv, rule, action, facts, pending)
+    })
 }
 
 /// One rule's field changes not yet written: a rule's `set_team` and `add_tags` become one
@@ -385,15 +406,33 @@ impl PendingPatch {
     /// Writes the waiting patch as its rule; a refusal (a team deleted since) skips the rule's
     /// field actions, audited, as a skipped action is.
     pub(crate) fn flush(&mut self, conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Conversation) -> Result<()> {
-        let Some((rule_id, actions)) = self.rule.take() else { return Ok(()) };
+        self.flush_along(conn, workspace, conv, Along::default())
+    }
+
+    /// `flush` with what the system writes after the rules (`along`) in the same statements.
+    fn flush_along(&mut self, conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Conversation, along: Along) -> Result<()> {
+        let system = Actor::System;
+        let alone = |conn: &mut dyn Conn, along: Along| -> Result<()> {
+            if !along.columns.is_empty() {
+                let sets: Vec<String> = along.columns.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
+                let mut args: Vec<crate::sql::Value> = along.columns.into_iter().map(|(_, v)| v).collect();
+                args.push(conv.id.as_str().into());
+                conn.execute(&format!("UPDATE conversations SET {} WHERE id = ${}", sets.join(", "), args.len()), &args)?;
+            }
+            let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &system };
+            audit.record_all(conn, along.audits)
+        };
+        let Some((rule_id, actions)) = self.rule.take() else { return alone(conn, along) };
         let patch = std::mem::take(&mut self.patch);
         let lead: Vec<(&str, serde_json::Value)> = self.applied.take().map(|data| ("rule.applied", data)).into_iter().collect();
         let actor = Actor::Rule(rule_id.clone());
         let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
-        if patch == ConversationPatch::default() {
-            return audit.record_all(conn, lead);
+        if patch == ConversationPatch::default() && along.columns.is_empty() {
+            let mut rows: Vec<(&Actor, &str, serde_json::Value)> = lead.into_iter().map(|(a, d)| (&actor, a, d)).collect();
+            rows.extend(along.audits.into_iter().map(|(a, d)| (&system, a, d)));
+            return audit.record_mixed(conn, rows);
         }
-        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone(), self.known.take()) {
+        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone(), self.known.take(), along.clone()) {
             Ok(outcome) => {
                 self.known = Some(outcome.after);
                 return Ok(());
@@ -406,7 +445,7 @@ impl PendingPatch {
         for action in actions {
             audit.record(conn, "rule.action_skipped", json!({"rule_id": rule_id, "action": action.to_json(), "reason": why}))?;
         }
-        Ok(())
+        alone(conn, along)
     }
 }
 
@@ -575,68 +614,109 @@ fn queue_rule_reply(conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Convers
 
 // ---------------------------------------------------------------- SLA
 
-const SLA_COLS: &str =
-    "metric, policy_id, target_ms, state, consumed_ms, running_since, due_at, warn_at, fulfilled_at, warned_at, breached_at";
+/// One clock as `conversations.sla_clocks` keeps it: a JSON object per metric, instants in ms.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClockRecord {
+    metric: String,
+    target_ms: i64,
+    state: String,
+    consumed_ms: i64,
+    running_since: Option<i64>,
+    due_at: Option<i64>,
+    warn_at: Option<i64>,
+    fulfilled_at: Option<i64>,
+    /// When the warning and the breach of the clock's current run were announced.
+    warned_at: Option<i64>,
+    breached_at: Option<i64>,
+}
 
+/// A conversation's clock with its warning and what of it was announced.
+#[derive(Debug, Clone, PartialEq)]
 struct StoredClock {
-    policy_id: String,
     clock: Clock,
     warn_at: Option<Timestamp>,
     warned_at: Option<i64>,
     breached_at: Option<i64>,
 }
 
-fn stored_clock(r: &Row) -> Result<StoredClock> {
-    Ok(StoredClock {
-        policy_id: r.text(1)?,
-        clock: Clock {
-            metric: parse_enum(r.text(0)?, "SLA metric")?,
-            target_ms: r.int(2)?,
-            state: parse_enum(r.text(3)?, "SLA state")?,
-            consumed_ms: r.int(4)?,
-            running_since: ts(r.opt_int(5)?),
-            due_at: ts(r.opt_int(6)?),
-            fulfilled_at: ts(r.opt_int(8)?),
-        },
-        warn_at: ts(r.opt_int(7)?),
-        warned_at: r.opt_int(9)?,
-        breached_at: r.opt_int(10)?,
-    })
+impl StoredClock {
+    /// The next instant something of this clock is due: its warning, then its breach (each
+    /// once per run, while it runs).
+    fn next_due(&self) -> Option<Timestamp> {
+        let due = self.clock.due_at.filter(|_| self.clock.state == State::Running);
+        [self.warn_at.filter(|_| self.warned_at.is_none() && due.is_some()), due.filter(|_| self.breached_at.is_none())]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
 
-/// The clocks of one conversation, in metric order, as the API shows them.
-pub(crate) fn sla_of(conn: &mut dyn Conn, conversations: &mut [Conversation]) -> Result<()> {
-    if conversations.is_empty() {
-        return Ok(());
-    }
-    let now = crate::now();
-    let sql = format!(
-        "SELECT conversation_id, {SLA_COLS} FROM conversation_sla WHERE conversation_id IN ({})",
-        super::placeholders(1, conversations.len())
-    );
-    let ids: Vec<crate::sql::Value> = conversations.iter().map(|c| crate::sql::Value::from(c.id.as_str())).collect();
-    for row in conn.query(&sql, &ids)? {
-        let conversation = row.text(0)?;
-        let shifted = Row(row.0[1..].to_vec());
-        let stored = stored_clock(&shifted)?;
-        if let Some(c) = conversations.iter_mut().find(|c| c.id.as_str() == conversation) {
-            let clock = &stored.clock;
-            c.sla.push(SlaClock {
+/// The clocks a `sla_clocks` column holds.
+fn clocks_from(raw: &str) -> Result<Vec<StoredClock>> {
+    let records: Vec<ClockRecord> = serde_json::from_str(raw).map_err(|e| StoreError::other(format!("bad SLA clocks in database: {e}")))?;
+    records
+        .into_iter()
+        .map(|r| {
+            Ok(StoredClock {
+                clock: Clock {
+                    metric: parse_enum(r.metric, "SLA metric")?,
+                    target_ms: r.target_ms,
+                    state: parse_enum(r.state, "SLA state")?,
+                    consumed_ms: r.consumed_ms,
+                    running_since: ts(r.running_since),
+                    due_at: ts(r.due_at),
+                    fulfilled_at: ts(r.fulfilled_at),
+                },
+                warn_at: ts(r.warn_at),
+                warned_at: r.warned_at,
+                breached_at: r.breached_at,
+            })
+        })
+        .collect()
+}
+
+/// The `sla_clocks` column for `clocks`.
+fn clocks_json(clocks: &[StoredClock]) -> String {
+    let records: Vec<ClockRecord> = clocks
+        .iter()
+        .map(|c| ClockRecord {
+            metric: c.clock.metric.as_str().to_owned(),
+            target_ms: c.clock.target_ms,
+            state: c.clock.state.as_str().to_owned(),
+            consumed_ms: c.clock.consumed_ms,
+            running_since: c.clock.running_since.map(Timestamp::millis),
+            due_at: c.clock.due_at.map(Timestamp::millis),
+            warn_at: c.warn_at.map(Timestamp::millis),
+            fulfilled_at: c.clock.fulfilled_at.map(Timestamp::millis),
+            warned_at: c.warned_at,
+            breached_at: c.breached_at,
+        })
+        .collect();
+    serde_json::to_string(&records).unwrap_or_else(|_| "[]".into())
+}
+
+/// A conversation's clocks as the API shows them at `now`, in metric order, from its
+/// `sla_policy_id` and `sla_clocks` columns.
+pub(crate) fn sla_view(policy: Option<String>, raw: &str, now: Timestamp) -> Result<Vec<SlaClock>> {
+    let Some(policy) = policy else { return Ok(Vec::new()) };
+    let mut clocks: Vec<SlaClock> = clocks_from(raw)?
+        .into_iter()
+        .map(|stored| {
+            let clock = stored.clock;
+            SlaClock {
                 metric: clock.metric,
-                policy_id: stored.policy_id,
+                policy_id: policy.clone(),
                 state: clock.state,
                 target_ms: clock.target_ms,
                 due_at: clock.due_at,
                 warn_at: stored.warn_at,
                 breached: clock.breached(now) || (clock.state == State::Fulfilled && clock.missed()),
                 fulfilled_at: clock.fulfilled_at,
-            });
-        }
-    }
-    for c in conversations.iter_mut() {
-        c.sla.sort_by_key(|s| Metric::ALL.iter().position(|m| *m == s.metric));
-    }
-    Ok(())
+            }
+        })
+        .collect();
+    clocks.sort_by_key(|s| Metric::ALL.iter().position(|m| *m == s.metric));
+    Ok(clocks)
 }
 
 /// A clock for a conversation that falls under a policy now: where it would stand had the
@@ -690,62 +770,52 @@ fn initial_clock(
     })
 }
 
+/// What a change does to the conversation's clocks: the columns and audit row to write with
+/// the rules' changes (nothing when the clocks stay as they are) and when the next of them is
+/// due.
+#[derive(Default)]
+struct SlaPlan {
+    along: Along,
+    due: Option<Timestamp>,
+}
+
+/// The clocks of the policy that applies now (the first whose conditions hold), moved by the
+/// change; `stored`: the clocks as they stood.
 #[allow(clippy::too_many_arguments)]
-fn update_sla(
+fn plan_sla(
     conn: &mut dyn Conn,
     cfg: &Config,
     conv: &Conversation,
+    stored: &[StoredClock],
     facts: &Facts,
     change: &Change<'_>,
     status: Status,
     now: Timestamp,
     matcher: &mut Matcher<'_>,
-    timer_rows: &mut Vec<Vec<crate::sql::Value>>,
-) -> Result<()> {
-    // A conversation opened by this very message has no clocks yet.
-    let stored: Vec<StoredClock> = if matches!(change, Change::Intake { created: true, .. }) {
-        Vec::new()
-    } else {
-        let sql = format!("SELECT {SLA_COLS} FROM conversation_sla WHERE conversation_id = $1");
-        conn.query(&sql, params![conv.id.as_str()])?.iter().map(stored_clock).collect::<Result<_>>()?
-    };
+) -> Result<SlaPlan> {
+    let stored_policy = conv.sla.first().map(|c| c.policy_id.as_str());
     let policy = cfg.policies.iter().find(|p| p.condition.matches(facts, now, matcher));
-    let audit =
-        Audit { workspace: &conv.workspace_id, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &Actor::System };
     let Some(policy) = policy else {
-        if !stored.is_empty() {
-            conn.execute("DELETE FROM conversation_sla WHERE conversation_id = $1", params![conv.id.as_str()])?;
-            conn.execute(
-                "DELETE FROM timers WHERE conversation_id = $1 AND kind IN ('sla_warning', 'sla_breach')",
-                params![conv.id.as_str()],
-            )?;
-            conn.execute("UPDATE conversations SET sla_policy_id = NULL WHERE id = $1", params![conv.id.as_str()])?;
-            audit.record(conn, "sla.removed", json!({"policy_id": stored[0].policy_id}))?;
-        }
-        return Ok(());
+        let Some(old) = stored_policy else { return Ok(SlaPlan::default()) };
+        let along = Along {
+            columns: vec![("sla_policy_id", None::<String>.into()), ("sla_clocks", "[]".into())],
+            audits: vec![("sla.removed", json!({"policy_id": old}))],
+        };
+        return Ok(SlaPlan { along, due: None });
     };
     let calendar = policy.calendar.as_ref();
-    let policy_changed = stored.first().is_some_and(|s| s.policy_id != policy.id) || stored.is_empty();
-    if policy_changed {
-        conn.execute("UPDATE conversations SET sla_policy_id = $1 WHERE id = $2", params![policy.id.as_str(), conv.id.as_str()])?;
-        audit.record(conn, "sla.applied", json!({"policy_id": policy.id}))?;
-    }
-    for old in stored.iter().filter(|s| !policy.targets.iter().any(|(m, _)| *m == s.clock.metric)) {
-        let metric = old.clock.metric.as_str();
-        conn.execute("DELETE FROM conversation_sla WHERE conversation_id = $1 AND metric = $2", params![conv.id.as_str(), metric])?;
-        conn.execute("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref = $2", params![conv.id.as_str(), metric])?;
-    }
-    let (mut clock_rows, mut stopped) = (Vec::new(), Vec::new());
+    let policy_changed = stored_policy != Some(policy.id.as_str());
+    let mut clocks = Vec::with_capacity(policy.targets.len());
     for &(metric, target) in &policy.targets {
         let existing = stored.iter().find(|s| s.clock.metric == metric);
         let clock = match existing {
             Some(s) => {
-                let mut clock = if s.policy_id != policy.id || s.clock.target_ms != target {
-                    s.clock.retarget(target, calendar)
-                } else {
-                    s.clock.clone()
-                };
+                let mut clock =
+                    if policy_changed || s.clock.target_ms != target { s.clock.retarget(target, calendar) } else { s.clock.clone() };
                 match change {
+                    // The wait for the first response is the first response's clock: the next
+                    // response counts only waits after it (as `initial_clock` does).
+                    Change::Intake { .. } if metric == Metric::NextResponse && conv.first_response_at.is_none() => {}
                     Change::Intake { at, auto_reply: false, .. } => clock = clock.advance(Event::CustomerMessage(*at), calendar),
                     Change::AgentReply { at } => clock = clock.advance(Event::AgentReply(*at), calendar),
                     _ => {}
@@ -761,146 +831,62 @@ fn update_sla(
             // A new run: its warning and breach are announced afresh.
             (warned_at, breached_at) = (None, None);
         }
-        let unchanged =
-            existing.is_some_and(|s| s.clock == clock && s.warn_at == warn_at && s.policy_id == policy.id && s.warned_at == warned_at);
-        if unchanged {
-            continue;
-        }
-        clock_rows.push(vec![
-            conv.id.as_str().into(),
-            metric.as_str().into(),
-            conv.workspace_id.as_str().into(),
-            policy.id.as_str().into(),
-            clock.target_ms.into(),
-            clock.state.as_str().into(),
-            clock.consumed_ms.into(),
-            clock.running_since.map(|t| t.millis()).into(),
-            clock.due_at.map(|t| t.millis()).into(),
-            warn_at.map(|t| t.millis()).into(),
-            clock.fulfilled_at.map(|t| t.millis()).into(),
-            warned_at.into(),
-            breached_at.into(),
-        ]);
-        let due = clock.due_at.filter(|_| clock.state == State::Running);
-        // One timer per clock: at its warning, then (set again when the warning fires) at its breach.
-        let next =
-            [warn_at.filter(|_| warned_at.is_none() && due.is_some()), due.filter(|_| breached_at.is_none())].into_iter().flatten().min();
-        match next {
-            Some(at) => timer_rows.push(vec![
-                conv.id.as_str().into(),
-                "sla".into(),
-                metric.as_str().into(),
-                conv.workspace_id.as_str().into(),
-                at.millis().into(),
-            ]),
-            None => stopped.push(metric),
-        }
+        clocks.push(StoredClock { clock, warn_at, warned_at, breached_at });
     }
-    // The changed clocks in one statement (a new conversation's first clocks are three rows at
-    // once); their timers go with the caller's.
-    upsert(
-        conn,
-        "INSERT INTO conversation_sla (conversation_id, metric, workspace_id, policy_id, target_ms, state, consumed_ms, running_since, due_at, warn_at, \
-         fulfilled_at, warned_at, breached_at) VALUES",
-        &clock_rows,
-        "ON CONFLICT (conversation_id, metric) DO UPDATE SET policy_id = EXCLUDED.policy_id, target_ms = EXCLUDED.target_ms, state = EXCLUDED.state, \
-         consumed_ms = EXCLUDED.consumed_ms, running_since = EXCLUDED.running_since, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at, \
-         fulfilled_at = EXCLUDED.fulfilled_at, warned_at = EXCLUDED.warned_at, breached_at = EXCLUDED.breached_at",
-    )?;
-    if !stopped.is_empty() && !matches!(change, Change::Intake { created: true, .. }) {
-        let list = super::placeholders(2, stopped.len());
-        let mut args: Vec<crate::sql::Value> = vec![conv.id.as_str().into()];
-        args.extend(stopped.iter().map(|m| crate::sql::Value::from(m.as_str())));
-        conn.execute(&format!("DELETE FROM timers WHERE conversation_id = $1 AND kind = 'sla' AND ref IN ({list})"), &args)?;
+    let due = clocks.iter().filter_map(StoredClock::next_due).min();
+    let mut along = Along::default();
+    if policy_changed {
+        along.columns.push(("sla_policy_id", policy.id.as_str().into()));
+        along.audits.push(("sla.applied", json!({"policy_id": policy.id})));
     }
-    Ok(())
+    if policy_changed || clocks != stored {
+        along.columns.push(("sla_clocks", clocks_json(&clocks).into()));
+    }
+    Ok(SlaPlan { along, due })
 }
 
-/// One multi-row `INSERT ... VALUES (...), (...) ON CONFLICT ...`; nothing for no rows.
-fn upsert(conn: &mut dyn Conn, head: &str, rows: &[Vec<crate::sql::Value>], tail: &str) -> Result<()> {
-    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
-    let groups: Vec<String> = (0..rows.len()).map(|i| format!("({})", super::placeholders(i * width + 1, width))).collect();
-    let args: Vec<crate::sql::Value> = rows.iter().flatten().cloned().collect();
-    conn.execute(&format!("{head} {} {tail}", groups.join(", ")), &args)?;
-    Ok(())
-}
-
-/// Puts the conversation's timer of `kind` and `reference` at `due` (or removes it).
-fn set_timer(conn: &mut dyn Conn, conv: &Conversation, kind: &str, reference: &str, due: Option<Timestamp>) -> Result<()> {
+/// Puts the conversation's one timer at `due` (or removes it).
+fn set_timer(conn: &mut dyn Conn, conv: &Conversation, due: Option<Timestamp>) -> Result<()> {
     match due {
         Some(due) => conn.execute(
-            "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
-            params![conv.id.as_str(), kind, reference, conv.workspace_id.as_str(), due.millis()],
+            "INSERT INTO conversation_timers (conversation_id, workspace_id, due_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (conversation_id) DO UPDATE SET due_at = EXCLUDED.due_at",
+            params![conv.id.as_str(), conv.workspace_id.as_str(), due.millis()],
         )?,
-        None => conn.execute(
-            "DELETE FROM timers WHERE conversation_id = $1 AND kind = $2 AND ref = $3",
-            params![conv.id.as_str(), kind, reference],
-        )?,
+        None => conn.execute("DELETE FROM conversation_timers WHERE conversation_id = $1", params![conv.id.as_str()])?,
     };
     Ok(())
 }
 
 // ---------------------------------------------------------------- rules on time
 
-/// For each rule on time: forgets that it held when it no longer does, and sets its timer to
-/// the instant its condition next becomes true (`Condition::next_rise`). New and moved timers
-/// are added to `timer_rows` for the caller to write; `created`: the conversation is new, so
-/// nothing is stored for it yet.
-#[allow(clippy::too_many_arguments)]
+/// For each rule on time: forgets that it held when it no longer does; the earliest instant
+/// one's condition next becomes true (`Condition::next_rise`), for the conversation's timer.
+/// `matched`: the rules that held when last looked at.
 fn schedule_time_rules(
     conn: &mut dyn Conn,
     cfg: &Config,
     conv: &Conversation,
+    matched: &[String],
     facts: &Facts,
     now: Timestamp,
     matcher: &mut Matcher<'_>,
-    created: bool,
-    timer_rows: &mut Vec<Vec<crate::sql::Value>>,
-) -> Result<()> {
-    // What held before and the instants set before, in one read.
-    let mut matched: Vec<String> = Vec::new();
-    let mut timers: HashMap<String, i64> = HashMap::new();
-    let stored = if created {
-        Vec::new()
-    } else {
-        conn.query(
-            "SELECT 0, rule_id, 0 FROM rule_matches WHERE conversation_id = $1 \
-             UNION ALL SELECT 1, ref, due_at FROM timers WHERE conversation_id = $1 AND kind = 'rule'",
-            params![conv.id.as_str()],
-        )?
-    };
-    for r in stored {
-        if r.int(0)? == 0 {
-            matched.push(r.text(1)?);
-        } else {
-            timers.insert(r.text(1)?, r.int(2)?);
-        }
-    }
+) -> Result<Option<Timestamp>> {
+    let mut next: Option<Timestamp> = None;
     for rule in cfg.rules.iter().filter(|r| r.when == Trigger::Time) {
         let was = matched.contains(&rule.id);
-        if was && !rule.condition.matches(facts, now, matcher) {
+        let holds = was && rule.condition.matches(facts, now, matcher);
+        if was && !holds {
             conn.execute(
                 "DELETE FROM rule_matches WHERE rule_id = $1 AND conversation_id = $2",
                 params![rule.id.as_str(), conv.id.as_str()],
             )?;
         }
-        let was = was && rule.condition.matches(facts, now, matcher);
         // Closed is final: nothing more happens to a closed conversation on its own.
-        let rise = if conv.status == Status::Closed { None } else { rule.condition.next_rise(facts, now, was, matcher) };
-        match rise {
-            _ if timers.get(&rule.id).copied() == rise.map(|t| t.millis()) => {}
-            Some(at) => timer_rows.push(vec![
-                conv.id.as_str().into(),
-                "rule".into(),
-                rule.id.as_str().into(),
-                conv.workspace_id.as_str().into(),
-                at.millis().into(),
-            ]),
-            None => set_timer(conn, conv, "rule", &rule.id, None)?,
-        }
+        let rise = if conv.status == Status::Closed { None } else { rule.condition.next_rise(facts, now, holds, matcher) };
+        next = [next, rise].into_iter().flatten().min();
     }
-    Ok(())
+    Ok(next)
 }
 
 // ---------------------------------------------------------------- escalation risk
@@ -999,152 +985,128 @@ pub(crate) fn update_escalation(
 
 /// The earliest instant any timer is due, for the timer task's sleep.
 pub fn next_timer(conn: &mut dyn Conn) -> Result<Option<Timestamp>> {
-    Ok(ts(conn.query_one("SELECT MIN(due_at) FROM timers", params![])?.opt_int(0)?))
+    Ok(ts(conn.query_one("SELECT MIN(due_at) FROM conversation_timers", params![])?.opt_int(0)?))
 }
 
-/// Fires up to `limit` timers due at `now`, each claimed by deleting its row (so that of
-/// several nodes exactly one fires it), in this one transaction.
+/// Fires up to `limit` conversations' timers due at `now`, each claimed by deleting its row (so
+/// that of several nodes exactly one fires it), in this one transaction: everything of the
+/// conversation that is due then (SLA warnings and breaches, rules on time) happens, and its
+/// timer is set again for what remains.
 pub fn fire_timers(conn: &mut dyn Conn, auto: &Automation, now: Timestamp, limit: usize) -> Result<Vec<TimerFired>> {
     let due = conn.query(
-        "SELECT conversation_id, kind, ref, workspace_id, due_at FROM timers WHERE due_at <= $1 \
-         ORDER BY due_at, CASE kind WHEN 'sla_warning' THEN 0 ELSE 1 END LIMIT $2",
+        "SELECT conversation_id, workspace_id, due_at FROM conversation_timers WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
         params![now.millis(), limit as i64],
     )?;
     let mut fired = Vec::new();
     for row in due {
-        let (conversation, kind, reference, workspace, due_at) = (
-            ConversationId::from_trusted(row.text(0)?),
-            row.text(1)?,
-            row.text(2)?,
-            WorkspaceId::from_trusted(row.text(3)?),
-            Timestamp(row.int(4)?),
-        );
+        let (conversation, workspace, due_at) =
+            (ConversationId::from_trusted(row.text(0)?), WorkspaceId::from_trusted(row.text(1)?), Timestamp(row.int(2)?));
         let claimed = conn.execute(
-            "DELETE FROM timers WHERE conversation_id = $1 AND kind = $2 AND ref = $3 AND due_at = $4",
-            params![conversation.as_str(), kind.as_str(), reference.as_str(), due_at.millis()],
+            "DELETE FROM conversation_timers WHERE conversation_id = $1 AND due_at = $2",
+            params![conversation.as_str(), due_at.millis()],
         )?;
         if claimed == 0 {
             continue;
         }
-        match kind.as_str() {
-            "sla" => {
-                for (event, due) in fire_sla(conn, auto, &workspace, &conversation, &reference, now)? {
-                    fired.push(TimerFired {
-                        workspace_id: workspace.clone(),
-                        conversation_id: conversation.clone(),
-                        event: event.to_owned(),
-                        subject: reference.clone(),
-                        due_at: due,
-                        fired_at: now,
-                    });
-                }
-            }
-            "rule" => {
-                if let Some(event) = fire_time_rule(conn, auto, &workspace, &conversation, &reference, now)? {
-                    fired.push(TimerFired {
-                        workspace_id: workspace,
-                        conversation_id: conversation,
-                        event,
-                        subject: reference,
-                        due_at,
-                        fired_at: now,
-                    });
-                }
-            }
-            _ => {}
-        }
+        let event = |(event, subject, due): (&str, String, Timestamp)| TimerFired {
+            workspace_id: workspace.clone(),
+            conversation_id: conversation.clone(),
+            event: event.to_owned(),
+            subject,
+            due_at: due,
+            fired_at: now,
+        };
+        fired.extend(fire_sla(conn, auto, &workspace, &conversation, now)?.into_iter().map(event));
+        fired.extend(fire_time_rules(conn, auto, &workspace, &conversation, due_at, now)?.into_iter().map(event));
+        // Whatever happened, the next instants follow the conversation as it is now.
+        after_change_at(conn, auto, &workspace, &conversation, Change::Timer(Trigger::Time), None, now)?;
     }
     Ok(fired)
 }
 
-/// A clock's timer: its warning and/or its breach, whichever is due at `now` and not yet
-/// announced (each once per run of the clock), audited and run through the rules on that
-/// trigger; then the timer is set again for what remains. The events with their deadlines.
+/// The conversation's warnings and breaches due at `now` and not yet announced (each once per
+/// run of its clock), audited and run through the rules on their trigger: each event with its
+/// metric and deadline.
 fn fire_sla(
     conn: &mut dyn Conn,
     auto: &Automation,
     workspace: &WorkspaceId,
     conversation: &ConversationId,
-    metric: &str,
     now: Timestamp,
-) -> Result<Vec<(&'static str, Timestamp)>> {
-    let row = conn.query_opt(
-        "SELECT s.warn_at, s.due_at, s.warned_at, s.breached_at, c.contact_id FROM conversation_sla s JOIN conversations c ON c.id = s.conversation_id \
-         WHERE s.conversation_id = $1 AND s.metric = $2 AND s.state = 'running'",
-        params![conversation.as_str(), metric],
-    )?;
-    let Some(row) = row else { return Ok(Vec::new()) };
-    let (warn_at, due_at) = (ts(row.opt_int(0)?), ts(row.opt_int(1)?));
-    let (mut warned, mut breached) = (row.opt_int(2)?.is_some(), row.opt_int(3)?.is_some());
-    let contact = ContactId::from_trusted(row.text(4)?);
-    let audit = Audit { workspace, conversation: Some(conversation), contact: Some(&contact), actor: &Actor::System };
-    let mut events = Vec::new();
-    if let Some(warn) = warn_at.filter(|w| !warned && *w <= now) {
-        conn.execute(
-            "UPDATE conversation_sla SET warned_at = $1 WHERE conversation_id = $2 AND metric = $3",
-            params![now.millis(), conversation.as_str(), metric],
-        )?;
-        audit.record(
-            conn,
-            "sla.warning",
-            json!({"metric": metric, "due_at": due_at.map(|d| d.millis()), "warn_at": warn.millis(), "fired_at": now.millis()}),
-        )?;
-        warned = true;
-        events.push(("sla.warning", warn, Trigger::SlaWarning));
+) -> Result<Vec<(&'static str, String, Timestamp)>> {
+    let Loaded { conv, mut clocks, .. } = load(conn, workspace, conversation)?;
+    let (mut events, mut audits, mut triggers) = (Vec::new(), Vec::new(), Vec::new());
+    // Warnings first, then breaches, as the rules on them run.
+    for (trigger, event) in [(Trigger::SlaWarning, "sla.warning"), (Trigger::SlaBreached, "sla.breached")] {
+        for c in clocks.iter_mut().filter(|c| c.clock.state == State::Running) {
+            let metric = c.clock.metric.as_str();
+            let due_at = c.clock.due_at.map(Timestamp::millis);
+            let (announced, at) = match trigger {
+                Trigger::SlaWarning => (&mut c.warned_at, c.warn_at),
+                _ => (&mut c.breached_at, c.clock.due_at),
+            };
+            let Some(at) = at.filter(|at| announced.is_none() && *at <= now) else { continue };
+            *announced = Some(now.millis());
+            let data = match trigger {
+                Trigger::SlaWarning => json!({"metric": metric, "due_at": due_at, "warn_at": at.millis(), "fired_at": now.millis()}),
+                _ => json!({"metric": metric, "due_at": at.millis(), "fired_at": now.millis()}),
+            };
+            audits.push((event, data));
+            events.push((event, metric.to_owned(), at));
+            if !triggers.contains(&trigger) {
+                triggers.push(trigger);
+            }
+        }
     }
-    if let Some(due) = due_at.filter(|d| !breached && *d <= now) {
-        conn.execute(
-            "UPDATE conversation_sla SET breached_at = $1 WHERE conversation_id = $2 AND metric = $3",
-            params![now.millis(), conversation.as_str(), metric],
-        )?;
-        audit.record(conn, "sla.breached", json!({"metric": metric, "due_at": due.millis(), "fired_at": now.millis()}))?;
-        breached = true;
-        events.push(("sla.breached", due, Trigger::SlaBreached));
+    if events.is_empty() {
+        return Ok(events);
     }
-    // What remains of this clock: its breach after its warning.
-    let next = [warn_at.filter(|_| !warned), due_at.filter(|_| !breached)].into_iter().flatten().min();
-    if let Some(next) = next {
-        conn.execute(
-            "INSERT INTO timers (conversation_id, kind, ref, workspace_id, due_at) VALUES ($1, 'sla', $2, $3, $4) \
-             ON CONFLICT (conversation_id, kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at",
-            params![conversation.as_str(), metric, workspace.as_str(), next.millis()],
-        )?;
+    conn.execute("UPDATE conversations SET sla_clocks = $1 WHERE id = $2", params![clocks_json(&clocks), conversation.as_str()])?;
+    Audit { workspace, conversation: Some(conversation), contact: Some(&conv.contact_id), actor: &Actor::System }
+        .record_all(conn, audits)?;
+    for trigger in triggers {
+        after_change_at(conn, auto, workspace, conversation, Change::Timer(trigger), None, now)?;
     }
-    for (_, _, trigger) in &events {
-        after_change_at(conn, auto, workspace, conversation, Change::Timer(*trigger), None, now)?;
-    }
-    Ok(events.into_iter().map(|(e, at, _)| (e, at)).collect())
+    Ok(events)
 }
 
-fn fire_time_rule(
+/// The rules on time whose condition became true by `now` (and did not hold before), each run
+/// as its rule with the `conversation.updated` rules its changes trigger: `rule.fired` with the
+/// rule's id for each, due when the timer was (`due_at`).
+fn fire_time_rules(
     conn: &mut dyn Conn,
     auto: &Automation,
     workspace: &WorkspaceId,
     conversation: &ConversationId,
-    rule_id: &str,
+    due_at: Timestamp,
     now: Timestamp,
-) -> Result<Option<String>> {
+) -> Result<Vec<(&'static str, String, Timestamp)>> {
     let cfg = config(conn, auto, workspace, None)?;
-    let Some(rule) = cfg.rules.iter().find(|r| r.id == rule_id && r.when == Trigger::Time) else { return Ok(None) };
-    let (conv, (customer, last_kind)) = load(conn, workspace, conversation)?;
+    if !cfg.has(Trigger::Time) {
+        return Ok(Vec::new());
+    }
+    let Loaded { conv, customer, last_kind, matched, .. } = load(conn, workspace, conversation)?;
+    if conv.status == Status::Closed {
+        return Ok(Vec::new());
+    }
     let mut facts = facts_with(&conv, customer, last_kind, &Change::Timer(Trigger::Time));
     let words = auto.word_forms();
     let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
-    let already = conn
-        .query_opt("SELECT 1 FROM rule_matches WHERE rule_id = $1 AND conversation_id = $2", params![rule_id, conversation.as_str()])?
-        .is_some();
-    let mut result = None;
-    if !already && conv.status != Status::Closed && rule.condition.matches(&facts, now, &mut matcher) {
+    let mut pending = PendingPatch { known: Some(conv.clone()), ..PendingPatch::default() };
+    let mut fired = Vec::new();
+    for rule in cfg.rules.iter().filter(|r| r.when == Trigger::Time) {
+        if matched.contains(&rule.id) || !rule.condition.matches(&facts, now, &mut matcher) {
+            continue;
+        }
         conn.execute(
             "INSERT INTO rule_matches (rule_id, conversation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            params![rule_id, conversation.as_str()],
+            params![rule.id.as_str(), conversation.as_str()],
         )?;
         // The rule itself, then whatever its changes trigger among the `conversation.updated` rules.
         let chain: Vec<Rule> = cfg.rules.iter().filter(|r| r.id == rule.id || r.when == Trigger::ConversationUpdated).cloned().collect();
-        run_rules(conn, workspace, &conv, &chain, &[Trigger::Time], &mut facts, now, &mut matcher)?;
-        result = Some("rule.fired".to_owned());
+        run_rules(conn, workspace, &conv, &chain, &[Trigger::Time], &mut facts, now, &mut matcher, &mut pending)?;
+        fired.push(("rule.fired", rule.id.clone(), due_at));
     }
-    // Whatever happened, the next instants (this rule's included) follow the conversation as it is now.
-    after_change_at(conn, auto, workspace, conversation, Change::Timer(Trigger::Time), None, now)?;
-    Ok(result)
+    pending.flush(conn, workspace, &conv)?;
+    Ok(fired)
 }

@@ -13,7 +13,9 @@ use switchboard_domain::*;
 
 pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, status, priority, contact_id, assignee_id, team_id, tags, \
      last_channel_id, created_at, first_response_at, last_customer_message_at, last_activity_at, solved_at, closed_at, updated_at, \
-     merged_into, split_from, bot_active, escalation_level, escalation_reasons, required_skills";
+     merged_into, split_from, bot_active, escalation_level, escalation_reasons, required_skills, sla_policy_id, sla_clocks";
+/// How many columns `CONVERSATION_COLS` names: a query's own columns follow at this index.
+pub(super) const CONVERSATION_WIDTH: usize = 26;
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
     Ok(Conversation {
@@ -44,8 +46,8 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
             level: row.text(21)?.parse().unwrap_or_default(),
             reasons: serde_json::from_str(&row.text(22)?).unwrap_or_default(),
         },
-        sla: Vec::new(),
         required_skills: serde_json::from_str(&row.text(23)?).unwrap_or_default(),
+        sla: super::automation::sla_view(row.opt_text(24)?, &row.text(25)?, crate::now())?,
     })
 }
 
@@ -76,7 +78,7 @@ pub(super) fn attach_channels(conn: &mut dyn Conn, conversations: &mut [Conversa
             c.participants.push(ContactId::from_trusted(row.text(1)?));
         }
     }
-    super::automation::sla_of(conn, conversations)
+    Ok(())
 }
 
 pub(super) fn conversation_row(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Conversation> {
@@ -326,13 +328,24 @@ pub(crate) fn apply_patch(
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<PatchOutcome> {
-    apply_patch_after(conn, workspace, id, patch, actor, Vec::new(), None)
+    apply_patch_after(conn, workspace, id, patch, actor, Vec::new(), None, Along::default())
+}
+
+/// What automation writes with a rule's patch, in the same UPDATE and the same audit INSERT
+/// (a new conversation's SLA clocks and policy, after the rules' tags): columns and their values,
+/// and audit rows after the patch's, as the system's.
+#[derive(Default, Clone)]
+pub(crate) struct Along {
+    pub columns: Vec<(&'static str, Value)>,
+    pub audits: Vec<(&'static str, serde_json::Value)>,
 }
 
 /// `apply_patch` with `lead`: audit rows of the same actor written first, in the same insert
 /// (a rule's `rule.applied` before its changes), whether or not anything changed; and `known`:
 /// the row as the caller knows it to stand in this transaction (rules, which read it once for
-/// all their actions), saving the read.
+/// all their actions), saving the read; and `along`: written with the patch, even when the patch
+/// changes nothing.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_patch_after(
     conn: &mut dyn Conn,
     workspace: &WorkspaceId,
@@ -341,6 +354,7 @@ pub(crate) fn apply_patch_after(
     actor: &Actor,
     lead: Vec<(&str, serde_json::Value)>,
     known: Option<Conversation>,
+    along: Along,
 ) -> Result<PatchOutcome> {
     let current = match known {
         Some(c) => c,
@@ -443,14 +457,26 @@ pub(crate) fn apply_patch_after(
         audits.push(("required_skills.changed", json!({"from": current.required_skills, "to": skills})));
     }
     let changed = !sets.is_empty();
-    if changed {
+    for (column, value) in along.columns {
+        sets.push(column);
+        args.push(value);
+    }
+    if !sets.is_empty() {
         let assignments: Vec<String> = sets.iter().enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
         let n = sets.len();
-        args.extend([now.into(), id.as_str().into()]);
-        let sql = format!("UPDATE conversations SET {}, updated_at = ${} WHERE id = ${}", assignments.join(", "), n + 1, n + 2);
+        let sql = if changed {
+            args.extend([now.into(), id.as_str().into()]);
+            format!("UPDATE conversations SET {}, updated_at = ${} WHERE id = ${}", assignments.join(", "), n + 1, n + 2)
+        } else {
+            args.push(id.as_str().into());
+            format!("UPDATE conversations SET {} WHERE id = ${}", assignments.join(", "), n + 1)
+        };
         conn.execute(&sql, &args)?;
     }
-    audit.record_all(conn, audits)?;
+    let mut rows: Vec<(&Actor, &str, serde_json::Value)> = audits.into_iter().map(|(action, data)| (actor, action, data)).collect();
+    let system = Actor::System;
+    rows.extend(along.audits.into_iter().map(|(action, data)| (&system, action, data)));
+    audit.record_mixed(conn, rows)?;
     if changed {
         after.updated_at = Timestamp(now);
     }

@@ -60,6 +60,12 @@ impl Audit<'_> {
     /// Records several rows of one change in one statement (a patch's field changes), then
     /// their webhooks' events, in order.
     pub fn record_all(&self, conn: &mut dyn Conn, rows: Vec<(&str, serde_json::Value)>) -> Result<()> {
+        self.record_mixed(conn, rows.into_iter().map(|(action, data)| (self.actor, action, data)).collect())
+    }
+
+    /// `record_all` with each row's own actor: a rule's changes and the SLA policy the system
+    /// chose after them are one change, written in one statement.
+    pub fn record_mixed(&self, conn: &mut dyn Conn, rows: Vec<(&Actor, &str, serde_json::Value)>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -67,15 +73,15 @@ impl Audit<'_> {
         let now = crate::now().millis();
         let mut args: Vec<crate::sql::Value> = Vec::with_capacity(rows.len() * WIDTH);
         let mut groups = Vec::with_capacity(rows.len());
-        for (i, (action, data)) in rows.iter().enumerate() {
+        for (i, (actor, action, data)) in rows.iter().enumerate() {
             groups.push(format!("({})", placeholders(i * WIDTH + 1, WIDTH)));
             args.extend([
                 AuditEventId::generate().as_str().into(),
                 self.workspace.as_str().into(),
                 self.conversation.map(|c| c.as_str()).into(),
                 self.contact.map(|c| c.as_str()).into(),
-                self.actor.kind().into(),
-                self.actor.id().into(),
+                actor.kind().into(),
+                actor.id().into(),
                 (*action).into(),
                 data.to_string().into(),
                 now.into(),
@@ -88,8 +94,9 @@ impl Audit<'_> {
             ),
             &args,
         )?;
-        for (action, data) in &rows {
-            webhooks::enqueue_for_audit(conn, self, action, data)?;
+        for (actor, action, data) in &rows {
+            let audit = Audit { workspace: self.workspace, conversation: self.conversation, contact: self.contact, actor };
+            webhooks::enqueue_for_audit(conn, &audit, action, data)?;
         }
         Ok(())
     }

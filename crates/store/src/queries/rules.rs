@@ -4,7 +4,7 @@
 
 use super::Audit;
 use super::automation::{Automation, Change, bump_version, facts_of};
-use super::conversations::{CONVERSATION_COLS, conversation_from};
+use super::conversations::{CONVERSATION_COLS, CONVERSATION_WIDTH, conversation_from};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::params;
@@ -138,8 +138,9 @@ pub fn save_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, id: Option<&str>,
                 "UPDATE rules SET name = $1, trigger = $2, conditions = $3, actions = $4, position = $5, enabled = $6, updated_at = $7 WHERE id = $8",
                 params![name.as_str(), input.when.as_str(), conditions, actions, position, input.enabled, now, id],
             )?;
+            // A conversation's timer set for this rule's old condition finds nothing due when it
+            // fires and is set again by the rule as it is now.
             if before.when == Trigger::Time || input.when != Trigger::Time {
-                conn.execute("DELETE FROM timers WHERE kind = 'rule' AND ref = $1", params![id])?;
                 conn.execute("DELETE FROM rule_matches WHERE rule_id = $1", params![id])?;
             }
             id.to_owned()
@@ -173,7 +174,6 @@ pub fn save_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, id: Option<&str>,
 
 pub fn delete_rule(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &str, actor: &Actor) -> Result<()> {
     rule(conn, workspace, id)?;
-    conn.execute("DELETE FROM timers WHERE kind = 'rule' AND ref = $1", params![id])?;
     conn.execute("DELETE FROM rule_matches WHERE rule_id = $1", params![id])?;
     conn.execute("DELETE FROM rules WHERE id = $1 AND workspace_id = $2", params![id, workspace.as_str()])?;
     make_room(conn, "rules", workspace, None, None)?;
@@ -216,7 +216,7 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
     }
     super::conversations::attach_channels(conn, &mut conversations)?;
     for (conv, row) in conversations.iter().zip(&rows) {
-        let text = row.opt_text(24)?.unwrap_or_default();
+        let text = row.opt_text(CONVERSATION_WIDTH)?.unwrap_or_default();
         let channel = conv.last_channel_id.clone();
         let kind = conv.channels.iter().find(|c| Some(&c.id) == channel.as_ref()).map(|c| c.kind);
         let change = match (&channel, kind) {
@@ -466,15 +466,11 @@ pub fn save_policy(
     policy(conn, workspace, &id)
 }
 
-/// Takes a policy's clocks off its conversations (deleted or disabled): their timers, clocks and
-/// choice. Another policy applies at each conversation's next change.
+/// Takes a policy's clocks off its conversations (deleted or disabled): their clocks and
+/// choice. Another policy applies at each conversation's next change; a timer set for a removed
+/// clock finds nothing due when it fires.
 fn remove_clocks(conn: &mut dyn Conn, policy: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM timers WHERE kind = 'sla' AND conversation_id IN (SELECT conversation_id FROM conversation_sla WHERE policy_id = $1)",
-        params![policy],
-    )?;
-    conn.execute("DELETE FROM conversation_sla WHERE policy_id = $1", params![policy])?;
-    conn.execute("UPDATE conversations SET sla_policy_id = NULL WHERE sla_policy_id = $1", params![policy])?;
+    conn.execute("UPDATE conversations SET sla_policy_id = NULL, sla_clocks = '[]' WHERE sla_policy_id = $1", params![policy])?;
     Ok(())
 }
 
