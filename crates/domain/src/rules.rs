@@ -616,6 +616,40 @@ enum Cache<'a> {
     Shared(&'a WordCache),
 }
 
+/// A message text's languages and word forms in every language, worked out before the change
+/// is stored: the store does this outside its single writer, and the `Matcher` that evaluates
+/// the rules on the text inside it finds them done ([`Matcher::with_text`]).
+#[derive(Debug)]
+pub struct TextWords {
+    key: u64,
+    /// `language::detect_all` of the text.
+    languages: Vec<Language>,
+    /// `language::detect` of the text.
+    detected: Option<Language>,
+    /// The text's stems read as each of `Language::ALL`, in that order.
+    stems: Vec<StemSet>,
+}
+
+impl TextWords {
+    pub fn of(forms: &dyn WordForms, text: &str) -> Self {
+        Self {
+            key: Matcher::key(text),
+            languages: language::detect_all(text),
+            detected: language::detect(text),
+            stems: Language::ALL.iter().map(|l| forms.stems(*l, text).into_iter().flatten().collect()).collect(),
+        }
+    }
+
+    /// What was worked out for `text`, when this is its analysis.
+    fn of_text(&self, key: u64) -> Option<&Self> {
+        (self.key == key).then_some(self)
+    }
+
+    fn stems_in(&self, language: Language) -> Option<&StemSet> {
+        Language::ALL.iter().position(|l| *l == language).and_then(|i| self.stems.get(i))
+    }
+}
+
 /// Word matching for one evaluation: the stems of each text are computed once per language,
 /// however many rules ask; the rules' words come from a `WordCache`.
 pub struct Matcher<'a> {
@@ -624,23 +658,30 @@ pub struct Matcher<'a> {
     languages: HashMap<u64, Vec<Language>>,
     /// The language `language::detect` gives each text (the `language` field).
     detected: HashMap<u64, Option<Language>>,
+    /// One text worked out beforehand (the message's).
+    prepared: Option<&'a TextWords>,
     cache: Cache<'a>,
 }
 
 impl<'a> Matcher<'a> {
     pub fn new(forms: &'a dyn WordForms) -> Self {
-        Self {
-            forms,
-            stems: HashMap::default(),
-            languages: HashMap::default(),
-            detected: HashMap::default(),
-            cache: Cache::Own(WordCache::default()),
-        }
+        Self::with_cache(forms, Cache::Own(WordCache::default()))
     }
 
     /// A matcher whose rule words are stemmed once for all evaluations that share `cache`.
     pub fn shared(forms: &'a dyn WordForms, cache: &'a WordCache) -> Self {
-        Self { forms, stems: HashMap::default(), languages: HashMap::default(), detected: HashMap::default(), cache: Cache::Shared(cache) }
+        Self::with_cache(forms, Cache::Shared(cache))
+    }
+
+    fn with_cache(forms: &'a dyn WordForms, cache: Cache<'a>) -> Self {
+        Self { forms, stems: HashMap::default(), languages: HashMap::default(), detected: HashMap::default(), prepared: None, cache }
+    }
+
+    /// This matcher with `text`'s analysis done beforehand ([`TextWords::of`], with the same
+    /// word forms): its languages and stems are not worked out again.
+    pub fn with_text(mut self, text: Option<&'a TextWords>) -> Self {
+        self.prepared = text;
+        self
     }
 
     /// A text's identity in the maps: its 64-bit hash under one seed for the whole process (the
@@ -652,7 +693,11 @@ impl<'a> Matcher<'a> {
 
     /// `language::detect` of `text`, once per text.
     fn detect(&mut self, text: &str) -> Option<Language> {
-        *self.detected.entry(Self::key(text)).or_insert_with(|| language::detect(text))
+        let key = Self::key(text);
+        if let Some(p) = self.prepared.and_then(|p| p.of_text(key)) {
+            return p.detected;
+        }
+        *self.detected.entry(key).or_insert_with(|| language::detect(text))
     }
 
     fn cache(&self) -> &WordCache {
@@ -670,7 +715,11 @@ impl<'a> Matcher<'a> {
             return false;
         }
         let key = Self::key(text);
-        let text_languages = self.languages.entry(key).or_insert_with(|| language::detect_all(text)).clone();
+        let prepared = self.prepared.and_then(|p| p.of_text(key));
+        let text_languages = match prepared {
+            Some(p) => p.languages.clone(),
+            None => self.languages.entry(key).or_insert_with(|| language::detect_all(text)).clone(),
+        };
         words.iter().any(|phrase| {
             let phrase_key = Self::key(phrase);
             let phrase_languages =
@@ -697,7 +746,10 @@ impl<'a> Matcher<'a> {
                 if wanted.is_empty() {
                     return false;
                 }
-                let have = self.stems.entry((key, l)).or_insert_with(|| forms.stems(l, text).into_iter().flatten().collect());
+                let have = match prepared.and_then(|p| p.stems_in(l)) {
+                    Some(stems) => stems,
+                    None => &*self.stems.entry((key, l)).or_insert_with(|| forms.stems(l, text).into_iter().flatten().collect()),
+                };
                 wanted.iter().all(|word| word.iter().any(|form| have.contains(form)))
             })
         })
@@ -1136,6 +1188,31 @@ mod tests {
         fn stems(&self, _l: Language, text: &str) -> Vec<Vec<String>> {
             PlainWords.stems(Language::En, text).into_iter().map(|w| vec![w[0].chars().take(5).collect()]).collect()
         }
+    }
+
+    #[test]
+    fn text_worked_out_beforehand_matches_as_worked_out_on_demand() {
+        let conditions = [
+            json!({"all": [{"field": "text", "op": "contains_any", "value": ["проблема", "не работает"]}]}),
+            json!({"all": [{"field": "text", "op": "contains_any", "value": ["zwrot", "refund"]}]}),
+            json!({"all": [{"field": "language", "op": "is", "value": "pl"}]}),
+            json!({"any": [{"field": "language", "op": "is", "value": "ru"}, {"field": "text", "op": "contains_any", "value": ["order"]}]}),
+        ];
+        let texts = ["У меня проблемы с оплатой", "Chcę zwrotu pieniędzy", "Where is my order?", "123", "", "Сайт не работает! refund"];
+        let now = Timestamp(1_000_000_000_000);
+        for text in texts {
+            let prepared = TextWords::of(&Prefix5, text);
+            for raw in &conditions {
+                let c = cond(raw.clone());
+                let on_demand = c.matches(&facts(text), now, &mut Matcher::new(&Prefix5));
+                let beforehand = c.matches(&facts(text), now, &mut Matcher::new(&Prefix5).with_text(Some(&prepared)));
+                assert_eq!(beforehand, on_demand, "{text:?} with {raw}");
+            }
+        }
+        // Another text than the one worked out is worked out on demand.
+        let other = TextWords::of(&Prefix5, "something else entirely");
+        let c = cond(conditions[0].clone());
+        assert!(c.matches(&facts("Сайт не работает!"), now, &mut Matcher::new(&Prefix5).with_text(Some(&other))));
     }
 
     #[test]

@@ -22,7 +22,15 @@ pub struct SqlStore {
     bus: Option<Arc<dyn EventBus>>,
     blobs: Arc<dyn BlobStore>,
     automation: Arc<crate::queries::automation::Automation>,
+    /// When a write was last refused for a full disk (ms; 0: not since the last write that
+    /// went through). See `ready`.
+    refused_full_at: Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// How long a node that refused a write for a full disk answers not ready, whatever its own
+/// probe does: SQLite may take the probe's few bytes into log space it already holds while
+/// real messages cannot fit.
+const FULL_DISK_NOT_READY_MS: i64 = 10_000;
 
 /// Channels by id, for webhooks: every inbound call looks its channel up (for the secret) and
 /// this saves that read its trip to the read pool. Sound because a channel does not change
@@ -64,6 +72,7 @@ impl SqlStore {
             bus: None,
             blobs,
             automation: Arc::default(),
+            refused_full_at: Arc::default(),
         })
     }
 
@@ -94,7 +103,14 @@ impl SqlStore {
     }
 
     async fn write<T: Send + 'static>(&self, f: impl FnMut(&mut dyn Conn) -> Result<T> + Send + 'static) -> Result<T> {
-        self.writer.write(f).await
+        use std::sync::atomic::Ordering;
+        let result = self.writer.write(f).await;
+        match &result {
+            Err(StoreError::Full(_)) => self.refused_full_at.store(now().millis(), Ordering::SeqCst),
+            Ok(_) => self.refused_full_at.store(0, Ordering::SeqCst),
+            Err(_) => {}
+        }
+        result
     }
 }
 
@@ -123,18 +139,24 @@ impl WorkspaceStore for SqlStore {
         self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await?;
         // A real write (a full disk refuses it), of this process's own row (no contention
         // between nodes); rows of processes gone a day are dropped.
+        let refused = self.refused_full_at.load(std::sync::atomic::Ordering::SeqCst);
+        if refused > 0 && now().millis() - refused < FULL_DISK_NOT_READY_MS {
+            return Err(StoreError::Full("a write was refused for a full disk moments ago".into()));
+        }
         let node = readiness_node().to_owned();
-        self.write(move |c| {
-            let now = crate::now().millis();
-            c.execute(
-                "INSERT INTO readiness_probes (node, checked_at) VALUES ($1, $2) \
+        // Straight to the writer: the probe's own success says nothing of a real write's.
+        self.writer
+            .write(move |c| {
+                let now = crate::now().millis();
+                c.execute(
+                    "INSERT INTO readiness_probes (node, checked_at) VALUES ($1, $2) \
                  ON CONFLICT (node) DO UPDATE SET checked_at = excluded.checked_at",
-                params![node.as_str(), now],
-            )?;
-            c.execute("DELETE FROM readiness_probes WHERE checked_at < $1", params![now - switchboard_domain::time::DAY_MS])?;
-            Ok(())
-        })
-        .await
+                    params![node.as_str(), now],
+                )?;
+                c.execute("DELETE FROM readiness_probes WHERE checked_at < $1", params![now - switchboard_domain::time::DAY_MS])?;
+                Ok(())
+            })
+            .await
     }
     async fn ensure_default_workspace(&self) -> Result<Workspace> {
         self.write(workspaces::ensure_default_workspace).await
@@ -228,7 +250,10 @@ impl IntakeStore for SqlStore {
         let stored = self.store_blobs(&mut message.attachments).await?;
         let received_at = now();
         let auto = self.automation.clone();
-        self.write(move |c| intake::intake(c, &auto, &message, &stored, received_at)).await
+        // The rules' work on the text (its languages, its stems in each) is done here, on this
+        // task, rather than inside the single writer every change waits on.
+        let words = auto.text_words(&message.workspace_id, &message.text);
+        self.write(move |c| intake::intake(c, &auto, &message, &stored, received_at, words.as_ref())).await
     }
     async fn record_delivery_report(&self, report: DeliveryReportIn) -> Result<IntakeOutcome> {
         let received_at = now();

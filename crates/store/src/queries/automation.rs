@@ -15,7 +15,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use switchboard_domain::calendar::{Calendar, weekly_from_json};
-use switchboard_domain::rules::{Action, Condition, Facts, Matcher, PlainWords, RiskLevel, Rule, Trigger, WordForms};
+use switchboard_domain::rules::{Action, Condition, Facts, Matcher, PlainWords, RiskLevel, Rule, TextWords, Trigger, WordForms};
 use switchboard_domain::sla::{Clock, Event, Metric, State};
 use switchboard_domain::time::HOUR_MS;
 use switchboard_domain::*;
@@ -44,6 +44,14 @@ impl Automation {
 
     pub fn word_forms(&self) -> Arc<dyn WordForms> {
         self.words.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// `text`'s languages and word forms for the workspace's rules, worked out before the
+    /// writer takes the change; `None` when the workspace (as last read) has no rules, or has
+    /// not been read yet (the rules then work them out themselves).
+    pub fn text_words(&self, workspace: &WorkspaceId, text: &str) -> Option<TextWords> {
+        let wanted = self.configs.lock().unwrap_or_else(|p| p.into_inner()).get(workspace).is_some_and(|c| !c.rules.is_empty());
+        wanted.then(|| TextWords::of(self.word_forms().as_ref(), text))
     }
 }
 
@@ -175,6 +183,8 @@ pub(crate) enum Change<'a> {
         auto_reply: bool,
         /// The sender became a customer with this message (no history to weigh).
         new_customer: bool,
+        /// `text`'s languages and word forms, when worked out before the writer took the change.
+        words: Option<&'a TextWords>,
     },
     /// An agent, an API call or a merge changed it.
     Updated,
@@ -210,7 +220,8 @@ pub(crate) fn facts_of(conn: &mut dyn Conn, conv: &Conversation, change: &Change
 
 /// A conversation as automation reads it: its row, its customer's name and attributes, the kind
 /// of its latest channel, its SLA clocks, the rules on time that held for it and its timer.
-struct Loaded {
+#[derive(Debug, PartialEq)]
+pub(crate) struct Loaded {
     conv: Conversation,
     customer: std::collections::BTreeMap<String, String>,
     last_kind: Option<ChannelKind>,
@@ -219,6 +230,56 @@ struct Loaded {
     matched: Vec<String>,
     /// When the conversation's timer is due (ms), if it has one.
     timer: Option<i64>,
+}
+
+impl Loaded {
+    /// A conversation the intake has just opened for a customer it has just created, as
+    /// `load` would read it (the columns the two INSERTs leave at their defaults at those
+    /// defaults): the intake knows all of it, so the read is saved. `subject`, `channel` and
+    /// `kind`: the message's; `at`: its own time; `now`: when it was received.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn opened(
+        id: &ConversationId,
+        workspace: &WorkspaceId,
+        number: i64,
+        contact: &ContactId,
+        name: Option<String>,
+        subject: Option<String>,
+        channel: &ChannelId,
+        kind: ChannelKind,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Self {
+        let conv = Conversation {
+            id: id.clone(),
+            workspace_id: workspace.clone(),
+            number,
+            subject,
+            status: Status::New,
+            priority: Priority::Normal,
+            contact_id: contact.clone(),
+            assignee_id: None,
+            team_id: None,
+            tags: Vec::new(),
+            channels: Vec::new(),
+            participants: Vec::new(),
+            last_channel_id: Some(channel.clone()),
+            created_at: at,
+            first_response_at: None,
+            last_customer_message_at: Some(at),
+            last_activity_at: at,
+            solved_at: None,
+            closed_at: None,
+            updated_at: now,
+            merged_into: None,
+            split_from: None,
+            bot_active: false,
+            escalation: Escalation::default(),
+            sla: Vec::new(),
+            required_skills: Vec::new(),
+        };
+        Self { conv, customer: customer_of(name, "{}"), last_kind: Some(kind), clocks: Vec::new(), matched: Vec::new(), timer: None }
+    }
 }
 
 /// The conversation and everything automation needs of it, in one read.
@@ -292,10 +353,42 @@ pub(crate) fn after_change(
     change: Change<'_>,
     version: Option<i64>,
 ) -> Result<()> {
-    after_change_at(conn, auto, workspace, conversation, change, version, crate::now())
+    after_change_at(conn, auto, workspace, conversation, change, version, crate::now(), None)
 }
 
-/// `after_change` as of `now` (a timer firing looks at the conversation at its own instant).
+/// Audit rows not written yet, each with its actor: a change's own, to go first in the same
+/// INSERT as automation's.
+pub(crate) type AuditRows = Vec<(Actor, &'static str, serde_json::Value)>;
+
+/// `after_change` of a change whose conversation the caller knows as `load` would read it
+/// (`Loaded::opened`); `leading`: the change's own audit rows, not written yet, to go first in
+/// the same INSERT as automation's.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn after_change_known(
+    conn: &mut dyn Conn,
+    auto: &Automation,
+    workspace: &WorkspaceId,
+    conversation: &ConversationId,
+    change: Change<'_>,
+    version: Option<i64>,
+    known: Loaded,
+    leading: AuditRows,
+) -> Result<()> {
+    // Tests and debug builds read it all the same: what the intake knows must be what is stored.
+    #[cfg(debug_assertions)]
+    {
+        let stored = load(conn, workspace, conversation)?;
+        if stored != known {
+            return Err(StoreError::other(format!("the opened conversation differs from its row: {known:?} / {stored:?}")));
+        }
+    }
+    after_change_at(conn, auto, workspace, conversation, change, version, crate::now(), Some((known, leading)))
+}
+
+/// `after_change` as of `now` (a timer firing looks at the conversation at its own instant);
+/// `known`: the conversation as `load` would read it, when the caller knows it, with the
+/// change's audit rows still to write.
+#[allow(clippy::too_many_arguments)]
 fn after_change_at(
     conn: &mut dyn Conn,
     auto: &Automation,
@@ -304,6 +397,7 @@ fn after_change_at(
     change: Change<'_>,
     version: Option<i64>,
     now: Timestamp,
+    known: Option<(Loaded, AuditRows)>,
 ) -> Result<()> {
     let cfg = config(conn, auto, workspace, version)?;
     let triggers: Vec<Trigger> = match change {
@@ -314,21 +408,42 @@ fn after_change_at(
         Change::Timer(t) => vec![t],
     };
     // A customer's very first message has nothing to weigh against: no risk yet.
-    if matches!(change, Change::Intake { new_customer: false, .. } | Change::AgentReply { .. }) {
-        update_escalation(conn, workspace, conversation, &change, now)?;
-    }
+    let weighs_risk = matches!(change, Change::Intake { new_customer: false, .. } | Change::AgentReply { .. });
     let wants_rules = triggers.iter().any(|t| cfg.has(*t));
     // Clocks exist only under an enabled policy: disabling or deleting one removes its clocks.
     let has_clocks = !cfg.policies.is_empty();
     let has_time_rules = cfg.has(Trigger::Time);
+    let (known, leading) = match known {
+        Some((known, leading)) => (Some(known), leading),
+        None => (None, Vec::new()),
+    };
     if !wants_rules && !has_clocks && !has_time_rules {
+        if let Some(known) = known {
+            let audit = Audit { workspace, conversation: Some(conversation), contact: Some(&known.conv.contact_id), actor: &Actor::System };
+            audit.record_mixed(conn, leading.iter().map(|(actor, action, data)| (actor, *action, data.clone())).collect())?;
+        }
+        if weighs_risk {
+            update_escalation(conn, workspace, conversation, &change, now)?;
+        }
         return Ok(());
     }
-    let Loaded { conv, customer, last_kind, clocks, matched, timer } = load(conn, workspace, conversation)?;
+    let Loaded { mut conv, customer, last_kind, clocks, matched, timer } = match known {
+        Some(known) => known,
+        None => load(conn, workspace, conversation)?,
+    };
+    if weighs_risk {
+        // The conversation just read tells the risk as it stood (no read of its own).
+        let before = (conv.contact_id.clone(), conv.escalation.clone());
+        conv.escalation = update_escalation_of(conn, workspace, conversation, before, &change, now)?;
+    }
     let mut facts = facts_with(&conv, customer, last_kind, &change);
     let words = auto.word_forms();
-    let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache);
-    let mut pending = PendingPatch { known: Some(conv.clone()), ..PendingPatch::default() };
+    let prepared = match change {
+        Change::Intake { words, .. } => words,
+        _ => None,
+    };
+    let mut matcher = Matcher::shared(words.as_ref(), &auto.word_cache).with_text(prepared);
+    let mut pending = PendingPatch { known: Some(conv.clone()), leading, ..PendingPatch::default() };
     if wants_rules {
         run_rules(conn, workspace, &conv, &cfg.rules, &triggers, &mut facts, now, &mut matcher, &mut pending)?;
     }
@@ -384,6 +499,8 @@ pub(crate) struct PendingPatch {
     /// The conversation's row as it stands in this transaction, when known (read once before
     /// the rules, kept current by each patch; forgotten when an action changes it otherwise).
     known: Option<Conversation>,
+    /// The change's own audit rows, written first with the first rows written through here.
+    leading: AuditRows,
 }
 
 impl PendingPatch {
@@ -410,7 +527,8 @@ impl PendingPatch {
     }
 
     /// `flush` with what the system writes after the rules (`along`) in the same statements.
-    fn flush_along(&mut self, conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Conversation, along: Along) -> Result<()> {
+    fn flush_along(&mut self, conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Conversation, mut along: Along) -> Result<()> {
+        along.before = std::mem::take(&mut self.leading);
         let system = Actor::System;
         let alone = |conn: &mut dyn Conn, along: Along| -> Result<()> {
             if !along.columns.is_empty() {
@@ -420,7 +538,10 @@ impl PendingPatch {
                 conn.execute(&format!("UPDATE conversations SET {} WHERE id = ${}", sets.join(", "), args.len()), &args)?;
             }
             let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &system };
-            audit.record_all(conn, along.audits)
+            let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
+                along.before.iter().map(|(a, action, d)| (a, *action, d.clone())).collect();
+            rows.extend(along.audits.into_iter().map(|(action, d)| (&system, action, d)));
+            audit.record_mixed(conn, rows)
         };
         let Some((rule_id, actions)) = self.rule.take() else { return alone(conn, along) };
         let patch = std::mem::take(&mut self.patch);
@@ -428,7 +549,9 @@ impl PendingPatch {
         let actor = Actor::Rule(rule_id.clone());
         let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
         if patch == ConversationPatch::default() && along.columns.is_empty() {
-            let mut rows: Vec<(&Actor, &str, serde_json::Value)> = lead.into_iter().map(|(a, d)| (&actor, a, d)).collect();
+            let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
+                along.before.iter().map(|(a, action, d)| (a, *action, d.clone())).collect();
+            rows.extend(lead.into_iter().map(|(a, d)| (&actor, a, d)));
             rows.extend(along.audits.into_iter().map(|(a, d)| (&system, a, d)));
             return audit.record_mixed(conn, rows);
         }
@@ -441,6 +564,9 @@ impl PendingPatch {
             Err(StoreError::InvalidState(message)) => message,
             Err(e) => return Err(e),
         };
+        // Refused before anything was written: the change's own rows still go first.
+        let before = std::mem::take(&mut along.before);
+        alone(conn, Along { before, ..Along::default() })?;
         audit.record_all(conn, lead)?;
         for action in actions {
             audit.record(conn, "rule.action_skipped", json!({"rule_id": rule_id, "action": action.to_json(), "reason": why}))?;
@@ -614,19 +740,26 @@ fn queue_rule_reply(conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Convers
 
 // ---------------------------------------------------------------- SLA
 
-/// One clock as `conversations.sla_clocks` keeps it: a JSON object per metric, instants in ms.
+/// One clock as `conversations.sla_clocks` keeps it: a JSON object per metric, instants in ms;
+/// an instant not set is left out (the column is read with every conversation).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ClockRecord {
     metric: String,
     target_ms: i64,
     state: String,
     consumed_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     running_since: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     due_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     warn_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     fulfilled_at: Option<i64>,
     /// When the warning and the breach of the clock's current run were announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     warned_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     breached_at: Option<i64>,
 }
 
@@ -800,6 +933,7 @@ fn plan_sla(
         let along = Along {
             columns: vec![("sla_policy_id", None::<String>.into()), ("sla_clocks", "[]".into())],
             audits: vec![("sla.removed", json!({"policy_id": old}))],
+            before: Vec::new(),
         };
         return Ok(SlaPlan { along, due: None });
     };
@@ -907,7 +1041,24 @@ pub(crate) fn update_escalation(
         "SELECT contact_id, escalation_level, escalation_reasons FROM conversations WHERE id = $1",
         params![conversation.as_str()],
     )?;
-    let contact = row.text(0)?;
+    let before =
+        Escalation { level: row.text(1)?.parse().unwrap_or_default(), reasons: serde_json::from_str(&row.text(2)?).unwrap_or_default() };
+    update_escalation_of(conn, workspace, conversation, (ContactId::from_trusted(row.text(0)?), before), change, now)?;
+    Ok(())
+}
+
+/// `update_escalation` of a conversation whose customer and risk (`before`) the caller has
+/// read; the risk after.
+fn update_escalation_of(
+    conn: &mut dyn Conn,
+    workspace: &WorkspaceId,
+    conversation: &ConversationId,
+    before: (ContactId, Escalation),
+    change: &Change<'_>,
+    now: Timestamp,
+) -> Result<Escalation> {
+    let (contact, before) = before;
+    let contact = contact.as_str().to_owned();
     let since = now.millis() - ESCALATION_WINDOW_HOURS * HOUR_MS;
     let unanswered = conn.query(
         "SELECT m.channel_id, ch.kind, ch.config FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN channels ch ON ch.id = m.channel_id \
@@ -961,24 +1112,24 @@ pub(crate) fn update_escalation(
     } else {
         RiskLevel::None
     };
-    let reasons_json = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());
-    if row.text(1)? == level.as_str() && row.text(2)? == reasons_json {
-        return Ok(());
+    let after = Escalation { level, reasons };
+    if after == before {
+        return Ok(after);
     }
+    let reasons_json = serde_json::to_string(&after.reasons).unwrap_or_else(|_| "[]".into());
     conn.execute(
         "UPDATE conversations SET escalation_level = $1, escalation_reasons = $2 WHERE id = $3",
         params![level.as_str(), reasons_json.as_str(), conversation.as_str()],
     )?;
-    let raised = row.text(1)?.parse::<RiskLevel>().map_or(true, |before| level > before);
-    if raised && level != RiskLevel::None {
+    if level > before.level && level != RiskLevel::None {
         let contact = ContactId::from_trusted(contact);
         Audit { workspace, conversation: Some(conversation), contact: Some(&contact), actor: &Actor::System }.record(
             conn,
             "escalation.raised",
-            json!({"level": level.as_str(), "reasons": reasons, "change": matches!(change, Change::Intake { .. })}),
+            json!({"level": level.as_str(), "reasons": after.reasons, "change": matches!(change, Change::Intake { .. })}),
         )?;
     }
-    Ok(())
+    Ok(after)
 }
 
 // ---------------------------------------------------------------- timers
@@ -1019,7 +1170,7 @@ pub fn fire_timers(conn: &mut dyn Conn, auto: &Automation, now: Timestamp, limit
         fired.extend(fire_sla(conn, auto, &workspace, &conversation, now)?.into_iter().map(event));
         fired.extend(fire_time_rules(conn, auto, &workspace, &conversation, due_at, now)?.into_iter().map(event));
         // Whatever happened, the next instants follow the conversation as it is now.
-        after_change_at(conn, auto, &workspace, &conversation, Change::Timer(Trigger::Time), None, now)?;
+        after_change_at(conn, auto, &workspace, &conversation, Change::Timer(Trigger::Time), None, now, None)?;
     }
     Ok(fired)
 }
@@ -1065,7 +1216,7 @@ fn fire_sla(
     Audit { workspace, conversation: Some(conversation), contact: Some(&conv.contact_id), actor: &Actor::System }
         .record_all(conn, audits)?;
     for trigger in triggers {
-        after_change_at(conn, auto, workspace, conversation, Change::Timer(trigger), None, now)?;
+        after_change_at(conn, auto, workspace, conversation, Change::Timer(trigger), None, now, None)?;
     }
     Ok(events)
 }

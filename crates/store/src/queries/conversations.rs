@@ -333,11 +333,13 @@ pub(crate) fn apply_patch(
 
 /// What automation writes with a rule's patch, in the same UPDATE and the same audit INSERT
 /// (a new conversation's SLA clocks and policy, after the rules' tags): columns and their values,
-/// and audit rows after the patch's, as the system's.
+/// audit rows after the patch's, as the system's, and audit rows before them, each its actor's
+/// (the change's own, such as the intake's `message.received`).
 #[derive(Default, Clone)]
 pub(crate) struct Along {
     pub columns: Vec<(&'static str, Value)>,
     pub audits: Vec<(&'static str, serde_json::Value)>,
+    pub before: Vec<(Actor, &'static str, serde_json::Value)>,
 }
 
 /// `apply_patch` with `lead`: audit rows of the same actor written first, in the same insert
@@ -473,7 +475,9 @@ pub(crate) fn apply_patch_after(
         };
         conn.execute(&sql, &args)?;
     }
-    let mut rows: Vec<(&Actor, &str, serde_json::Value)> = audits.into_iter().map(|(action, data)| (actor, action, data)).collect();
+    let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
+        along.before.iter().map(|(a, action, data)| (a, *action, data.clone())).collect();
+    rows.extend(audits.into_iter().map(|(action, data)| (actor, action, data)));
     let system = Actor::System;
     rows.extend(along.audits.into_iter().map(|(action, data)| (&system, action, data)));
     audit.record_mixed(conn, rows)?;

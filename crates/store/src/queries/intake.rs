@@ -1,7 +1,7 @@
 //! The intake transaction: identify the customer, pick the conversation, store the message; and
 //! the mail server's delivery reports taken in the same way (`IntakeStore`).
 
-use super::automation::{Automation, Change, after_change};
+use super::automation::{Automation, Change, Loaded, after_change, after_change_known};
 use super::jobs::enqueue_job;
 use super::messages::insert_attachments;
 use super::{Audit, StoredBlob, parse_enum, placeholders, ts};
@@ -12,6 +12,7 @@ use crate::sql::{Conn, Row, Value};
 use serde_json::json;
 use switchboard_domain::identify::{ContactChoice, HintFacts, IdentityFacts, identify};
 use switchboard_domain::pick::{ConversationFacts, Pick, ThreadLookup, Windows, pick_conversation};
+use switchboard_domain::rules::TextWords;
 use switchboard_domain::topic::{same_topic, topic_key, without_prefixes};
 use switchboard_domain::*;
 
@@ -335,12 +336,15 @@ fn clean_name(name: Option<&str>) -> Option<String> {
 }
 
 /// `stored[i]` is the blob of `msg.attachments[i]` when its bytes arrived with the message.
+/// Takes one customer message in. `words`: the text's languages and word forms worked out
+/// before the writer took the change (`Automation::text_words`), when that was done.
 pub fn intake(
     conn: &mut dyn Conn,
     auto: &Automation,
     msg: &InboundMessage,
     stored: &[Option<StoredBlob>],
     received_at: Timestamp,
+    words: Option<&TextWords>,
 ) -> Result<IntakeOutcome> {
     let ws = &msg.workspace_id;
     // Idempotency first: the same provider message id again changes nothing. The workspace's
@@ -497,6 +501,7 @@ pub fn intake(
     );
 
     // 3. Store.
+    let mut opened_number = None;
     let (conversation_id, channel_listed) = match &pick {
         Pick::New => {
             let number = conn
@@ -531,6 +536,7 @@ pub fn intake(
                 "conversation.created",
                 json!({"number": number, "channel_id": msg.channel_id}),
             )?;
+            opened_number = Some(number);
             (id, false)
         }
         Pick::Continue(id) | Pick::Reopen(id) | Pick::AppendQuietly(id) => {
@@ -616,11 +622,16 @@ pub fn intake(
             params![msg.channel_id.as_str(), msg.external_id.as_str(), group.as_str(), message_id.as_str(), now],
         )?;
     }
-    conv_audit.record(
-        conn,
-        "message.received",
-        json!({"message_id": message_id, "channel_id": msg.channel_id, "auto_reply": msg.auto_reply}),
-    )?;
+    let received = json!({"message_id": message_id, "channel_id": msg.channel_id, "auto_reply": msg.auto_reply});
+    // A new customer's new conversation without people copied: its `message.received` goes in
+    // with the audit rows of its rules and policy (one INSERT), still first among them.
+    let opened = opened_number.filter(|_| is_new && (msg.auto_reply || msg.participants.is_empty()));
+    let mut received = Some(received);
+    if opened.is_none()
+        && let Some(data) = received.take()
+    {
+        conv_audit.record(conn, "message.received", data)?;
+    }
     // An autoresponder's copy list is not people joining the conversation; nor is the copy list
     // of someone who is neither its customer nor copied on it (a stranger who learnt a Message-ID
     // must not get their people onto the customer's replies).
@@ -638,8 +649,29 @@ pub fn intake(
         created: new_conversation,
         auto_reply: msg.auto_reply,
         new_customer: is_new,
+        words,
     };
-    after_change(conn, auto, ws, &conversation_id, change, Some(first.int(5)?))?;
+    let version = Some(first.int(5)?);
+    match opened.zip(received) {
+        // A new customer's new conversation: automation need not read back what was just written.
+        Some((number, received)) => {
+            let known = Loaded::opened(
+                &conversation_id,
+                ws,
+                number,
+                &contact_id,
+                name,
+                msg.subject.clone(),
+                &msg.channel_id,
+                msg.channel_kind,
+                at,
+                received_at,
+            );
+            let leading = vec![(actor.clone(), "message.received", received)];
+            after_change_known(conn, auto, ws, &conversation_id, change, version, known, leading)?;
+        }
+        _ => after_change(conn, auto, ws, &conversation_id, change, version)?,
+    }
     Ok(IntakeOutcome { message_id, conversation_id, contact_id, duplicate: false, new_conversation })
 }
 

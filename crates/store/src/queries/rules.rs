@@ -220,9 +220,16 @@ pub fn dry_run(conn: &mut dyn Conn, auto: &Automation, workspace: &WorkspaceId, 
         let channel = conv.last_channel_id.clone();
         let kind = conv.channels.iter().find(|c| Some(&c.id) == channel.as_ref()).map(|c| c.kind);
         let change = match (&channel, kind) {
-            (Some(channel), Some(kind)) if !text.is_empty() => {
-                Change::Intake { text: &text, channel, kind, at: conv.created_at, created: false, auto_reply: false, new_customer: false }
-            }
+            (Some(channel), Some(kind)) if !text.is_empty() => Change::Intake {
+                text: &text,
+                channel,
+                kind,
+                at: conv.created_at,
+                created: false,
+                auto_reply: false,
+                new_customer: false,
+                words: None,
+            },
             _ => Change::Updated,
         };
         let mut facts = facts_of(conn, conv, &change)?;

@@ -412,7 +412,7 @@ fn open(conn: &mut dyn Conn, auto: &Automation, m: &PublicMention, actor: &Actor
         html_remote_images: None,
         group: None,
     };
-    let outcome = super::intake::intake(conn, auto, &message, &[], crate::now())?;
+    let outcome = super::intake::intake(conn, auto, &message, &[], crate::now(), None)?;
     conn.execute(
         "UPDATE public_mentions SET conversation_id = $1, contact_id = $2, status = CASE WHEN status = 'new' THEN 'reviewed' ELSE status END \
          WHERE id = $3",
