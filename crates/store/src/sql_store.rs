@@ -247,7 +247,13 @@ impl IntakeStore for SqlStore {
         // The bytes go to the blob store first and durably, so that the row committed after
         // never names a blob that is not there. The writer thread only sees the hashes. A blob
         // whose message then turns out a duplicate is simply shared or left unreferenced.
-        let stored = self.store_blobs(&mut message.attachments).await?;
+        let stored = match self.store_blobs(&mut message.attachments).await {
+            Err(StoreError::Full(why)) => {
+                self.refused_full_at.store(now().millis(), std::sync::atomic::Ordering::SeqCst);
+                return Err(StoreError::Full(why));
+            }
+            other => other?,
+        };
         let received_at = now();
         let auto = self.automation.clone();
         // The rules' work on the text (its languages, its stems in each) is done here, on this
@@ -313,7 +319,13 @@ impl ConversationStore for SqlStore {
         mut message: NewAgentMessage,
         author: &AgentId,
     ) -> Result<Message> {
-        let stored = self.store_blobs(&mut message.attachments).await?;
+        let stored = match self.store_blobs(&mut message.attachments).await {
+            Err(StoreError::Full(why)) => {
+                self.refused_full_at.store(now().millis(), std::sync::atomic::Ordering::SeqCst);
+                return Err(StoreError::Full(why));
+            }
+            other => other?,
+        };
         let (ws, id, author) = (workspace.clone(), conversation.clone(), author.clone());
         let auto = self.automation.clone();
         self.write(move |c| messages::post_agent_message(c, &auto, &ws, &id, &message, &stored, &author)).await

@@ -122,6 +122,10 @@ pub async fn rules_run_in_order_once_each_and_are_audited_as_the_rule(backend: B
     let audit = s.audit_log(&w.ws.id, &out.conversation_id).await.expect("audit");
     let applied: Vec<&str> = audit.iter().filter(|e| e.action == "rule.applied").map(|e| e.data["name"].as_str().unwrap_or("")).collect();
     assert_eq!(applied, ["first", "billing", "up", "down"]);
+    // The log reads in the order of doing: the customer's message, then each rule with its changes.
+    let order: Vec<&str> =
+        audit.iter().map(|e| e.action.as_str()).filter(|a| ["message.received", "rule.applied", "tags.changed"].contains(a)).collect();
+    assert_eq!(&order[..4], ["message.received", "rule.applied", "tags.changed", "rule.applied"], "{order:?}");
     let team_change = audit.iter().find(|e| e.action == "team.changed").expect("team change");
     assert_eq!((team_change.actor_kind.as_str(), team_change.actor_id.as_deref()), ("rule", Some(route.id.as_str())));
 

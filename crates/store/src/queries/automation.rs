@@ -478,8 +478,11 @@ fn run_rules(
     switchboard_domain::rules::run(rules, triggers, facts, now, matcher, |rule, action, facts| {
         if !announced.contains(&rule.id) {
             // The rule before it is written first, so that the log reads in the order of doing;
-            // this rule's `rule.applied` goes in with its first changes.
-            pending.flush(conn, workspace, conv)?;
+            // this rule's `rule.applied` goes in with its first changes. (With no rule before
+            // it, nothing is written yet: the change's own rows wait to go in with this rule's.)
+            if pending.rule.is_some() {
+                pending.flush(conn, workspace, conv)?;
+            }
             announced.push(rule.id.clone());
             pending.announce(rule);
         }
@@ -943,6 +946,11 @@ fn plan_sla(
     for &(metric, target) in &policy.targets {
         let existing = stored.iter().find(|s| s.clock.metric == metric);
         let clock = match existing {
+            // Before the first response the wait is the first response's: a next response
+            // started then (as earlier versions did) goes back to waiting.
+            Some(s) if metric == Metric::NextResponse && conv.first_response_at.is_none() && s.clock.state != State::Idle => {
+                Clock::new(metric, target, None, calendar)
+            }
             Some(s) => {
                 let mut clock =
                     if policy_changed || s.clock.target_ms != target { s.clock.retarget(target, calendar) } else { s.clock.clone() };
@@ -1159,6 +1167,12 @@ pub fn fire_timers(conn: &mut dyn Conn, auto: &Automation, now: Timestamp, limit
         if claimed == 0 {
             continue;
         }
+        // What fires rewrites the conversation's clocks from what it reads: on PostgreSQL, where
+        // another node may change the conversation meanwhile, its row is held first (every other
+        // change writes the row before automation reads it, so holds it too).
+        if conn.dialect() == crate::sql::Dialect::Postgres {
+            conn.query_opt("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", params![conversation.as_str()])?;
+        }
         let event = |(event, subject, due): (&str, String, Timestamp)| TimerFired {
             workspace_id: workspace.clone(),
             conversation_id: conversation.clone(),
@@ -1204,9 +1218,9 @@ fn fire_sla(
             };
             audits.push((event, data));
             events.push((event, metric.to_owned(), at));
-            if !triggers.contains(&trigger) {
-                triggers.push(trigger);
-            }
+            // The rules on the trigger run once per event, as each clock's warning or breach is
+            // an event of its own (and a webhook of its own).
+            triggers.push(trigger);
         }
     }
     if events.is_empty() {
