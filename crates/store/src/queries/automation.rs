@@ -420,7 +420,7 @@ fn after_change_at(
     if !wants_rules && !has_clocks && !has_time_rules {
         if let Some(known) = known {
             let audit = Audit { workspace, conversation: Some(conversation), contact: Some(&known.conv.contact_id), actor: &Actor::System };
-            audit.record_mixed(conn, leading.iter().map(|(actor, action, data)| (actor, *action, data.clone())).collect())?;
+            audit.record_mixed(conn, Along { before: leading, ..Along::default() }.audit_rows([]))?;
         }
         if weighs_risk {
             update_escalation(conn, workspace, conversation, &change, now)?;
@@ -536,15 +536,12 @@ impl PendingPatch {
         let alone = |conn: &mut dyn Conn, along: Along| -> Result<()> {
             if !along.columns.is_empty() {
                 let sets: Vec<String> = along.columns.iter().enumerate().map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect();
-                let mut args: Vec<crate::sql::Value> = along.columns.into_iter().map(|(_, v)| v).collect();
+                let mut args: Vec<crate::sql::Value> = along.columns.iter().map(|(_, v)| v.clone()).collect();
                 args.push(conv.id.as_str().into());
                 conn.execute(&format!("UPDATE conversations SET {} WHERE id = ${}", sets.join(", "), args.len()), &args)?;
             }
             let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &system };
-            let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
-                along.before.iter().map(|(a, action, d)| (a, *action, d.clone())).collect();
-            rows.extend(along.audits.into_iter().map(|(action, d)| (&system, action, d)));
-            audit.record_mixed(conn, rows)
+            audit.record_mixed(conn, along.audit_rows([]))
         };
         let Some((rule_id, actions)) = self.rule.take() else { return alone(conn, along) };
         let patch = std::mem::take(&mut self.patch);
@@ -552,11 +549,7 @@ impl PendingPatch {
         let actor = Actor::Rule(rule_id.clone());
         let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
         if patch == ConversationPatch::default() && along.columns.is_empty() {
-            let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
-                along.before.iter().map(|(a, action, d)| (a, *action, d.clone())).collect();
-            rows.extend(lead.into_iter().map(|(a, d)| (&actor, a, d)));
-            rows.extend(along.audits.into_iter().map(|(a, d)| (&system, a, d)));
-            return audit.record_mixed(conn, rows);
+            return audit.record_mixed(conn, along.audit_rows(lead.into_iter().map(|(a, d)| (&actor, a, d))));
         }
         let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone(), self.known.take(), along.clone()) {
             Ok(outcome) => {

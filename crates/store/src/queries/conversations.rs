@@ -342,6 +342,21 @@ pub(crate) struct Along {
     pub before: Vec<(Actor, &'static str, serde_json::Value)>,
 }
 
+impl Along {
+    /// The audit rows to write with `middle` (a patch's own, each with its actor): `before`
+    /// first, the system's after.
+    pub(crate) fn audit_rows<'a>(
+        &'a self,
+        middle: impl IntoIterator<Item = (&'a Actor, &'a str, serde_json::Value)>,
+    ) -> Vec<(&'a Actor, &'a str, serde_json::Value)> {
+        static SYSTEM: Actor = Actor::System;
+        let mut rows: Vec<(&Actor, &str, serde_json::Value)> = self.before.iter().map(|(a, action, d)| (a, *action, d.clone())).collect();
+        rows.extend(middle);
+        rows.extend(self.audits.iter().map(|(action, d)| (&SYSTEM, *action, d.clone())));
+        rows
+    }
+}
+
 /// `apply_patch` with `lead`: audit rows of the same actor written first, in the same insert
 /// (a rule's `rule.applied` before its changes), whether or not anything changed; and `known`:
 /// the row as the caller knows it to stand in this transaction (rules, which read it once for
@@ -459,9 +474,9 @@ pub(crate) fn apply_patch_after(
         audits.push(("required_skills.changed", json!({"from": current.required_skills, "to": skills})));
     }
     let changed = !sets.is_empty();
-    for (column, value) in along.columns {
+    for (column, value) in &along.columns {
         sets.push(column);
-        args.push(value);
+        args.push(value.clone());
     }
     if !sets.is_empty() {
         let assignments: Vec<String> = sets.iter().enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();
@@ -475,12 +490,7 @@ pub(crate) fn apply_patch_after(
         };
         conn.execute(&sql, &args)?;
     }
-    let mut rows: Vec<(&Actor, &str, serde_json::Value)> =
-        along.before.iter().map(|(a, action, data)| (a, *action, data.clone())).collect();
-    rows.extend(audits.into_iter().map(|(action, data)| (actor, action, data)));
-    let system = Actor::System;
-    rows.extend(along.audits.into_iter().map(|(action, data)| (&system, action, data)));
-    audit.record_mixed(conn, rows)?;
+    audit.record_mixed(conn, along.audit_rows(audits.into_iter().map(|(action, data)| (actor, action, data))))?;
     if changed {
         after.updated_at = Timestamp(now);
     }
