@@ -580,13 +580,14 @@ impl WordForms for PlainWords {
 /// `WordCache::CAPACITY` entries.
 #[derive(Default)]
 pub struct WordCache {
-    phrases: std::sync::Mutex<HashMap<(u64, Option<Language>), PhraseForms>>,
+    phrases: std::sync::Mutex<HashMap<u64, std::sync::Arc<Phrase>>>,
 }
 
-#[derive(Clone)]
-enum PhraseForms {
-    Languages(std::sync::Arc<[Language]>),
-    Forms(std::sync::Arc<Vec<Vec<String>>>),
+/// One rule phrase: the languages it may be written in (`language::detect_all`), and its words'
+/// forms read as each of `Language::ALL` (in that order), each worked out when first asked.
+struct Phrase {
+    languages: Vec<Language>,
+    forms: [std::sync::OnceLock<Vec<Vec<String>>>; Language::ALL.len()],
 }
 
 impl WordCache {
@@ -597,7 +598,9 @@ impl WordCache {
         self.phrases.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    fn get_or(&self, key: (u64, Option<Language>), make: impl FnOnce() -> PhraseForms) -> PhraseForms {
+    /// The phrase whose `Matcher::key` is `key`: one lock per phrase however many languages
+    /// are tried.
+    fn phrase(&self, key: u64, phrase: &str) -> std::sync::Arc<Phrase> {
         let mut map = self.phrases.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = map.get(&key) {
             return found.clone();
@@ -605,7 +608,7 @@ impl WordCache {
         if map.len() >= Self::CAPACITY {
             map.clear();
         }
-        let made = make();
+        let made = std::sync::Arc::new(Phrase { languages: language::detect_all(phrase), forms: Default::default() });
         map.insert(key, made.clone());
         made
     }
@@ -716,33 +719,22 @@ impl<'a> Matcher<'a> {
         }
         let key = Self::key(text);
         let prepared = self.prepared.and_then(|p| p.of_text(key));
-        let text_languages = match prepared {
-            Some(p) => p.languages.clone(),
-            None => self.languages.entry(key).or_insert_with(|| language::detect_all(text)).clone(),
-        };
+        if prepared.is_none() && !self.languages.contains_key(&key) {
+            self.languages.insert(key, language::detect_all(text));
+        }
+        let forms = self.forms;
         words.iter().any(|phrase| {
-            let phrase_key = Self::key(phrase);
-            let phrase_languages =
-                match self.cache().get_or((phrase_key, None), || PhraseForms::Languages(language::detect_all(phrase).into())) {
-                    PhraseForms::Languages(l) => l,
-                    PhraseForms::Forms(_) => std::sync::Arc::from([]),
-                };
-            let mut languages = text_languages.clone();
-            for &l in phrase_languages.iter() {
-                if !languages.contains(&l) {
-                    languages.push(l);
-                }
-            }
-            if languages.is_empty() {
-                languages.push(Language::En);
-            }
-            languages.into_iter().any(|l| {
-                let forms = self.forms;
-                let wanted =
-                    match self.cache().get_or((phrase_key, Some(l)), || PhraseForms::Forms(std::sync::Arc::new(forms.stems(l, phrase)))) {
-                        PhraseForms::Forms(f) => f,
-                        PhraseForms::Languages(_) => return false,
-                    };
+            let entry = self.cache().phrase(Self::key(phrase), phrase);
+            let text_languages: &[Language] = match prepared {
+                Some(p) => &p.languages,
+                None => self.languages.get(&key).map_or(&[], Vec::as_slice),
+            };
+            // The text's languages, then the phrase's other ones; English when neither tells.
+            let extra = entry.languages.iter().filter(|l| !text_languages.contains(l));
+            let english = (text_languages.is_empty() && entry.languages.is_empty()).then_some(&Language::En);
+            text_languages.iter().chain(extra).chain(english).any(|&l| {
+                let Some(slot) = Language::ALL.iter().position(|a| *a == l).and_then(|i| entry.forms.get(i)) else { return false };
+                let wanted = slot.get_or_init(|| forms.stems(l, phrase));
                 if wanted.is_empty() {
                     return false;
                 }
@@ -753,6 +745,17 @@ impl<'a> Matcher<'a> {
                 wanted.iter().all(|word| word.iter().any(|form| have.contains(form)))
             })
         })
+    }
+}
+
+/// Whether two values are equal but for case (both unset counts as equal). ASCII is compared
+/// without allocating: every rule's `is` test runs on every message inside the single writer.
+fn same_ignoring_case(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) if a.is_ascii() && b.is_ascii() => a.eq_ignore_ascii_case(b),
+        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
+        _ => false,
     }
 }
 
@@ -772,8 +775,8 @@ impl Test {
 
     fn matches(&self, facts: &Facts, now: Timestamp, words: &mut Matcher<'_>) -> bool {
         let one = |actual: Option<&str>| match (&self.value, self.op) {
-            (Operand::One(want), Op::Is) => want.as_deref().map(str::to_lowercase) == actual.map(str::to_lowercase),
-            (Operand::One(want), Op::IsNot) => want.as_deref().map(str::to_lowercase) != actual.map(str::to_lowercase),
+            (Operand::One(want), Op::Is) => same_ignoring_case(want.as_deref(), actual),
+            (Operand::One(want), Op::IsNot) => !same_ignoring_case(want.as_deref(), actual),
             _ => false,
         };
         let number = |actual: f64| match (&self.value, self.op) {
@@ -1213,6 +1216,16 @@ mod tests {
         let other = TextWords::of(&Prefix5, "something else entirely");
         let c = cond(conditions[0].clone());
         assert!(c.matches(&facts("Сайт не работает!"), now, &mut Matcher::new(&Prefix5).with_text(Some(&other))));
+    }
+
+    #[test]
+    fn is_compares_without_case_in_any_alphabet() {
+        assert!(same_ignoring_case(Some("VIP"), Some("vip")));
+        assert!(same_ignoring_case(Some("Żółw"), Some("żÓŁW")));
+        assert!(same_ignoring_case(Some("Клиент"), Some("кЛИЕНТ")));
+        assert!(same_ignoring_case(None, None));
+        assert!(!same_ignoring_case(Some("vip"), None));
+        assert!(!same_ignoring_case(Some("vip"), Some("vips")));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The automation benchmark (`--automation-messages N`):
 //! 1. Intake throughput with 20 active rules and 3 SLA policies against the same run with none.
-//!    Each run has a fresh server and database; the two kinds alternate twice.
+//!    Each run has a fresh server and database. Runs go in pairs (one of each kind, the kind
+//!    that goes first alternating, so that a machine slowing down or speeding up over the runs
+//!    does not favour one kind); the result is the median of the pairs' ratios, which one
+//!    disturbed run cannot move much.
 //! 2. With `--automation-open` conversations open (each with its SLA clocks and timers), how
 //!    late the `sla.breached` and rule-on-time events reach a live stream after their deadlines.
 //!    Probe conversations are due a few seconds after the fill.
@@ -207,28 +210,62 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-pub async fn run(bin: &Path, database_url: Option<&str>, messages: usize, clients: usize, open: usize) -> Result<(), String> {
+/// What the automation benchmark runs: `messages` intakes by `clients` per run, `rounds` pairs
+/// of runs, then `open` conversations behind the deadline run (0: none).
+pub struct Sizes {
+    pub messages: usize,
+    pub clients: usize,
+    pub rounds: usize,
+    pub open: usize,
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+pub async fn run(bin: &Path, database_url: Option<&str>, sizes: Sizes) -> Result<(), String> {
+    let Sizes { messages, clients, rounds, open } = sizes;
     let http =
         reqwest::Client::builder().pool_max_idle_per_host(clients).timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
-    println!("automation:         {messages} intakes by {clients} clients per run, 50 % returning customers; runs alternate");
+    println!(
+        "automation:         {messages} intakes by {clients} clients per run, 50 % returning customers; {rounds} pairs of runs, alternating which goes first"
+    );
+    let mut ratios = Vec::with_capacity(rounds);
     let mut rates = [Vec::new(), Vec::new()];
-    for round in 0..2 {
-        for configured in [false, true] {
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [false, true] } else { [true, false] };
+        let mut pair = [0.0; 2];
+        for configured in order {
             let s = server(bin, database_url, round * 2 + usize::from(configured), configured, &http).await?;
             let rate = throughput(&http, &s, messages, clients, 50).await?;
-            println!("  {}: {rate:.0} msg/s", if configured { "20 rules, 3 SLA policies" } else { "no automation          " });
+            pair[usize::from(configured)] = rate;
             rates[usize::from(configured)].push(rate);
         }
+        let ratio = pair[1] / pair[0];
+        println!("  pair {}: {:.0} msg/s without, {:.0} msg/s with 20 rules and 3 SLA policies: {ratio:.3}", round + 1, pair[0], pair[1]);
+        ratios.push(ratio);
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let (without, with) = (mean(&rates[0]), mean(&rates[1]));
-    println!("intake with / without automation: {:.3} ({with:.0} / {without:.0} msg/s)", with / without);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (lowest, highest) = ratios.iter().fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    println!(
+        "intake with / without automation: median {:.3} of {rounds} pairs (lowest {lowest:.3}, highest {highest:.3}; mean rates {:.0} / {:.0} msg/s)",
+        median(&ratios),
+        mean(&rates[1]),
+        mean(&rates[0])
+    );
 
     if open == 0 {
         return Ok(());
     }
     // Deadlines under load: `open` conversations with their clocks and timers, then probes.
-    let s = server(bin, database_url, 9, true, &http).await?;
+    let s = server(bin, database_url, rounds * 2, true, &http).await?;
     let probe = json!({"name": "probe", "position": 0, "warn_before_minutes": 0, "first_response_minutes": 1,
         "conditions": {"all": [{"field": "text", "op": "contains_any", "value": ["probe"]}]}});
     api(&http, &s.base, &s.token, reqwest::Method::POST, "/api/v1/sla-policies", probe).await?;
@@ -285,6 +322,14 @@ pub async fn run(bin: &Path, database_url: Option<&str>, messages: usize, client
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[0.9, 0.7, 0.8]), 0.8);
+        assert!((median(&[0.9, 0.7, 0.8, 0.6]) - 0.75).abs() < 1e-12);
+        assert_eq!(median(&[0.5]), 0.5);
+        assert_eq!(median(&[]), 0.0);
+    }
 
     #[test]
     fn times_round_trip() {

@@ -84,6 +84,11 @@ struct Args {
     /// conversations open.
     #[arg(long, default_value_t = 0)]
     automation_messages: usize,
+    /// Pairs of runs (one without automation, one with, on fresh servers) in the automation
+    /// benchmark; the pairs alternate which kind runs first, and the result is the median of
+    /// the pairs' ratios.
+    #[arg(long, default_value_t = 5)]
+    automation_rounds: usize,
     /// Open conversations (each with SLA clocks and timers) behind the deadline latency run.
     #[arg(long, default_value_t = 100_000)]
     automation_open: usize,
@@ -534,7 +539,17 @@ async fn bench(args: Args) -> Result<(), String> {
     }
     if args.automation_messages > 0 {
         println!("backend:            {backend}");
-        return automation::run(&bin, args.database_url.as_deref(), args.automation_messages, args.clients, args.automation_open).await;
+        return automation::run(
+            &bin,
+            args.database_url.as_deref(),
+            automation::Sizes {
+                messages: args.automation_messages,
+                clients: args.clients,
+                rounds: args.automation_rounds.max(1),
+                open: args.automation_open,
+            },
+        )
+        .await;
     }
     if args.search_messages > 0 {
         println!("backend:            {backend}");

@@ -82,6 +82,13 @@ impl Row {
             other => Err(StoreError::other(format!("column {i}: expected text, got {other:?}"))),
         }
     }
+    /// The text of column `i`, borrowed: for values parsed on the spot (JSON, an enum).
+    pub fn str(&self, i: usize) -> Result<&str, StoreError> {
+        match self.at(i)? {
+            Value::Text(v) => Ok(v),
+            other => Err(StoreError::other(format!("column {i}: expected text, got {other:?}"))),
+        }
+    }
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         match self.at(i)? {
             Value::Null => Ok(None),

@@ -282,21 +282,24 @@ impl Loaded {
     }
 }
 
-/// The conversation and everything automation needs of it, in one read.
-fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Result<Loaded> {
+/// The conversation and everything automation needs of it, in one read. `with_kind`: whether
+/// to read the kind of its last channel (`last_kind`; `None` without it): an intake's facts
+/// take the message's own channel, so it skips that lookup.
+fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId, with_kind: bool) -> Result<Loaded> {
     use super::conversations::{CONVERSATION_COLS, CONVERSATION_WIDTH};
     use crate::sql::Dialect;
-    // Built once per dialect: every intake reads through here.
-    static SQL: [std::sync::OnceLock<String>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    // Built once per dialect and variant: every intake reads through here.
+    static SQL: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
     let dialect = conn.dialect();
-    let sql = SQL[usize::from(dialect == Dialect::Postgres)].get_or_init(|| {
+    let sql = SQL[usize::from(dialect == Dialect::Postgres) * 2 + usize::from(with_kind)].get_or_init(|| {
         let cols = CONVERSATION_COLS.split(", ").map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
         let matched = match dialect {
             Dialect::Sqlite => "group_concat(r.rule_id, ' ')",
             Dialect::Postgres => "string_agg(r.rule_id, ' ')",
         };
+        let kind = if with_kind { "(SELECT ch.kind FROM channels ch WHERE ch.id = c.last_channel_id)" } else { "NULL" };
         format!(
-            "SELECT {cols}, k.name, k.attributes, (SELECT ch.kind FROM channels ch WHERE ch.id = c.last_channel_id), \
+            "SELECT {cols}, k.name, k.attributes, {kind}, \
              (SELECT {matched} FROM rule_matches r WHERE r.conversation_id = c.id), \
              (SELECT t.due_at FROM conversation_timers t WHERE t.conversation_id = c.id) \
              FROM conversations c JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1 AND c.workspace_id = $2"
@@ -304,11 +307,14 @@ fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId) -> Re
     });
     let row = conn.query_one(sql, params![id.as_str(), workspace.as_str()])?;
     let w = CONVERSATION_WIDTH;
+    // The stored clocks are parsed once, for automation and the conversation's SLA view both.
+    let clocks = clocks_from(row.str(w - 1)?)?;
+    let sla = sla_view_of(row.opt_text(w - 2)?, &clocks, crate::now());
     Ok(Loaded {
-        conv: super::conversations::conversation_from(&row)?,
-        customer: customer_of(row.opt_text(w)?, &row.text(w + 1)?),
+        conv: super::conversations::conversation_with_sla(&row, sla)?,
+        customer: customer_of(row.opt_text(w)?, row.str(w + 1)?),
         last_kind: row.opt_text(w + 2)?.map(|k| parse_enum(k, "channel kind")).transpose()?,
-        clocks: clocks_from(&row.text(w - 1)?)?,
+        clocks,
         matched: row.opt_text(w + 3)?.map(|ids| ids.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
         timer: row.opt_int(w + 4)?,
     })
@@ -377,7 +383,7 @@ pub(crate) fn after_change_known(
     // Tests and debug builds read it all the same: what the intake knows must be what is stored.
     #[cfg(debug_assertions)]
     {
-        let stored = load(conn, workspace, conversation)?;
+        let stored = load(conn, workspace, conversation, true)?;
         if stored != known {
             return Err(StoreError::other(format!("the opened conversation differs from its row: {known:?} / {stored:?}")));
         }
@@ -429,7 +435,7 @@ fn after_change_at(
     }
     let Loaded { mut conv, customer, last_kind, clocks, matched, timer } = match known {
         Some(known) => known,
-        None => load(conn, workspace, conversation)?,
+        None => load(conn, workspace, conversation, !matches!(change, Change::Intake { .. }))?,
     };
     if weighs_risk {
         // The conversation just read tells the risk as it stood (no read of its own).
@@ -545,13 +551,13 @@ impl PendingPatch {
         };
         let Some((rule_id, actions)) = self.rule.take() else { return alone(conn, along) };
         let patch = std::mem::take(&mut self.patch);
-        let lead: Vec<(&str, serde_json::Value)> = self.applied.take().map(|data| ("rule.applied", data)).into_iter().collect();
+        let mut lead: Vec<(&'static str, serde_json::Value)> = self.applied.take().map(|data| ("rule.applied", data)).into_iter().collect();
         let actor = Actor::Rule(rule_id.clone());
         let audit = Audit { workspace, conversation: Some(&conv.id), contact: Some(&conv.contact_id), actor: &actor };
         if patch == ConversationPatch::default() && along.columns.is_empty() {
             return audit.record_mixed(conn, along.audit_rows(lead.into_iter().map(|(a, d)| (&actor, a, d))));
         }
-        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, lead.clone(), self.known.take(), along.clone()) {
+        let why = match apply_patch_after(conn, workspace, &conv.id, &patch, &actor, &mut lead, self.known.take(), &mut along) {
             Ok(outcome) => {
                 self.known = Some(outcome.after);
                 return Ok(());
@@ -739,10 +745,11 @@ fn queue_rule_reply(conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Convers
 /// One clock as `conversations.sla_clocks` keeps it: a JSON object per metric, instants in ms;
 /// an instant not set is left out (the column is read with every conversation).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct ClockRecord {
-    metric: String,
+struct ClockRecord<'a> {
+    // Borrowed from the column's text: the clocks are read with every change automation sees.
+    metric: &'a str,
     target_ms: i64,
-    state: String,
+    state: &'a str,
     consumed_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     running_since: Option<i64>,
@@ -809,9 +816,9 @@ fn clocks_json(clocks: &[StoredClock]) -> String {
     let records: Vec<ClockRecord> = clocks
         .iter()
         .map(|c| ClockRecord {
-            metric: c.clock.metric.as_str().to_owned(),
+            metric: c.clock.metric.as_str(),
             target_ms: c.clock.target_ms,
-            state: c.clock.state.as_str().to_owned(),
+            state: c.clock.state.as_str(),
             consumed_ms: c.clock.consumed_ms,
             running_since: c.clock.running_since.map(Timestamp::millis),
             due_at: c.clock.due_at.map(Timestamp::millis),
@@ -827,11 +834,19 @@ fn clocks_json(clocks: &[StoredClock]) -> String {
 /// A conversation's clocks as the API shows them at `now`, in metric order, from its
 /// `sla_policy_id` and `sla_clocks` columns.
 pub(crate) fn sla_view(policy: Option<String>, raw: &str, now: Timestamp) -> Result<Vec<SlaClock>> {
-    let Some(policy) = policy else { return Ok(Vec::new()) };
-    let mut clocks: Vec<SlaClock> = clocks_from(raw)?
-        .into_iter()
+    if policy.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(sla_view_of(policy, &clocks_from(raw)?, now))
+}
+
+/// `sla_view` of clocks already read.
+fn sla_view_of(policy: Option<String>, stored: &[StoredClock], now: Timestamp) -> Vec<SlaClock> {
+    let Some(policy) = policy else { return Vec::new() };
+    let mut clocks: Vec<SlaClock> = stored
+        .iter()
         .map(|stored| {
-            let clock = stored.clock;
+            let clock = &stored.clock;
             SlaClock {
                 metric: clock.metric,
                 policy_id: policy.clone(),
@@ -845,7 +860,7 @@ pub(crate) fn sla_view(policy: Option<String>, raw: &str, now: Timestamp) -> Res
         })
         .collect();
     clocks.sort_by_key(|s| Metric::ALL.iter().position(|m| *m == s.metric));
-    Ok(clocks)
+    clocks
 }
 
 /// A clock for a conversation that falls under a policy now: where it would stand had the
@@ -1192,7 +1207,7 @@ fn fire_sla(
     conversation: &ConversationId,
     now: Timestamp,
 ) -> Result<Vec<(&'static str, String, Timestamp)>> {
-    let Loaded { conv, mut clocks, .. } = load(conn, workspace, conversation)?;
+    let Loaded { conv, mut clocks, .. } = load(conn, workspace, conversation, false)?;
     let (mut events, mut audits, mut triggers) = (Vec::new(), Vec::new(), Vec::new());
     // Warnings first, then breaches, as the rules on them run.
     for (trigger, event) in [(Trigger::SlaWarning, "sla.warning"), (Trigger::SlaBreached, "sla.breached")] {
@@ -1243,7 +1258,7 @@ fn fire_time_rules(
     if !cfg.has(Trigger::Time) {
         return Ok(Vec::new());
     }
-    let Loaded { conv, customer, last_kind, matched, .. } = load(conn, workspace, conversation)?;
+    let Loaded { conv, customer, last_kind, matched, .. } = load(conn, workspace, conversation, true)?;
     if conv.status == Status::Closed {
         return Ok(Vec::new());
     }

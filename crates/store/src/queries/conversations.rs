@@ -18,17 +18,24 @@ pub(super) const CONVERSATION_COLS: &str = "id, workspace_id, number, subject, s
 pub(super) const CONVERSATION_WIDTH: usize = 26;
 
 pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
+    let sla = super::automation::sla_view(row.opt_text(24)?, row.str(25)?, crate::now())?;
+    conversation_with_sla(row, sla)
+}
+
+/// `conversation_from` with its SLA clocks as the caller has worked them out (automation reads
+/// the stored clocks anyway: they are not parsed twice).
+pub(super) fn conversation_with_sla(row: &Row, sla: Vec<crate::SlaClock>) -> Result<Conversation> {
     Ok(Conversation {
         id: ConversationId::from_trusted(row.text(0)?),
         workspace_id: WorkspaceId::from_trusted(row.text(1)?),
         number: row.int(2)?,
         subject: row.opt_text(3)?,
-        status: parse_enum(row.text(4)?, "status")?,
-        priority: parse_enum(row.text(5)?, "priority")?,
+        status: parse_enum(row.str(4)?, "status")?,
+        priority: parse_enum(row.str(5)?, "priority")?,
         contact_id: ContactId::from_trusted(row.text(6)?),
         assignee_id: row.opt_text(7)?.map(AgentId::from_trusted),
         team_id: row.opt_text(8)?.map(TeamId::from_trusted),
-        tags: serde_json::from_str(&row.text(9)?).unwrap_or_default(),
+        tags: serde_json::from_str(row.str(9)?).unwrap_or_default(),
         channels: Vec::new(),
         participants: Vec::new(),
         last_channel_id: row.opt_text(10)?.map(ChannelId::from_trusted),
@@ -43,11 +50,11 @@ pub(super) fn conversation_from(row: &Row) -> Result<Conversation> {
         split_from: row.opt_text(19)?.map(ConversationId::from_trusted),
         bot_active: row.bool(20)?,
         escalation: Escalation {
-            level: row.text(21)?.parse().unwrap_or_default(),
-            reasons: serde_json::from_str(&row.text(22)?).unwrap_or_default(),
+            level: row.str(21)?.parse().unwrap_or_default(),
+            reasons: serde_json::from_str(row.str(22)?).unwrap_or_default(),
         },
-        required_skills: serde_json::from_str(&row.text(23)?).unwrap_or_default(),
-        sla: super::automation::sla_view(row.opt_text(24)?, &row.text(25)?, crate::now())?,
+        required_skills: serde_json::from_str(row.str(23)?).unwrap_or_default(),
+        sla,
     })
 }
 
@@ -328,7 +335,7 @@ pub(crate) fn apply_patch(
     patch: &ConversationPatch,
     actor: &Actor,
 ) -> Result<PatchOutcome> {
-    apply_patch_after(conn, workspace, id, patch, actor, Vec::new(), None, Along::default())
+    apply_patch_after(conn, workspace, id, patch, actor, &mut Vec::new(), None, &mut Along::default())
 }
 
 /// What automation writes with a rule's patch, in the same UPDATE and the same audit INSERT
@@ -361,7 +368,8 @@ impl Along {
 /// (a rule's `rule.applied` before its changes), whether or not anything changed; and `known`:
 /// the row as the caller knows it to stand in this transaction (rules, which read it once for
 /// all their actions), saving the read; and `along`: written with the patch, even when the patch
-/// changes nothing.
+/// changes nothing. `lead` and `along` are taken (left empty) once the patch is accepted; a
+/// refused patch leaves them to the caller, who writes them otherwise.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_patch_after(
     conn: &mut dyn Conn,
@@ -369,9 +377,9 @@ pub(crate) fn apply_patch_after(
     id: &ConversationId,
     patch: &ConversationPatch,
     actor: &Actor,
-    lead: Vec<(&str, serde_json::Value)>,
+    lead: &mut Vec<(&'static str, serde_json::Value)>,
     known: Option<Conversation>,
-    along: Along,
+    along: &mut Along,
 ) -> Result<PatchOutcome> {
     let current = match known {
         Some(c) => c,
@@ -417,7 +425,8 @@ pub(crate) fn apply_patch_after(
     // actions through here inside the intake's transaction, where each statement counts.
     let mut sets: Vec<&str> = Vec::new();
     let mut args: Vec<crate::sql::Value> = Vec::new();
-    let mut audits: Vec<(&str, serde_json::Value)> = lead;
+    let mut audits: Vec<(&str, serde_json::Value)> = std::mem::take(lead);
+    let mut along = std::mem::take(along);
     let mut after = current.clone();
     if let Some(status) = patch.status
         && status != current.status
@@ -474,9 +483,9 @@ pub(crate) fn apply_patch_after(
         audits.push(("required_skills.changed", json!({"from": current.required_skills, "to": skills})));
     }
     let changed = !sets.is_empty();
-    for (column, value) in &along.columns {
+    for (column, value) in std::mem::take(&mut along.columns) {
         sets.push(column);
-        args.push(value.clone());
+        args.push(value);
     }
     if !sets.is_empty() {
         let assignments: Vec<String> = sets.iter().enumerate().map(|(i, column)| format!("{column} = ${}", i + 1)).collect();

@@ -36,7 +36,8 @@ fn ts(v: Option<i64>) -> Option<Timestamp> {
     v.map(Timestamp)
 }
 
-pub(crate) fn parse_enum<T: std::str::FromStr>(raw: String, what: &str) -> Result<T> {
+pub(crate) fn parse_enum<T: std::str::FromStr>(raw: impl AsRef<str>, what: &str) -> Result<T> {
+    let raw = raw.as_ref();
     raw.parse().map_err(|_| StoreError::other(format!("bad {what} in database: {raw}")))
 }
 
@@ -46,6 +47,24 @@ fn placeholders(first: usize, n: usize) -> String {
 }
 
 // ---------------------------------------------------------------- audit
+
+/// The INSERT of `rows` audit rows (9 values each). The texts of up to `CACHED` rows are built
+/// once: a new conversation's rules write theirs through here inside the single writer.
+fn audit_insert_sql(rows: usize) -> std::borrow::Cow<'static, str> {
+    const CACHED: usize = 16;
+    static TEXTS: [std::sync::OnceLock<String>; CACHED] = [const { std::sync::OnceLock::new() }; CACHED];
+    let build = || {
+        let groups: Vec<String> = (0..rows).map(|i| format!("({})", placeholders(i * 9 + 1, 9))).collect();
+        format!(
+            "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) VALUES {}",
+            groups.join(", ")
+        )
+    };
+    match rows.checked_sub(1).and_then(|i| TEXTS.get(i)) {
+        Some(text) => std::borrow::Cow::Borrowed(text.get_or_init(build).as_str()),
+        None => std::borrow::Cow::Owned(build()),
+    }
+}
 
 /// One change's audit row; recording it also enqueues the outgoing webhooks of the events it
 /// stands for (`webhooks::enqueue_for_audit`), in the same transaction.
@@ -72,9 +91,7 @@ impl Audit<'_> {
         const WIDTH: usize = 9;
         let now = crate::now().millis();
         let mut args: Vec<crate::sql::Value> = Vec::with_capacity(rows.len() * WIDTH);
-        let mut groups = Vec::with_capacity(rows.len());
-        for (i, (actor, action, data)) in rows.iter().enumerate() {
-            groups.push(format!("({})", placeholders(i * WIDTH + 1, WIDTH)));
+        for (actor, action, data) in &rows {
             args.extend([
                 AuditEventId::generate().as_str().into(),
                 self.workspace.as_str().into(),
@@ -87,13 +104,7 @@ impl Audit<'_> {
                 now.into(),
             ]);
         }
-        conn.execute(
-            &format!(
-                "INSERT INTO audit_events (id, workspace_id, conversation_id, contact_id, actor_kind, actor_id, action, data, created_at) VALUES {}",
-                groups.join(", ")
-            ),
-            &args,
-        )?;
+        conn.execute(&audit_insert_sql(rows.len()), &args)?;
         for (actor, action, data) in &rows {
             let audit = Audit { workspace: self.workspace, conversation: self.conversation, contact: self.contact, actor };
             webhooks::enqueue_for_audit(conn, &audit, action, data)?;
