@@ -309,7 +309,7 @@ fn load(conn: &mut dyn Conn, workspace: &WorkspaceId, id: &ConversationId, with_
     let w = CONVERSATION_WIDTH;
     // The stored clocks are parsed once, for automation and the conversation's SLA view both.
     let clocks = clocks_from(row.str(w - 1)?)?;
-    let sla = sla_view_of(row.opt_text(w - 2)?, &clocks, crate::now());
+    let sla = row.opt_text(w - 2)?.map(|policy| sla_view_of(policy, &clocks, crate::now())).unwrap_or_default();
     Ok(Loaded {
         conv: super::conversations::conversation_with_sla(&row, sla)?,
         customer: customer_of(row.opt_text(w)?, row.str(w + 1)?),
@@ -746,10 +746,13 @@ fn queue_rule_reply(conn: &mut dyn Conn, workspace: &WorkspaceId, conv: &Convers
 /// an instant not set is left out (the column is read with every conversation).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ClockRecord<'a> {
-    // Borrowed from the column's text: the clocks are read with every change automation sees.
-    metric: &'a str,
+    // Borrowed from the column's text when it can be (it has no escapes): the clocks are read
+    // with every change automation sees.
+    #[serde(borrow)]
+    metric: std::borrow::Cow<'a, str>,
     target_ms: i64,
-    state: &'a str,
+    #[serde(borrow)]
+    state: std::borrow::Cow<'a, str>,
     consumed_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     running_since: Option<i64>,
@@ -816,9 +819,9 @@ fn clocks_json(clocks: &[StoredClock]) -> String {
     let records: Vec<ClockRecord> = clocks
         .iter()
         .map(|c| ClockRecord {
-            metric: c.clock.metric.as_str(),
+            metric: c.clock.metric.as_str().into(),
             target_ms: c.clock.target_ms,
-            state: c.clock.state.as_str(),
+            state: c.clock.state.as_str().into(),
             consumed_ms: c.clock.consumed_ms,
             running_since: c.clock.running_since.map(Timestamp::millis),
             due_at: c.clock.due_at.map(Timestamp::millis),
@@ -834,15 +837,14 @@ fn clocks_json(clocks: &[StoredClock]) -> String {
 /// A conversation's clocks as the API shows them at `now`, in metric order, from its
 /// `sla_policy_id` and `sla_clocks` columns.
 pub(crate) fn sla_view(policy: Option<String>, raw: &str, now: Timestamp) -> Result<Vec<SlaClock>> {
-    if policy.is_none() {
-        return Ok(Vec::new());
+    match policy {
+        Some(policy) => Ok(sla_view_of(policy, &clocks_from(raw)?, now)),
+        None => Ok(Vec::new()),
     }
-    Ok(sla_view_of(policy, &clocks_from(raw)?, now))
 }
 
-/// `sla_view` of clocks already read.
-fn sla_view_of(policy: Option<String>, stored: &[StoredClock], now: Timestamp) -> Vec<SlaClock> {
-    let Some(policy) = policy else { return Vec::new() };
+/// `sla_view` of clocks already read, under `policy`.
+fn sla_view_of(policy: String, stored: &[StoredClock], now: Timestamp) -> Vec<SlaClock> {
     let mut clocks: Vec<SlaClock> = stored
         .iter()
         .map(|stored| {
@@ -1282,4 +1284,23 @@ fn fire_time_rules(
     }
     pending.flush(conn, workspace, &conv)?;
     Ok(fired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clocks are read borrowing their names from the column's text; a text written with
+    /// escapes (by hand or another tool) is still read, not refused.
+    #[test]
+    fn clocks_round_trip_and_escaped_names_still_read() {
+        let written =
+            r#"[{"metric":"first_response","target_ms":60000,"state":"running","consumed_ms":0,"running_since":1000,"due_at":61000}]"#;
+        let clocks = clocks_from(written).expect("read");
+        assert_eq!(clocks.len(), 1);
+        assert_eq!(clocks[0].clock.metric, Metric::FirstResponse);
+        assert_eq!(clocks_json(&clocks), written);
+        let escaped = written.replace("first_response", "first\\u005fresponse");
+        assert_eq!(clocks_from(&escaped).expect("read with escapes"), clocks);
+    }
 }
